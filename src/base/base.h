@@ -1,0 +1,151 @@
+/*
+ * Internal base layer: resolved environment, allocation, logging, buffers.
+ * libc only. Every core object keeps a `const pm_envr *` (a resolved copy of
+ * the user's pm_env in which no member is NULL).
+ */
+#ifndef PM_BASE_H
+#define PM_BASE_H
+
+#include "peermesh/common.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/** A resolved environment: every function pointer is set. */
+typedef struct pm_envr {
+    pm_env e;
+} pm_envr;
+
+/** Fill `out` from `in` (may be NULL), taking defaults from src/io. */
+void pm_env_resolve(pm_envr *out, const pm_env *in);
+
+static inline void *pm_alloc(const pm_envr *env, size_t n)
+{
+    return env->e.alloc(env->e.alloc_ud, n);
+}
+void *pm_calloc(const pm_envr *env, size_t n);
+static inline void *pm_realloc(const pm_envr *env, void *p, size_t n)
+{
+    return env->e.realloc(env->e.alloc_ud, p, n);
+}
+static inline void pm_free(const pm_envr *env, void *p)
+{
+    if (p)
+        env->e.free(env->e.alloc_ud, p);
+}
+char *pm_strdup(const pm_envr *env, const char *s);
+char *pm_strndup(const pm_envr *env, const char *s, size_t n);
+
+static inline pm_time pm_env_now(const pm_envr *env)
+{
+    return env->e.now(env->e.clock_ud);
+}
+int pm_random(const pm_envr *env, void *buf, size_t len);
+uint32_t pm_random_u32(const pm_envr *env);
+uint64_t pm_random_u64(const pm_envr *env);
+/** Random string of ICE characters (ALPHA / DIGIT / '+' / '/'), NUL-terminated. */
+void pm_random_ice_chars(const pm_envr *env, char *out, size_t n);
+
+void pm_log(const pm_envr *env, pm_log_level lvl, const char *comp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define PM_LOG_ON(env, lvl) ((lvl) <= (env)->e.log_level)
+#define PM_ERROR(env, comp, ...) pm_log((env), PM_LOG_ERROR, (comp), __VA_ARGS__)
+#define PM_WARN(env, comp, ...) pm_log((env), PM_LOG_WARN, (comp), __VA_ARGS__)
+#define PM_INFO(env, comp, ...)                                                                    \
+    do {                                                                                           \
+        if (PM_LOG_ON(env, PM_LOG_INFO))                                                           \
+            pm_log((env), PM_LOG_INFO, (comp), __VA_ARGS__);                                       \
+    } while (0)
+#define PM_DEBUG(env, comp, ...)                                                                   \
+    do {                                                                                           \
+        if (PM_LOG_ON(env, PM_LOG_DEBUG))                                                          \
+            pm_log((env), PM_LOG_DEBUG, (comp), __VA_ARGS__);                                      \
+    } while (0)
+#define PM_TRACE(env, comp, ...)                                                                   \
+    do {                                                                                           \
+        if (PM_LOG_ON(env, PM_LOG_TRACE))                                                          \
+            pm_log((env), PM_LOG_TRACE, (comp), __VA_ARGS__);                                      \
+    } while (0)
+
+#define PM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define PM_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define PM_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Big-endian helpers for codecs. */
+static inline uint16_t pm_rd16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+static inline uint32_t pm_rd32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline uint64_t pm_rd64(const uint8_t *p)
+{
+    return ((uint64_t)pm_rd32(p) << 32) | pm_rd32(p + 4);
+}
+static inline void pm_wr16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static inline void pm_wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline void pm_wr64(uint8_t *p, uint64_t v)
+{
+    pm_wr32(p, (uint32_t)(v >> 32));
+    pm_wr32(p + 4, (uint32_t)v);
+}
+
+/** A growable byte buffer. */
+typedef struct pm_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} pm_buf;
+int pm_buf_reserve(const pm_envr *env, pm_buf *b, size_t cap);
+int pm_buf_append(const pm_envr *env, pm_buf *b, const void *data, size_t len);
+int pm_buf_printf(const pm_envr *env, pm_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void pm_buf_free(const pm_envr *env, pm_buf *b);
+
+/**
+ * A FIFO of variable-length byte records stored in one ring of memory
+ * (length-prefixed). Used for datagram queues and message queues so that a
+ * push is one memcpy and no per-message malloc.
+ */
+typedef struct pm_fifo {
+    uint8_t *data;
+    size_t cap;   /* bytes allocated */
+    size_t head;  /* offset of first record */
+    size_t tail;  /* offset one past last record */
+    size_t used;  /* bytes in use including headers */
+    size_t count; /* records */
+    size_t payload; /* sum of record payload lengths */
+    size_t limit; /* max cap (0 = unbounded) */
+} pm_fifo;
+void pm_fifo_init(pm_fifo *f, size_t limit);
+/** Push a record with a 32-bit tag; PM_ERR_FULL when it would exceed limit. */
+int pm_fifo_push(const pm_envr *env, pm_fifo *f, uint32_t tag, const void *a, size_t alen,
+                 const void *b, size_t blen);
+/** Peek the first record; returns false when empty. Pointer borrowed until pop. */
+bool pm_fifo_peek(const pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t *len);
+void pm_fifo_pop(pm_fifo *f);
+void pm_fifo_free(const pm_envr *env, pm_fifo *f);
+
+/* Hashes written here (libc only) because the wire layer needs them. */
+uint32_t pm_crc32(const uint8_t *p, size_t n);  /* ISO-HDLC, as in STUN FINGERPRINT */
+uint32_t pm_crc32c(const uint8_t *p, size_t n); /* Castagnoli, as in SCTP */
+void pm_sha1(const uint8_t *p, size_t n, uint8_t out[20]);
+void pm_hmac_sha1(const uint8_t *key, size_t klen, const uint8_t *p, size_t n, uint8_t out[20]);
+/* Incremental HMAC-SHA1 over two pieces (STUN integrity needs a patched header). */
+void pm_hmac_sha1_2(const uint8_t *key, size_t klen, const uint8_t *p1, size_t n1,
+                    const uint8_t *p2, size_t n2, uint8_t out[20]);
+void pm_md5(const uint8_t *p, size_t n, uint8_t out[16]);
+
+#endif

@@ -1,0 +1,216 @@
+/* Growable buffer and a ring FIFO of length-prefixed records. */
+#include "base.h"
+
+#include <stdio.h>
+
+int pm_buf_reserve(const pm_envr *env, pm_buf *b, size_t cap)
+{
+    if (cap <= b->cap)
+        return PM_OK;
+    size_t n = b->cap ? b->cap : 64;
+    while (n < cap)
+        n *= 2;
+    uint8_t *d = pm_realloc(env, b->data, n);
+    if (!d)
+        return PM_ERR_NOMEM;
+    b->data = d;
+    b->cap = n;
+    return PM_OK;
+}
+
+int pm_buf_append(const pm_envr *env, pm_buf *b, const void *data, size_t len)
+{
+    int rc = pm_buf_reserve(env, b, b->len + len + 1);
+    if (rc)
+        return rc;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = 0; /* keeps text buffers NUL-terminated */
+    return PM_OK;
+}
+
+int pm_buf_printf(const pm_envr *env, pm_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return PM_ERR_INVALID;
+    int rc = pm_buf_reserve(env, b, b->len + (size_t)n + 1);
+    if (rc)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return PM_OK;
+}
+
+void pm_buf_free(const pm_envr *env, pm_buf *b)
+{
+    pm_free(env, b->data);
+    memset(b, 0, sizeof *b);
+}
+
+/*
+ * Record layout: [u32 len][u32 tag][payload][pad to 8]. A record never wraps:
+ * when it does not fit before the end of the ring, a zero "skip" header
+ * (len = UINT32_MAX) marks the rest of the ring unused and it starts at 0.
+ */
+#define REC_HDR 8u
+#define SKIP UINT32_MAX
+
+static size_t rec_size(size_t len)
+{
+    return (REC_HDR + len + 7u) & ~(size_t)7u;
+}
+
+void pm_fifo_init(pm_fifo *f, size_t limit)
+{
+    memset(f, 0, sizeof *f);
+    f->limit = limit;
+}
+
+static int fifo_grow(const pm_envr *env, pm_fifo *f, size_t need)
+{
+    size_t ncap = f->cap ? f->cap * 2 : 4096;
+    while (ncap < need * 2 + f->used)
+        ncap *= 2;
+    uint8_t *nd = pm_alloc(env, ncap);
+    if (!nd)
+        return PM_ERR_NOMEM;
+    /* Linearise existing records into the new ring. */
+    size_t off = 0, pos = f->head;
+    for (size_t i = 0; i < f->count; i++) {
+        uint32_t len;
+        memcpy(&len, f->data + pos, 4);
+        if (len == SKIP) {
+            pos = 0;
+            i--;
+            continue;
+        }
+        size_t rs = rec_size(len);
+        memcpy(nd + off, f->data + pos, rs);
+        off += rs;
+        pos += rs;
+        if (pos + REC_HDR > f->cap)
+            pos = 0;
+    }
+    pm_free(env, f->data);
+    f->data = nd;
+    f->cap = ncap;
+    f->head = 0;
+    f->tail = off;
+    f->used = off;
+    return PM_OK;
+}
+
+int pm_fifo_push(const pm_envr *env, pm_fifo *f, uint32_t tag, const void *a, size_t alen,
+                 const void *b, size_t blen)
+{
+    size_t len = alen + blen;
+    if (len >= SKIP)
+        return PM_ERR_TOO_BIG;
+    size_t rs = rec_size(len);
+    if (f->limit && f->payload + len > f->limit && f->count > 0)
+        return PM_ERR_FULL;
+    for (;;) {
+        if (f->cap) {
+            if (f->count == 0) {
+                f->head = f->tail = f->used = 0;
+            }
+            if (f->tail >= f->head) {
+                /* free space: [tail, cap) and [0, head) */
+                if (f->cap - f->tail >= rs && !(f->count && f->tail == f->head))
+                    break;
+                if (f->head > rs && f->tail != f->head) {
+                    if (f->cap - f->tail >= 4) {
+                        uint32_t s = SKIP;
+                        memcpy(f->data + f->tail, &s, 4);
+                    }
+                    f->used += f->cap - f->tail;
+                    f->tail = 0;
+                    break;
+                }
+            } else if (f->head - f->tail > rs) {
+                break;
+            }
+        }
+        int rc = fifo_grow(env, f, rs);
+        if (rc)
+            return rc;
+    }
+    uint8_t *p = f->data + f->tail;
+    uint32_t l32 = (uint32_t)len;
+    memcpy(p, &l32, 4);
+    memcpy(p + 4, &tag, 4);
+    if (alen)
+        memcpy(p + REC_HDR, a, alen);
+    if (blen)
+        memcpy(p + REC_HDR + alen, b, blen);
+    f->tail += rs;
+    f->used += rs;
+    f->count++;
+    f->payload += len;
+    return PM_OK;
+}
+
+static void fifo_skip(pm_fifo *f)
+{
+    uint32_t len;
+    if (f->count == 0)
+        return;
+    if (f->cap - f->head < REC_HDR) {
+        f->used -= f->cap - f->head;
+        f->head = 0;
+        return;
+    }
+    memcpy(&len, f->data + f->head, 4);
+    if (len == SKIP) {
+        f->used -= f->cap - f->head;
+        f->head = 0;
+    }
+}
+
+bool pm_fifo_peek(const pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t *len)
+{
+    if (f->count == 0)
+        return false;
+    fifo_skip((pm_fifo *)f);
+    uint32_t l32;
+    memcpy(&l32, f->data + f->head, 4);
+    if (tag)
+        memcpy(tag, f->data + f->head + 4, 4);
+    *data = f->data + f->head + REC_HDR;
+    *len = l32;
+    return true;
+}
+
+void pm_fifo_pop(pm_fifo *f)
+{
+    if (f->count == 0)
+        return;
+    fifo_skip(f);
+    uint32_t l32;
+    memcpy(&l32, f->data + f->head, 4);
+    size_t rs = rec_size(l32);
+    f->head += rs;
+    f->used -= rs;
+    f->count--;
+    f->payload -= l32;
+    if (f->count == 0) {
+        f->head = f->tail = f->used = 0;
+    } else if (f->head == f->cap) {
+        f->head = 0;
+    }
+}
+
+void pm_fifo_free(const pm_envr *env, pm_fifo *f)
+{
+    pm_free(env, f->data);
+    size_t limit = f->limit;
+    memset(f, 0, sizeof *f);
+    f->limit = limit;
+}

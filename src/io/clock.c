@@ -1,0 +1,12 @@
+/* The one place that reads the OS clock (ARCHITECTURE.md section 1.2). */
+#define _GNU_SOURCE
+#include "base/base.h"
+
+#include <time.h>
+
+pm_time pm_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (pm_time)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

@@ -1,0 +1,30 @@
+/* Shared helpers for peermesh tests (cmocka). */
+#ifndef PM_TESTUTIL_H
+#define PM_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/base.h"
+
+/**
+ * A virtual clock shared by everything in a test process. The simulator and
+ * sans-I/O tests advance it explicitly. Because the test executable defines
+ * gettimeofday() (testutil.c), OpenSSL's DTLS timers and usrsctp's RTT
+ * measurements see this clock too while it is enabled.
+ */
+extern pm_time pm_test_clock_now;
+extern bool pm_test_clock_virtual; /* false: gettimeofday passes through */
+
+/** An environment whose clock is the virtual clock and whose random is a seeded PRNG. */
+void pm_test_env(pm_env *env, uint64_t seed);
+/** Resolved version of pm_test_env. */
+void pm_test_envr(pm_envr *env, uint64_t seed);
+
+/** Deterministic PRNG (xorshift64*). */
+uint64_t pm_test_rand(uint64_t *state);
+
+#endif
