@@ -41,7 +41,9 @@ typedef struct pm_dtls pm_dtls;
 /**
  * Create an endpoint. `client` = true for a=setup:active (we send the
  * ClientHello), false for passive (server; CertificateRequest is sent so both
- * sides authenticate). The certificate reference is taken.
+ * sides authenticate). The endpoint takes its own reference to `cert` (the
+ * caller keeps its own). Inside the recv and state callbacks only
+ * pm_dtls_write and pm_dtls_close may be called on the endpoint.
  */
 int pm_dtls_new(const pm_envr *env, pm_rtc_certificate *cert, bool client,
                 const pm_dtls_callbacks *cb, pm_dtls **out);

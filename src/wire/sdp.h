@@ -31,8 +31,10 @@ typedef enum pm_sdp_setup {
 typedef struct pm_sdp_mline {
     char media[16];  /**< "application", "audio", "video", ... */
     char proto[40];  /**< "UDP/DTLS/SCTP", "DTLS/SCTP", ... */
-    char fmt[64];    /**< "webrtc-datachannel" or the format list */
+    char fmt[64];    /**< "webrtc-datachannel" or the format list (cut at a
+                          token boundary if longer; an answer needs only one) */
     char mid[64];
+    uint16_t port;   /**< m-line port; 0 means rejected/disabled (RFC 3264 section 6) */
     bool is_datachannel;
 } pm_sdp_mline;
 

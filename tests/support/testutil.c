@@ -11,8 +11,13 @@ bool pm_test_clock_virtual = false;
 
 /* Interpose gettimeofday: OpenSSL (DTLS timers) and usrsctp (RTT samples) read
  * it; with the virtual clock on they see simulated time. Wall-clock time is
- * offset so it is never near the epoch. */
-int gettimeofday(struct timeval *restrict tv, void *restrict tz)
+ * offset so it is never near the epoch.
+ * OpenSSL 3.0.x's DTLS timer (ssl/d1_lib.c get_current_time) calls
+ * gettimeofday() through libssl's PLT, so the executable's definition wins,
+ * but only if it is exported: the build uses -fvisibility=hidden, hence the
+ * explicit default visibility (a hidden definition silently stays local). */
+__attribute__((visibility("default"))) int gettimeofday(struct timeval *restrict tv,
+                                                        void *restrict tz)
 {
     if (pm_test_clock_virtual) {
         pm_time t = pm_test_clock_now + (pm_time)1700000000 * 1000000;

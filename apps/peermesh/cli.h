@@ -1,0 +1,65 @@
+/*
+ * cli.h — shared declarations of the `peermesh` command-line tool.
+ *
+ * The tool is a plain user of the public API (include/peermesh/rtc.h); it
+ * may make OS calls (poll, read, /proc) that the library itself never does.
+ */
+#ifndef PM_CLI_H
+#define PM_CLI_H
+
+#include "peermesh/rtc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit statuses shared by every subcommand (interop README, "Exit status"). */
+enum {
+    PM_CLI_EXIT_OK = 0,
+    PM_CLI_EXIT_FAIL = 1,
+    PM_CLI_EXIT_TIMEOUT = 2,
+    PM_CLI_EXIT_USAGE = 64, /* EX_USAGE from sysexits.h */
+};
+
+/* Address every subcommand binds its sockets to unless --bind says otherwise. */
+#define PM_CLI_DEFAULT_BIND "127.0.0.1"
+
+/*
+ * Send-side flow control shared by `peer` and `bench`: stop queueing above
+ * HIGH_WATER buffered bytes, resume when BUFFERED_AMOUNT_LOW reports the
+ * amount fell to LOW_WATER (the values browsers' file-transfer samples and
+ * the reference peers use).
+ */
+#define PM_CLI_HIGH_WATER ((size_t)1 << 20)
+#define PM_CLI_LOW_WATER  ((size_t)256 << 10)
+
+/**
+ * May `len` more bytes be queued on `ch` now? Sets *paused when the channel
+ * goes above the high-water mark; the caller clears it on the channel's
+ * BUFFERED_AMOUNT_LOW event (threshold PM_CLI_LOW_WATER). Pausing needs the
+ * amount above the low-water mark, so that event is certain to come.
+ */
+bool pm_cli_may_queue(const pm_rtc_channel *ch, bool *paused, size_t len);
+
+/* Subcommands: argv[0] is the subcommand name; the result is the exit status. */
+int pm_cli_peer(int argc, char **argv);
+int pm_cli_bench(int argc, char **argv);
+int pm_cli_demo(int argc, char **argv);
+
+/* ---- argument parsing helpers (args.c) ---- */
+
+/** Parse a whole decimal integer within [min, max]; false on anything else. */
+bool pm_cli_parse_long(const char *text, long min, long max, long *out);
+
+/** Parse a finite number of seconds within [min, max]. */
+bool pm_cli_parse_seconds(const char *text, double min, double max, double *out);
+
+/**
+ * Parse "B[,B...]" into at most cap sizes, each <= max_size.
+ * Returns the number of sizes, or -1 for a malformed or too long list.
+ */
+int pm_cli_parse_size_list(const char *text, size_t *sizes, size_t cap, size_t max_size);
+
+/** True when text is a numeric IPv4 or IPv6 address (never resolves names). */
+bool pm_cli_is_numeric_ip(const char *text);
+
+#endif

@@ -1,0 +1,471 @@
+/*
+ * `peermesh bench` — measurements in one process over UDP loopback: two
+ * socket-mode peers per connection, signaling handed over directly, one
+ * thread polling every peer (it sleeps in poll(2) only when no peer and no
+ * benchmark step has work). One JSON line per benchmark on stdout.
+ *
+ *   throughput  goodput of 65535-byte messages on one reliable channel,
+ *               measured at the receiver from the first byte received
+ *   setup       offer created -> channel open on both sides, sequential
+ *               connections, each a new pair (process-wide certificate)
+ *   latency     round trip of 100-byte messages, one at a time
+ *   memory      resident-set growth per peer connection object
+ */
+#include "bench_link.h"
+#include "cli.h"
+#include "json_out.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_SECONDS     10.0
+#define DEFAULT_CONNECTIONS 50
+#define MAX_CONNECTIONS     400 /* memory opens 2 sockets per pair: stay under 1024 fds */
+#define OPEN_TIMEOUT        PM_SEC(10)
+#define THROUGHPUT_MESSAGE  65535 /* as libdatachannel's benchmark */
+#define SEND_BUDGET         16    /* one mebibyte of 65535-byte messages per step */
+#define RECEIVE_BUDGET      64
+#define LATENCY_MESSAGE     100
+#define LATENCY_SAMPLES     10000
+#define LATENCY_WARMUP      100 /* round trips not counted: caches, cwnd, first allocations */
+#define ECHO_TIMEOUT        PM_SEC(2)
+
+static const char USAGE[] =
+    "usage: peermesh bench [throughput|setup|latency|memory|all] [--seconds S] [--connections N]\n"
+    "                      [--bind IP]\n"
+    "\n"
+    "  --seconds S      throughput: measuring time; latency: time limit (default 10)\n"
+    "  --connections N  setup: connections made; memory: pairs opened (default 50)\n"
+    "  --bind IP        address the peers bind to (default 127.0.0.1)\n";
+
+typedef struct bench_options {
+    double seconds;
+    long connections;
+    const char *bind_address;
+} bench_options;
+
+typedef int (*bench_fn)(const bench_options *opt);
+
+/* ---- small statistics ---- */
+
+static int compare_time(const void *a, const void *b)
+{
+    pm_time x = *(const pm_time *)a, y = *(const pm_time *)b;
+    return (x > y) - (x < y);
+}
+
+/* `sorted` ascending, n > 0. Nearest-rank percentile. */
+static pm_time percentile(const pm_time *sorted, size_t n, double p)
+{
+    size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+    return sorted[rank > 0 ? rank - 1 : 0];
+}
+
+static double median(const pm_time *sorted, size_t n)
+{
+    return n % 2 ? (double)sorted[n / 2] : ((double)sorted[n / 2 - 1] + (double)sorted[n / 2]) / 2;
+}
+
+static void print_result(json_t *result)
+{
+    if (result)
+        (void)pm_cli_write_json_line(stdout, result);
+    json_decref(result);
+}
+
+/* ---- link helpers ---- */
+
+/* Create, register and open one link; on failure nothing is left allocated. */
+static int open_link(pm_cli_link *link, pm_cli_loop *loop, const bench_options *opt)
+{
+    int rc = pm_cli_link_new(link, opt->bind_address);
+    if (rc < 0)
+        return rc;
+    pm_cli_loop_clear(loop);
+    rc = pm_cli_pair_watch(&link->pair, loop);
+    if (rc == PM_OK)
+        rc = pm_cli_links_open(link, 1, loop, pm_now() + OPEN_TIMEOUT);
+    if (rc < 0) {
+        fprintf(stderr, "peermesh bench: connecting a pair failed: %s\n", pm_strerror(rc));
+        pm_cli_link_free(link);
+        pm_cli_loop_clear(loop);
+    }
+    return rc;
+}
+
+static void close_link(pm_cli_link *link, pm_cli_loop *loop)
+{
+    pm_cli_loop_clear(loop);
+    pm_cli_link_free(link);
+}
+
+/* ---- throughput ---- */
+
+typedef struct throughput_state {
+    const uint8_t *message;
+    uint64_t bytes;   /* received */
+    pm_time first_rx; /* 0 until the first message arrived */
+    pm_time stopped;  /* end of the measurement */
+} throughput_state;
+
+/* Keep the sender's buffer topped up: 1 when the budget (not the window) stopped us, 0, or <0. */
+static int top_up(pm_cli_link *link, const uint8_t *message)
+{
+    pm_rtc_channel *tx = link->ch[PM_CLI_OFFERER];
+    for (int i = 0; i < SEND_BUDGET; i++) {
+        if (!pm_cli_may_queue(tx, &link->paused, THROUGHPUT_MESSAGE))
+            return 0;
+        int rc = pm_rtc_channel_put_packet(tx, message, THROUGHPUT_MESSAGE);
+        if (rc < 0)
+            return rc;
+    }
+    return 1;
+}
+
+static int throughput_step(pm_cli_link *link, throughput_state *st, pm_cli_loop *loop,
+                           pm_time deadline)
+{
+    int events = pm_cli_link_step(link);
+    if (events < 0)
+        return events;
+    int sending = top_up(link, st->message);
+    if (sending < 0)
+        return sending;
+    int taken = pm_cli_link_drain(link->ch[PM_CLI_ANSWERER], RECEIVE_BUDGET, &st->bytes);
+    if (taken < 0)
+        return taken;
+    if (taken > 0 && st->first_rx == 0) {
+        /* The window opens with the first arrival: what came with it is not counted. */
+        st->first_rx = pm_now();
+        st->bytes = 0;
+    }
+    if (events == 0 && sending == 0 && taken == 0)
+        return pm_cli_loop_wait(loop, -1, deadline, NULL);
+    return PM_OK;
+}
+
+/* Stream for `span` from the first arrival on; st->bytes/first_rx say what arrived. */
+static int measure_throughput(pm_cli_link *link, pm_cli_loop *loop, throughput_state *st,
+                              pm_time span)
+{
+    pm_rtc_channel_set_buffered_amount_low_threshold(link->ch[PM_CLI_OFFERER], PM_CLI_LOW_WATER);
+    pm_time deadline = pm_now() + span + OPEN_TIMEOUT;
+    int rc = PM_OK;
+    while (rc == PM_OK && (st->first_rx == 0 || pm_now() - st->first_rx < span)) {
+        if (pm_now() >= deadline)
+            return PM_ERR_TIMEOUT;
+        rc = throughput_step(link, st, loop, deadline);
+    }
+    st->stopped = pm_now();
+    return rc;
+}
+
+static int bench_throughput(const bench_options *opt)
+{
+    pm_cli_loop loop;
+    pm_cli_link link;
+    uint8_t *message = malloc(THROUGHPUT_MESSAGE);
+    if (!message || pm_cli_loop_init(&loop, 2) < 0) {
+        free(message);
+        return PM_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < THROUGHPUT_MESSAGE; i++)
+        message[i] = (uint8_t)i;
+    throughput_state st = {.message = message};
+    int rc = open_link(&link, &loop, opt);
+    if (rc == PM_OK) {
+        rc = measure_throughput(&link, &loop, &st, (pm_time)(opt->seconds * 1e6));
+        close_link(&link, &loop);
+    }
+    if (rc == PM_OK) {
+        double seconds = (double)(st.stopped - st.first_rx) / 1e6;
+        print_result(json_pack("{s:s, s:o, s:I, s:o, s:i}", "bench", "throughput", "mb_per_s",
+                               pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
+                               (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
+                               "message_size", THROUGHPUT_MESSAGE));
+    }
+    pm_cli_loop_destroy(&loop);
+    free(message);
+    return rc;
+}
+
+/* ---- setup ---- */
+
+static int bench_setup(const bench_options *opt)
+{
+    size_t n = (size_t)opt->connections;
+    pm_time *samples = calloc(n, sizeof *samples);
+    pm_cli_loop loop;
+    if (!samples || pm_cli_loop_init(&loop, 2) < 0) {
+        free(samples);
+        return PM_ERR_NOMEM;
+    }
+    int rc = PM_OK;
+    /* Connection 0 warms up: certificate generation and one-time initialisation. */
+    for (size_t i = 0; i <= n && rc == PM_OK; i++) {
+        pm_cli_link link;
+        rc = open_link(&link, &loop, opt);
+        if (rc < 0)
+            break;
+        if (i > 0)
+            samples[i - 1] = link.open_at - link.offer_at;
+        close_link(&link, &loop);
+    }
+    if (rc == PM_OK) {
+        qsort(samples, n, sizeof *samples, compare_time);
+        print_result(json_pack("{s:s, s:o, s:o, s:o, s:o, s:i}", "bench", "setup", "median_ms",
+                               pm_cli_json_rounded(median(samples, n) / 1e3, 3), "p99_ms",
+                               pm_cli_json_rounded((double)percentile(samples, n, 99) / 1e3, 3),
+                               "min_ms", pm_cli_json_rounded((double)samples[0] / 1e3, 3), "max_ms",
+                               pm_cli_json_rounded((double)samples[n - 1] / 1e3, 3), "connections",
+                               (int)n));
+    }
+    pm_cli_loop_destroy(&loop);
+    free(samples);
+    return rc;
+}
+
+/* ---- latency ---- */
+
+/* The answerer sends back everything it received: how many, or a negative pm_err. */
+static int echo_all(pm_rtc_channel *ch)
+{
+    for (int echoed = 0;; echoed++) {
+        const uint8_t *data;
+        size_t len;
+        int rc = pm_rtc_channel_get_packet(ch, &data, &len);
+        if (rc == PM_ERR_AGAIN)
+            return echoed;
+        if (rc == PM_OK)
+            rc = pm_rtc_channel_put_packet(ch, data, len);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* One ping from the offerer, echoed by the answerer in the same loop. */
+static int round_trip(pm_cli_link *link, pm_cli_loop *loop, const uint8_t *ping, pm_time *rtt)
+{
+    pm_time sent_at = pm_now();
+    pm_time deadline = sent_at + ECHO_TIMEOUT;
+    int rc = pm_rtc_channel_put_packet(link->ch[PM_CLI_OFFERER], ping, LATENCY_MESSAGE);
+    while (rc >= 0) {
+        int events = pm_cli_link_step(link);
+        int echoed = events < 0 ? events : echo_all(link->ch[PM_CLI_ANSWERER]);
+        if (echoed < 0)
+            return echoed;
+        const uint8_t *data;
+        size_t len;
+        rc = pm_rtc_channel_get_packet(link->ch[PM_CLI_OFFERER], &data, &len);
+        if (rc == PM_OK) {
+            *rtt = pm_now() - sent_at;
+            return len == LATENCY_MESSAGE && memcmp(data, ping, len) == 0 ? PM_OK : PM_ERR_PARSE;
+        }
+        if (rc != PM_ERR_AGAIN)
+            return rc;
+        if (pm_now() >= deadline)
+            return PM_ERR_TIMEOUT;
+        rc = events == 0 && echoed == 0 ? pm_cli_loop_wait(loop, -1, deadline, NULL) : PM_OK;
+    }
+    return rc;
+}
+
+/* A recognisable ping: the sequence number, then filler that changes per ping. */
+static void fill_ping(uint8_t *ping, uint32_t seq)
+{
+    memset(ping, (int)(seq & 0xff), LATENCY_MESSAGE);
+    for (int k = 0; k < 4; k++)
+        ping[k] = (uint8_t)(seq >> (24 - 8 * k));
+}
+
+static int measure_latency(pm_cli_link *link, pm_cli_loop *loop, double seconds, pm_time *samples,
+                           size_t *count)
+{
+    uint8_t ping[LATENCY_MESSAGE];
+    pm_time stop = pm_now() + (pm_time)(seconds * 1e6);
+    *count = 0;
+    for (uint32_t i = 0; *count < LATENCY_SAMPLES && pm_now() < stop; i++) {
+        fill_ping(ping, i);
+        pm_time rtt = 0;
+        int rc = round_trip(link, loop, ping, &rtt);
+        if (rc < 0)
+            return rc;
+        if (i >= LATENCY_WARMUP)
+            samples[(*count)++] = rtt;
+    }
+    return *count > 0 ? PM_OK : PM_ERR_TIMEOUT;
+}
+
+static int bench_latency(const bench_options *opt)
+{
+    pm_time *samples = calloc(LATENCY_SAMPLES, sizeof *samples);
+    pm_cli_loop loop;
+    if (!samples || pm_cli_loop_init(&loop, 2) < 0) {
+        free(samples);
+        return PM_ERR_NOMEM;
+    }
+    pm_cli_link link;
+    size_t n = 0;
+    int rc = open_link(&link, &loop, opt);
+    if (rc == PM_OK) {
+        rc = measure_latency(&link, &loop, opt->seconds, samples, &n);
+        close_link(&link, &loop);
+    }
+    if (rc == PM_OK) {
+        qsort(samples, n, sizeof *samples, compare_time);
+        print_result(json_pack("{s:s, s:o, s:o, s:i}", "bench", "latency", "median_us",
+                               pm_cli_json_rounded(median(samples, n), 1), "p99_us",
+                               json_integer(percentile(samples, n, 99)), "samples", (int)n));
+    }
+    pm_cli_loop_destroy(&loop);
+    free(samples);
+    return rc;
+}
+
+/* ---- memory ---- */
+
+/* Resident set size from /proc/self/statm (second field, in pages). */
+static int resident_bytes(long *out)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, resident = 0;
+    int fields = f ? fscanf(f, "%ld %ld", &size, &resident) : 0;
+    if (f)
+        fclose(f);
+    if (fields != 2) {
+        fprintf(stderr, "peermesh bench: cannot read /proc/self/statm\n");
+        return PM_ERR_IO;
+    }
+    *out = resident * sysconf(_SC_PAGESIZE);
+    return PM_OK;
+}
+
+static int open_many(pm_cli_link *links, size_t pairs, pm_cli_loop *loop, const bench_options *opt)
+{
+    for (size_t i = 0; i < pairs; i++) {
+        int rc = pm_cli_link_new(&links[i], opt->bind_address);
+        if (rc == PM_OK)
+            rc = pm_cli_pair_watch(&links[i].pair, loop);
+        if (rc < 0)
+            return rc;
+    }
+    return pm_cli_links_open(links, pairs, loop, pm_now() + OPEN_TIMEOUT);
+}
+
+static int bench_memory(const bench_options *opt)
+{
+    size_t pairs = (size_t)opt->connections;
+    pm_cli_link *links = calloc(pairs, sizeof *links);
+    pm_cli_loop loop;
+    if (!links || pm_cli_loop_init(&loop, 2 * pairs) < 0) {
+        free(links);
+        return PM_ERR_NOMEM;
+    }
+    long before = 0, after = 0;
+    pm_cli_link
+        warmup; /* one-time costs (certificate, SCTP stack, TLS tables) are not per connection */
+    int rc = open_link(&warmup, &loop, opt);
+    if (rc == PM_OK) {
+        close_link(&warmup, &loop);
+        rc = resident_bytes(&before);
+    }
+    if (rc == PM_OK && (rc = open_many(links, pairs, &loop, opt)) == PM_OK)
+        rc = resident_bytes(&after);
+    if (rc == PM_OK)
+        print_result(json_pack(
+            "{s:s, s:I, s:i, s:s}", "bench", "memory", "bytes_per_connection",
+            (json_int_t)((after - before) / (long)(2 * pairs)), "pairs", (int)pairs, "note",
+            "resident-set growth while the pairs are open (each with an open channel), divided "
+            "by the number of pm_rtc_peer objects (2 per pair); measured after a warm-up pair"));
+    else
+        fprintf(stderr, "peermesh bench memory: %s\n", pm_strerror(rc));
+    pm_cli_loop_clear(&loop);
+    for (size_t i = 0; i < pairs; i++)
+        pm_cli_link_free(&links[i]);
+    pm_cli_loop_destroy(&loop);
+    free(links);
+    return rc;
+}
+
+/* ---- command line ---- */
+
+typedef struct bench_entry {
+    const char *name;
+    bench_fn run;
+} bench_entry;
+
+static const bench_entry BENCHES[] = {
+    {"throughput", bench_throughput},
+    {"setup", bench_setup},
+    {"latency", bench_latency},
+    {"memory", bench_memory},
+};
+#define BENCH_COUNT (sizeof BENCHES / sizeof BENCHES[0])
+
+static int usage_error(const char *what, const char *detail)
+{
+    fprintf(stderr, "peermesh bench: %s%s\n%s", what, detail, USAGE);
+    return PM_CLI_EXIT_USAGE;
+}
+
+/* Returns -1 when the run may go on, else the exit status. */
+static int parse_options(int argc, char **argv, bench_options *opt, const char **which)
+{
+    static const struct option longs[] = {
+        {"seconds", required_argument, NULL, 's'},
+        {"connections", required_argument, NULL, 'c'},
+        {"bind", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND};
+    opterr = 0;
+    optind = 1;
+    int code;
+    while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (code == 'h') {
+            fputs(USAGE, stdout);
+            return PM_CLI_EXIT_OK;
+        }
+        if (code == 's' && !pm_cli_parse_seconds(optarg, 0.01, 3600, &opt->seconds))
+            return usage_error("--seconds wants 0.01..3600, got ", optarg);
+        if (code == 'c' && !pm_cli_parse_long(optarg, 1, MAX_CONNECTIONS, &opt->connections))
+            return usage_error("--connections wants 1..400, got ", optarg);
+        if (code == 'b' && !pm_cli_is_numeric_ip(optarg))
+            return usage_error("--bind wants a numeric IP address, got ", optarg);
+        if (code == 'b')
+            opt->bind_address = optarg;
+        if (code == '?')
+            return usage_error("unknown option or missing value: ", argv[optind - 1]);
+    }
+    *which = optind < argc ? argv[optind++] : "all";
+    if (optind < argc)
+        return usage_error("unexpected argument ", argv[optind]);
+    return -1;
+}
+
+int pm_cli_bench(int argc, char **argv)
+{
+    bench_options opt;
+    const char *which = NULL;
+    int status = parse_options(argc, argv, &opt, &which);
+    if (status >= 0)
+        return status;
+    bool all = strcmp(which, "all") == 0, known = all;
+    status = PM_CLI_EXIT_OK;
+    for (size_t i = 0; i < BENCH_COUNT; i++) {
+        if (!all && strcmp(which, BENCHES[i].name) != 0)
+            continue;
+        known = true;
+        int rc = BENCHES[i].run(&opt);
+        if (rc < 0) {
+            fprintf(stderr, "peermesh bench %s: failed: %s\n", BENCHES[i].name, pm_strerror(rc));
+            status = PM_CLI_EXIT_FAIL;
+        }
+    }
+    return known ? status : usage_error("unknown benchmark ", which);
+}

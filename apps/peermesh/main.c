@@ -1,0 +1,59 @@
+/* `peermesh` — command-line tool: interop peer, benchmarks, demo. */
+#include "cli.h"
+
+#include "peermesh/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char USAGE[] =
+    "usage: peermesh <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  peer     WebRTC data-channel peer speaking the interop harness interface\n"
+    "           (JSON-lines signaling on stdin/stdout; see `peermesh peer --help`)\n"
+    "  bench    in-process loopback benchmarks: throughput, setup, latency, memory, all\n"
+    "           (see `peermesh bench --help`)\n"
+    "  demo     two local peers connect, open four channels and exchange messages\n"
+    "  version  print the version\n"
+    "  help     print this text\n";
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static int print_version(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "peermesh version: unexpected argument \"%s\"\n", argv[1]);
+        return PM_CLI_EXIT_USAGE;
+    }
+    printf("peermesh %s\n", PM_VERSION_STRING);
+    return PM_CLI_EXIT_OK;
+}
+
+static int print_help(int argc, char **argv)
+{
+    fputs(USAGE, stdout);
+    return PM_CLI_EXIT_OK;
+}
+
+static const command COMMANDS[] = {
+    {"peer", pm_cli_peer},      {"bench", pm_cli_bench},      {"demo", pm_cli_demo},
+    {"version", print_version}, {"--version", print_version}, {"help", print_help},
+    {"--help", print_help},     {"-h", print_help},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(USAGE, stderr);
+        return PM_CLI_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "peermesh: unknown command \"%s\"\n%s", argv[1], USAGE);
+    return PM_CLI_EXIT_USAGE;
+}

@@ -1,0 +1,8 @@
+/* peermesh/peermesh.h — umbrella header: include this to get the whole public API. */
+#ifndef PEERMESH_H
+#define PEERMESH_H
+
+#include "peermesh/common.h"
+#include "peermesh/rtc.h"
+
+#endif

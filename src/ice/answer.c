@@ -1,0 +1,191 @@
+/*
+ * Answering connectivity checks (RFC 8445 7.3): authentication with our own
+ * credentials (possible before we know the remote ones), role conflicts,
+ * peer-reflexive learning and triggered checks.
+ */
+#include "ice_internal.h"
+
+#include <stdio.h>
+
+/* Reply to a request. Error responses to unauthenticated requests carry no
+ * MESSAGE-INTEGRITY (RFC 8489 9.1.3); everything else is keyed with our pwd. */
+static void respond(pm_ice_agent *a, const pm_addr *to, const pm_stun_msg *req, uint16_t error,
+                    bool authenticated)
+{
+    uint8_t buf[ICE_MAX_MSG];
+    pm_stun_builder b;
+    uint16_t cls = error ? PM_STUN_ERROR : PM_STUN_SUCCESS;
+    pm_stun_begin(&b, buf, sizeof buf, pm_stun_type(PM_STUN_BINDING, cls), req->tid);
+    if (error) {
+        pm_stun_add_error(&b, error, NULL);
+        if (error == PM_STUN_ERR_UNKNOWN_ATTRIBUTE)
+            pm_stun_add_unknown(&b, req->unknown, req->unknown_count);
+    } else {
+        pm_stun_add_xaddr(&b, PM_STUN_ATTR_XOR_MAPPED_ADDRESS, to);
+    }
+    const uint8_t *key = authenticated ? (const uint8_t *)a->lpwd : NULL;
+    int n = pm_stun_finish(&b, key, strlen(a->lpwd), true);
+    if (n > 0)
+        ice_send(a, to, buf, (size_t)n);
+}
+
+void ice_switch_role(pm_ice_agent *a, const char *why)
+{
+    a->controlling = !a->controlling;
+    PM_INFO(&a->env, ICE_COMP, "role conflict (%s): now %s", why,
+            a->controlling ? "controlling" : "controlled");
+    if (!a->controlling)
+        a->nominating = -1;
+    ice_update_priorities(a);
+    ice_push_event(a, PM_ICE_EV_ROLE_CHANGED, -1);
+}
+
+/* RFC 8445 7.3.1.1. Returns true when the request must be answered 487. */
+static bool role_conflict(pm_ice_agent *a, const pm_stun_msg *m)
+{
+    if (a->controlling && m->has_controlling) {
+        if (a->tiebreaker >= m->controlling)
+            return true;
+        ice_switch_role(a, "remote controlling with a larger tie-breaker");
+    } else if (!a->controlling && m->has_controlled) {
+        if (a->tiebreaker >= m->controlled)
+            ice_switch_role(a, "remote controlled with a smaller tie-breaker");
+        else
+            return true;
+    }
+    return false;
+}
+
+/* Check before the remote credentials are known: remember its source so a
+ * peer-reflexive candidate can be created once they arrive. */
+static void remember_pending(pm_ice_agent *a, const pm_addr *from, const pm_stun_msg *m,
+                             const uint8_t *rufrag, size_t rlen)
+{
+    ice_pending *e = NULL;
+    for (size_t i = 0; i < a->npending; i++)
+        if (pm_addr_equal(&a->pending[i].from, from))
+            e = &a->pending[i];
+    if (!e) {
+        if (a->npending == ICE_MAX_PENDING)
+            return; /* bounded: the remote's own checks will retry */
+        e = &a->pending[a->npending++];
+        memset(e, 0, sizeof *e);
+        e->from = *from;
+    }
+    e->priority = m->priority;
+    e->use_candidate |= m->use_candidate;
+    e->rufrag_crc = pm_crc32(rufrag, rlen);
+    e->rufrag_len = rlen;
+}
+
+static int learn_prflx(pm_ice_agent *a, const pm_addr *from, uint32_t priority)
+{
+    /* RFC 8445 7.3.1.3: any foundation unique among the remote candidates. */
+    char foundation[16];
+    snprintf(foundation, sizeof foundation, "prflx%u", ++a->prflx_count);
+    int idx = ice_pair_add(a, from, PM_CAND_PRFLX, priority, foundation);
+    if (idx >= 0 && PM_LOG_ON(&a->env, PM_LOG_DEBUG)) {
+        char buf[PM_ADDR_STRLEN];
+        PM_DEBUG(&a->env, ICE_COMP, "learned peer-reflexive candidate %s",
+                 pm_addr_format(from, buf, sizeof buf));
+    }
+    return idx;
+}
+
+/* RFC 8445 7.3.1.4 triggered checks and 7.3.1.5 nomination (controlled). */
+static void on_check(pm_ice_agent *a, int idx, bool use_candidate)
+{
+    ice_pair *p = &a->pairs[idx];
+    switch (p->state) {
+    case ICE_PAIR_SUCCEEDED:
+        break;
+    case ICE_PAIR_IN_PROGRESS:
+        if (p->txn >= 0 && a->nominating == idx)
+            break; /* our nomination is in flight on it */
+        if (p->txn >= 0)
+            ice_txn_cancel(a, p->txn);
+        p->state = ICE_PAIR_WAITING;
+        ice_trigger(a, idx);
+        break;
+    case ICE_PAIR_FAILED:
+    case ICE_PAIR_FROZEN:
+    case ICE_PAIR_WAITING:
+        p->state = ICE_PAIR_WAITING;
+        ice_trigger(a, idx);
+        break;
+    }
+    if (use_candidate && !a->controlling) {
+        p->remote_nominated = true;
+        if (p->valid)
+            ice_set_nominated(a, idx);
+    }
+}
+
+void ice_adopt_pending(pm_ice_agent *a)
+{
+    size_t rlen = strlen(a->rufrag);
+    uint32_t crc = pm_crc32((const uint8_t *)a->rufrag, rlen);
+    for (size_t i = 0; i < a->npending; i++) {
+        const ice_pending *e = &a->pending[i];
+        if (e->rufrag_len != rlen || e->rufrag_crc != crc)
+            continue; /* a check from some other session */
+        int idx = ice_pair_find(a, &e->from);
+        if (idx < 0)
+            idx = learn_prflx(a, &e->from, e->priority);
+        if (idx >= 0)
+            on_check(a, idx, e->use_candidate);
+    }
+    a->npending = 0;
+}
+
+int ice_handle_request(pm_ice_agent *a, pm_time now, const pm_addr *from, const pm_stun_msg *m)
+{
+    (void)now;
+    if (m->method != PM_STUN_BINDING)
+        return PM_ERR_UNSUPPORTED; /* TURN and others are not for the agent */
+    if (!m->has_username || !m->integrity_off) {
+        respond(a, from, m, PM_STUN_ERR_BAD_REQUEST, false);
+        return PM_ERR_PARSE;
+    }
+    /* USERNAME = "<our ufrag>:<their ufrag>". */
+    size_t ul = strlen(a->lufrag);
+    const uint8_t *u = m->username.p;
+    if (m->username.len <= ul || memcmp(u, a->lufrag, ul) != 0 || u[ul] != ':') {
+        respond(a, from, m, PM_STUN_ERR_UNAUTHORIZED, false);
+        return PM_ERR_AUTH;
+    }
+    if (pm_stun_check_integrity(m, (const uint8_t *)a->lpwd, strlen(a->lpwd)) != PM_OK) {
+        PM_DEBUG(&a->env, ICE_COMP, "check with bad MESSAGE-INTEGRITY");
+        respond(a, from, m, PM_STUN_ERR_UNAUTHORIZED, false);
+        return PM_ERR_AUTH;
+    }
+    if (m->unknown_count) {
+        respond(a, from, m, PM_STUN_ERR_UNKNOWN_ATTRIBUTE, true);
+        return PM_ERR_UNSUPPORTED;
+    }
+    if (!m->has_priority) { /* RFC 8445 7.1.1: PRIORITY is mandatory */
+        respond(a, from, m, PM_STUN_ERR_BAD_REQUEST, true);
+        return PM_ERR_PARSE;
+    }
+    if (role_conflict(a, m)) {
+        respond(a, from, m, PM_STUN_ERR_ROLE_CONFLICT, true);
+        return PM_OK;
+    }
+    respond(a, from, m, 0, true);
+
+    const uint8_t *rufrag = u + ul + 1;
+    size_t rlen = m->username.len - ul - 1;
+    if (!a->have_rcreds) {
+        remember_pending(a, from, m, rufrag, rlen);
+        return PM_OK;
+    }
+    if (rlen != strlen(a->rufrag) || memcmp(rufrag, a->rufrag, rlen) != 0)
+        return PM_OK; /* answered, but not from the session we know */
+    int idx = ice_pair_find(a, from);
+    if (idx < 0)
+        idx = learn_prflx(a, from, m->priority);
+    if (idx < 0)
+        return PM_OK; /* table full: answered, not learned */
+    on_check(a, idx, m->use_candidate);
+    return PM_OK;
+}

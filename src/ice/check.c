@@ -1,0 +1,465 @@
+/*
+ * Checklist (one pair per remote candidate), STUN transactions,
+ * connectivity checks with Ta pacing and a triggered-check queue
+ * (RFC 8445 6.1.4, 7.2), retransmission, and response processing.
+ */
+#include "ice_internal.h"
+
+#include <stdio.h>
+
+/* ---- pairs ---- */
+
+uint32_t ice_prflx_priority(const pm_ice_agent *a, uint8_t family)
+{
+    /* RFC 8445 7.1.1: PRIORITY = what a prflx candidate of ours would get. */
+    return ((uint32_t)ICE_TYPEPREF_PRFLX << 24) | (ice_local_pref(a, family) << 8) |
+           (256 - ICE_COMPONENT);
+}
+
+static uint32_t local_priority(const pm_ice_agent *a, uint8_t family)
+{
+    /* The local side of every pair is the socket: its host candidate. */
+    return ((uint32_t)ICE_TYPEPREF_HOST << 24) | (ice_local_pref(a, family) << 8) |
+           (256 - ICE_COMPONENT);
+}
+
+static uint64_t pair_priority(const pm_ice_agent *a, const ice_pair *p)
+{
+    /* RFC 8445 6.1.2.3: 2^32*MIN(G,D) + 2*MAX(G,D) + (G>D?1:0). */
+    uint64_t l = local_priority(a, p->remote.family), r = p->rprio;
+    uint64_t g = a->controlling ? l : r, d = a->controlling ? r : l;
+    return (PM_MIN(g, d) << 32) + 2 * PM_MAX(g, d) + (g > d ? 1 : 0);
+}
+
+void ice_update_priorities(pm_ice_agent *a)
+{
+    for (size_t i = 0; i < a->npairs; i++)
+        a->pairs[i].prio = pair_priority(a, &a->pairs[i]);
+}
+
+int ice_pair_find(const pm_ice_agent *a, const pm_addr *remote)
+{
+    for (size_t i = 0; i < a->npairs; i++)
+        if (pm_addr_equal(&a->pairs[i].remote, remote))
+            return (int)i;
+    return -1;
+}
+
+static bool same_foundation(const ice_pair *x, const ice_pair *y)
+{
+    return x->remote.family == y->remote.family && strcmp(x->rfoundation, y->rfoundation) == 0;
+}
+
+/* RFC 8445 6.1.2.6: a pair waits unless a pair with its foundation already
+ * waits or is in progress; then it is frozen until that one completes. */
+static ice_pair_state initial_state(const pm_ice_agent *a, const ice_pair *p)
+{
+    for (size_t i = 0; i < a->npairs; i++) {
+        const ice_pair *q = &a->pairs[i];
+        if (q != p && same_foundation(p, q) &&
+            (q->state == ICE_PAIR_WAITING || q->state == ICE_PAIR_IN_PROGRESS))
+            return ICE_PAIR_FROZEN;
+    }
+    return ICE_PAIR_WAITING;
+}
+
+static void unfreeze(pm_ice_agent *a, const ice_pair *done)
+{
+    for (size_t i = 0; i < a->npairs; i++) {
+        ice_pair *q = &a->pairs[i];
+        if (q->state == ICE_PAIR_FROZEN && same_foundation(q, done))
+            q->state = ICE_PAIR_WAITING;
+    }
+}
+
+int ice_pair_add(pm_ice_agent *a, const pm_addr *remote, pm_cand_type type, uint32_t prio,
+                 const char *foundation)
+{
+    if (a->npairs == ICE_MAX_REMOTE) {
+        PM_DEBUG(&a->env, ICE_COMP, "remote candidate table full");
+        return PM_ERR_FULL;
+    }
+    ice_pair *p = &a->pairs[a->npairs];
+    memset(p, 0, sizeof *p);
+    p->remote = *remote;
+    p->rtype = type;
+    p->rprio = prio;
+    snprintf(p->rfoundation, sizeof p->rfoundation, "%s", foundation);
+    p->txn = -1;
+    p->srtt = -1;
+    p->last_response = PM_TIME_NEVER;
+    p->prio = pair_priority(a, p);
+    p->state = initial_state(a, p);
+    if (PM_LOG_ON(&a->env, PM_LOG_DEBUG)) {
+        char buf[PM_ADDR_STRLEN];
+        PM_DEBUG(&a->env, ICE_COMP, "remote %s candidate %s prio %u", pm_cand_type_name(type),
+                 pm_addr_format(remote, buf, sizeof buf), prio);
+    }
+    return (int)a->npairs++;
+}
+
+void ice_pair_fail(pm_ice_agent *a, int idx)
+{
+    ice_pair *p = &a->pairs[idx];
+    p->state = ICE_PAIR_FAILED;
+    p->valid = false;
+    p->nominated = false;
+    if (a->nominating == idx)
+        a->nominating = -1;
+    if (a->nominated == idx)
+        a->nominated = -1;
+    unfreeze(a, p);
+    if (PM_LOG_ON(&a->env, PM_LOG_DEBUG)) {
+        char buf[PM_ADDR_STRLEN];
+        PM_DEBUG(&a->env, ICE_COMP, "pair %s failed", pm_addr_format(&p->remote, buf, sizeof buf));
+    }
+}
+
+/* ---- transactions ---- */
+
+int ice_txn_alloc(pm_ice_agent *a, ice_txn_kind kind, int target, pm_time now)
+{
+    int slot = -1;
+    for (int i = 0; i < ICE_MAX_TXN && slot < 0; i++)
+        if (a->txns[i].kind == ICE_TXN_FREE)
+            slot = i;
+    if (slot < 0) {
+        /* Reuse the oldest cancelled transaction: its answer is least likely. */
+        for (int i = 0; i < ICE_MAX_TXN; i++)
+            if (!a->txns[i].live &&
+                (slot < 0 || a->txns[i].last_sent < a->txns[slot].last_sent))
+                slot = i;
+        if (slot < 0) {
+            PM_WARN(&a->env, ICE_COMP, "no free STUN transaction slot");
+            return -1;
+        }
+    }
+    ice_txn *t = &a->txns[slot];
+    memset(t, 0, sizeof *t);
+    t->kind = kind;
+    t->target = target;
+    t->live = true;
+    t->first_sent = t->last_sent = now;
+    (void)pm_random(&a->env, t->tid, sizeof t->tid);
+    return slot;
+}
+
+ice_txn *ice_txn_find(pm_ice_agent *a, const uint8_t tid[PM_STUN_TID_LEN])
+{
+    for (int i = 0; i < ICE_MAX_TXN; i++)
+        if (a->txns[i].kind != ICE_TXN_FREE && memcmp(a->txns[i].tid, tid, PM_STUN_TID_LEN) == 0)
+            return &a->txns[i];
+    return NULL;
+}
+
+/* Detach a transaction from whoever drives it (pair, consent, nomination). */
+static void txn_detach(pm_ice_agent *a, int ti)
+{
+    ice_txn *t = &a->txns[ti];
+    if (t->kind == ICE_TXN_CHECK && t->target >= 0 && (size_t)t->target < a->npairs &&
+        a->pairs[t->target].txn == ti)
+        a->pairs[t->target].txn = -1;
+    if (a->consent_txn == ti)
+        a->consent_txn = -1;
+}
+
+void ice_txn_cancel(pm_ice_agent *a, int ti)
+{
+    /* RFC 8445 7.2.5.4: no more retransmissions, no failure on timeout, but
+     * a response may still arrive and count. */
+    txn_detach(a, ti);
+    a->txns[ti].live = false;
+}
+
+void ice_txn_free(pm_ice_agent *a, int ti)
+{
+    txn_detach(a, ti);
+    memset(&a->txns[ti], 0, sizeof a->txns[ti]);
+}
+
+static int build_check(pm_ice_agent *a, const ice_txn *t, uint8_t *buf, size_t cap)
+{
+    const ice_pair *p = &a->pairs[t->target];
+    char user[2 * ICE_CRED_MAX + 2];
+    /* RFC 8445 7.2.2: USERNAME is "<receiver's ufrag>:<sender's ufrag>". */
+    snprintf(user, sizeof user, "%s:%s", a->rufrag, a->lufrag);
+    pm_stun_builder b;
+    pm_stun_begin(&b, buf, cap, pm_stun_type(PM_STUN_BINDING, PM_STUN_REQUEST), t->tid);
+    pm_stun_add_str(&b, PM_STUN_ATTR_USERNAME, user);
+    pm_stun_add_u32(&b, PM_STUN_ATTR_PRIORITY, ice_prflx_priority(a, p->remote.family));
+    if (t->controlling) {
+        pm_stun_add_u64(&b, PM_STUN_ATTR_ICE_CONTROLLING, a->tiebreaker);
+        if (t->use_candidate)
+            pm_stun_add_flag(&b, PM_STUN_ATTR_USE_CANDIDATE);
+    } else {
+        pm_stun_add_u64(&b, PM_STUN_ATTR_ICE_CONTROLLED, a->tiebreaker);
+    }
+    /* RFC 8445 7.2.2: short-term credential keyed with the receiver's pwd. */
+    return pm_stun_finish(&b, (const uint8_t *)a->rpwd, strlen(a->rpwd), true);
+}
+
+/* One (re)transmission, then schedule the next or the final timeout. */
+void ice_txn_transmit(pm_ice_agent *a, int ti, pm_time now)
+{
+    ice_txn *t = &a->txns[ti];
+    uint8_t buf[ICE_MAX_MSG];
+    if (t->kind == ICE_TXN_SERVER) {
+        ice_server_transmit(a, t);
+    } else {
+        int n = build_check(a, t, buf, sizeof buf);
+        if (n > 0)
+            ice_send(a, &a->pairs[t->target].remote, buf, (size_t)n);
+    }
+    t->sends++;
+    t->last_sent = now;
+    t->next = now + t->rto;
+    if (t->sends < t->max_sends)
+        t->rto = PM_MIN(t->rto * 2, t->rto_max);
+}
+
+static pm_time check_rto(const ice_pair *p)
+{
+    /* Twice the measured RTT when we have one, never below 100 ms. */
+    pm_time rto = p->srtt >= 0 ? 2 * p->srtt : ICE_CHECK_RTO_MIN;
+    return PM_MIN(PM_MAX(rto, ICE_CHECK_RTO_MIN), ICE_CHECK_RTO_MAX);
+}
+
+int ice_start_check(pm_ice_agent *a, int idx, pm_time now, bool use_candidate, bool consent)
+{
+    ice_pair *p = &a->pairs[idx];
+    int ti = ice_txn_alloc(a, ICE_TXN_CHECK, idx, now);
+    if (ti < 0)
+        return PM_ERR_FULL;
+    ice_txn *t = &a->txns[ti];
+    t->use_candidate = use_candidate;
+    t->consent = consent;
+    t->controlling = a->controlling;
+    t->max_sends = ICE_CHECK_SENDS;
+    t->rto = check_rto(p);
+    t->rto_max = consent ? ICE_CONSENT_RTO_MAX : ICE_CHECK_RTO_MAX;
+    t->rto = PM_MIN(t->rto, t->rto_max);
+    if (consent) {
+        if (a->consent_txn >= 0)
+            ice_txn_cancel(a, a->consent_txn);
+        a->consent_txn = ti;
+    } else {
+        if (p->txn >= 0)
+            ice_txn_cancel(a, p->txn);
+        p->txn = ti;
+        if (p->state != ICE_PAIR_SUCCEEDED)
+            p->state = ICE_PAIR_IN_PROGRESS;
+    }
+    if (!a->checks_started) {
+        a->checks_started = true;
+        PM_DEBUG(&a->env, ICE_COMP, "connectivity checks start");
+    }
+    ice_txn_transmit(a, ti, now);
+    return PM_OK;
+}
+
+/* ---- scheduling (RFC 8445 6.1.4.2) ---- */
+
+void ice_trigger(pm_ice_agent *a, int idx)
+{
+    ice_pair *p = &a->pairs[idx];
+    if (p->triggered)
+        return;
+    p->triggered = true;
+    a->trig[(a->trig_head + a->trig_count) % ICE_MAX_REMOTE] = (uint8_t)idx;
+    a->trig_count++;
+}
+
+static int pop_triggered(pm_ice_agent *a)
+{
+    while (a->trig_count) {
+        int idx = a->trig[a->trig_head];
+        a->trig_head = (a->trig_head + 1) % ICE_MAX_REMOTE;
+        a->trig_count--;
+        ice_pair *p = &a->pairs[idx];
+        p->triggered = false;
+        /* Already validated by a response that overtook the queue. */
+        if (p->state == ICE_PAIR_SUCCEEDED || p->txn >= 0)
+            continue;
+        return idx;
+    }
+    return -1;
+}
+
+/* Highest-priority Waiting pair, else highest-priority Frozen pair. */
+static int next_ordinary(const pm_ice_agent *a)
+{
+    int best = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++) {
+        ice_pair_state want = pass == 0 ? ICE_PAIR_WAITING : ICE_PAIR_FROZEN;
+        for (size_t i = 0; i < a->npairs; i++) {
+            const ice_pair *p = &a->pairs[i];
+            if (p->state == want && p->txn < 0 && (best < 0 || p->prio > a->pairs[best].prio))
+                best = (int)i;
+        }
+    }
+    return best;
+}
+
+static bool ordinary_pending(const pm_ice_agent *a)
+{
+    /* Once a pair is nominated, ordinary checks stop (RFC 8445 8.1.2). */
+    return a->nominated < 0 && next_ordinary(a) >= 0;
+}
+
+static bool has_trigger_work(const pm_ice_agent *a)
+{
+    for (size_t i = 0; i < a->trig_count; i++) {
+        const ice_pair *p = &a->pairs[a->trig[(a->trig_head + i) % ICE_MAX_REMOTE]];
+        if (p->state != ICE_PAIR_SUCCEEDED && p->txn < 0)
+            return true;
+    }
+    return false;
+}
+
+void ice_checks_tick(pm_ice_agent *a, pm_time now)
+{
+    if (!a->have_rcreds || now < a->last_check + a->ta)
+        return;
+    int idx = pop_triggered(a);
+    if (idx < 0 && a->nominated < 0)
+        idx = next_ordinary(a);
+    if (idx < 0)
+        return;
+    bool use = a->controlling && (a->nominated == idx || a->nominating == idx);
+    if (ice_start_check(a, idx, now, use, false) == PM_OK)
+        a->last_check = now;
+}
+
+pm_time ice_checks_deadline(const pm_ice_agent *a)
+{
+    if (!a->have_rcreds || (!has_trigger_work(a) && !ordinary_pending(a)))
+        return PM_TIME_NEVER;
+    return a->last_check + a->ta;
+}
+
+void ice_txn_timers(pm_ice_agent *a, pm_time now)
+{
+    for (int i = 0; i < ICE_MAX_TXN; i++) {
+        ice_txn *t = &a->txns[i];
+        if (t->kind == ICE_TXN_FREE || !t->live || t->next > now)
+            continue;
+        if (t->sends < t->max_sends) {
+            ice_txn_transmit(a, i, now);
+            continue;
+        }
+        /* Final timeout. */
+        if (t->kind == ICE_TXN_SERVER) {
+            ice_gather_timeout(a, i);
+        } else if (!t->consent) {
+            int idx = t->target;
+            ice_txn_free(a, i);
+            ice_pair_fail(a, idx);
+            continue;
+        }
+        ice_txn_free(a, i);
+    }
+}
+
+/* ---- responses (RFC 8445 7.2.5) ---- */
+
+static void on_success(pm_ice_agent *a, int ti, pm_time now)
+{
+    ice_txn t = a->txns[ti];
+    ice_pair *p = &a->pairs[t.target];
+    ice_txn_free(a, ti);
+    if (t.sends == 1) { /* Karn: only unambiguous samples */
+        pm_time sample = now - t.first_sent;
+        p->srtt = p->srtt < 0 ? sample : (7 * p->srtt + sample) / 8;
+    } else if (p->srtt < 0) {
+        /* Only retransmitted exchanges so far: the time since the last
+         * transmission is a lower bound, better than no estimate. */
+        p->srtt = now - t.last_sent;
+    }
+    p->last_response = now;
+    if (!p->valid) {
+        p->valid = true;
+        if (PM_LOG_ON(&a->env, PM_LOG_DEBUG)) {
+            char buf[PM_ADDR_STRLEN];
+            PM_DEBUG(&a->env, ICE_COMP, "pair %s valid",
+                     pm_addr_format(&p->remote, buf, sizeof buf));
+        }
+    }
+    if (p->state != ICE_PAIR_SUCCEEDED) {
+        p->state = ICE_PAIR_SUCCEEDED;
+        unfreeze(a, p);
+    }
+    ice_consent_response(a, t.target, now);
+    if (t.use_candidate && t.controlling && a->controlling)
+        ice_set_nominated(a, t.target);
+    else if (!a->controlling && p->remote_nominated)
+        ice_set_nominated(a, t.target);
+    if (t.use_candidate && a->nominating == t.target && a->nominated != t.target)
+        a->nominating = -1;
+    ice_on_valid(a, t.target, now);
+}
+
+static void on_error(pm_ice_agent *a, int ti, const pm_stun_msg *m)
+{
+    ice_txn t = a->txns[ti];
+    ice_txn_free(a, ti);
+    if (m->has_error && m->error_code == PM_STUN_ERR_ROLE_CONFLICT) {
+        /* RFC 8445 7.2.5.1: switch role (unless we already did since the
+         * request went out) and retry the pair as a triggered check. */
+        if (t.controlling == a->controlling)
+            ice_switch_role(a, "487 response");
+        if (a->nominating == t.target)
+            a->nominating = -1;
+        ice_pair *p = &a->pairs[t.target];
+        if (!t.consent && p->state != ICE_PAIR_SUCCEEDED)
+            p->state = ICE_PAIR_WAITING;
+        ice_trigger(a, t.target);
+        return;
+    }
+    PM_DEBUG(&a->env, ICE_COMP, "check failed with error %u", m->error_code);
+    if (!t.consent)
+        ice_pair_fail(a, t.target);
+}
+
+int ice_handle_response(pm_ice_agent *a, pm_time now, const pm_addr *from, const pm_stun_msg *m)
+{
+    if (m->method != PM_STUN_BINDING)
+        return PM_OK;
+    ice_txn *t = ice_txn_find(a, m->tid);
+    if (!t)
+        return PM_OK; /* late answer to a retransmission, or not ours */
+    int ti = (int)(t - a->txns);
+    if (!t->live && now - t->last_sent > ICE_TXN_LINGER) {
+        ice_txn_free(a, ti);
+        return PM_OK;
+    }
+    if (t->kind == ICE_TXN_SERVER) {
+        ice_gather_response(a, ti, from, m);
+        return PM_OK;
+    }
+    /* RFC 8445 7.2.5.1: responses are authenticated with the remote pwd. */
+    if (pm_stun_check_integrity(m, (const uint8_t *)a->rpwd, strlen(a->rpwd)) != PM_OK) {
+        PM_DEBUG(&a->env, ICE_COMP, "dropping response with bad or missing integrity");
+        return PM_ERR_AUTH;
+    }
+    ice_pair *p = &a->pairs[t->target];
+    if (!pm_addr_equal(from, &p->remote)) {
+        /* RFC 8445 7.2.5.2.1: non-symmetric transport addresses -> failure. */
+        bool consent = t->consent;
+        int idx = t->target;
+        ice_txn_free(a, ti);
+        if (!consent)
+            ice_pair_fail(a, idx);
+        return PM_OK;
+    }
+    if (m->unknown_count) {
+        /* RFC 8489 6.3.4: unknown comprehension-required attributes in a
+         * response fail the transaction. */
+        on_error(a, ti, m);
+        return PM_OK;
+    }
+    if (m->cls == PM_STUN_SUCCESS)
+        on_success(a, ti, now);
+    else
+        on_error(a, ti, m);
+    return PM_OK;
+}

@@ -1,0 +1,95 @@
+/*
+ * Consent freshness (RFC 7675) on the selected pair. A Binding request every
+ * consent_interval x uniform(0.8, 1.2); only authenticated success responses
+ * renew consent (the remote's own checks do not, RFC 7675 5.1). The requests
+ * double as NAT keepalives.
+ *
+ * DISCONNECTED: no response for disconnected_after AND a request has been
+ * outstanding for longer than a grace period. Requiring an unanswered
+ * request keeps a healthy pair from flapping when the interval (4-6 s) is
+ * longer than disconnected_after (5 s). FAILED: no response for
+ * consent_timeout.
+ */
+#include "ice_internal.h"
+
+static pm_time jittered_interval(pm_ice_agent *a)
+{
+    uint32_t r = pm_random_u32(&a->env) % 401; /* 0..400 -> x0.800..x1.200 */
+    return a->consent_interval * (800 + (pm_time)r) / 1000;
+}
+
+static pm_time grace(const pm_ice_agent *a)
+{
+    pm_time srtt = a->selected >= 0 ? a->pairs[a->selected].srtt : -1;
+    return PM_MAX(ICE_CONSENT_GRACE, 3 * srtt);
+}
+
+void ice_consent_reset(pm_ice_agent *a, pm_time now)
+{
+    a->consent_next = now + jittered_interval(a);
+    a->consent_pending_since = PM_TIME_NEVER;
+    a->disconnected = false;
+    if (a->consent_txn >= 0)
+        ice_txn_cancel(a, a->consent_txn);
+}
+
+void ice_consent_response(pm_ice_agent *a, int idx, pm_time now)
+{
+    (void)now;
+    if (idx != a->selected)
+        return;
+    a->consent_pending_since = PM_TIME_NEVER;
+    if (a->disconnected)
+        PM_INFO(&a->env, ICE_COMP, "consent regained");
+    a->disconnected = false;
+}
+
+static bool active(const pm_ice_agent *a)
+{
+    return a->selected >= 0 && a->have_rcreds &&
+           (a->state == PM_ICE_CONNECTED || a->state == PM_ICE_COMPLETED ||
+            a->state == PM_ICE_DISCONNECTED || a->state == PM_ICE_CHECKING ||
+            a->state == PM_ICE_NEW);
+}
+
+static pm_time disconnect_at(const pm_ice_agent *a)
+{
+    const ice_pair *p = &a->pairs[a->selected];
+    return PM_MAX(p->last_response + a->disconnected_after, a->consent_pending_since + grace(a));
+}
+
+void ice_consent_tick(pm_ice_agent *a, pm_time now)
+{
+    if (!active(a))
+        return;
+    if (now >= a->consent_next) {
+        if (a->consent_pending_since == PM_TIME_NEVER)
+            a->consent_pending_since = now;
+        a->consent_next = now + jittered_interval(a);
+        (void)ice_start_check(a, a->selected, now, false, true);
+    }
+    if (!a->disconnected && a->consent_pending_since != PM_TIME_NEVER &&
+        now >= disconnect_at(a)) {
+        PM_INFO(&a->env, ICE_COMP, "no consent response for %lld ms",
+                (long long)((now - a->pairs[a->selected].last_response) / 1000));
+        a->disconnected = true;
+    }
+}
+
+bool ice_consent_expired(const pm_ice_agent *a, pm_time now)
+{
+    if (a->selected < 0)
+        return false;
+    return now - a->pairs[a->selected].last_response >= a->consent_timeout;
+}
+
+pm_time ice_consent_deadline(const pm_ice_agent *a)
+{
+    if (!active(a))
+        return PM_TIME_NEVER;
+    pm_time t = a->consent_next;
+    t = PM_MIN(t, a->pairs[a->selected].last_response + a->consent_timeout);
+    if (!a->disconnected && a->consent_pending_since != PM_TIME_NEVER)
+        t = PM_MIN(t, disconnect_at(a));
+    return t;
+}

@@ -1,0 +1,249 @@
+/* UDP sockets: non-blocking, dual-stack, batched receive and send. */
+#define _GNU_SOURCE
+#include "io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SOCKBUF_BYTES (1 << 20)
+
+static socklen_t to_sockaddr(const pm_addr *a, bool v6_socket, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (a->family == 4 && !v6_socket) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(a->port);
+        memcpy(&s4->sin_addr, a->ip, 4);
+        return sizeof *s4;
+    }
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(a->port);
+    if (a->family == 4) { /* IPv4-mapped on a dual-stack socket */
+        s6->sin6_addr.s6_addr[10] = 0xff;
+        s6->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&s6->sin6_addr.s6_addr[12], a->ip, 4);
+    } else {
+        memcpy(&s6->sin6_addr, a->ip, 16);
+        s6->sin6_scope_id = a->scope_id;
+    }
+    return sizeof *s6;
+}
+
+static void from_sockaddr(const struct sockaddr_storage *ss, pm_addr *a)
+{
+    memset(a, 0, sizeof *a);
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+        a->family = 4;
+        a->port = ntohs(s4->sin_port);
+        memcpy(a->ip, &s4->sin_addr, 4);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+        a->port = ntohs(s6->sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+            a->family = 4;
+            memcpy(a->ip, &s6->sin6_addr.s6_addr[12], 4);
+        } else {
+            a->family = 6;
+            memcpy(a->ip, &s6->sin6_addr, 16);
+            a->scope_id = s6->sin6_scope_id;
+        }
+    }
+}
+
+/* The socket's family is remembered per fd so sends pick the right sockaddr. */
+static bool fd_is_v6(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return false;
+    return ss.ss_family == AF_INET6;
+}
+
+static int try_bind(int family, const pm_addr *bind_addr, uint16_t port, int *out_fd)
+{
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return PM_ERR_IO;
+    int one = 1, zero = 0, buf = SOCKBUF_BYTES;
+    if (family == AF_INET6 && bind_addr->family != 6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    (void)one;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    pm_addr a = *bind_addr;
+    a.port = port;
+    struct sockaddr_storage ss;
+    socklen_t sl = to_sockaddr(&a, family == AF_INET6, &ss);
+    if (family == AF_INET6 && bind_addr->family == 0) {
+        /* wildcard [::] */
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        memset(&s6->sin6_addr, 0, sizeof s6->sin6_addr);
+    }
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+        int e = errno;
+        close(fd);
+        return e == EADDRINUSE ? PM_ERR_EXISTS : PM_ERR_IO;
+    }
+    *out_fd = fd;
+    return PM_OK;
+}
+
+int pm_io_udp_open(const char *bind_ip, uint16_t port_min, uint16_t port_max, bool ipv6, int *fd,
+                   pm_addr *bound)
+{
+    pm_addr ba;
+    memset(&ba, 0, sizeof ba);
+    int family;
+    if (bind_ip) {
+        if (pm_addr_parse(&ba, bind_ip, 0) != PM_OK)
+            return PM_ERR_INVALID;
+        family = ba.family == 6 ? AF_INET6 : AF_INET;
+    } else {
+        family = ipv6 ? AF_INET6 : AF_INET;
+        if (family == AF_INET)
+            ba.family = 4; /* 0.0.0.0 */
+    }
+    if (port_max < port_min)
+        port_max = port_min;
+    int rc = PM_ERR_IO;
+    for (uint32_t p = port_min; p <= port_max; p++) {
+        rc = try_bind(family, &ba, (uint16_t)p, fd);
+        if (rc == PM_ERR_IO && family == AF_INET6 && !bind_ip) {
+            /* No IPv6 on this host: fall back to IPv4 only. */
+            family = AF_INET;
+            ba.family = 4;
+            rc = try_bind(family, &ba, (uint16_t)p, fd);
+        }
+        if (rc == PM_OK || rc != PM_ERR_EXISTS)
+            break;
+    }
+    if (rc != PM_OK)
+        return rc == PM_ERR_EXISTS ? PM_ERR_IO : rc;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    getsockname(*fd, (struct sockaddr *)&ss, &len);
+    from_sockaddr(&ss, bound);
+    return PM_OK;
+}
+
+void pm_io_udp_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+int pm_io_udp_recv(int fd, uint8_t *buf, size_t cap, size_t *len, pm_addr *from)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    for (;;) {
+        ssize_t n = recvfrom(fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&ss, &sl);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return PM_ERR_AGAIN;
+            /* ICMP errors (ECONNREFUSED) surface here on Linux: not fatal. */
+            if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH)
+                continue;
+            return PM_ERR_IO;
+        }
+        if ((size_t)n > cap)
+            continue; /* truncated: larger than any datagram we accept */
+        *len = (size_t)n;
+        from_sockaddr(&ss, from);
+        return PM_OK;
+    }
+}
+
+int pm_io_udp_recv_batch(int fd, pm_io_rx *rx, int n)
+{
+    enum { MAXB = 32 };
+    struct mmsghdr m[MAXB];
+    struct iovec iov[MAXB];
+    struct sockaddr_storage ss[MAXB];
+    if (n > MAXB)
+        n = MAXB;
+    for (int i = 0; i < n; i++) {
+        iov[i].iov_base = rx[i].buf;
+        iov[i].iov_len = rx[i].cap;
+        memset(&m[i], 0, sizeof m[i]);
+        m[i].msg_hdr.msg_iov = &iov[i];
+        m[i].msg_hdr.msg_iovlen = 1;
+        m[i].msg_hdr.msg_name = &ss[i];
+        m[i].msg_hdr.msg_namelen = sizeof ss[i];
+    }
+    for (;;) {
+        int got = recvmmsg(fd, m, (unsigned)n, MSG_DONTWAIT, NULL);
+        if (got < 0) {
+            if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return PM_ERR_IO;
+        }
+        int out = 0;
+        for (int i = 0; i < got; i++) {
+            if (m[i].msg_hdr.msg_flags & MSG_TRUNC)
+                continue;
+            rx[out].len = m[i].msg_len;
+            from_sockaddr(&ss[i], &rx[out].from);
+            if (out != i) {
+                memcpy(rx[out].buf, rx[i].buf, m[i].msg_len);
+            }
+            out++;
+        }
+        return out;
+    }
+}
+
+int pm_io_udp_send(int fd, const pm_addr *to, const uint8_t *data, size_t len)
+{
+    pm_io_tx t = {to, data, len};
+    int n = pm_io_udp_send_batch(fd, &t, 1);
+    return n == 1 ? PM_OK : (n == 0 ? PM_ERR_AGAIN : n);
+}
+
+int pm_io_udp_send_batch(int fd, const pm_io_tx *tx, int n)
+{
+    enum { MAXB = 64 };
+    struct mmsghdr m[MAXB];
+    struct iovec iov[MAXB];
+    struct sockaddr_storage ss[MAXB];
+    bool v6 = fd_is_v6(fd);
+    if (n > MAXB)
+        n = MAXB;
+    for (int i = 0; i < n; i++) {
+        iov[i].iov_base = (void *)tx[i].data;
+        iov[i].iov_len = tx[i].len;
+        memset(&m[i], 0, sizeof m[i]);
+        m[i].msg_hdr.msg_iov = &iov[i];
+        m[i].msg_hdr.msg_iovlen = 1;
+        m[i].msg_hdr.msg_name = &ss[i];
+        m[i].msg_hdr.msg_namelen = to_sockaddr(tx[i].to, v6, &ss[i]);
+    }
+    int sent = 0;
+    while (sent < n) {
+        int r = sendmmsg(fd, m + sent, (unsigned)(n - sent), MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+                return sent;
+            /* A datagram the kernel refuses (unreachable family, EINVAL):
+             * drop it rather than wedge the queue. UDP is lossy anyway. */
+            sent++;
+            continue;
+        }
+        sent += r;
+    }
+    return sent;
+}

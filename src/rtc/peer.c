@@ -1,0 +1,449 @@
+/* Peer connection: lifecycle, events, output queue and the public entry points. */
+#include "rtc_internal.h"
+
+#include "io/io.h"
+
+#include <stdio.h>
+
+void pm_rtc_config_default(pm_rtc_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->enable_ipv6 = true;
+    cfg->include_loopback = true;
+    cfg->max_message_size = PM_RTC_DEFAULT_MAX_MESSAGE;
+    cfg->consent_timeout = PM_SEC(30);
+    cfg->disconnected_after = PM_SEC(5);
+}
+
+void pm_rtc_channel_init_default(pm_rtc_channel_init *init)
+{
+    memset(init, 0, sizeof *init);
+    init->id = -1;
+    init->ordered = true;
+    init->max_packet_lifetime = -1;
+    init->max_retransmits = -1;
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+/* Record: [u32 handle][i32 state][s1 NUL][s2 NUL]; tag = event type. */
+void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state,
+                 const char *s1, const char *s2)
+{
+    uint8_t hdr[8];
+    uint32_t handle = ch ? ch->handle : 0;
+    memcpy(hdr, &handle, 4);
+    memcpy(hdr + 4, &state, 4);
+    size_t l1 = s1 ? strlen(s1) + 1 : 0, l2 = s2 ? strlen(s2) + 1 : 0;
+    pm_buf b = {0};
+    if (pm_buf_append(&pc->env, &b, hdr, sizeof hdr) || (l1 && pm_buf_append(&pc->env, &b, s1, l1)) ||
+        (l2 && pm_buf_append(&pc->env, &b, s2, l2)) ||
+        pm_fifo_push(&pc->env, &pc->events, (uint32_t)type, b.data, b.len, NULL, 0))
+        PM_ERROR(&pc->env, "rtc", "out of memory queueing event %d", (int)type);
+    pm_buf_free(&pc->env, &b);
+}
+
+bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
+{
+    if (!pc || !ev)
+        return false;
+    for (;;) {
+        if (pc->ev_peeked) {
+            pm_fifo_pop(&pc->events);
+            pc->ev_peeked = false;
+        }
+        uint32_t tag;
+        const uint8_t *d;
+        size_t n;
+        if (!pm_fifo_peek(&pc->events, &tag, &d, &n)) {
+            pm_rtc_channels_reap(pc);
+            return false;
+        }
+        pc->ev_peeked = true;
+        memset(ev, 0, sizeof *ev);
+        ev->type = (pm_rtc_event_type)tag;
+        uint32_t handle;
+        memcpy(&handle, d, 4);
+        memcpy(&ev->state, d + 4, 4);
+        const char *s1 = n > 8 ? (const char *)d + 8 : NULL;
+        const char *s2 = s1 && (size_t)(strlen(s1) + 9) < n ? s1 + strlen(s1) + 1 : NULL;
+        if (handle) {
+            ev->channel = pm_rtc_channel_by_handle(pc, handle);
+            if (!ev->channel)
+                continue; /* the channel was released meanwhile: nothing to report */
+        }
+        switch (ev->type) {
+        case PM_RTC_EVENT_DESCRIPTION:
+            ev->sdp_type = s1;
+            ev->sdp = s2;
+            break;
+        case PM_RTC_EVENT_CANDIDATE:
+            ev->mid = pc->mid;
+            ev->mline_index = 0;
+            ev->candidate = s1 ? s1 : "";
+            break;
+        default:
+            break;
+        }
+        return true;
+    }
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d, size_t n)
+{
+    if (pm_fifo_push(&pc->env, &pc->tx, 0, to, sizeof *to, d, n) != PM_OK)
+        PM_WARN(&pc->env, "rtc", "dropping outgoing datagram: out of memory");
+}
+
+bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
+{
+    if (!pc || !out)
+        return false;
+    if (pc->tx_peeked) {
+        pm_fifo_pop(&pc->tx);
+        pc->tx_peeked = false;
+    }
+    const uint8_t *d;
+    size_t n;
+    if (!pm_fifo_peek(&pc->tx, NULL, &d, &n))
+        return false;
+    pc->tx_peeked = true;
+    memcpy(&out->to, d, sizeof(pm_addr));
+    out->from = pc->host_addr_count ? pc->host_addrs[0] : pc->bound;
+    out->data = d + sizeof(pm_addr);
+    out->len = n - sizeof(pm_addr);
+    return true;
+}
+
+/* Socket mode: hand the whole tx queue to the kernel in sendmmsg batches. */
+static void flush_socket(pm_rtc_peer *pc)
+{
+    if (pc->tx_peeked) {
+        pm_fifo_pop(&pc->tx);
+        pc->tx_peeked = false;
+    }
+    enum { BATCH = 64 };
+    pm_io_tx batch[BATCH];
+    pm_addr to[BATCH];
+    while (pc->tx.count > 0) {
+        /* Records are contiguous in the ring only between pops, so collect
+         * pointers by walking a copy of the fifo cursor. */
+        pm_fifo cur = pc->tx;
+        int n = 0;
+        while (n < BATCH) {
+            const uint8_t *d;
+            size_t len;
+            if (!pm_fifo_peek(&cur, NULL, &d, &len))
+                break;
+            memcpy(&to[n], d, sizeof(pm_addr));
+            batch[n].to = &to[n];
+            batch[n].data = d + sizeof(pm_addr);
+            batch[n].len = len - sizeof(pm_addr);
+            n++;
+            pm_fifo_pop(&cur);
+        }
+        int sent = pm_io_udp_send_batch(pc->fd, batch, n);
+        if (sent < 0)
+            sent = n; /* socket error: drop (logged once below) */
+        for (int i = 0; i < sent; i++)
+            pm_fifo_pop(&pc->tx);
+        if (sent < n)
+            break; /* kernel buffer full: retry on the next poll */
+    }
+}
+
+/* ---- states ---------------------------------------------------------- */
+
+void pm_rtc_set_state(pm_rtc_peer *pc, pm_rtc_state st)
+{
+    if (pc->state == st || pc->state == PM_RTC_STATE_CLOSED)
+        return;
+    if (pc->state == PM_RTC_STATE_FAILED && st != PM_RTC_STATE_CLOSED)
+        return; /* failed is terminal until close */
+    pc->state = st;
+    pm_rtc_emit(pc, PM_RTC_EVENT_STATE, NULL, (int)st, NULL, NULL);
+}
+
+void pm_rtc_fail(pm_rtc_peer *pc, const char *why)
+{
+    if (pc->state == PM_RTC_STATE_FAILED || pc->state == PM_RTC_STATE_CLOSED)
+        return;
+    PM_WARN(&pc->env, "rtc", "connection failed: %s", why);
+    pm_rtc_channels_close_all(pc);
+    pm_rtc_set_state(pc, PM_RTC_STATE_FAILED);
+}
+
+pm_rtc_state pm_rtc_peer_get_state(const pm_rtc_peer *pc)
+{
+    return pc ? pc->state : PM_RTC_STATE_CLOSED;
+}
+pm_rtc_gathering_state pm_rtc_peer_get_gathering_state(const pm_rtc_peer *pc)
+{
+    return pc ? pc->gathering : PM_RTC_GATHERING_NEW;
+}
+pm_rtc_signaling_state pm_rtc_peer_get_signaling_state(const pm_rtc_peer *pc)
+{
+    return pc ? pc->signaling : PM_RTC_SIGNALING_CLOSED;
+}
+
+size_t pm_rtc_peer_max_message_size(const pm_rtc_peer *pc)
+{
+    if (!pc)
+        return 0;
+    uint64_t remote = pc->have_remote ? pc->remote_max_message : 65536;
+    if (remote == 0 || remote > pc->local_max_message)
+        remote = pc->local_max_message; /* 0 = unlimited (RFC 8841 section 6) */
+    return (size_t)remote;
+}
+
+pm_time pm_rtc_peer_rtt(const pm_rtc_peer *pc)
+{
+    return pc && pc->ice ? pm_ice_rtt(pc->ice) : -1;
+}
+
+int pm_rtc_peer_fd(const pm_rtc_peer *pc)
+{
+    return pc && !pc->external ? pc->fd : -1;
+}
+
+uint16_t pm_rtc_peer_local_port(const pm_rtc_peer *pc)
+{
+    return pc && !pc->external ? pc->bound.port : 0;
+}
+
+/* ---- construction ---------------------------------------------------- */
+
+static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ice_server_count; i++) {
+        const pm_ice_server *s = &cfg->ice_servers[i];
+        int rc = pm_ice_server_validate(s);
+        if (rc != PM_OK) {
+            PM_ERROR(&pc->env, "rtc", "invalid ICE server entry %zu: %s", i, pm_strerror(rc));
+            return rc;
+        }
+        for (size_t u = 0; u < s->url_count; u++) {
+            pm_ice_url url;
+            pm_ice_url_parse(s->urls[u], &url);
+            if (url.scheme != PM_ICE_URL_STUN || url.transport_tcp) {
+                PM_INFO(&pc->env, "rtc", "ICE server %s: only stun: over UDP is used so far",
+                        s->urls[u]);
+                continue;
+            }
+            if (pc->stun_addr_count >= PM_RTC_MAX_STUN)
+                continue;
+            pm_addr a[2];
+            int n = pm_addr_parse(&a[0], url.host, url.port) == PM_OK ? 1 : 0;
+            if (!n && !pc->external) /* names are resolved only by the OS layer */
+                n = pm_io_resolve(url.host, url.port, a, 1);
+            if (n <= 0) {
+                PM_WARN(&pc->env, "rtc", "cannot resolve STUN server %s", url.host);
+                continue;
+            }
+            pc->stun_addrs[pc->stun_addr_count++] = a[0];
+        }
+    }
+    return PM_OK;
+}
+
+static int setup_addresses(pm_rtc_peer *pc, const pm_rtc_config *cfg)
+{
+    if (cfg->external_transport) {
+        pc->external = true;
+        pc->fd = -1;
+        size_t n = PM_MIN(cfg->local_addr_count, (size_t)PM_RTC_MAX_HOST_ADDRS);
+        if (n == 0 || !cfg->local_addrs)
+            return PM_ERR_INVALID;
+        memcpy(pc->host_addrs, cfg->local_addrs, n * sizeof(pm_addr));
+        pc->host_addr_count = n;
+        return PM_OK;
+    }
+    int rc = pm_io_udp_open(cfg->bind_address, cfg->port_min, cfg->port_max, cfg->enable_ipv6,
+                            &pc->fd, &pc->bound);
+    if (rc != PM_OK) {
+        PM_ERROR(&pc->env, "rtc", "cannot open a UDP socket (%s)", pm_strerror(rc));
+        return rc == PM_ERR_INVALID ? rc : PM_ERR_IO;
+    }
+    if (cfg->bind_address) {
+        pm_addr_parse(&pc->host_addrs[0], cfg->bind_address, pc->bound.port);
+        pc->host_addr_count = 1;
+    } else {
+        pc->host_addr_count =
+            pm_io_host_addrs(cfg->include_loopback, cfg->enable_ipv6 && pc->bound.family == 6,
+                             pc->bound.port, pc->host_addrs, PM_RTC_MAX_HOST_ADDRS);
+    }
+    if (pc->host_addr_count == 0)
+        PM_WARN(&pc->env, "rtc", "no usable host address: only peer-reflexive candidates");
+    return PM_OK;
+}
+
+int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
+{
+    if (!out)
+        return PM_ERR_INVALID;
+    *out = NULL;
+    pm_rtc_config defaults;
+    if (!cfg_in) {
+        pm_rtc_config_default(&defaults);
+        cfg_in = &defaults;
+    }
+    pm_envr env;
+    pm_env_resolve(&env, cfg_in->env);
+    pm_rtc_peer *pc = pm_calloc(&env, sizeof *pc);
+    if (!pc)
+        return PM_ERR_NOMEM;
+    pc->env = env;
+    pc->fd = -1;
+    pc->next_handle = 1;
+    pc->local_max_message =
+        cfg_in->max_message_size ? cfg_in->max_message_size : PM_RTC_DEFAULT_MAX_MESSAGE;
+    pc->consent_timeout = cfg_in->consent_timeout ? cfg_in->consent_timeout : PM_SEC(30);
+    pc->disconnected_after = cfg_in->disconnected_after ? cfg_in->disconnected_after : PM_SEC(5);
+    pc->remote_max_message = 65536;
+    pc->now = pm_env_now(&pc->env);
+    snprintf(pc->mid, sizeof pc->mid, "0");
+    pm_fifo_init(&pc->tx, 0);
+    pm_fifo_init(&pc->events, 0);
+    pm_fifo_init(&pc->inbox, 0);
+    pm_fifo_init(&pc->early_dtls, 0);
+    pm_fifo_init(&pc->pending_candidates, 0);
+    /* RFC 8866: a session id that is unique; 62 bits keeps it positive everywhere. */
+    pc->session_id = pm_random_u64(&pc->env) >> 2;
+    pc->session_version = 2;
+
+    int rc = resolve_ice_servers(pc, cfg_in);
+    if (rc == PM_OK)
+        rc = setup_addresses(pc, cfg_in);
+    if (rc == PM_OK) {
+        if (cfg_in->certificate)
+            pc->cert = pm_dtls_cert_ref(cfg_in->certificate);
+        else
+            rc = pm_dtls_cert_default(&pc->cert);
+    }
+    if (rc == PM_OK)
+        rc = pm_rtc_transports_init(pc);
+    if (rc != PM_OK) {
+        pm_rtc_peer_free(pc);
+        return rc;
+    }
+    *out = pc;
+    return PM_OK;
+}
+
+void pm_rtc_peer_close(pm_rtc_peer *pc)
+{
+    if (!pc || pc->closed)
+        return;
+    pc->closed = true;
+    pm_rtc_channels_close_all(pc);
+    if (pc->dtls)
+        pm_dtls_close(pc->dtls); /* close_notify: the fastest teardown signal for the peer */
+    if (pc->ice)
+        pm_ice_close(pc->ice);
+    if (!pc->external)
+        flush_socket(pc);
+    if (pc->signaling != PM_RTC_SIGNALING_CLOSED) {
+        pc->signaling = PM_RTC_SIGNALING_CLOSED;
+        pm_rtc_emit(pc, PM_RTC_EVENT_SIGNALING_STATE, NULL, (int)pc->signaling, NULL, NULL);
+    }
+    pm_rtc_set_state(pc, PM_RTC_STATE_CLOSED);
+}
+
+void pm_rtc_peer_free(pm_rtc_peer *pc)
+{
+    if (!pc)
+        return;
+    pm_rtc_peer_close(pc);
+    for (size_t i = 0; i < pc->channel_count; i++)
+        pm_rtc_channel_destroy(pc->channels[i]);
+    pm_free(&pc->env, pc->channels);
+    pm_rtc_transports_free(pc);
+    if (pc->cert)
+        pm_rtc_certificate_free(pc->cert);
+    if (!pc->external)
+        pm_io_udp_close(pc->fd);
+    pm_free(&pc->env, pc->local_sdp);
+    pm_free(&pc->env, pc->local_type);
+    pm_fifo_free(&pc->env, &pc->tx);
+    pm_fifo_free(&pc->env, &pc->events);
+    pm_fifo_free(&pc->env, &pc->inbox);
+    pm_fifo_free(&pc->env, &pc->early_dtls);
+    pm_fifo_free(&pc->env, &pc->pending_candidates);
+    pm_envr env = pc->env;
+    pm_free(&env, pc);
+}
+
+/* ---- driving --------------------------------------------------------- */
+
+int pm_rtc_peer_handle_datagram(pm_rtc_peer *pc, pm_time now, const pm_addr *local,
+                                const pm_addr *from, const uint8_t *data, size_t len)
+{
+    (void)local;
+    if (!pc || !from || (!data && len))
+        return PM_ERR_INVALID;
+    if (!pc->external)
+        return PM_ERR_STATE;
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    pc->now = now;
+    pm_rtc_on_datagram(pc, from, data, len);
+    pm_rtc_drive(pc);
+    return PM_OK;
+}
+
+int pm_rtc_peer_handle_timeout(pm_rtc_peer *pc, pm_time now)
+{
+    if (!pc)
+        return PM_ERR_INVALID;
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    pc->now = now;
+    pm_rtc_drive(pc);
+    return PM_OK;
+}
+
+pm_time pm_rtc_peer_next_timeout(const pm_rtc_peer *pc)
+{
+    if (!pc || pc->closed)
+        return PM_TIME_NEVER;
+    if (pc->tx.count > (pc->tx_peeked ? 1u : 0u))
+        return pc->now; /* output waiting */
+    return pm_rtc_transports_deadline(pc);
+}
+
+int pm_rtc_peer_poll(pm_rtc_peer *pc)
+{
+    if (!pc)
+        return PM_ERR_INVALID;
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    pc->now = pm_env_now(&pc->env);
+    if (pc->external) {
+        pm_rtc_drive(pc);
+        return PM_OK;
+    }
+    enum { BATCH = 32, DGRAM = 2048 };
+    static __thread uint8_t bufs[BATCH][DGRAM];
+    pm_io_rx rx[BATCH];
+    /* Bounded: at most 8 batches per poll so one busy peer cannot starve others. */
+    for (int round = 0; round < 8; round++) {
+        for (int i = 0; i < BATCH; i++) {
+            rx[i].buf = bufs[i];
+            rx[i].cap = DGRAM;
+        }
+        int n = pm_io_udp_recv_batch(pc->fd, rx, BATCH);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            pm_rtc_on_datagram(pc, &rx[i].from, rx[i].buf, rx[i].len);
+        pm_rtc_drive(pc);
+        flush_socket(pc);
+        if (n < BATCH)
+            break;
+    }
+    pm_rtc_drive(pc);
+    flush_socket(pc);
+    return PM_OK;
+}

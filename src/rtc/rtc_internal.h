@@ -1,0 +1,170 @@
+/*
+ * Internal state of a peer connection and its data channels.
+ *
+ * Data path (all synchronous, single-threaded):
+ *   datagram -> demux (RFC 7983) -> ICE (STUN) | DTLS -> inbox -> SCTP
+ *   SCTP event -> DCEP / channel receive queue
+ *   put_packet -> channel send queue -> SCTP -> DTLS -> tx queue -> socket
+ * DTLS's decrypted records go to an inbox drained after pm_dtls returns, so
+ * usrsctp is never entered from inside an OpenSSL call.
+ */
+#ifndef PM_RTC_INTERNAL_H
+#define PM_RTC_INTERNAL_H
+
+#include "base/base.h"
+#include "dtls/dtls.h"
+#include "ice/ice.h"
+#include "peermesh/rtc.h"
+#include "sctp/sctp.h"
+#include "wire/sdp.h"
+
+#define PM_RTC_MAX_HOST_ADDRS 16
+#define PM_RTC_MAX_STUN 8
+#define PM_RTC_SCTP_PORT 5000
+#define PM_RTC_DEFAULT_MAX_MESSAGE 262144
+#define PM_RTC_SEND_QUEUE_LIMIT (16u << 20) /* Chrome's kMaxQueuedSendDataBytes */
+#define PM_RTC_MAX_STREAMS 1024
+#define PM_RTC_ID_UNASSIGNED 65535
+#define PM_RTC_EARLY_DTLS_MAX 8
+/* User bytes of one DATA chunk in one SCTP packet: path MTU 1172 (sctp.h)
+ * minus the 16-byte DATA chunk header. */
+#define PM_RTC_PR_MAX_MESSAGE 1156
+
+struct pm_rtc_channel {
+    pm_rtc_peer *pc;
+    uint32_t handle;       /* unique per peer; events refer to channels by it */
+    char *label;
+    char *protocol;
+    int id;                /* stream id or PM_RTC_ID_UNASSIGNED */
+    bool negotiated;
+    bool ordered;
+    int max_packet_lifetime;
+    int max_retransmits;
+    bool locally_created;  /* we send DCEP OPEN (in-band) */
+    bool open_sent;        /* DCEP OPEN sent, ACK pending */
+    bool acked;            /* RFC 8832 section 6: unordered/partial only after ACK */
+    bool released;         /* user gave the handle back */
+    bool reset_out_done;   /* our outgoing stream reset completed */
+    bool reset_out_pending;
+    bool reset_in_seen;    /* the peer reset its outgoing stream */
+    pm_rtc_channel_state state;
+    pm_rtc_write_mode write_mode;
+    bool last_was_string;
+    bool recv_peeked;      /* a get_packet result is borrowed; pop it on the next call */
+    pm_fifo recv;          /* tag: 1 = string */
+    pm_fifo send;          /* tag: ppid */
+    size_t buffered;       /* user bytes in `send` (empty messages count 0) */
+    size_t low_threshold;
+    bool above_threshold;
+    void *userdata;
+};
+
+struct pm_rtc_peer {
+    pm_envr env;
+    pm_time now;
+    bool in_call; /* reentrancy guard */
+
+    /* Configuration (copied). */
+    bool external;
+    pm_addr host_addrs[PM_RTC_MAX_HOST_ADDRS];
+    size_t host_addr_count;
+    pm_addr stun_addrs[PM_RTC_MAX_STUN];
+    size_t stun_addr_count;
+    uint32_t local_max_message;
+    pm_time consent_timeout;
+    pm_time disconnected_after;
+    pm_rtc_certificate *cert;
+
+    /* Socket mode. */
+    int fd;
+    pm_addr bound;
+
+    /* States. */
+    pm_rtc_state state;
+    pm_rtc_gathering_state gathering;
+    pm_rtc_signaling_state signaling;
+    bool closed;
+
+    /* Negotiation. */
+    bool offerer;
+    bool negotiated;          /* an offer/answer exchange completed */
+    bool have_remote;         /* remote description applied */
+    char *local_sdp;
+    char *local_type;         /* "offer" or "answer" */
+    char mid[64];
+    uint64_t session_id;
+    uint64_t session_version;
+    bool dtls_client;         /* a=setup:active on our side */
+    bool role_known;
+    char remote_fp_algo[16];
+    char remote_fp[192];
+    uint16_t remote_sctp_port;
+    uint64_t remote_max_message; /* 0 = unlimited */
+    pm_fifo pending_candidates;   /* remote candidates before the remote description */
+    bool pending_end_of_candidates;
+
+    /* Transports. */
+    pm_ice_agent *ice;
+    pm_dtls *dtls;
+    pm_sctp *sctp;
+    bool dtls_started;
+    bool sctp_up;
+    pm_addr remote;           /* where DTLS goes (ICE selected pair) */
+    bool have_remote_addr;
+    pm_fifo early_dtls;       /* DTLS datagrams before our role is known */
+    pm_fifo inbox;            /* decrypted DTLS records waiting for SCTP */
+
+    /* Output. */
+    pm_fifo tx;               /* record: [pm_addr to][datagram] */
+    bool tx_peeked;
+    pm_fifo events;           /* record: [u32 channel handle][payload] */
+    bool ev_peeked;
+
+    /* Channels. */
+    pm_rtc_channel **channels;
+    size_t channel_count;
+    size_t channel_cap;
+    uint32_t next_handle;
+    size_t rr_cursor;         /* round-robin start for send fairness */
+
+    /* Counters. */
+    uint64_t dropped_datagrams;
+};
+
+/* peer.c */
+void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state,
+                 const char *s1, const char *s2);
+void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d, size_t n);
+void pm_rtc_set_state(pm_rtc_peer *pc, pm_rtc_state st);
+void pm_rtc_process(pm_rtc_peer *pc);
+void pm_rtc_fail(pm_rtc_peer *pc, const char *why);
+
+/* jsep.c */
+int pm_rtc_apply_remote(pm_rtc_peer *pc, bool is_offer, const char *sdp);
+int pm_rtc_build_local(pm_rtc_peer *pc, bool is_offer, const pm_sdp *offer);
+void pm_rtc_flush_pending_candidates(pm_rtc_peer *pc);
+
+/* transport.c */
+int pm_rtc_transports_init(pm_rtc_peer *pc);
+void pm_rtc_transports_free(pm_rtc_peer *pc);
+void pm_rtc_on_datagram(pm_rtc_peer *pc, const pm_addr *from, const uint8_t *d, size_t n);
+void pm_rtc_drive(pm_rtc_peer *pc);
+pm_time pm_rtc_transports_deadline(const pm_rtc_peer *pc);
+int pm_rtc_sctp_send(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t *d, size_t n,
+                     const pm_rtc_channel *ch);
+
+/* channel.c */
+int pm_rtc_channel_create(pm_rtc_peer *pc, const char *label, size_t label_len,
+                          const char *protocol, size_t proto_len, const pm_rtc_channel_init *init,
+                          bool local, pm_rtc_channel **out);
+void pm_rtc_channels_on_sctp_up(pm_rtc_peer *pc);
+void pm_rtc_channels_on_message(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t *d,
+                                size_t n);
+void pm_rtc_channels_on_reset(pm_rtc_peer *pc, uint16_t sid, bool incoming, bool outgoing);
+void pm_rtc_channels_flush(pm_rtc_peer *pc);
+void pm_rtc_channels_close_all(pm_rtc_peer *pc);
+pm_rtc_channel *pm_rtc_channel_by_handle(pm_rtc_peer *pc, uint32_t handle);
+void pm_rtc_channel_destroy(pm_rtc_channel *ch);
+void pm_rtc_channels_reap(pm_rtc_peer *pc);
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * The transport stack of a peer connection: ICE -> DTLS -> SCTP, the RFC
+ * 7983 demultiplexer, and the drive loop that moves work between layers.
+ */
+#include "rtc_internal.h"
+
+/* ---- callbacks from DTLS and SCTP (only queue work; see rtc_internal.h) ---- */
+
+static void dtls_send_cb(void *ud, const uint8_t *d, size_t n)
+{
+    pm_rtc_peer *pc = ud;
+    if (pc->have_remote_addr)
+        pm_rtc_queue_datagram(pc, &pc->remote, d, n);
+}
+
+static void dtls_recv_cb(void *ud, const uint8_t *d, size_t n)
+{
+    pm_rtc_peer *pc = ud;
+    if (pm_fifo_push(&pc->env, &pc->inbox, 0, d, n, NULL, 0) != PM_OK)
+        PM_WARN(&pc->env, "rtc", "dropping an SCTP packet: out of memory");
+}
+
+static void dtls_state_cb(void *ud, pm_dtls_state st)
+{
+    (void)ud;
+    (void)st; /* states are read after each DTLS call in drive(); nothing to queue */
+}
+
+static void sctp_send_cb(void *ud, const uint8_t *d, size_t n)
+{
+    pm_rtc_peer *pc = ud;
+    /* May run from another association's timer tick; DTLS is not inside a
+     * call of its own here, so encrypting now is safe. */
+    if (pc->dtls && pm_dtls_get_state(pc->dtls) == PM_DTLS_CONNECTED)
+        (void)pm_dtls_write(pc->dtls, d, n);
+}
+
+/* ---- setup ----------------------------------------------------------- */
+
+int pm_rtc_transports_init(pm_rtc_peer *pc)
+{
+    pm_ice_config ic;
+    memset(&ic, 0, sizeof ic);
+    ic.controlling = false;
+    ic.host_addrs = pc->host_addrs;
+    ic.host_addr_count = pc->host_addr_count;
+    ic.stun_servers = pc->stun_addrs;
+    ic.stun_server_count = pc->stun_addr_count;
+    ic.consent_timeout = pc->consent_timeout;
+    ic.disconnected_after = pc->disconnected_after;
+    return pm_ice_agent_new(&pc->env, &ic, &pc->ice);
+}
+
+void pm_rtc_transports_free(pm_rtc_peer *pc)
+{
+    pm_sctp_free(pc->sctp);
+    pc->sctp = NULL;
+    pm_dtls_free(pc->dtls);
+    pc->dtls = NULL;
+    pm_ice_agent_free(pc->ice);
+    pc->ice = NULL;
+}
+
+static int create_dtls(pm_rtc_peer *pc)
+{
+    pm_dtls_callbacks cb = {pc, dtls_send_cb, dtls_recv_cb, dtls_state_cb};
+    int rc = pm_dtls_new(&pc->env, pc->cert, pc->dtls_client, &cb, &pc->dtls);
+    if (rc != PM_OK)
+        return rc;
+    rc = pm_dtls_set_remote_fingerprint(pc->dtls, pc->remote_fp_algo, pc->remote_fp);
+    if (rc != PM_OK)
+        PM_WARN(&pc->env, "rtc", "remote fingerprint unusable (%s %s)", pc->remote_fp_algo,
+                pc->remote_fp);
+    /* Replay DTLS datagrams that arrived before we knew our role. */
+    const uint8_t *d;
+    size_t n;
+    while (pm_fifo_peek(&pc->early_dtls, NULL, &d, &n)) {
+        pm_dtls_handle_datagram(pc->dtls, pc->now, d, n);
+        pm_fifo_pop(&pc->early_dtls);
+    }
+    return rc;
+}
+
+static int create_sctp(pm_rtc_peer *pc)
+{
+    pm_sctp_config sc;
+    pm_sctp_config_default(&sc);
+    sc.local_port = PM_RTC_SCTP_PORT;
+    sc.remote_port = pc->remote_sctp_port;
+    size_t mms = pm_rtc_peer_max_message_size(pc);
+    sc.max_message_size = PM_MAX(mms, (size_t)pc->local_max_message);
+    pm_sctp_callbacks cb = {pc, sctp_send_cb};
+    int rc = pm_sctp_new(&pc->env, &sc, &cb, &pc->sctp);
+    if (rc != PM_OK)
+        return rc;
+    return pm_sctp_connect(pc->sctp, pc->now);
+}
+
+/* ---- input ----------------------------------------------------------- */
+
+void pm_rtc_on_datagram(pm_rtc_peer *pc, const pm_addr *from, const uint8_t *d, size_t n)
+{
+    if (pc->closed || n == 0) {
+        pc->dropped_datagrams++;
+        return;
+    }
+    uint8_t b = d[0];
+    if (b <= 3) { /* RFC 7983: STUN */
+        if (pm_ice_handle_stun(pc->ice, pc->now, from, d, n) != PM_OK)
+            pc->dropped_datagrams++;
+        return;
+    }
+    if (b >= 20 && b <= 63) { /* DTLS, only from a pair ICE has validated */
+        if (!pm_ice_is_valid_remote(pc->ice, from)) {
+            pc->dropped_datagrams++;
+            return;
+        }
+        if (!pc->have_remote_addr) {
+            pc->remote = *from;
+            pc->have_remote_addr = true;
+        }
+        if (pc->dtls) {
+            pm_dtls_handle_datagram(pc->dtls, pc->now, d, n);
+        } else if (pc->early_dtls.count < PM_RTC_EARLY_DTLS_MAX) {
+            /* WEBRTC-NOTES 3.1: a ClientHello can beat the answer; keep it. */
+            pm_fifo_push(&pc->env, &pc->early_dtls, 0, d, n, NULL, 0);
+        }
+        return;
+    }
+    pc->dropped_datagrams++; /* RTP/RTCP, TURN channel data (no TURN yet), garbage */
+}
+
+/* ---- the drive loop -------------------------------------------------- */
+
+static void on_ice_state(pm_rtc_peer *pc, pm_ice_state st)
+{
+    switch (st) {
+    case PM_ICE_CHECKING:
+        pm_rtc_set_state(pc, PM_RTC_STATE_CONNECTING);
+        break;
+    case PM_ICE_CONNECTED:
+    case PM_ICE_COMPLETED:
+        if (pc->state == PM_RTC_STATE_DISCONNECTED && pc->dtls &&
+            pm_dtls_get_state(pc->dtls) == PM_DTLS_CONNECTED)
+            pm_rtc_set_state(pc, PM_RTC_STATE_CONNECTED);
+        break;
+    case PM_ICE_DISCONNECTED:
+        if (pc->state == PM_RTC_STATE_CONNECTED || pc->state == PM_RTC_STATE_CONNECTING)
+            pm_rtc_set_state(pc, PM_RTC_STATE_DISCONNECTED);
+        break;
+    case PM_ICE_FAILED:
+        pm_rtc_fail(pc, "ICE failed (no usable candidate pair, or consent expired)");
+        break;
+    default:
+        break;
+    }
+}
+
+static void drain_ice(pm_rtc_peer *pc)
+{
+    pm_ice_event ev;
+    while (pm_ice_poll_event(pc->ice, &ev)) {
+        switch (ev.type) {
+        case PM_ICE_EV_LOCAL_CANDIDATE:
+            pm_rtc_emit(pc, PM_RTC_EVENT_CANDIDATE, NULL, 0, ev.candidate, NULL);
+            break;
+        case PM_ICE_EV_GATHERING_DONE:
+            pc->gathering = PM_RTC_GATHERING_COMPLETE;
+            pm_rtc_emit(pc, PM_RTC_EVENT_CANDIDATE, NULL, 0, "", NULL);
+            pm_rtc_emit(pc, PM_RTC_EVENT_GATHERING_STATE, NULL, (int)pc->gathering, NULL, NULL);
+            break;
+        case PM_ICE_EV_STATE:
+            on_ice_state(pc, ev.state);
+            break;
+        case PM_ICE_EV_SELECTED_PAIR:
+        case PM_ICE_EV_ROLE_CHANGED:
+            break;
+        }
+    }
+    pm_addr sel;
+    if (pm_ice_selected_remote(pc->ice, &sel)) {
+        pc->remote = sel;
+        pc->have_remote_addr = true;
+    }
+    pm_addr to;
+    const uint8_t *d;
+    size_t n;
+    while (pm_ice_poll_transmit(pc->ice, &to, &d, &n))
+        pm_rtc_queue_datagram(pc, &to, d, n);
+}
+
+static bool ice_usable(const pm_rtc_peer *pc)
+{
+    pm_ice_state s = pm_ice_get_state(pc->ice);
+    return s == PM_ICE_CONNECTED || s == PM_ICE_COMPLETED || s == PM_ICE_DISCONNECTED;
+}
+
+static void step_dtls(pm_rtc_peer *pc)
+{
+    if (!pc->role_known || pc->state == PM_RTC_STATE_FAILED)
+        return;
+    if (!pc->dtls && (ice_usable(pc) || pc->early_dtls.count > 0)) {
+        if (create_dtls(pc) != PM_OK && !pc->dtls) {
+            pm_rtc_fail(pc, "cannot create the DTLS endpoint");
+            return;
+        }
+    }
+    if (pc->dtls && !pc->dtls_started && ice_usable(pc) && pc->have_remote_addr) {
+        pm_dtls_set_rtt_hint(pc->dtls, pm_ice_rtt(pc->ice) > 0 ? pm_ice_rtt(pc->ice) : PM_MS(25));
+        pc->dtls_started = true;
+        pm_dtls_start(pc->dtls, pc->now);
+    }
+    if (!pc->dtls)
+        return;
+    switch (pm_dtls_get_state(pc->dtls)) {
+    case PM_DTLS_CONNECTED:
+        if (!pc->sctp) {
+            PM_DEBUG(&pc->env, "rtc", "DTLS up (%s)", pm_dtls_cipher(pc->dtls));
+            if (create_sctp(pc) != PM_OK) {
+                pm_rtc_fail(pc, "cannot create the SCTP association");
+                return;
+            }
+            pm_rtc_set_state(pc, PM_RTC_STATE_CONNECTED);
+        }
+        break;
+    case PM_DTLS_FAILED:
+        pm_rtc_fail(pc, "DTLS failed (handshake, alert or fingerprint mismatch)");
+        break;
+    case PM_DTLS_CLOSED:
+        /* close_notify from the peer: it closed the connection. */
+        pm_rtc_channels_close_all(pc);
+        pm_rtc_set_state(pc, PM_RTC_STATE_CLOSED);
+        break;
+    default:
+        break;
+    }
+}
+
+static void drain_sctp(pm_rtc_peer *pc)
+{
+    if (!pc->sctp)
+        return;
+    const uint8_t *d;
+    size_t n;
+    while (pm_fifo_peek(&pc->inbox, NULL, &d, &n)) {
+        pm_sctp_handle_packet(pc->sctp, pc->now, d, n);
+        pm_fifo_pop(&pc->inbox);
+    }
+    pm_sctp_event ev;
+    while (pm_sctp_poll_event(pc->sctp, &ev)) {
+        switch (ev.type) {
+        case PM_SCTP_EV_CONNECTED:
+            pc->sctp_up = true;
+            pm_rtc_channels_on_sctp_up(pc);
+            break;
+        case PM_SCTP_EV_MESSAGE:
+            pm_rtc_channels_on_message(pc, ev.sid, ev.ppid, ev.data, ev.len);
+            break;
+        case PM_SCTP_EV_STREAM_RESET:
+            pm_rtc_channels_on_reset(pc, ev.sid, ev.incoming, ev.outgoing);
+            break;
+        case PM_SCTP_EV_SEND_READY:
+            break; /* flushed below */
+        case PM_SCTP_EV_CLOSED:
+            pc->sctp_up = false;
+            pm_rtc_channels_close_all(pc);
+            if (!pc->closed)
+                pm_rtc_fail(pc, "SCTP association lost");
+            break;
+        }
+    }
+}
+
+void pm_rtc_drive(pm_rtc_peer *pc)
+{
+    if (pc->in_call)
+        return;
+    pc->in_call = true;
+    pm_ice_handle_timeout(pc->ice, pc->now);
+    if (pc->dtls)
+        pm_dtls_handle_timeout(pc->dtls, pc->now);
+    if (pc->sctp)
+        pm_sctp_handle_timeout(pc->sctp, pc->now);
+    /* Each pass can unlock work for another layer (ICE up -> DTLS start ->
+     * SCTP up -> DCEP); a few passes reach a fixed point. */
+    for (int pass = 0; pass < 4; pass++) {
+        size_t before = pc->tx.count + pc->events.count + pc->inbox.count;
+        drain_ice(pc);
+        step_dtls(pc);
+        drain_sctp(pc);
+        if (pc->sctp_up)
+            pm_rtc_channels_flush(pc);
+        drain_sctp(pc);
+        size_t after = pc->tx.count + pc->events.count + pc->inbox.count;
+        if (after == before && pc->inbox.count == 0)
+            break;
+    }
+    pc->in_call = false;
+}
+
+pm_time pm_rtc_transports_deadline(const pm_rtc_peer *pc)
+{
+    pm_time t = pm_ice_next_timeout(pc->ice);
+    if (pc->dtls)
+        t = PM_MIN(t, pm_dtls_next_timeout(pc->dtls, pc->now));
+    if (pc->sctp)
+        t = PM_MIN(t, pm_sctp_next_timeout(pc->sctp, pc->now));
+    return t;
+}
+
+int pm_rtc_sctp_send(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t *d, size_t n,
+                     const pm_rtc_channel *ch)
+{
+    if (!pc->sctp || !pc->sctp_up)
+        return PM_ERR_STATE;
+    pm_sctp_sendopts o;
+    memset(&o, 0, sizeof o);
+    /* RFC 8832 section 6: until the DCEP ACK arrives, send ordered and reliable. */
+    bool partial_ok = ch->negotiated || ch->acked || !ch->locally_created;
+    o.unordered = !ch->ordered && partial_ok;
+    /* usrsctp 0.9.5 (Debian 12) aborts the association when a FORWARD-TSN
+     * abandons a message whose first fragments were already sent ("Illegal
+     * message sequence, missing end", usrsctp issue 592, fixed upstream after
+     * 0.9.5). A message that fits one packet is never partially sent, so
+     * partial reliability is applied to those only; larger messages on a
+     * partially reliable channel are delivered reliably (documented in rtc.h). */
+    if (n > PM_RTC_PR_MAX_MESSAGE)
+        partial_ok = false;
+    if (partial_ok && ch->max_retransmits >= 0) {
+        o.pr_policy = PM_SCTP_PR_RTX;
+        o.pr_value = (uint32_t)ch->max_retransmits;
+    } else if (partial_ok && ch->max_packet_lifetime >= 0) {
+        o.pr_policy = PM_SCTP_PR_TTL;
+        o.pr_value = (uint32_t)ch->max_packet_lifetime;
+    }
+    return pm_sctp_send(pc->sctp, sid, ppid, d, n, &o);
+}
