@@ -219,7 +219,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = 0;
         switch (op & 7) {
         case 0: { /* raw datagram */
-            len = PM_MIN(r.n, (size_t)rd16r(&r) % 600);
+            size_t want = (size_t)rd16r(&r) % 600;
+            len = PM_MIN(r.n, want);
             memcpy(buf, r.p, len);
             r.p += len;
             r.n -= len;
@@ -253,8 +254,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pm_ice_set_controlling(ag, op & 0x80);
             break;
         default:
-            pm_ice_add_remote_candidate(ag, (op & 0x80) ? "1 1 udp 99 10.0.0.3 3000 typ srflx"
-                                                        : "2 1 udp 98 2001:db8::2 2000 typ host",
+            pm_ice_add_remote_candidate(ag,
+                                        (op & 0x80) ? "1 1 udp 99 10.0.0.3 3000 typ srflx"
+                                                    : "2 1 udp 98 2001:db8::2 2000 typ host",
                                         fuzz_clock);
             break;
         }

@@ -6,7 +6,9 @@
 #
 #   build    compilers, CMake/Ninja, clang tools and the C libraries we link
 #   interop  the reference WebRTC stacks used by tests/interop/ (pion, aiortc,
-#            headless Chromium) and the tools the pairing driver needs
+#            headless Chromium) and the tools the pairing driver needs; Godot
+#            3.2.3 (godot3-server headless, godot3 under xvfb-run) for the ENet
+#            wire-compatibility tests in tests/godot/
 #
 # Runs as root, or through sudo otherwise. Idempotent: packages are checked
 # with dpkg-query first and apt-get (update + install) runs only when at least
@@ -16,7 +18,7 @@ set -eu
 BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
   libssl-dev libusrsctp-dev libcmocka-dev libjansson-dev libwebsockets-dev libenet-dev"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
-  iproute2 util-linux"
+  iproute2 util-linux godot3 godot3-server xvfb xauth"
 
 usage() {
   echo "usage: $0 [build] [interop]" >&2

@@ -4,5 +4,6 @@
 
 #include "peermesh/common.h"
 #include "peermesh/rtc.h"
+#include "peermesh/multiplayer.h"
 
 #endif

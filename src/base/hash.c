@@ -72,8 +72,7 @@ uint32_t pm_crc32(const uint8_t *p, size_t n)
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PM_HAVE_CRC32C_HW 1
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t c, const uint8_t *p,
-                                                             size_t n)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t c, const uint8_t *p, size_t n)
 {
     uint64_t c64 = c;
     while (n >= 8) {
@@ -172,8 +171,7 @@ static void sha1_block(uint32_t h[5], const uint8_t *b)
 
 static void sha1_init(sha1_ctx *s)
 {
-    static const uint32_t iv[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u,
-                                   0xC3D2E1F0u};
+    static const uint32_t iv[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
     memcpy(s->h, iv, sizeof iv);
     s->total = 0;
     s->fill = 0;

@@ -42,16 +42,14 @@ int pm_ice_agent_new(const pm_envr *env, const pm_ice_config *cfg, pm_ice_agent 
         if (dup)
             continue;
         if (a->nhosts == ICE_MAX_HOSTS) {
-            PM_WARN(env, ICE_COMP, "more than %d host addresses; ignoring the rest",
-                    ICE_MAX_HOSTS);
+            PM_WARN(env, ICE_COMP, "more than %d host addresses; ignoring the rest", ICE_MAX_HOSTS);
             break;
         }
         a->hosts[a->nhosts++] = *h;
     }
     for (size_t i = 0; i < cfg->stun_server_count && cfg->stun_servers; i++) {
         if (a->nservers == ICE_MAX_SERVERS) {
-            PM_WARN(env, ICE_COMP, "more than %d STUN servers; ignoring the rest",
-                    ICE_MAX_SERVERS);
+            PM_WARN(env, ICE_COMP, "more than %d STUN servers; ignoring the rest", ICE_MAX_SERVERS);
             break;
         }
         a->servers[a->nservers++].addr = cfg->stun_servers[i];
@@ -221,8 +219,8 @@ int pm_ice_add_remote_candidate(pm_ice_agent *a, const char *line, pm_time now)
     }
     if (c.transport != PM_CAND_UDP || c.hostname[0] || c.component != ICE_COMPONENT) {
         PM_DEBUG(&a->env, ICE_COMP, "ignoring remote candidate (%s%s, component %u)",
-                 c.transport == PM_CAND_UDP ? "udp" : "not udp",
-                 c.hostname[0] ? ", hostname" : "", c.component);
+                 c.transport == PM_CAND_UDP ? "udp" : "not udp", c.hostname[0] ? ", hostname" : "",
+                 c.component);
         return PM_ERR_UNSUPPORTED;
     }
     static const uint8_t zero[16];
@@ -321,8 +319,7 @@ static void select_pair(pm_ice_agent *a, pm_time now)
         a->reported_addr = *r;
         if (PM_LOG_ON(&a->env, PM_LOG_DEBUG)) {
             char buf[PM_ADDR_STRLEN];
-            PM_DEBUG(&a->env, ICE_COMP, "selected pair -> %s%s",
-                     pm_addr_format(r, buf, sizeof buf),
+            PM_DEBUG(&a->env, ICE_COMP, "selected pair -> %s%s", pm_addr_format(r, buf, sizeof buf),
                      a->nominated >= 0 ? " (nominated)" : "");
         }
         ice_push_event(a, PM_ICE_EV_SELECTED_PAIR, -1);

@@ -126,8 +126,7 @@ int ice_txn_alloc(pm_ice_agent *a, ice_txn_kind kind, int target, pm_time now)
     if (slot < 0) {
         /* Reuse the oldest cancelled transaction: its answer is least likely. */
         for (int i = 0; i < ICE_MAX_TXN; i++)
-            if (!a->txns[i].live &&
-                (slot < 0 || a->txns[i].last_sent < a->txns[slot].last_sent))
+            if (!a->txns[i].live && (slot < 0 || a->txns[i].last_sent < a->txns[slot].last_sent))
                 slot = i;
         if (slot < 0) {
             PM_WARN(&a->env, ICE_COMP, "no free STUN transaction slot");

@@ -68,8 +68,7 @@ void ice_consent_tick(pm_ice_agent *a, pm_time now)
         a->consent_next = now + jittered_interval(a);
         (void)ice_start_check(a, a->selected, now, false, true);
     }
-    if (!a->disconnected && a->consent_pending_since != PM_TIME_NEVER &&
-        now >= disconnect_at(a)) {
+    if (!a->disconnected && a->consent_pending_since != PM_TIME_NEVER && now >= disconnect_at(a)) {
         PM_INFO(&a->env, ICE_COMP, "no consent response for %lld ms",
                 (long long)((now - a->pairs[a->selected].last_response) / 1000));
         a->disconnected = true;

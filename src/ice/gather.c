@@ -37,8 +37,18 @@ static uint32_t foundation(pm_cand_type type, const pm_addr *base, const pm_addr
     return pm_crc32(key, sizeof key);
 }
 
-static void add_local(pm_ice_agent *a, pm_cand_type type, const pm_addr *addr,
-                      const pm_addr *base, const pm_addr *server)
+/* Each host address gets its own local preference (RFC 8445 5.1.2.1):
+ * by family (IPv6 first), then in configuration order. */
+static uint32_t base_local_pref(const pm_ice_agent *a, const pm_addr *base)
+{
+    for (size_t i = 0; i < a->nhosts; i++)
+        if (pm_addr_equal(&a->hosts[i], base))
+            return (uint32_t)((base->family == 6 ? ICE_LOCALPREF_V6 : ICE_LOCALPREF_V4) - i);
+    return ice_local_pref(a, base->family);
+}
+
+static void add_local(pm_ice_agent *a, pm_cand_type type, const pm_addr *addr, const pm_addr *base,
+                      const pm_addr *server)
 {
     if (a->nlocal == ICE_MAX_LOCAL)
         return;
@@ -47,8 +57,7 @@ static void add_local(pm_ice_agent *a, pm_cand_type type, const pm_addr *addr,
     l->type = type;
     l->addr = *addr;
     l->base = *base;
-    l->priority = (type_pref(type) << 24) | (ice_local_pref(a, base->family) << 8) |
-                  (256 - ICE_COMPONENT);
+    l->priority = (type_pref(type) << 24) | (base_local_pref(a, base) << 8) | (256 - ICE_COMPONENT);
     pm_candidate c;
     memset(&c, 0, sizeof c);
     snprintf(c.foundation, sizeof c.foundation, "%u", foundation(type, base, server));

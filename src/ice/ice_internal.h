@@ -20,14 +20,14 @@
 #define ICE_MAX_PENDING 8  /* checks seen before the remote credentials */
 #define ICE_MAX_TXN     64
 #define ICE_MAX_EVENTS  64
-#define ICE_MAX_MSG     640     /* largest STUN message we build (USERNAME <= 265) */
+#define ICE_MAX_MSG     640         /* largest STUN message we build (USERNAME <= 265) */
 #define ICE_TX_LIMIT    (64 * 1024) /* bytes of queued datagrams */
 
-#define ICE_UFRAG_LEN   8  /* >= 24 bits of randomness, RFC 8445 5.3 */
-#define ICE_PWD_LEN     24 /* >= 128 bits, RFC 8445 5.3 */
-#define ICE_CRED_MAX    256 /* RFC 8839 5.4: ice-ufrag/ice-pwd at most 256 chars */
-#define ICE_UFRAG_MIN   4
-#define ICE_PWD_MIN     22
+#define ICE_UFRAG_LEN 8   /* >= 24 bits of randomness, RFC 8445 5.3 */
+#define ICE_PWD_LEN   24  /* >= 128 bits, RFC 8445 5.3 */
+#define ICE_CRED_MAX  256 /* RFC 8839 5.4: ice-ufrag/ice-pwd at most 256 chars */
+#define ICE_UFRAG_MIN 4
+#define ICE_PWD_MIN   22
 
 /* RFC 8445 5.1.2.2 type preferences (and Chrome's). */
 #define ICE_TYPEPREF_HOST  126
@@ -39,17 +39,17 @@
 #define ICE_COMPONENT      1
 
 /* Defaults of pm_ice_config (0 = default). */
-#define ICE_DEFAULT_TA         PM_MS(50) /* RFC 8445 14.2 */
-#define ICE_DEFAULT_CONSENT    PM_SEC(5) /* RFC 7675 5.1 */
+#define ICE_DEFAULT_TA         PM_MS(50)  /* RFC 8445 14.2 */
+#define ICE_DEFAULT_CONSENT    PM_SEC(5)  /* RFC 7675 5.1 */
 #define ICE_DEFAULT_CONSENT_TO PM_SEC(30) /* RFC 7675 5.1 */
 #define ICE_DEFAULT_DISCONNECT PM_SEC(5)
 
 /* Connectivity-check retransmission: faster than RFC 8489's 500 ms because
  * setup latency matters and ICE pairs are few; 7 transmissions (RFC 8489
  * Rc) over ~6.3 s plus a final wait, then the pair fails. */
-#define ICE_CHECK_RTO_MIN  PM_MS(100)
-#define ICE_CHECK_RTO_MAX  PM_MS(1600)
-#define ICE_CHECK_SENDS    7
+#define ICE_CHECK_RTO_MIN PM_MS(100)
+#define ICE_CHECK_RTO_MAX PM_MS(1600)
+#define ICE_CHECK_SENDS   7
 /* STUN-server Binding transactions: RFC 8489 6.2.1 RTO 500 ms doubling, 7
  * tries, but capped so gathering ends within ~9.5 s instead of 39.5 s. */
 #define ICE_SERVER_RTO     PM_MS(500)
@@ -173,9 +173,9 @@ struct pm_ice_agent {
     size_t trig_head, trig_count;
     uint32_t prflx_count;
 
-    pm_time last_check;     /* last paced check */
+    pm_time last_check; /* last paced check */
     bool checks_started;
-    pm_time fail_deadline;  /* no valid pair by then -> FAILED */
+    pm_time fail_deadline; /* no valid pair by then -> FAILED */
     bool fail_deadline_armed;
 
     int selected;   /* pair data uses, -1 */
@@ -225,8 +225,7 @@ void ice_trigger(pm_ice_agent *a, int idx);
 void ice_checks_tick(pm_ice_agent *a, pm_time now);
 pm_time ice_checks_deadline(const pm_ice_agent *a);
 void ice_txn_timers(pm_ice_agent *a, pm_time now);
-int ice_handle_response(pm_ice_agent *a, pm_time now, const pm_addr *from,
-                        const pm_stun_msg *m);
+int ice_handle_response(pm_ice_agent *a, pm_time now, const pm_addr *from, const pm_stun_msg *m);
 uint32_t ice_prflx_priority(const pm_ice_agent *a, uint8_t family);
 
 /* answer.c */

@@ -16,6 +16,7 @@
 #include "sctp/usrsctp_glue.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <usrsctp.h>
 
 /* RFC 8841 section 5: a=sctp-port defaults to 5000. */
@@ -33,6 +34,9 @@
 #define PATH_MTU 1172
 /* RFC 9260 section 3: the common header. */
 #define COMMON_HEADER 12
+/* RFC 9260 section 3.2 and RFC 3758 section 3.2: chunk types. */
+#define CHUNK_DATA        0
+#define CHUNK_FORWARD_TSN 192
 /* Largest SCTP packet we take in (an IPv4 datagram cannot carry more). */
 #define MAX_PACKET 65535
 
@@ -93,6 +97,7 @@ struct pm_sctp {
     uint16_t rsid;
     uint32_t rppid;
     pm_buf rnote; /* notification being reassembled */
+    pm_buf split; /* scratch for fwd_tsn_last() */
 
     bool want_send_ready; /* a send got PM_ERR_AGAIN */
     size_t blocked_len;
@@ -223,8 +228,35 @@ static void leave(call_ctx *c)
 
 /* ---- receive path ---- */
 
-static void on_assoc_change(pm_sctp *s, const struct sctp_assoc_change *ac)
+/* Why an association ended, for the log: usrsctp appends the peer's ABORT
+ * chunk (RFC 9260 section 3.3.7) to COMM_LOST when one was received. */
+static void close_reason(const struct sctp_assoc_change *ac, const uint8_t *info, size_t n,
+                         const char *what, char *out, size_t cap)
 {
+    if (n >= 4 && info[0] == 6 /* ABORT */) {
+        size_t clen = PM_MIN((size_t)pm_rd16(info + 2), n);
+        /* first error cause: code(2) length(2) information */
+        if (clen >= 8) {
+            uint16_t code = pm_rd16(info + 4);
+            size_t elen = PM_MIN((size_t)pm_rd16(info + 6), clen - 4);
+            int tlen = elen > 4 ? (int)(elen - 4) : 0;
+            for (int i = 0; i < tlen; i++)
+                if (info[8 + i] < 32 || info[8 + i] > 126)
+                    tlen = i;
+            snprintf(out, cap, "%s: the peer aborted (cause %u%s%.*s)", what, (unsigned)code,
+                     tlen ? ": " : "", tlen, (const char *)info + 8);
+            return;
+        }
+        snprintf(out, cap, "%s: the peer aborted", what);
+        return;
+    }
+    snprintf(out, cap, "%s (error %u)", what, (unsigned)ac->sac_error);
+}
+
+static void on_assoc_change(pm_sctp *s, const struct sctp_assoc_change *ac, const uint8_t *info,
+                            size_t info_len)
+{
+    char why[160];
     switch (ac->sac_state) {
     case SCTP_COMM_UP:
         if (s->state == ST_CONNECTING) {
@@ -240,13 +272,15 @@ static void on_assoc_change(pm_sctp *s, const struct sctp_assoc_change *ac)
         PM_WARN(s->env, "sctp", "peer restarted the association");
         break;
     case SCTP_COMM_LOST:
-        set_closed(s, "communication lost");
+        close_reason(ac, info, info_len, "communication lost", why, sizeof why);
+        set_closed(s, why);
         break;
     case SCTP_SHUTDOWN_COMP:
         set_closed(s, "shutdown complete");
         break;
     case SCTP_CANT_STR_ASSOC:
-        set_closed(s, "cannot start the association");
+        close_reason(ac, info, info_len, "cannot start the association", why, sizeof why);
+        set_closed(s, why);
         break;
     default:
         break;
@@ -291,7 +325,7 @@ static void on_notification(pm_sctp *s, const uint8_t *p, size_t n)
         struct sctp_assoc_change ac;
         if (n >= sizeof ac) {
             memcpy(&ac, p, sizeof ac);
-            on_assoc_change(s, &ac);
+            on_assoc_change(s, &ac, p + sizeof ac, n - sizeof ac);
         }
         break;
     }
@@ -637,6 +671,7 @@ void pm_sctp_free(pm_sctp *s)
     pm_fifo_free(env, &s->deferred);
     pm_buf_free(env, &s->rmsg);
     pm_buf_free(env, &s->rnote);
+    pm_buf_free(env, &s->split);
     pm_free(env, s);
 }
 
@@ -675,6 +710,59 @@ int pm_sctp_connect(pm_sctp *s, pm_time now)
     return PM_OK;
 }
 
+/*
+ * Work around a receive-side bug of usrsctp 0.9.5 with unordered, partially
+ * reliable messages sent in DATA chunks (RFC 3758 section 3.6): when a
+ * FORWARD-TSN(C) flushes an unordered reassembly that still holds fragments
+ * of later messages, usrsctp resets it to "fsn_included = C, end not seen",
+ * and a complete unordered message with TSN C+1 on that stream then aborts
+ * the association ("Illegal message sequence, missing end for MID").
+ * Senders (usrsctp, dcSCTP) bundle FORWARD-TSN(C) with the retransmission of
+ * TSN C+1, so feeding a packet's other chunks first and its FORWARD-TSN
+ * second avoids it: before the flush, no reassembly can end at C. Returns
+ * the length of the first packet in s->split (header + all chunks but
+ * FORWARD-TSN; the second packet follows it: header + FORWARD-TSN), or 0
+ * when the packet needs no change.
+ */
+static size_t fwd_tsn_last(pm_sctp *s, const uint8_t *pkt, size_t len)
+{
+    bool fwd = false, data_after_fwd = false;
+    for (size_t off = COMMON_HEADER; off + 4 <= len;) {
+        size_t clen = pm_rd16(pkt + off + 2);
+        if (clen < 4 || clen > len - off)
+            return 0; /* malformed: usrsctp judges it as it is */
+        if (pkt[off] == CHUNK_FORWARD_TSN)
+            fwd = true;
+        else if (pkt[off] == CHUNK_DATA && fwd)
+            data_after_fwd = true;
+        off += PM_MIN((clen + 3) & ~(size_t)3, len - off);
+    }
+    if (!data_after_fwd)
+        return 0;
+    s->split.len = 0;
+    if (pm_buf_reserve(s->env, &s->split, 2 * len) != PM_OK)
+        return 0;
+    uint8_t *a = s->split.data, *b = s->split.data + len;
+    memcpy(a, pkt, COMMON_HEADER);
+    memcpy(b, pkt, COMMON_HEADER);
+    size_t alen = COMMON_HEADER, blen = COMMON_HEADER;
+    for (size_t off = COMMON_HEADER; off + 4 <= len;) {
+        size_t clen = pm_rd16(pkt + off + 2);
+        size_t step = PM_MIN((clen + 3) & ~(size_t)3, len - off);
+        if (pkt[off] == CHUNK_FORWARD_TSN) {
+            memcpy(b + blen, pkt + off, step);
+            blen += step;
+        } else {
+            memcpy(a + alen, pkt + off, step);
+            alen += step;
+        }
+        off += step;
+    }
+    memmove(a + alen, b, blen);
+    s->split.len = alen + blen;
+    return alen;
+}
+
 int pm_sctp_handle_packet(pm_sctp *s, pm_time now, const uint8_t *pkt, size_t len)
 {
     (void)now;
@@ -695,7 +783,13 @@ int pm_sctp_handle_packet(pm_sctp *s, pm_time now, const uint8_t *pkt, size_t le
     }
     call_ctx c;
     enter(s, &c);
-    usrsctp_conninput((void *)s->id, pkt, len, 0);
+    size_t first = fwd_tsn_last(s, pkt, len);
+    if (first) {
+        usrsctp_conninput((void *)s->id, s->split.data, first, 0);
+        usrsctp_conninput((void *)s->id, s->split.data + first, s->split.len - first, 0);
+    } else {
+        usrsctp_conninput((void *)s->id, pkt, len, 0);
+    }
     process(s);
     leave(&c);
     return PM_OK;

@@ -150,12 +150,17 @@ static const sysctl_setting sysctls[] = {
     {"default_cc_module", usrsctp_sysctl_set_sctp_default_cc_module, SCTP_CC_RFC2581},
     {"delayed_sack_time_default", usrsctp_sysctl_set_sctp_delayed_sack_time_default, 20},
     {"sack_freq_default", usrsctp_sysctl_set_sctp_sack_freq_default, 2},
+    /* Games prefer short stalls: the backoff is capped at 3 s (libdatachannel
+     * 10 s) and the first RTO is 500 ms as in dcSCTP; INIT gets 8 tries. */
     {"rto_min_default", usrsctp_sysctl_set_sctp_rto_min_default, 200},
-    {"rto_max_default", usrsctp_sysctl_set_sctp_rto_max_default, 10000},
-    {"init_rto_max_default", usrsctp_sysctl_set_sctp_init_rto_max_default, 10000},
-    {"rto_initial_default", usrsctp_sysctl_set_sctp_rto_initial_default, 1000},
-    {"init_rtx_max_default", usrsctp_sysctl_set_sctp_init_rtx_max_default, 5},
-    {"assoc_rtx_max_default", usrsctp_sysctl_set_sctp_assoc_rtx_max_default, 5},
+    {"rto_max_default", usrsctp_sysctl_set_sctp_rto_max_default, 3000},
+    {"init_rto_max_default", usrsctp_sysctl_set_sctp_init_rto_max_default, 3000},
+    {"rto_initial_default", usrsctp_sysctl_set_sctp_rto_initial_default, 500},
+    {"init_rtx_max_default", usrsctp_sysctl_set_sctp_init_rtx_max_default, 8},
+    /* 10 as usrsctp's default and dcSCTP, not libdatachannel's 5: with 5, an
+     * association under 20 % loss died of consecutive timeouts in the
+     * simulator; a dead peer is detected by ICE consent (RFC 7675) anyway. */
+    {"assoc_rtx_max_default", usrsctp_sysctl_set_sctp_assoc_rtx_max_default, 10},
     {"path_rtx_max_default", usrsctp_sysctl_set_sctp_path_rtx_max_default, 5},
     {"heartbeat_interval_default", usrsctp_sysctl_set_sctp_heartbeat_interval_default, 10000},
     /* ECN cannot cross DTLS/UDP; WebRTC needs neither ASCONF nor AUTH, and

@@ -261,9 +261,9 @@ int pm_candidate_format(const pm_candidate *c, char *buf, size_t cap)
         return PM_ERR_INVALID;
     char ip[PM_ADDR_STRLEN];
     const char *addr = c->addr.family ? format_ip(&c->addr, ip, sizeof ip) : c->hostname;
-    int n = snprintf(buf, cap, "candidate:%s %u %s %u %s %u typ %s", c->foundation,
-                     c->component, c->transport == PM_CAND_TCP ? "tcp" : "udp", c->priority,
-                     addr, c->addr.port, pm_cand_type_name(c->type));
+    int n = snprintf(buf, cap, "candidate:%s %u %s %u %s %u typ %s", c->foundation, c->component,
+                     c->transport == PM_CAND_TCP ? "tcp" : "udp", c->priority, addr, c->addr.port,
+                     pm_cand_type_name(c->type));
     if (n < 0 || (size_t)n >= cap)
         return PM_ERR_TOO_BIG;
     size_t off = (size_t)n;

@@ -37,9 +37,9 @@ typedef struct pm_candidate {
     pm_addr addr;
     /** FQDN connection address (e.g. an mDNS "<uuid>.local"), else "". */
     char hostname[PM_CAND_HOSTNAME_MAX + 1];
-    bool has_related;  /**< raddr/rport present and numeric */
+    bool has_related; /**< raddr/rport present and numeric */
     pm_addr related;
-    char tcptype[8];   /**< "active", "passive", "so" or "" */
+    char tcptype[8]; /**< "active", "passive", "so" or "" */
 } pm_candidate;
 
 /**

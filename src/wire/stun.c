@@ -16,8 +16,7 @@ bool pm_stun_is_stun(const uint8_t *buf, size_t len)
     if (!buf || len < PM_STUN_HEADER_LEN || (buf[0] & 0xC0) != 0)
         return false;
     size_t mlen = pm_rd16(buf + 2);
-    return (mlen & 3) == 0 && mlen + PM_STUN_HEADER_LEN == len &&
-           pm_rd32(buf + 4) == PM_STUN_MAGIC;
+    return (mlen & 3) == 0 && mlen + PM_STUN_HEADER_LEN == len && pm_rd32(buf + 4) == PM_STUN_MAGIC;
 }
 
 /* Decode (XOR-)MAPPED-ADDRESS-style values (RFC 8489 14.1, 14.2). */

@@ -11,7 +11,7 @@
 #define PM_STUN_HEADER_LEN  20
 #define PM_STUN_TID_LEN     12
 #define PM_STUN_FP_XOR      0x5354554Eu /* RFC 8489 14.7 */
-#define PM_STUN_MAX_UNKNOWN 8 /* unknown comprehension-required attributes remembered */
+#define PM_STUN_MAX_UNKNOWN 8           /* unknown comprehension-required attributes remembered */
 
 /* Methods (RFC 8489 18.2, RFC 8656 17). */
 enum {

@@ -291,7 +291,12 @@ def loopback_up():
 def enter_netns():
     """Re-run pair.py in a new network namespace; return False to stay in the host's."""
     if os.environ.get(NETNS_ENV) == "1":
-        loopback_up()
+        try:
+            loopback_up()
+        except OSError as e:
+            sys.stderr.write(f"pair: FAIL: cannot bring lo up in the new network namespace: {e}\n")
+            print(json.dumps({"ok": False, "errors": [f"cannot bring lo up: {e}"], "netns": True}), flush=True)
+            sys.exit(1)
         return True
     cmd = ["unshare", "--net"]
     if os.geteuid() != 0:

@@ -169,9 +169,9 @@ static void format_round_trip(void **st)
     (void)st;
     const char *lines[] = {
         "candidate:3885250869 1 udp 2122260223 192.168.1.7 54321 typ host",
-        "candidate:842163049 1 udp 1677729535 203.0.113.7 61234 typ srflx raddr 10.0.0.1 rport "
-        "5000",
-        "candidate:1 1 udp 41885439 2001:db8::5 3478 typ relay raddr 2001:db8::1 rport 55555",
+        ("candidate:842163049 1 udp 1677729535 203.0.113.7 61234 typ srflx raddr 10.0.0.1 rport "
+         "5000"),
+        ("candidate:1 1 udp 41885439 2001:db8::5 3478 typ relay raddr 2001:db8::1 rport 55555"),
         "candidate:2 1 tcp 1518280447 192.168.1.7 9 typ host tcptype active",
         "candidate:7 1 udp 2113937151 abc.local 61234 typ host",
         "candidate:9 2 udp 1845501695 10.1.1.1 3000 typ prflx",

@@ -187,10 +187,8 @@ static void md5_vectors(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(crc_vectors),
-        cmocka_unit_test(sha1_vectors),
-        cmocka_unit_test(hmac_vectors),
-        cmocka_unit_test(md5_vectors),
+        cmocka_unit_test(crc_vectors),         cmocka_unit_test(sha1_vectors),
+        cmocka_unit_test(hmac_vectors),        cmocka_unit_test(md5_vectors),
         cmocka_unit_test(cross_check_openssl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

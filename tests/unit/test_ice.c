@@ -933,9 +933,9 @@ static void non_symmetric_response(void **state)
     assert_int_equal(pm_ice_agent_new(&env, &cfg, &ag), PM_OK);
     const char *rpwd = "0123456789012345678901";
     assert_int_equal(pm_ice_set_remote_credentials(ag, "rrrr", rpwd, false), PM_OK);
-    assert_int_equal(pm_ice_add_remote_candidate(ag, "1 1 udp 2130706431 10.0.0.2 2000 typ host",
-                                                 PM_SEC(1)),
-                     PM_OK);
+    assert_int_equal(
+        pm_ice_add_remote_candidate(ag, "1 1 udp 2130706431 10.0.0.2 2000 typ host", PM_SEC(1)),
+        PM_OK);
     pm_ice_remote_gathering_done(ag);
     uint8_t copy[512];
     pm_stun_msg m;
@@ -957,9 +957,9 @@ static void non_symmetric_response(void **state)
     cfg.controlling = true;
     assert_int_equal(pm_ice_agent_new(&env, &cfg, &ag), PM_OK);
     assert_int_equal(pm_ice_set_remote_credentials(ag, "rrrr", rpwd, false), PM_OK);
-    assert_int_equal(pm_ice_add_remote_candidate(ag, "1 1 udp 2130706431 10.0.0.2 2000 typ host",
-                                                 PM_SEC(1)),
-                     PM_OK);
+    assert_int_equal(
+        pm_ice_add_remote_candidate(ag, "1 1 udp 2130706431 10.0.0.2 2000 typ host", PM_SEC(1)),
+        PM_OK);
     assert_true(one_reply(ag, &m, copy));
     pm_stun_begin(&b, resp, sizeof resp, pm_stun_type(PM_STUN_BINDING, PM_STUN_ERROR), m.tid);
     pm_stun_add_error(&b, 487, NULL);
@@ -989,10 +989,10 @@ static void remote_candidate_rules(void **state)
     assert_int_equal(pm_ice_add_remote_candidate(
                          ag, "candidate:1 1 udp 2113937151 abcd-1234.local 5000 typ host", now),
                      PM_ERR_UNSUPPORTED);
-    assert_int_equal(pm_ice_add_remote_candidate(
-                         ag, "candidate:1 1 tcp 2113937151 10.0.0.2 9 typ host tcptype active",
-                         now),
-                     PM_ERR_UNSUPPORTED);
+    assert_int_equal(
+        pm_ice_add_remote_candidate(
+            ag, "candidate:1 1 tcp 2113937151 10.0.0.2 9 typ host tcptype active", now),
+        PM_ERR_UNSUPPORTED);
     assert_int_equal(pm_ice_add_remote_candidate(ag, "1 2 udp 1 10.0.0.2 5000 typ host", now),
                      PM_ERR_UNSUPPORTED);
     assert_int_equal(pm_ice_add_remote_candidate(ag, "1 1 udp 1 0.0.0.0 5000 typ host", now),
@@ -1001,8 +1001,8 @@ static void remote_candidate_rules(void **state)
                      PM_ERR_UNSUPPORTED);
     char line[128];
     for (int i = 0; i < 40; i++) {
-        snprintf(line, sizeof line, "candidate:%d 1 udp %d 10.1.%d.%d 5000 typ host", i,
-                 1000 + i, i / 200, i % 200 + 1);
+        snprintf(line, sizeof line, "candidate:%d 1 udp %d 10.1.%d.%d 5000 typ host", i, 1000 + i,
+                 i / 200, i % 200 + 1);
         int rc = pm_ice_add_remote_candidate(ag, line, now);
         assert_int_equal(rc, i < 32 ? PM_OK : PM_ERR_FULL);
         /* Duplicates are accepted and ignored. */
@@ -1040,6 +1040,60 @@ static void remote_candidate_rules(void **state)
     pm_ice_agent_free(ag);
 }
 
+static void local_candidates(void **state)
+{
+    (void)state;
+    pm_envr env;
+    pm_test_envr(&env, 80);
+    pm_addr hosts[4];
+    pm_addr_parse(&hosts[0], "192.168.1.2", 5000);
+    pm_addr_parse(&hosts[1], "2001:db8::2", 5000);
+    pm_addr_parse(&hosts[2], "10.0.0.2", 5000);
+    hosts[3] = hosts[0]; /* duplicate: one candidate */
+    pm_ice_config cfg = {.controlling = false, .host_addrs = hosts, .host_addr_count = 4};
+    pm_ice_agent *ag, *ag2;
+    assert_int_equal(pm_ice_agent_new(&env, &cfg, &ag), PM_OK);
+    assert_int_equal(pm_ice_agent_new(&env, &cfg, &ag2), PM_OK);
+    assert_int_equal(pm_ice_gather(ag, 0), PM_OK);
+    assert_int_equal(pm_ice_gather(ag2, 0), PM_OK);
+    pm_ice_event ev, ev2;
+    pm_candidate c[3];
+    int n = 0;
+    bool done = false;
+    while (pm_ice_poll_event(ag, &ev)) {
+        assert_true(pm_ice_poll_event(ag2, &ev2));
+        assert_int_equal(ev.type, ev2.type);
+        if (ev.type == PM_ICE_EV_GATHERING_DONE) {
+            done = true;
+            continue;
+        }
+        assert_int_equal(ev.type, PM_ICE_EV_LOCAL_CANDIDATE);
+        assert_false(done);
+        assert_true(n < 3);
+        assert_int_equal(pm_candidate_parse(&c[n], ev.candidate), PM_OK);
+        /* Foundations are a function of type and base IP only. */
+        assert_string_equal(ev.candidate, ev2.candidate);
+        n++;
+    }
+    assert_true(done);
+    assert_int_equal(n, 3);
+    assert_true(c[1].priority > c[0].priority); /* IPv6 above IPv4 */
+    assert_true(c[0].priority > c[2].priority); /* first address of a family first */
+    assert_string_not_equal(c[0].foundation, c[2].foundation);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(c[i].priority >> 24, 126);
+        assert_int_equal(c[i].priority & 0xff, 255);
+        assert_int_equal(c[i].addr.port, 5000);
+    }
+    /* A lite remote makes us controlling. */
+    assert_false(pm_ice_is_controlling(ag));
+    assert_int_equal(pm_ice_set_remote_credentials(ag, "lite", "0123456789012345678901", true),
+                     PM_OK);
+    assert_true(pm_ice_is_controlling(ag));
+    pm_ice_agent_free(ag);
+    pm_ice_agent_free(ag2);
+}
+
 static void garbage_input(void **state)
 {
     (void)state;
@@ -1074,12 +1128,12 @@ static void garbage_input(void **state)
     pm_stun_builder b;
     pm_stun_begin(&b, buf, sizeof buf, pm_stun_type(PM_STUN_BINDING, PM_STUN_SUCCESS), tid);
     int n = pm_stun_finish(&b, NULL, 0, true);
-    assert_int_equal(pm_ice_handle_stun(s->p[0].ag, pm_test_clock_now, &s->p[1].pub, buf, (size_t)n),
-                     PM_OK);
+    assert_int_equal(
+        pm_ice_handle_stun(s->p[0].ag, pm_test_clock_now, &s->p[1].pub, buf, (size_t)n), PM_OK);
     pm_stun_begin(&b, buf, sizeof buf, pm_stun_type(PM_STUN_BINDING, PM_STUN_INDICATION), tid);
     n = pm_stun_finish(&b, NULL, 0, true);
-    assert_int_equal(pm_ice_handle_stun(s->p[0].ag, pm_test_clock_now, &s->p[1].pub, buf, (size_t)n),
-                     PM_OK);
+    assert_int_equal(
+        pm_ice_handle_stun(s->p[0].ag, pm_test_clock_now, &s->p[1].pub, buf, (size_t)n), PM_OK);
     /* Still fine afterwards. */
     while (pm_ice_poll_transmit(s->p[0].ag, &(pm_addr){0}, &(const uint8_t *){0}, &(size_t){0}))
         ;
@@ -1123,8 +1177,8 @@ static void no_steady_state_malloc(void **state)
         e.free = count_free;
         pm_env_resolve(&s->p[i].env, &e);
         pm_ice_agent_free(s->p[i].ag);
-        pm_ice_config cfg = {.controlling = i == 0, .host_addrs = &s->p[i].host,
-                             .host_addr_count = 1};
+        pm_ice_config cfg = {
+            .controlling = i == 0, .host_addrs = &s->p[i].host, .host_addr_count = 1};
         assert_int_equal(pm_ice_agent_new(&s->p[i].env, &cfg, &s->p[i].ag), PM_OK);
     }
     gather_both(s);
@@ -1158,6 +1212,7 @@ int main(void)
         cmocka_unit_test(answering_rules),
         cmocka_unit_test(non_symmetric_response),
         cmocka_unit_test(remote_candidate_rules),
+        cmocka_unit_test(local_candidates),
         cmocka_unit_test(garbage_input),
         cmocka_unit_test(no_steady_state_malloc),
     };

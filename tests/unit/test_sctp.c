@@ -32,6 +32,15 @@ struct wire {
     uint64_t dropped[2];
     uint64_t bad_crc;
     bool check_crc;
+    /* jitter: packets wait 5-25 ms (virtual) and so overtake each other */
+    bool jitter;
+    struct held {
+        pm_time due;
+        int dir;
+        size_t len;
+        uint8_t *data;
+    } held[4096];
+    size_t nheld;
 };
 
 typedef struct msg {
@@ -101,7 +110,35 @@ static void send_cb(void *ud, const uint8_t *pkt, size_t len)
         w->dropped[sd->dir]++;
         return;
     }
+    if (w->jitter && w->nheld < PM_ARRAY_LEN(w->held)) {
+        struct held *h = &w->held[w->nheld++];
+        h->due = pm_test_clock_now + PM_MS(5) + (pm_time)(pm_test_rand(&w->rng) % 20000);
+        h->dir = sd->dir;
+        h->len = len;
+        h->data = malloc(len);
+        assert_non_null(h->data);
+        memcpy(h->data, pkt, len);
+        return;
+    }
     assert_int_equal(pm_fifo_push(&w->env, &w->q[sd->dir], 0, pkt, len, NULL, 0), PM_OK);
+}
+
+/* Move held packets whose time has come onto the wire, earliest first. */
+static void release_held(wire *w)
+{
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < w->nheld; i++)
+            if (w->held[i].due <= pm_test_clock_now &&
+                (best == SIZE_MAX || w->held[i].due < w->held[best].due))
+                best = i;
+        if (best == SIZE_MAX)
+            return;
+        struct held h = w->held[best];
+        w->held[best] = w->held[--w->nheld];
+        assert_int_equal(pm_fifo_push(&w->env, &w->q[h.dir], 0, h.data, h.len, NULL, 0), PM_OK);
+        free(h.data);
+    }
 }
 
 static void record(rec *r, const pm_sctp_event *ev)
@@ -174,6 +211,8 @@ static void deliver(pair *p)
     static _Thread_local uint8_t buf[65536]; /* two_threads runs pairs on two threads */
     for (int iter = 0; iter < 1000000; iter++) {
         bool any = false;
+        if (p->w.nheld)
+            release_held(&p->w);
         for (int d = 0; d < 2; d++) {
             const uint8_t *pk;
             size_t n;
@@ -261,6 +300,9 @@ static void pair_free(pair *p)
     p->a = p->b = NULL;
     pm_fifo_free(&p->w.env, &p->w.q[0]);
     pm_fifo_free(&p->w.env, &p->w.q[1]);
+    for (size_t i = 0; i < p->w.nheld; i++)
+        free(p->w.held[i].data);
+    p->w.nheld = 0;
     rec_free(&p->ra);
     rec_free(&p->rb);
 }
@@ -485,6 +527,73 @@ static void partial_reliability_under_loss(void **st)
         run_ms(&p, 10);
     assert_int_equal(pm_sctp_buffered(p.a), 0);
     pair_free(&p);
+}
+
+/* One run of mixed-size messages on an unordered maxRetransmits=0 stream (1)
+ * and a reliable ordered stream (2) over a lossy and/or reordering wire.
+ * Returns the number of reliable messages sent; the caller checks the rest. */
+static uint32_t pr_mixed_run(pair *p, uint64_t seed, bool jitter, uint32_t loss)
+{
+    pair_init(p);
+    pair_connect(p);
+    p->w.rng = seed;
+    p->w.jitter = jitter;
+    p->w.loss_pct[0] = p->w.loss_pct[1] = loss;
+    p->rb.seq_check[2] = true;
+    /* sizes from one chunk to many: fragmented unordered messages get
+     * abandoned part-way, which is what FORWARD-TSN handling must survive */
+    static const size_t sizes[] = {4, 100, 1200, 3000, 17000, 65536};
+    static uint8_t m[65536];
+    memset(m, 0x77, sizeof m);
+    pm_sctp_sendopts unrel = {.unordered = true, .pr_policy = PM_SCTP_PR_RTX, .pr_value = 0};
+    uint32_t n1 = 0, n2 = 0;
+    for (int step = 0; step < 600 && !p->ra.closed && !p->rb.closed; step++) {
+        while (pm_sctp_buffered(p->a) < 512 * 1024) {
+            size_t n = sizes[n1 % PM_ARRAY_LEN(sizes)];
+            pm_wr32(m, n1);
+            if (pm_sctp_send(p->a, 1, 53, m, n, &unrel) != PM_OK)
+                break;
+            n1++;
+            pm_wr32(m, n2);
+            if (pm_sctp_send(p->a, 2, 53, m, n, NULL) != PM_OK)
+                break;
+            n2++;
+        }
+        run_ms(p, 10);
+    }
+    p->w.loss_pct[0] = p->w.loss_pct[1] = 0;
+    for (int i = 0; i < 1000 && p->rb.per_sid[2] < n2 && !p->rb.closed; i++)
+        run_ms(p, 10);
+    PM_INFO(&test_env, "test", "jitter %d loss %u%%: unreliable %llu/%u, reliable %llu/%u", jitter,
+            loss, (unsigned long long)p->rb.per_sid[1], n1, (unsigned long long)p->rb.per_sid[2],
+            n2);
+    return n2;
+}
+
+/* usrsctp 0.9.5 aborts ("Illegal message sequence, missing end for MID")
+ * when a FORWARD-TSN flushes an unordered reassembly holding fragments of
+ * later messages and the next TSN is a complete unordered message; the
+ * adapter feeds FORWARD-TSN after the DATA chunks of its packet. Without
+ * that, every one of these runs with reordering ended in an ABORT. */
+static void pr_fragmented_reordered(void **st)
+{
+    (void)st;
+    static const struct {
+        bool jitter;
+        uint32_t loss;
+    } sc[] = {{true, 0}, {true, 0}, {true, 10}, {true, 10}, {false, 5}};
+    for (size_t k = 0; k < PM_ARRAY_LEN(sc); k++) {
+        pair p;
+        uint32_t n2 = pr_mixed_run(&p, 7919 * (k + 1), sc[k].jitter, sc[k].loss);
+        assert_false(p.ra.closed);
+        assert_false(p.rb.closed);
+        assert_true(n2 > 30);
+        assert_int_equal(p.rb.per_sid[2], n2);
+        assert_int_equal(p.rb.seq_gaps[2], 0);
+        assert_int_equal(p.rb.seq_errors[2], 0);
+        assert_true(p.rb.per_sid[1] > 0);
+        pair_free(&p);
+    }
 }
 
 static void again_then_send_ready(void **st)
@@ -982,25 +1091,30 @@ static long rss_kb(void)
 static void memory_per_association(void **st)
 {
     (void)st;
-    enum { NP = 50 };
+    enum { NP = 50, FIRST = 10 };
     pair *ps = calloc(NP, sizeof *ps);
     assert_non_null(ps);
-    long before = rss_kb();
+    /* RSS grows by the per-association cost from pair FIRST to pair NP; the
+     * stack's one-time setup (usrsctp_init, first pages of its zones) falls
+     * before FIRST and is left out */
+    long at_first = 0;
     for (int i = 0; i < NP; i++) {
+        if (i == FIRST)
+            at_first = rss_kb();
         pair_init(&ps[i]);
         pair_connect(&ps[i]);
         uint8_t m[100] = {0};
         send_all(&ps[i], ps[i].a, 1, 51, m, sizeof m, NULL);
         deliver(&ps[i]);
     }
-    long after = rss_kb();
+    long at_end = rss_kb();
     for (int i = 0; i < NP; i++)
         assert_int_equal(ps[i].rb.count, 1);
-    long per = (after - before) / (2 * NP);
-    PM_WARN(&test_env, "test", "RSS: %ld kB for %d associations = %ld kB per association",
-            after - before, 2 * NP, per);
+    long per = (at_end - at_first) / (2 * (NP - FIRST));
+    PM_WARN(&test_env, "test", "RSS: +%ld kB for %d associations = %ld kB per association",
+            at_end - at_first, 2 * (NP - FIRST), per);
     /* 1024 streams each way; usrsctp's per-stream tables dominate */
-    assert_true(before < 0 || per < 1024);
+    assert_true(at_first < 0 || per < 1024);
     for (int i = 0; i < NP; i++)
         pair_free(&ps[i]);
     free(ps);
@@ -1068,6 +1182,7 @@ int main(void)
         cmocka_unit_test(message_sizes),
         cmocka_unit_test(many_in_order),
         cmocka_unit_test(partial_reliability_under_loss),
+        cmocka_unit_test(pr_fragmented_reordered),
         cmocka_unit_test(again_then_send_ready),
         cmocka_unit_test(stream_reset),
         cmocka_unit_test(too_big),
@@ -1082,5 +1197,8 @@ int main(void)
         cmocka_unit_test(memory_per_association),
         cmocka_unit_test(throughput_real_clock),
     };
+    /* e.g. PM_TEST_FILTER=memory_per_association for a clean RSS figure */
+    if (getenv("PM_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("PM_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }

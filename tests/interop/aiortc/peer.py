@@ -91,6 +91,7 @@ class Peer:
         self.held_remote = []
         self.first_send = self.last_activity = self.last_reply = 0.0
         self.done = asyncio.get_running_loop().create_future()  # -> exit status
+        self.dtls = None  # watched once a channel is open
         self.tasks = set()
 
     def spawn(self, coro):
@@ -218,6 +219,11 @@ class Peer:
               maxPacketLifeTime=dc.maxPacketLifeTime, negotiated=dc.negotiated, protocol=dc.protocol)
         ch = Channel(dc)
         self.chans.append(ch)
+        if self.dtls is None:
+            # aiortc's connectionState stays "connected" when the remote ends
+            # DTLS (close_notify); its DTLS transport does report it.
+            self.dtls = dc.transport.transport
+            self.dtls.on("statechange", self.on_dtls_state)
         dc.bufferedAmountLowThreshold = LOW_WATER
         dc.on("bufferedamountlow", ch.drained.set)
         dc.on("message", lambda data: self.on_message(ch, data))
@@ -335,6 +341,16 @@ class Peer:
             self.fail(f"channel {ch.dc.label!r} closed before the test ended")
         elif len(self.chans) == self.expected and all(c.closed for c in self.chans):
             self.receiver_done()
+
+    def on_dtls_state(self):
+        state = self.dtls.state
+        log(f"dtls {state}")
+        if state not in ("closed", "failed") or self.done.done():
+            return
+        if self.o.echo or self.o.sink:
+            self.receiver_done()
+        else:
+            self.fail(f"DTLS {state} before the test ended")
 
     def receiver_done(self):
         if self.o.echo or self.o.sink:

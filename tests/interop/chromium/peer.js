@@ -150,27 +150,55 @@ if (!fs.existsSync(browserPath)) {
   process.exit(EXIT_FAIL);
 }
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-chromium-peer-'));
+// The browser gets a process group of its own, so that its helper processes
+// (zygote, renderer, network service, crash handler) can be stopped with it
+// without touching anything else.
 const browser = childProcess.spawn(browserPath, [...BROWSER_FLAGS, `--user-data-dir=${profile}`, 'about:blank'], {
   stdio: ['ignore', 'ignore', process.env.CHROMIUM_LOG ? 'inherit' : 'ignore', 'pipe', 'pipe'],
+  detached: true,
 });
+const browserRunning = () => browser.exitCode === null && browser.signalCode === null;
+
+function killBrowserGroup() {
+  if (!browser.pid) return;
+  try {
+    process.kill(-browser.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+// Whatever way we leave, the browser we started does not outlive us.
+process.on('exit', killBrowserGroup);
 const devtools = new DevTools(browser.stdio[3], browser.stdio[4]);
 let leaving = false;
 let pageCall = null; // (method, params) -> promise, once the page session exists
 
-// Close the browser we started (gracefully, then by force), drop the profile, exit.
-async function leave(code) {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Close the browser we started (gracefully unless `hurry`, then by force),
+// remove its profile, exit.
+async function leave(code, hurry = false) {
   if (leaving) return;
   leaving = true;
-  if (browser.exitCode === null && browser.signalCode === null) {
+  if (browserRunning()) {
     const gone = new Promise((resolve) => browser.once('exit', resolve));
-    devtools.call('Browser.close').catch(() => {});
-    await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 2000))]);
-    if (browser.exitCode === null && browser.signalCode === null) {
-      browser.kill('SIGKILL');
-      await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    if (!hurry) {
+      devtools.call('Browser.close').catch(() => {});
+      await Promise.race([gone, sleep(2000)]);
+    }
+    if (browserRunning()) browser.kill('SIGKILL');
+    await Promise.race([gone, sleep(1000)]);
+  }
+  killBrowserGroup(); // helpers that outlived the browser process
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      fs.rmSync(profile, { recursive: true, force: true });
+      break;
+    } catch (e) {
+      if (attempt === 4) log(`cannot remove ${profile}: ${e.message}`);
+      else await sleep(100); // a helper was still writing into it
     }
   }
-  fs.rmSync(profile, { recursive: true, force: true });
   process.exit(code);
 }
 
@@ -193,7 +221,9 @@ async function onTimeout() {
 
 async function main() {
   setTimeout(onTimeout, conf.timeout * 1000);
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => leave(128 + os.constants.signals[sig]));
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.on(sig, () => leave(128 + os.constants.signals[sig], true));
+  }
   browser.on('exit', (code, sig) => leaving || fail(`chromium exited unexpectedly (${code ?? sig})`));
   browser.on('error', (e) => fail(`cannot start ${browserPath}: ${e.message}`));
 
