@@ -15,6 +15,10 @@ static const char USAGE[] =
     "  bench    in-process loopback benchmarks: throughput, setup, latency, memory, all\n"
     "           (see `peermesh bench --help`)\n"
     "  demo     two local peers connect, open four channels and exchange messages\n"
+    "  mesh-node  one WebRTC mesh node, signaling relayed over stdin/stdout\n"
+    "  mesh-peer  a 2-node WebRTC mesh peer speaking the interop peer interface\n"
+    "  enet     ENet multiplayer peer, Godot 3/4 wire formats: server, connect\n"
+    "           (see `peermesh enet --help`; `peermesh bench enet` measures it)\n"
     "  version  print the version\n"
     "  help     print this text\n";
 
@@ -43,6 +47,8 @@ static const command COMMANDS[] = {
     {"peer", pm_cli_peer},      {"bench", pm_cli_bench},      {"demo", pm_cli_demo},
     {"version", print_version}, {"--version", print_version}, {"help", print_help},
     {"--help", print_help},     {"-h", print_help},
+    {"enet", pm_cli_enet},
+    {"mesh-node", pm_cli_mesh_node}, {"mesh-peer", pm_cli_mesh_peer},
 };
 
 int main(int argc, char **argv)

@@ -5,5 +5,6 @@
 #include "peermesh/common.h"
 #include "peermesh/rtc.h"
 #include "peermesh/multiplayer.h"
+#include "peermesh/mesh.h"
 
 #endif

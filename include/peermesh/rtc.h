@@ -315,6 +315,12 @@ PM_API bool pm_rtc_channel_is_negotiated(const pm_rtc_channel *ch);
 /** ms, or -1 when unset (libdatachannel's convention; Godot 3.2 JS says 65535). */
 PM_API int pm_rtc_channel_get_max_packet_lifetime(const pm_rtc_channel *ch);
 PM_API int pm_rtc_channel_get_max_retransmits(const pm_rtc_channel *ch);
+/**
+ * Messages sent on this channel that partial reliability abandoned instead
+ * of delivering (their lifetime or retransmissions ran out), as counted by
+ * our SCTP stack; 0 for reliable channels and before the connection is up.
+ */
+PM_API uint64_t pm_rtc_channel_get_messages_abandoned(const pm_rtc_channel *ch);
 /** Bytes accepted by put_packet and not yet handed to the transport. */
 PM_API size_t pm_rtc_channel_get_buffered_amount(const pm_rtc_channel *ch);
 /** BUFFERED_AMOUNT_LOW fires when the amount falls from above to at or below this. */

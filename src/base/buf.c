@@ -75,7 +75,8 @@ void pm_fifo_init(pm_fifo *f, size_t limit)
 
 static int fifo_grow(const pm_envr *env, pm_fifo *f, size_t need)
 {
-    size_t ncap = f->cap ? f->cap * 2 : 4096;
+    /* Start small: most queues of an idle connection hold a few records. */
+    size_t ncap = f->cap ? f->cap * 2 : 512;
     while (ncap < need * 2 + f->used)
         ncap *= 2;
     uint8_t *nd = pm_alloc(env, ncap);

@@ -52,6 +52,12 @@
  * dropped beyond this. */
 #define DTLS_HELD_MAX_BYTES (256u * 1024)
 
+/* Plaintext of one record. One buffer per thread, not per endpoint: it is
+ * only live between SSL_read and the recv callback, and 16 KiB per
+ * connection was the largest single item of a connection's memory. */
+#define RBUF_SIZE SSL3_RT_MAX_PLAIN_LENGTH
+static __thread uint8_t rbuf[RBUF_SIZE];
+
 struct pm_dtls {
     const pm_envr *env;
     pm_rtc_certificate *cert;
@@ -72,7 +78,6 @@ struct pm_dtls {
     unsigned retransmits; /* of the flight in progress */
     pm_fifo early;        /* datagrams received before pm_dtls_start */
     pm_fifo held;         /* plaintext records while verification is pending */
-    uint8_t rbuf[SSL3_RT_MAX_PLAIN_LENGTH];
 };
 
 static const char *role(const pm_dtls *d)
@@ -218,10 +223,10 @@ static void deliver_held(pm_dtls *d)
     while (d->state == PM_DTLS_CONNECTED && pm_fifo_peek(&d->held, NULL, &p, &n)) {
         /* Copy out and pop first: the callback may close us, which empties
          * the queue under our feet. */
-        memcpy(d->rbuf, p, n);
+        memcpy(rbuf, p, n);
         pm_fifo_pop(&d->held);
         if (d->cb.recv)
-            d->cb.recv(d->cb.ud, d->rbuf, n);
+            d->cb.recv(d->cb.ud, rbuf, n);
     }
 }
 
@@ -304,7 +309,7 @@ static void read_records(pm_dtls *d)
     while (is_live(d)) {
         err_reset();
         d->in_ssl++;
-        int n = SSL_read(d->ssl, d->rbuf, (int)sizeof d->rbuf);
+        int n = SSL_read(d->ssl, rbuf, (int)RBUF_SIZE);
         d->in_ssl--;
         if (n <= 0) {
             on_ssl_result(d, n, "SSL_read");
@@ -312,8 +317,8 @@ static void read_records(pm_dtls *d)
         }
         if (d->state == PM_DTLS_CONNECTED) {
             if (d->cb.recv)
-                d->cb.recv(d->cb.ud, d->rbuf, (size_t)n);
-        } else if (pm_fifo_push(d->env, &d->held, 0, d->rbuf, (size_t)n, NULL, 0) != PM_OK) {
+                d->cb.recv(d->cb.ud, rbuf, (size_t)n);
+        } else if (pm_fifo_push(d->env, &d->held, 0, rbuf, (size_t)n, NULL, 0) != PM_OK) {
             PM_DEBUG(d->env, DTLS_LOG, "%s: verification pending, dropped a %d-byte record",
                      role(d), n);
         }
@@ -510,9 +515,9 @@ int pm_dtls_start(pm_dtls *d, pm_time now)
     const uint8_t *p;
     size_t n;
     while (is_live(d) && pm_fifo_peek(&d->early, NULL, &p, &n)) {
-        memcpy(d->rbuf, p, n);
+        memcpy(rbuf, p, n);
         pm_fifo_pop(&d->early);
-        feed(d, d->rbuf, n);
+        feed(d, rbuf, n);
     }
     return PM_OK;
 }

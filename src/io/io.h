@@ -20,14 +20,30 @@ void pm_io_udp_close(int fd);
 /** One datagram; PM_ERR_AGAIN when none is ready. IPv4-mapped sources come back as IPv4. */
 int pm_io_udp_recv(int fd, uint8_t *buf, size_t cap, size_t *len, pm_addr *from);
 
-/** Receive up to n datagrams at once (recvmmsg). Returns the count, 0 when none, or an error. */
-typedef struct pm_io_rx {
-    uint8_t *buf;
-    size_t cap;
+/** One received datagram, pointing into the caller's buffer. */
+typedef struct pm_io_dgram {
+    const uint8_t *data;
     size_t len;
     pm_addr from;
-} pm_io_rx;
-int pm_io_udp_recv_batch(int fd, pm_io_rx *rx, int n);
+} pm_io_dgram;
+
+/**
+ * Receive what is ready, up to `max` datagrams, into `buf` (use at least
+ * PM_IO_RX_BUF bytes). Uses recvmmsg, and UDP GRO where the kernel has it:
+ * a coalesced run is split back into its datagrams here. Returns the count
+ * (0 when nothing is ready) or an error.
+ */
+#define PM_IO_RX_SLOT 65536
+#define PM_IO_RX_SLOTS 8
+#define PM_IO_RX_BUF (PM_IO_RX_SLOT * PM_IO_RX_SLOTS)
+int pm_io_udp_recv_many(int fd, uint8_t *buf, size_t cap, pm_io_dgram *out, int max);
+
+/**
+ * A PM_IO_RX_BUF-byte receive buffer for the calling thread, shared by every
+ * socket polled on it (per-socket buffers of this size would dominate the
+ * memory of a connection). NULL if it cannot be allocated.
+ */
+uint8_t *pm_io_rx_buffer(void);
 
 /** Send one datagram. PM_ERR_AGAIN if the socket buffer is full. */
 int pm_io_udp_send(int fd, const pm_addr *to, const uint8_t *data, size_t len);
@@ -38,7 +54,13 @@ typedef struct pm_io_tx {
     const uint8_t *data;
     size_t len;
 } pm_io_tx;
-/** Send up to n datagrams (sendmmsg). Returns how many were sent (>= 0) or an error. */
+/**
+ * Send up to n datagrams in order. Consecutive datagrams to one destination
+ * with one size (the last of a run may be shorter) go out as one UDP GSO
+ * send where the kernel supports it; all runs go in one sendmmsg. Returns
+ * how many datagrams were sent (>= 0; fewer when the socket buffer is full)
+ * or an error.
+ */
 int pm_io_udp_send_batch(int fd, const pm_io_tx *tx, int n);
 
 /**

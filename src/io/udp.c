@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -75,9 +77,10 @@ static int try_bind(int family, const pm_addr *bind_addr, uint16_t port, int *ou
     int one = 1, zero = 0, buf = SOCKBUF_BYTES;
     if (family == AF_INET6 && bind_addr->family != 6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    (void)one;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    /* Coalesced receive (split again in pm_io_udp_recv_many); best effort. */
+    setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
     pm_addr a = *bind_addr;
     a.port = port;
     struct sockaddr_storage ss;
@@ -164,45 +167,73 @@ int pm_io_udp_recv(int fd, uint8_t *buf, size_t cap, size_t *len, pm_addr *from)
     }
 }
 
-int pm_io_udp_recv_batch(int fd, pm_io_rx *rx, int n)
+uint8_t *pm_io_rx_buffer(void)
 {
-    enum { MAXB = 32 };
-    struct mmsghdr m[MAXB];
-    struct iovec iov[MAXB];
-    struct sockaddr_storage ss[MAXB];
-    if (n > MAXB)
-        n = MAXB;
-    for (int i = 0; i < n; i++) {
-        iov[i].iov_base = rx[i].buf;
-        iov[i].iov_len = rx[i].cap;
+    static __thread uint8_t *buf;
+    if (!buf)
+        buf = malloc(PM_IO_RX_BUF); /* lives as long as the thread */
+    return buf;
+}
+
+int pm_io_udp_recv_many(int fd, uint8_t *buf, size_t cap, pm_io_dgram *out, int max)
+{
+    int slots = (int)(cap / PM_IO_RX_SLOT);
+    if (slots > PM_IO_RX_SLOTS)
+        slots = PM_IO_RX_SLOTS;
+    if (slots < 1 || max < 1)
+        return PM_ERR_INVALID;
+    struct mmsghdr m[PM_IO_RX_SLOTS];
+    struct iovec iov[PM_IO_RX_SLOTS];
+    struct sockaddr_storage ss[PM_IO_RX_SLOTS];
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl[PM_IO_RX_SLOTS];
+    for (int i = 0; i < slots; i++) {
+        iov[i].iov_base = buf + (size_t)i * PM_IO_RX_SLOT;
+        iov[i].iov_len = PM_IO_RX_SLOT;
         memset(&m[i], 0, sizeof m[i]);
         m[i].msg_hdr.msg_iov = &iov[i];
         m[i].msg_hdr.msg_iovlen = 1;
         m[i].msg_hdr.msg_name = &ss[i];
         m[i].msg_hdr.msg_namelen = sizeof ss[i];
+        m[i].msg_hdr.msg_control = ctl[i].buf;
+        m[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
     }
+    int got;
     for (;;) {
-        int got = recvmmsg(fd, m, (unsigned)n, MSG_DONTWAIT, NULL);
-        if (got < 0) {
-            if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            return PM_ERR_IO;
-        }
-        int out = 0;
-        for (int i = 0; i < got; i++) {
-            if (m[i].msg_hdr.msg_flags & MSG_TRUNC)
-                continue;
-            rx[out].len = m[i].msg_len;
-            from_sockaddr(&ss[i], &rx[out].from);
-            if (out != i) {
-                memcpy(rx[out].buf, rx[i].buf, m[i].msg_len);
-            }
-            out++;
-        }
-        return out;
+        got = recvmmsg(fd, m, (unsigned)slots, MSG_DONTWAIT, NULL);
+        if (got >= 0)
+            break;
+        if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return PM_ERR_IO;
     }
+    int n = 0;
+    for (int i = 0; i < got && n < max; i++) {
+        if (m[i].msg_hdr.msg_flags & MSG_TRUNC)
+            continue;
+        size_t seg = m[i].msg_len;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m[i].msg_hdr); c; c = CMSG_NXTHDR(&m[i].msg_hdr, c))
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                int g;
+                memcpy(&g, CMSG_DATA(c), sizeof g);
+                if (g > 0)
+                    seg = (size_t)g; /* a GRO run: equal segments, the last may be short */
+            }
+        pm_addr from;
+        from_sockaddr(&ss[i], &from);
+        const uint8_t *p = iov[i].iov_base;
+        for (size_t off = 0; off < m[i].msg_len && n < max; off += seg) {
+            out[n].data = p + off;
+            out[n].len = PM_MIN(seg, m[i].msg_len - off);
+            out[n].from = from;
+            n++;
+        }
+    }
+    return n;
 }
 
 int pm_io_udp_send(int fd, const pm_addr *to, const uint8_t *data, size_t len)
@@ -212,38 +243,93 @@ int pm_io_udp_send(int fd, const pm_addr *to, const uint8_t *data, size_t len)
     return n == 1 ? PM_OK : (n == 0 ? PM_ERR_AGAIN : n);
 }
 
+/* Kernels without UDP GSO answer EIO/EINVAL/ENOPROTOOPT once; remember it. */
+static bool gso_broken;
+
+#define GSO_MAX_SEGS 64
+#define GSO_MAX_BYTES 65000
+
+/* Length of the run starting at tx[0] that can share one GSO send. */
+static int gso_run(const pm_io_tx *tx, int n)
+{
+    if (gso_broken)
+        return 1;
+    size_t seg = tx[0].len, total = seg;
+    int k = 1;
+    while (k < n && k < GSO_MAX_SEGS && pm_addr_equal(tx[k].to, tx[0].to) && tx[k].len <= seg &&
+           tx[k].len > 0 && total + tx[k].len <= GSO_MAX_BYTES) {
+        total += tx[k].len;
+        k++;
+        if (tx[k - 1].len < seg)
+            break; /* only the last segment of a run may be short */
+    }
+    return k;
+}
+
 int pm_io_udp_send_batch(int fd, const pm_io_tx *tx, int n)
 {
-    enum { MAXB = 64 };
-    struct mmsghdr m[MAXB];
-    struct iovec iov[MAXB];
-    struct sockaddr_storage ss[MAXB];
+    enum { MAXM = 64, MAXIOV = 256 };
+    struct mmsghdr m[MAXM];
+    struct iovec iov[MAXIOV];
+    struct sockaddr_storage ss[MAXM];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } ctl[MAXM];
+    int run_len[MAXM];
     bool v6 = fd_is_v6(fd);
-    if (n > MAXB)
-        n = MAXB;
-    for (int i = 0; i < n; i++) {
-        iov[i].iov_base = (void *)tx[i].data;
-        iov[i].iov_len = tx[i].len;
-        memset(&m[i], 0, sizeof m[i]);
-        m[i].msg_hdr.msg_iov = &iov[i];
-        m[i].msg_hdr.msg_iovlen = 1;
-        m[i].msg_hdr.msg_name = &ss[i];
-        m[i].msg_hdr.msg_namelen = to_sockaddr(tx[i].to, v6, &ss[i]);
+    int nm = 0, niov = 0, used = 0;
+    while (used < n && nm < MAXM) {
+        int k = gso_run(tx + used, n - used);
+        if (niov + k > MAXIOV)
+            break;
+        memset(&m[nm], 0, sizeof m[nm]);
+        for (int j = 0; j < k; j++) {
+            iov[niov + j].iov_base = (void *)tx[used + j].data;
+            iov[niov + j].iov_len = tx[used + j].len;
+        }
+        m[nm].msg_hdr.msg_iov = &iov[niov];
+        m[nm].msg_hdr.msg_iovlen = (size_t)k;
+        m[nm].msg_hdr.msg_name = &ss[nm];
+        m[nm].msg_hdr.msg_namelen = to_sockaddr(tx[used].to, v6, &ss[nm]);
+        if (k > 1) {
+            m[nm].msg_hdr.msg_control = ctl[nm].buf;
+            m[nm].msg_hdr.msg_controllen = sizeof ctl[nm].buf;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&m[nm].msg_hdr);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t seg = (uint16_t)tx[used].len;
+            memcpy(CMSG_DATA(c), &seg, sizeof seg);
+        }
+        run_len[nm] = k;
+        niov += k;
+        used += k;
+        nm++;
     }
-    int sent = 0;
-    while (sent < n) {
-        int r = sendmmsg(fd, m + sent, (unsigned)(n - sent), MSG_DONTWAIT);
+    int sent_msgs = 0, sent = 0;
+    while (sent_msgs < nm) {
+        int r = sendmmsg(fd, m + sent_msgs, (unsigned)(nm - sent_msgs), MSG_DONTWAIT);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
                 return sent;
-            /* A datagram the kernel refuses (unreachable family, EINVAL):
-             * drop it rather than wedge the queue. UDP is lossy anyway. */
-            sent++;
+            if (run_len[sent_msgs] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
+                                           errno == EOPNOTSUPP)) {
+                /* No GSO here: resend the rest one datagram per message. */
+                gso_broken = true;
+                int rest = pm_io_udp_send_batch(fd, tx + sent, n - sent);
+                return rest < 0 ? sent : sent + rest;
+            }
+            /* A datagram the kernel refuses (unreachable, bad family): drop
+             * it rather than wedge the queue. UDP is lossy anyway. */
+            sent += run_len[sent_msgs++];
             continue;
         }
-        sent += r;
+        for (int j = 0; j < r; j++)
+            sent += run_len[sent_msgs + j];
+        sent_msgs += r;
     }
     return sent;
 }

@@ -573,3 +573,10 @@ pm_rtc_peer *pm_rtc_channel_get_peer(const pm_rtc_channel *ch)
 {
     return ch ? ch->pc : NULL;
 }
+
+uint64_t pm_rtc_channel_get_messages_abandoned(const pm_rtc_channel *ch)
+{
+    if (!ch || ch->id == PM_RTC_ID_UNASSIGNED || !ch->pc->sctp || !ch->pc->sctp_up)
+        return 0;
+    return pm_sctp_stream_abandoned(ch->pc->sctp, (uint16_t)ch->id);
+}

@@ -44,6 +44,9 @@ int pm_rtc_build_local(pm_rtc_peer *pc, bool is_offer, const pm_sdp *offer)
         pm_free(&pc->env, buf);
         return n;
     }
+    char *fit = pm_realloc(&pc->env, buf, (size_t)n + 1); /* kept for the connection's life */
+    if (fit)
+        buf = fit;
     pm_free(&pc->env, pc->local_sdp);
     pm_free(&pc->env, pc->local_type);
     pc->local_sdp = buf;

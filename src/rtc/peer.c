@@ -424,24 +424,20 @@ int pm_rtc_peer_poll(pm_rtc_peer *pc)
         pm_rtc_drive(pc);
         return PM_OK;
     }
-    enum { BATCH = 32, DGRAM = 2048 };
-    static __thread uint8_t bufs[BATCH][DGRAM];
-    pm_io_rx rx[BATCH];
-    /* Bounded: at most 8 batches per poll so one busy peer cannot starve others. */
-    for (int round = 0; round < 8; round++) {
-        for (int i = 0; i < BATCH; i++) {
-            rx[i].buf = bufs[i];
-            rx[i].cap = DGRAM;
-        }
-        int n = pm_io_udp_recv_batch(pc->fd, rx, BATCH);
+    uint8_t *rxbuf = pm_io_rx_buffer();
+    if (!rxbuf)
+        return PM_ERR_NOMEM;
+    enum { MAXD = 512 };
+    pm_io_dgram d[MAXD];
+    /* Bounded: a few batches per poll so one busy peer cannot starve others. */
+    for (int round = 0; round < 4; round++) {
+        int n = pm_io_udp_recv_many(pc->fd, rxbuf, PM_IO_RX_BUF, d, MAXD);
         if (n <= 0)
             break;
         for (int i = 0; i < n; i++)
-            pm_rtc_on_datagram(pc, &rx[i].from, rx[i].buf, rx[i].len);
+            pm_rtc_on_datagram(pc, &d[i].from, d[i].data, d[i].len);
         pm_rtc_drive(pc);
         flush_socket(pc);
-        if (n < BATCH)
-            break;
     }
     pm_rtc_drive(pc);
     flush_socket(pc);

@@ -948,6 +948,22 @@ size_t pm_sctp_buffered(const pm_sctp *s)
     return sndbuf_used(s);
 }
 
+uint64_t pm_sctp_stream_abandoned(const pm_sctp *s, uint16_t sid)
+{
+    if (!s || !s->sock || s->state != ST_CONNECTED)
+        return 0;
+    /* One-to-one socket: the association id is ignored. SCTP_PR_SCTP_ALL is
+     * the only policy usrsctp counts without SCTP_DETAILED_STR_STATS. */
+    struct sctp_prstatus st;
+    memset(&st, 0, sizeof st);
+    st.sprstat_sid = sid;
+    st.sprstat_policy = 0x000f; /* SCTP_PR_SCTP_ALL: usrsctp's sctp_uio.h, not in usrsctp.h */
+    socklen_t len = sizeof st;
+    if (usrsctp_getsockopt(s->sock, IPPROTO_SCTP, SCTP_PR_STREAM_STATUS, &st, &len) != 0)
+        return 0;
+    return st.sprstat_abandoned_unsent + st.sprstat_abandoned_sent;
+}
+
 pm_time pm_sctp_next_timeout(const pm_sctp *s, pm_time now)
 {
     if (!s)

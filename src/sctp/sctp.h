@@ -88,6 +88,12 @@ bool pm_sctp_poll_event(pm_sctp *s, pm_sctp_event *ev);
 /** Bytes queued in usrsctp's send buffer, not yet acknowledged. */
 size_t pm_sctp_buffered(const pm_sctp *s);
 
+/**
+ * Messages of our outgoing stream `sid` that partial reliability (RFC 3758)
+ * abandoned, whether already sent or not; 0 when unknown or not connected.
+ */
+uint64_t pm_sctp_stream_abandoned(const pm_sctp *s, uint16_t sid);
+
 /** Next deadline: the shared 10 ms tick while the association exists. */
 pm_time pm_sctp_next_timeout(const pm_sctp *s, pm_time now);
 /** Advance the shared usrsctp clock to `now` (idempotent for equal now). */

@@ -24,6 +24,7 @@ import (
 
 	"github.com/pion/datachannel"
 	"github.com/pion/ice/v2"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -277,6 +278,18 @@ func main() {
 
 func (p *peer) setup() error {
 	var se webrtc.SettingEngine
+	// pion's own warnings (e.g. why a DTLS handshake failed) go to stderr;
+	// its default writer is stdout, which carries nothing but signaling.
+	lf := logging.NewDefaultLoggerFactory() // PION_LOG_<LEVEL>=scopes still work
+	lf.Writer = os.Stderr
+	if lf.DefaultLogLevel < logging.LogLevelWarn {
+		lf.DefaultLogLevel = logging.LogLevelWarn
+	}
+	if _, set := lf.ScopeLevels["ice"]; !set {
+		// Trickle makes ICE warn "no candidate pairs" before the first one.
+		lf.ScopeLevels["ice"] = logging.LogLevelError
+	}
+	se.LoggerFactory = lf
 	se.DetachDataChannels()
 	// Loopback only: UDP4 host candidates on 127.0.0.1, no mDNS names.
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -298,6 +311,14 @@ func (p *peer) setup() error {
 		logf("peer connection %s", s)
 		if s == webrtc.PeerConnectionStateFailed {
 			p.fail("peer connection failed")
+		}
+	})
+
+	// pion 3.1.56 leaves the connection state alone when DTLS fails.
+	pc.SCTP().Transport().OnStateChange(func(s webrtc.DTLSTransportState) {
+		logf("dtls %s", s)
+		if s == webrtc.DTLSTransportStateFailed {
+			p.fail("DTLS failed")
 		}
 	})
 

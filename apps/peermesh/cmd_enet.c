@@ -1,0 +1,417 @@
+/*
+ * `peermesh enet server|connect` — the ENet multiplayer peer from the
+ * command line, speaking Godot 3.2's NetworkedMultiplayerENet format by
+ * default (--format godot4 for ENetMultiplayerPeer). One JSON object per
+ * line on stdout.
+ *
+ *   server   listen, announce peers, relay (Godot 3), optionally echo every
+ *            packet back to its sender; stops on SIGINT/SIGTERM or --seconds
+ *   connect  connect, send --send numbered packets of --size bytes prefixed
+ *            with the MultiplayerAPI raw command byte (so a Godot game sees
+ *            them as send_bytes), and time their echoes
+ */
+#include "cli.h"
+#include "enet_util.h"
+#include "json_out.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char USAGE[] =
+    "usage: peermesh enet server --port P [--bind IP] [--echo] [--format godot3|godot4]\n"
+    "                            [--max-clients N] [--channels K] [--no-relay]\n"
+    "                            [--compress none|range] [--seconds S]\n"
+    "       peermesh enet connect IP:PORT [--send N] [--size B] [--unreliable | --ordered]\n"
+    "                            [--format godot3|godot4] [--window W] [--timeout S]\n"
+    "                            [--expect M] [--no-wait] [--no-command] [--channels K]\n"
+    "                            [--compress none|range]\n"
+    "\n"
+    "  --port P        server port (0 = any free port; the chosen one is printed)\n"
+    "  --echo          server: send every packet back to its sender, same mode and channel\n"
+    "  --format F      wire format: godot3 (default, NetworkedMultiplayerENet 3.2) or godot4\n"
+    "  --channels K    extra channels (both sides must agree; default 0)\n"
+    "  --no-relay      Godot 3 server: do not relay packets between clients\n"
+    "  --seconds S     server: stop after S seconds (default: until SIGINT/SIGTERM)\n"
+    "  --send N        connect: packets to send (default 10)\n"
+    "  --size B        connect: payload bytes after the command byte (default 100, min 5)\n"
+    "  --unreliable    connect: transfer mode UNRELIABLE (default RELIABLE)\n"
+    "  --ordered       connect: transfer mode UNRELIABLE_ORDERED\n"
+    "  --window W      connect: packets in flight at most (default 1: ping-pong)\n"
+    "  --timeout S     connect: overall time limit (default 10)\n"
+    "  --expect M      connect: echoes needed for success (default N if reliable, else 0)\n"
+    "  --no-wait       connect: do not wait for echoes\n"
+    "  --no-command    connect: no MultiplayerAPI raw command byte (0x04 / 0x03)\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+typedef struct enet_options {
+    bool server;
+    long port;
+    const char *bind;
+    bool echo;
+    pm_enet_format format;
+    long max_clients;
+    long channels;
+    bool relay;
+    pm_enet_compression compression;
+    double seconds;
+    char ip[64];
+    uint16_t remote_port;
+    long send;
+    long size;
+    pm_mp_transfer_mode mode;
+    long window;
+    double timeout;
+    long expect;
+    bool no_wait;
+    bool command;
+} enet_options;
+
+static int usage_error(const char *what, const char *detail)
+{
+    fprintf(stderr, "peermesh enet: %s%s\n%s", what, detail ? detail : "", USAGE);
+    return PM_CLI_EXIT_USAGE;
+}
+
+static int parse_value(enet_options *o, int code, const char *arg)
+{
+    bool ok = true;
+    switch (code) {
+    case 'p':
+        ok = pm_cli_parse_long(arg, 0, 65535, &o->port);
+        break;
+    case 'b':
+        ok = pm_cli_is_numeric_ip(arg);
+        o->bind = arg;
+        break;
+    case 'f':
+        ok = pm_cli_enet_parse_format(arg, &o->format);
+        break;
+    case 'm':
+        ok = pm_cli_parse_long(arg, 1, PM_ENET_MAX_PEERS, &o->max_clients);
+        break;
+    case 'c':
+        ok = pm_cli_parse_long(arg, 0, 252, &o->channels);
+        break;
+    case 'z':
+        ok = strcmp(arg, "none") == 0 || strcmp(arg, "range") == 0;
+        o->compression = strcmp(arg, "range") == 0 ? PM_ENET_COMPRESS_RANGE_CODER
+                                                   : PM_ENET_COMPRESS_NONE;
+        break;
+    case 's':
+        ok = pm_cli_parse_seconds(arg, 0.01, 86400, &o->seconds);
+        break;
+    case 'n':
+        ok = pm_cli_parse_long(arg, 0, 10000000, &o->send);
+        break;
+    case 'B':
+        ok = pm_cli_parse_long(arg, PM_CLI_PROBE_MIN_SIZE, 1 << 20, &o->size);
+        break;
+    case 'w':
+        ok = pm_cli_parse_long(arg, 1, 100000, &o->window);
+        break;
+    case 't':
+        ok = pm_cli_parse_seconds(arg, 0.01, 86400, &o->timeout);
+        break;
+    case 'e':
+        ok = pm_cli_parse_long(arg, 0, 10000000, &o->expect);
+        break;
+    default:
+        break;
+    }
+    return ok ? -1 : usage_error("bad value: ", arg);
+}
+
+static int parse_options(int argc, char **argv, enet_options *o)
+{
+    static const struct option longs[] = {
+        {"port", required_argument, NULL, 'p'},   {"bind", required_argument, NULL, 'b'},
+        {"echo", no_argument, NULL, 'E'},         {"format", required_argument, NULL, 'f'},
+        {"max-clients", required_argument, NULL, 'm'},
+        {"channels", required_argument, NULL, 'c'},
+        {"no-relay", no_argument, NULL, 'R'},     {"compress", required_argument, NULL, 'z'},
+        {"seconds", required_argument, NULL, 's'}, {"send", required_argument, NULL, 'n'},
+        {"size", required_argument, NULL, 'B'},   {"unreliable", no_argument, NULL, 'U'},
+        {"ordered", no_argument, NULL, 'O'},      {"window", required_argument, NULL, 'w'},
+        {"timeout", required_argument, NULL, 't'}, {"expect", required_argument, NULL, 'e'},
+        {"no-wait", no_argument, NULL, 'W'},      {"no-command", no_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    *o = (enet_options){.port = -1,
+                        .bind = NULL,
+                        .format = PM_ENET_FORMAT_GODOT3,
+                        .max_clients = 32,
+                        .relay = true,
+                        .send = 10,
+                        .size = 100,
+                        .mode = PM_MP_TRANSFER_RELIABLE,
+                        .window = 1,
+                        .timeout = 10,
+                        .expect = -1,
+                        .command = true};
+    if (argc < 2)
+        return usage_error("missing subcommand", NULL);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(USAGE, stdout);
+        return PM_CLI_EXIT_OK;
+    }
+    o->server = strcmp(argv[1], "server") == 0;
+    if (!o->server && strcmp(argv[1], "connect") != 0)
+        return usage_error("unknown subcommand ", argv[1]);
+    opterr = 0;
+    optind = 2;
+    int code;
+    while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        int st = -1;
+        switch (code) {
+        case 'h':
+            fputs(USAGE, stdout);
+            return PM_CLI_EXIT_OK;
+        case 'E':
+            o->echo = true;
+            break;
+        case 'R':
+            o->relay = false;
+            break;
+        case 'U':
+            o->mode = PM_MP_TRANSFER_UNRELIABLE;
+            break;
+        case 'O':
+            o->mode = PM_MP_TRANSFER_UNRELIABLE_ORDERED;
+            break;
+        case 'W':
+            o->no_wait = true;
+            break;
+        case 'C':
+            o->command = false;
+            break;
+        case '?':
+            return usage_error("unknown option or missing value: ", argv[optind - 1]);
+        default:
+            st = parse_value(o, code, optarg);
+        }
+        if (st >= 0)
+            return st;
+    }
+    if (o->server) {
+        if (o->port < 0)
+            return usage_error("server needs --port", NULL);
+        if (optind < argc)
+            return usage_error("unexpected argument ", argv[optind]);
+        return -1;
+    }
+    if (optind >= argc ||
+        !pm_cli_parse_hostport(argv[optind], o->ip, sizeof o->ip, &o->remote_port))
+        return usage_error("connect needs IP:PORT (numeric IPv4)",
+                           optind < argc ? argv[optind] : NULL);
+    if (optind + 1 < argc)
+        return usage_error("unexpected argument ", argv[optind + 1]);
+    if (o->expect < 0)
+        o->expect = o->no_wait || o->mode != PM_MP_TRANSFER_RELIABLE ? 0 : o->send;
+    return -1;
+}
+
+static int new_peer(const enet_options *o, pm_enet **out)
+{
+    pm_enet_config cfg;
+    pm_enet_config_default(&cfg);
+    cfg.format = o->format;
+    cfg.server_relay = o->relay;
+    cfg.compression = o->compression;
+    cfg.bind_ip = o->bind ? o->bind : PM_CLI_DEFAULT_BIND;
+    return pm_enet_new(&cfg, out);
+}
+
+static void print_event(const pm_mp_event *ev)
+{
+    static const char *const names[] = {"", "peer_connected", "peer_disconnected",
+                                        "connection_succeeded", "connection_failed",
+                                        "server_disconnected"};
+    json_t *j = json_pack("{s:s, s:i}", "event", names[ev->type], "id", (int)ev->peer_id);
+    (void)pm_cli_write_json_line(stdout, j);
+    json_decref(j);
+}
+
+static int run_server(const enet_options *o)
+{
+    pm_enet *e = NULL;
+    int rc = new_peer(o, &e);
+    if (rc == PM_OK)
+        rc = pm_enet_create_server(e, (uint16_t)o->port, (int)o->max_clients, (int)o->channels, 0,
+                                   0);
+    if (rc != PM_OK) {
+        fprintf(stderr, "peermesh enet server: %s\n", pm_strerror(rc));
+        pm_enet_free(e);
+        return PM_CLI_EXIT_FAIL;
+    }
+    pm_multiplayer *mp = pm_enet_multiplayer(e);
+    json_t *j = json_pack("{s:s, s:i, s:s, s:b}", "event", "listening", "port",
+                          (int)pm_enet_get_local_port(e), "format",
+                          pm_cli_enet_format_name(o->format), "echo", o->echo);
+    (void)pm_cli_write_json_line(stdout, j);
+    json_decref(j);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    pm_time start = pm_now(), end = o->seconds > 0 ? start + (pm_time)(o->seconds * 1e6)
+                                                   : PM_TIME_NEVER;
+    uint64_t packets = 0, bytes = 0, echoed = 0;
+    while (!stop_requested && pm_now() < end) {
+        (void)pm_mp_poll(mp);
+        pm_mp_event ev;
+        while (pm_mp_next_event(mp, &ev))
+            print_event(&ev);
+        pm_mp_packet p;
+        while (pm_mp_get_packet(mp, &p) == PM_OK) {
+            packets++;
+            bytes += p.len;
+            if (o->echo && pm_cli_enet_echo(mp, &p) == PM_OK)
+                echoed++;
+        }
+        (void)pm_enet_wait(e, 10);
+    }
+    pm_enet_stats st;
+    pm_enet_get_stats(e, &st);
+    j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event", "summary", "packets",
+                  (json_int_t)packets, "bytes", (json_int_t)bytes, "echoed", (json_int_t)echoed,
+                  "relayed", (json_int_t)st.packets_relayed, "dropped_spoofed",
+                  (json_int_t)st.dropped_spoofed, "dropped_malformed",
+                  (json_int_t)st.dropped_malformed, "refused",
+                  (json_int_t)st.connections_refused);
+    (void)pm_cli_write_json_line(stdout, j);
+    json_decref(j);
+    pm_enet_free(e);
+    return PM_CLI_EXIT_OK;
+}
+
+/* Poll until connected; false on failure or timeout (reported). */
+static bool wait_connected(pm_enet *e, pm_time deadline)
+{
+    pm_multiplayer *mp = pm_enet_multiplayer(e);
+    while (pm_now() < deadline && !stop_requested) {
+        (void)pm_mp_poll(mp);
+        pm_mp_event ev;
+        while (pm_mp_next_event(mp, &ev)) {
+            if (ev.type == PM_MP_EVENT_CONNECTION_SUCCEEDED)
+                return true;
+            if (ev.type == PM_MP_EVENT_CONNECTION_FAILED ||
+                ev.type == PM_MP_EVENT_SERVER_DISCONNECTED) {
+                print_event(&ev);
+                return false;
+            }
+        }
+        (void)pm_enet_wait(e, 5);
+    }
+    fprintf(stderr, "peermesh enet connect: timed out connecting\n");
+    return false;
+}
+
+static void leave(pm_enet *e)
+{
+    pm_multiplayer *mp = pm_enet_multiplayer(e);
+    if (pm_mp_get_connection_status(mp) != PM_MP_CONNECTED)
+        return;
+    (void)pm_mp_disconnect_peer(mp, 1, false);
+    pm_time deadline = pm_now() + PM_SEC(1);
+    while (pm_mp_get_connection_status(mp) != PM_MP_DISCONNECTED && pm_now() < deadline) {
+        (void)pm_mp_poll(mp);
+        (void)pm_enet_wait(e, 5);
+    }
+}
+
+static int run_connect(const enet_options *o)
+{
+    pm_enet *e = NULL;
+    int rc = new_peer(o, &e);
+    if (rc == PM_OK)
+        rc = pm_enet_create_client(e, o->ip, o->remote_port, (int)o->channels, 0, 0, 0);
+    if (rc != PM_OK) {
+        fprintf(stderr, "peermesh enet connect: %s\n", pm_strerror(rc));
+        pm_enet_free(e);
+        return PM_CLI_EXIT_FAIL;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    pm_multiplayer *mp = pm_enet_multiplayer(e);
+    pm_time start = pm_now(), deadline = start + (pm_time)(o->timeout * 1e6);
+    if (!wait_connected(e, deadline)) {
+        pm_enet_free(e);
+        return PM_CLI_EXIT_TIMEOUT;
+    }
+    int32_t id = pm_mp_get_unique_id(mp);
+    json_t *j = json_pack("{s:s, s:i, s:s}", "event", "connected", "id", (int)id, "format",
+                          pm_cli_enet_format_name(o->format));
+    (void)pm_cli_write_json_line(stdout, j);
+    json_decref(j);
+
+    pm_cli_probe pr;
+    int command = o->command ? (o->format == PM_ENET_FORMAT_GODOT3 ? 0x04 : 0x03) : -1;
+    rc = pm_cli_probe_init(&pr, (size_t)o->size, command, o->mode, o->send,
+                           o->no_wait ? o->send : o->window, PM_SEC(1));
+    if (rc != PM_OK) {
+        pm_enet_free(e);
+        return PM_CLI_EXIT_FAIL;
+    }
+    pm_time t0 = pm_now();
+    long other = 0;
+    bool lost_server = false;
+    while (!stop_requested && pm_now() < deadline && !lost_server) {
+        rc = pm_cli_probe_step(&pr, mp, pm_now());
+        if (rc < 0)
+            break;
+        if (o->no_wait && pr.sent == pr.total)
+            break;
+        (void)pm_mp_poll(mp);
+        pm_mp_event ev;
+        while (pm_mp_next_event(mp, &ev))
+            if (ev.type == PM_MP_EVENT_SERVER_DISCONNECTED) {
+                print_event(&ev);
+                lost_server = true;
+            }
+        pm_mp_packet p;
+        pm_time now = pm_now();
+        while (pm_mp_get_packet(mp, &p) == PM_OK)
+            if (!pm_cli_probe_on_packet(&pr, &p, now))
+                other++;
+        if (pm_cli_probe_done(&pr))
+            break;
+        (void)pm_enet_wait(e, 1);
+    }
+    double elapsed = (double)(pm_now() - t0) / 1000.0;
+    leave(e); /* lets queued packets go, then says goodbye */
+    double mn, med, p99;
+    pm_cli_probe_rtt_ms(&pr, &mn, &med, &p99);
+    static const char *const modes[] = {"unreliable", "unreliable_ordered", "reliable"};
+    j = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:o, s:o, s:o}}", "event",
+                  "result", "id", (int)id, "format", pm_cli_enet_format_name(o->format), "mode",
+                  modes[o->mode], "size", (json_int_t)o->size, "sent", (json_int_t)pr.sent,
+                  "received", (json_int_t)pr.received, "lost", (json_int_t)pr.lost, "other",
+                  (json_int_t)other, "elapsed_ms", pm_cli_json_rounded(elapsed, 2), "rtt_ms",
+                  "min", pm_cli_json_rounded(mn, 3), "median", pm_cli_json_rounded(med, 3), "p99",
+                  pm_cli_json_rounded(p99, 3));
+    (void)pm_cli_write_json_line(stdout, j);
+    json_decref(j);
+    bool ok = rc >= 0 && pr.received >= o->expect && (o->no_wait ? pr.sent == pr.total : true);
+    pm_cli_probe_free(&pr);
+    pm_enet_free(e);
+    if (rc < 0)
+        fprintf(stderr, "peermesh enet connect: send failed: %s\n", pm_strerror(rc));
+    return ok ? PM_CLI_EXIT_OK : PM_CLI_EXIT_FAIL;
+}
+
+int pm_cli_enet(int argc, char **argv)
+{
+    enet_options o;
+    int st = parse_options(argc, argv, &o);
+    if (st >= 0)
+        return st;
+    return o.server ? run_server(&o) : run_connect(&o);
+}

@@ -1,0 +1,498 @@
+/*
+ * `peermesh bench enet` — round trip and throughput of the ENet multiplayer
+ * peer (Godot 3 format) over loopback, against two echo servers in the same
+ * run, each in its own process so both sides pay the same process hop:
+ *
+ *   peermesh  `pm_enet` server forked from this process, echoing (busy-polling)
+ *   godot3    Debian's Godot 3.2.3 (godot3-server, or godot3 --no-window
+ *             under xvfb-run) running a NetworkedMultiplayerENet echo
+ *             script written to a temporary project
+ *
+ * The client is always ours. Round trip: 100-byte reliable packets (plus
+ * the raw command byte and the 8-byte header), one at a time, median.
+ * Throughput: 1000-byte reliable packets, 64 in flight, echoed bytes per
+ * second. The result lines carry godot/peermesh ratios.
+ */
+#define _GNU_SOURCE /* nftw flags */
+#include "cli.h"
+#include "enet_util.h"
+#include "json_out.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LATENCY_SIZE   100
+#define TP_SIZE        1000
+#define TP_WINDOW      64
+#define WARMUP         200
+#define SERVER_LIFE    PM_SEC(600) /* a forked server never outlives a stuck parent by long */
+#define GODOT_START    PM_SEC(20)
+
+static const char USAGE[] =
+    "usage: peermesh bench enet [--samples N] [--seconds S] [--no-godot]\n"
+    "\n"
+    "  --samples N   round trips measured per server (default 2000)\n"
+    "  --seconds S   throughput measuring time per server (default 3)\n"
+    "  --no-godot    skip the Godot 3.2.3 comparison\n"
+    "  Godot binary: $PEERMESH_GODOT, else godot3-server, else godot3 under xvfb-run.\n";
+
+static const char GODOT_PROJECT[] = "config_version=4\n[application]\nconfig/name=\"pm-bench\"\n";
+
+/*
+ * Echo every raw packet back in the mode named by payload byte 4 (enet_util.h).
+ * A headless Godot 3 sleeps low_processor_usage_mode_sleep_usec (6900 us by
+ * default) after every frame, which alone would dominate the round trip; the
+ * script turns it off so Godot's networking, not its frame pacing, is measured.
+ */
+static const char GODOT_ECHO[] =
+    "extends SceneTree\n"
+    "func _init():\n"
+    "\tOS.low_processor_usage_mode_sleep_usec = 0\n"
+    "\tvar port = 0\n"
+    "\tvar ready_path = \"\"\n"
+    "\tfor a in OS.get_cmdline_args():\n"
+    "\t\tif a.begins_with(\"port=\"):\n"
+    "\t\t\tport = int(a.substr(5, -1))\n"
+    "\t\tif a.begins_with(\"ready=\"):\n"
+    "\t\t\tready_path = a.substr(6, -1)\n"
+    "\tvar peer = NetworkedMultiplayerENet.new()\n"
+    "\tif peer.create_server(port, 32) != OK:\n"
+    "\t\tquit(2)\n"
+    "\t\treturn\n"
+    "\tset_network_peer(peer)\n"
+    "\tmultiplayer.connect(\"network_peer_packet\", self, \"_on_packet\")\n"
+    "\tvar f = File.new()\n"
+    "\tf.open(ready_path, File.WRITE)\n"
+    "\tf.store_string(str(port))\n"
+    "\tf.close()\n"
+    "func _on_packet(id, bytes):\n"
+    "\tvar mode = 2\n"
+    "\tif bytes.size() >= 5:\n"
+    "\t\tmode = bytes[4]\n"
+    "\tmultiplayer.send_bytes(bytes, id, mode)\n";
+
+typedef struct bench_opts {
+    long samples;
+    double seconds;
+    bool godot;
+} bench_opts;
+
+typedef struct bench_result {
+    double rtt_min, rtt_median, rtt_p99;
+    long samples;
+    double mbyte_per_s;
+    double packets_per_s;
+} bench_result;
+
+/* ---- measuring against a server on 127.0.0.1:port ---- */
+
+static int drive(pm_enet *e, pm_cli_probe *pr, pm_time deadline)
+{
+    pm_multiplayer *mp = pm_enet_multiplayer(e);
+    while (pm_now() < deadline && !pm_cli_probe_done(pr)) {
+        int rc = pm_cli_probe_step(pr, mp, pm_now());
+        if (rc < 0)
+            return rc;
+        (void)pm_mp_poll(mp);
+        if (pm_mp_get_connection_status(mp) != PM_MP_CONNECTED)
+            return PM_ERR_CLOSED;
+        pm_mp_packet p;
+        pm_time now = pm_now();
+        while (pm_mp_get_packet(mp, &p) == PM_OK)
+            (void)pm_cli_probe_on_packet(pr, &p, now);
+        if (pr->in_flight >= pr->window || pr->sent == pr->total)
+            (void)pm_enet_wait(e, 1);
+    }
+    return PM_OK;
+}
+
+static int connect_client(uint16_t port, pm_enet **out)
+{
+    pm_enet_config cfg;
+    pm_enet_config_default(&cfg);
+    cfg.bind_ip = PM_CLI_DEFAULT_BIND;
+    pm_enet *e = NULL;
+    int rc = pm_enet_new(&cfg, &e);
+    if (rc == PM_OK)
+        rc = pm_enet_create_client(e, PM_CLI_DEFAULT_BIND, port, 0, 0, 0, 0);
+    pm_multiplayer *mp = pm_enet_multiplayer(e);
+    pm_time deadline = pm_now() + PM_SEC(5);
+    while (rc == PM_OK && pm_mp_get_connection_status(mp) != PM_MP_CONNECTED) {
+        if (pm_now() > deadline || pm_mp_get_connection_status(mp) == PM_MP_DISCONNECTED)
+            rc = PM_ERR_TIMEOUT;
+        (void)pm_mp_poll(mp);
+        (void)pm_enet_wait(e, 2);
+    }
+    if (rc != PM_OK) {
+        pm_enet_free(e);
+        return rc;
+    }
+    *out = e;
+    return PM_OK;
+}
+
+static int measure(const bench_opts *o, uint16_t port, bench_result *r)
+{
+    pm_enet *e;
+    int rc = connect_client(port, &e);
+    if (rc != PM_OK)
+        return rc;
+    *r = (bench_result){0};
+    pm_cli_probe pr;
+    /* Warm-up: first allocations, ENet's RTT estimate, caches. */
+    rc = pm_cli_probe_init(&pr, LATENCY_SIZE, 0x04, PM_MP_TRANSFER_RELIABLE, WARMUP, 1, PM_SEC(1));
+    if (rc == PM_OK) {
+        rc = drive(e, &pr, pm_now() + PM_SEC(10));
+        pm_cli_probe_free(&pr);
+    }
+    if (rc == PM_OK)
+        rc = pm_cli_probe_init(&pr, LATENCY_SIZE, 0x04, PM_MP_TRANSFER_RELIABLE, o->samples, 1,
+                               PM_SEC(1));
+    if (rc == PM_OK) {
+        rc = drive(e, &pr, pm_now() + PM_SEC(60));
+        pm_cli_probe_rtt_ms(&pr, &r->rtt_min, &r->rtt_median, &r->rtt_p99);
+        r->samples = pr.received;
+        pm_cli_probe_free(&pr);
+    }
+    long total = 2000000;
+    if (rc == PM_OK)
+        rc = pm_cli_probe_init(&pr, TP_SIZE, 0x04, PM_MP_TRANSFER_RELIABLE, total, TP_WINDOW,
+                               PM_SEC(5));
+    if (rc == PM_OK) {
+        pm_time t0 = pm_now();
+        rc = drive(e, &pr, t0 + (pm_time)(o->seconds * 1e6));
+        double secs = (double)(pm_now() - t0) / 1e6;
+        r->mbyte_per_s = (double)pr.bytes_echoed / secs / 1e6;
+        r->packets_per_s = (double)pr.received / secs;
+        pm_cli_probe_free(&pr);
+    }
+    pm_enet_free(e);
+    return rc;
+}
+
+/* ---- our server, forked ---- */
+
+static volatile sig_atomic_t child_stop;
+
+static void child_on_term(int sig)
+{
+    (void)sig;
+    child_stop = 1;
+}
+
+static void serve_echo(int report_fd)
+{
+    signal(SIGTERM, child_on_term);
+    pm_enet_config cfg;
+    pm_enet_config_default(&cfg);
+    cfg.bind_ip = PM_CLI_DEFAULT_BIND;
+    pm_enet *e = NULL;
+    uint16_t port = 0;
+    if (pm_enet_new(&cfg, &e) == PM_OK && pm_enet_create_server(e, 0, 32, 0, 0, 0) == PM_OK)
+        port = pm_enet_get_local_port(e);
+    if (write(report_fd, &port, sizeof port) != (ssize_t)sizeof port || !port)
+        _exit(1);
+    close(report_fd);
+    pm_multiplayer *mp = pm_enet_multiplayer(e);
+    pm_time end = pm_now() + SERVER_LIFE;
+    while (!child_stop && pm_now() < end) {
+        (void)pm_mp_poll(mp);
+        pm_mp_packet p;
+        while (pm_mp_get_packet(mp, &p) == PM_OK)
+            (void)pm_cli_enet_echo(mp, &p);
+        /* Busy-poll, as Godot's main loop does with its low-processor sleep off. */
+    }
+    pm_enet_free(e);
+    _exit(0);
+}
+
+static void stop_child(pid_t pid, bool group)
+{
+    if (pid <= 0)
+        return;
+    kill(group ? -pid : pid, SIGTERM);
+    pm_time deadline = pm_now() + PM_SEC(3);
+    for (;;) {
+        pid_t w = waitpid(pid, NULL, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            return;
+        if (pm_now() > deadline) {
+            kill(group ? -pid : pid, SIGKILL);
+            (void)waitpid(pid, NULL, 0);
+            return;
+        }
+        usleep(10000);
+    }
+}
+
+static int start_ours(pid_t *pid, uint16_t *port)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return PM_ERR_IO;
+    fflush(stdout);
+    *pid = fork();
+    if (*pid < 0)
+        return PM_ERR_IO;
+    if (*pid == 0) {
+        close(fds[0]);
+        serve_echo(fds[1]);
+    }
+    close(fds[1]);
+    ssize_t n = read(fds[0], port, sizeof *port);
+    close(fds[0]);
+    if (n != (ssize_t)sizeof *port || !*port) {
+        stop_child(*pid, false);
+        return PM_ERR_IO;
+    }
+    return PM_OK;
+}
+
+/* ---- Godot ---- */
+
+static bool on_path(const char *name, char *out, size_t cap)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        return false;
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+        if (len && (size_t)snprintf(out, cap, "%.*s/%s", (int)len, path, name) < cap &&
+            access(out, X_OK) == 0)
+            return true;
+        path += len + (colon ? 1 : 0);
+    }
+    return false;
+}
+
+typedef struct godot_cmd {
+    char bin[512];
+    char xvfb[512];
+    bool use_xvfb;
+} godot_cmd;
+
+static bool find_godot(godot_cmd *g, const char **why)
+{
+    memset(g, 0, sizeof *g);
+    const char *env = getenv("PEERMESH_GODOT");
+    if (env && *env) {
+        snprintf(g->bin, sizeof g->bin, "%s", env);
+        return true;
+    }
+    if (on_path("godot3-server", g->bin, sizeof g->bin))
+        return true;
+    if (on_path("godot3", g->bin, sizeof g->bin)) {
+        if (on_path("xvfb-run", g->xvfb, sizeof g->xvfb)) {
+            g->use_xvfb = true;
+            return true;
+        }
+        *why = "godot3 found but xvfb-run is missing (install xvfb, or godot3-server)";
+        return false;
+    }
+    *why = "no godot3-server or godot3 on PATH (scripts/install-deps.sh interop)";
+    return false;
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return PM_ERR_IO;
+    bool ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? PM_OK : PM_ERR_IO;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static uint16_t free_port(void)
+{
+    pm_enet_host *h;
+    if (pm_enet_host_create_bound(NULL, PM_CLI_DEFAULT_BIND, 0, 1, 0, 0, 0, &h) != PM_OK)
+        return 0;
+    uint16_t port = pm_enet_host_get_local_port(h);
+    pm_enet_host_free(h);
+    return port;
+}
+
+static void exec_godot(const godot_cmd *g, const char *dir, uint16_t port)
+{
+    char a_port[32], a_ready[600], log[600];
+    snprintf(a_port, sizeof a_port, "port=%u", port);
+    snprintf(a_ready, sizeof a_ready, "ready=%s/ready.txt", dir);
+    snprintf(log, sizeof log, "%s/godot.log", dir);
+    setpgid(0, 0); /* so the whole group (xvfb-run, Xvfb, godot) can be stopped */
+    setenv("HOME", dir, 1); /* Godot's user:// and editor settings stay in the temp dir */
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+    }
+    if (g->use_xvfb)
+        execl(g->xvfb, "xvfb-run", "-a", g->bin, "--no-window", "--path", dir, "-s", "echo.gd",
+              "--", a_port, a_ready, (char *)NULL);
+    else
+        execl(g->bin, g->bin, "--no-window", "--path", dir, "-s", "echo.gd", "--", a_port, a_ready,
+              (char *)NULL);
+    _exit(127);
+}
+
+/* Start the Godot echo server; *pid is its process group leader. */
+static int start_godot(const godot_cmd *g, const char *dir, pid_t *pid, uint16_t *port)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        *port = free_port();
+        char ready[600];
+        snprintf(ready, sizeof ready, "%s/ready.txt", dir);
+        unlink(ready);
+        fflush(stdout);
+        *pid = fork();
+        if (*pid < 0)
+            return PM_ERR_IO;
+        if (*pid == 0)
+            exec_godot(g, dir, *port);
+        setpgid(*pid, *pid);
+        pm_time deadline = pm_now() + GODOT_START;
+        while (pm_now() < deadline) {
+            if (access(ready, R_OK) == 0)
+                return PM_OK;
+            if (waitpid(*pid, NULL, WNOHANG) == *pid)
+                break; /* exited: port taken in between, or Godot failed */
+            usleep(20000);
+        }
+        stop_child(*pid, true);
+        *pid = 0;
+    }
+    return PM_ERR_IO;
+}
+
+/* ---- output ---- */
+
+static void print_line(json_t *j)
+{
+    (void)pm_cli_write_json_line(stdout, j);
+    json_decref(j);
+}
+
+static void print_result(const char *server, const bench_result *r)
+{
+    print_line(json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:i}", "bench", "enet_latency", "server",
+                         server, "size", LATENCY_SIZE, "rtt_ms_median",
+                         pm_cli_json_rounded(r->rtt_median, 4), "rtt_ms_min",
+                         pm_cli_json_rounded(r->rtt_min, 4), "rtt_ms_p99",
+                         pm_cli_json_rounded(r->rtt_p99, 4), "samples", (int)r->samples));
+    print_line(json_pack("{s:s, s:s, s:i, s:i, s:o, s:o}", "bench", "enet_throughput", "server",
+                         server, "size", TP_SIZE, "window", TP_WINDOW, "echoed_mbyte_per_s",
+                         pm_cli_json_rounded(r->mbyte_per_s, 3), "packets_per_s",
+                         pm_cli_json_rounded(r->packets_per_s, 0)));
+}
+
+static int run_godot(const bench_opts *o, const bench_result *ours)
+{
+    godot_cmd g;
+    const char *why = NULL;
+    if (!find_godot(&g, &why)) {
+        print_line(json_pack("{s:s, s:s, s:s}", "bench", "enet_compare", "skipped", why));
+        return PM_OK;
+    }
+    char dir[] = "/tmp/peermesh-bench-godot-XXXXXX";
+    if (!mkdtemp(dir))
+        return PM_ERR_IO;
+    int rc = write_file(dir, "project.godot", GODOT_PROJECT);
+    if (rc == PM_OK)
+        rc = write_file(dir, "echo.gd", GODOT_ECHO);
+    pid_t pid = 0;
+    uint16_t port = 0;
+    bench_result theirs;
+    if (rc == PM_OK && (rc = start_godot(&g, dir, &pid, &port)) != PM_OK)
+        fprintf(stderr, "peermesh bench enet: Godot did not start (log: %s/godot.log)\n", dir);
+    if (rc == PM_OK)
+        rc = measure(o, port, &theirs);
+    stop_child(pid, true);
+    if (rc == PM_OK) {
+        print_result("godot3", &theirs);
+        double rtt_ratio = ours->rtt_median > 0 ? theirs.rtt_median / ours->rtt_median : 0;
+        double tp_ratio = theirs.mbyte_per_s > 0 ? ours->mbyte_per_s / theirs.mbyte_per_s : 0;
+        print_line(json_pack("{s:s, s:s, s:o, s:o, s:s}", "bench", "enet_compare", "godot",
+                             g.use_xvfb ? "godot3 --no-window (xvfb-run)" : g.bin,
+                             "rtt_ratio_godot_over_peermesh", pm_cli_json_rounded(rtt_ratio, 3),
+                             "throughput_ratio_peermesh_over_godot",
+                             pm_cli_json_rounded(tp_ratio, 3), "note",
+                             "same client (ours), each server in its own process and "
+                             "busy-polling (Godot with low_processor_usage_mode_sleep_usec=0); "
+                             "a ratio above 1 means peermesh is faster"));
+        nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    }
+    return rc;
+}
+
+int pm_cli_bench_enet(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"samples", required_argument, NULL, 'n'},
+        {"seconds", required_argument, NULL, 's'},
+        {"no-godot", no_argument, NULL, 'G'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bench_opts o = {.samples = 2000, .seconds = 3, .godot = true};
+    opterr = 0;
+    optind = 1;
+    int code;
+    while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (code == 'h') {
+            fputs(USAGE, stdout);
+            return PM_CLI_EXIT_OK;
+        }
+        if (code == 'n' && !pm_cli_parse_long(optarg, 10, 1000000, &o.samples))
+            code = '?';
+        if (code == 's' && !pm_cli_parse_seconds(optarg, 0.1, 600, &o.seconds))
+            code = '?';
+        if (code == 'G')
+            o.godot = false;
+        if (code == '?') {
+            fprintf(stderr, "peermesh bench enet: bad option %s\n%s", argv[optind - 1], USAGE);
+            return PM_CLI_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "peermesh bench enet: unexpected argument %s\n%s", argv[optind], USAGE);
+        return PM_CLI_EXIT_USAGE;
+    }
+    pid_t pid;
+    uint16_t port;
+    bench_result ours;
+    int rc = start_ours(&pid, &port);
+    if (rc == PM_OK) {
+        rc = measure(&o, port, &ours);
+        stop_child(pid, false);
+    }
+    if (rc != PM_OK) {
+        fprintf(stderr, "peermesh bench enet: %s\n", pm_strerror(rc));
+        return PM_CLI_EXIT_FAIL;
+    }
+    print_result("peermesh", &ours);
+    if (o.godot && (rc = run_godot(&o, &ours)) != PM_OK) {
+        fprintf(stderr, "peermesh bench enet: Godot comparison failed: %s\n", pm_strerror(rc));
+        return PM_CLI_EXIT_FAIL;
+    }
+    return PM_CLI_EXIT_OK;
+}

@@ -1,0 +1,262 @@
+/*
+ * `peermesh bench mesh --peers N` — N mesh nodes in one process, each with a
+ * socket-mode connection to every other node over loopback UDP (N(N-1)/2
+ * links, N(N-1) connections), signaling handed over in-process, one thread
+ * polling everything. One JSON line on stdout:
+ *
+ *   {"bench":"mesh","peers":N,"links":L,"connected":C,"connect_ms":T,
+ *    "broadcast_packets":P,"broadcast_pps":R,"rss_mb":M,"rss_per_link_kb":K}
+ *
+ * links: expected; connected: links whose both ends saw PEER_CONNECTED;
+ * connect_ms: first offer -> every link connected (or the timeout). Then
+ * every node broadcasts 100-byte reliable packets for --seconds;
+ * broadcast_pps counts packets received by all nodes per second. rss: the
+ * resident-set growth of the whole mesh, and per link.
+ */
+#include "cli.h"
+#include "json_out.h"
+#include "mesh_util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_PEERS   64 /* 4032 sockets */
+#define PACKET      100
+#define SEND_BUDGET 8 /* broadcasts per node per round: keeps every queue short */
+
+static const char USAGE[] = "usage: peermesh bench mesh [--peers N] [--seconds S] [--timeout S] "
+                            "[--bind IP]\n"
+                            "\n"
+                            "  --peers N     mesh nodes in this process, 2..64 (default 8)\n"
+                            "  --seconds S   broadcast phase (default 1)\n"
+                            "  --timeout S   give up connecting after S (default 30)\n"
+                            "  --bind IP     address the connections bind to (default 127.0.0.1)\n";
+
+typedef struct mesh_bench {
+    long peers;
+    double seconds, timeout;
+    const char *bind_address;
+    pm_mesh *mesh[MAX_PEERS + 1]; /* node id = index */
+    int connected_events[MAX_PEERS + 1];
+    bool signal_error;
+    uint64_t received;
+    pm_cli_loop loop;
+} mesh_bench;
+
+static long resident_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, rss = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+        rss = 0;
+    fclose(f);
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static int usage(const char *why, const char *arg)
+{
+    fprintf(stderr, "peermesh bench mesh: %s%s\n%s", why, arg ? arg : "", USAGE);
+    return PM_CLI_EXIT_USAGE;
+}
+
+static int parse(int argc, char **argv, mesh_bench *b)
+{
+    static const struct option longs[] = {
+        {"peers", required_argument, NULL, 'p'},   {"seconds", required_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 't'}, {"bind", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    b->peers = 8;
+    b->seconds = 1;
+    b->timeout = 30;
+    b->bind_address = PM_CLI_DEFAULT_BIND;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(USAGE, stdout);
+            return PM_CLI_EXIT_OK;
+        }
+        if (c == 'p' && !pm_cli_parse_long(optarg, 2, MAX_PEERS, &b->peers))
+            return usage("--peers wants 2..64, got ", optarg);
+        if (c == 's' && !pm_cli_parse_seconds(optarg, 0, 600, &b->seconds))
+            return usage("--seconds wants 0..600, got ", optarg);
+        if (c == 't' && !pm_cli_parse_seconds(optarg, 0.1, 600, &b->timeout))
+            return usage("--timeout wants 0.1..600, got ", optarg);
+        if (c == 'b' && !pm_cli_is_numeric_ip(optarg))
+            return usage("--bind wants a numeric IP address, got ", optarg);
+        if (c == 'b')
+            b->bind_address = optarg;
+        if (c == '?')
+            return usage("unknown option or missing value: ", argv[optind - 1]);
+    }
+    if (optind < argc)
+        return usage("unexpected argument ", argv[optind]);
+    return -1;
+}
+
+/* In-process signaling: node `self`'s connection to `peer` hands its event to
+ * `peer`'s connection to `self`. */
+typedef struct relay_ctx {
+    mesh_bench *b;
+    int32_t self;
+} relay_ctx;
+
+static void relay(void *ud, int32_t peer, const pm_rtc_event *ev)
+{
+    relay_ctx *r = ud;
+    int rc = pm_cli_mesh_apply(pm_cli_mesh_connection(r->b->mesh[peer], r->self), ev);
+    if (rc < 0) {
+        fprintf(stderr, "peermesh bench mesh: signaling %d -> %d: %s\n", (int)r->self, (int)peer,
+                pm_strerror(rc));
+        r->b->signal_error = true;
+    }
+}
+
+/* Poll every node, relay signaling, count events and packets. */
+static void round_all(mesh_bench *b)
+{
+    for (int32_t i = 1; i <= b->peers; i++) {
+        pm_mesh_poll(b->mesh[i]);
+        relay_ctx r = {b, i};
+        pm_cli_mesh_drain(b->mesh[i], relay, &r);
+        pm_multiplayer *mp = pm_mesh_multiplayer(b->mesh[i]);
+        pm_mp_event ev;
+        while (pm_mp_next_event(mp, &ev))
+            if (ev.type == PM_MP_EVENT_PEER_CONNECTED)
+                b->connected_events[i]++;
+        pm_mp_packet p;
+        while (pm_mp_get_packet(mp, &p) == PM_OK)
+            b->received++;
+    }
+}
+
+static long links_connected(const mesh_bench *b)
+{
+    long links = 0;
+    for (int32_t i = 1; i <= b->peers; i++)
+        for (int32_t j = i + 1; j <= b->peers; j++) {
+            pm_mesh_peer_info x, y;
+            links += pm_mesh_get_peer(b->mesh[i], j, &x) == PM_OK &&
+                     pm_mesh_get_peer(b->mesh[j], i, &y) == PM_OK && x.connected && y.connected;
+        }
+    return links;
+}
+
+static bool all_connected(const mesh_bench *b)
+{
+    for (int32_t i = 1; i <= b->peers; i++)
+        if (b->connected_events[i] < b->peers - 1)
+            return false;
+    return true;
+}
+
+static void wait_for_work(mesh_bench *b, pm_time until)
+{
+    pm_cli_mesh_watch(&b->loop, &b->mesh[1], (size_t)b->peers);
+    pm_cli_loop_wait(&b->loop, -1, until, NULL);
+}
+
+static int build(mesh_bench *b)
+{
+    for (int32_t i = 1; i <= b->peers; i++) {
+        int rc = pm_mesh_new(NULL, &b->mesh[i]);
+        if (rc == PM_OK)
+            rc = pm_mesh_create_mesh(b->mesh[i], i, NULL, 0);
+        for (int32_t j = 1; rc == PM_OK && j <= b->peers; j++)
+            if (j != i)
+                rc = pm_cli_mesh_connect(b->mesh[i], j, b->bind_address, PM_MESH_LIFETIME_DEFAULT);
+        if (rc < 0)
+            return rc;
+    }
+    return PM_OK;
+}
+
+static int offer_all(mesh_bench *b)
+{
+    for (int32_t i = 1; i <= b->peers; i++)
+        for (int32_t j = i + 1; j <= b->peers; j++) {
+            int rc = pm_rtc_peer_create_offer(pm_cli_mesh_connection(b->mesh[i], j));
+            if (rc < 0)
+                return rc;
+        }
+    return PM_OK;
+}
+
+static uint64_t broadcast_phase(mesh_bench *b)
+{
+    uint8_t packet[PACKET];
+    memset(packet, 0xAB, sizeof packet);
+    uint64_t start_count = b->received;
+    pm_time end = pm_now() + (pm_time)(b->seconds * 1e6);
+    while (pm_now() < end) {
+        for (int32_t i = 1; i <= b->peers; i++) {
+            pm_multiplayer *mp = pm_mesh_multiplayer(b->mesh[i]);
+            pm_mp_set_target_peer(mp, PM_MP_TARGET_BROADCAST);
+            for (int k = 0; k < SEND_BUDGET; k++)
+                pm_mp_put_packet(mp, packet, sizeof packet);
+        }
+        round_all(b);
+    }
+    /* Let what was sent arrive (it counts: it was sent within the phase). */
+    pm_time drain = pm_now() + PM_MS(500);
+    while (pm_now() < drain) {
+        round_all(b);
+        wait_for_work(b, min_time(drain, pm_now() + PM_MS(10)));
+    }
+    return b->received - start_count;
+}
+
+int pm_cli_bench_mesh(int argc, char **argv)
+{
+    mesh_bench *b = calloc(1, sizeof *b);
+    if (!b)
+        return PM_CLI_EXIT_FAIL;
+    int status = parse(argc, argv, b);
+    if (status >= 0) {
+        free(b);
+        return status;
+    }
+    long links = b->peers * (b->peers - 1) / 2;
+    long rss0 = resident_kb();
+    int rc = pm_cli_loop_init(&b->loop, (size_t)(b->peers * (b->peers - 1)));
+    if (rc == PM_OK)
+        rc = build(b);
+    pm_time t0 = pm_now();
+    if (rc == PM_OK)
+        rc = offer_all(b);
+    pm_time deadline = t0 + (pm_time)(b->timeout * 1e6);
+    while (rc == PM_OK && !all_connected(b) && !b->signal_error && pm_now() < deadline) {
+        round_all(b);
+        if (!all_connected(b))
+            wait_for_work(b, deadline);
+    }
+    pm_time connect_time = pm_now() - t0;
+    long connected = rc == PM_OK ? links_connected(b) : 0;
+    long rss1 = resident_kb();
+    uint64_t packets = connected == links && b->seconds > 0 ? broadcast_phase(b) : 0;
+    if (rc < 0)
+        fprintf(stderr, "peermesh bench mesh: %s\n", pm_strerror(rc));
+    json_t *out = json_pack("{s:s, s:I, s:I, s:I, s:f, s:I, s:f, s:f, s:f}", "bench", "mesh",
+                            "peers", (json_int_t)b->peers, "links", (json_int_t)links, "connected",
+                            (json_int_t)connected, "connect_ms", (double)connect_time / 1000.0,
+                            "broadcast_packets", (json_int_t)packets, "broadcast_pps",
+                            b->seconds > 0 ? (double)packets / b->seconds : 0.0, "rss_mb",
+                            (double)(rss1 - rss0) / 1024.0, "rss_per_link_kb",
+                            links ? (double)(rss1 - rss0) / (double)links : 0.0);
+    if (out)
+        pm_cli_write_json_line(stdout, out);
+    json_decref(out);
+    for (int32_t i = 1; i <= b->peers; i++)
+        pm_mesh_free(b->mesh[i]);
+    pm_cli_loop_destroy(&b->loop);
+    status = rc == PM_OK && connected == links ? PM_CLI_EXIT_OK : PM_CLI_EXIT_FAIL;
+    free(b);
+    return status;
+}

@@ -1,0 +1,292 @@
+/*
+ * peermesh/signaling.h — the WebSocket signaling server and the client that
+ * builds a WebRTC mesh through it: a mesh in a few lines of C.
+ *
+ * Protocols (docs/signaling.md): the server speaks both protocols of Godot's
+ * WebRTC signaling demo, the 4.x JSON messages {"type","id","data"} and the
+ * 3.x text commands "J: ", "I: ", "N: ", ... (chosen per connection from its
+ * first message), so Godot games use it unchanged. Lobbies are created
+ * (random 16-character name) or joined by name; the creator (host) is peer
+ * 1, the others get random unique ids in 2..2^31-1. Offers, answers and
+ * candidates are relayed only within a lobby, stamped with the sender's id.
+ *
+ * The client: pm_signal_client connects to a server URL, creates or joins a
+ * lobby, creates the mesh (mesh.h) in the right mode when its id arrives,
+ * creates a peer connection for every announced peer, decides who offers,
+ * relays descriptions and candidates, and removes peers that leave. Once
+ * the host seals the lobby the server closes every signaling connection and
+ * the mesh lives on without it.
+ *
+ *     pm_signal_client_config cfg;
+ *     pm_signal_client_config_default(&cfg);
+ *     cfg.url = "ws://127.0.0.1:9080";
+ *     cfg.lobby = argc > 1 ? argv[1] : NULL;   // NULL: create a lobby
+ *     pm_signal_client *c;
+ *     pm_signal_client_new(&cfg, &c);
+ *     for (;;) {
+ *         pm_signal_client_poll(c);
+ *         pm_multiplayer *mp = pm_signal_client_multiplayer(c); // NULL until our id came
+ *         ... pm_mp_next_event(mp, &ev), pm_mp_get_packet(mp, &pkt), pm_mp_put_packet(...)
+ *     }
+ *
+ * Threading: like every peermesh object, single-threaded and never calling
+ * back; the server and the client are driven by their poll functions.
+ */
+#ifndef PEERMESH_SIGNALING_H
+#define PEERMESH_SIGNALING_H
+
+#include "peermesh/common.h"
+#include "peermesh/mesh.h"
+#include "peermesh/multiplayer.h"
+#include "peermesh/rtc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== close codes the server uses (docs/signaling.md) ==================== */
+
+#define PM_SIGNAL_CLOSE_NORMAL 1000       /**< "Seal complete" */
+#define PM_SIGNAL_CLOSE_GOING_AWAY 1001   /**< "Server shutting down" */
+#define PM_SIGNAL_CLOSE_TOO_BIG 1009      /**< "Message too big" (RFC 6455 section 7.4.1) */
+#define PM_SIGNAL_CLOSE_PROTOCOL 4000     /**< the demo's code for every protocol error */
+#define PM_SIGNAL_CLOSE_UNAUTHORIZED 4001 /**< missing, wrong or expired token */
+#define PM_SIGNAL_CLOSE_RATE 4002         /**< message rate limit exceeded */
+#define PM_SIGNAL_CLOSE_ADDRESS 4003      /**< too many connections from one address */
+#define PM_SIGNAL_CLOSE_TIMEOUT 4004      /**< no pong to the server's ping */
+
+/* ==== server =============================================================== */
+
+typedef struct pm_signal_server pm_signal_server;
+
+/** Server options. Initialise with pm_signal_server_config_default(). */
+typedef struct pm_signal_server_config {
+    const pm_env *env; /**< NULL = defaults (the log level also comes from here) */
+
+    /* Listening. */
+    const char *bind_address; /**< numeric IP; NULL = every interface */
+    uint16_t port;            /**< default 9080 (the demo's); 0 = any free port */
+    const char *cert_file;    /**< PEM certificate chain: with key_file, wss:// */
+    const char *key_file;     /**< PEM private key */
+    bool http_endpoints;      /**< serve GET /metrics and /healthz (default true) */
+
+    /* The demo server's limits (defaults are its values). */
+    uint32_t max_peers;   /**< connections at once (4096); beyond: 4000 "Too many peers connected" */
+    uint32_t max_lobbies; /**< open lobbies (1024) */
+    pm_time join_timeout; /**< to join after connecting (1 s), else 4000 */
+    pm_time seal_delay;   /**< from SEAL to closing everyone with 1000 (10 s) */
+
+    /* What the demo lacks (0 = off unless said otherwise). */
+    uint32_t max_lobby_peers;    /**< peers in one lobby (default 4096) */
+    pm_time ping_interval;       /**< WebSocket ping period (10 s); a peer that has not
+                                      answered the previous ping is closed (4004) */
+    size_t max_message_size;     /**< largest message (64 KiB), beyond: 1009 */
+    uint32_t max_per_address;    /**< connections from one IPv4 address or IPv6 /64 */
+    uint32_t rate_limit;         /**< messages per second per connection (default 100) */
+    uint32_t rate_burst;         /**< token bucket depth (default 500) */
+    const char *auth_secret;     /**< joining needs ?token=<this secret> in the URL */
+    const char *token_secret;    /**< joining needs ?token=<expiry>:<user>:<hmac> (see
+                                      pm_signal_token_make) */
+    const char *turn_secret;     /**< coturn static-auth-secret: TURN REST credentials */
+    const char *const *turn_urls; /**< handed to peers with their id, with credentials */
+    size_t turn_url_count;
+    const char *const *stun_urls; /**< handed to peers with their id */
+    size_t stun_url_count;
+    pm_time turn_ttl;             /**< lifetime of TURN credentials (default 24 h) */
+} pm_signal_server_config;
+
+PM_API void pm_signal_server_config_default(pm_signal_server_config *cfg);
+
+/**
+ * Create the server and start listening. PM_ERR_INVALID for bad options
+ * (cert without key, both auth_secret and token_secret, TURN URLs without
+ * turn_secret, zero limits where one is required), PM_ERR_IO when the
+ * address cannot be bound, PM_ERR_CRYPTO for an unusable certificate.
+ * The strings of cfg are copied.
+ */
+PM_API int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **out);
+
+/** Close every connection at once and free the server. NULL is fine. */
+PM_API void pm_signal_server_free(pm_signal_server *srv);
+
+/** The port the server listens on (useful with port 0). */
+PM_API uint16_t pm_signal_server_port(const pm_signal_server *srv);
+
+/**
+ * Serve: accept, read, relay, write, run timers. timeout_ms 0 returns at
+ * once after handling what is ready; > 0 waits up to that long for work;
+ * -1 waits until there is work or a timer is due. PM_OK, or PM_ERR_CLOSED
+ * once shut down and every connection is gone.
+ */
+PM_API int pm_signal_server_poll(pm_signal_server *srv, int timeout_ms);
+
+/** Make a waiting pm_signal_server_poll() return (async-signal-safe). */
+PM_API void pm_signal_server_wake(pm_signal_server *srv);
+
+/**
+ * Graceful stop: stop accepting, close every connection with 1001 "Server
+ * shutting down". Keep polling until poll returns PM_ERR_CLOSED.
+ */
+PM_API void pm_signal_server_shutdown(pm_signal_server *srv);
+
+/** Counters and gauges (also served on /metrics). */
+typedef struct pm_signal_server_stats {
+    uint64_t connections;       /**< open now */
+    uint64_t connections_total; /**< accepted since start */
+    uint64_t lobbies;           /**< open now */
+    uint64_t lobbies_total;     /**< created since start */
+    uint64_t peers_in_lobbies;  /**< joined peers now */
+    uint64_t relayed[3];        /**< offers, answers, candidates relayed */
+    uint64_t relayed_bytes;     /**< payload bytes relayed */
+    uint64_t messages_in;       /**< messages received */
+    uint64_t messages_out;      /**< messages sent */
+    uint64_t rejected_protocol; /**< closed 4000 for a protocol error or limit */
+    uint64_t rejected_auth;     /**< closed 4001 */
+    uint64_t rejected_rate;     /**< closed 4002 */
+    uint64_t rejected_address;  /**< closed 4003 */
+    uint64_t rejected_size;     /**< closed 1009 */
+    uint64_t ping_timeouts;     /**< closed 4004 */
+    uint64_t seals;             /**< lobbies sealed */
+    uint64_t turn_credentials;  /**< TURN credentials issued */
+} pm_signal_server_stats;
+
+PM_API void pm_signal_server_get_stats(const pm_signal_server *srv, pm_signal_server_stats *out);
+
+/**
+ * Make a join token for a server with token_secret: "<expiry>:<user>:<hex
+ * HMAC-SHA1(secret, "<expiry>:<user>")>", expiry in Unix seconds. `user` may
+ * hold only [A-Za-z0-9_.-] (at most 64). Writes at most cap bytes including
+ * the NUL. PM_ERR_INVALID for a bad user, PM_ERR_TOO_BIG when cap is short.
+ */
+PM_API int pm_signal_token_make(const char *secret, const char *user, int64_t expiry_unix,
+                                char *out, size_t cap);
+
+/* ==== client =============================================================== */
+
+typedef struct pm_signal_client pm_signal_client;
+
+/** Wire protocol the client speaks. */
+typedef enum pm_signal_protocol {
+    PM_SIGNAL_PROTOCOL_JSON = 0, /**< Godot 4.x demo (default) */
+    PM_SIGNAL_PROTOCOL_TEXT = 1, /**< Godot 3.x demo */
+} pm_signal_protocol;
+
+/** Who creates the offer between two peers. */
+typedef enum pm_signal_offer_rule {
+    PM_SIGNAL_OFFER_AUTO = 0,   /**< the rule of the protocol's Godot client (default) */
+    PM_SIGNAL_OFFER_HIGHER = 1, /**< Godot 4.x: the peer with the higher id offers */
+    PM_SIGNAL_OFFER_LOWER = 2,  /**< Godot 3.x: the peer with the lower id offers */
+} pm_signal_offer_rule;
+
+typedef enum pm_signal_state {
+    PM_SIGNAL_CONNECTING = 0, /**< WebSocket not open yet */
+    PM_SIGNAL_OPEN = 1,       /**< JOIN sent, waiting for our id */
+    PM_SIGNAL_JOINED = 2,     /**< in a lobby, mesh created */
+    PM_SIGNAL_SEALED = 3,     /**< the lobby was sealed; signaling will close */
+    PM_SIGNAL_CLOSED = 4,     /**< signaling connection gone (the mesh may live on) */
+} pm_signal_state;
+
+/** Client options. Initialise with pm_signal_client_config_default(). */
+typedef struct pm_signal_client_config {
+    const pm_env *env;
+    const char *url;   /**< "ws://host:port[/path][?token=...]" or "wss://..." (required) */
+    const char *lobby; /**< lobby to join; NULL or "" creates one */
+    bool mesh;         /**< when creating: a mesh lobby (default) or client/server */
+    pm_signal_protocol protocol;
+    pm_signal_offer_rule offer_rule;
+    /** Text protocol only: initialise the mesh with Godot 3.2's server
+     *  compatibility, as the 3.x demo client does (default true). */
+    bool server_compatibility;
+    const pm_mp_transfer_mode *extra_channels; /**< pm_mesh_create_* channels_config */
+    size_t extra_channel_count;
+    int unreliable_lifetime; /**< add_peer's lifetime (default PM_MESH_LIFETIME_DEFAULT) */
+    /** Template for every peer connection (bind address, ICE servers, ...);
+     *  ICE servers the signaling server hands out are added to its list.
+     *  Its pointers (and mesh_config's env) are borrowed: they must stay
+     *  valid as long as the client. Its env NULL = the client's env. */
+    pm_rtc_config rtc;
+    pm_mesh_config mesh_config;
+    const char *ca_file; /**< wss: trust this PEM CA file in addition to the system's */
+    bool allow_self_signed; /**< wss: accept a self-signed server certificate */
+    pm_time connect_timeout; /**< WebSocket open + our id within this (default 10 s) */
+} pm_signal_client_config;
+
+PM_API void pm_signal_client_config_default(pm_signal_client_config *cfg);
+
+/**
+ * Create the client and start connecting. PM_ERR_INVALID for a missing or
+ * malformed URL (ws:// or wss://), bad options; PM_ERR_IO when the
+ * connection fails at once. url, lobby, ca_file and extra_channels are
+ * copied; see `rtc` for what is borrowed.
+ */
+PM_API int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **out);
+
+/** Close the signaling connection, free the mesh and everything. NULL is fine. */
+PM_API void pm_signal_client_free(pm_signal_client *c);
+
+/**
+ * Drive everything without blocking: the WebSocket (read, relay, write),
+ * the mesh and its connections (pm_mesh_poll), the peer connections'
+ * signaling events. PM_OK; PM_ERR_CLOSED once signaling is closed and there
+ * is no mesh left to drive.
+ */
+PM_API int pm_signal_client_poll(pm_signal_client *c);
+
+/**
+ * When to poll next at the latest: the mesh's deadline, and while the
+ * WebSocket is active at most 10 ms ahead (its socket: pm_signal_client_fd).
+ */
+PM_API pm_time pm_signal_client_next_timeout(const pm_signal_client *c);
+
+/** The WebSocket's file descriptor (readable = poll now), or -1. */
+PM_API int pm_signal_client_fd(const pm_signal_client *c);
+
+PM_API pm_signal_state pm_signal_client_state(const pm_signal_client *c);
+
+/** Our peer id (1 for the lobby host), 0 before the server assigned it. */
+PM_API int32_t pm_signal_client_id(const pm_signal_client *c);
+
+/** The lobby name once joined ("" before). Borrowed; lives as long as the client. */
+PM_API const char *pm_signal_client_lobby(const pm_signal_client *c);
+
+/** True when the lobby is a mesh (false: client/server), once the id came. */
+PM_API bool pm_signal_client_is_mesh_lobby(const pm_signal_client *c);
+
+/** The mesh, created when our id arrives (NULL before). Owned by the client. */
+PM_API pm_mesh *pm_signal_client_mesh(pm_signal_client *c);
+
+/** Shortcut: pm_mesh_multiplayer(pm_signal_client_mesh(c)), or NULL. */
+PM_API pm_multiplayer *pm_signal_client_multiplayer(pm_signal_client *c);
+
+/** Host only: seal the lobby. PM_ERR_STATE when not joined or not the host. */
+PM_API int pm_signal_client_seal(pm_signal_client *c);
+
+/** Close the signaling connection now (code 1000); the mesh lives on. */
+PM_API void pm_signal_client_close(pm_signal_client *c);
+
+typedef enum pm_signal_event_type {
+    PM_SIGNAL_EVENT_OPEN = 1,       /**< WebSocket open, JOIN sent */
+    PM_SIGNAL_EVENT_ID,             /**< peer_id = our id; the mesh now exists */
+    PM_SIGNAL_EVENT_JOINED,         /**< lobby = the lobby's name */
+    PM_SIGNAL_EVENT_PEER_ANNOUNCED, /**< peer_id joined (or was there); connection created */
+    PM_SIGNAL_EVENT_PEER_LEFT,      /**< peer_id left the lobby; removed from the mesh */
+    PM_SIGNAL_EVENT_SEALED,         /**< the host sealed the lobby */
+    PM_SIGNAL_EVENT_CLOSED,         /**< signaling closed: close_code, reason (0/"" if none) */
+    PM_SIGNAL_EVENT_ICE_SERVERS,    /**< the server handed out ICE servers (count in peer_id) */
+} pm_signal_event_type;
+
+typedef struct pm_signal_event {
+    pm_signal_event_type type;
+    int32_t peer_id;
+    const char *lobby;  /**< JOINED; borrowed until the next next_event call */
+    int close_code;     /**< CLOSED */
+    const char *reason; /**< CLOSED; borrowed until the next next_event call */
+} pm_signal_event;
+
+/** Next signaling event (mesh events come from the mesh's interface). */
+PM_API bool pm_signal_client_next_event(pm_signal_client *c, pm_signal_event *ev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

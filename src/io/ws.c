@@ -1,0 +1,712 @@
+/*
+ * WebSocket transport on libwebsockets (ws.h). libwebsockets drives its
+ * sockets with its own poll loop (pm_ws_service -> lws_service); this file
+ * turns its callbacks into whole messages, per-connection send queues and
+ * connection ids, and keeps handler calls inside pm_ws_service.
+ */
+#define _GNU_SOURCE
+#include "io/ws.h"
+
+#include <arpa/inet.h>
+#include <libwebsockets.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#define WS_PROTOCOL_NAME "peermesh-signal"
+#define DEFAULT_MAX_MESSAGE 65536
+#define DEFAULT_MAX_QUEUED (4u << 20)
+#define WRITE_BUDGET 64 /* messages written per writeable callback */
+#define CLOSE_REASON_MAX 123 /* RFC 6455 section 5.5: control payload <= 125, 2 for the code */
+#define CODE_ABNORMAL 1006   /* RFC 6455 section 7.4.1: no close frame */
+#define CODE_POLICY 1008
+#define CODE_TOO_BIG 1009
+
+enum { REC_TEXT = 1, REC_BINARY = 2 };
+
+typedef struct ws_conn {
+    uint32_t magic; /* CONN_MAGIC: lws's per-wsi pointer is a ws_conn or an http_req */
+    uint64_t id;
+    struct lws *wsi;
+    bool client;
+    bool opened;
+    bool closing;   /* close frame after the queue drains */
+    bool finalized; /* on_closed done (or suppressed) */
+    bool ping_pending;
+    pm_fifo out; /* records: [LWS_PRE headroom][message] */
+    size_t queued;
+    int close_code;
+    char close_reason[CLOSE_REASON_MAX + 1];
+    bool local_close;
+    int remote_code;
+    char remote_reason[CLOSE_REASON_MAX + 1];
+    pm_buf rx;
+    bool rx_active, rx_binary;
+} ws_conn;
+
+/* State of a plain HTTP request on a server connection. */
+typedef struct http_req {
+    uint32_t magic;
+    pm_buf body;
+    size_t sent;
+} http_req;
+#define HTTP_MAGIC 0x48545450u
+#define CONN_MAGIC 0x57534f4bu
+
+struct pm_ws {
+    pm_envr env;
+    pm_ws_handler h;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    struct lws_protocols protocols[2];
+    uint16_t port;
+    size_t max_message, max_queued;
+    bool allow_self_signed;
+    bool freeing;
+    bool stopped;
+    ws_conn *connecting; /* a client connect in progress (synchronous errors) */
+    lws_sorted_usec_list_t sul;
+    ws_conn **slots;
+    uint32_t *gens;
+    uint32_t *free_slots;
+    size_t nslots, nfree, count;
+};
+
+/* ---- connection table ---- */
+
+static ws_conn *conn_of(struct lws *wsi)
+{
+    ws_conn *c = lws_get_opaque_user_data(wsi);
+    return c && c->magic == CONN_MAGIC ? c : NULL;
+}
+
+static ws_conn *conn_get(const pm_ws *ws, uint64_t id)
+{
+    uint32_t slot = (uint32_t)id;
+    if (slot == 0 || slot > ws->nslots)
+        return NULL;
+    ws_conn *c = ws->slots[slot - 1];
+    return c && c->id == id ? c : NULL;
+}
+
+static int grow_slots(pm_ws *ws)
+{
+    size_t n = ws->nslots ? ws->nslots * 2 : 64;
+    ws_conn **slots = pm_realloc(&ws->env, ws->slots, n * sizeof *slots);
+    if (!slots)
+        return PM_ERR_NOMEM;
+    ws->slots = slots;
+    uint32_t *gens = pm_realloc(&ws->env, ws->gens, n * sizeof *gens);
+    if (!gens)
+        return PM_ERR_NOMEM;
+    ws->gens = gens;
+    uint32_t *fr = pm_realloc(&ws->env, ws->free_slots, n * sizeof *fr);
+    if (!fr)
+        return PM_ERR_NOMEM;
+    ws->free_slots = fr;
+    for (size_t i = ws->nslots; i < n; i++) {
+        ws->slots[i] = NULL;
+        ws->gens[i] = 0;
+    }
+    for (size_t i = n; i > ws->nslots; i--)
+        ws->free_slots[ws->nfree++] = (uint32_t)(i - 1);
+    ws->nslots = n;
+    return PM_OK;
+}
+
+static ws_conn *conn_new(pm_ws *ws, struct lws *wsi, bool client)
+{
+    if (!ws->nfree && grow_slots(ws) != PM_OK)
+        return NULL;
+    ws_conn *c = pm_calloc(&ws->env, sizeof *c);
+    if (!c)
+        return NULL;
+    uint32_t slot = ws->free_slots[--ws->nfree];
+    ws->gens[slot]++;
+    c->magic = CONN_MAGIC;
+    c->id = ((uint64_t)ws->gens[slot] << 32) | (slot + 1);
+    c->wsi = wsi;
+    c->client = client;
+    pm_fifo_init(&c->out, 0);
+    ws->slots[slot] = c;
+    ws->count++;
+    return c;
+}
+
+static void conn_free(pm_ws *ws, ws_conn *c)
+{
+    uint32_t slot = (uint32_t)c->id - 1;
+    ws->slots[slot] = NULL;
+    ws->free_slots[ws->nfree++] = slot;
+    ws->count--;
+    pm_fifo_free(&ws->env, &c->out);
+    pm_buf_free(&ws->env, &c->rx);
+    c->magic = 0;
+    pm_free(&ws->env, c);
+}
+
+/* The end of a connection: tell the handler once, free our state. */
+static void finalize(pm_ws *ws, ws_conn *c)
+{
+    if (c->finalized)
+        return;
+    c->finalized = true;
+    if (c->wsi)
+        lws_set_opaque_user_data(c->wsi, NULL);
+    c->wsi = NULL;
+    if (ws->connecting == c)
+        return; /* pm_ws_connect reports the failure and frees */
+    int code = CODE_ABNORMAL;
+    const char *reason = "";
+    if (c->local_close) {
+        code = c->close_code;
+        reason = c->close_reason;
+    } else if (c->remote_code) {
+        code = c->remote_code;
+        reason = c->remote_reason;
+    }
+    uint64_t id = c->id;
+    bool local = c->local_close;
+    /* Copy the reason: the handler may not keep a pointer into c. */
+    char why[CLOSE_REASON_MAX + 1];
+    snprintf(why, sizeof why, "%s", reason);
+    conn_free(ws, c);
+    if (!ws->freeing && ws->h.on_closed)
+        ws->h.on_closed(ws->h.ud, id, code, why, local);
+}
+
+static void set_local_close(ws_conn *c, int code, const char *reason, size_t len)
+{
+    if (c->local_close)
+        return;
+    c->local_close = true;
+    c->close_code = code;
+    if (len > CLOSE_REASON_MAX)
+        len = CLOSE_REASON_MAX;
+    memcpy(c->close_reason, reason, len);
+    c->close_reason[len] = 0;
+}
+
+/* ---- callbacks ---- */
+
+static void peer_address(struct lws *wsi, pm_addr *out, bool *ok)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    memset(out, 0, sizeof *out);
+    *ok = false;
+    int fd = lws_get_socket_fd(wsi);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        out->family = 4;
+        memcpy(out->ip, &sin->sin_addr, 4);
+        out->port = ntohs(sin->sin_port);
+        *ok = true;
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+        out->port = ntohs(sin6->sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            out->family = 4;
+            memcpy(out->ip, sin6->sin6_addr.s6_addr + 12, 4);
+        } else {
+            out->family = 6;
+            memcpy(out->ip, sin6->sin6_addr.s6_addr, 16);
+            out->scope_id = sin6->sin6_scope_id;
+        }
+        *ok = true;
+    }
+}
+
+static int on_established(pm_ws *ws, struct lws *wsi)
+{
+    ws_conn *c = conn_new(ws, wsi, false);
+    if (!c)
+        return -1;
+    lws_set_opaque_user_data(wsi, c);
+    c->opened = true;
+    pm_addr remote;
+    bool have_addr;
+    peer_address(wsi, &remote, &have_addr);
+    char buf[256];
+    const char *token = lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof buf);
+    if (ws->h.on_open)
+        ws->h.on_open(ws->h.ud, c->id, have_addr ? &remote : NULL, token);
+    return 0;
+}
+
+static int on_receive(pm_ws *ws, ws_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+    if (!c)
+        return -1;
+    if (c->closing || c->local_close)
+        return 0; /* we are closing: what it still says does not matter */
+    if (!c->rx_active) {
+        c->rx_active = true;
+        c->rx_binary = lws_frame_is_binary(wsi) != 0;
+        c->rx.len = 0;
+    }
+    if (c->rx.len + len > ws->max_message) {
+        static const char why[] = "Message too big";
+        set_local_close(c, CODE_TOO_BIG, why, sizeof why - 1);
+        lws_close_reason(wsi, CODE_TOO_BIG, (unsigned char *)(uintptr_t)why, sizeof why - 1);
+        return -1;
+    }
+    if (len && pm_buf_append(&ws->env, &c->rx, in, len) != PM_OK)
+        return -1;
+    if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+        c->rx_active = false;
+        if (ws->h.on_message)
+            ws->h.on_message(ws->h.ud, c->id, c->rx.len ? c->rx.data : (const uint8_t *)"",
+                             c->rx.len, c->rx_binary);
+        c = conn_of(wsi); /* the handler may have queued a close */
+        if (c && c->rx.cap > ws->max_message / 2 && c->rx.cap > 65536)
+            pm_buf_free(&ws->env, &c->rx); /* don't keep a big buffer per idle peer */
+    }
+    return 0;
+}
+
+static int on_writeable(pm_ws *ws, ws_conn *c, struct lws *wsi)
+{
+    if (!c)
+        return -1;
+    if (c->ping_pending) {
+        /* A payload, because lws (4.1) does not report an empty pong. */
+        uint8_t ping[LWS_PRE + 4] = {0};
+        memcpy(ping + LWS_PRE, "pm", 2);
+        c->ping_pending = false;
+        if (lws_write(wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
+            return -1;
+    }
+    for (int budget = WRITE_BUDGET; budget > 0 && !lws_send_pipe_choked(wsi); budget--) {
+        uint32_t tag;
+        const uint8_t *rec;
+        size_t len;
+        if (!pm_fifo_peek(&c->out, &tag, &rec, &len))
+            break;
+        /* The record keeps LWS_PRE bytes of headroom for the frame header
+         * lws writes in front of the payload; the memory is ours. */
+        uint8_t *payload = (uint8_t *)(uintptr_t)rec + LWS_PRE;
+        size_t n = len - LWS_PRE;
+        int w = lws_write(wsi, payload, n, tag == REC_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        pm_fifo_pop(&c->out);
+        c->queued -= n;
+        if (w < (int)n)
+            return -1;
+    }
+    if (c->out.count) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (c->closing) {
+        lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    return 0;
+}
+
+static void on_peer_close(ws_conn *c, const uint8_t *in, size_t len)
+{
+    if (!c || len < 2)
+        return;
+    c->remote_code = (in[0] << 8) | in[1];
+    size_t n = PM_MIN(len - 2, (size_t)CLOSE_REASON_MAX);
+    memcpy(c->remote_reason, in + 2, n);
+    c->remote_reason[n] = 0;
+}
+
+static int on_http(pm_ws *ws, struct lws *wsi, const char *path)
+{
+    http_req *r = lws_get_opaque_user_data(wsi);
+    if (r && r->magic != HTTP_MAGIC)
+        return -1;
+    if (!r) {
+        r = pm_calloc(&ws->env, sizeof *r);
+        if (!r)
+            return -1;
+        r->magic = HTTP_MAGIC;
+        lws_set_opaque_user_data(wsi, r);
+    }
+    r->body.len = 0;
+    r->sent = 0;
+    const char *ctype = "text/plain; charset=utf-8";
+    int status = 404;
+    if (ws->h.on_http)
+        status = ws->h.on_http(ws->h.ud, path ? path : "/", &r->body, &ctype);
+    if (status == 404 && r->body.len == 0)
+        (void)pm_buf_append(&ws->env, &r->body, "not found\n", 10);
+    uint8_t hdr[LWS_PRE + 512];
+    uint8_t *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, r->body.len, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int on_http_writeable(pm_ws *ws, struct lws *wsi)
+{
+    http_req *r = lws_get_opaque_user_data(wsi);
+    if (!r || r->magic != HTTP_MAGIC)
+        return -1;
+    uint8_t chunk[LWS_PRE + 4096];
+    size_t n = PM_MIN(r->body.len - r->sent, sizeof chunk - LWS_PRE);
+    bool last = r->sent + n == r->body.len;
+    if (n)
+        memcpy(chunk + LWS_PRE, r->body.data + r->sent, n);
+    if (lws_write(wsi, chunk + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+        return -1;
+    r->sent += n;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void free_http(pm_ws *ws, struct lws *wsi)
+{
+    http_req *r = lws_get_opaque_user_data(wsi);
+    if (r && r->magic == HTTP_MAGIC) {
+        lws_set_opaque_user_data(wsi, NULL);
+        pm_buf_free(&ws->env, &r->body);
+        pm_free(&ws->env, r);
+    }
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    pm_ws *ws = ctx ? lws_context_user(ctx) : NULL;
+    if (!ws)
+        return 0;
+    ws_conn *c = NULL;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return ws->stopped ? -1 : 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        free_http(ws, wsi);
+        return on_established(ws, wsi);
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        c = conn_of(wsi);
+        if (!c)
+            return -1;
+        c->opened = true;
+        if (ws->h.on_open)
+            ws->h.on_open(ws->h.ud, c->id, NULL, NULL);
+        if (conn_of(wsi) == c && c->out.count)
+            lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        return on_receive(ws, conn_of(wsi), wsi, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+        c = conn_of(wsi);
+        if (c && ws->h.on_pong)
+            ws->h.on_pong(ws->h.ud, c->id);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        return on_writeable(ws, conn_of(wsi), wsi);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        on_peer_close(conn_of(wsi), in, len);
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        c = conn_of(wsi);
+        if (c)
+            finalize(ws, c);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        c = conn_of(wsi);
+        if (c)
+            finalize(ws, c);
+        else
+            free_http(ws, wsi);
+        return 0;
+    case LWS_CALLBACK_HTTP:
+        return on_http(ws, wsi, in);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_http_writeable(ws, wsi);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        free_http(ws, wsi);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- API ---- */
+
+static bool is_ipv4_literal(const char *s)
+{
+    struct in_addr a;
+    return s && inet_pton(AF_INET, s, &a) == 1;
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+    fprintf(stderr, "peermesh lws[%d] %s", level, line);
+}
+
+int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
+{
+    if (!cfg || !h || !out)
+        return PM_ERR_INVALID;
+    *out = NULL;
+    if (!cfg->cert_file != !cfg->key_file)
+        return PM_ERR_INVALID;
+    pm_envr env;
+    pm_env_resolve(&env, cfg->env);
+    pm_ws *ws = pm_calloc(&env, sizeof *ws);
+    if (!ws)
+        return PM_ERR_NOMEM;
+    ws->env = env;
+    ws->h = *h;
+    ws->max_message = cfg->max_message ? cfg->max_message : DEFAULT_MAX_MESSAGE;
+    ws->max_queued = cfg->max_queued ? cfg->max_queued : DEFAULT_MAX_QUEUED;
+    ws->allow_self_signed = cfg->allow_self_signed;
+    /* lws logs through one process-wide sink: errors only when we debug. */
+    lws_set_log_level(PM_LOG_ON(&env, PM_LOG_DEBUG) ? (LLL_ERR | LLL_WARN) : 0, lws_log_emit);
+
+    ws->protocols[0].name = WS_PROTOCOL_NAME;
+    ws->protocols[0].callback = ws_callback;
+    ws->protocols[0].rx_buffer_size = 0; /* lws default chunking; we reassemble */
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = cfg->listen ? cfg->port : CONTEXT_PORT_NO_LISTEN;
+    info.iface = cfg->listen ? cfg->bind_address : NULL;
+    info.protocols = ws->protocols;
+    info.user = ws;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    if (cfg->listen && is_ipv4_literal(cfg->bind_address))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (cfg->listen && cfg->cert_file) {
+        info.ssl_cert_filepath = cfg->cert_file;
+        info.ssl_private_key_filepath = cfg->key_file;
+    }
+    info.client_ssl_ca_filepath = cfg->ca_file;
+    info.timeout_secs = 10;
+    /* Handshakes in flight at once (one header buffer each): many clients
+     * connecting together would otherwise queue behind the default few. */
+    info.max_http_header_pool = 256;
+    info.pt_serv_buf_size = 32768;
+    ws->ctx = lws_create_context(&info);
+    if (!ws->ctx) {
+        PM_ERROR(&env, "ws", "cannot create the WebSocket context%s",
+                 !cfg->listen    ? ""
+                 : cfg->cert_file ? " (port in use, or unusable certificate or key?)"
+                                  : " (port in use or not permitted?)");
+        pm_free(&env, ws);
+        return cfg->cert_file ? PM_ERR_CRYPTO : PM_ERR_IO;
+    }
+    ws->vhost = lws_get_vhost_by_name(ws->ctx, "default");
+    if (cfg->listen) {
+        int port = ws->vhost ? lws_get_vhost_listen_port(ws->vhost) : -1;
+        if (port <= 0) {
+            PM_ERROR(&env, "ws", "not listening on %s port %u",
+                     cfg->bind_address ? cfg->bind_address : "*", (unsigned)cfg->port);
+            lws_context_destroy(ws->ctx);
+            pm_free(&env, ws);
+            return PM_ERR_IO;
+        }
+        ws->port = (uint16_t)port;
+    }
+    *out = ws;
+    return PM_OK;
+}
+
+void pm_ws_free(pm_ws *ws)
+{
+    if (!ws)
+        return;
+    ws->freeing = true;
+    lws_context_destroy(ws->ctx);
+    /* Anything lws did not report as closed. */
+    for (size_t i = 0; i < ws->nslots; i++)
+        if (ws->slots[i])
+            conn_free(ws, ws->slots[i]);
+    pm_envr env = ws->env;
+    pm_free(&env, ws->slots);
+    pm_free(&env, ws->gens);
+    pm_free(&env, ws->free_slots);
+    pm_free(&env, ws);
+}
+
+uint16_t pm_ws_port(const pm_ws *ws)
+{
+    return ws ? ws->port : 0;
+}
+
+int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *id)
+{
+    if (!ws || !url || !id)
+        return PM_ERR_INVALID;
+    char buf[1024], path[1024];
+    if (strlen(url) >= sizeof buf)
+        return PM_ERR_INVALID;
+    strcpy(buf, url);
+    const char *prot, *ads, *p;
+    int port;
+    if (lws_parse_uri(buf, &prot, &ads, &port, &p) || !*ads)
+        return PM_ERR_INVALID;
+    bool tls = strcmp(prot, "wss") == 0;
+    if (!tls && strcmp(prot, "ws") != 0)
+        return PM_ERR_INVALID;
+    snprintf(path, sizeof path, "/%s", p);
+    ws_conn *c = conn_new(ws, NULL, true);
+    if (!c)
+        return PM_ERR_NOMEM;
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = ws->ctx;
+    ci.vhost = ws->vhost;
+    ci.address = ads;
+    ci.port = port;
+    ci.path = path;
+    ci.host = ads;
+    ci.origin = ads;
+    ci.local_protocol_name = WS_PROTOCOL_NAME;
+    ci.opaque_user_data = c;
+    if (tls) {
+        ci.ssl_connection = LCCSCF_USE_SSL;
+        if (ws->allow_self_signed)
+            ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
+    }
+    ws->connecting = c;
+    struct lws *wsi = lws_client_connect_via_info(&ci);
+    ws->connecting = NULL;
+    if (!wsi || c->finalized) {
+        if (wsi && !c->finalized)
+            lws_set_opaque_user_data(wsi, NULL);
+        conn_free(ws, c);
+        return PM_ERR_IO;
+    }
+    c->wsi = wsi;
+    *id = c->id;
+    return PM_OK;
+}
+
+static ws_conn *live(const pm_ws *ws, uint64_t id)
+{
+    ws_conn *c = ws ? conn_get(ws, id) : NULL;
+    return c && !c->finalized && !c->closing ? c : NULL;
+}
+
+int pm_ws_send(pm_ws *ws, uint64_t id, const void *data, size_t len, bool binary)
+{
+    ws_conn *c = live(ws, id);
+    if (!c)
+        return PM_ERR_NOT_FOUND;
+    if (c->queued + len > ws->max_queued) {
+        /* A peer that does not read its messages: let it go rather than
+         * hold an ever longer queue. */
+        static const char why[] = "Send queue full";
+        set_local_close(c, CODE_POLICY, why, sizeof why - 1);
+        PM_WARN(&ws->env, "ws", "connection %llx: send queue full, dropping it",
+                (unsigned long long)id);
+        if (c->wsi)
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        c->closing = true;
+        return PM_ERR_FULL;
+    }
+    static const uint8_t headroom[LWS_PRE];
+    int rc = pm_fifo_push(&ws->env, &c->out, binary ? REC_BINARY : REC_TEXT, headroom, LWS_PRE,
+                          data, len);
+    if (rc)
+        return rc;
+    c->queued += len;
+    if (c->wsi && c->opened)
+        lws_callback_on_writable(c->wsi);
+    return PM_OK;
+}
+
+int pm_ws_ping(pm_ws *ws, uint64_t id)
+{
+    ws_conn *c = live(ws, id);
+    if (!c)
+        return PM_ERR_NOT_FOUND;
+    c->ping_pending = true;
+    if (c->wsi && c->opened)
+        lws_callback_on_writable(c->wsi);
+    return PM_OK;
+}
+
+int pm_ws_close(pm_ws *ws, uint64_t id, int code, const char *reason, size_t reason_len)
+{
+    ws_conn *c = live(ws, id);
+    if (!c)
+        return PM_ERR_NOT_FOUND;
+    set_local_close(c, code, reason ? reason : "", reason ? reason_len : 0);
+    c->closing = true;
+    if (!c->wsi)
+        return PM_OK;
+    if (c->opened)
+        lws_callback_on_writable(c->wsi);
+    else /* nothing to say before the handshake is done */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    return PM_OK;
+}
+
+int pm_ws_drop(pm_ws *ws, uint64_t id)
+{
+    ws_conn *c = ws ? conn_get(ws, id) : NULL;
+    if (!c || c->finalized)
+        return PM_ERR_NOT_FOUND;
+    c->closing = true;
+    if (c->wsi)
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    return PM_OK;
+}
+
+static void wake_cb(lws_sorted_usec_list_t *sul)
+{
+    (void)sul; /* only here to end lws_service's wait */
+}
+
+int pm_ws_service(pm_ws *ws, int timeout_ms)
+{
+    if (!ws)
+        return PM_ERR_INVALID;
+    int n;
+    if (timeout_ms == 0) {
+        n = lws_service(ws->ctx, -1);
+    } else {
+        if (timeout_ms > 0)
+            lws_sul_schedule(ws->ctx, 0, &ws->sul, wake_cb, (lws_usec_t)timeout_ms * 1000);
+        n = lws_service(ws->ctx, 0);
+        if (timeout_ms > 0)
+            lws_sul_cancel(&ws->sul);
+    }
+    return n < 0 ? PM_ERR_IO : PM_OK;
+}
+
+void pm_ws_wake(pm_ws *ws)
+{
+    if (ws && ws->ctx)
+        lws_cancel_service(ws->ctx);
+}
+
+void pm_ws_stop_listening(pm_ws *ws)
+{
+    if (ws)
+        ws->stopped = true;
+}
+
+int pm_ws_fd(const pm_ws *ws, uint64_t id)
+{
+    ws_conn *c = ws ? conn_get(ws, id) : NULL;
+    return c && c->wsi ? lws_get_socket_fd(c->wsi) : -1;
+}
+
+size_t pm_ws_count(const pm_ws *ws)
+{
+    return ws ? ws->count : 0;
+}

@@ -1,0 +1,312 @@
+/*
+ * pm_enet_host: Godot 4's ENetConnection over libenet 1.3.17. A thin layer:
+ * argument checks Godot makes, numeric-only addresses, and packet peers that
+ * queue what service() receives (Godot's ENetConnection does the same).
+ */
+#include "multiplayer/enet_internal.h"
+
+#include <stdlib.h>
+
+int pm_enet_parse_ip(const char *ip, bool any_ok, uint32_t *out)
+{
+    if (!ip || strcmp(ip, "*") == 0) {
+        if (!any_ok)
+            return PM_ERR_INVALID;
+        *out = ENET_HOST_ANY;
+        return PM_OK;
+    }
+    pm_addr a;
+    /* Upstream ENet is IPv4-only (GODOT-SEMANTICS.md 4.2); names are never resolved. */
+    if (pm_addr_parse(&a, ip, 0) != PM_OK || a.family != 4)
+        return PM_ERR_INVALID;
+    if (!any_ok && a.ip[0] == 0 && a.ip[1] == 0 && a.ip[2] == 0 && a.ip[3] == 0)
+        return PM_ERR_INVALID;
+    memcpy(out, a.ip, 4); /* ENetAddress.host is in network byte order */
+    return PM_OK;
+}
+
+static int host_new(const pm_env *env, const ENetAddress *bind, int max_peers, int max_channels,
+                    uint32_t in_bw, uint32_t out_bw, pm_enet_host **out)
+{
+    if (!out || max_peers < 1 || max_peers > PM_ENET_MAX_PEERS || max_channels < 0 ||
+        max_channels > PM_ENET_MAX_CHANNELS)
+        return PM_ERR_INVALID;
+    *out = NULL;
+    pm_envr envr;
+    pm_env_resolve(&envr, env);
+    if (enet_initialize() != 0) { /* a no-op on Unix; kept for other ports */
+        PM_ERROR(&envr, PM_ENET_COMPONENT, "enet_initialize failed");
+        return PM_ERR_IO;
+    }
+    pm_enet_host *h = pm_calloc(&envr, sizeof *h);
+    if (!h)
+        return PM_ERR_NOMEM;
+    h->env = envr;
+    h->peers = pm_calloc(&envr, (size_t)max_peers * sizeof *h->peers);
+    if (!h->peers) {
+        pm_free(&envr, h);
+        return PM_ERR_NOMEM;
+    }
+    /* 0 channels means "as many as ENet allows" (Godot's convention). */
+    size_t channels = max_channels ? (size_t)max_channels : PM_ENET_MAX_CHANNELS;
+    h->host = enet_host_create(bind, (size_t)max_peers, channels, in_bw, out_bw);
+    if (!h->host) {
+        PM_WARN(&envr, PM_ENET_COMPONENT, "cannot create an ENet host (port %u in use?)",
+                bind ? bind->port : 0);
+        pm_free(&envr, h->peers);
+        pm_free(&envr, h);
+        return PM_ERR_IO;
+    }
+    for (int i = 0; i < max_peers; i++) {
+        h->peers[i].host = h;
+        h->peers[i].peer = &h->host->peers[i];
+    }
+    *out = h;
+    return PM_OK;
+}
+
+int pm_enet_host_create(const pm_env *env, int max_peers, int max_channels, uint32_t in_bandwidth,
+                        uint32_t out_bandwidth, pm_enet_host **out)
+{
+    return host_new(env, NULL, max_peers, max_channels, in_bandwidth, out_bandwidth, out);
+}
+
+int pm_enet_host_create_bound(const pm_env *env, const char *bind_ip, uint16_t port,
+                              int max_peers, int max_channels, uint32_t in_bandwidth,
+                              uint32_t out_bandwidth, pm_enet_host **out)
+{
+    ENetAddress a = {.port = port};
+    if (pm_enet_parse_ip(bind_ip, true, &a.host) != PM_OK)
+        return PM_ERR_INVALID;
+    return host_new(env, &a, max_peers, max_channels, in_bandwidth, out_bandwidth, out);
+}
+
+void pm_enet_host_free(pm_enet_host *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->host->peerCount; i++) {
+        pm_enet_pp_release(&h->peers[i]);
+        pm_enet_rxq_free(&h->env, &h->peers[i].rx);
+    }
+    enet_host_destroy(h->host);
+    pm_envr env = h->env;
+    pm_free(&env, h->peers);
+    pm_free(&env, h);
+}
+
+int pm_enet_host_connect(pm_enet_host *h, const char *ip, uint16_t port, int channels,
+                         uint32_t data, pm_enet_packet_peer **out)
+{
+    if (!h || port == 0 || channels < 0 || channels > PM_ENET_MAX_CHANNELS)
+        return PM_ERR_INVALID;
+    ENetAddress a = {.port = port};
+    if (pm_enet_parse_ip(ip, false, &a.host) != PM_OK)
+        return PM_ERR_INVALID;
+    ENetPeer *p = enet_host_connect(h->host, &a, channels ? (size_t)channels : PM_ENET_MAX_CHANNELS,
+                                    data);
+    if (!p)
+        return PM_ERR_FULL;
+    pm_enet_packet_peer *pp = pm_enet_pp_of(h, p);
+    pm_enet_pp_clear(pp);
+    pp->mp_id = 0;
+    if (out)
+        *out = pp;
+    return PM_OK;
+}
+
+static void release_borrowed(pm_enet_host *h)
+{
+    if (!h->borrowed)
+        return;
+    for (size_t i = 0; i < h->host->peerCount; i++)
+        pm_enet_pp_release(&h->peers[i]);
+    h->borrowed = 0;
+}
+
+int pm_enet_host_service(pm_enet_host *h, int timeout_ms, pm_enet_event *ev)
+{
+    if (!h || !ev)
+        return PM_ERR_INVALID;
+    *ev = (pm_enet_event){.type = PM_ENET_EVENT_NONE};
+    release_borrowed(h);
+    ENetEvent e;
+    int r = enet_host_service(h->host, &e, timeout_ms > 0 ? (enet_uint32)timeout_ms : 0);
+    if (r < 0) {
+        ev->type = PM_ENET_EVENT_ERROR;
+        return PM_ERR_IO;
+    }
+    if (r == 0)
+        return 0;
+    pm_enet_packet_peer *pp = pm_enet_pp_of(h, e.peer);
+    ev->peer = pp;
+    ev->data = e.data;
+    ev->channel = e.channelID;
+    switch (e.type) {
+    case ENET_EVENT_TYPE_CONNECT:
+        pm_enet_pp_clear(pp); /* a reused slot starts empty */
+        ev->type = PM_ENET_EVENT_CONNECT;
+        break;
+    case ENET_EVENT_TYPE_DISCONNECT:
+        ev->type = PM_ENET_EVENT_DISCONNECT;
+        break;
+    case ENET_EVENT_TYPE_RECEIVE: {
+        pm_enet_rx rx = {.packet = e.packet, .enet_channel = e.channelID};
+        if (pm_enet_rxq_push(&h->env, &pp->rx, &rx) != PM_OK) {
+            enet_packet_destroy(e.packet);
+            ev->type = PM_ENET_EVENT_ERROR;
+            return PM_ERR_NOMEM;
+        }
+        ev->type = PM_ENET_EVENT_RECEIVE;
+        break;
+    }
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+void pm_enet_host_flush(pm_enet_host *h)
+{
+    if (h)
+        enet_host_flush(h->host);
+}
+
+void pm_enet_host_bandwidth_limit(pm_enet_host *h, uint32_t in_bandwidth, uint32_t out_bandwidth)
+{
+    if (h)
+        enet_host_bandwidth_limit(h->host, in_bandwidth, out_bandwidth);
+}
+
+void pm_enet_host_channel_limit(pm_enet_host *h, int limit)
+{
+    if (h)
+        enet_host_channel_limit(h->host, limit > 0 && limit <= PM_ENET_MAX_CHANNELS
+                                             ? (size_t)limit
+                                             : PM_ENET_MAX_CHANNELS);
+}
+
+void pm_enet_host_bandwidth_throttle(pm_enet_host *h)
+{
+    if (h)
+        enet_host_bandwidth_throttle(h->host);
+}
+
+int pm_enet_host_compress(pm_enet_host *h, pm_enet_compression mode)
+{
+    if (!h)
+        return PM_ERR_INVALID;
+    switch (mode) {
+    case PM_ENET_COMPRESS_NONE:
+        enet_host_compress(h->host, NULL);
+        return PM_OK;
+    case PM_ENET_COMPRESS_RANGE_CODER:
+        return enet_host_compress_with_range_coder(h->host) == 0 ? PM_OK : PM_ERR_NOMEM;
+    case PM_ENET_COMPRESS_FASTLZ:
+    case PM_ENET_COMPRESS_ZLIB:
+    case PM_ENET_COMPRESS_ZSTD:
+        /* Godot's own compressor callbacks; not implemented (docs/enet.md). */
+        PM_WARN(&h->env, PM_ENET_COMPONENT, "compression mode %d is not supported", (int)mode);
+        return PM_ERR_UNSUPPORTED;
+    }
+    return PM_ERR_INVALID;
+}
+
+int pm_enet_host_broadcast(pm_enet_host *h, int channel, const uint8_t *data, size_t len,
+                           int flags)
+{
+    if (!h || (!data && len) || channel < 0 || (size_t)channel >= h->host->channelLimit ||
+        !pm_enet_flags_valid(flags))
+        return PM_ERR_INVALID;
+    if (len > h->host->maximumPacketSize)
+        return PM_ERR_TOO_BIG;
+    ENetPacket *pkt = enet_packet_create(data, len, (enet_uint32)flags);
+    if (!pkt)
+        return PM_ERR_NOMEM;
+    enet_host_broadcast(h->host, (enet_uint8)channel, pkt); /* destroys it if nobody took it */
+    return PM_OK;
+}
+
+uint32_t pm_enet_host_pop_statistic(pm_enet_host *h, pm_enet_host_statistic stat)
+{
+    if (!h)
+        return 0;
+    enet_uint32 *field;
+    switch (stat) {
+    case PM_ENET_HOST_TOTAL_SENT_DATA:
+        field = &h->host->totalSentData;
+        break;
+    case PM_ENET_HOST_TOTAL_SENT_PACKETS:
+        field = &h->host->totalSentPackets;
+        break;
+    case PM_ENET_HOST_TOTAL_RECEIVED_DATA:
+        field = &h->host->totalReceivedData;
+        break;
+    case PM_ENET_HOST_TOTAL_RECEIVED_PACKETS:
+        field = &h->host->totalReceivedPackets;
+        break;
+    default:
+        return 0;
+    }
+    uint32_t v = *field;
+    *field = 0;
+    return v;
+}
+
+int pm_enet_host_get_max_channels(const pm_enet_host *h)
+{
+    return h ? (int)h->host->channelLimit : 0;
+}
+
+uint16_t pm_enet_host_get_local_port(const pm_enet_host *h)
+{
+    if (!h)
+        return 0;
+    ENetAddress a = {0};
+    if (enet_socket_get_address(h->host->socket, &a) < 0)
+        return 0;
+    return a.port;
+}
+
+int pm_enet_host_socket_send(pm_enet_host *h, const char *ip, uint16_t port, const uint8_t *data,
+                             size_t len)
+{
+    if (!h || port == 0 || (!data && len))
+        return PM_ERR_INVALID;
+    ENetAddress a = {.port = port};
+    if (pm_enet_parse_ip(ip, false, &a.host) != PM_OK)
+        return PM_ERR_INVALID;
+    ENetBuffer buf = {.data = (void *)data, .dataLength = len};
+    int r = enet_socket_send(h->host->socket, &a, &buf, 1);
+    if (r < 0) {
+        PM_WARN(&h->env, PM_ENET_COMPONENT, "socket_send to %s:%u failed", ip, port);
+        return PM_ERR_IO;
+    }
+    return PM_OK;
+}
+
+size_t pm_enet_host_get_peers(pm_enet_host *h, pm_enet_packet_peer **peers, size_t cap)
+{
+    size_t n = 0;
+    if (!h)
+        return 0;
+    for (size_t i = 0; i < h->host->peerCount; i++) {
+        if (h->host->peers[i].state == ENET_PEER_STATE_DISCONNECTED)
+            continue;
+        if (peers && n < cap)
+            peers[n] = &h->peers[i];
+        n++;
+    }
+    return n;
+}
+
+int pm_enet_host_wait(pm_enet_host *h, int timeout_ms)
+{
+    if (!h)
+        return PM_ERR_INVALID;
+    enet_uint32 cond = ENET_SOCKET_WAIT_RECEIVE;
+    if (enet_socket_wait(h->host->socket, &cond, timeout_ms > 0 ? (enet_uint32)timeout_ms : 0) <
+        0)
+        return PM_ERR_IO;
+    return (cond & ENET_SOCKET_WAIT_RECEIVE) ? 1 : 0;
+}

@@ -1,0 +1,668 @@
+/*
+ * Integration: the signaling server on 127.0.0.1 with real WebSocket
+ * clients, on the real clock.
+ *
+ *  - raw clients (src/io/ws.c) speaking both protocols: join, relay,
+ *    errors with their close codes, a too-big message, /healthz, /metrics;
+ *  - eight pm_signal_clients forming a full WebRTC mesh through it,
+ *    exchanging a message on every link, then the seal: signaling closes
+ *    with 1000 and the mesh lives on;
+ *  - a client that vanishes without closing (it stops answering pings) is
+ *    detected and announced to the others;
+ *  - wss with a self-signed certificate; the client in client/server mode.
+ */
+#include "testutil.h"
+
+#include "io/ws.h"
+#include "peermesh/signaling.h"
+#include "wire/signal_msg.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define DEADLINE PM_SEC(10)
+
+static pm_signal_server *start_server(pm_signal_server_config *cfg)
+{
+    cfg->bind_address = "127.0.0.1";
+    cfg->port = 0;
+    pm_signal_server *srv = NULL;
+    assert_int_equal(pm_signal_server_new(cfg, &srv), PM_OK);
+    assert_true(pm_signal_server_port(srv) > 0);
+    return srv;
+}
+
+static void url_of(const pm_signal_server *srv, const char *scheme, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s://127.0.0.1:%u/", scheme, (unsigned)pm_signal_server_port(srv));
+}
+
+/* ---- a raw WebSocket test client ---- */
+
+#define RAW_MSGS 64
+
+typedef struct rawc {
+    pm_ws *ws;
+    uint64_t conn;
+    bool open, closed;
+    int code;
+    char reason[128];
+    char msg[RAW_MSGS][2048];
+    int nmsg;
+} rawc;
+
+static void raw_open(void *ud, uint64_t conn, const pm_addr *a, const char *t)
+{
+    ((rawc *)ud)->open = true;
+}
+
+static void raw_message(void *ud, uint64_t conn, const uint8_t *data, size_t len, bool binary)
+{
+    rawc *r = ud;
+    assert_true(r->nmsg < RAW_MSGS);
+    assert_true(len < sizeof r->msg[0]);
+    memcpy(r->msg[r->nmsg], data, len);
+    r->msg[r->nmsg][len] = 0;
+    r->nmsg++;
+}
+
+static void raw_closed(void *ud, uint64_t conn, int code, const char *reason, bool local)
+{
+    rawc *r = ud;
+    r->closed = true;
+    r->code = code;
+    snprintf(r->reason, sizeof r->reason, "%s", reason);
+}
+
+static void raw_connect(rawc *r, const char *url)
+{
+    memset(r, 0, sizeof *r);
+    pm_ws_config wc = {.allow_self_signed = true};
+    pm_ws_handler h = {.ud = r, .on_open = raw_open, .on_message = raw_message,
+                       .on_closed = raw_closed};
+    assert_int_equal(pm_ws_new(&wc, &h, &r->ws), PM_OK);
+    assert_int_equal(pm_ws_connect(r->ws, url, &r->conn), PM_OK);
+}
+
+static void raw_send(rawc *r, const char *text)
+{
+    assert_int_equal(pm_ws_send(r->ws, r->conn, text, strlen(text), false), PM_OK);
+}
+
+static void raw_free(rawc *r)
+{
+    pm_ws_free(r->ws);
+    r->ws = NULL;
+}
+
+/* Drive the server and the raw clients until cond() or the deadline. */
+typedef bool (*cond_fn)(void *ud);
+
+static bool pump_raw(pm_signal_server *srv, rawc **rs, size_t n, cond_fn cond, void *ud,
+                     pm_time limit)
+{
+    pm_time end = pm_now() + limit;
+    while (pm_now() < end) {
+        pm_signal_server_poll(srv, 1);
+        for (size_t i = 0; i < n; i++)
+            if (rs[i] && rs[i]->ws)
+                pm_ws_service(rs[i]->ws, 0);
+        if (cond(ud))
+            return true;
+    }
+    return false;
+}
+
+static bool is_open(void *ud)
+{
+    return ((rawc *)ud)->open;
+}
+static bool is_closed(void *ud)
+{
+    return ((rawc *)ud)->closed;
+}
+
+typedef struct want_msgs {
+    rawc *r;
+    int n;
+} want_msgs;
+
+static bool has_msgs(void *ud)
+{
+    want_msgs *w = ud;
+    return w->r->nmsg >= w->n;
+}
+
+static void wait_msgs(pm_signal_server *srv, rawc **rs, size_t n, rawc *r, int count)
+{
+    want_msgs w = {r, count};
+    if (!pump_raw(srv, rs, n, has_msgs, &w, DEADLINE))
+        fail_msg("waited for %d messages, got %d", count, r->nmsg);
+}
+
+static void wait_closed(pm_signal_server *srv, rawc **rs, size_t n, rawc *r)
+{
+    if (!pump_raw(srv, rs, n, is_closed, r, DEADLINE))
+        fail_msg("connection not closed");
+}
+
+/* A plain HTTP GET on the server's port. */
+static int http_get(pm_signal_server *srv, const char *path, char *body, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(pm_signal_server_port(srv))};
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                     path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t got = 0;
+    pm_time end = pm_now() + DEADLINE;
+    for (;;) {
+        pm_signal_server_poll(srv, 1);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 0) == 1) {
+            ssize_t k = read(fd, body + got, cap - 1 - got);
+            if (k <= 0)
+                break;
+            got += (size_t)k;
+        }
+        assert_true(pm_now() < end);
+    }
+    close(fd);
+    body[got] = 0;
+    int status = 0;
+    sscanf(body, "HTTP/1.1 %d", &status);
+    return status;
+}
+
+static void raw_protocols(void **st)
+{
+    pm_signal_server_config cfg;
+    pm_signal_server_config_default(&cfg);
+    cfg.max_message_size = 4096;
+    pm_signal_server *srv = start_server(&cfg);
+    char url[64];
+    url_of(srv, "ws", url, sizeof url);
+    rawc a, b, t;
+    rawc *all[] = {&a, &b, &t};
+    raw_connect(&a, url);
+    raw_connect(&b, url);
+    raw_connect(&t, url);
+    assert_true(pump_raw(srv, all, 3, is_open, &t, DEADLINE));
+
+    raw_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
+    wait_msgs(srv, all, 3, &a, 2);
+    assert_string_equal(a.msg[0], "{\"type\":1,\"id\":1,\"data\":\"true\"}");
+    pm_envr env;
+    pm_test_envr(&env, 1);
+    pm_buf scratch = {0};
+    pm_sigmsg m;
+    assert_int_equal(pm_sigmsg_decode_json(&env, (uint8_t *)a.msg[1], strlen(a.msg[1]), &scratch,
+                                           &m),
+                     PM_OK);
+    assert_int_equal(m.type, PM_SIGMSG_JOIN);
+    char lobby[32];
+    snprintf(lobby, sizeof lobby, "%.*s", (int)m.data_len, m.data);
+    assert_int_equal(strlen(lobby), 16);
+
+    /* A 3.x text client joins the same lobby. */
+    char msg[256];
+    snprintf(msg, sizeof msg, "J: %s\n", lobby);
+    raw_send(&t, msg);
+    wait_msgs(srv, all, 3, &t, 3);
+    int tid = 0;
+    assert_int_equal(sscanf(t.msg[0], "I: %d", &tid), 1);
+    assert_true(tid >= 2);
+    assert_string_equal(t.msg[1], "N: 1\n");
+    wait_msgs(srv, all, 3, &a, 3);
+    snprintf(msg, sizeof msg, "{\"type\":2,\"id\":%d,\"data\":\"\"}", tid);
+    assert_string_equal(a.msg[2], msg);
+
+    /* Relay both ways, translated between formats. */
+    raw_send(&t, "O: 1\nv=0 from text");
+    wait_msgs(srv, all, 3, &a, 4);
+    snprintf(msg, sizeof msg, "{\"type\":4,\"id\":%d,\"data\":\"v=0 from text\"}", tid);
+    assert_string_equal(a.msg[3], msg);
+    snprintf(msg, sizeof msg, "{\"type\":5,\"id\":%d,\"data\":\"v=0 from json\"}", tid);
+    raw_send(&a, msg);
+    wait_msgs(srv, all, 3, &t, 4);
+    assert_string_equal(t.msg[3], "A: 1\nv=0 from json");
+
+    /* b: a message over the size limit: 1009. */
+    char *big = calloc(1, 5000);
+    memset(big, 'x', 4999);
+    raw_send(&b, big);
+    free(big);
+    wait_closed(srv, all, 3, &b);
+    assert_int_equal(b.code, PM_SIGNAL_CLOSE_TOO_BIG);
+    raw_free(&b);
+
+    /* /healthz and /metrics on the same port. */
+    char body[8192];
+    assert_int_equal(http_get(srv, "/healthz", body, sizeof body), 200);
+    assert_non_null(strstr(body, "\r\n\r\nok\n"));
+    assert_int_equal(http_get(srv, "/metrics", body, sizeof body), 200);
+    assert_non_null(strstr(body, "peermesh_signal_lobbies 1\n"));
+    assert_non_null(strstr(body, "peermesh_signal_lobby_peers 2\n"));
+    assert_non_null(strstr(body, "peermesh_signal_messages_relayed_total{type=\"offer\"} 1\n"));
+    assert_non_null(strstr(body, "peermesh_signal_rejections_total{reason=\"size\"} 1\n"));
+    assert_int_equal(http_get(srv, "/nope", body, sizeof body), 404);
+
+    /* Binary frames: 4000 with the demo's reason; the text peer is told. */
+    assert_int_equal(pm_ws_send(t.ws, t.conn, "J: \n", 4, true), PM_OK);
+    wait_closed(srv, all, 3, &t);
+    assert_int_equal(t.code, PM_SIGNAL_CLOSE_PROTOCOL);
+    assert_string_equal(t.reason, "Invalid transfer mode, must be text");
+    wait_msgs(srv, all, 3, &a, 5);
+    snprintf(msg, sizeof msg, "{\"type\":3,\"id\":%d,\"data\":\"\"}", tid);
+    assert_string_equal(a.msg[4], msg);
+
+    /* Shutdown: 1001 for everyone, then poll says closed. */
+    pm_signal_server_shutdown(srv);
+    wait_closed(srv, all, 3, &a);
+    assert_int_equal(a.code, PM_SIGNAL_CLOSE_GOING_AWAY);
+    assert_string_equal(a.reason, "Server shutting down");
+    pm_time end = pm_now() + DEADLINE;
+    int rc = PM_OK;
+    while (rc == PM_OK && pm_now() < end)
+        rc = pm_signal_server_poll(srv, 1);
+    assert_int_equal(rc, PM_ERR_CLOSED);
+    raw_free(&a);
+    raw_free(&t);
+    pm_buf_free(&env, &scratch);
+    pm_signal_server_free(srv);
+}
+
+static void vanished_client_is_announced(void **st)
+{
+    pm_signal_server_config cfg;
+    pm_signal_server_config_default(&cfg);
+    cfg.ping_interval = PM_MS(300);
+    pm_signal_server *srv = start_server(&cfg);
+    char url[64];
+    url_of(srv, "ws", url, sizeof url);
+    rawc a, b, v;
+    rawc *all[] = {&a, &b, &v};
+    raw_connect(&a, url);
+    raw_connect(&b, url);
+    raw_connect(&v, url);
+    assert_true(pump_raw(srv, all, 3, is_open, &v, DEADLINE));
+    assert_true(pump_raw(srv, all, 3, is_open, &b, DEADLINE));
+    raw_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
+    wait_msgs(srv, all, 3, &a, 2);
+    char lobby[32], msg[128];
+    assert_int_equal(sscanf(a.msg[1], "{\"type\":0,\"id\":0,\"data\":\"%16s", lobby), 1);
+    snprintf(msg, sizeof msg, "{\"type\":0,\"id\":0,\"data\":\"%s\"}", lobby);
+    raw_send(&b, msg);
+    raw_send(&v, msg);
+    wait_msgs(srv, all, 3, &v, 4);
+    int vid = 0;
+    assert_int_equal(sscanf(v.msg[0], "{\"type\":1,\"id\":%d", &vid), 1);
+    wait_msgs(srv, all, 3, &a, 4);
+    /* Pings come and are answered for a while: nobody is dropped. */
+    pm_time t0 = pm_now();
+    rawc *live[] = {&a, &b, &v};
+    want_msgs never = {&a, 100};
+    pump_raw(srv, live, 3, has_msgs, &never, PM_MS(800));
+    assert_int_equal(a.nmsg, 4);
+    /* v vanishes: its process stops (no close, no pong); the TCP
+     * connection stays up. */
+    rawc *others[] = {&a, &b};
+    wait_msgs(srv, others, 2, &a, 5);
+    pm_time detected = pm_now();
+    snprintf(msg, sizeof msg, "{\"type\":3,\"id\":%d,\"data\":\"\"}", vid);
+    assert_string_equal(a.msg[4], msg);
+    /* b: ID, PEER_CONNECT(1), JOIN, PEER_CONNECT(v), then this. */
+    wait_msgs(srv, others, 2, &b, 5);
+    assert_string_equal(b.msg[4], msg);
+    /* Within two ping periods of vanishing. */
+    assert_true(detected - t0 <= PM_MS(800) + PM_MS(900));
+    pm_signal_server_stats s;
+    pm_signal_server_get_stats(srv, &s);
+    assert_int_equal(s.ping_timeouts, 1);
+    raw_free(&a);
+    raw_free(&b);
+    raw_free(&v);
+    pm_signal_server_free(srv);
+}
+
+/* ---- a mesh of pm_signal_clients ---- */
+
+#define NPEERS 8
+
+typedef struct mesh_run {
+    pm_signal_server *srv;
+    pm_signal_client *c[NPEERS];
+    int n;
+    int connected[NPEERS]; /* PEER_CONNECTED count per client */
+    int got[NPEERS];       /* test messages received */
+    bool sealed[NPEERS], closed[NPEERS];
+    int close_code[NPEERS];
+    char reason[NPEERS][128];
+    char lobby[PM_SIG_MAX_LOBBY_NAME + 1];
+} mesh_run;
+
+static void drain_events(mesh_run *r, int i)
+{
+    pm_signal_event sev;
+    while (pm_signal_client_next_event(r->c[i], &sev)) {
+        if (sev.type == PM_SIGNAL_EVENT_JOINED && i == 0)
+            snprintf(r->lobby, sizeof r->lobby, "%s", sev.lobby);
+        if (sev.type == PM_SIGNAL_EVENT_SEALED)
+            r->sealed[i] = true;
+        if (sev.type == PM_SIGNAL_EVENT_CLOSED) {
+            r->closed[i] = true;
+            r->close_code[i] = sev.close_code;
+            snprintf(r->reason[i], sizeof r->reason[i], "%s", sev.reason);
+        }
+    }
+    pm_multiplayer *mp = pm_signal_client_multiplayer(r->c[i]);
+    if (!mp)
+        return;
+    pm_mp_event ev;
+    while (pm_mp_next_event(mp, &ev)) {
+        if (ev.type == PM_MP_EVENT_PEER_CONNECTED)
+            r->connected[i]++;
+        if (ev.type == PM_MP_EVENT_PEER_DISCONNECTED)
+            r->connected[i]--;
+    }
+    pm_mp_packet pkt;
+    while (pm_mp_get_packet(mp, &pkt) == PM_OK) {
+        char expect[64];
+        snprintf(expect, sizeof expect, "from %d", (int)pkt.from);
+        assert_int_equal(pkt.len, strlen(expect));
+        assert_memory_equal(pkt.data, expect, pkt.len);
+        r->got[i]++;
+    }
+}
+
+static void mesh_step(mesh_run *r)
+{
+    if (r->srv)
+        pm_signal_server_poll(r->srv, 1);
+    for (int i = 0; i < r->n; i++) {
+        pm_signal_client_poll(r->c[i]);
+        drain_events(r, i);
+    }
+}
+
+typedef bool (*mesh_cond)(mesh_run *r);
+
+static bool mesh_until(mesh_run *r, mesh_cond cond, pm_time limit)
+{
+    pm_time end = pm_now() + limit;
+    while (pm_now() < end) {
+        mesh_step(r);
+        if (cond(r))
+            return true;
+    }
+    return false;
+}
+
+static bool full_mesh(mesh_run *r)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->connected[i] != r->n - 1)
+            return false;
+    return true;
+}
+
+static bool all_got(mesh_run *r)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->got[i] < r->n - 1)
+            return false;
+    return true;
+}
+
+static bool all_closed(mesh_run *r)
+{
+    for (int i = 0; i < r->n; i++)
+        if (!r->closed[i])
+            return false;
+    return true;
+}
+
+static bool host_lobby_known(mesh_run *r)
+{
+    return r->lobby[0] != 0;
+}
+
+static void new_client(mesh_run *r, const char *url, const char *lobby, pm_signal_protocol proto)
+{
+    pm_signal_client_config cc;
+    pm_signal_client_config_default(&cc);
+    cc.url = url;
+    cc.lobby = lobby;
+    cc.protocol = proto;
+    cc.rtc.bind_address = "127.0.0.1";
+    cc.rtc.enable_ipv6 = false;
+    assert_int_equal(pm_signal_client_new(&cc, &r->c[r->n]), PM_OK);
+    r->n++;
+}
+
+static void send_everywhere(mesh_run *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        pm_multiplayer *mp = pm_signal_client_multiplayer(r->c[i]);
+        char text[64];
+        snprintf(text, sizeof text, "from %d", (int)pm_mp_get_unique_id(mp));
+        pm_mp_set_target_peer(mp, PM_MP_TARGET_BROADCAST);
+        assert_int_equal(pm_mp_put_packet(mp, (const uint8_t *)text, strlen(text)), PM_OK);
+    }
+}
+
+static void run_mesh(pm_signal_protocol proto, int peers)
+{
+    pm_signal_server_config cfg;
+    pm_signal_server_config_default(&cfg);
+    cfg.seal_delay = PM_MS(300);
+    mesh_run r;
+    memset(&r, 0, sizeof r);
+    r.srv = start_server(&cfg);
+    char url[64];
+    url_of(r.srv, "ws", url, sizeof url);
+    new_client(&r, url, NULL, proto);
+    assert_true(mesh_until(&r, host_lobby_known, DEADLINE));
+    assert_int_equal(pm_signal_client_id(r.c[0]), 1);
+    for (int i = 1; i < peers; i++)
+        new_client(&r, url, r.lobby, proto);
+    pm_time t0 = pm_now();
+    if (!mesh_until(&r, full_mesh, PM_SEC(15))) {
+        for (int i = 0; i < r.n; i++)
+            fprintf(stderr, "client %d (id %d): %d connected\n", i,
+                    (int)pm_signal_client_id(r.c[i]), r.connected[i]);
+        fail_msg("no full mesh");
+    }
+    fprintf(stderr, "full mesh of %d in %.1f ms\n", peers, (double)(pm_now() - t0) / 1000.0);
+    for (int i = 0; i < r.n; i++) {
+        assert_int_equal(pm_signal_client_state(r.c[i]), PM_SIGNAL_JOINED);
+        assert_string_equal(pm_signal_client_lobby(r.c[i]), r.lobby);
+        assert_true(pm_signal_client_is_mesh_lobby(r.c[i]));
+        for (int k = 0; k < i; k++)
+            assert_int_not_equal(pm_signal_client_id(r.c[i]), pm_signal_client_id(r.c[k]));
+    }
+    send_everywhere(&r);
+    assert_true(mesh_until(&r, all_got, DEADLINE));
+
+    /* Only the host can seal. */
+    assert_int_equal(pm_signal_client_seal(r.c[1]), PM_ERR_STATE);
+    assert_int_equal(pm_signal_client_seal(r.c[0]), PM_OK);
+    assert_true(mesh_until(&r, all_closed, DEADLINE));
+    for (int i = 0; i < r.n; i++) {
+        assert_true(r.sealed[i]);
+        assert_int_equal(r.close_code[i], PM_SIGNAL_CLOSE_NORMAL);
+        assert_int_equal(pm_signal_client_state(r.c[i]), PM_SIGNAL_CLOSED);
+    }
+    /* The server goes away; the mesh lives on. */
+    pm_signal_server_free(r.srv);
+    r.srv = NULL;
+    memset(r.got, 0, sizeof r.got);
+    send_everywhere(&r);
+    assert_true(mesh_until(&r, all_got, DEADLINE));
+    assert_true(full_mesh(&r));
+    for (int i = 0; i < r.n; i++)
+        assert_int_equal(pm_signal_client_poll(r.c[i]), PM_OK);
+    for (int i = 0; i < r.n; i++)
+        pm_signal_client_free(r.c[i]);
+}
+
+static void mesh_of_eight_json(void **st)
+{
+    run_mesh(PM_SIGNAL_PROTOCOL_JSON, 8);
+}
+
+static void mesh_of_four_text(void **st)
+{
+    /* 3.x: server compatibility, the lower id offers. Four keeps it short. */
+    run_mesh(PM_SIGNAL_PROTOCOL_TEXT, 4);
+}
+
+/* ---- client/server lobby, host leaving ---- */
+
+static bool cs_ready(mesh_run *r)
+{
+    return r->connected[0] == 2 && r->connected[1] == 1 && r->connected[2] == 1;
+}
+
+static bool both_closed(mesh_run *r)
+{
+    return r->closed[0] && r->closed[1];
+}
+
+static void client_server_and_host_leaves(void **st)
+{
+    pm_signal_server_config cfg;
+    pm_signal_server_config_default(&cfg);
+    mesh_run r;
+    memset(&r, 0, sizeof r);
+    r.srv = start_server(&cfg);
+    char url[64];
+    url_of(r.srv, "ws", url, sizeof url);
+    pm_signal_client_config cc;
+    pm_signal_client_config_default(&cc);
+    cc.url = url;
+    cc.mesh = false;
+    cc.rtc.bind_address = "127.0.0.1";
+    cc.rtc.enable_ipv6 = false;
+    assert_int_equal(pm_signal_client_new(&cc, &r.c[0]), PM_OK);
+    r.n = 1;
+    assert_true(mesh_until(&r, host_lobby_known, DEADLINE));
+    assert_false(pm_signal_client_is_mesh_lobby(r.c[0]));
+    new_client(&r, url, r.lobby, PM_SIGNAL_PROTOCOL_JSON);
+    new_client(&r, url, r.lobby, PM_SIGNAL_PROTOCOL_JSON);
+    assert_true(mesh_until(&r, cs_ready, DEADLINE));
+    assert_true(pm_mp_is_server(pm_signal_client_multiplayer(r.c[0])));
+    for (int i = 1; i < 3; i++) {
+        pm_multiplayer *mp = pm_signal_client_multiplayer(r.c[i]);
+        assert_int_equal(pm_mp_get_connection_status(mp), PM_MP_CONNECTED);
+        assert_false(pm_signal_client_is_mesh_lobby(r.c[i]));
+        /* A client knows only the server. */
+        assert_int_equal(pm_mesh_get_peers(pm_signal_client_mesh(r.c[i]), NULL, 0), 1);
+        assert_true(pm_mesh_has_peer(pm_signal_client_mesh(r.c[i]), 1));
+    }
+    /* The host leaves without sealing: the clients' signaling is closed
+     * with 4000 and, as the demo clients do, their meshes too. */
+    pm_signal_client_free(r.c[0]);
+    r.c[0] = r.c[1];
+    r.c[1] = r.c[2];
+    r.c[2] = NULL;
+    r.n = 2;
+    memset(r.closed, 0, sizeof r.closed);
+    assert_true(mesh_until(&r, both_closed, DEADLINE));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(r.close_code[i], PM_SIGNAL_CLOSE_PROTOCOL);
+        assert_string_equal(r.reason[i], "Room host has disconnected");
+        assert_int_equal(pm_mp_get_connection_status(pm_signal_client_multiplayer(r.c[i])),
+                         PM_MP_DISCONNECTED);
+        assert_int_equal(pm_signal_client_poll(r.c[i]), PM_ERR_CLOSED);
+        pm_signal_client_free(r.c[i]);
+    }
+    pm_signal_server_free(r.srv);
+}
+
+/* ---- wss ---- */
+
+static void write_self_signed(const char *cert_path, const char *key_path)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    assert_non_null(key);
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1,
+                               -1, 0);
+    X509_set_issuer_name(x, name);
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    FILE *f = fopen(cert_path, "w");
+    assert_non_null(f);
+    PEM_write_X509(f, x);
+    fclose(f);
+    f = fopen(key_path, "w");
+    assert_non_null(f);
+    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+static void wss_with_self_signed_certificate(void **st)
+{
+    char dir[] = "/tmp/pm-signal-wss-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cert[128], key[128];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    write_self_signed(cert, key);
+    pm_signal_server_config cfg;
+    pm_signal_server_config_default(&cfg);
+    cfg.cert_file = cert;
+    cfg.key_file = key;
+    pm_signal_server *srv = start_server(&cfg);
+    char url[64];
+    url_of(srv, "wss", url, sizeof url);
+    rawc a;
+    rawc *all[] = {&a};
+    raw_connect(&a, url);
+    raw_send(&a, "J: \n");
+    wait_msgs(srv, all, 1, &a, 2);
+    assert_string_equal(a.msg[0], "I: 1\n");
+    raw_free(&a);
+    pm_signal_server_free(srv);
+    /* A missing key file: the server does not start. */
+    cfg.key_file = "/nonexistent/key.pem";
+    pm_signal_server *bad = NULL;
+    assert_int_not_equal(pm_signal_server_new(&cfg, &bad), PM_OK);
+    assert_null(bad);
+    unlink(cert);
+    unlink(key);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(raw_protocols),
+        cmocka_unit_test(vanished_client_is_announced),
+        cmocka_unit_test(mesh_of_eight_json),
+        cmocka_unit_test(mesh_of_four_text),
+        cmocka_unit_test(client_server_and_host_leaves),
+        cmocka_unit_test(wss_with_self_signed_certificate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
