@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (c.channel < 0 || c.channel > PM_GENET_MAX_CHANNELS)
             abort();
         pm_genet_route r;
-        if (pm_genet_route_for_send(f, (pm_mp_transfer_mode)(data[0] >> 1 & 3), data[1] >> 1,
-                                    false, data[2], &r) == PM_OK) {
+        if (pm_genet_route_for_send(f, (pm_mp_transfer_mode)(data[0] >> 1 & 3), data[1] >> 1, false,
+                                    data[2], &r) == PM_OK) {
             if (r.channel >= data[2])
                 abort();
             pm_genet_classify(f, r.channel, r.flags, &c);

@@ -12,6 +12,7 @@
  *   memory      resident-set growth per peer connection object
  */
 #include "bench_link.h"
+#include "bench_threads.h"
 #include "cli.h"
 #include "json_out.h"
 
@@ -39,9 +40,11 @@ static const char USAGE[] =
     "usage: peermesh bench [throughput|setup|latency|memory|all] [--seconds S] [--connections N]\n"
     "       peermesh bench mesh --peers N (see `peermesh bench mesh --help`)\n"
     "       peermesh bench enet (see `peermesh bench enet --help`)\n"
-    "                      [--bind IP]\n"
+    "                      [--bind IP] [--threads 1|2]\n"
     "\n"
     "  --seconds S      throughput: measuring time; latency: time limit (default 10)\n"
+    "  --threads T      throughput: 2 = sender and receiver on their own threads (default),\n"
+    "                   1 = both peers polled by one thread\n"
     "  --connections N  setup: connections made; memory: pairs opened (default 50)\n"
     "  --bind IP        address the peers bind to (default 127.0.0.1)\n";
 
@@ -49,6 +52,7 @@ typedef struct bench_options {
     double seconds;
     long connections;
     const char *bind_address;
+    long threads;
 } bench_options;
 
 typedef int (*bench_fn)(const bench_options *opt);
@@ -179,17 +183,27 @@ static int bench_throughput(const bench_options *opt)
     for (size_t i = 0; i < THROUGHPUT_MESSAGE; i++)
         message[i] = (uint8_t)i;
     throughput_state st = {.message = message};
+    pm_time span = (pm_time)(opt->seconds * 1e6), window = 0;
     int rc = open_link(&link, &loop, opt);
     if (rc == PM_OK) {
-        rc = measure_throughput(&link, &loop, &st, (pm_time)(opt->seconds * 1e6));
+        if (opt->threads == 2) {
+            /* Each peer is then polled only by its own thread. */
+            pm_cli_loop_clear(&loop);
+            rc = pm_cli_throughput_threaded(&link, message, THROUGHPUT_MESSAGE, span, &st.bytes,
+                                            &window);
+        } else {
+            rc = measure_throughput(&link, &loop, &st, span);
+            window = st.stopped - st.first_rx;
+        }
         close_link(&link, &loop);
     }
     if (rc == PM_OK) {
-        double seconds = (double)(st.stopped - st.first_rx) / 1e6;
-        print_result(json_pack("{s:s, s:o, s:I, s:o, s:i}", "bench", "throughput", "mb_per_s",
-                               pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
-                               (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
-                               "message_size", THROUGHPUT_MESSAGE));
+        double seconds = (double)window / 1e6;
+        print_result(json_pack("{s:s, s:o, s:I, s:o, s:i, s:i}", "bench", "throughput",
+                               "mb_per_s", pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2),
+                               "bytes", (json_int_t)st.bytes, "seconds",
+                               pm_cli_json_rounded(seconds, 3), "message_size", THROUGHPUT_MESSAGE,
+                               "threads", (int)opt->threads));
     }
     pm_cli_loop_destroy(&loop);
     free(message);
@@ -462,10 +476,11 @@ static int parse_options(int argc, char **argv, bench_options *opt, const char *
         {"seconds", required_argument, NULL, 's'},
         {"connections", required_argument, NULL, 'c'},
         {"bind", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND};
+    *opt = (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2};
     opterr = 0;
     optind = 1;
     int code;
@@ -482,6 +497,8 @@ static int parse_options(int argc, char **argv, bench_options *opt, const char *
             return usage_error("--bind wants a numeric IP address, got ", optarg);
         if (code == 'b')
             opt->bind_address = optarg;
+        if (code == 't' && !pm_cli_parse_long(optarg, 1, 2, &opt->threads))
+            return usage_error("--threads wants 1 or 2, got ", optarg);
         if (code == '?')
             return usage_error("unknown option or missing value: ", argv[optind - 1]);
     }
@@ -497,6 +514,8 @@ int pm_cli_bench(int argc, char **argv)
         return pm_cli_bench_mesh(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "enet") == 0)
         return pm_cli_bench_enet(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "signal") == 0)
+        return pm_cli_bench_signal(argc - 1, argv + 1);
     bench_options opt;
     const char *which = NULL;
     int status = parse_options(argc, argv, &opt, &which);

@@ -1,5 +1,5 @@
 /*
- * `peermesh demo` — a guided tour: two peers, "alice" (offerer) and "bob"
+ * `peermesh demo --pair` (or `demo-pair`) — a guided tour: two peers, "alice" (offerer) and "bob"
  * (answerer), in one process over UDP loopback. They open Godot's three
  * negotiated channels (WebRTCMultiplayerPeer layout) plus one in-band (DCEP)
  * channel, bounce text and binary messages over each, measure round trips,
@@ -436,14 +436,14 @@ static int parse_options(int argc, char **argv, const char **bind_address)
     int code;
     while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         if (code == 'h') {
-            puts("usage: peermesh demo [--bind IP]");
+            puts("usage: peermesh demo --pair [--bind IP]");
             return PM_CLI_EXIT_OK;
         }
         if (code == 'b' && pm_cli_is_numeric_ip(optarg)) {
             *bind_address = optarg;
             continue;
         }
-        fprintf(stderr, "peermesh demo: bad option %s\nusage: peermesh demo [--bind IP]\n",
+        fprintf(stderr, "peermesh demo: bad option %s\nusage: peermesh demo --pair [--bind IP]\n",
                 argv[optind - 1]);
         return PM_CLI_EXIT_USAGE;
     }
@@ -454,7 +454,7 @@ static int parse_options(int argc, char **argv, const char **bind_address)
     return -1;
 }
 
-int pm_cli_demo(int argc, char **argv)
+int pm_cli_demo_pair(int argc, char **argv)
 {
     const char *bind_address;
     int status = parse_options(argc, argv, &bind_address);

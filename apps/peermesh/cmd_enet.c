@@ -27,7 +27,7 @@ static const char USAGE[] =
     "       peermesh enet connect IP:PORT [--send N] [--size B] [--unreliable | --ordered]\n"
     "                            [--format godot3|godot4] [--window W] [--timeout S]\n"
     "                            [--expect M] [--no-wait] [--no-command] [--channels K]\n"
-    "                            [--compress none|range]\n"
+    "                            [--compress none|range] [--linger S]\n"
     "\n"
     "  --port P        server port (0 = any free port; the chosen one is printed)\n"
     "  --echo          server: send every packet back to its sender, same mode and channel\n"
@@ -43,7 +43,8 @@ static const char USAGE[] =
     "  --timeout S     connect: overall time limit (default 10)\n"
     "  --expect M      connect: echoes needed for success (default N if reliable, else 0)\n"
     "  --no-wait       connect: do not wait for echoes\n"
-    "  --no-command    connect: no MultiplayerAPI raw command byte (0x04 / 0x03)\n";
+    "  --no-command    connect: no MultiplayerAPI raw command byte (0x04 / 0x03)\n"
+    "  --linger S      connect: stay connected S seconds after sending, printing events\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -74,6 +75,7 @@ typedef struct enet_options {
     long expect;
     bool no_wait;
     bool command;
+    double linger;
 } enet_options;
 
 static int usage_error(const char *what, const char *detail)
@@ -104,8 +106,8 @@ static int parse_value(enet_options *o, int code, const char *arg)
         break;
     case 'z':
         ok = strcmp(arg, "none") == 0 || strcmp(arg, "range") == 0;
-        o->compression = strcmp(arg, "range") == 0 ? PM_ENET_COMPRESS_RANGE_CODER
-                                                   : PM_ENET_COMPRESS_NONE;
+        o->compression =
+            strcmp(arg, "range") == 0 ? PM_ENET_COMPRESS_RANGE_CODER : PM_ENET_COMPRESS_NONE;
         break;
     case 's':
         ok = pm_cli_parse_seconds(arg, 0.01, 86400, &o->seconds);
@@ -125,6 +127,9 @@ static int parse_value(enet_options *o, int code, const char *arg)
     case 'e':
         ok = pm_cli_parse_long(arg, 0, 10000000, &o->expect);
         break;
+    case 'L':
+        ok = pm_cli_parse_seconds(arg, 0, 3600, &o->linger);
+        break;
     default:
         break;
     }
@@ -134,17 +139,27 @@ static int parse_value(enet_options *o, int code, const char *arg)
 static int parse_options(int argc, char **argv, enet_options *o)
 {
     static const struct option longs[] = {
-        {"port", required_argument, NULL, 'p'},   {"bind", required_argument, NULL, 'b'},
-        {"echo", no_argument, NULL, 'E'},         {"format", required_argument, NULL, 'f'},
+        {"port", required_argument, NULL, 'p'},
+        {"bind", required_argument, NULL, 'b'},
+        {"echo", no_argument, NULL, 'E'},
+        {"format", required_argument, NULL, 'f'},
         {"max-clients", required_argument, NULL, 'm'},
         {"channels", required_argument, NULL, 'c'},
-        {"no-relay", no_argument, NULL, 'R'},     {"compress", required_argument, NULL, 'z'},
-        {"seconds", required_argument, NULL, 's'}, {"send", required_argument, NULL, 'n'},
-        {"size", required_argument, NULL, 'B'},   {"unreliable", no_argument, NULL, 'U'},
-        {"ordered", no_argument, NULL, 'O'},      {"window", required_argument, NULL, 'w'},
-        {"timeout", required_argument, NULL, 't'}, {"expect", required_argument, NULL, 'e'},
-        {"no-wait", no_argument, NULL, 'W'},      {"no-command", no_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"no-relay", no_argument, NULL, 'R'},
+        {"compress", required_argument, NULL, 'z'},
+        {"seconds", required_argument, NULL, 's'},
+        {"send", required_argument, NULL, 'n'},
+        {"size", required_argument, NULL, 'B'},
+        {"unreliable", no_argument, NULL, 'U'},
+        {"ordered", no_argument, NULL, 'O'},
+        {"window", required_argument, NULL, 'w'},
+        {"timeout", required_argument, NULL, 't'},
+        {"expect", required_argument, NULL, 'e'},
+        {"no-wait", no_argument, NULL, 'W'},
+        {"no-command", no_argument, NULL, 'C'},
+        {"linger", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     *o = (enet_options){.port = -1,
                         .bind = NULL,
@@ -211,8 +226,8 @@ static int parse_options(int argc, char **argv, enet_options *o)
     }
     if (optind >= argc ||
         !pm_cli_parse_hostport(argv[optind], o->ip, sizeof o->ip, &o->remote_port))
-        return usage_error("connect needs IP:PORT (numeric IPv4)",
-                           optind < argc ? argv[optind] : NULL);
+        return usage_error("connect needs IP:PORT with a numeric IPv4 address",
+                           optind < argc ? ", got " : NULL);
     if (optind + 1 < argc)
         return usage_error("unexpected argument ", argv[optind + 1]);
     if (o->expect < 0)
@@ -233,8 +248,11 @@ static int new_peer(const enet_options *o, pm_enet **out)
 
 static void print_event(const pm_mp_event *ev)
 {
-    static const char *const names[] = {"", "peer_connected", "peer_disconnected",
-                                        "connection_succeeded", "connection_failed",
+    static const char *const names[] = {"",
+                                        "peer_connected",
+                                        "peer_disconnected",
+                                        "connection_succeeded",
+                                        "connection_failed",
                                         "server_disconnected"};
     json_t *j = json_pack("{s:s, s:i}", "event", names[ev->type], "id", (int)ev->peer_id);
     (void)pm_cli_write_json_line(stdout, j);
@@ -261,8 +279,8 @@ static int run_server(const enet_options *o)
     json_decref(j);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    pm_time start = pm_now(), end = o->seconds > 0 ? start + (pm_time)(o->seconds * 1e6)
-                                                   : PM_TIME_NEVER;
+    pm_time start = pm_now(),
+            end = o->seconds > 0 ? start + (pm_time)(o->seconds * 1e6) : PM_TIME_NEVER;
     uint64_t packets = 0, bytes = 0, echoed = 0;
     while (!stop_requested && pm_now() < end) {
         (void)pm_mp_poll(mp);
@@ -284,8 +302,7 @@ static int run_server(const enet_options *o)
                   (json_int_t)packets, "bytes", (json_int_t)bytes, "echoed", (json_int_t)echoed,
                   "relayed", (json_int_t)st.packets_relayed, "dropped_spoofed",
                   (json_int_t)st.dropped_spoofed, "dropped_malformed",
-                  (json_int_t)st.dropped_malformed, "refused",
-                  (json_int_t)st.connections_refused);
+                  (json_int_t)st.dropped_malformed, "refused", (json_int_t)st.connections_refused);
     (void)pm_cli_write_json_line(stdout, j);
     json_decref(j);
     pm_enet_free(e);
@@ -300,6 +317,8 @@ static bool wait_connected(pm_enet *e, pm_time deadline)
         (void)pm_mp_poll(mp);
         pm_mp_event ev;
         while (pm_mp_next_event(mp, &ev)) {
+            if (ev.type == PM_MP_EVENT_PEER_CONNECTED)
+                print_event(&ev);
             if (ev.type == PM_MP_EVENT_CONNECTION_SUCCEEDED)
                 return true;
             if (ev.type == PM_MP_EVENT_CONNECTION_FAILED ||
@@ -371,11 +390,10 @@ static int run_connect(const enet_options *o)
             break;
         (void)pm_mp_poll(mp);
         pm_mp_event ev;
-        while (pm_mp_next_event(mp, &ev))
-            if (ev.type == PM_MP_EVENT_SERVER_DISCONNECTED) {
-                print_event(&ev);
-                lost_server = true;
-            }
+        while (pm_mp_next_event(mp, &ev)) {
+            print_event(&ev);
+            lost_server |= ev.type == PM_MP_EVENT_SERVER_DISCONNECTED;
+        }
         pm_mp_packet p;
         pm_time now = pm_now();
         while (pm_mp_get_packet(mp, &p) == PM_OK)
@@ -383,9 +401,23 @@ static int run_connect(const enet_options *o)
                 other++;
         if (pm_cli_probe_done(&pr))
             break;
-        (void)pm_enet_wait(e, 1);
+        if (pr.in_flight >= pr.window || pr.sent == pr.total) /* else send the next at once */
+            (void)pm_enet_wait(e, 1);
     }
     double elapsed = (double)(pm_now() - t0) / 1000.0;
+    pm_time linger_end = pm_now() + (pm_time)(o->linger * 1e6);
+    while (!lost_server && !stop_requested && pm_now() < linger_end) {
+        (void)pm_mp_poll(mp);
+        pm_mp_event ev;
+        while (pm_mp_next_event(mp, &ev)) {
+            print_event(&ev);
+            lost_server |= ev.type == PM_MP_EVENT_SERVER_DISCONNECTED;
+        }
+        pm_mp_packet p;
+        while (pm_mp_get_packet(mp, &p) == PM_OK)
+            other++;
+        (void)pm_enet_wait(e, 10);
+    }
     leave(e); /* lets queued packets go, then says goodbye */
     double mn, med, p99;
     pm_cli_probe_rtt_ms(&pr, &mn, &med, &p99);
@@ -394,8 +426,8 @@ static int run_connect(const enet_options *o)
                   "result", "id", (int)id, "format", pm_cli_enet_format_name(o->format), "mode",
                   modes[o->mode], "size", (json_int_t)o->size, "sent", (json_int_t)pr.sent,
                   "received", (json_int_t)pr.received, "lost", (json_int_t)pr.lost, "other",
-                  (json_int_t)other, "elapsed_ms", pm_cli_json_rounded(elapsed, 2), "rtt_ms",
-                  "min", pm_cli_json_rounded(mn, 3), "median", pm_cli_json_rounded(med, 3), "p99",
+                  (json_int_t)other, "elapsed_ms", pm_cli_json_rounded(elapsed, 2), "rtt_ms", "min",
+                  pm_cli_json_rounded(mn, 3), "median", pm_cli_json_rounded(med, 3), "p99",
                   pm_cli_json_rounded(p99, 3));
     (void)pm_cli_write_json_line(stdout, j);
     json_decref(j);

@@ -30,12 +30,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define LATENCY_SIZE   100
-#define TP_SIZE        1000
-#define TP_WINDOW      64
-#define WARMUP         200
-#define SERVER_LIFE    PM_SEC(600) /* a forked server never outlives a stuck parent by long */
-#define GODOT_START    PM_SEC(20)
+#define LATENCY_SIZE 100
+#define TP_SIZE      1000
+#define TP_WINDOW    64
+#define WARMUP       200
+#define SERVER_LIFE  PM_SEC(600) /* a forked server never outlives a stuck parent by long */
+#define GODOT_START  PM_SEC(20)
 
 static const char USAGE[] =
     "usage: peermesh bench enet [--samples N] [--seconds S] [--no-godot]\n"
@@ -338,7 +338,7 @@ static void exec_godot(const godot_cmd *g, const char *dir, uint16_t port)
     snprintf(a_port, sizeof a_port, "port=%u", port);
     snprintf(a_ready, sizeof a_ready, "ready=%s/ready.txt", dir);
     snprintf(log, sizeof log, "%s/godot.log", dir);
-    setpgid(0, 0); /* so the whole group (xvfb-run, Xvfb, godot) can be stopped */
+    setpgid(0, 0);          /* so the whole group (xvfb-run, Xvfb, godot) can be stopped */
     setenv("HOME", dir, 1); /* Godot's user:// and editor settings stay in the temp dir */
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd >= 0) {

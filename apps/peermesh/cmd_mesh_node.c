@@ -219,7 +219,7 @@ static void fail(node_run *run, const char *why)
 /* "<to> <json>" on stdout. */
 static void send_line(node_run *run, int32_t to, json_t *msg)
 {
-    char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    char *text = msg ? json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(msg);
     if (!text || printf("%d %s\n", (int)to, text) < 0 || fflush(stdout) != 0)
         fail(run, "cannot write to stdout");
@@ -340,11 +340,12 @@ static void report(node_run *run, bool ok, const char *error)
     long lossy = 0;
     for (size_t i = 0; i < run->opt->peer_count; i++)
         lossy += run->from[i].lossy;
-    json_t *r =
-        json_pack("{s:s, s:b, s:i, s:i, s:i, s:I, s:I, s:f}", "type", "result", "ok", ok, "id",
-                  (int)run->opt->id, "peers_connected", run->connected, "succeeded", run->succeeded,
-                  "lossy_received", (json_int_t)lossy, "bad", (json_int_t)run->bad, "connect_ms",
-                  run->connected_at ? (double)(run->connected_at - run->start) / 1000.0 : -1.0);
+    json_t *r = json_pack(
+        "{s:s, s:b, s:i, s:i, s:i, s:I, s:I, s:o}", "type", "result", "ok", ok, "id",
+        (int)run->opt->id, "peers_connected", run->connected, "succeeded", run->succeeded,
+        "lossy_received", (json_int_t)lossy, "bad", (json_int_t)run->bad, "connect_ms",
+        pm_cli_json_rounded(
+            run->connected_at ? (double)(run->connected_at - run->start) / 1000.0 : -1.0, 1));
     if (error && r)
         json_object_set_new(r, "error", json_string(error));
     emit(run, json_deep_copy(r));

@@ -124,8 +124,8 @@ bool pm_cli_probe_on_packet(pm_cli_probe *pr, const pm_mp_packet *p, pm_time now
     if (p->len != off + pr->size || (off && p->data[0] != (uint8_t)pr->command))
         return false;
     const uint8_t *d = p->data + off;
-    long seq = (long)((uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 |
-                      (uint32_t)d[3] << 24);
+    long seq =
+        (long)((uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 24);
     if (seq >= pr->sent || !pr->sent_at[seq])
         return false; /* unknown, duplicate or already counted lost */
     pr->rtt[pr->received++] = now - pr->sent_at[seq];

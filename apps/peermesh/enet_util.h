@@ -25,18 +25,18 @@ bool pm_cli_parse_hostport(const char *text, char *ip, size_t cap, uint16_t *por
 int pm_cli_enet_echo(pm_multiplayer *mp, const pm_mp_packet *p);
 
 typedef struct pm_cli_probe {
-    size_t size;             /* payload bytes after the command byte */
-    int command;             /* raw command byte to prefix, or -1 for none */
+    size_t size; /* payload bytes after the command byte */
+    int command; /* raw command byte to prefix, or -1 for none */
     pm_mp_transfer_mode mode;
-    long total;              /* packets to send */
-    long window;             /* packets in flight at most */
-    pm_time packet_timeout;  /* an echo later than this counts as lost */
+    long total;             /* packets to send */
+    long window;            /* packets in flight at most */
+    pm_time packet_timeout; /* an echo later than this counts as lost */
     long sent, received, lost;
-    long oldest;             /* first sequence that may still be in flight */
+    long oldest; /* first sequence that may still be in flight */
     long in_flight;
-    uint64_t bytes_echoed;   /* payload bytes of the echoes */
-    pm_time *sent_at;        /* per sequence; 0 = answered or lost */
-    pm_time *rtt;            /* one per echo, in arrival order */
+    uint64_t bytes_echoed; /* payload bytes of the echoes */
+    pm_time *sent_at;      /* per sequence; 0 = answered or lost */
+    pm_time *rtt;          /* one per echo, in arrival order */
     uint8_t *buf;
 } pm_cli_probe;
 

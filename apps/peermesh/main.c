@@ -12,9 +12,12 @@ static const char USAGE[] =
     "commands:\n"
     "  peer     WebRTC data-channel peer speaking the interop harness interface\n"
     "           (JSON-lines signaling on stdin/stdout; see `peermesh peer --help`)\n"
-    "  bench    in-process loopback benchmarks: throughput, setup, latency, memory, all\n"
+    "  bench    in-process loopback benchmarks: throughput, setup, latency, memory, all;\n"
+    "           `bench signal` loads a signaling server\n"
     "           (see `peermesh bench --help`)\n"
-    "  demo     two local peers connect, open four channels and exchange messages\n"
+    "  demo     N peers build a WebRTC mesh through an embedded signaling server, exchange\n"
+    "           messages on every channel and print a table (`--pair`: the two-peer tour)\n"
+    "  chat     interactive chat in a signaling lobby (see `peermesh chat --help`)\n"
     "  mesh-node  one WebRTC mesh node, signaling relayed over stdin/stdout\n"
     "  mesh-peer  a 2-node WebRTC mesh peer speaking the interop peer interface\n"
     "  enet     ENet multiplayer peer, Godot 3/4 wire formats: server, connect\n"
@@ -44,11 +47,13 @@ static int print_help(int argc, char **argv)
 }
 
 static const command COMMANDS[] = {
-    {"peer", pm_cli_peer},      {"bench", pm_cli_bench},      {"demo", pm_cli_demo},
-    {"version", print_version}, {"--version", print_version}, {"help", print_help},
-    {"--help", print_help},     {"-h", print_help},
-    {"enet", pm_cli_enet},
-    {"mesh-node", pm_cli_mesh_node}, {"mesh-peer", pm_cli_mesh_peer},
+    {"peer", pm_cli_peer},           {"bench", pm_cli_bench},
+    {"demo", pm_cli_demo},           {"version", print_version},
+    {"--version", print_version},    {"help", print_help},
+    {"--help", print_help},          {"-h", print_help},
+    {"enet", pm_cli_enet},           {"mesh-node", pm_cli_mesh_node},
+    {"mesh-peer", pm_cli_mesh_peer},
+    {"demo-pair", pm_cli_demo_pair}, {"chat", pm_cli_chat},
 };
 
 int main(int argc, char **argv)

@@ -156,8 +156,8 @@ PM_API void pm_enet_host_bandwidth_throttle(pm_enet_host *host);
 /** PM_ERR_UNSUPPORTED for FASTLZ, ZLIB and ZSTD (Godot-only compressors). */
 PM_API int pm_enet_host_compress(pm_enet_host *host, pm_enet_compression mode);
 /** Queue a packet to every connected peer. PM_ERR_INVALID for a bad channel or flags. */
-PM_API int pm_enet_host_broadcast(pm_enet_host *host, int channel, const uint8_t *data,
-                                  size_t len, int flags);
+PM_API int pm_enet_host_broadcast(pm_enet_host *host, int channel, const uint8_t *data, size_t len,
+                                  int flags);
 /** Return a counter and reset it to 0 (pop_statistic). */
 PM_API uint32_t pm_enet_host_pop_statistic(pm_enet_host *host, pm_enet_host_statistic stat);
 PM_API int pm_enet_host_get_max_channels(const pm_enet_host *host);
@@ -245,10 +245,10 @@ typedef struct pm_enet_config {
 
 /** Statistics of the multiplayer layer (not ENet's). */
 typedef struct pm_enet_stats {
-    uint64_t packets_received; /**< data packets accepted from the network */
-    uint64_t packets_relayed;  /**< copies a Godot 3 server forwarded */
-    uint64_t dropped_spoofed;  /**< packets whose header claimed another source */
-    uint64_t dropped_malformed; /**< short packets, bad system messages, bad channels */
+    uint64_t packets_received;    /**< data packets accepted from the network */
+    uint64_t packets_relayed;     /**< copies a Godot 3 server forwarded */
+    uint64_t dropped_spoofed;     /**< packets whose header claimed another source */
+    uint64_t dropped_malformed;   /**< short packets, bad system messages, bad channels */
     uint64_t connections_refused; /**< CONNECTs rejected (refusing, bad or duplicate id) */
 } pm_enet_stats;
 
@@ -277,8 +277,8 @@ PM_API int pm_enet_create_server(pm_enet *e, uint16_t port, int max_clients, int
  * local_port 0 = ephemeral. Channels as for the server (both sides must use
  * the same number).
  */
-PM_API int pm_enet_create_client(pm_enet *e, const char *address, uint16_t port,
-                                 int extra_channels, uint32_t in_bandwidth, uint32_t out_bandwidth,
+PM_API int pm_enet_create_client(pm_enet *e, const char *address, uint16_t port, int extra_channels,
+                                 uint32_t in_bandwidth, uint32_t out_bandwidth,
                                  uint16_t local_port);
 /** Mesh mode with our id (> 0): status CONNECTED at once; peers come from add_mesh_peer. */
 PM_API int pm_enet_create_mesh(pm_enet *e, int32_t unique_id);

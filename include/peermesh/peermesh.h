@@ -6,5 +6,6 @@
 #include "peermesh/rtc.h"
 #include "peermesh/multiplayer.h"
 #include "peermesh/mesh.h"
+#include "peermesh/enet.h"
 
 #endif

@@ -135,7 +135,15 @@ typedef struct pm_rtc_config {
 /** Fill cfg with defaults. */
 PM_API void pm_rtc_config_default(pm_rtc_config *cfg);
 
-/** Options of pm_rtc_peer_create_channel(); Godot's create_data_channel options. */
+/**
+ * Options of pm_rtc_peer_create_channel(); Godot's create_data_channel options.
+ *
+ * Partial reliability (max_packet_lifetime / max_retransmits) applies to
+ * messages of up to 1156 bytes, which fit one SCTP packet. Larger messages on
+ * such a channel are delivered reliably (still unordered if the channel is):
+ * the usrsctp 0.9.5 that Debian 12 ships aborts the whole association when a
+ * partially sent message is abandoned (usrsctp issue 592). See docs/webrtc.md.
+ */
 typedef struct pm_rtc_channel_init {
     bool negotiated;           /**< both sides create it with `id`; no DCEP */
     int id;                    /**< required iff negotiated (0..1023); else -1 */

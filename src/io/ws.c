@@ -10,9 +10,12 @@
 #include <arpa/inet.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define WS_PROTOCOL_NAME "peermesh-signal"
 #define DEFAULT_MAX_MESSAGE 65536
@@ -22,6 +25,11 @@
 #define CODE_ABNORMAL 1006   /* RFC 6455 section 7.4.1: no close frame */
 #define CODE_POLICY 1008
 #define CODE_TOO_BIG 1009
+/* lws's own poll (timers, TLS data it holds) runs at least this often; every
+ * socket event goes through epoll, so a busy server with thousands of idle
+ * connections does not scan them all on every wake-up. */
+#define LWS_TICK_US 10000
+#define EPOLL_BATCH 256
 
 enum { REC_TEXT = 1, REC_BINARY = 2 };
 
@@ -63,10 +71,15 @@ struct pm_ws {
     uint16_t port;
     size_t max_message, max_queued;
     bool allow_self_signed;
+    bool client_tls;
     bool freeing;
     bool stopped;
     ws_conn *connecting; /* a client connect in progress (synchronous errors) */
     lws_sorted_usec_list_t sul;
+    int epfd;            /* every lws socket, mirrored from the *_POLL_FD callbacks */
+    short *fd_events;    /* lws's event mask per descriptor */
+    size_t fd_cap;
+    pm_time last_tick;
     ws_conn **slots;
     uint32_t *gens;
     uint32_t *free_slots;
@@ -220,8 +233,17 @@ static void peer_address(struct lws *wsi, pm_addr *out, bool *ok)
     }
 }
 
+/* Signaling messages are small and latency-bound: no Nagle delay. */
+static void no_delay(struct lws *wsi)
+{
+    int one = 1, fd = lws_get_socket_fd(wsi);
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static int on_established(pm_ws *ws, struct lws *wsi)
 {
+    no_delay(wsi);
     ws_conn *c = conn_new(ws, wsi, false);
     if (!c)
         return -1;
@@ -377,6 +399,45 @@ static void free_http(pm_ws *ws, struct lws *wsi)
     }
 }
 
+static uint32_t epoll_mask(int events)
+{
+    return (events & LWS_POLLIN ? EPOLLIN : 0) | (events & LWS_POLLOUT ? EPOLLOUT : 0);
+}
+
+static void mirror_fd(pm_ws *ws, enum lws_callback_reasons reason, const struct lws_pollargs *pa)
+{
+    if (ws->epfd < 0 || !pa || pa->fd < 0)
+        return;
+    size_t fd = (size_t)pa->fd;
+    if (fd >= ws->fd_cap) {
+        size_t n = ws->fd_cap ? ws->fd_cap : 256;
+        while (n <= fd)
+            n *= 2;
+        short *ev = pm_realloc(&ws->env, ws->fd_events, n * sizeof *ev);
+        if (!ev)
+            return; /* lws's own poll still sees it, every tick */
+        memset(ev + ws->fd_cap, 0, (n - ws->fd_cap) * sizeof *ev);
+        ws->fd_events = ev;
+        ws->fd_cap = n;
+    }
+    struct epoll_event e = {.events = epoll_mask(pa->events), .data.fd = pa->fd};
+    switch (reason) {
+    case LWS_CALLBACK_ADD_POLL_FD:
+        if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, pa->fd, &e) != 0)
+            (void)epoll_ctl(ws->epfd, EPOLL_CTL_MOD, pa->fd, &e);
+        ws->fd_events[fd] = (short)pa->events;
+        break;
+    case LWS_CALLBACK_DEL_POLL_FD:
+        (void)epoll_ctl(ws->epfd, EPOLL_CTL_DEL, pa->fd, NULL);
+        ws->fd_events[fd] = 0;
+        break;
+    default:
+        (void)epoll_ctl(ws->epfd, EPOLL_CTL_MOD, pa->fd, &e);
+        ws->fd_events[fd] = (short)pa->events;
+        break;
+    }
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
@@ -386,6 +447,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     ws_conn *c = NULL;
     switch (reason) {
+    case LWS_CALLBACK_ADD_POLL_FD:
+    case LWS_CALLBACK_DEL_POLL_FD:
+    case LWS_CALLBACK_CHANGE_MODE_POLL_FD:
+        mirror_fd(ws, reason, in);
+        return 0;
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return ws->stopped ? -1 : 0;
     case LWS_CALLBACK_ESTABLISHED:
@@ -396,6 +462,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (!c)
             return -1;
         c->opened = true;
+        no_delay(wsi);
         if (ws->h.on_open)
             ws->h.on_open(ws->h.ud, c->id, NULL, NULL);
         if (conn_of(wsi) == c && c->out.count)
@@ -472,6 +539,8 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     ws->max_message = cfg->max_message ? cfg->max_message : DEFAULT_MAX_MESSAGE;
     ws->max_queued = cfg->max_queued ? cfg->max_queued : DEFAULT_MAX_QUEUED;
     ws->allow_self_signed = cfg->allow_self_signed;
+    ws->client_tls = cfg->client_tls;
+    ws->epfd = epoll_create1(EPOLL_CLOEXEC);
     /* lws logs through one process-wide sink: errors only when we debug. */
     lws_set_log_level(PM_LOG_ON(&env, PM_LOG_DEBUG) ? (LLL_ERR | LLL_WARN) : 0, lws_log_emit);
 
@@ -485,7 +554,9 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     info.iface = cfg->listen ? cfg->bind_address : NULL;
     info.protocols = ws->protocols;
     info.user = ws;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* TLS only when asked for: loading the trust store costs ~0.1 s. */
+    if ((cfg->listen && cfg->cert_file) || cfg->client_tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     if (cfg->listen && is_ipv4_literal(cfg->bind_address))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (cfg->listen && cfg->cert_file) {
@@ -504,6 +575,9 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
                  !cfg->listen    ? ""
                  : cfg->cert_file ? " (port in use, or unusable certificate or key?)"
                                   : " (port in use or not permitted?)");
+        if (ws->epfd >= 0)
+            close(ws->epfd);
+        pm_free(&env, ws->fd_events);
         pm_free(&env, ws);
         return cfg->cert_file ? PM_ERR_CRYPTO : PM_ERR_IO;
     }
@@ -514,6 +588,9 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
             PM_ERROR(&env, "ws", "not listening on %s port %u",
                      cfg->bind_address ? cfg->bind_address : "*", (unsigned)cfg->port);
             lws_context_destroy(ws->ctx);
+            if (ws->epfd >= 0)
+                close(ws->epfd);
+            pm_free(&env, ws->fd_events);
             pm_free(&env, ws);
             return PM_ERR_IO;
         }
@@ -534,6 +611,9 @@ void pm_ws_free(pm_ws *ws)
         if (ws->slots[i])
             conn_free(ws, ws->slots[i]);
     pm_envr env = ws->env;
+    if (ws->epfd >= 0)
+        close(ws->epfd);
+    pm_free(&env, ws->fd_events);
     pm_free(&env, ws->slots);
     pm_free(&env, ws->gens);
     pm_free(&env, ws->free_slots);
@@ -558,7 +638,7 @@ int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *id)
     if (lws_parse_uri(buf, &prot, &ads, &port, &p) || !*ads)
         return PM_ERR_INVALID;
     bool tls = strcmp(prot, "wss") == 0;
-    if (!tls && strcmp(prot, "ws") != 0)
+    if ((!tls && strcmp(prot, "ws") != 0) || (tls && !ws->client_tls))
         return PM_ERR_INVALID;
     snprintf(path, sizeof path, "/%s", p);
     ws_conn *c = conn_new(ws, NULL, true);
@@ -671,10 +751,9 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
     (void)sul; /* only here to end lws_service's wait */
 }
 
-int pm_ws_service(pm_ws *ws, int timeout_ms)
+/* Without epoll: lws's own loop, woken by a timer when asked to wait. */
+static int service_lws(pm_ws *ws, int timeout_ms)
 {
-    if (!ws)
-        return PM_ERR_INVALID;
     int n;
     if (timeout_ms == 0) {
         n = lws_service(ws->ctx, -1);
@@ -686,6 +765,43 @@ int pm_ws_service(pm_ws *ws, int timeout_ms)
             lws_sul_cancel(&ws->sul);
     }
     return n < 0 ? PM_ERR_IO : PM_OK;
+}
+
+int pm_ws_service(pm_ws *ws, int timeout_ms)
+{
+    if (!ws)
+        return PM_ERR_INVALID;
+    if (ws->epfd < 0)
+        return service_lws(ws, timeout_ms);
+    pm_time now = pm_now();
+    /* lws's timers and held TLS data need its own pass now and then. */
+    pm_time tick_left = ws->last_tick + LWS_TICK_US - now;
+    if (tick_left <= 0 || lws_service_adjust_timeout(ws->ctx, 1, 0) == 0) {
+        ws->last_tick = now;
+        if (lws_service(ws->ctx, -1) < 0)
+            return PM_ERR_IO;
+        tick_left = LWS_TICK_US;
+    }
+    int wait = (int)((tick_left + 999) / 1000);
+    if (timeout_ms >= 0 && timeout_ms < wait)
+        wait = timeout_ms;
+    struct epoll_event ev[EPOLL_BATCH];
+    int n = epoll_wait(ws->epfd, ev, EPOLL_BATCH, wait);
+    for (int i = 0; i < n; i++) {
+        int fd = ev[i].data.fd;
+        if (fd < 0 || (size_t)fd >= ws->fd_cap || !ws->fd_events[fd])
+            continue; /* closed while this batch was being handled */
+        struct lws_pollfd pfd = {.fd = fd, .events = ws->fd_events[fd], .revents = 0};
+        if (ev[i].events & EPOLLIN)
+            pfd.revents |= LWS_POLLIN;
+        if (ev[i].events & EPOLLOUT)
+            pfd.revents |= LWS_POLLOUT;
+        if (ev[i].events & (EPOLLHUP | EPOLLERR))
+            pfd.revents |= LWS_POLLHUP;
+        if (lws_service_fd(ws->ctx, &pfd) < 0)
+            return PM_ERR_IO;
+    }
+    return PM_OK;
 }
 
 void pm_ws_wake(pm_ws *ws)

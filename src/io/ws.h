@@ -51,6 +51,7 @@ typedef struct pm_ws_config {
     const char *key_file;
     size_t max_message;      /**< reassembly limit; beyond it: close 1009 (default 64 KiB) */
     size_t max_queued;       /**< unsent bytes per connection; beyond: close 1008 (default 4 MiB) */
+    bool client_tls;         /**< clients will use wss:// (TLS set-up costs ~0.1 s) */
     const char *ca_file;     /**< client TLS: extra trusted CAs (PEM) */
     bool allow_self_signed;  /**< client TLS: accept self-signed server certificates */
 } pm_ws_config;

@@ -71,9 +71,9 @@ int pm_enet_host_create(const pm_env *env, int max_peers, int max_channels, uint
     return host_new(env, NULL, max_peers, max_channels, in_bandwidth, out_bandwidth, out);
 }
 
-int pm_enet_host_create_bound(const pm_env *env, const char *bind_ip, uint16_t port,
-                              int max_peers, int max_channels, uint32_t in_bandwidth,
-                              uint32_t out_bandwidth, pm_enet_host **out)
+int pm_enet_host_create_bound(const pm_env *env, const char *bind_ip, uint16_t port, int max_peers,
+                              int max_channels, uint32_t in_bandwidth, uint32_t out_bandwidth,
+                              pm_enet_host **out)
 {
     ENetAddress a = {.port = port};
     if (pm_enet_parse_ip(bind_ip, true, &a.host) != PM_OK)
@@ -103,8 +103,8 @@ int pm_enet_host_connect(pm_enet_host *h, const char *ip, uint16_t port, int cha
     ENetAddress a = {.port = port};
     if (pm_enet_parse_ip(ip, false, &a.host) != PM_OK)
         return PM_ERR_INVALID;
-    ENetPeer *p = enet_host_connect(h->host, &a, channels ? (size_t)channels : PM_ENET_MAX_CHANNELS,
-                                    data);
+    ENetPeer *p =
+        enet_host_connect(h->host, &a, channels ? (size_t)channels : PM_ENET_MAX_CHANNELS, data);
     if (!p)
         return PM_ERR_FULL;
     pm_enet_packet_peer *pp = pm_enet_pp_of(h, p);
@@ -212,8 +212,7 @@ int pm_enet_host_compress(pm_enet_host *h, pm_enet_compression mode)
     return PM_ERR_INVALID;
 }
 
-int pm_enet_host_broadcast(pm_enet_host *h, int channel, const uint8_t *data, size_t len,
-                           int flags)
+int pm_enet_host_broadcast(pm_enet_host *h, int channel, const uint8_t *data, size_t len, int flags)
 {
     if (!h || (!data && len) || channel < 0 || (size_t)channel >= h->host->channelLimit ||
         !pm_enet_flags_valid(flags))
@@ -305,8 +304,7 @@ int pm_enet_host_wait(pm_enet_host *h, int timeout_ms)
     if (!h)
         return PM_ERR_INVALID;
     enet_uint32 cond = ENET_SOCKET_WAIT_RECEIVE;
-    if (enet_socket_wait(h->host->socket, &cond, timeout_ms > 0 ? (enet_uint32)timeout_ms : 0) <
-        0)
+    if (enet_socket_wait(h->host->socket, &cond, timeout_ms > 0 ? (enet_uint32)timeout_ms : 0) < 0)
         return PM_ERR_IO;
     return (cond & ENET_SOCKET_WAIT_RECEIVE) ? 1 : 0;
 }

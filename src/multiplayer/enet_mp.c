@@ -187,8 +187,8 @@ static int setup_host(pm_enet *e, const char *bind_ip, uint16_t port, int peers,
                       uint32_t out_bw)
 {
     pm_enet_host *h;
-    int r = pm_enet_host_create_bound(&e->env.e, bind_ip, port, peers, (int)e->channel_count,
-                                      in_bw, out_bw, &h);
+    int r = pm_enet_host_create_bound(&e->env.e, bind_ip, port, peers, (int)e->channel_count, in_bw,
+                                      out_bw, &h);
     if (r != PM_OK)
         return r;
     r = pm_enet_host_compress(h, e->compression);

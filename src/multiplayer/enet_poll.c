@@ -12,15 +12,14 @@ static void drop(pm_enet *e, ENetPacket *pkt, uint64_t *counter, const char *wha
 {
     ++*counter;
     if (*counter <= LOUD_DROPS)
-        PM_WARN(&e->env, PM_ENET_COMPONENT, "dropped %s from peer %d (%zu bytes)", what,
-                (int)peer, pkt->dataLength);
+        PM_WARN(&e->env, PM_ENET_COMPONENT, "dropped %s from peer %d (%zu bytes)", what, (int)peer,
+                pkt->dataLength);
     else
         PM_DEBUG(&e->env, PM_ENET_COMPONENT, "dropped %s from peer %d", what, (int)peer);
     enet_packet_destroy(pkt);
 }
 
-static void queue_packet(pm_enet *e, ENetPacket *pkt, int32_t from, uint8_t channel,
-                         uint8_t offset)
+static void queue_packet(pm_enet *e, ENetPacket *pkt, int32_t from, uint8_t channel, uint8_t offset)
 {
     pm_genet_class c;
     pm_genet_classify(e->fmt, channel, pkt->flags, &c);

@@ -72,8 +72,8 @@ void pm_enet_pp_clear(pm_enet_packet_peer *pp)
     pm_enet_rxq_clear(&pp->rx);
 }
 
-int pm_enet_packet_peer_send(pm_enet_packet_peer *pp, int channel, const uint8_t *data,
-                             size_t len, int flags)
+int pm_enet_packet_peer_send(pm_enet_packet_peer *pp, int channel, const uint8_t *data, size_t len,
+                             int flags)
 {
     if (!pp || (!data && len) || !pm_enet_flags_valid(flags) || channel < 0)
         return PM_ERR_INVALID;
@@ -179,8 +179,7 @@ void pm_enet_packet_peer_throttle_configure(pm_enet_packet_peer *pp, uint32_t in
         enet_peer_throttle_configure(pp->peer, interval, acceleration, deceleration);
 }
 
-double pm_enet_packet_peer_get_statistic(const pm_enet_packet_peer *pp,
-                                         pm_enet_peer_statistic stat)
+double pm_enet_packet_peer_get_statistic(const pm_enet_packet_peer *pp, pm_enet_peer_statistic stat)
 {
     if (!pp)
         return 0;

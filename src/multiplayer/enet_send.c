@@ -68,9 +68,9 @@ void pm_enet_relay(pm_enet *e, pm_enet_packet_peer *from, uint8_t channel, ENetP
         ENetPacket *fwd = pkt;
         if (plan.local) {
             fwd = enet_packet_create(pkt->data, pkt->dataLength,
-                                     pkt->flags & (ENET_PACKET_FLAG_RELIABLE |
-                                                   ENET_PACKET_FLAG_UNSEQUENCED |
-                                                   ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT));
+                                     pkt->flags &
+                                         (ENET_PACKET_FLAG_RELIABLE | ENET_PACKET_FLAG_UNSEQUENCED |
+                                          ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT));
             if (!fwd) {
                 PM_ERROR(&e->env, PM_ENET_COMPONENT, "out of memory: relay from %d lost",
                          (int)source);
@@ -164,8 +164,8 @@ int pm_enet_put_packet(void *impl, int32_t target, pm_mp_transfer_mode mode, int
         target = PM_GENET_SERVER_ID;
     }
     /* A single recipient must have the channel (mesh links and clients may have fewer). */
-    pm_enet_member *one = pm_enet_find(e, e->mode == PM_ENET_MODE_CLIENT ? PM_GENET_SERVER_ID
-                                                                          : target);
+    pm_enet_member *one =
+        pm_enet_find(e, e->mode == PM_ENET_MODE_CLIENT ? PM_GENET_SERVER_ID : target);
     if (one && one->pp && (e->mode == PM_ENET_MODE_CLIENT || target > 0) &&
         route.channel >= one->pp->peer->channelCount)
         return PM_ERR_INVALID;

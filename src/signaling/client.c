@@ -263,6 +263,7 @@ int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **
     int rc = copy_config(c, cfg);
     if (rc == PM_OK) {
         pm_ws_config wc = {.env = cfg->env,
+                           .client_tls = strncmp(cfg->url, "wss://", 6) == 0,
                            .ca_file = c->cfg.ca_file,
                            .allow_self_signed = cfg->allow_self_signed,
                            .max_message = 1u << 20};

@@ -173,7 +173,7 @@ int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **
         pm_signal_server_free(srv);
         return rc;
     }
-    PM_INFO(&env, "signal", "listening on %s port %u (%s)",
+    PM_DEBUG(&env, "signal", "listening on %s port %u (%s)",
             cfg->bind_address ? cfg->bind_address : "*", (unsigned)pm_ws_port(srv->ws),
             cfg->cert_file ? "wss" : "ws");
     *out = srv;

@@ -117,8 +117,7 @@ void pm_genet_classify(pm_genet_format fmt, uint8_t enet_channel, uint32_t flags
         out->mode = PM_MP_TRANSFER_UNRELIABLE_ORDERED;
 }
 
-void pm_genet_relay_plan(uint32_t source, int32_t target, bool relay_enabled,
-                         pm_genet_relay *out)
+void pm_genet_relay_plan(uint32_t source, int32_t target, bool relay_enabled, pm_genet_relay *out)
 {
     (void)source; /* the caller checked it against the connection's id */
     *out = (pm_genet_relay){0};
@@ -146,8 +145,8 @@ uint8_t pm_godot_raw_command(pm_genet_format fmt)
     return fmt == PM_GENET_GODOT3 ? PM_GODOT3_CMD_RAW : PM_GODOT4_CMD_RAW;
 }
 
-int pm_godot_raw_unwrap(pm_genet_format fmt, const uint8_t *p, size_t len,
-                        const uint8_t **payload, size_t *payload_len)
+int pm_godot_raw_unwrap(pm_genet_format fmt, const uint8_t *p, size_t len, const uint8_t **payload,
+                        size_t *payload_len)
 {
     if (!p || len < 2)
         return PM_ERR_PARSE;

@@ -33,8 +33,8 @@
 #define PM_GENET4_CH_FIRST_EXTRA 2
 
 /* The 3.2 data header and system message are both exactly 8 bytes. */
-#define PM_GENET_HEADER_LEN 8
-#define PM_GENET_SYSMSG_LEN 8
+#define PM_GENET_HEADER_LEN         8
+#define PM_GENET_SYSMSG_LEN         8
 #define PM_GENET_SYSMSG_ADD_PEER    0
 #define PM_GENET_SYSMSG_REMOVE_PEER 1
 
@@ -80,10 +80,10 @@ typedef struct pm_genet_class {
 
 /** The 3.2 server's decision for a data packet from client `source`. */
 typedef struct pm_genet_relay {
-    bool local;     /**< queue it for the server application */
-    bool forward;   /**< send copies to other clients */
-    int32_t to;     /**< forward to this one client only (0: to every client but the
-                         sender and `exclude`) */
+    bool local;      /**< queue it for the server application */
+    bool forward;    /**< send copies to other clients */
+    int32_t to;      /**< forward to this one client only (0: to every client but the
+                          sender and `exclude`) */
     int32_t exclude; /**< a client that gets no copy (0: none) */
 } pm_genet_relay;
 
@@ -136,8 +136,7 @@ void pm_genet_classify(pm_genet_format fmt, uint8_t enet_channel, uint32_t flags
 int pm_genet_channel_count(pm_genet_format fmt, int extra);
 
 /** The 3.2 server's relay decision (section 4.1, "Server receive logic"). */
-void pm_genet_relay_plan(uint32_t source, int32_t target, bool relay_enabled,
-                         pm_genet_relay *out);
+void pm_genet_relay_plan(uint32_t source, int32_t target, bool relay_enabled, pm_genet_relay *out);
 
 /** MultiplayerAPI raw-bytes command byte of a generation. */
 uint8_t pm_godot_raw_command(pm_genet_format fmt);
@@ -146,7 +145,7 @@ uint8_t pm_godot_raw_command(pm_genet_format fmt);
  * ignores shorter ones). PM_ERR_PARSE otherwise. For Godot 4 only the low
  * 3 bits are the command (CMD_MASK).
  */
-int pm_godot_raw_unwrap(pm_genet_format fmt, const uint8_t *p, size_t len,
-                        const uint8_t **payload, size_t *payload_len);
+int pm_godot_raw_unwrap(pm_genet_format fmt, const uint8_t *p, size_t len, const uint8_t **payload,
+                        size_t *payload_len);
 
 #endif

@@ -84,6 +84,17 @@ static inline void tn_poll(tn_node *n)
     }
 }
 
+/*
+ * ENet's packet throttle drops unreliable packets when round trips vary,
+ * which they do on a loaded 2-core machine or under ASan. The tests check
+ * where unreliable packets go, not how ENet paces them: never decelerate.
+ */
+static inline void tn_no_throttle(pm_enet_packet_peer *pp)
+{
+    assert_non_null(pp);
+    pm_enet_packet_peer_throttle_configure(pp, 5000, 2, 0);
+}
+
 typedef bool (*tn_cond)(tn_node *nodes, size_t n, void *ud);
 
 /* Poll every node until cond holds (true) or timeout_ms passes (false). */

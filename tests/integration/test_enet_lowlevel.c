@@ -53,8 +53,7 @@ static void creation_errors(void **st)
     assert_int_equal(pm_enet_host_get_max_channels(a), 255);
     uint16_t port = pm_enet_host_get_local_port(a);
     assert_true(port > 0);
-    assert_int_equal(pm_enet_host_create_bound(NULL, "127.0.0.1", port, 1, 0, 0, 0, &h),
-                     PM_ERR_IO);
+    assert_int_equal(pm_enet_host_create_bound(NULL, "127.0.0.1", port, 1, 0, 0, 0, &h), PM_ERR_IO);
     assert_int_equal(pm_enet_host_connect(a, "localhost", 1, 0, 0, NULL), PM_ERR_INVALID);
     assert_int_equal(pm_enet_host_connect(a, "0.0.0.0", 1, 0, 0, NULL), PM_ERR_INVALID);
     assert_int_equal(pm_enet_host_connect(a, "127.0.0.1", 0, 0, 0, NULL), PM_ERR_INVALID);
@@ -106,12 +105,12 @@ static void connect_send_receive(void **st)
     static uint8_t big[10000];
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = (uint8_t)(i * 7);
-    assert_int_equal(pm_enet_packet_peer_send(to_srv, 3, (const uint8_t *)"rel", 3,
-                                              PM_ENET_FLAG_RELIABLE),
-                     PM_OK);
-    assert_int_equal(pm_enet_packet_peer_send(to_srv, 2, (const uint8_t *)"unseq", 5,
-                                              PM_ENET_FLAG_UNSEQUENCED),
-                     PM_OK);
+    assert_int_equal(
+        pm_enet_packet_peer_send(to_srv, 3, (const uint8_t *)"rel", 3, PM_ENET_FLAG_RELIABLE),
+        PM_OK);
+    assert_int_equal(
+        pm_enet_packet_peer_send(to_srv, 2, (const uint8_t *)"unseq", 5, PM_ENET_FLAG_UNSEQUENCED),
+        PM_OK);
     assert_int_equal(pm_enet_packet_peer_send(to_srv, 1, big, sizeof big, PM_ENET_FLAG_RELIABLE),
                      PM_OK);
     assert_int_equal(pm_enet_packet_peer_put_packet(to_srv, (const uint8_t *)"put", 3), PM_OK);
@@ -195,9 +194,8 @@ static void connect_send_receive(void **st)
     assert_int_equal(ev.data, 7);
     assert_int_equal(pm_enet_packet_peer_get_channels(to_srv2), 2);
     assert_int_equal(pm_enet_host_get_peers(srv, NULL, 0), 2);
-    assert_int_equal(pm_enet_host_broadcast(srv, 1, (const uint8_t *)"bc", 2,
-                                            PM_ENET_FLAG_RELIABLE),
-                     PM_OK);
+    assert_int_equal(
+        pm_enet_host_broadcast(srv, 1, (const uint8_t *)"bc", 2, PM_ENET_FLAG_RELIABLE), PM_OK);
     pm_enet_host_flush(srv);
     assert_true(wait_event(&hs, 1, PM_ENET_EVENT_RECEIVE, &ev));
     assert_int_equal(ev.channel, 1);

@@ -48,6 +48,8 @@ static void make_link(link *l, int channels)
     assert_true(ca && cb);
     assert_int_equal(pm_enet_packet_peer_get_state(l->pa), PM_ENET_PEER_CONNECTED);
     assert_int_equal(pm_enet_packet_peer_get_state(l->pb), PM_ENET_PEER_CONNECTED);
+    tn_no_throttle(l->pa);
+    tn_no_throttle(l->pb);
 }
 
 static bool all_have(tn_node *v, size_t n, void *ud)
@@ -107,9 +109,8 @@ static void run_mesh(pm_enet_format fmt)
                 }
                 memcpy(hdr + off, "early", 5);
                 int ch = fmt == PM_ENET_FORMAT_GODOT3 ? 1 : 0;
-                assert_int_equal(pm_enet_packet_peer_send(l.pb, ch, hdr, off + 5,
-                                                          PM_ENET_FLAG_RELIABLE),
-                                 PM_OK);
+                assert_int_equal(
+                    pm_enet_packet_peer_send(l.pb, ch, hdr, off + 5, PM_ENET_FLAG_RELIABLE), PM_OK);
                 pm_enet_host_flush(l.b);
                 pm_time deadline = pm_now() + PM_MS(WAIT_MS);
                 pm_enet_event ev;
@@ -152,9 +153,8 @@ static void run_mesh(pm_enet_format fmt)
         snprintf(text, sizeof text, "hello %d", i);
         assert_int_equal(tn_send(&mesh[i], 0, PM_MP_TRANSFER_RELIABLE, 0, text), PM_OK);
         snprintf(text, sizeof text, "next %d", i);
-        assert_int_equal(tn_send(&mesh[i], 10 + (i + 1) % NPEERS, PM_MP_TRANSFER_UNRELIABLE, 2,
-                                 text),
-                         PM_OK);
+        assert_int_equal(
+            tn_send(&mesh[i], 10 + (i + 1) % NPEERS, PM_MP_TRANSFER_UNRELIABLE, 2, text), PM_OK);
     }
     assert_int_equal(tn_send(&mesh[0], -12, PM_MP_TRANSFER_UNRELIABLE_ORDERED, 1, "not12"), PM_OK);
     assert_int_equal(tn_send(&mesh[0], 77, PM_MP_TRANSFER_RELIABLE, 0, "x"), PM_ERR_INVALID);

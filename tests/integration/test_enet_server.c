@@ -74,8 +74,7 @@ static uint16_t start(pm_enet_format fmt, size_t nclients, int extra)
         int32_t id = id_of(i);
         assert_true(id >= 2);
         /* Nothing can be sent before the connection is up (Godot: ERR_UNCONFIGURED). */
-        assert_int_equal(tn_send(&nodes[i], 1, PM_MP_TRANSFER_RELIABLE, 0, "early"),
-                         PM_ERR_STATE);
+        assert_int_equal(tn_send(&nodes[i], 1, PM_MP_TRANSFER_RELIABLE, 0, "early"), PM_ERR_STATE);
     }
     bool g3 = fmt == PM_ENET_FORMAT_GODOT3;
     assert_true(tn_pump(nodes, 1 + nclients, all_connected, &g3, WAIT_MS));
@@ -91,6 +90,8 @@ static uint16_t start(pm_enet_format fmt, size_t nclients, int extra)
         pm_enet_packet_peer *pp = pm_enet_get_peer(nodes[0].e, id_of(i));
         assert_non_null(pp);
         assert_int_equal(pm_enet_packet_peer_get_state(pp), PM_ENET_PEER_CONNECTED);
+        tn_no_throttle(pp);
+        tn_no_throttle(pm_enet_get_peer(nodes[i].e, 1));
     }
     clear_all(1 + nclients);
     return port;
@@ -104,9 +105,8 @@ static void stop(size_t n)
 
 static void every_mode_to_server(void)
 {
-    static const pm_mp_transfer_mode modes[] = {PM_MP_TRANSFER_RELIABLE,
-                                                PM_MP_TRANSFER_UNRELIABLE_ORDERED,
-                                                PM_MP_TRANSFER_UNRELIABLE};
+    static const pm_mp_transfer_mode modes[] = {
+        PM_MP_TRANSFER_RELIABLE, PM_MP_TRANSFER_UNRELIABLE_ORDERED, PM_MP_TRANSFER_UNRELIABLE};
     for (size_t m = 0; m < 3; m++)
         for (int ch = 0; ch <= 1; ch++)
             assert_int_equal(tn_send(&nodes[1], 1, modes[m], ch, "mode"), PM_OK);
@@ -338,14 +338,12 @@ static void godot4_clients(void **st)
     every_mode_to_server();
     clear_all(n);
     /* A client reaches only the server; "everyone but the server" is nobody. */
-    assert_int_equal(tn_send(&nodes[1], id_of(2), PM_MP_TRANSFER_RELIABLE, 0, "x"),
-                     PM_ERR_INVALID);
+    assert_int_equal(tn_send(&nodes[1], id_of(2), PM_MP_TRANSFER_RELIABLE, 0, "x"), PM_ERR_INVALID);
     assert_int_equal(tn_send(&nodes[1], -1, PM_MP_TRANSFER_RELIABLE, 0, "nobody"), PM_OK);
     assert_int_equal(tn_send(&nodes[1], 0, PM_MP_TRANSFER_RELIABLE, 0, "to-server"), PM_OK);
     /* The server addresses clients directly. */
     assert_int_equal(tn_send(&nodes[0], 0, PM_MP_TRANSFER_RELIABLE, 0, "s-all"), PM_OK);
-    assert_int_equal(tn_send(&nodes[0], -id_of(2), PM_MP_TRANSFER_UNRELIABLE, 1, "s-but2"),
-                     PM_OK);
+    assert_int_equal(tn_send(&nodes[0], -id_of(2), PM_MP_TRANSFER_UNRELIABLE, 1, "s-but2"), PM_OK);
     want_rx w[] = {{0, 1}, {1, 2}, {2, 1}, {3, 2}, {4, 2}, {0, 0}};
     assert_true(tn_pump(nodes, n, has_packets, w, WAIT_MS));
     tn_settle(nodes, n, 50);

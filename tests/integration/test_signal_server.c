@@ -85,7 +85,7 @@ static void raw_closed(void *ud, uint64_t conn, int code, const char *reason, bo
 static void raw_connect(rawc *r, const char *url)
 {
     memset(r, 0, sizeof *r);
-    pm_ws_config wc = {.allow_self_signed = true};
+    pm_ws_config wc = {.allow_self_signed = true, .client_tls = strncmp(url, "wss:", 4) == 0};
     pm_ws_handler h = {.ud = r, .on_open = raw_open, .on_message = raw_message,
                        .on_closed = raw_closed};
     assert_int_equal(pm_ws_new(&wc, &h, &r->ws), PM_OK);

@@ -54,11 +54,11 @@ static void sysmsg_round_trip_and_malformed(void **st)
 
     /* Reading: wrong length, unknown type, the server's or an impossible id. */
     static const uint8_t bad[][9] = {
-        {2, 0, 0, 0, 5, 0, 0, 0},       /* unknown type */
-        {0, 0, 0, 1, 5, 0, 0, 0},       /* type 0x01000000 */
-        {0, 0, 0, 0, 1, 0, 0, 0},       /* ADD_PEER of the server */
-        {1, 0, 0, 0, 0, 0, 0, 0},       /* REMOVE_PEER of 0 */
-        {0, 0, 0, 0, 0, 0, 0, 0x80},    /* id 2^31 */
+        {2, 0, 0, 0, 5, 0, 0, 0},    /* unknown type */
+        {0, 0, 0, 1, 5, 0, 0, 0},    /* type 0x01000000 */
+        {0, 0, 0, 0, 1, 0, 0, 0},    /* ADD_PEER of the server */
+        {1, 0, 0, 0, 0, 0, 0, 0},    /* REMOVE_PEER of 0 */
+        {0, 0, 0, 0, 0, 0, 0, 0x80}, /* id 2^31 */
         {0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff},
     };
     for (size_t i = 0; i < PM_ARRAY_LEN(bad); i++)

@@ -906,6 +906,72 @@ static void test_stats_and_misuse(void **state)
     pm_mesh_free(m);
 }
 
+/* add_peer on real (sans-I/O) WebRTC connections: the channels Godot creates. */
+static pm_rtc_peer *new_rtc(pm_env *e, pm_addr *a)
+{
+    pm_rtc_config cfg;
+    pm_rtc_config_default(&cfg);
+    cfg.env = e;
+    cfg.external_transport = true;
+    cfg.local_addrs = a;
+    cfg.local_addr_count = 1;
+    pm_rtc_peer *pc = NULL;
+    assert_int_equal(pm_rtc_peer_new(&cfg, &pc), PM_OK);
+    return pc;
+}
+
+static void test_rtc_link(void **state)
+{
+    (void)state;
+    pm_mesh *m = new_mesh();
+    pm_addr a;
+    assert_int_equal(pm_addr_parse(&a, "127.0.0.1", 5000), PM_OK);
+    pm_rtc_peer *pc = new_rtc(&env, &a);
+    assert_int_equal(pm_mesh_add_peer(m, pc, 2, 250), PM_ERR_STATE); /* not set up */
+    pm_mp_transfer_mode extra[] = {PM_MP_TRANSFER_UNRELIABLE};
+    assert_int_equal(pm_mesh_create_mesh(m, 1, extra, 1), PM_OK);
+    assert_int_equal(pm_mesh_add_peer(m, pc, 2, 250), PM_OK);
+    pm_mesh_peer_info info;
+    assert_int_equal(pm_mesh_get_peer(m, 2, &info), PM_OK);
+    assert_ptr_equal(info.connection, pc);
+    assert_int_equal(info.channel_count, 4);
+    const char *labels[] = {"reliable", "ordered", "unreliable", "4"};
+    const bool ordered[] = {true, true, false, false};
+    const int lifetime[] = {-1, 250, 250, 250};
+    for (int i = 0; i < 4; i++) {
+        pm_rtc_channel *ch = info.channels[i];
+        assert_string_equal(pm_rtc_channel_get_label(ch), labels[i]);
+        assert_int_equal(pm_rtc_channel_get_id(ch), i + 1);
+        assert_true(pm_rtc_channel_is_negotiated(ch));
+        assert_int_equal(pm_rtc_channel_is_ordered(ch), ordered[i]);
+        assert_int_equal(pm_rtc_channel_get_max_packet_lifetime(ch), lifetime[i]);
+        assert_int_equal(pm_rtc_channel_get_max_retransmits(ch), -1);
+        assert_int_equal(pm_rtc_channel_get_write_mode(ch), PM_RTC_WRITE_BINARY);
+        assert_int_equal(pm_rtc_channel_get_messages_abandoned(ch), 0);
+    }
+    pm_mesh_peer_stats st;
+    assert_int_equal(pm_mesh_get_peer_stats(m, 2, &st), PM_OK);
+    assert_int_equal(st.rtt, -1);
+    assert_int_equal(st.unreliable_abandoned, 0);
+    /* Not NEW: refused, and the caller still owns it. */
+    pm_rtc_peer *closed = new_rtc(&env, &a);
+    pm_rtc_peer_close(closed);
+    assert_int_equal(pm_mesh_add_peer(m, closed, 3, 1), PM_ERR_STATE);
+    pm_rtc_peer_free(closed);
+    /* Refused for an id in use, then accepted under another: nothing was left on it. */
+    pm_rtc_peer *again = new_rtc(&env, &a);
+    assert_int_equal(pm_mesh_add_peer(m, again, 2, 1), PM_ERR_EXISTS);
+    assert_int_equal(pm_mesh_add_peer(m, again, 3, PM_MESH_LIFETIME_RELIABLE), PM_OK);
+    assert_int_equal(pm_mesh_get_peer(m, 3, &info), PM_OK);
+    assert_int_equal(pm_rtc_channel_get_max_packet_lifetime(info.channels[2]), -1);
+    /* Polling connections that never got a description: nothing happens. */
+    assert_string_equal(poll_events(m), "");
+    assert_true(pm_mesh_next_timeout(m) > 0);
+    /* Leaving frees the connection (ASan checks it is freed exactly once). */
+    assert_int_equal(pm_mesh_remove_peer(m, 2), PM_OK);
+    pm_mesh_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -926,6 +992,7 @@ int main(void)
         cmocka_unit_test(test_fairness),
         cmocka_unit_test(test_unconnected_packets),
         cmocka_unit_test(test_stats_and_misuse),
+        cmocka_unit_test(test_rtc_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# tests/godot-signal/run.sh PEERMESH-SIGNAL PEERMESH — Debian's Godot 3.2.3
+# (WebSocketClient, the 3.x text protocol of the signaling demo) against
+# peermesh-signal on 127.0.0.1, with a C client (`peermesh chat`, 4.x JSON)
+# joining the same lobby. See project/signal_test.gd for the script.
+#
+# Godot: godot3 --no-window under xvfb-run (as the demo would run headless),
+# else godot3-server; $PEERMESH_GODOT overrides. Exits 77 with the reason
+# when neither is installed (CTest SKIP_RETURN_CODE). Every process runs
+# under `timeout`; only processes started here are stopped.
+set -u
+
+SIGNAL=${1:?usage: run.sh PATH-TO-peermesh-signal PATH-TO-peermesh}
+PM=${2:?usage: run.sh PATH-TO-peermesh-signal PATH-TO-peermesh}
+HERE=$(cd "$(dirname "$0")" && pwd)
+LIMIT=${PM_GODOT_STEP_TIMEOUT:-40}
+
+for exe in "$SIGNAL" "$PM"; do
+  if [ ! -x "$exe" ]; then
+    echo "SKIP: $exe is not built (configure with -DPM_APPS=ON)"
+    exit 77
+  fi
+done
+command -v timeout >/dev/null || { echo "SKIP: coreutils timeout missing"; exit 77; }
+
+if [ -n "${PEERMESH_GODOT:-}" ]; then
+  GODOT=("$PEERMESH_GODOT")
+elif command -v godot3 >/dev/null && command -v xvfb-run >/dev/null; then
+  GODOT=(xvfb-run -a godot3 --no-window)
+elif command -v godot3-server >/dev/null; then
+  GODOT=(godot3-server)
+elif command -v godot3 >/dev/null; then
+  echo "SKIP: godot3 is installed but xvfb-run is not (scripts/install-deps.sh interop)"
+  exit 77
+else
+  echo "SKIP: godot3 not installed (scripts/install-deps.sh interop)"
+  exit 77
+fi
+echo "godot: ${GODOT[*]}"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/peermesh-godot-signal.XXXXXX")
+cp -r "$HERE/project" "$WORK/project"
+mkdir -p "$WORK/home"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  done
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] && wait "$pid" 2>/dev/null
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+show() {
+  for f in "$@"; do
+    [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
+  done
+}
+
+# The server: any free port on loopback, a short seal delay.
+SLOG="$WORK/server.log"
+timeout -k 3 $((LIMIT + 10)) "$SIGNAL" --bind 127.0.0.1 --port 0 --seal-delay 1 \
+  --log-level info >"$SLOG" 2>&1 &
+PIDS+=("$!")
+PORT=""
+for _ in $(seq 100); do
+  PORT=$(sed -n 's/.*listening on 127\.0\.0\.1 port \([0-9]*\).*/\1/p' "$SLOG" | head -n1)
+  [ -n "$PORT" ] && break
+  sleep 0.05
+done
+if [ -z "$PORT" ]; then
+  echo "FAIL: peermesh-signal did not start"
+  show "$SLOG"
+  exit 1
+fi
+URL="ws://127.0.0.1:$PORT/"
+echo "server: $URL"
+
+GLOG="$WORK/godot.log"
+LOBBY_FILE="$WORK/lobby.txt"
+HOME="$WORK/home" timeout -k 3 "$LIMIT" "${GODOT[@]}" --path "$WORK/project" -s signal_test.gd \
+  -- url="$URL" lobby_file="$LOBBY_FILE" expect_external=1 timeout=$((LIMIT - 5)) \
+  >"$GLOG" 2>&1 &
+GPID=$!
+PIDS+=("$GPID")
+
+# The C client joins once Godot's peers are in, stays a moment, leaves.
+for _ in $(seq $((LIMIT * 20))); do
+  [ -s "$LOBBY_FILE" ] && break
+  kill -0 "$GPID" 2>/dev/null || break
+  sleep 0.05
+done
+CLOG="$WORK/chat.log"
+if [ -s "$LOBBY_FILE" ]; then
+  LOBBY=$(cat "$LOBBY_FILE")
+  (sleep 1.5; echo "hello from C"; echo "/quit") |
+    timeout -k 3 20 "$PM" chat --server "$URL" --lobby "$LOBBY" --bind 127.0.0.1 >"$CLOG" 2>&1
+  echo "C client: exit $? ($(grep -c '' "$CLOG") lines)"
+fi
+
+wait "$GPID"
+STATUS=$?
+if [ $STATUS -eq 0 ] && grep -q '^RESULT ok' "$GLOG" && grep -q 'we are peer' "$CLOG"; then
+  echo "PASS: $(grep '^RESULT' "$GLOG")"
+  exit 0
+fi
+echo "FAIL: godot exit $STATUS"
+show "$GLOG" "$CLOG" "$SLOG"
+exit 1
