@@ -46,8 +46,8 @@ static int make_token(const sig_options *o)
     int rc = pm_signal_token_make(o->server.token_secret, o->make_token_user, expiry, token,
                                   sizeof token);
     if (rc != PM_OK) {
-        fprintf(stderr, "peermesh-signal: cannot make a token for \"%s\": %s\n",
-                o->make_token_user, pm_strerror(rc));
+        fprintf(stderr, "peermesh-signal: cannot make a token for \"%s\": %s\n", o->make_token_user,
+                pm_strerror(rc));
         return 64;
     }
     printf("%s\n", token);

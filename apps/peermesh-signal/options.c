@@ -44,7 +44,8 @@ static const opt_def OPTS[] = {
     {"turn-url", K_URL, "URL", "TURN server URL handed to peers (repeatable)"},
     {"stun-url", K_URL, "URL", "STUN server URL handed to peers (repeatable)"},
     {"turn-ttl", K_SECONDS, "S", "lifetime of TURN credentials (default 86400)"},
-    {"http-endpoints", K_BOOL, NULL, "serve GET /metrics and /healthz (default; --no-http-endpoints)"},
+    {"http-endpoints", K_BOOL, NULL,
+     "serve GET /metrics and /healthz (default; --no-http-endpoints)"},
     {"log-level", K_LEVEL, "LEVEL", "error, warn, info (default), debug or trace"},
     {"shutdown-grace", K_SECONDS, "S", "on SIGTERM, wait this long for closes (default 5)"},
     {"make-token", K_STRING, "USER", "print a join token for USER (needs token-secret), exit"},
@@ -265,8 +266,7 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
         return true;
     }
 bad:
-    fprintf(stderr, "peermesh-signal: %s: bad value for %s: \"%s\"\n", where, d->name,
-            v ? v : "");
+    fprintf(stderr, "peermesh-signal: %s: bad value for %s: \"%s\"\n", where, d->name, v ? v : "");
     return false;
 }
 

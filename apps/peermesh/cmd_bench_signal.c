@@ -102,8 +102,8 @@ static void run_child_server(bench *b, int report_fd)
     cfg.max_peers = (uint32_t)b->clients + 64;
     cfg.max_lobbies = (uint32_t)(b->clients / b->lobby_size + 64);
     cfg.max_lobby_peers = (uint32_t)b->lobby_size;
-    cfg.rate_limit = 0;              /* the load is the point */
-    cfg.join_timeout = PM_SEC(60);   /* thousands of handshakes queue up */
+    cfg.rate_limit = 0;            /* the load is the point */
+    cfg.join_timeout = PM_SEC(60); /* thousands of handshakes queue up */
     cfg.http_endpoints = false;
     uint16_t port = 0;
     if (pm_signal_server_new(&cfg, &child_server) == PM_OK)
@@ -339,10 +339,11 @@ static double pct(const pm_time *sorted, size_t n, double p)
 
 static int run(bench *b)
 {
-    pm_ws_config wc = {.max_message = 1 << 20, .client_tls = strncmp(b->url, "wss:", 4) == 0,
+    pm_ws_config wc = {.max_message = 1 << 20,
+                       .client_tls = strncmp(b->url, "wss:", 4) == 0,
                        .allow_self_signed = true};
-    pm_ws_handler h = {.ud = b, .on_open = on_open, .on_message = on_message,
-                       .on_closed = on_closed};
+    pm_ws_handler h = {
+        .ud = b, .on_open = on_open, .on_message = on_message, .on_closed = on_closed};
     int rc = pm_ws_new(&wc, &h, &b->ws);
     if (rc != PM_OK)
         return rc;
@@ -400,15 +401,16 @@ static int run(bench *b)
     json_t *res = json_pack("{s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f}",
                             "bench", "signal", "clients", (int)b->clients, "connections_held",
                             (int)held, "lobby_size", (int)b->lobby_size, "message_bytes",
-                            (int)b->size, "target_rate", b->rate, "seconds", b->seconds,
-                            "sent", (json_int_t)b->sent, "received", (json_int_t)b->received_total,
-                            "messages_per_second", round(mps), "p50_ms",
-                            pct(b->lat, b->nlat, 50), "p99_ms", pct(b->lat, b->nlat, 99),
-                            "setup_seconds", setup_s);
+                            (int)b->size, "target_rate", b->rate, "seconds", b->seconds, "sent",
+                            (json_int_t)b->sent, "received", (json_int_t)b->received_total,
+                            "messages_per_second", round(mps), "p50_ms", pct(b->lat, b->nlat, 50),
+                            "p99_ms", pct(b->lat, b->nlat, 99), "setup_seconds", setup_s);
     if (res && cpu_srv >= 0)
-        json_object_set_new(res, "server_cpu", json_real(round((double)cpu_srv / 1e4 / wall) / 100));
+        json_object_set_new(res, "server_cpu",
+                            json_real(round((double)cpu_srv / 1e4 / wall) / 100));
     if (res && cpu_self >= 0)
-        json_object_set_new(res, "client_cpu", json_real(round((double)cpu_self / 1e4 / wall) / 100));
+        json_object_set_new(res, "client_cpu",
+                            json_real(round((double)cpu_self / 1e4 / wall) / 100));
     if (res)
         (void)pm_cli_write_json_line(stdout, res);
     json_decref(res);
@@ -436,11 +438,11 @@ static const char USAGE[] =
 static int parse(bench *b, int argc, char **argv)
 {
     static const struct option longs[] = {
-        {"clients", required_argument, NULL, 'n'},  {"lobby-size", required_argument, NULL, 'k'},
-        {"rate", required_argument, NULL, 'r'},     {"seconds", required_argument, NULL, 's'},
-        {"size", required_argument, NULL, 'b'},     {"connect-window", required_argument, NULL, 'w'},
-        {"server", required_argument, NULL, 'u'},   {"bind", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"clients", required_argument, NULL, 'n'}, {"lobby-size", required_argument, NULL, 'k'},
+        {"rate", required_argument, NULL, 'r'},    {"seconds", required_argument, NULL, 's'},
+        {"size", required_argument, NULL, 'b'},    {"connect-window", required_argument, NULL, 'w'},
+        {"server", required_argument, NULL, 'u'},  {"bind", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     b->clients = 1000;
     b->lobby_size = 8;
     b->rate = 20000;
@@ -526,8 +528,9 @@ int pm_cli_bench_signal(int argc, char **argv)
     else if (rc == PM_OK)
         rc = start_server(b);
     if (rc == PM_OK) {
-        fprintf(stderr, "peermesh bench signal: %ld clients in lobbies of %ld, %.0f messages/s "
-                        "for %.0f s, server %s%s\n",
+        fprintf(stderr,
+                "peermesh bench signal: %ld clients in lobbies of %ld, %.0f messages/s "
+                "for %.0f s, server %s%s\n",
                 b->clients, b->lobby_size, b->rate, b->seconds, b->url,
                 b->server_pid ? " (embedded, child process)" : "");
         rc = run(b);

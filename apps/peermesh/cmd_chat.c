@@ -107,8 +107,8 @@ static void on_line(chat *c, char *line)
 
 static void read_input(chat *c)
 {
-    ssize_t k = read(STDIN_FILENO, c->pending + c->pending_len,
-                     sizeof c->pending - 1 - c->pending_len);
+    ssize_t k =
+        read(STDIN_FILENO, c->pending + c->pending_len, sizeof c->pending - 1 - c->pending_len);
     if (k <= 0) {
         if (k == 0 || (errno != EINTR && errno != EAGAIN))
             c->quit = true;
@@ -143,8 +143,8 @@ static void drain(chat *c)
             say("we are peer %d", (int)ev.peer_id);
             break;
         case PM_SIGNAL_EVENT_JOINED:
-            say("in lobby %s (others join with: peermesh chat --server URL --lobby %s)",
-                ev.lobby, ev.lobby);
+            say("in lobby %s (others join with: peermesh chat --server URL --lobby %s)", ev.lobby,
+                ev.lobby);
             break;
         case PM_SIGNAL_EVENT_PEER_ANNOUNCED:
             say("peer %d is here, connecting", (int)ev.peer_id);
@@ -186,14 +186,11 @@ static void drain(chat *c)
 
 int pm_cli_chat(int argc, char **argv)
 {
-    static const struct option longs[] = {{"server", required_argument, NULL, 's'},
-                                          {"lobby", required_argument, NULL, 'l'},
-                                          {"client-server", no_argument, NULL, 'c'},
-                                          {"protocol", required_argument, NULL, 'p'},
-                                          {"bind", required_argument, NULL, 'b'},
-                                          {"insecure", no_argument, NULL, 'k'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {
+        {"server", required_argument, NULL, 's'},  {"lobby", required_argument, NULL, 'l'},
+        {"client-server", no_argument, NULL, 'c'}, {"protocol", required_argument, NULL, 'p'},
+        {"bind", required_argument, NULL, 'b'},    {"insecure", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     pm_signal_client_config cfg;
     pm_signal_client_config_default(&cfg);
     optind = 1;
@@ -218,8 +215,8 @@ int pm_cli_chat(int argc, char **argv)
             continue;
         case 'p':
             if (!strcmp(optarg, "json") || !strcmp(optarg, "text")) {
-                cfg.protocol = !strcmp(optarg, "json") ? PM_SIGNAL_PROTOCOL_JSON
-                                                       : PM_SIGNAL_PROTOCOL_TEXT;
+                cfg.protocol =
+                    !strcmp(optarg, "json") ? PM_SIGNAL_PROTOCOL_JSON : PM_SIGNAL_PROTOCOL_TEXT;
                 continue;
             }
             break;
@@ -236,8 +233,8 @@ int pm_cli_chat(int argc, char **argv)
         return PM_CLI_EXIT_USAGE;
     }
     if (optind < argc || !cfg.url) {
-        fprintf(stderr, "peermesh chat: %s\n%s", cfg.url ? "unexpected argument" : "--server needed",
-                USAGE);
+        fprintf(stderr, "peermesh chat: %s\n%s",
+                cfg.url ? "unexpected argument" : "--server needed", USAGE);
         return PM_CLI_EXIT_USAGE;
     }
     chat c;

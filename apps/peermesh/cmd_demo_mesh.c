@@ -30,8 +30,8 @@ static const pm_mp_transfer_mode MODES[CHANNELS] = {
 static const char *const MODE_NAMES[CHANNELS] = {"reliable", "ordered", "unreliable"};
 
 typedef struct link_stat {
-    pm_time announced;     /* first time either side heard of the other */
-    pm_time connected[2];  /* PEER_CONNECTED at each side (index by lower/higher node) */
+    pm_time announced;    /* first time either side heard of the other */
+    pm_time connected[2]; /* PEER_CONNECTED at each side (index by lower/higher node) */
     int delivered[CHANNELS];
     pm_time rtt[2 * PINGS];
     int nrtt;
@@ -146,8 +146,7 @@ static void drain_node(demo *d, int i)
         if (ev.type == PM_MP_EVENT_PEER_CONNECTED)
             l->connected[i < j ? 0 : 1] = pm_now();
         else if (ev.type == PM_MP_EVENT_PEER_DISCONNECTED) {
-            fprintf(stderr, "peermesh demo: node %d lost peer %d\n", (int)nd->id,
-                    (int)ev.peer_id);
+            fprintf(stderr, "peermesh demo: node %d lost peer %d\n", (int)nd->id, (int)ev.peer_id);
             d->problems++;
         }
     }
@@ -276,8 +275,8 @@ static int compare_time(const void *a, const void *b)
 
 static void print_table(demo *d)
 {
-    printf("\n  %-25s %-9s %9s %9s %9s  %s\n", "link", "connected", "setup ms", "rtt ms",
-           "ice rtt", "messages (reliable/ordered/unreliable, both ways)");
+    printf("\n  %-25s %-9s %9s %9s %9s  %s\n", "link", "connected", "setup ms", "rtt ms", "ice rtt",
+           "messages (reliable/ordered/unreliable, both ways)");
     int links = 0, up = 0, complete = 0;
     for (int i = 0; i < d->n; i++) {
         for (int j = i + 1; j < d->n; j++) {
@@ -307,8 +306,8 @@ static void print_table(demo *d)
                    all ? "" : "  <- missing");
         }
     }
-    printf("\n  %d/%d links connected, %d/%d links exchanged on all %d channels (%s, %s, %s)\n",
-           up, links, complete, links, CHANNELS, MODE_NAMES[0], MODE_NAMES[1], MODE_NAMES[2]);
+    printf("\n  %d/%d links connected, %d/%d links exchanged on all %d channels (%s, %s, %s)\n", up,
+           links, complete, links, CHANNELS, MODE_NAMES[0], MODE_NAMES[1], MODE_NAMES[2]);
 }
 
 /* ---- options ---- */
@@ -343,12 +342,10 @@ typedef struct demo_options {
 
 static int parse_options(int argc, char **argv, demo_options *o)
 {
-    static const struct option longs[] = {{"peers", required_argument, NULL, 'n'},
-                                          {"bind", required_argument, NULL, 'b'},
-                                          {"protocol", required_argument, NULL, 'p'},
-                                          {"timeout", required_argument, NULL, 't'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {
+        {"peers", required_argument, NULL, 'n'},    {"bind", required_argument, NULL, 'b'},
+        {"protocol", required_argument, NULL, 'p'}, {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     *o = (demo_options){DEFAULT_PEERS, PM_CLI_DEFAULT_BIND, PM_SIGNAL_PROTOCOL_JSON, 30};
     optind = 1;
     opterr = 0;
@@ -368,8 +365,8 @@ static int parse_options(int argc, char **argv, demo_options *o)
             continue;
         }
         if (code == 'p' && (!strcmp(optarg, "json") || !strcmp(optarg, "text"))) {
-            o->protocol = !strcmp(optarg, "json") ? PM_SIGNAL_PROTOCOL_JSON
-                                                  : PM_SIGNAL_PROTOCOL_TEXT;
+            o->protocol =
+                !strcmp(optarg, "json") ? PM_SIGNAL_PROTOCOL_JSON : PM_SIGNAL_PROTOCOL_TEXT;
             continue;
         }
         if (code == 't' && pm_cli_parse_seconds(optarg, 1, 3600, &o->timeout))
@@ -395,8 +392,7 @@ static int start(demo *d, const demo_options *o)
     sc.seal_delay = SEAL_DELAY;
     int rc = pm_signal_server_new(&sc, &d->server);
     if (rc != PM_OK) {
-        fprintf(stderr, "peermesh demo: cannot start the signaling server: %s\n",
-                pm_strerror(rc));
+        fprintf(stderr, "peermesh demo: cannot start the signaling server: %s\n", pm_strerror(rc));
         return rc;
     }
     return pm_cli_loop_init(&d->loop, (size_t)(d->n * (d->n - 1)));
@@ -485,8 +481,8 @@ int pm_cli_demo(int argc, char **argv)
     ok = ok && run(d, &o, peers);
     print_table(d);
     ok = ok && mesh_complete(d) && all_delivered(d) && d->problems == 0;
-    printf("\n  %s\n", ok ? "PASS: every link connected and carried every message"
-                          : "FAIL: see above");
+    printf("\n  %s\n",
+           ok ? "PASS: every link connected and carried every message" : "FAIL: see above");
     for (int i = 0; i < d->n; i++)
         pm_signal_client_free(d->nodes[i].client);
     pm_signal_server_free(d->server);

@@ -52,8 +52,8 @@ static const command COMMANDS[] = {
     {"--version", print_version},    {"help", print_help},
     {"--help", print_help},          {"-h", print_help},
     {"enet", pm_cli_enet},           {"mesh-node", pm_cli_mesh_node},
-    {"mesh-peer", pm_cli_mesh_peer},
-    {"demo-pair", pm_cli_demo_pair}, {"chat", pm_cli_chat},
+    {"mesh-peer", pm_cli_mesh_peer}, {"demo-pair", pm_cli_demo_pair},
+    {"chat", pm_cli_chat},
 };
 
 int main(int argc, char **argv)

@@ -119,7 +119,12 @@ PM_API int pm_mp_get_transfer_channel(const pm_multiplayer *mp);
  */
 PM_API int pm_mp_put_packet(pm_multiplayer *mp, const uint8_t *data, size_t len);
 
-/** Take the next packet (round-robin across peers). PM_ERR_AGAIN when none. */
+/**
+ * Take the next packet. PM_ERR_AGAIN when none. The order across peers is
+ * the transport's, as in Godot: the WebRTC mesh goes round-robin across peers
+ * (WebRTCMultiplayerPeer), ENet hands packets out in arrival order
+ * (ENetMultiplayerPeer). Within one peer and channel, order is the channel's.
+ */
 PM_API int pm_mp_get_packet(pm_multiplayer *mp, pm_mp_packet *out);
 PM_API int pm_mp_get_available_packet_count(const pm_multiplayer *mp);
 

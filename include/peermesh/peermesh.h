@@ -7,5 +7,6 @@
 #include "peermesh/multiplayer.h"
 #include "peermesh/mesh.h"
 #include "peermesh/enet.h"
+#include "peermesh/signaling.h"
 
 #endif

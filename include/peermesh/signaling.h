@@ -46,14 +46,14 @@ extern "C" {
 
 /* ==== close codes the server uses (docs/signaling.md) ==================== */
 
-#define PM_SIGNAL_CLOSE_NORMAL 1000       /**< "Seal complete" */
-#define PM_SIGNAL_CLOSE_GOING_AWAY 1001   /**< "Server shutting down" */
-#define PM_SIGNAL_CLOSE_TOO_BIG 1009      /**< "Message too big" (RFC 6455 section 7.4.1) */
-#define PM_SIGNAL_CLOSE_PROTOCOL 4000     /**< the demo's code for every protocol error */
+#define PM_SIGNAL_CLOSE_NORMAL       1000 /**< "Seal complete" */
+#define PM_SIGNAL_CLOSE_GOING_AWAY   1001 /**< "Server shutting down" */
+#define PM_SIGNAL_CLOSE_TOO_BIG      1009 /**< "Message too big" (RFC 6455 section 7.4.1) */
+#define PM_SIGNAL_CLOSE_PROTOCOL     4000 /**< the demo's code for every protocol error */
 #define PM_SIGNAL_CLOSE_UNAUTHORIZED 4001 /**< missing, wrong or expired token */
-#define PM_SIGNAL_CLOSE_RATE 4002         /**< message rate limit exceeded */
-#define PM_SIGNAL_CLOSE_ADDRESS 4003      /**< too many connections from one address */
-#define PM_SIGNAL_CLOSE_TIMEOUT 4004      /**< no pong to the server's ping */
+#define PM_SIGNAL_CLOSE_RATE         4002 /**< message rate limit exceeded */
+#define PM_SIGNAL_CLOSE_ADDRESS      4003 /**< too many connections from one address */
+#define PM_SIGNAL_CLOSE_TIMEOUT      4004 /**< no pong to the server's ping */
 
 /* ==== server =============================================================== */
 
@@ -71,28 +71,28 @@ typedef struct pm_signal_server_config {
     bool http_endpoints;      /**< serve GET /metrics and /healthz (default true) */
 
     /* The demo server's limits (defaults are its values). */
-    uint32_t max_peers;   /**< connections at once (4096); beyond: 4000 "Too many peers connected" */
+    uint32_t max_peers; /**< connections at once (4096); beyond: 4000 "Too many peers connected" */
     uint32_t max_lobbies; /**< open lobbies (1024) */
     pm_time join_timeout; /**< to join after connecting (1 s), else 4000 */
     pm_time seal_delay;   /**< from SEAL to closing everyone with 1000 (10 s) */
 
     /* What the demo lacks (0 = off unless said otherwise). */
-    uint32_t max_lobby_peers;    /**< peers in one lobby (default 4096) */
-    pm_time ping_interval;       /**< WebSocket ping period (10 s); a peer that has not
-                                      answered the previous ping is closed (4004) */
-    size_t max_message_size;     /**< largest message (64 KiB), beyond: 1009 */
-    uint32_t max_per_address;    /**< connections from one IPv4 address or IPv6 /64 */
-    uint32_t rate_limit;         /**< messages per second per connection (default 100) */
-    uint32_t rate_burst;         /**< token bucket depth (default 500) */
-    const char *auth_secret;     /**< joining needs ?token=<this secret> in the URL */
-    const char *token_secret;    /**< joining needs ?token=<expiry>:<user>:<hmac> (see
-                                      pm_signal_token_make) */
-    const char *turn_secret;     /**< coturn static-auth-secret: TURN REST credentials */
+    uint32_t max_lobby_peers;     /**< peers in one lobby (default 4096) */
+    pm_time ping_interval;        /**< WebSocket ping period (10 s); a peer that has not
+                                       answered the previous ping is closed (4004) */
+    size_t max_message_size;      /**< largest message (64 KiB), beyond: 1009 */
+    uint32_t max_per_address;     /**< connections from one IPv4 address or IPv6 /64 */
+    uint32_t rate_limit;          /**< messages per second per connection (default 100) */
+    uint32_t rate_burst;          /**< token bucket depth (default 500) */
+    const char *auth_secret;      /**< joining needs ?token=<this secret> in the URL */
+    const char *token_secret;     /**< joining needs ?token=<expiry>:<user>:<hmac> (see
+                                       pm_signal_token_make) */
+    const char *turn_secret;      /**< coturn static-auth-secret: TURN REST credentials */
     const char *const *turn_urls; /**< handed to peers with their id, with credentials */
     size_t turn_url_count;
     const char *const *stun_urls; /**< handed to peers with their id */
     size_t stun_url_count;
-    pm_time turn_ttl;             /**< lifetime of TURN credentials (default 24 h) */
+    pm_time turn_ttl; /**< lifetime of TURN credentials (default 24 h) */
 } pm_signal_server_config;
 
 PM_API void pm_signal_server_config_default(pm_signal_server_config *cfg);
@@ -206,8 +206,8 @@ typedef struct pm_signal_client_config {
      *  valid as long as the client. Its env NULL = the client's env. */
     pm_rtc_config rtc;
     pm_mesh_config mesh_config;
-    const char *ca_file; /**< wss: trust this PEM CA file in addition to the system's */
-    bool allow_self_signed; /**< wss: accept a self-signed server certificate */
+    const char *ca_file;     /**< wss: trust this PEM CA file in addition to the system's */
+    bool allow_self_signed;  /**< wss: accept a self-signed server certificate */
     pm_time connect_timeout; /**< WebSocket open + our id within this (default 10 s) */
 } pm_signal_client_config;
 

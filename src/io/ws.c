@@ -17,14 +17,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define WS_PROTOCOL_NAME "peermesh-signal"
+#define WS_PROTOCOL_NAME    "peermesh-signal"
 #define DEFAULT_MAX_MESSAGE 65536
-#define DEFAULT_MAX_QUEUED (4u << 20)
-#define WRITE_BUDGET 64 /* messages written per writeable callback */
-#define CLOSE_REASON_MAX 123 /* RFC 6455 section 5.5: control payload <= 125, 2 for the code */
-#define CODE_ABNORMAL 1006   /* RFC 6455 section 7.4.1: no close frame */
-#define CODE_POLICY 1008
-#define CODE_TOO_BIG 1009
+#define DEFAULT_MAX_QUEUED  (4u << 20)
+#define WRITE_BUDGET        64   /* messages written per writeable callback */
+#define CLOSE_REASON_MAX    123  /* RFC 6455 section 5.5: control payload <= 125, 2 for the code */
+#define CODE_ABNORMAL       1006 /* RFC 6455 section 7.4.1: no close frame */
+#define CODE_POLICY         1008
+#define CODE_TOO_BIG        1009
 /* lws's own poll (timers, TLS data it holds) runs at least this often; every
  * socket event goes through epoll, so a busy server with thousands of idle
  * connections does not scan them all on every wake-up. */
@@ -76,8 +76,8 @@ struct pm_ws {
     bool stopped;
     ws_conn *connecting; /* a client connect in progress (synchronous errors) */
     lws_sorted_usec_list_t sul;
-    int epfd;            /* every lws socket, mirrored from the *_POLL_FD callbacks */
-    short *fd_events;    /* lws's event mask per descriptor */
+    int epfd;         /* every lws socket, mirrored from the *_POLL_FD callbacks */
+    short *fd_events; /* lws's event mask per descriptor */
     size_t fd_cap;
     pm_time last_tick;
     ws_conn **slots;
@@ -531,6 +531,16 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
         return PM_ERR_INVALID;
     pm_envr env;
     pm_env_resolve(&env, cfg->env);
+    /* Said plainly here, rather than by a failing TLS set-up in lws (whose
+     * error path also leaks). */
+    const char *files[] = {cfg->listen ? cfg->cert_file : NULL, cfg->listen ? cfg->key_file : NULL,
+                           cfg->ca_file};
+    for (size_t i = 0; i < 3; i++) {
+        if (files[i] && access(files[i], R_OK) != 0) {
+            PM_ERROR(&env, "ws", "cannot read %s", files[i]);
+            return PM_ERR_CRYPTO;
+        }
+    }
     pm_ws *ws = pm_calloc(&env, sizeof *ws);
     if (!ws)
         return PM_ERR_NOMEM;
@@ -557,6 +567,9 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     /* TLS only when asked for: loading the trust store costs ~0.1 s. */
     if ((cfg->listen && cfg->cert_file) || cfg->client_tls)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* A server verifies no client certificates: no need for the OS trust store. */
+    if (!cfg->client_tls)
+        info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
     if (cfg->listen && is_ipv4_literal(cfg->bind_address))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (cfg->listen && cfg->cert_file) {
@@ -572,7 +585,7 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     ws->ctx = lws_create_context(&info);
     if (!ws->ctx) {
         PM_ERROR(&env, "ws", "cannot create the WebSocket context%s",
-                 !cfg->listen    ? ""
+                 !cfg->listen     ? ""
                  : cfg->cert_file ? " (port in use, or unusable certificate or key?)"
                                   : " (port in use or not permitted?)");
         if (ws->epfd >= 0)

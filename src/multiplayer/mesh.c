@@ -4,9 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ID_MAX       INT32_MAX /* Godot: ~(1 << 31) */
-#define LIFETIME_MAX 65535 /* RFC 8832 section 5.1: the reliability parameter is 32 bits; ours 16  \
-                            */
+/* Godot: ~(1 << 31). */
+#define ID_MAX INT32_MAX
+/* maxPacketLifeTime: RFC 8832 section 5.1 carries 32 bits; our channels take 16 (rtc.h). */
+#define LIFETIME_MAX 65535
 
 static const pm_multiplayer_ops MESH_OPS;
 

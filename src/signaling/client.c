@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #define DEFAULT_CONNECT_TIMEOUT PM_SEC(10)
-#define ACTIVE_POLL PM_MS(10) /* how often to look at the WebSocket when asked to sleep */
+#define ACTIVE_POLL             PM_MS(10) /* how often to look at the WebSocket when asked to sleep */
 
 void pm_signal_client_config_default(pm_signal_client_config *cfg)
 {
@@ -75,8 +75,8 @@ int pm_sigcl_send(pm_signal_client *c, int type, int64_t id, const char *data, s
     if (rc == PM_OK)
         rc = pm_ws_send(c->ws, c->conn, c->enc.data, c->enc.len, false);
     if (rc != PM_OK)
-        PM_WARN(&c->env, "signal", "cannot send message type %d to %lld: %s", type,
-                (long long)id, pm_strerror(rc));
+        PM_WARN(&c->env, "signal", "cannot send message type %d to %lld: %s", type, (long long)id,
+                pm_strerror(rc));
     return rc;
 }
 
@@ -134,8 +134,8 @@ static void handle(pm_signal_client *c, const pm_sigmsg *m)
     case PM_SIGMSG_OFFER:
     case PM_SIGMSG_ANSWER:
         if (has_id)
-            pm_sigcl_on_description(c, id, m->type == PM_SIGMSG_OFFER ? "offer" : "answer",
-                                    m->data, m->data_len);
+            pm_sigcl_on_description(c, id, m->type == PM_SIGMSG_OFFER ? "offer" : "answer", m->data,
+                                    m->data_len);
         return;
     case PM_SIGMSG_CANDIDATE:
         if (has_id)
@@ -156,10 +156,8 @@ static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len,
 {
     pm_signal_client *c = ud;
     pm_sigmsg m;
-    if (binary ||
-        pm_sigmsg_decode(&c->env, c->proto, data, len, &c->scratch, &m) != PM_OK) {
-        PM_WARN(&c->env, "signal", "ignoring a malformed message from the server (%zu bytes)",
-                len);
+    if (binary || pm_sigmsg_decode(&c->env, c->proto, data, len, &c->scratch, &m) != PM_OK) {
+        PM_WARN(&c->env, "signal", "ignoring a malformed message from the server (%zu bytes)", len);
         return;
     }
     /* SDP strings must be NUL-terminated for the rtc API; a text message
@@ -230,8 +228,8 @@ static bool config_valid(const pm_signal_client_config *cfg)
         return false;
     if (cfg->lobby && strlen(cfg->lobby) > PM_SIG_MAX_LOBBY_NAME)
         return false;
-    if (cfg->lobby && (strchr(cfg->lobby, '\n') || !pm_utf8_valid((const uint8_t *)cfg->lobby,
-                                                                   strlen(cfg->lobby))))
+    if (cfg->lobby && (strchr(cfg->lobby, '\n') ||
+                       !pm_utf8_valid((const uint8_t *)cfg->lobby, strlen(cfg->lobby))))
         return false;
     if (cfg->protocol != PM_SIGNAL_PROTOCOL_JSON && cfg->protocol != PM_SIGNAL_PROTOCOL_TEXT)
         return false;
@@ -320,8 +318,8 @@ int pm_signal_client_poll(pm_signal_client *c)
         (void)pm_mesh_poll(c->mesh);
         pm_sigcl_relay(c);
     }
-    bool mesh_alive = c->mesh && pm_mp_get_connection_status(pm_mesh_multiplayer(c->mesh)) !=
-                                     PM_MP_DISCONNECTED;
+    bool mesh_alive =
+        c->mesh && pm_mp_get_connection_status(pm_mesh_multiplayer(c->mesh)) != PM_MP_DISCONNECTED;
     return c->state == PM_SIGNAL_CLOSED && !mesh_alive ? PM_ERR_CLOSED : PM_OK;
 }
 

@@ -50,8 +50,8 @@ void pm_sigcl_on_id(pm_signal_client *c, const pm_sigmsg *m)
 {
     int32_t id = (int32_t)m->id;
     /* 4.x tells the lobby's mode ("true" = mesh); 3.x lobbies are meshes. */
-    c->mesh_lobby = c->proto == PM_SIGPROTO_TEXT ||
-                    (m->data_len == 4 && memcmp(m->data, "true", 4) == 0);
+    c->mesh_lobby =
+        c->proto == PM_SIGPROTO_TEXT || (m->data_len == 4 && memcmp(m->data, "true", 4) == 0);
     if (m->ice && m->ice_len)
         merge_ice(c, m->ice, m->ice_len);
     int rc = pm_mesh_new(&c->cfg.mesh_config, &c->mesh);

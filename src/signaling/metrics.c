@@ -10,36 +10,35 @@
 static int metric(const pm_envr *env, pm_buf *out, const char *name, const char *type,
                   const char *help, uint64_t value)
 {
-    return pm_buf_printf(env, out, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n" PREFIX
-                         "%s %llu\n",
+    return pm_buf_printf(env, out,
+                         "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n" PREFIX "%s %llu\n",
                          name, help, name, type, name, (unsigned long long)value);
 }
 
 static int labelled(const pm_envr *env, pm_buf *out, const char *name, const char *help,
-                    const char *label, const char *const *values, const uint64_t *counts,
-                    size_t n)
+                    const char *label, const char *const *values, const uint64_t *counts, size_t n)
 {
-    int rc = pm_buf_printf(env, out, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s counter\n",
-                           name, help, name);
+    int rc = pm_buf_printf(env, out, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s counter\n", name,
+                           help, name);
     for (size_t i = 0; rc == PM_OK && i < n; i++)
         rc = pm_buf_printf(env, out, PREFIX "%s{%s=\"%s\"} %llu\n", name, label, values[i],
                            (unsigned long long)counts[i]);
     return rc;
 }
 
-int pm_sig_metrics_format(const pm_envr *env, const pm_signal_server_stats *st,
-                          int64_t start_unix, pm_buf *out)
+int pm_sig_metrics_format(const pm_envr *env, const pm_signal_server_stats *st, int64_t start_unix,
+                          pm_buf *out)
 {
     static const char *const relay_types[] = {"offer", "answer", "candidate"};
-    static const char *const reasons[] = {"protocol", "auth", "rate", "address", "size",
-                                          "ping_timeout"};
+    static const char *const reasons[] = {"protocol", "auth", "rate",
+                                          "address",  "size", "ping_timeout"};
     const uint64_t rejections[] = {st->rejected_protocol, st->rejected_auth, st->rejected_rate,
                                    st->rejected_address,  st->rejected_size, st->ping_timeouts};
-    int rc = pm_buf_printf(env, out,
-                           "# HELP " PREFIX "build_info Build of the server.\n"
-                           "# TYPE " PREFIX "build_info gauge\n" PREFIX
-                           "build_info{version=\"%s\"} 1\n",
-                           PM_VERSION_STRING);
+    int rc =
+        pm_buf_printf(env, out,
+                      "# HELP " PREFIX "build_info Build of the server.\n"
+                      "# TYPE " PREFIX "build_info gauge\n" PREFIX "build_info{version=\"%s\"} 1\n",
+                      PM_VERSION_STRING);
     if (rc == PM_OK)
         rc = metric(env, out, "start_time_seconds", "gauge", "Unix time the server started.",
                     (uint64_t)start_unix);
@@ -55,11 +54,11 @@ int pm_sig_metrics_format(const pm_envr *env, const pm_signal_server_stats *st,
         rc = metric(env, out, "lobbies_created_total", "counter", "Lobbies created.",
                     st->lobbies_total);
     if (rc == PM_OK)
-        rc = metric(env, out, "lobby_peers", "gauge", "Peers in a lobby now.",
-                    st->peers_in_lobbies);
+        rc =
+            metric(env, out, "lobby_peers", "gauge", "Peers in a lobby now.", st->peers_in_lobbies);
     if (rc == PM_OK)
-        rc = labelled(env, out, "messages_relayed_total", "Messages relayed between peers.",
-                      "type", relay_types, st->relayed, 3);
+        rc = labelled(env, out, "messages_relayed_total", "Messages relayed between peers.", "type",
+                      relay_types, st->relayed, 3);
     if (rc == PM_OK)
         rc = metric(env, out, "relayed_bytes_total", "counter", "Payload bytes relayed.",
                     st->relayed_bytes);
@@ -67,11 +66,10 @@ int pm_sig_metrics_format(const pm_envr *env, const pm_signal_server_stats *st,
         rc = metric(env, out, "messages_received_total", "counter", "Messages received.",
                     st->messages_in);
     if (rc == PM_OK)
-        rc = metric(env, out, "messages_sent_total", "counter", "Messages sent.",
-                    st->messages_out);
+        rc = metric(env, out, "messages_sent_total", "counter", "Messages sent.", st->messages_out);
     if (rc == PM_OK)
-        rc = labelled(env, out, "rejections_total", "Connections closed for a violation.",
-                      "reason", reasons, rejections, PM_ARRAY_LEN(reasons));
+        rc = labelled(env, out, "rejections_total", "Connections closed for a violation.", "reason",
+                      reasons, rejections, PM_ARRAY_LEN(reasons));
     if (rc == PM_OK)
         rc = metric(env, out, "seals_total", "counter", "Lobbies sealed.", st->seals);
     if (rc == PM_OK)

@@ -174,8 +174,8 @@ int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **
         return rc;
     }
     PM_DEBUG(&env, "signal", "listening on %s port %u (%s)",
-            cfg->bind_address ? cfg->bind_address : "*", (unsigned)pm_ws_port(srv->ws),
-            cfg->cert_file ? "wss" : "ws");
+             cfg->bind_address ? cfg->bind_address : "*", (unsigned)pm_ws_port(srv->ws),
+             cfg->cert_file ? "wss" : "ws");
     *out = srv;
     return PM_OK;
 }

@@ -14,18 +14,18 @@
 #include <stdio.h>
 
 /* The demo server's constants (server_node/server.js). */
-#define DEMO_MAX_PEERS 4096
-#define DEMO_MAX_LOBBIES 1024
-#define DEMO_NO_LOBBY_TIMEOUT PM_MS(1000)
+#define DEMO_MAX_PEERS          4096
+#define DEMO_MAX_LOBBIES        1024
+#define DEMO_NO_LOBBY_TIMEOUT   PM_MS(1000)
 #define DEMO_SEAL_CLOSE_TIMEOUT PM_MS(10000)
-#define DEMO_PING_INTERVAL PM_MS(10000)
+#define DEMO_PING_INTERVAL      PM_MS(10000)
 /* Ours: SDPs of a data-channel-only session are a few KiB; 64 KiB leaves
  * room for many candidates while bounding what one peer can make us hold
  * (the demo took whatever ws allowed, 100 MiB). */
 #define DEFAULT_MAX_MESSAGE 65536
-#define DEFAULT_RATE 100
-#define DEFAULT_BURST 500
-#define DEFAULT_TURN_TTL PM_SEC(86400)
+#define DEFAULT_RATE        100
+#define DEFAULT_BURST       500
+#define DEFAULT_TURN_TTL    PM_SEC(86400)
 
 #define TOKEN_UNIT 1000000 /* rate bucket unit: one message in millionths */
 
@@ -248,8 +248,8 @@ void pm_sigsrv_send(pm_sigsrv *s, sig_conn *c, int type, int64_t id, const char 
 {
     if (c->state != CONN_OPEN)
         return;
-    pm_sigmsg m = {.type = type, .id = id, .data = data, .data_len = data_len, .ice = ice,
-                   .ice_len = ice_len};
+    pm_sigmsg m = {
+        .type = type, .id = id, .data = data, .data_len = data_len, .ice = ice, .ice_len = ice_len};
     s->enc.len = 0;
     /* A connection that has sent nothing yet cannot be addressed; fall back
      * to JSON for robustness. */

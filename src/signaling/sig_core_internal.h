@@ -7,31 +7,31 @@
 #include "wire/signal_msg.h"
 
 /* Reasons, word for word the demo server's (server_node/server.js). */
-#define STR_NO_LOBBY "Have not joined lobby yet"
-#define STR_HOST_DISCONNECTED "Room host has disconnected"
-#define STR_ONLY_HOST_CAN_SEAL "Only host can seal the lobby"
-#define STR_SEAL_COMPLETE "Seal complete"
-#define STR_TOO_MANY_LOBBIES "Too many lobbies open, disconnecting"
-#define STR_ALREADY_IN_LOBBY "Already in a lobby"
+#define STR_NO_LOBBY              "Have not joined lobby yet"
+#define STR_HOST_DISCONNECTED     "Room host has disconnected"
+#define STR_ONLY_HOST_CAN_SEAL    "Only host can seal the lobby"
+#define STR_SEAL_COMPLETE         "Seal complete"
+#define STR_TOO_MANY_LOBBIES      "Too many lobbies open, disconnecting"
+#define STR_ALREADY_IN_LOBBY      "Already in a lobby"
 #define STR_LOBBY_DOES_NOT_EXISTS "Lobby does not exists"
-#define STR_LOBBY_IS_SEALED "Lobby is sealed"
-#define STR_INVALID_FORMAT "Invalid message format"
-#define STR_NEED_LOBBY "Invalid message when not in a lobby"
-#define STR_INVALID_DEST "Invalid destination"
-#define STR_INVALID_CMD "Invalid command"
-#define STR_TOO_MANY_PEERS "Too many peers connected"
+#define STR_LOBBY_IS_SEALED       "Lobby is sealed"
+#define STR_INVALID_FORMAT        "Invalid message format"
+#define STR_NEED_LOBBY            "Invalid message when not in a lobby"
+#define STR_INVALID_DEST          "Invalid destination"
+#define STR_INVALID_CMD           "Invalid command"
+#define STR_TOO_MANY_PEERS        "Too many peers connected"
 #define STR_INVALID_TRANSFER_MODE "Invalid transfer mode, must be text"
 /* Ours, for what the demo does not check. */
-#define STR_LOBBY_FULL "Lobby is full"
+#define STR_LOBBY_FULL   "Lobby is full"
 #define STR_UNAUTHORIZED "Unauthorized"
-#define STR_RATE "Rate limit exceeded"
-#define STR_ADDRESS "Too many connections from this address"
+#define STR_RATE         "Rate limit exceeded"
+#define STR_ADDRESS      "Too many connections from this address"
 #define STR_PING_TIMEOUT "Ping timeout"
-#define STR_TOO_BIG "Message too big"
-#define STR_SHUTDOWN "Server shutting down"
+#define STR_TOO_BIG      "Message too big"
+#define STR_SHUTDOWN     "Server shutting down"
 
 #define SIG_LOBBY_NAME_LEN 16 /* the demo's random lobby names */
-#define SIG_ID_MAX 0x7fffffff
+#define SIG_ID_MAX         0x7fffffff
 
 typedef struct sig_lobby sig_lobby;
 

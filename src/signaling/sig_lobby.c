@@ -143,8 +143,7 @@ static void build_ice(pm_sigsrv *s, pm_time now, const sig_conn *c, pm_buf *out)
         return;
     int rc = pm_buf_append(&s->env, out, "[", 1);
     if (rc == PM_OK && cfg->stun_url_count)
-        rc = pm_sig_ice_json_append(&s->env, out, cfg->stun_urls, cfg->stun_url_count, NULL,
-                                    NULL);
+        rc = pm_sig_ice_json_append(&s->env, out, cfg->stun_urls, cfg->stun_url_count, NULL, NULL);
     if (rc == PM_OK && cfg->turn_url_count) {
         char user[96], pass[64], who[16];
         int64_t expiry = pm_sigsrv_unix_now(s, now) + cfg->turn_ttl / 1000000;
@@ -264,8 +263,8 @@ void pm_sigsrv_leave(pm_sigsrv *s, sig_conn *c)
     /* Also after a seal, as the demo's Node server. */
     for (size_t i = 0; i < l->count; i++)
         if (announced_to(l, l->members[i], c))
-            pm_sigsrv_send(s, l->members[i], PM_SIGMSG_PEER_DISCONNECT, c->peer_id, NULL, 0,
-                           NULL, 0);
+            pm_sigsrv_send(s, l->members[i], PM_SIGMSG_PEER_DISCONNECT, c->peer_id, NULL, 0, NULL,
+                           0);
 }
 
 void pm_sigsrv_seal(pm_sigsrv *s, pm_time now, sig_conn *c)

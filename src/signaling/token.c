@@ -47,8 +47,7 @@ static void hmac_hex(const char *secret, const char *msg, size_t n, char out[41]
 int pm_signal_token_make(const char *secret, const char *user, int64_t expiry_unix, char *out,
                          size_t cap)
 {
-    if (!secret || !*secret || !user || !out || expiry_unix < 0 ||
-        !user_valid(user, strlen(user)))
+    if (!secret || !*secret || !user || !out || expiry_unix < 0 || !user_valid(user, strlen(user)))
         return PM_ERR_INVALID;
     char signed_part[PM_SIG_TOKEN_MAX];
     int n = snprintf(signed_part, sizeof signed_part, "%lld:%s", (long long)expiry_unix, user);

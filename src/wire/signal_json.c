@@ -145,8 +145,8 @@ int pm_sigmsg_encode_json(const pm_envr *env, const pm_sigmsg *m, pm_buf *out)
     if (!m || m->type < 0 || m->id < 0)
         return PM_ERR_INVALID;
     size_t start = out->len;
-    int rc = pm_buf_printf(env, out, "{\"type\":%d,\"id\":%lld,\"data\":", m->type,
-                           (long long)m->id);
+    int rc =
+        pm_buf_printf(env, out, "{\"type\":%d,\"id\":%lld,\"data\":", m->type, (long long)m->id);
     if (rc == PM_OK)
         rc = pm_sig_json_string(env, out, m->data ? m->data : "", m->data ? m->data_len : 0);
     if (rc == PM_OK && m->ice && m->ice_len) {

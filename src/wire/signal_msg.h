@@ -51,8 +51,8 @@ typedef enum pm_sigproto {
  * NUL bytes; lengths are authoritative.
  */
 typedef struct pm_sigmsg {
-    int type;    /**< pm_sigmsg_type, or any other value the peer sent */
-    int64_t id;  /**< >= 0 when present; -1 for a text destination that is no integer */
+    int type;   /**< pm_sigmsg_type, or any other value the peer sent */
+    int64_t id; /**< >= 0 when present; -1 for a text destination that is no integer */
     const char *data;
     size_t data_len;
     const char *ice; /**< ID only: JSON array of ICE servers, or NULL */
@@ -128,7 +128,7 @@ int pm_sig_candidate_format(const pm_envr *env, const char *mid, int index, cons
 /* ---- ICE server list (the ice_servers extension) ---- */
 
 #define PM_SIG_MAX_ICE_SERVERS 8
-#define PM_SIG_MAX_ICE_URLS 8
+#define PM_SIG_MAX_ICE_URLS    8
 
 typedef struct pm_sig_ice_server {
     const char *urls[PM_SIG_MAX_ICE_URLS];
@@ -149,8 +149,7 @@ typedef struct pm_sig_ice_list {
  * "credential"?}. Entries beyond the limits are dropped. PM_ERR_PARSE for
  * anything that is not such an array.
  */
-int pm_sig_ice_list_parse(const pm_envr *env, const char *json, size_t len,
-                          pm_sig_ice_list *out);
+int pm_sig_ice_list_parse(const pm_envr *env, const char *json, size_t len, pm_sig_ice_list *out);
 void pm_sig_ice_list_free(const pm_envr *env, pm_sig_ice_list *list);
 
 /** Append one entry {"urls":[...],"username":..,"credential":..} to a JSON array being built. */

@@ -272,8 +272,7 @@ int pm_sig_candidate_parse(const char *data, size_t len, pm_sig_candidate *out)
 int pm_sig_candidate_format(const pm_envr *env, const char *mid, int index, const char *candidate,
                             pm_buf *out)
 {
-    if (!mid || !candidate || strchr(mid, '\n') || strchr(candidate, '\n') || !*mid ||
-        !*candidate)
+    if (!mid || !candidate || strchr(mid, '\n') || strchr(candidate, '\n') || !*mid || !*candidate)
         return PM_ERR_INVALID;
     return pm_buf_printf(env, out, "\n%s\n%d\n%s", mid, index, candidate);
 }

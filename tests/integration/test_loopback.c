@@ -24,17 +24,24 @@ typedef struct lpair {
     void (*tamper)(char *sdp, size_t cap);
 } lpair;
 
-static void lp_init(lpair *p)
+static void lp_init_at(lpair *p, const char *bind, uint16_t port_min, uint16_t port_max)
 {
     memset(p, 0, sizeof *p);
     for (int s = 0; s < 2; s++) {
         pm_rtc_config cfg;
         pm_rtc_config_default(&cfg);
-        cfg.bind_address = "127.0.0.1";
+        cfg.bind_address = bind;
+        cfg.port_min = port_min;
+        cfg.port_max = port_max;
         assert_int_equal(pm_rtc_peer_new(&cfg, &p->pc[s]), PM_OK);
         assert_true(pm_rtc_peer_fd(p->pc[s]) >= 0);
         assert_true(pm_rtc_peer_local_port(p->pc[s]) > 0);
     }
+}
+
+static void lp_init(lpair *p)
+{
+    lp_init_at(p, "127.0.0.1", 0, 0);
 }
 
 static void lp_free(lpair *p)
@@ -347,6 +354,76 @@ static void close_from_either_side(void **st)
     lp_free(&p);
 }
 
+static bool ipv6_loopback_available(void)
+{
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+static void ipv6_loopback(void **st)
+{
+    (void)st;
+    if (!ipv6_loopback_available()) {
+        print_message("skipped: no IPv6 loopback on this host\n");
+        skip();
+    }
+    lpair p;
+    lp_init_at(&p, "::1", 0, 0);
+    connect_with(&p, "v6");
+    pm_rtc_channel *a = lp_chan(&p, 0, "v6");
+    assert_int_equal(pm_rtc_channel_put_packet(a, (const uint8_t *)"six", 3), PM_OK);
+    want_msgs w = {1, 1};
+    assert_true(lp_run(&p, msgs_ge, &w, PM_SEC(5)));
+    lp_free(&p);
+}
+
+static void port_range(void **st)
+{
+    (void)st;
+    /* Find a free block of 4 ports, then let two peers and a third share it. */
+    uint16_t base = 0;
+    for (uint16_t cand = 42000; cand < 43000 && !base; cand += 16) {
+        int fds[4], n = 0;
+        for (; n < 4; n++) {
+            fds[n] = socket(AF_INET, SOCK_DGRAM, 0);
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(cand + n))};
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (bind(fds[n], (struct sockaddr *)&a, sizeof a) != 0) {
+                close(fds[n]);
+                break;
+            }
+        }
+        for (int i = 0; i < n; i++)
+            close(fds[i]);
+        if (n == 4)
+            base = cand;
+    }
+    if (!base)
+        skip();
+    lpair p;
+    lp_init_at(&p, "127.0.0.1", base, (uint16_t)(base + 1));
+    uint16_t p0 = pm_rtc_peer_local_port(p.pc[0]), p1 = pm_rtc_peer_local_port(p.pc[1]);
+    assert_true(p0 >= base && p0 <= base + 1);
+    assert_true(p1 >= base && p1 <= base + 1);
+    assert_int_not_equal(p0, p1);
+    /* The range is exhausted: a third peer cannot bind and says so. */
+    pm_rtc_config cfg;
+    pm_rtc_config_default(&cfg);
+    cfg.bind_address = "127.0.0.1";
+    cfg.port_min = base;
+    cfg.port_max = (uint16_t)(base + 1);
+    pm_rtc_peer *third = (pm_rtc_peer *)1;
+    assert_int_equal(pm_rtc_peer_new(&cfg, &third), PM_ERR_IO);
+    assert_null(third);
+    connect_with(&p, "range");
+    lp_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +432,8 @@ int main(void)
         cmocka_unit_test(remote_limit_enforced),
         cmocka_unit_test(garbage_is_ignored),
         cmocka_unit_test(close_from_either_side),
+        cmocka_unit_test(ipv6_loopback),
+        cmocka_unit_test(port_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

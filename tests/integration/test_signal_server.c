@@ -86,8 +86,8 @@ static void raw_connect(rawc *r, const char *url)
 {
     memset(r, 0, sizeof *r);
     pm_ws_config wc = {.allow_self_signed = true, .client_tls = strncmp(url, "wss:", 4) == 0};
-    pm_ws_handler h = {.ud = r, .on_open = raw_open, .on_message = raw_message,
-                       .on_closed = raw_closed};
+    pm_ws_handler h = {
+        .ud = r, .on_open = raw_open, .on_message = raw_message, .on_closed = raw_closed};
     assert_int_equal(pm_ws_new(&wc, &h, &r->ws), PM_OK);
     assert_int_equal(pm_ws_connect(r->ws, url, &r->conn), PM_OK);
 }
@@ -163,8 +163,8 @@ static int http_get(pm_signal_server *srv, const char *path, char *body, size_t 
     inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
     assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
     char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                     path);
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
     assert_int_equal(write(fd, req, (size_t)n), n);
     size_t got = 0;
     pm_time end = pm_now() + DEADLINE;
@@ -208,9 +208,8 @@ static void raw_protocols(void **st)
     pm_test_envr(&env, 1);
     pm_buf scratch = {0};
     pm_sigmsg m;
-    assert_int_equal(pm_sigmsg_decode_json(&env, (uint8_t *)a.msg[1], strlen(a.msg[1]), &scratch,
-                                           &m),
-                     PM_OK);
+    assert_int_equal(
+        pm_sigmsg_decode_json(&env, (uint8_t *)a.msg[1], strlen(a.msg[1]), &scratch, &m), PM_OK);
     assert_int_equal(m.type, PM_SIGMSG_JOIN);
     char lobby[32];
     snprintf(lobby, sizeof lobby, "%.*s", (int)m.data_len, m.data);
@@ -605,8 +604,8 @@ static void write_self_signed(const char *cert_path, const char *key_path)
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
     X509_set_pubkey(x, key);
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
+                               0);
     X509_set_issuer_name(x, name);
     assert_true(X509_sign(x, key, EVP_sha256()) > 0);
     FILE *f = fopen(cert_path, "w");

@@ -226,12 +226,46 @@ static void loss_20(void **st)
     run_lossy(0.20, 33, 150);
 }
 
+static bool both_failed(pm_test_pair *p, void *ud)
+{
+    (void)ud;
+    return p->failed[0] && p->failed[1];
+}
+
+/* RFC 7675: when the path dies, DISCONNECTED after ~5 s, FAILED at ~30 s. */
+static void consent_expiry(void **st)
+{
+    (void)st;
+    pm_test_pair p;
+    pm_sim_link link = {.delay_min = PM_MS(2), .delay_max = PM_MS(2)};
+    pm_test_pair_init(&p, 44, &link);
+    pm_rtc_channel *c;
+    assert_int_equal(pm_rtc_peer_create_channel(p.pc[0], "x", NULL, &c), PM_OK);
+    assert_int_equal(pm_rtc_peer_create_offer(p.pc[0]), PM_OK);
+    int one = 1;
+    assert_true(pm_test_pair_run(&p, all_open, &one, PM_SEC(10)));
+    pm_sim_link dead = {.loss = 1.0};
+    pm_simnet_set_link(p.net, &dead);
+    pm_time cut = pm_test_clock_now;
+    assert_true(pm_test_pair_run(&p, both_failed, NULL, PM_SEC(60)));
+    pm_time took = pm_test_clock_now - cut;
+    print_message("consent lost: FAILED after %.1f s of virtual time\n", (double)took / 1e6);
+    for (int s = 0; s < 2; s++)
+        assert_int_equal(p.states[s][PM_RTC_STATE_DISCONNECTED], 1);
+    assert_true(took >= PM_SEC(25) && took <= PM_SEC(40));
+    /* A failed connection's channels are closed and refuse data. */
+    assert_int_equal(pm_rtc_channel_get_ready_state(c), PM_RTC_CHANNEL_CLOSED);
+    assert_int_equal(pm_rtc_channel_put_packet(c, (const uint8_t *)"x", 1), PM_ERR_STATE);
+    pm_test_pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lossless),
         cmocka_unit_test(loss_10),
         cmocka_unit_test(loss_20),
+        cmocka_unit_test(consent_expiry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,7 +96,9 @@ static void json_decode_malformed(void **st)
 static void json_encode(void **st)
 {
     pm_buf out = {0};
-    pm_sigmsg m = {.type = PM_SIGMSG_CANDIDATE, .id = 2147483647, .data = "\n0\n0\n\"q\"\\\t\x01",
+    pm_sigmsg m = {.type = PM_SIGMSG_CANDIDATE,
+                   .id = 2147483647,
+                   .data = "\n0\n0\n\"q\"\\\t\x01",
                    .data_len = 11};
     assert_int_equal(pm_sigmsg_encode_json(&env, &m, &out), PM_OK);
     assert_string_equal((char *)out.data, "{\"type\":6,\"id\":2147483647,\"data\":"
@@ -242,14 +244,18 @@ static void candidate_payload(void **st)
         assert_int_equal(c.index, idx[i]);
         assert_int_equal(c.candidate_len, 11);
     }
-    const char *bad[] = {"", "\n0\n0", "\n0\nx\ncand", "\n0\n0\ncand\nextra", "\n0\n\ncand",
-                         "\n0\n99999999999\ncand", "\n0\n-\ncand"};
+    const char *bad[] = {"",
+                         "\n0\n0",
+                         "\n0\nx\ncand",
+                         "\n0\n0\ncand\nextra",
+                         "\n0\n\ncand",
+                         "\n0\n99999999999\ncand",
+                         "\n0\n-\ncand"};
     for (size_t i = 0; i < PM_ARRAY_LEN(bad); i++)
         assert_int_equal(pm_sig_candidate_parse(bad[i], strlen(bad[i]), &c), PM_ERR_PARSE);
     pm_buf out = {0};
-    assert_int_equal(pm_sig_candidate_format(&env, "0", 0, "candidate:1 1 udp 1 ::1 9 typ host",
-                                             &out),
-                     PM_OK);
+    assert_int_equal(
+        pm_sig_candidate_format(&env, "0", 0, "candidate:1 1 udp 1 ::1 9 typ host", &out), PM_OK);
     assert_string_equal((char *)out.data, "\n0\n0\ncandidate:1 1 udp 1 ::1 9 typ host");
     assert_int_equal(pm_sig_candidate_format(&env, "0", 0, "", &out), PM_ERR_INVALID);
     assert_int_equal(pm_sig_candidate_format(&env, "a\nb", 0, "c", &out), PM_ERR_INVALID);
@@ -278,8 +284,14 @@ static void ice_list(void **st)
     assert_int_equal(pm_sig_ice_list_parse(&env, single, strlen(single), &l), PM_OK);
     assert_int_equal(l.servers[0].url_count, 1);
     pm_sig_ice_list_free(&env, &l);
-    const char *bad[] = {"{}", "[1]", "[{}]", "[{\"urls\":5}]", "[{\"urls\":[5]}]",
-                         "[{\"urls\":\"a\",\"username\":1}]", "[{\"urls\":\"a\\u0000b\"}]", "x"};
+    const char *bad[] = {"{}",
+                         "[1]",
+                         "[{}]",
+                         "[{\"urls\":5}]",
+                         "[{\"urls\":[5]}]",
+                         "[{\"urls\":\"a\",\"username\":1}]",
+                         "[{\"urls\":\"a\\u0000b\"}]",
+                         "x"};
     for (size_t i = 0; i < PM_ARRAY_LEN(bad); i++)
         assert_int_equal(pm_sig_ice_list_parse(&env, bad[i], strlen(bad[i]), &l), PM_ERR_PARSE);
     pm_buf_free(&env, &json);
@@ -339,9 +351,9 @@ static void tokens_and_turn(void **st)
      * independently (printf -n '1700000000:alice' | openssl dgst -sha1
      * -hmac north -binary | base64). */
     char user[64], pass[64];
-    assert_int_equal(pm_sig_turn_credentials("north", "alice", 1700000000, user, sizeof user, pass,
-                                             sizeof pass),
-                     PM_OK);
+    assert_int_equal(
+        pm_sig_turn_credentials("north", "alice", 1700000000, user, sizeof user, pass, sizeof pass),
+        PM_OK);
     assert_string_equal(user, "1700000000:alice");
     assert_string_equal(pass, "Cd/49soE35ICqcJF/bCTn8Z4OyE=");
 }

@@ -135,8 +135,8 @@ static void say(harness *h, uint64_t c, const char *text)
 static void say_json(harness *h, uint64_t c, int type, long long id, const char *data)
 {
     char buf[1024];
-    int n = snprintf(buf, sizeof buf, "{\"type\":%d,\"id\":%lld,\"data\":\"%.900s\"}", type,
-                     id, data);
+    int n =
+        snprintf(buf, sizeof buf, "{\"type\":%d,\"id\":%lld,\"data\":\"%.900s\"}", type, id, data);
     assert_true(n > 0 && (size_t)n < sizeof buf);
     say(h, c, buf);
 }
@@ -695,7 +695,7 @@ static void text_translation_and_errors(void **st)
         {"I: 1\n", "Invalid command", true},
         {"N: 1\n", "Invalid command", true},
         {"S: \n", "Only host can seal the lobby", true},
-        {"O: 1\n\xff\xfe", "Invalid message format", true}, /* not UTF-8 */
+        {"O: 1\n\xff\xfe", "Invalid message format", true},                      /* not UTF-8 */
         {"{\"type\":0,\"id\":0,\"data\":\"\"}", "Invalid message format", true}, /* JSON */
     };
     /* A fresh unsealed lobby for the cases that need one. */
