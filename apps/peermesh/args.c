@@ -4,7 +4,9 @@
 #include "peermesh/common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,4 +64,44 @@ bool pm_cli_is_numeric_ip(const char *text)
 {
     pm_addr addr;
     return text && pm_addr_parse(&addr, text, 0) == PM_OK;
+}
+
+int pm_cli_help(const pm_cli_command *cmd)
+{
+    fputs(cmd->usage, stdout);
+    return PM_CLI_EXIT_OK;
+}
+
+int pm_cli_usage_error(const pm_cli_command *cmd, const char *why, const char *arg)
+{
+    fprintf(stderr, "peermesh %s: %s%s\n%s", cmd->name, why, arg ? arg : "", cmd->usage);
+    return PM_CLI_EXIT_USAGE;
+}
+
+int pm_cli_option_bind(const pm_cli_command *cmd, const char *arg, const char **out)
+{
+    if (!pm_cli_is_numeric_ip(arg))
+        return pm_cli_usage_error(cmd, "--bind wants a numeric IP address, got ", arg);
+    *out = arg;
+    return -1;
+}
+
+int pm_cli_parse_options(const pm_cli_command *cmd, int argc, char **argv, int first,
+                         const struct option *longs, pm_cli_option_fn fn, void *ud)
+{
+    opterr = 0; /* our messages name the subcommand and show its usage */
+    optind = first;
+    int code;
+    while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (code == 'h')
+            return pm_cli_help(cmd);
+        int st = code == '?' ? PM_CLI_OPTION_BAD : fn(ud, code, optarg);
+        if (st == PM_CLI_OPTION_BAD)
+            return pm_cli_usage_error(
+                cmd, cmd->bad_option ? cmd->bad_option : "unknown option or missing value: ",
+                argv[optind - 1]);
+        if (st >= 0)
+            return st;
+    }
+    return -1;
 }

@@ -70,4 +70,42 @@ int pm_cli_parse_size_list(const char *text, size_t *sizes, size_t cap, size_t m
 /** True when text is a numeric IPv4 or IPv6 address (never resolves names). */
 bool pm_cli_is_numeric_ip(const char *text);
 
+/* A subcommand as its messages name it ("mesh-node", "bench mesh") and its usage text. */
+typedef struct pm_cli_command {
+    const char *name;
+    const char *usage;
+    /* What precedes an unknown option in its error; NULL: "unknown option or missing value: ". */
+    const char *bad_option;
+} pm_cli_command;
+
+/** --help: the usage text on stdout. Returns PM_CLI_EXIT_OK. */
+int pm_cli_help(const pm_cli_command *cmd);
+
+/** "peermesh NAME: WHY[ARG]" and the usage text on stderr. Returns PM_CLI_EXIT_USAGE. */
+int pm_cli_usage_error(const pm_cli_command *cmd, const char *why, const char *arg);
+
+/** --bind IP: a numeric address into *out, else the usage error. -1 when taken, else the status. */
+int pm_cli_option_bind(const pm_cli_command *cmd, const char *arg, const char **out);
+
+/* A pm_cli_option_fn's answer: report the option as a bad one, like an unknown option. */
+#define PM_CLI_OPTION_BAD (-2)
+
+/**
+ * Take one option: getopt_long's code (0 for a switch that set its flag
+ * itself) and value. -1 to go on, PM_CLI_OPTION_BAD, or the exit status.
+ */
+typedef int (*pm_cli_option_fn)(void *ud, int code, const char *arg);
+
+struct option;
+
+/**
+ * Parse the options from argv[first] on with getopt_long (long options only,
+ * getopt's own messages off): --help ('h') prints the usage, an unknown
+ * option or a missing value is a usage error (cmd->bad_option), every other
+ * option goes to fn. -1 when all were taken (optind indexes the first
+ * operand), else the exit status.
+ */
+int pm_cli_parse_options(const pm_cli_command *cmd, int argc, char **argv, int first,
+                         const struct option *longs, pm_cli_option_fn fn, void *ud);
+
 #endif

@@ -12,17 +12,16 @@
  *   memory      resident-set growth per peer connection object
  */
 #include "bench_link.h"
+#include "bench_stats.h"
 #include "bench_threads.h"
 #include "cli.h"
 #include "json_out.h"
 
 #include <getopt.h>
-#include <math.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define DEFAULT_SECONDS     10.0
 #define DEFAULT_CONNECTIONS 50
@@ -57,32 +56,7 @@ typedef struct bench_options {
 
 typedef int (*bench_fn)(const bench_options *opt);
 
-/* ---- small statistics ---- */
-
-static int compare_time(const void *a, const void *b)
-{
-    pm_time x = *(const pm_time *)a, y = *(const pm_time *)b;
-    return (x > y) - (x < y);
-}
-
-/* `sorted` ascending, n > 0. Nearest-rank percentile. */
-static pm_time percentile(const pm_time *sorted, size_t n, double p)
-{
-    size_t rank = (size_t)ceil(p / 100.0 * (double)n);
-    return sorted[rank > 0 ? rank - 1 : 0];
-}
-
-static double median(const pm_time *sorted, size_t n)
-{
-    return n % 2 ? (double)sorted[n / 2] : ((double)sorted[n / 2 - 1] + (double)sorted[n / 2]) / 2;
-}
-
-static void print_result(json_t *result)
-{
-    if (result)
-        (void)pm_cli_write_json_line(stdout, result);
-    json_decref(result);
-}
+static const pm_cli_command CMD = {.name = "bench", .usage = USAGE};
 
 /* ---- link helpers ---- */
 
@@ -199,11 +173,11 @@ static int bench_throughput(const bench_options *opt)
     }
     if (rc == PM_OK) {
         double seconds = (double)window / 1e6;
-        print_result(json_pack("{s:s, s:o, s:I, s:o, s:i, s:i}", "bench", "throughput",
-                               "mb_per_s", pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2),
-                               "bytes", (json_int_t)st.bytes, "seconds",
-                               pm_cli_json_rounded(seconds, 3), "message_size", THROUGHPUT_MESSAGE,
-                               "threads", (int)opt->threads));
+        pm_cli_print_json(
+            json_pack("{s:s, s:o, s:I, s:o, s:i, s:i}", "bench", "throughput", "mb_per_s",
+                      pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
+                      (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
+                      "message_size", THROUGHPUT_MESSAGE, "threads", (int)opt->threads));
     }
     pm_cli_loop_destroy(&loop);
     free(message);
@@ -233,13 +207,13 @@ static int bench_setup(const bench_options *opt)
         close_link(&link, &loop);
     }
     if (rc == PM_OK) {
-        qsort(samples, n, sizeof *samples, compare_time);
-        print_result(json_pack("{s:s, s:o, s:o, s:o, s:o, s:i}", "bench", "setup", "median_ms",
-                               pm_cli_json_rounded(median(samples, n) / 1e3, 3), "p99_ms",
-                               pm_cli_json_rounded((double)percentile(samples, n, 99) / 1e3, 3),
-                               "min_ms", pm_cli_json_rounded((double)samples[0] / 1e3, 3), "max_ms",
-                               pm_cli_json_rounded((double)samples[n - 1] / 1e3, 3), "connections",
-                               (int)n));
+        pm_cli_sort_times(samples, n);
+        pm_cli_print_json(
+            json_pack("{s:s, s:o, s:o, s:o, s:o, s:i}", "bench", "setup", "median_ms",
+                      pm_cli_json_rounded(pm_cli_median(samples, n) / 1e3, 3), "p99_ms",
+                      pm_cli_json_rounded((double)pm_cli_percentile(samples, n, 99) / 1e3, 3),
+                      "min_ms", pm_cli_json_rounded((double)samples[0] / 1e3, 3), "max_ms",
+                      pm_cli_json_rounded((double)samples[n - 1] / 1e3, 3), "connections", (int)n));
     }
     pm_cli_loop_destroy(&loop);
     free(samples);
@@ -333,10 +307,11 @@ static int bench_latency(const bench_options *opt)
         close_link(&link, &loop);
     }
     if (rc == PM_OK) {
-        qsort(samples, n, sizeof *samples, compare_time);
-        print_result(json_pack("{s:s, s:o, s:o, s:i}", "bench", "latency", "median_us",
-                               pm_cli_json_rounded(median(samples, n), 1), "p99_us",
-                               json_integer(percentile(samples, n, 99)), "samples", (int)n));
+        pm_cli_sort_times(samples, n);
+        pm_cli_print_json(json_pack("{s:s, s:o, s:o, s:i}", "bench", "latency", "median_us",
+                                    pm_cli_json_rounded(pm_cli_median(samples, n), 1), "p99_us",
+                                    json_integer(pm_cli_percentile(samples, n, 99)), "samples",
+                                    (int)n));
     }
     pm_cli_loop_destroy(&loop);
     free(samples);
@@ -345,19 +320,13 @@ static int bench_latency(const bench_options *opt)
 
 /* ---- memory ---- */
 
-/* Resident set size from /proc/self/statm (second field, in pages). */
 static int resident_bytes(long *out)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, resident = 0;
-    int fields = f ? fscanf(f, "%ld %ld", &size, &resident) : 0;
-    if (f)
-        fclose(f);
-    if (fields != 2) {
+    *out = pm_cli_resident_bytes();
+    if (*out < 0) {
         fprintf(stderr, "peermesh bench: cannot read /proc/self/statm\n");
         return PM_ERR_IO;
     }
-    *out = resident * sysconf(_SC_PAGESIZE);
     return PM_OK;
 }
 
@@ -429,7 +398,7 @@ static int bench_memory(const bench_options *opt)
     }
     long peers = (long)(2 * pairs);
     if (rc == PM_OK)
-        print_result(json_pack(
+        pm_cli_print_json(json_pack(
             "{s:s, s:I, s:I, s:i, s:s}", "bench", "memory", "bytes_per_connection",
             (json_int_t)((after - before) / peers), "heap_bytes_per_connection",
             (json_int_t)((heap_after - heap_before) / peers), "pairs", (int)pairs, "note",
@@ -463,48 +432,43 @@ static const bench_entry BENCHES[] = {
 };
 #define BENCH_COUNT (sizeof BENCHES / sizeof BENCHES[0])
 
-static int usage_error(const char *what, const char *detail)
+static int take_option(void *ud, int code, const char *arg)
 {
-    fprintf(stderr, "peermesh bench: %s%s\n%s", what, detail, USAGE);
-    return PM_CLI_EXIT_USAGE;
+    bench_options *opt = ud;
+    switch (code) {
+    case 's':
+        if (!pm_cli_parse_seconds(arg, 0.01, 3600, &opt->seconds))
+            return pm_cli_usage_error(&CMD, "--seconds wants 0.01..3600, got ", arg);
+        break;
+    case 'c':
+        if (!pm_cli_parse_long(arg, 1, MAX_CONNECTIONS, &opt->connections))
+            return pm_cli_usage_error(&CMD, "--connections wants 1..400, got ", arg);
+        break;
+    case 'b':
+        return pm_cli_option_bind(&CMD, arg, &opt->bind_address);
+    case 't':
+        if (!pm_cli_parse_long(arg, 1, 2, &opt->threads))
+            return pm_cli_usage_error(&CMD, "--threads wants 1 or 2, got ", arg);
+        break;
+    }
+    return -1;
 }
 
 /* Returns -1 when the run may go on, else the exit status. */
 static int parse_options(int argc, char **argv, bench_options *opt, const char **which)
 {
     static const struct option longs[] = {
-        {"seconds", required_argument, NULL, 's'},
-        {"connections", required_argument, NULL, 'c'},
-        {"bind", required_argument, NULL, 'b'},
-        {"threads", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"seconds", required_argument, NULL, 's'}, {"connections", required_argument, NULL, 'c'},
+        {"bind", required_argument, NULL, 'b'},    {"threads", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     *opt = (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2};
-    opterr = 0;
-    optind = 1;
-    int code;
-    while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        if (code == 'h') {
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        }
-        if (code == 's' && !pm_cli_parse_seconds(optarg, 0.01, 3600, &opt->seconds))
-            return usage_error("--seconds wants 0.01..3600, got ", optarg);
-        if (code == 'c' && !pm_cli_parse_long(optarg, 1, MAX_CONNECTIONS, &opt->connections))
-            return usage_error("--connections wants 1..400, got ", optarg);
-        if (code == 'b' && !pm_cli_is_numeric_ip(optarg))
-            return usage_error("--bind wants a numeric IP address, got ", optarg);
-        if (code == 'b')
-            opt->bind_address = optarg;
-        if (code == 't' && !pm_cli_parse_long(optarg, 1, 2, &opt->threads))
-            return usage_error("--threads wants 1 or 2, got ", optarg);
-        if (code == '?')
-            return usage_error("unknown option or missing value: ", argv[optind - 1]);
-    }
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, opt);
+    if (status >= 0)
+        return status;
     *which = optind < argc ? argv[optind++] : "all";
     if (optind < argc)
-        return usage_error("unexpected argument ", argv[optind]);
+        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
     return -1;
 }
 
@@ -533,5 +497,5 @@ int pm_cli_bench(int argc, char **argv)
             status = PM_CLI_EXIT_FAIL;
         }
     }
-    return known ? status : usage_error("unknown benchmark ", which);
+    return known ? status : pm_cli_usage_error(&CMD, "unknown benchmark ", which);
 }

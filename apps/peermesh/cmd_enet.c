@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "enet_util.h"
 #include "json_out.h"
+#include "mesh_util.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -54,38 +55,37 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+/* The switches without a value are ints that getopt_long sets itself (struct option.flag). */
 typedef struct enet_options {
     bool server;
     long port;
     const char *bind;
-    bool echo;
+    int echo;
     pm_enet_format format;
     long max_clients;
     long channels;
-    bool relay;
+    int relay;
     pm_enet_compression compression;
     double seconds;
     char ip[64];
     uint16_t remote_port;
     long send;
     long size;
-    pm_mp_transfer_mode mode;
+    int mode; /* pm_mp_transfer_mode */
     long window;
     double timeout;
     long expect;
-    bool no_wait;
-    bool command;
+    int no_wait;
+    int command;
     double linger;
 } enet_options;
 
-static int usage_error(const char *what, const char *detail)
-{
-    fprintf(stderr, "peermesh enet: %s%s\n%s", what, detail ? detail : "", USAGE);
-    return PM_CLI_EXIT_USAGE;
-}
+static const pm_cli_command CMD = {.name = "enet", .usage = USAGE};
 
-static int parse_value(enet_options *o, int code, const char *arg)
+/* An option with a value (a switch without one has set its flag: code 0). */
+static int parse_value(void *ud, int code, const char *arg)
 {
+    enet_options *o = ud;
     bool ok = true;
     switch (code) {
     case 'p':
@@ -133,34 +133,11 @@ static int parse_value(enet_options *o, int code, const char *arg)
     default:
         break;
     }
-    return ok ? -1 : usage_error("bad value: ", arg);
+    return ok ? -1 : pm_cli_usage_error(&CMD, "bad value: ", arg);
 }
 
 static int parse_options(int argc, char **argv, enet_options *o)
 {
-    static const struct option longs[] = {
-        {"port", required_argument, NULL, 'p'},
-        {"bind", required_argument, NULL, 'b'},
-        {"echo", no_argument, NULL, 'E'},
-        {"format", required_argument, NULL, 'f'},
-        {"max-clients", required_argument, NULL, 'm'},
-        {"channels", required_argument, NULL, 'c'},
-        {"no-relay", no_argument, NULL, 'R'},
-        {"compress", required_argument, NULL, 'z'},
-        {"seconds", required_argument, NULL, 's'},
-        {"send", required_argument, NULL, 'n'},
-        {"size", required_argument, NULL, 'B'},
-        {"unreliable", no_argument, NULL, 'U'},
-        {"ordered", no_argument, NULL, 'O'},
-        {"window", required_argument, NULL, 'w'},
-        {"timeout", required_argument, NULL, 't'},
-        {"expect", required_argument, NULL, 'e'},
-        {"no-wait", no_argument, NULL, 'W'},
-        {"no-command", no_argument, NULL, 'C'},
-        {"linger", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     *o = (enet_options){.port = -1,
                         .bind = NULL,
                         .format = PM_ENET_FORMAT_GODOT3,
@@ -173,69 +150,59 @@ static int parse_options(int argc, char **argv, enet_options *o)
                         .timeout = 10,
                         .expect = -1,
                         .command = true};
+    const struct option longs[] = {
+        {"port", required_argument, NULL, 'p'},
+        {"bind", required_argument, NULL, 'b'},
+        {"echo", no_argument, &o->echo, true},
+        {"format", required_argument, NULL, 'f'},
+        {"max-clients", required_argument, NULL, 'm'},
+        {"channels", required_argument, NULL, 'c'},
+        {"no-relay", no_argument, &o->relay, false},
+        {"compress", required_argument, NULL, 'z'},
+        {"seconds", required_argument, NULL, 's'},
+        {"send", required_argument, NULL, 'n'},
+        {"size", required_argument, NULL, 'B'},
+        {"unreliable", no_argument, &o->mode, PM_MP_TRANSFER_UNRELIABLE},
+        {"ordered", no_argument, &o->mode, PM_MP_TRANSFER_UNRELIABLE_ORDERED},
+        {"window", required_argument, NULL, 'w'},
+        {"timeout", required_argument, NULL, 't'},
+        {"expect", required_argument, NULL, 'e'},
+        {"no-wait", no_argument, &o->no_wait, true},
+        {"no-command", no_argument, &o->command, false},
+        {"linger", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     if (argc < 2)
-        return usage_error("missing subcommand", NULL);
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(USAGE, stdout);
-        return PM_CLI_EXIT_OK;
-    }
+        return pm_cli_usage_error(&CMD, "missing subcommand", NULL);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return pm_cli_help(&CMD);
     o->server = strcmp(argv[1], "server") == 0;
     if (!o->server && strcmp(argv[1], "connect") != 0)
-        return usage_error("unknown subcommand ", argv[1]);
-    opterr = 0;
-    optind = 2;
-    int code;
-    while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        int st = -1;
-        switch (code) {
-        case 'h':
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        case 'E':
-            o->echo = true;
-            break;
-        case 'R':
-            o->relay = false;
-            break;
-        case 'U':
-            o->mode = PM_MP_TRANSFER_UNRELIABLE;
-            break;
-        case 'O':
-            o->mode = PM_MP_TRANSFER_UNRELIABLE_ORDERED;
-            break;
-        case 'W':
-            o->no_wait = true;
-            break;
-        case 'C':
-            o->command = false;
-            break;
-        case '?':
-            return usage_error("unknown option or missing value: ", argv[optind - 1]);
-        default:
-            st = parse_value(o, code, optarg);
-        }
-        if (st >= 0)
-            return st;
-    }
+        return pm_cli_usage_error(&CMD, "unknown subcommand ", argv[1]);
+    int status = pm_cli_parse_options(&CMD, argc, argv, 2, longs, parse_value, o);
+    if (status >= 0)
+        return status;
     if (o->server) {
         if (o->port < 0)
-            return usage_error("server needs --port", NULL);
+            return pm_cli_usage_error(&CMD, "server needs --port", NULL);
         if (optind < argc)
-            return usage_error("unexpected argument ", argv[optind]);
+            return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
         return -1;
     }
     if (optind >= argc ||
         !pm_cli_parse_hostport(argv[optind], o->ip, sizeof o->ip, &o->remote_port))
-        return usage_error("connect needs IP:PORT with a numeric IPv4 address",
-                           optind < argc ? ", got " : NULL);
+        return pm_cli_usage_error(&CMD, "connect needs IP:PORT with a numeric IPv4 address",
+                                  optind < argc ? ", got " : NULL);
     if (optind + 1 < argc)
-        return usage_error("unexpected argument ", argv[optind + 1]);
+        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind + 1]);
     if (o->expect < 0)
         o->expect = o->no_wait || o->mode != PM_MP_TRANSFER_RELIABLE ? 0 : o->send;
     return -1;
 }
 
-static int new_peer(const enet_options *o, pm_enet **out)
+/* The server or the client the options ask for, stoppable by SIGINT/SIGTERM; NULL (reported). */
+static pm_enet *start_peer(const enet_options *o)
 {
     pm_enet_config cfg;
     pm_enet_config_default(&cfg);
@@ -243,50 +210,57 @@ static int new_peer(const enet_options *o, pm_enet **out)
     cfg.server_relay = o->relay;
     cfg.compression = o->compression;
     cfg.bind_ip = o->bind ? o->bind : PM_CLI_DEFAULT_BIND;
-    return pm_enet_new(&cfg, out);
+    pm_enet *e = NULL;
+    int rc = pm_enet_new(&cfg, &e);
+    if (rc == PM_OK && o->server)
+        rc = pm_enet_create_server(e, (uint16_t)o->port, (int)o->max_clients, (int)o->channels, 0,
+                                   0);
+    else if (rc == PM_OK)
+        rc = pm_enet_create_client(e, o->ip, o->remote_port, (int)o->channels, 0, 0, 0);
+    if (rc != PM_OK) {
+        fprintf(stderr, "peermesh enet %s: %s\n", o->server ? "server" : "connect",
+                pm_strerror(rc));
+        pm_enet_free(e);
+        return NULL;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    return e;
 }
 
 static void print_event(const pm_mp_event *ev)
 {
-    static const char *const names[] = {"",
-                                        "peer_connected",
-                                        "peer_disconnected",
-                                        "connection_succeeded",
-                                        "connection_failed",
-                                        "server_disconnected"};
-    json_t *j = json_pack("{s:s, s:i}", "event", names[ev->type], "id", (int)ev->peer_id);
-    (void)pm_cli_write_json_line(stdout, j);
-    json_decref(j);
+    pm_cli_print_json(
+        json_pack("{s:s, s:i}", "event", pm_cli_mp_event_name(ev->type), "id", (int)ev->peer_id));
+}
+
+/* Poll once and print every event. True when the server went away. */
+static bool pump_events(pm_multiplayer *mp)
+{
+    bool lost_server = false;
+    (void)pm_mp_poll(mp);
+    pm_mp_event ev;
+    while (pm_mp_next_event(mp, &ev)) {
+        print_event(&ev);
+        lost_server |= ev.type == PM_MP_EVENT_SERVER_DISCONNECTED;
+    }
+    return lost_server;
 }
 
 static int run_server(const enet_options *o)
 {
-    pm_enet *e = NULL;
-    int rc = new_peer(o, &e);
-    if (rc == PM_OK)
-        rc = pm_enet_create_server(e, (uint16_t)o->port, (int)o->max_clients, (int)o->channels, 0,
-                                   0);
-    if (rc != PM_OK) {
-        fprintf(stderr, "peermesh enet server: %s\n", pm_strerror(rc));
-        pm_enet_free(e);
+    pm_enet *e = start_peer(o);
+    if (!e)
         return PM_CLI_EXIT_FAIL;
-    }
     pm_multiplayer *mp = pm_enet_multiplayer(e);
-    json_t *j = json_pack("{s:s, s:i, s:s, s:b}", "event", "listening", "port",
-                          (int)pm_enet_get_local_port(e), "format",
-                          pm_cli_enet_format_name(o->format), "echo", o->echo);
-    (void)pm_cli_write_json_line(stdout, j);
-    json_decref(j);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    pm_cli_print_json(json_pack("{s:s, s:i, s:s, s:b}", "event", "listening", "port",
+                                (int)pm_enet_get_local_port(e), "format",
+                                pm_cli_enet_format_name(o->format), "echo", o->echo));
     pm_time start = pm_now(),
             end = o->seconds > 0 ? start + (pm_time)(o->seconds * 1e6) : PM_TIME_NEVER;
     uint64_t packets = 0, bytes = 0, echoed = 0;
     while (!stop_requested && pm_now() < end) {
-        (void)pm_mp_poll(mp);
-        pm_mp_event ev;
-        while (pm_mp_next_event(mp, &ev))
-            print_event(&ev);
+        (void)pump_events(mp);
         pm_mp_packet p;
         while (pm_mp_get_packet(mp, &p) == PM_OK) {
             packets++;
@@ -298,13 +272,12 @@ static int run_server(const enet_options *o)
     }
     pm_enet_stats st;
     pm_enet_get_stats(e, &st);
-    j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event", "summary", "packets",
+    pm_cli_print_json(
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event", "summary", "packets",
                   (json_int_t)packets, "bytes", (json_int_t)bytes, "echoed", (json_int_t)echoed,
                   "relayed", (json_int_t)st.packets_relayed, "dropped_spoofed",
                   (json_int_t)st.dropped_spoofed, "dropped_malformed",
-                  (json_int_t)st.dropped_malformed, "refused", (json_int_t)st.connections_refused);
-    (void)pm_cli_write_json_line(stdout, j);
-    json_decref(j);
+                  (json_int_t)st.dropped_malformed, "refused", (json_int_t)st.connections_refused));
     pm_enet_free(e);
     return PM_CLI_EXIT_OK;
 }
@@ -348,17 +321,9 @@ static void leave(pm_enet *e)
 
 static int run_connect(const enet_options *o)
 {
-    pm_enet *e = NULL;
-    int rc = new_peer(o, &e);
-    if (rc == PM_OK)
-        rc = pm_enet_create_client(e, o->ip, o->remote_port, (int)o->channels, 0, 0, 0);
-    if (rc != PM_OK) {
-        fprintf(stderr, "peermesh enet connect: %s\n", pm_strerror(rc));
-        pm_enet_free(e);
+    pm_enet *e = start_peer(o);
+    if (!e)
         return PM_CLI_EXIT_FAIL;
-    }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     pm_multiplayer *mp = pm_enet_multiplayer(e);
     pm_time start = pm_now(), deadline = start + (pm_time)(o->timeout * 1e6);
     if (!wait_connected(e, deadline)) {
@@ -366,15 +331,13 @@ static int run_connect(const enet_options *o)
         return PM_CLI_EXIT_TIMEOUT;
     }
     int32_t id = pm_mp_get_unique_id(mp);
-    json_t *j = json_pack("{s:s, s:i, s:s}", "event", "connected", "id", (int)id, "format",
-                          pm_cli_enet_format_name(o->format));
-    (void)pm_cli_write_json_line(stdout, j);
-    json_decref(j);
+    pm_cli_print_json(json_pack("{s:s, s:i, s:s}", "event", "connected", "id", (int)id, "format",
+                                pm_cli_enet_format_name(o->format)));
 
     pm_cli_probe pr;
     int command = o->command ? (o->format == PM_ENET_FORMAT_GODOT3 ? 0x04 : 0x03) : -1;
-    rc = pm_cli_probe_init(&pr, (size_t)o->size, command, o->mode, o->send,
-                           o->no_wait ? o->send : o->window, PM_SEC(1));
+    int rc = pm_cli_probe_init(&pr, (size_t)o->size, command, (pm_mp_transfer_mode)o->mode, o->send,
+                               o->no_wait ? o->send : o->window, PM_SEC(1));
     if (rc != PM_OK) {
         pm_enet_free(e);
         return PM_CLI_EXIT_FAIL;
@@ -388,12 +351,7 @@ static int run_connect(const enet_options *o)
             break;
         if (o->no_wait && pr.sent == pr.total)
             break;
-        (void)pm_mp_poll(mp);
-        pm_mp_event ev;
-        while (pm_mp_next_event(mp, &ev)) {
-            print_event(&ev);
-            lost_server |= ev.type == PM_MP_EVENT_SERVER_DISCONNECTED;
-        }
+        lost_server |= pump_events(mp);
         pm_mp_packet p;
         pm_time now = pm_now();
         while (pm_mp_get_packet(mp, &p) == PM_OK)
@@ -407,12 +365,7 @@ static int run_connect(const enet_options *o)
     double elapsed = (double)(pm_now() - t0) / 1000.0;
     pm_time linger_end = pm_now() + (pm_time)(o->linger * 1e6);
     while (!lost_server && !stop_requested && pm_now() < linger_end) {
-        (void)pm_mp_poll(mp);
-        pm_mp_event ev;
-        while (pm_mp_next_event(mp, &ev)) {
-            print_event(&ev);
-            lost_server |= ev.type == PM_MP_EVENT_SERVER_DISCONNECTED;
-        }
+        lost_server |= pump_events(mp);
         pm_mp_packet p;
         while (pm_mp_get_packet(mp, &p) == PM_OK)
             other++;
@@ -422,15 +375,13 @@ static int run_connect(const enet_options *o)
     double mn, med, p99;
     pm_cli_probe_rtt_ms(&pr, &mn, &med, &p99);
     static const char *const modes[] = {"unreliable", "unreliable_ordered", "reliable"};
-    j = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:o, s:o, s:o}}", "event",
-                  "result", "id", (int)id, "format", pm_cli_enet_format_name(o->format), "mode",
-                  modes[o->mode], "size", (json_int_t)o->size, "sent", (json_int_t)pr.sent,
-                  "received", (json_int_t)pr.received, "lost", (json_int_t)pr.lost, "other",
-                  (json_int_t)other, "elapsed_ms", pm_cli_json_rounded(elapsed, 2), "rtt_ms", "min",
-                  pm_cli_json_rounded(mn, 3), "median", pm_cli_json_rounded(med, 3), "p99",
-                  pm_cli_json_rounded(p99, 3));
-    (void)pm_cli_write_json_line(stdout, j);
-    json_decref(j);
+    pm_cli_print_json(json_pack(
+        "{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:o, s:o, s:o}}", "event", "result",
+        "id", (int)id, "format", pm_cli_enet_format_name(o->format), "mode", modes[o->mode], "size",
+        (json_int_t)o->size, "sent", (json_int_t)pr.sent, "received", (json_int_t)pr.received,
+        "lost", (json_int_t)pr.lost, "other", (json_int_t)other, "elapsed_ms",
+        pm_cli_json_rounded(elapsed, 2), "rtt_ms", "min", pm_cli_json_rounded(mn, 3), "median",
+        pm_cli_json_rounded(med, 3), "p99", pm_cli_json_rounded(p99, 3)));
     bool ok = rc >= 0 && pr.received >= o->expect && (o->no_wait ? pr.sent == pr.total : true);
     pm_cli_probe_free(&pr);
     pm_enet_free(e);

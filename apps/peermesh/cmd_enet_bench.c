@@ -80,6 +80,9 @@ static const char GODOT_ECHO[] =
     "\t\tmode = bytes[4]\n"
     "\tmultiplayer.send_bytes(bytes, id, mode)\n";
 
+static const pm_cli_command CMD = {
+    .name = "bench enet", .usage = USAGE, .bad_option = "bad option "};
+
 typedef struct bench_opts {
     long samples;
     double seconds;
@@ -386,23 +389,17 @@ static int start_godot(const godot_cmd *g, const char *dir, pid_t *pid, uint16_t
 
 /* ---- output ---- */
 
-static void print_line(json_t *j)
-{
-    (void)pm_cli_write_json_line(stdout, j);
-    json_decref(j);
-}
-
 static void print_result(const char *server, const bench_result *r)
 {
-    print_line(json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:i}", "bench", "enet_latency", "server",
-                         server, "size", LATENCY_SIZE, "rtt_ms_median",
-                         pm_cli_json_rounded(r->rtt_median, 4), "rtt_ms_min",
-                         pm_cli_json_rounded(r->rtt_min, 4), "rtt_ms_p99",
-                         pm_cli_json_rounded(r->rtt_p99, 4), "samples", (int)r->samples));
-    print_line(json_pack("{s:s, s:s, s:i, s:i, s:o, s:o}", "bench", "enet_throughput", "server",
-                         server, "size", TP_SIZE, "window", TP_WINDOW, "echoed_mbyte_per_s",
-                         pm_cli_json_rounded(r->mbyte_per_s, 3), "packets_per_s",
-                         pm_cli_json_rounded(r->packets_per_s, 0)));
+    pm_cli_print_json(json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:i}", "bench", "enet_latency",
+                                "server", server, "size", LATENCY_SIZE, "rtt_ms_median",
+                                pm_cli_json_rounded(r->rtt_median, 4), "rtt_ms_min",
+                                pm_cli_json_rounded(r->rtt_min, 4), "rtt_ms_p99",
+                                pm_cli_json_rounded(r->rtt_p99, 4), "samples", (int)r->samples));
+    pm_cli_print_json(json_pack("{s:s, s:s, s:i, s:i, s:o, s:o}", "bench", "enet_throughput",
+                                "server", server, "size", TP_SIZE, "window", TP_WINDOW,
+                                "echoed_mbyte_per_s", pm_cli_json_rounded(r->mbyte_per_s, 3),
+                                "packets_per_s", pm_cli_json_rounded(r->packets_per_s, 0)));
 }
 
 static int run_godot(const bench_opts *o, const bench_result *ours)
@@ -410,7 +407,7 @@ static int run_godot(const bench_opts *o, const bench_result *ours)
     godot_cmd g;
     const char *why = NULL;
     if (!find_godot(&g, &why)) {
-        print_line(json_pack("{s:s, s:s, s:s}", "bench", "enet_compare", "skipped", why));
+        pm_cli_print_json(json_pack("{s:s, s:s, s:s}", "bench", "enet_compare", "skipped", why));
         return PM_OK;
     }
     char dir[] = "/tmp/peermesh-bench-godot-XXXXXX";
@@ -431,17 +428,33 @@ static int run_godot(const bench_opts *o, const bench_result *ours)
         print_result("godot3", &theirs);
         double rtt_ratio = ours->rtt_median > 0 ? theirs.rtt_median / ours->rtt_median : 0;
         double tp_ratio = theirs.mbyte_per_s > 0 ? ours->mbyte_per_s / theirs.mbyte_per_s : 0;
-        print_line(json_pack("{s:s, s:s, s:o, s:o, s:s}", "bench", "enet_compare", "godot",
-                             g.use_xvfb ? "godot3 --no-window (xvfb-run)" : g.bin,
-                             "rtt_ratio_godot_over_peermesh", pm_cli_json_rounded(rtt_ratio, 3),
-                             "throughput_ratio_peermesh_over_godot",
-                             pm_cli_json_rounded(tp_ratio, 3), "note",
-                             "same client (ours), each server in its own process and "
-                             "busy-polling (Godot with low_processor_usage_mode_sleep_usec=0); "
-                             "a ratio above 1 means peermesh is faster"));
+        pm_cli_print_json(json_pack(
+            "{s:s, s:s, s:o, s:o, s:s}", "bench", "enet_compare", "godot",
+            g.use_xvfb ? "godot3 --no-window (xvfb-run)" : g.bin, "rtt_ratio_godot_over_peermesh",
+            pm_cli_json_rounded(rtt_ratio, 3), "throughput_ratio_peermesh_over_godot",
+            pm_cli_json_rounded(tp_ratio, 3), "note",
+            "same client (ours), each server in its own process and "
+            "busy-polling (Godot with low_processor_usage_mode_sleep_usec=0); "
+            "a ratio above 1 means peermesh is faster"));
         nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     }
     return rc;
+}
+
+/* A malformed value is reported as a bad option, like an unknown one. */
+static int take_option(void *ud, int code, const char *arg)
+{
+    bench_opts *o = ud;
+    switch (code) {
+    case 'n':
+        return pm_cli_parse_long(arg, 10, 1000000, &o->samples) ? -1 : PM_CLI_OPTION_BAD;
+    case 's':
+        return pm_cli_parse_seconds(arg, 0.1, 600, &o->seconds) ? -1 : PM_CLI_OPTION_BAD;
+    case 'G':
+        o->godot = false;
+        break;
+    }
+    return -1;
 }
 
 int pm_cli_bench_enet(int argc, char **argv)
@@ -454,29 +467,11 @@ int pm_cli_bench_enet(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     bench_opts o = {.samples = 2000, .seconds = 3, .godot = true};
-    opterr = 0;
-    optind = 1;
-    int code;
-    while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        if (code == 'h') {
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        }
-        if (code == 'n' && !pm_cli_parse_long(optarg, 10, 1000000, &o.samples))
-            code = '?';
-        if (code == 's' && !pm_cli_parse_seconds(optarg, 0.1, 600, &o.seconds))
-            code = '?';
-        if (code == 'G')
-            o.godot = false;
-        if (code == '?') {
-            fprintf(stderr, "peermesh bench enet: bad option %s\n%s", argv[optind - 1], USAGE);
-            return PM_CLI_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "peermesh bench enet: unexpected argument %s\n%s", argv[optind], USAGE);
-        return PM_CLI_EXIT_USAGE;
-    }
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, &o);
+    if (status >= 0)
+        return status;
+    if (optind < argc)
+        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
     pid_t pid;
     uint16_t port;
     bench_result ours;

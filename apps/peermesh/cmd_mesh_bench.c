@@ -13,6 +13,7 @@
  * broadcast_pps counts packets received by all nodes per second. rss: the
  * resident-set growth of the whole mesh, and per link.
  */
+#include "bench_stats.h"
 #include "cli.h"
 #include "json_out.h"
 #include "mesh_util.h"
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_PEERS   64 /* 4032 sockets */
 #define PACKET      100
@@ -49,22 +49,35 @@ typedef struct mesh_bench {
     size_t slots[MAX_PEERS + 2]; /* node i's connections are loop slots slots[i]..slots[i+1]-1 */
 } mesh_bench;
 
+static const pm_cli_command CMD = {.name = "bench mesh", .usage = USAGE};
+
+/* 0 when unreadable: the rss fields then read 0 rather than failing the run. */
 static long resident_kb(void)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, rss = 0;
-    if (!f)
-        return 0;
-    if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-        rss = 0;
-    fclose(f);
-    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+    long bytes = pm_cli_resident_bytes();
+    return bytes < 0 ? 0 : bytes / 1024;
 }
 
-static int usage(const char *why, const char *arg)
+static int take_option(void *ud, int code, const char *arg)
 {
-    fprintf(stderr, "peermesh bench mesh: %s%s\n%s", why, arg ? arg : "", USAGE);
-    return PM_CLI_EXIT_USAGE;
+    mesh_bench *b = ud;
+    switch (code) {
+    case 'p':
+        if (!pm_cli_parse_long(arg, 2, MAX_PEERS, &b->peers))
+            return pm_cli_usage_error(&CMD, "--peers wants 2..64, got ", arg);
+        break;
+    case 's':
+        if (!pm_cli_parse_seconds(arg, 0, 600, &b->seconds))
+            return pm_cli_usage_error(&CMD, "--seconds wants 0..600, got ", arg);
+        break;
+    case 't':
+        if (!pm_cli_parse_seconds(arg, 0.1, 600, &b->timeout))
+            return pm_cli_usage_error(&CMD, "--timeout wants 0.1..600, got ", arg);
+        break;
+    case 'b':
+        return pm_cli_option_bind(&CMD, arg, &b->bind_address);
+    }
+    return -1;
 }
 
 static int parse(int argc, char **argv, mesh_bench *b)
@@ -78,29 +91,11 @@ static int parse(int argc, char **argv, mesh_bench *b)
     b->seconds = 1;
     b->timeout = 30;
     b->bind_address = PM_CLI_DEFAULT_BIND;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        }
-        if (c == 'p' && !pm_cli_parse_long(optarg, 2, MAX_PEERS, &b->peers))
-            return usage("--peers wants 2..64, got ", optarg);
-        if (c == 's' && !pm_cli_parse_seconds(optarg, 0, 600, &b->seconds))
-            return usage("--seconds wants 0..600, got ", optarg);
-        if (c == 't' && !pm_cli_parse_seconds(optarg, 0.1, 600, &b->timeout))
-            return usage("--timeout wants 0.1..600, got ", optarg);
-        if (c == 'b' && !pm_cli_is_numeric_ip(optarg))
-            return usage("--bind wants a numeric IP address, got ", optarg);
-        if (c == 'b')
-            b->bind_address = optarg;
-        if (c == '?')
-            return usage("unknown option or missing value: ", argv[optind - 1]);
-    }
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, b);
+    if (status >= 0)
+        return status;
     if (optind < argc)
-        return usage("unexpected argument ", argv[optind]);
+        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
     return -1;
 }
 
@@ -122,7 +117,6 @@ static void relay(void *ud, int32_t peer, const pm_rtc_event *ev)
     }
 }
 
-/* Poll every node, relay signaling, count events and packets. */
 /* Poll the nodes (all, or those with work: polling a mesh polls every one of
  * its connections, a system call each), relay signaling, count events and packets. */
 static void round_all(mesh_bench *b, bool only_busy)
@@ -269,9 +263,7 @@ int pm_cli_bench_mesh(int argc, char **argv)
         pm_cli_json_rounded(b->seconds > 0 ? (double)packets / b->seconds : 0.0, 0), "rss_mb",
         pm_cli_json_rounded((double)(rss1 - rss0) / 1024.0, 1), "rss_per_link_kb",
         pm_cli_json_rounded(per_link, 1));
-    if (out)
-        pm_cli_write_json_line(stdout, out);
-    json_decref(out);
+    pm_cli_print_json(out);
     for (int32_t i = 1; i <= b->peers; i++)
         pm_mesh_free(b->mesh[i]);
     pm_cli_loop_destroy(&b->loop);

@@ -22,13 +22,10 @@
 #include "mesh_util.h"
 #include "peer_signal.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_NODES       64
 #define DEFAULT_PACKETS 20
@@ -42,6 +39,8 @@ static const char USAGE[] =
     "\"<from> <json>\" lines on stdin (EOF ends the run), events on stderr.\n"
     "--server-compat uses Godot 3.2's initialize(id, true) (node 1 is the server);\n"
     "otherwise Godot 4's create_mesh(id).\n";
+
+static const pm_cli_command CMD = {.name = "mesh-node", .usage = USAGE};
 
 enum { KIND_BROADCAST, KIND_TARGETED };
 
@@ -74,6 +73,7 @@ typedef struct node_opts {
     long lifetime;
     double timeout_s;
     const char *bind_address;
+    const char *peer_list; /* --peers as given: read once --id is known */
 } node_opts;
 
 typedef struct from_state {
@@ -84,12 +84,7 @@ typedef struct from_state {
 
 typedef struct node_run {
     const node_opts *opt;
-    pm_cli_out out;
-    pm_mesh *mesh;
-    pm_multiplayer *mp;
-    pm_cli_loop loop;
-    pm_cli_lines input;
-    bool input_open;
+    pm_cli_mesh_io io;
     from_state from[MAX_NODES];
     int connected;
     int succeeded;
@@ -127,10 +122,34 @@ static bool parse_peers(const char *text, node_opts *opt)
     return true;
 }
 
-static int usage(const char *why, const char *arg)
+static int take_option(void *ud, int code, const char *arg)
 {
-    fprintf(stderr, "peermesh mesh-node: %s%s\n%s", why, arg ? arg : "", USAGE);
-    return PM_CLI_EXIT_USAGE;
+    node_opts *opt = ud;
+    long id;
+    switch (code) {
+    case 'i':
+        if (!pm_cli_parse_long(arg, 1, INT32_MAX, &id))
+            return pm_cli_usage_error(&CMD, "--id wants 1..2147483647, got ", arg);
+        opt->id = (int32_t)id;
+        break;
+    case 'p':
+        opt->peer_list = arg;
+        break;
+    case 'k':
+        if (!pm_cli_parse_long(arg, 1, 10000, &opt->packets))
+            return pm_cli_usage_error(&CMD, "--packets wants 1..10000, got ", arg);
+        break;
+    case 'c':
+        opt->server_compat = true;
+        break;
+    case 'l':
+        if (!pm_cli_parse_long(arg, -1, 65535, &opt->lifetime))
+            return pm_cli_usage_error(&CMD, "--lifetime wants -1..65535 ms, got ", arg);
+        break;
+    default:
+        return pm_cli_mesh_io_option(&CMD, code, arg, &opt->timeout_s, &opt->bind_address);
+    }
+    return -1;
 }
 
 static int parse(int argc, char **argv, node_opts *opt)
@@ -151,54 +170,16 @@ static int parse(int argc, char **argv, node_opts *opt)
     opt->lifetime = PM_MESH_LIFETIME_DEFAULT;
     opt->timeout_s = 60;
     opt->bind_address = PM_CLI_DEFAULT_BIND;
-    const char *peers = NULL;
-    long id = 0;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        case 'i':
-            if (!pm_cli_parse_long(optarg, 1, INT32_MAX, &id))
-                return usage("--id wants 1..2147483647, got ", optarg);
-            break;
-        case 'p':
-            peers = optarg;
-            break;
-        case 'k':
-            if (!pm_cli_parse_long(optarg, 1, 10000, &opt->packets))
-                return usage("--packets wants 1..10000, got ", optarg);
-            break;
-        case 'c':
-            opt->server_compat = true;
-            break;
-        case 'l':
-            if (!pm_cli_parse_long(optarg, -1, 65535, &opt->lifetime))
-                return usage("--lifetime wants -1..65535 ms, got ", optarg);
-            break;
-        case 't':
-            if (!pm_cli_parse_seconds(optarg, 0.1, 3600, &opt->timeout_s))
-                return usage("--timeout wants 0.1..3600 s, got ", optarg);
-            break;
-        case 'b':
-            if (!pm_cli_is_numeric_ip(optarg))
-                return usage("--bind wants a numeric IP address, got ", optarg);
-            opt->bind_address = optarg;
-            break;
-        default:
-            return usage("unknown option or missing value: ", argv[optind - 1]);
-        }
-    }
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, opt);
+    if (status >= 0)
+        return status;
     if (optind < argc)
-        return usage("unexpected argument ", argv[optind]);
-    if (!id || !peers)
-        return usage("--id and --peers are required", NULL);
-    opt->id = (int32_t)id;
-    if (!parse_peers(peers, opt) || opt->peer_count == 0)
-        return usage("--peers wants a list of other node ids, got ", peers);
+        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+    if (!opt->id || !opt->peer_list)
+        return pm_cli_usage_error(&CMD, "--id and --peers are required", NULL);
+    if (!parse_peers(opt->peer_list, opt) || opt->peer_count == 0)
+        return pm_cli_usage_error(&CMD, "--peers wants a list of other node ids, got ",
+                                  opt->peer_list);
     return -1;
 }
 
@@ -206,7 +187,7 @@ static int parse(int argc, char **argv, node_opts *opt)
 
 static void emit(node_run *run, json_t *ev)
 {
-    pm_cli_emit_event(&run->out, ev);
+    pm_cli_emit_event(&run->io.out, ev);
 }
 
 static void fail(node_run *run, const char *why)
@@ -228,11 +209,7 @@ static void send_line(node_run *run, int32_t to, json_t *msg)
 
 static void on_signal(void *ud, int32_t peer, const pm_rtc_event *ev)
 {
-    node_run *run = ud;
-    if (ev->type == PM_RTC_EVENT_DESCRIPTION)
-        send_line(run, peer, pm_cli_signal_description(ev->sdp_type, ev->sdp));
-    else
-        send_line(run, peer, pm_cli_signal_candidate(ev->candidate, ev->mid ? ev->mid : "0"));
+    send_line(ud, peer, pm_cli_mesh_signal_message(ev));
 }
 
 /* ---- traffic ---- */
@@ -260,9 +237,9 @@ static void put(node_run *run, int32_t target, pm_mp_transfer_mode mode, int kin
     uint8_t buf[8192];
     size_t n = packet_size(seq, mode);
     fill(buf, run->opt->id, mode, kind, seq, target, n);
-    pm_mp_set_target_peer(run->mp, target);
-    pm_mp_set_transfer_mode(run->mp, mode);
-    int rc = pm_mp_put_packet(run->mp, buf, n);
+    pm_mp_set_target_peer(run->io.mp, target);
+    pm_mp_set_transfer_mode(run->io.mp, mode);
+    int rc = pm_mp_put_packet(run->io.mp, buf, n);
     if (rc < 0) {
         char why[128];
         snprintf(why, sizeof why, "put_packet to %d: %s", (int)target, pm_strerror(rc));
@@ -281,7 +258,7 @@ static void send_traffic(node_run *run)
             put(run, run->opt->peers[p], PM_MP_TRANSFER_RELIABLE, KIND_TARGETED, seq);
     }
     run->sent = true;
-    pm_cli_logf(&run->out, "sent %ld packets of each kind", run->opt->packets);
+    pm_cli_logf(&run->io.out, "sent %ld packets of each kind", run->opt->packets);
 }
 
 static bool packet_ok(const node_run *run, const pm_mp_packet *p, int *kind, long *seq)
@@ -305,7 +282,7 @@ static bool packet_ok(const node_run *run, const pm_mp_packet *p, int *kind, lon
 static void receive(node_run *run)
 {
     pm_mp_packet p;
-    while (pm_mp_get_packet(run->mp, &p) == PM_OK) {
+    while (pm_mp_get_packet(run->io.mp, &p) == PM_OK) {
         int idx = peer_index(run->opt, p.from), kind;
         long seq;
         if (idx < 0 || !packet_ok(run, &p, &kind, &seq)) {
@@ -354,10 +331,11 @@ static void report(node_run *run, bool ok, const char *error)
 
 /* ---- events ---- */
 
-static void on_mp_event(node_run *run, const pm_mp_event *ev)
+static void on_mp_event(void *ud, const pm_mp_event *ev)
 {
+    node_run *run = ud;
     emit(run, json_pack("{s:s, s:i, s:i}", "event", pm_cli_mp_event_name(ev->type), "peer",
-                        (int)ev->peer_id, "status", (int)pm_mp_get_connection_status(run->mp)));
+                        (int)ev->peer_id, "status", (int)pm_mp_get_connection_status(run->io.mp)));
     int idx = peer_index(run->opt, ev->peer_id);
     if (run->reported)
         return; /* the test is over: nodes leaving at the end are expected */
@@ -380,44 +358,25 @@ static void on_mp_event(node_run *run, const pm_mp_event *ev)
     }
 }
 
-static void handle_line(node_run *run, const char *line, size_t len)
+static void handle_line(void *ud, const char *line, size_t len)
 {
+    node_run *run = ud;
     char *end;
     long from = strtol(line, &end, 10);
     if (end == line || *end != ' ') {
-        pm_cli_logf(&run->out, "ignoring malformed input line: %.80s", line);
+        pm_cli_logf(&run->io.out, "ignoring malformed input line: %.80s", line);
         return;
     }
-    pm_rtc_peer *pc = pm_cli_mesh_connection(run->mesh, (int32_t)from);
+    pm_rtc_peer *pc = pm_cli_mesh_connection(run->io.mesh, (int32_t)from);
     if (!pc) {
-        pm_cli_logf(&run->out, "signaling for unknown peer %ld ignored", from);
+        pm_cli_logf(&run->io.out, "signaling for unknown peer %ld ignored", from);
         return;
     }
     char err[512];
     const char *json = end + 1;
     if (pm_cli_signal_apply(pc, json, len - (size_t)(json - line), err, sizeof err) !=
         PM_CLI_SIGNAL_APPLIED)
-        pm_cli_logf(&run->out, "peer %ld: %s", from, err);
-}
-
-static void read_input(node_run *run)
-{
-    char chunk[16384];
-    ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return;
-    if (n <= 0) {
-        run->input_open = false;
-        return;
-    }
-    if (pm_cli_lines_push(&run->input, chunk, (size_t)n) < 0) {
-        fail(run, "out of memory");
-        return;
-    }
-    const char *line;
-    size_t len;
-    while (pm_cli_lines_next(&run->input, &line, &len))
-        handle_line(run, line, len);
+        pm_cli_logf(&run->io.out, "peer %ld: %s", from, err);
 }
 
 /* ---- the run ---- */
@@ -428,35 +387,25 @@ static int set_up(node_run *run, const node_opts *opt)
     pm_mesh_config_default(&cfg);
     cfg.connect_timeout = (pm_time)(opt->timeout_s * 1e6);
     cfg.disconnect_grace = PM_SEC(5);
-    int rc = pm_mesh_new(&cfg, &run->mesh);
-    if (rc < 0)
-        return rc;
-    run->mp = pm_mesh_multiplayer(run->mesh);
-    rc = opt->server_compat ? pm_mesh_initialize(run->mesh, opt->id, true)
-                            : pm_mesh_create_mesh(run->mesh, opt->id, NULL, 0);
+    int rc = pm_cli_mesh_io_open(&run->io, &cfg, opt->id, opt->server_compat, opt->peer_count);
+    pm_mesh *mesh = run->io.mesh;
     for (size_t i = 0; rc == PM_OK && i < opt->peer_count; i++)
-        rc = pm_cli_mesh_connect(run->mesh, opt->peers[i], opt->bind_address, (int)opt->lifetime);
+        rc = pm_cli_mesh_connect(mesh, opt->peers[i], opt->bind_address, (int)opt->lifetime);
     for (size_t i = 0; rc == PM_OK && i < opt->peer_count; i++)
         if (opt->id < opt->peers[i])
-            rc = pm_rtc_peer_create_offer(pm_cli_mesh_connection(run->mesh, opt->peers[i]));
-    if (rc == PM_OK)
-        rc = pm_cli_loop_init(&run->loop, opt->peer_count);
+            rc = pm_rtc_peer_create_offer(pm_cli_mesh_connection(mesh, opt->peers[i]));
     return rc;
 }
 
 static void step(node_run *run)
 {
-    pm_mesh_poll(run->mesh);
-    pm_cli_mesh_drain(run->mesh, on_signal, run);
-    pm_mp_event ev;
-    while (pm_mp_next_event(run->mp, &ev))
-        on_mp_event(run, &ev);
+    pm_cli_mesh_pump(run->io.mesh, on_signal, on_mp_event, run);
     if (!run->sent && run->connected == (int)run->opt->peer_count) {
         run->connected_at = pm_now();
         send_traffic(run);
     }
     receive(run);
-    pm_cli_mesh_drain(run->mesh, on_signal, run); /* what our sends reported */
+    pm_cli_mesh_drain(run->io.mesh, on_signal, run); /* what our sends reported */
     if (run->failed)
         report(run, false, run->error);
     else if (run->sent && all_received(run))
@@ -469,43 +418,33 @@ int pm_cli_mesh_node(int argc, char **argv)
     int status = parse(argc, argv, &opt);
     if (status >= 0)
         return status;
-    signal(SIGPIPE, SIG_IGN);
-    node_run run;
-    memset(&run, 0, sizeof run);
-    run.opt = &opt;
-    run.start = pm_now();
-    pm_cli_out_init(&run.out, run.start);
-    pm_cli_lines_init(&run.input);
-    run.input_open = true;
+    node_run run = {.opt = &opt, .start = pm_now()};
+    pm_cli_mesh_io_init(&run.io, run.start);
     pm_time deadline = run.start + (pm_time)(opt.timeout_s * 1e6);
     int rc = set_up(&run, &opt);
     if (rc < 0) {
         fprintf(stderr, "peermesh mesh-node: set-up failed: %s\n", pm_strerror(rc));
         status = PM_CLI_EXIT_FAIL;
     }
-    while (rc == PM_OK && run.input_open) {
+    while (rc == PM_OK && run.io.input_open) {
         step(&run);
         if (pm_now() >= deadline) {
             report(&run, false, "timeout");
             status = PM_CLI_EXIT_TIMEOUT;
             break;
         }
-        bool input_ready = false;
-        pm_mesh *meshes[1] = {run.mesh};
-        pm_cli_mesh_watch(&run.loop, meshes, 1);
-        pm_time wake = min_time(deadline, pm_mesh_next_timeout(run.mesh));
-        if (pm_cli_loop_wait(&run.loop, STDIN_FILENO, wake, &input_ready) < 0)
+        bool input_ready;
+        pm_time wake = min_time(deadline, pm_mesh_next_timeout(run.io.mesh));
+        if (pm_cli_mesh_io_wait(&run.io, wake, &input_ready) < 0)
             break;
-        if (input_ready)
-            read_input(&run);
+        if (input_ready && pm_cli_mesh_io_read(&run.io, handle_line, &run) < 0)
+            fail(&run, "out of memory");
     }
     if (status < 0)
         status = run.reported && !run.failed && run.bad == 0 && all_received(&run)
                      ? PM_CLI_EXIT_OK
                      : PM_CLI_EXIT_FAIL;
-    pm_cli_logf(&run.out, "done (exit %d)", status);
-    pm_mesh_free(run.mesh);
-    pm_cli_loop_destroy(&run.loop);
-    pm_cli_lines_free(&run.input);
+    pm_cli_logf(&run.io.out, "done (exit %d)", status);
+    pm_cli_mesh_io_free(&run.io);
     return status;
 }

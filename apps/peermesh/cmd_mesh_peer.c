@@ -21,13 +21,10 @@
 #include "peer_signal.h"
 #include "peer_traffic.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define CHANNELS    3
 #define IDLE_LIMIT  PM_SEC(2)
@@ -43,8 +40,14 @@ static const char USAGE[] =
     "\n"
     "A 2-node WebRTC mesh speaking the interop peer interface (Godot's three channels).\n";
 
+static const pm_cli_command CMD = {
+    .name = "mesh-peer",
+    .usage = USAGE,
+    .bad_option = "unsupported option or missing value: ",
+};
+
 typedef struct mp_opts {
-    bool offer, echo;
+    bool offer, answer, echo;
     long send;
     size_t sizes[MAX_SIZES];
     size_t size_count;
@@ -59,13 +62,8 @@ typedef struct mp_chan {
 
 typedef struct mp_run {
     const mp_opts *opt;
-    pm_cli_out out;
-    pm_mesh *mesh;
-    pm_multiplayer *mp;
+    pm_cli_mesh_io io;
     int32_t self, other;
-    pm_cli_loop loop;
-    pm_cli_lines input;
-    bool input_open;
     bool description_sent;
     json_t *held; /* our candidates until our description is out */
     pm_cli_traffic traffic;
@@ -89,10 +87,46 @@ static int channel_of(pm_mp_transfer_mode mode)
 
 /* ---- options ---- */
 
-static int usage(const char *why, const char *arg)
+static int take_option(void *ud, int code, const char *arg)
 {
-    fprintf(stderr, "peermesh mesh-peer: %s%s\n%s", why, arg ? arg : "", USAGE);
-    return PM_CLI_EXIT_USAGE;
+    mp_opts *o = ud;
+    int n;
+    switch (code) {
+    case 'o':
+        o->offer = true;
+        break;
+    case 'a':
+        o->answer = true;
+        break;
+    case 'e':
+        o->echo = true;
+        break;
+    case 'n':
+        if (!pm_cli_parse_long(arg, 1, 1000000, &o->send))
+            return pm_cli_usage_error(&CMD, "--send wants 1..1000000, got ", arg);
+        break;
+    case 'z':
+        n = pm_cli_parse_size_list(arg, o->sizes, MAX_SIZES, 262144);
+        if (n <= 0)
+            return pm_cli_usage_error(
+                &CMD, "--size wants sizes up to 262144 separated by commas, got ", arg);
+        o->size_count = (size_t)n;
+        break;
+    case 'c':
+        if (strcmp(arg, "reliable,ordered,unreliable") != 0)
+            return pm_cli_usage_error(&CMD,
+                                      "the mesh always has Godot's three channels: "
+                                      "--channels reliable,ordered,unreliable, got ",
+                                      arg);
+        break;
+    case 'l':
+        if (!pm_cli_parse_long(arg, 0, 65535, &o->lifetime))
+            return pm_cli_usage_error(&CMD, "--max-packet-lifetime wants 0..65535, got ", arg);
+        break;
+    default:
+        return pm_cli_mesh_io_option(&CMD, code, arg, &o->timeout_s, &o->bind_address);
+    }
+    return -1;
 }
 
 static int parse(int argc, char **argv, mp_opts *o)
@@ -116,64 +150,15 @@ static int parse(int argc, char **argv, mp_opts *o)
     o->bind_address = PM_CLI_DEFAULT_BIND;
     o->sizes[0] = 1200;
     o->size_count = 1;
-    bool answer = false;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        case 'o':
-            o->offer = true;
-            break;
-        case 'a':
-            answer = true;
-            break;
-        case 'e':
-            o->echo = true;
-            break;
-        case 'n':
-            if (!pm_cli_parse_long(optarg, 1, 1000000, &o->send))
-                return usage("--send wants 1..1000000, got ", optarg);
-            break;
-        case 'z': {
-            int n = pm_cli_parse_size_list(optarg, o->sizes, MAX_SIZES, 262144);
-            if (n <= 0)
-                return usage("--size wants sizes up to 262144 separated by commas, got ", optarg);
-            o->size_count = (size_t)n;
-            break;
-        }
-        case 'c':
-            if (strcmp(optarg, "reliable,ordered,unreliable") != 0)
-                return usage("the mesh always has Godot's three channels: "
-                             "--channels reliable,ordered,unreliable, got ",
-                             optarg);
-            break;
-        case 'l':
-            if (!pm_cli_parse_long(optarg, 0, 65535, &o->lifetime))
-                return usage("--max-packet-lifetime wants 0..65535, got ", optarg);
-            break;
-        case 't':
-            if (!pm_cli_parse_seconds(optarg, 0.1, 3600, &o->timeout_s))
-                return usage("--timeout wants 0.1..3600 s, got ", optarg);
-            break;
-        case 'b':
-            if (!pm_cli_is_numeric_ip(optarg))
-                return usage("--bind wants a numeric IP address, got ", optarg);
-            o->bind_address = optarg;
-            break;
-        default:
-            return usage("unsupported option or missing value: ", argv[optind - 1]);
-        }
-    }
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, o);
+    if (status >= 0)
+        return status;
     if (optind < argc)
-        return usage("unexpected argument ", argv[optind]);
-    if (o->offer == answer)
-        return usage("need exactly one of --offer, --answer", NULL);
+        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+    if (o->offer == o->answer)
+        return pm_cli_usage_error(&CMD, "need exactly one of --offer, --answer", NULL);
     if (o->echo && o->send)
-        return usage("--echo and --send exclude each other", NULL);
+        return pm_cli_usage_error(&CMD, "--echo and --send exclude each other", NULL);
     return -1;
 }
 
@@ -188,13 +173,13 @@ static void finish(mp_run *run, int code, json_t *result)
     run->finished = true;
     run->exit_code = code;
     if (result)
-        pm_cli_emit_event(&run->out, result);
+        pm_cli_emit_event(&run->io.out, result);
 }
 
 static void fail(mp_run *run, const char *why)
 {
     if (!run->finished)
-        pm_cli_logf(&run->out, "failed: %s", why);
+        pm_cli_logf(&run->io.out, "failed: %s", why);
     finish(run, PM_CLI_EXIT_FAIL,
            json_pack("{s:s, s:b, s:s}", "event", "result", "ok", 0, "error", why));
 }
@@ -237,7 +222,7 @@ static void finish_send(mp_run *run)
 
 static void write_signal(mp_run *run, json_t *msg)
 {
-    if (!msg || pm_cli_send_signal(&run->out, msg) < 0)
+    if (!msg || pm_cli_send_signal(&run->io.out, msg) < 0)
         fail(run, "cannot write signaling to stdout");
 }
 
@@ -245,49 +230,34 @@ static void on_signal(void *ud, int32_t peer, const pm_rtc_event *ev)
 {
     mp_run *run = ud;
     (void)peer;
+    json_t *msg = pm_cli_mesh_signal_message(ev);
     if (ev->type == PM_RTC_EVENT_DESCRIPTION) {
-        write_signal(run, pm_cli_signal_description(ev->sdp_type, ev->sdp));
+        write_signal(run, msg);
         run->description_sent = true;
         for (size_t i = 0; i < json_array_size(run->held); i++)
             write_signal(run, json_incref(json_array_get(run->held, i)));
         json_array_clear(run->held);
         return;
     }
-    json_t *msg = pm_cli_signal_candidate(ev->candidate, ev->mid ? ev->mid : "0");
     if (run->description_sent)
         write_signal(run, msg);
     else
         json_array_append_new(run->held, msg);
 }
 
-static void read_input(mp_run *run)
+static void handle_line(void *ud, const char *line, size_t len)
 {
-    char chunk[16384];
-    ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    mp_run *run = ud;
+    if (strspn(line, " \t") == len)
         return;
-    if (n <= 0) {
-        run->input_open = false;
-        return;
-    }
-    if (pm_cli_lines_push(&run->input, chunk, (size_t)n) < 0) {
-        fail(run, "out of memory");
-        return;
-    }
-    const char *line;
-    size_t len;
-    while (pm_cli_lines_next(&run->input, &line, &len)) {
-        if (strspn(line, " \t") == len)
-            continue;
-        pm_rtc_peer *pc = pm_cli_mesh_connection(run->mesh, run->other);
-        char err[512];
-        pm_cli_signal_status st =
-            pc ? pm_cli_signal_apply(pc, line, len, err, sizeof err) : PM_CLI_SIGNAL_IGNORED;
-        if (st == PM_CLI_SIGNAL_FATAL)
-            fail(run, err);
-        else if (st == PM_CLI_SIGNAL_IGNORED && pc)
-            pm_cli_logf(&run->out, "%s", err);
-    }
+    pm_rtc_peer *pc = pm_cli_mesh_connection(run->io.mesh, run->other);
+    char err[512];
+    pm_cli_signal_status st =
+        pc ? pm_cli_signal_apply(pc, line, len, err, sizeof err) : PM_CLI_SIGNAL_IGNORED;
+    if (st == PM_CLI_SIGNAL_FATAL)
+        fail(run, err);
+    else if (st == PM_CLI_SIGNAL_IGNORED && pc)
+        pm_cli_logf(&run->io.out, "%s", err);
 }
 
 /* ---- traffic ---- */
@@ -295,7 +265,7 @@ static void read_input(mp_run *run)
 static void emit_opens(mp_run *run)
 {
     pm_mesh_peer_info info;
-    if (pm_mesh_get_peer(run->mesh, run->other, &info) != PM_OK)
+    if (pm_mesh_get_peer(run->io.mesh, run->other, &info) != PM_OK)
         return;
     for (size_t i = 0; i < info.channel_count; i++) {
         pm_rtc_channel *h = info.channels[i];
@@ -307,13 +277,14 @@ static void emit_opens(mp_run *run)
                                pm_cli_json_optional_int(pm_rtc_channel_get_max_packet_lifetime(h)),
                                "negotiated", pm_rtc_channel_is_negotiated(h), "protocol", "");
         if (ev)
-            pm_cli_emit_event(&run->out, ev);
+            pm_cli_emit_event(&run->io.out, ev);
     }
 }
 
-static void on_mp_event(mp_run *run, const pm_mp_event *ev)
+static void on_mp_event(void *ud, const pm_mp_event *ev)
 {
-    pm_cli_logf(&run->out, "mesh: %s %d", pm_cli_mp_event_name(ev->type), (int)ev->peer_id);
+    mp_run *run = ud;
+    pm_cli_logf(&run->io.out, "mesh: %s %d", pm_cli_mp_event_name(ev->type), (int)ev->peer_id);
     if (ev->type == PM_MP_EVENT_PEER_CONNECTED && !run->started) {
         run->started = true;
         run->first_tx = run->last_tx = run->last_rx = pm_now();
@@ -342,18 +313,19 @@ static void on_mp_event(mp_run *run, const pm_mp_event *ev)
 static bool send_some(mp_run *run)
 {
     pm_mesh_peer_info info;
-    if (pm_mesh_get_peer(run->mesh, run->other, &info) != PM_OK)
+    if (pm_mesh_get_peer(run->io.mesh, run->other, &info) != PM_OK)
         return false;
     bool more = false;
-    pm_mp_set_target_peer(run->mp, run->other);
+    pm_mp_set_target_peer(run->io.mp, run->other);
     for (int c = 0; c < CHANNELS; c++) {
         mp_chan *ch = &run->chans[c];
-        pm_mp_set_transfer_mode(run->mp, MODES[c]);
+        pm_mp_set_transfer_mode(run->io.mp, MODES[c]);
         for (int k = 0; k < SEND_BUDGET && ch->sent < (uint64_t)run->opt->send; k++) {
             if (pm_rtc_channel_get_buffered_amount(info.channels[c]) > PM_CLI_HIGH_WATER)
                 break;
             size_t n = pm_cli_traffic_size(&run->traffic, ch->sent);
-            int rc = pm_mp_put_packet(run->mp, pm_cli_traffic_payload(&run->traffic, ch->sent), n);
+            int rc =
+                pm_mp_put_packet(run->io.mp, pm_cli_traffic_payload(&run->traffic, ch->sent), n);
             if (rc == PM_ERR_FULL)
                 break;
             if (rc < 0) {
@@ -374,14 +346,14 @@ static bool send_some(mp_run *run)
 static void receive(mp_run *run)
 {
     pm_mp_packet p;
-    while (!run->finished && pm_mp_get_packet(run->mp, &p) == PM_OK) {
+    while (!run->finished && pm_mp_get_packet(run->io.mp, &p) == PM_OK) {
         int c = channel_of(p.mode);
         mp_chan *ch = &run->chans[c];
         run->last_rx = pm_now();
         if (run->opt->echo) {
-            pm_mp_set_target_peer(run->mp, p.from);
-            pm_mp_set_transfer_mode(run->mp, p.mode);
-            int rc = pm_mp_put_packet(run->mp, p.data, p.len);
+            pm_mp_set_target_peer(run->io.mp, p.from);
+            pm_mp_set_transfer_mode(run->io.mp, p.mode);
+            int rc = pm_mp_put_packet(run->io.mp, p.data, p.len);
             if (rc < 0 && c == 0) {
                 fail(run, "cannot echo on the reliable channel");
                 return;
@@ -424,18 +396,14 @@ static void check_done(mp_run *run)
 
 static bool step(mp_run *run)
 {
-    pm_mesh_poll(run->mesh);
-    pm_cli_mesh_drain(run->mesh, on_signal, run);
-    pm_mp_event ev;
-    while (pm_mp_next_event(run->mp, &ev))
-        on_mp_event(run, &ev);
+    pm_cli_mesh_pump(run->io.mesh, on_signal, on_mp_event, run);
     bool more = false;
     if (run->started && !run->finished) {
         receive(run);
         if (run->opt->send && !run->finished)
             more = send_some(run);
     }
-    pm_cli_mesh_drain(run->mesh, on_signal, run);
+    pm_cli_mesh_drain(run->io.mesh, on_signal, run);
     check_done(run);
     return more;
 }
@@ -443,7 +411,7 @@ static bool step(mp_run *run)
 static bool channels_closed(const mp_run *run)
 {
     pm_mesh_peer_info info;
-    if (pm_mesh_get_peer(run->mesh, run->other, &info) != PM_OK)
+    if (pm_mesh_get_peer(run->io.mesh, run->other, &info) != PM_OK)
         return true;
     for (size_t i = 0; i < info.channel_count; i++)
         if (pm_rtc_channel_get_ready_state(info.channels[i]) != PM_RTC_CHANNEL_CLOSED)
@@ -456,21 +424,19 @@ static bool channels_closed(const mp_run *run)
 static void shut_down(mp_run *run)
 {
     pm_mesh_peer_info info;
-    if (!run->peer_gone && pm_mesh_get_peer(run->mesh, run->other, &info) == PM_OK) {
+    if (!run->peer_gone && pm_mesh_get_peer(run->io.mesh, run->other, &info) == PM_OK) {
         for (size_t i = 0; i < info.channel_count; i++)
             pm_rtc_channel_close(info.channels[i]);
         pm_time until = pm_now() + CLOSE_WAIT;
         while (!channels_closed(run) && pm_now() < until) {
-            pm_mesh *meshes[1] = {run->mesh};
-            pm_cli_mesh_watch(&run->loop, meshes, 1);
-            pm_cli_loop_wait(&run->loop, -1, until, NULL);
+            pm_cli_mesh_wait(&run->io.loop, run->io.mesh, -1, until, NULL);
             pm_rtc_peer_poll(info.connection);
             pm_rtc_event ev;
             while (pm_rtc_peer_next_event(info.connection, &ev))
                 ;
         }
     }
-    pm_mesh_close(run->mesh); /* closes the connection: DTLS close_notify goes out */
+    pm_mesh_close(run->io.mesh); /* closes the connection: DTLS close_notify goes out */
 }
 
 static int set_up(mp_run *run)
@@ -479,19 +445,13 @@ static int set_up(mp_run *run)
     run->self = o->offer ? 1 : 2;
     run->other = o->offer ? 2 : 1;
     run->held = json_array();
-    int rc = run->held ? pm_mesh_new(NULL, &run->mesh) : PM_ERR_NOMEM;
-    if (rc == PM_OK) {
-        run->mp = pm_mesh_multiplayer(run->mesh);
-        rc = pm_mesh_create_mesh(run->mesh, run->self, NULL, 0);
-    }
+    int rc = run->held ? pm_cli_mesh_io_open(&run->io, NULL, run->self, false, 1) : PM_ERR_NOMEM;
     if (rc == PM_OK)
         rc = pm_cli_traffic_init(&run->traffic, o->sizes, o->size_count, false);
     if (rc == PM_OK)
-        rc = pm_cli_loop_init(&run->loop, 1);
-    if (rc == PM_OK)
-        rc = pm_cli_mesh_connect(run->mesh, run->other, o->bind_address, (int)o->lifetime);
+        rc = pm_cli_mesh_connect(run->io.mesh, run->other, o->bind_address, (int)o->lifetime);
     if (rc == PM_OK && o->offer)
-        rc = pm_rtc_peer_create_offer(pm_cli_mesh_connection(run->mesh, run->other));
+        rc = pm_rtc_peer_create_offer(pm_cli_mesh_connection(run->io.mesh, run->other));
     return rc;
 }
 
@@ -502,13 +462,8 @@ int pm_cli_mesh_peer(int argc, char **argv)
     int status = parse(argc, argv, &opt);
     if (status >= 0)
         return status;
-    signal(SIGPIPE, SIG_IGN);
-    mp_run run;
-    memset(&run, 0, sizeof run);
-    run.opt = &opt;
-    run.input_open = true;
-    pm_cli_out_init(&run.out, start);
-    pm_cli_lines_init(&run.input);
+    mp_run run = {.opt = &opt};
+    pm_cli_mesh_io_init(&run.io, start);
     pm_time deadline = start + (pm_time)(opt.timeout_s * 1e6);
     int rc = set_up(&run);
     if (rc < 0) {
@@ -526,24 +481,19 @@ int pm_cli_mesh_peer(int argc, char **argv)
                              "channels", progress(&run)));
             break;
         }
-        pm_mesh *meshes[1] = {run.mesh};
-        pm_cli_mesh_watch(&run.loop, meshes, 1);
         pm_time wake = busy ? pm_now() : min_time(deadline, pm_now() + PM_MS(100));
-        bool input_ready = false;
-        int in_fd = run.input_open ? STDIN_FILENO : -1;
-        if (pm_cli_loop_wait(&run.loop, in_fd, wake, &input_ready) < 0) {
+        bool input_ready;
+        if (pm_cli_mesh_io_wait(&run.io, wake, &input_ready) < 0) {
             fail(&run, "poll(2) failed");
             break;
         }
-        if (input_ready)
-            read_input(&run);
+        if (input_ready && pm_cli_mesh_io_read(&run.io, handle_line, &run) < 0)
+            fail(&run, "out of memory");
     }
-    if (run.mesh && run.opt->send && run.exit_code != PM_CLI_EXIT_TIMEOUT)
+    if (run.io.mesh && run.opt->send && run.exit_code != PM_CLI_EXIT_TIMEOUT)
         shut_down(&run);
-    pm_mesh_free(run.mesh);
-    pm_cli_loop_destroy(&run.loop);
+    pm_cli_mesh_io_free(&run.io);
     pm_cli_traffic_free(&run.traffic);
-    pm_cli_lines_free(&run.input);
     json_decref(run.held);
     return run.exit_code;
 }

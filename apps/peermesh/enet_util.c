@@ -1,6 +1,7 @@
 /* Shared pieces of the ENet subcommands (see enet_util.h). */
 #include "enet_util.h"
 
+#include "bench_stats.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -140,22 +141,14 @@ bool pm_cli_probe_done(const pm_cli_probe *pr)
     return pr->sent == pr->total && pr->in_flight == 0;
 }
 
-static int cmp_time(const void *a, const void *b)
-{
-    pm_time x = *(const pm_time *)a, y = *(const pm_time *)b;
-    return (x > y) - (x < y);
-}
-
 void pm_cli_probe_rtt_ms(pm_cli_probe *pr, double *min, double *median, double *p99)
 {
     size_t n = (size_t)pr->received;
     *min = *median = *p99 = 0;
     if (!n)
         return;
-    qsort(pr->rtt, n, sizeof *pr->rtt, cmp_time);
+    pm_cli_sort_times(pr->rtt, n);
     *min = (double)pr->rtt[0] / 1000.0;
-    *median = (n % 2 ? (double)pr->rtt[n / 2] : ((double)pr->rtt[n / 2 - 1] + pr->rtt[n / 2]) / 2) /
-              1000.0;
-    size_t rank = (size_t)((double)n * 0.99 + 0.999999);
-    *p99 = (double)pr->rtt[rank > 0 ? rank - 1 : 0] / 1000.0;
+    *median = pm_cli_median(pr->rtt, n) / 1000.0;
+    *p99 = (double)pm_cli_percentile(pr->rtt, n, 99) / 1000.0;
 }

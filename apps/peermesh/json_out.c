@@ -33,6 +33,13 @@ int pm_cli_write_json_line(FILE *stream, const json_t *value)
     return failed ? PM_ERR_IO : PM_OK;
 }
 
+void pm_cli_print_json(json_t *value)
+{
+    if (value)
+        (void)pm_cli_write_json_line(stdout, value);
+    json_decref(value);
+}
+
 void pm_cli_emit_event(const pm_cli_out *out, json_t *event)
 {
     json_object_set_new(event, "ms", json_real(pm_cli_out_ms(out, pm_now())));

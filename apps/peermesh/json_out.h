@@ -25,6 +25,13 @@ double pm_cli_out_ms(const pm_cli_out *out, pm_time now);
 /** Write `value` as one compact line and flush. PM_ERR_IO on a write error. */
 int pm_cli_write_json_line(FILE *stream, const json_t *value);
 
+/**
+ * Write `value` (may be NULL: nothing is written) as one line on stdout, for
+ * the subcommands whose results go there. Write errors are ignored: stdout
+ * going away must not change how the run ends. Takes the reference.
+ */
+void pm_cli_print_json(json_t *value);
+
 /** Add "ms" to `event`, write it to the event stream. Takes the reference. */
 void pm_cli_emit_event(const pm_cli_out *out, json_t *event);
 

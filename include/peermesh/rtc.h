@@ -211,7 +211,7 @@ PM_API int pm_rtc_peer_create_channel(pm_rtc_peer *pc, const char *label,
  * Create an offer; it is set as the local description and reported as a
  * DESCRIPTION event ("offer"). Gathering starts, and local candidates are
  * reported as CANDIDATE events after it. PM_ERR_STATE unless signaling is
- * STABLE and the peer is neither closed nor already negotiated.
+ * STABLE and the peer is not already negotiated; PM_ERR_CLOSED after close.
  */
 PM_API int pm_rtc_peer_create_offer(pm_rtc_peer *pc);
 
@@ -219,7 +219,8 @@ PM_API int pm_rtc_peer_create_offer(pm_rtc_peer *pc);
  * Apply the local description. Descriptions are set automatically when
  * created (as in Godot's native implementation); this accepts the same
  * type/sdp again and returns PM_OK, PM_ERR_STATE when there is no pending
- * local description of that type, PM_ERR_UNSUPPORTED for a modified SDP.
+ * local description of that type, PM_ERR_UNSUPPORTED for a modified SDP,
+ * PM_ERR_CLOSED after close.
  */
 PM_API int pm_rtc_peer_set_local_description(pm_rtc_peer *pc, const char *type, const char *sdp);
 
@@ -227,7 +228,8 @@ PM_API int pm_rtc_peer_set_local_description(pm_rtc_peer *pc, const char *type, 
  * Apply the remote description ("offer" or "answer"). An offer produces an
  * answer (DESCRIPTION event). PM_ERR_PARSE: unusable SDP (no data-channel
  * m-line, missing ICE credentials, fingerprint or setup); PM_ERR_STATE: wrong
- * signaling state; PM_ERR_UNSUPPORTED: re-negotiation.
+ * signaling state; PM_ERR_UNSUPPORTED: re-negotiation; PM_ERR_CLOSED after
+ * close.
  */
 PM_API int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type,
                                               const char *sdp);
@@ -235,9 +237,10 @@ PM_API int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type,
 /**
  * Add a remote ICE candidate ("candidate:..." with or without the prefix; an
  * empty string means end of candidates). Candidates that arrive before the
- * remote description are held. mid/index may be NULL/-1. PM_ERR_PARSE for a
- * malformed line; unsupported ones (TCP, unresolvable names) are ignored
- * with PM_OK and a log line.
+ * remote description are held (at most 64: PM_ERR_FULL beyond). mid/index
+ * may be NULL/-1. PM_ERR_PARSE for a malformed line; unsupported ones (TCP,
+ * mDNS names) are ignored with PM_OK and a log line. PM_ERR_CLOSED after
+ * close.
  */
 PM_API int pm_rtc_peer_add_ice_candidate(pm_rtc_peer *pc, const char *mid, int mline_index,
                                          const char *candidate);
@@ -264,7 +267,8 @@ PM_API pm_time pm_rtc_peer_rtt(const pm_rtc_peer *pc);
 
 /**
  * Close: channels are closed, DTLS close_notify is sent, state CLOSED.
- * Idempotent. Events already queued can still be drained.
+ * Idempotent. Events already queued can still be drained. A close_notify
+ * from the remote closes the peer the same way.
  */
 PM_API void pm_rtc_peer_close(pm_rtc_peer *pc);
 
@@ -290,7 +294,10 @@ PM_API int pm_rtc_peer_handle_datagram(pm_rtc_peer *pc, pm_time now, const pm_ad
 /** Run timers due at `now`. */
 PM_API int pm_rtc_peer_handle_timeout(pm_rtc_peer *pc, pm_time now);
 
-/** Take the next datagram to send; false when none. Borrowed until the next call. */
+/**
+ * Take the next datagram to send; false when none. `from` is the local
+ * address of the destination's family. Borrowed until the next call.
+ */
 PM_API bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out);
 
 /* ---- Data channels ---------------------------------------------------- */
@@ -306,6 +313,9 @@ PM_API int pm_rtc_channel_put_packet(pm_rtc_channel *ch, const uint8_t *data, si
 /**
  * Take the next received message. *data is borrowed until the next
  * get_packet on this channel or its release. PM_ERR_AGAIN when none.
+ * Unread messages are bounded: once a channel holds 1 MiB unread, the peer
+ * stops taking data from SCTP (whose window then closes, slowing the
+ * remote) until the application reads.
  */
 PM_API int pm_rtc_channel_get_packet(pm_rtc_channel *ch, const uint8_t **data, size_t *len);
 PM_API int pm_rtc_channel_get_available_packet_count(const pm_rtc_channel *ch);

@@ -17,9 +17,6 @@ int pm_io_udp_open(const char *bind_ip, uint16_t port_min, uint16_t port_max, bo
                    pm_addr *bound);
 void pm_io_udp_close(int fd);
 
-/** One datagram; PM_ERR_AGAIN when none is ready. IPv4-mapped sources come back as IPv4. */
-int pm_io_udp_recv(int fd, uint8_t *buf, size_t cap, size_t *len, pm_addr *from);
-
 /** One received datagram, pointing into the caller's buffer. */
 typedef struct pm_io_dgram {
     const uint8_t *data;

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -143,30 +144,6 @@ void pm_io_udp_close(int fd)
         close(fd);
 }
 
-int pm_io_udp_recv(int fd, uint8_t *buf, size_t cap, size_t *len, pm_addr *from)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    for (;;) {
-        ssize_t n = recvfrom(fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&ss, &sl);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return PM_ERR_AGAIN;
-            /* ICMP errors (ECONNREFUSED) surface here on Linux: not fatal. */
-            if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH)
-                continue;
-            return PM_ERR_IO;
-        }
-        if ((size_t)n > cap)
-            continue; /* truncated: larger than any datagram we accept */
-        *len = (size_t)n;
-        from_sockaddr(&ss, from);
-        return PM_OK;
-    }
-}
-
 uint8_t *pm_io_rx_buffer(void)
 {
     static __thread uint8_t *buf;
@@ -243,8 +220,9 @@ int pm_io_udp_send(int fd, const pm_addr *to, const uint8_t *data, size_t len)
     return n == 1 ? PM_OK : (n == 0 ? PM_ERR_AGAIN : n);
 }
 
-/* Kernels without UDP GSO answer EIO/EINVAL/ENOPROTOOPT once; remember it. */
-static bool gso_broken;
+/* Kernels without UDP GSO answer EIO/EINVAL/ENOPROTOOPT once; remember it
+ * (process-wide, and peers may live on several threads). */
+static atomic_bool gso_broken;
 
 #define GSO_MAX_SEGS 64
 #define GSO_MAX_BYTES 65000
@@ -252,7 +230,7 @@ static bool gso_broken;
 /* Length of the run starting at tx[0] that can share one GSO send. */
 static int gso_run(const pm_io_tx *tx, int n)
 {
-    if (gso_broken)
+    if (atomic_load_explicit(&gso_broken, memory_order_relaxed))
         return 1;
     size_t seg = tx[0].len, total = seg;
     int k = 1;
@@ -318,7 +296,7 @@ int pm_io_udp_send_batch(int fd, const pm_io_tx *tx, int n)
             if (run_len[sent_msgs] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
                                            errno == EOPNOTSUPP)) {
                 /* No GSO here: resend the rest one datagram per message. */
-                gso_broken = true;
+                atomic_store(&gso_broken, true);
                 int rest = pm_io_udp_send_batch(fd, tx + sent, n - sent);
                 return rest < 0 ? sent : sent + rest;
             }

@@ -8,13 +8,15 @@
 #include "io/ws.h"
 
 #include <arpa/inet.h>
+#include <ev.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
+#include <errno.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define WS_PROTOCOL_NAME    "peermesh-signal"
@@ -25,13 +27,8 @@
 #define CODE_ABNORMAL       1006 /* RFC 6455 section 7.4.1: no close frame */
 #define CODE_POLICY         1008
 #define CODE_TOO_BIG        1009
-/* lws's own poll (timers, TLS data it holds) runs at least this often; every
- * socket event goes through epoll, so a busy server with thousands of idle
- * connections does not scan them all on every wake-up. */
-#define LWS_TICK_US 10000
-#define EPOLL_BATCH 256
 
-enum { REC_TEXT = 1, REC_BINARY = 2 };
+enum { REC_TEXT = 1, REC_BINARY = 2, REC_RAW = 3 /* the rest of a frame sent in part */ };
 
 typedef struct ws_conn {
     uint32_t magic; /* CONN_MAGIC: lws's per-wsi pointer is a ws_conn or an http_req */
@@ -42,7 +39,9 @@ typedef struct ws_conn {
     bool closing;   /* close frame after the queue drains */
     bool finalized; /* on_closed done (or suppressed) */
     bool ping_pending;
-    pm_fifo out; /* records: [LWS_PRE headroom][message] */
+    bool lws_busy; /* we wrote through lws and it may still hold some of it */
+    bool tls;      /* a wss:// client connection */
+    pm_fifo out;   /* records: [LWS_PRE headroom][message] */
     size_t queued;
     int close_code;
     char close_reason[CLOSE_REASON_MAX + 1];
@@ -72,14 +71,17 @@ struct pm_ws {
     size_t max_message, max_queued;
     bool allow_self_signed;
     bool client_tls;
+    bool direct;   /* plain-ws server: frames may go straight to the socket */
+    uint64_t mask; /* xorshift state for client frame masks */
     bool freeing;
     bool stopped;
     ws_conn *connecting; /* a client connect in progress (synchronous errors) */
     lws_sorted_usec_list_t sul;
-    int epfd;         /* every lws socket, mirrored from the *_POLL_FD callbacks */
-    short *fd_events; /* lws's event mask per descriptor */
-    size_t fd_cap;
-    pm_time last_tick;
+    /* lws's sockets and timers run on this libev loop (epoll), so a wake-up
+     * costs what is ready, not a scan of every connection as its built-in
+     * poll(2) loop does. NULL: the libev plugin is missing, poll(2) it is. */
+    struct ev_loop *loop;
+    ev_timer timer;
     ws_conn **slots;
     uint32_t *gens;
     uint32_t *free_slots;
@@ -294,7 +296,9 @@ static int on_writeable(pm_ws *ws, ws_conn *c, struct lws *wsi)
 {
     if (!c)
         return -1;
+    bool wrote = false;
     if (c->ping_pending) {
+        wrote = true;
         /* A payload, because lws (4.1) does not report an empty pong. */
         uint8_t ping[LWS_PRE + 4] = {0};
         memcpy(ping + LWS_PRE, "pm", 2);
@@ -302,6 +306,9 @@ static int on_writeable(pm_ws *ws, ws_conn *c, struct lws *wsi)
         if (lws_write(wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
             return -1;
     }
+    /* lws may keep the unsent part of a write, and then takes no other
+     * write before it is out: check before each one (messages usually go
+     * the direct way of pm_ws_send and never come here). */
     for (int budget = WRITE_BUDGET; budget > 0 && !lws_send_pipe_choked(wsi); budget--) {
         uint32_t tag;
         const uint8_t *rec;
@@ -312,13 +319,20 @@ static int on_writeable(pm_ws *ws, ws_conn *c, struct lws *wsi)
          * lws writes in front of the payload; the memory is ours. */
         uint8_t *payload = (uint8_t *)(uintptr_t)rec + LWS_PRE;
         size_t n = len - LWS_PRE;
-        int w = lws_write(wsi, payload, n, tag == REC_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        enum lws_write_protocol how = tag == REC_BINARY ? LWS_WRITE_BINARY
+                                      : tag == REC_RAW  ? LWS_WRITE_RAW
+                                                        : LWS_WRITE_TEXT;
+        int w = lws_write(wsi, payload, n, how);
         pm_fifo_pop(&c->out);
         c->queued -= n;
+        wrote = true;
         if (w < (int)n)
             return -1;
     }
-    if (c->out.count) {
+    /* lws calls us only once what it held is out: until then, no frame may
+     * bypass it (see pm_ws_send). */
+    c->lws_busy = wrote;
+    if (c->out.count || wrote) {
         lws_callback_on_writable(wsi);
         return 0;
     }
@@ -399,45 +413,6 @@ static void free_http(pm_ws *ws, struct lws *wsi)
     }
 }
 
-static uint32_t epoll_mask(int events)
-{
-    return (events & LWS_POLLIN ? EPOLLIN : 0) | (events & LWS_POLLOUT ? EPOLLOUT : 0);
-}
-
-static void mirror_fd(pm_ws *ws, enum lws_callback_reasons reason, const struct lws_pollargs *pa)
-{
-    if (ws->epfd < 0 || !pa || pa->fd < 0)
-        return;
-    size_t fd = (size_t)pa->fd;
-    if (fd >= ws->fd_cap) {
-        size_t n = ws->fd_cap ? ws->fd_cap : 256;
-        while (n <= fd)
-            n *= 2;
-        short *ev = pm_realloc(&ws->env, ws->fd_events, n * sizeof *ev);
-        if (!ev)
-            return; /* lws's own poll still sees it, every tick */
-        memset(ev + ws->fd_cap, 0, (n - ws->fd_cap) * sizeof *ev);
-        ws->fd_events = ev;
-        ws->fd_cap = n;
-    }
-    struct epoll_event e = {.events = epoll_mask(pa->events), .data.fd = pa->fd};
-    switch (reason) {
-    case LWS_CALLBACK_ADD_POLL_FD:
-        if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, pa->fd, &e) != 0)
-            (void)epoll_ctl(ws->epfd, EPOLL_CTL_MOD, pa->fd, &e);
-        ws->fd_events[fd] = (short)pa->events;
-        break;
-    case LWS_CALLBACK_DEL_POLL_FD:
-        (void)epoll_ctl(ws->epfd, EPOLL_CTL_DEL, pa->fd, NULL);
-        ws->fd_events[fd] = 0;
-        break;
-    default:
-        (void)epoll_ctl(ws->epfd, EPOLL_CTL_MOD, pa->fd, &e);
-        ws->fd_events[fd] = (short)pa->events;
-        break;
-    }
-}
-
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
@@ -447,11 +422,6 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     ws_conn *c = NULL;
     switch (reason) {
-    case LWS_CALLBACK_ADD_POLL_FD:
-    case LWS_CALLBACK_DEL_POLL_FD:
-    case LWS_CALLBACK_CHANGE_MODE_POLL_FD:
-        mirror_fd(ws, reason, in);
-        return 0;
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return ws->stopped ? -1 : 0;
     case LWS_CALLBACK_ESTABLISHED:
@@ -511,6 +481,13 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 /* ---- API ---- */
 
+static void wake_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents; /* only here to end ev_run's wait */
+}
+
 static bool is_ipv4_literal(const char *s)
 {
     struct in_addr a;
@@ -550,7 +527,8 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     ws->max_queued = cfg->max_queued ? cfg->max_queued : DEFAULT_MAX_QUEUED;
     ws->allow_self_signed = cfg->allow_self_signed;
     ws->client_tls = cfg->client_tls;
-    ws->epfd = epoll_create1(EPOLL_CLOEXEC);
+    ws->direct = cfg->listen && !cfg->cert_file;
+    ws->mask = pm_random_u64(&env) | 1;
     /* lws logs through one process-wide sink: errors only when we debug. */
     lws_set_log_level(PM_LOG_ON(&env, PM_LOG_DEBUG) ? (LLL_ERR | LLL_WARN) : 0, lws_log_emit);
 
@@ -577,23 +555,43 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
         info.ssl_private_key_filepath = cfg->key_file;
     }
     info.client_ssl_ca_filepath = cfg->ca_file;
+    /* No lws idle pings: the signaling core pings on its own schedule. This
+     * also keeps lws from re-arming a per-connection timer on every message
+     * received, an insertion into one sorted list of all connections' timers
+     * (the top cost at thousands of connections). */
+    static const lws_retry_bo_t no_idle_policy = {.secs_since_valid_ping = 0,
+                                                  .secs_since_valid_hangup = 0};
+    info.retry_and_idle_policy = &no_idle_policy;
     info.timeout_secs = 10;
     /* Handshakes in flight at once (one header buffer each): many clients
      * connecting together would otherwise queue behind the default few. */
     info.max_http_header_pool = 256;
     info.pt_serv_buf_size = 32768;
-    ws->ctx = lws_create_context(&info);
+    ws->loop = ev_loop_new(EVBACKEND_EPOLL);
+    if (ws->loop) {
+        void *loops[1] = {ws->loop};
+        struct lws_context_creation_info ev_info = info;
+        ev_info.options |= LWS_SERVER_OPTION_LIBEV;
+        ev_info.foreign_loops = loops;
+        ws->ctx = lws_create_context(&ev_info);
+        if (!ws->ctx) {
+            PM_DEBUG(&env, "ws", "no libev support in libwebsockets: using its poll loop");
+            ev_loop_destroy(ws->loop);
+            ws->loop = NULL;
+        }
+    }
+    if (!ws->ctx)
+        ws->ctx = lws_create_context(&info);
     if (!ws->ctx) {
         PM_ERROR(&env, "ws", "cannot create the WebSocket context%s",
                  !cfg->listen     ? ""
                  : cfg->cert_file ? " (port in use, or unusable certificate or key?)"
                                   : " (port in use or not permitted?)");
-        if (ws->epfd >= 0)
-            close(ws->epfd);
-        pm_free(&env, ws->fd_events);
         pm_free(&env, ws);
         return cfg->cert_file ? PM_ERR_CRYPTO : PM_ERR_IO;
     }
+    if (ws->loop)
+        ev_init(&ws->timer, wake_timer_cb);
     ws->vhost = lws_get_vhost_by_name(ws->ctx, "default");
     if (cfg->listen) {
         int port = ws->vhost ? lws_get_vhost_listen_port(ws->vhost) : -1;
@@ -601,9 +599,8 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
             PM_ERROR(&env, "ws", "not listening on %s port %u",
                      cfg->bind_address ? cfg->bind_address : "*", (unsigned)cfg->port);
             lws_context_destroy(ws->ctx);
-            if (ws->epfd >= 0)
-                close(ws->epfd);
-            pm_free(&env, ws->fd_events);
+            if (ws->loop)
+                ev_loop_destroy(ws->loop);
             pm_free(&env, ws);
             return PM_ERR_IO;
         }
@@ -624,9 +621,8 @@ void pm_ws_free(pm_ws *ws)
         if (ws->slots[i])
             conn_free(ws, ws->slots[i]);
     pm_envr env = ws->env;
-    if (ws->epfd >= 0)
-        close(ws->epfd);
-    pm_free(&env, ws->fd_events);
+    if (ws->loop)
+        ev_loop_destroy(ws->loop);
     pm_free(&env, ws->slots);
     pm_free(&env, ws->gens);
     pm_free(&env, ws->free_slots);
@@ -668,6 +664,9 @@ int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *id)
     ci.origin = ads;
     ci.local_protocol_name = WS_PROTOCOL_NAME;
     ci.opaque_user_data = c;
+    static const lws_retry_bo_t no_idle_policy = {.secs_since_valid_ping = 0,
+                                                  .secs_since_valid_hangup = 0};
+    ci.retry_and_idle_policy = &no_idle_policy;
     if (tls) {
         ci.ssl_connection = LCCSCF_USE_SSL;
         if (ws->allow_self_signed)
@@ -683,8 +682,107 @@ int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *id)
         return PM_ERR_IO;
     }
     c->wsi = wsi;
+    c->tls = tls;
     *id = c->id;
     return PM_OK;
+}
+
+/* RFC 6455 section 5.2: FIN and opcode, then the payload length in 7, 7+16
+ * or 7+64 bits, then a client's 4-byte masking key. */
+static size_t frame_header(uint8_t *h, bool binary, size_t len, const uint8_t *mask)
+{
+    size_t n;
+    h[0] = 0x80 | (binary ? 0x2 : 0x1);
+    if (len < 126) {
+        h[1] = (uint8_t)len;
+        n = 2;
+    } else if (len <= 0xffff) {
+        h[1] = 126;
+        pm_wr16(h + 2, (uint16_t)len);
+        n = 4;
+    } else {
+        h[1] = 127;
+        pm_wr64(h + 2, (uint64_t)len);
+        n = 10;
+    }
+    if (mask) {
+        h[1] |= 0x80;
+        memcpy(h + n, mask, 4);
+        n += 4;
+    }
+    return n;
+}
+
+/* RFC 6455 section 5.3: a fresh key per frame, from a generator seeded by
+ * the environment's random source (the key only has to be unpredictable to
+ * script running in a browser, which these frames never meet). */
+static void next_mask(pm_ws *ws, uint8_t out[4])
+{
+    uint64_t x = ws->mask;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    ws->mask = x;
+    pm_wr32(out, (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32));
+}
+
+/*
+ * The fast path of a plain-ws server: when nothing is queued for the
+ * connection and lws holds nothing of ours, the frame goes straight to the
+ * socket. That saves lws's writable round trip (two epoll changes and a
+ * wake-up per message), the bulk of a relay's cost. Whatever the kernel does
+ * not take is queued as raw bytes, to go first. Returns false when the
+ * frame must take the queue.
+ */
+#define DIRECT_MASKED_MAX 4096 /* client frames are masked in a stack copy */
+
+static bool send_direct(pm_ws *ws, ws_conn *c, const void *data, size_t len, bool binary)
+{
+    bool ok = c->client ? !c->tls && len <= DIRECT_MASKED_MAX : ws->direct;
+    if (!ok || !c->opened || !c->wsi || c->out.count || c->lws_busy || c->ping_pending)
+        return false;
+    int fd = lws_get_socket_fd(c->wsi);
+    if (fd < 0)
+        return false;
+    uint8_t h[14], mask[4], masked[DIRECT_MASKED_MAX];
+    if (c->client) {
+        next_mask(ws, mask);
+        const uint8_t *p = data;
+        for (size_t i = 0; i < len; i++)
+            masked[i] = p[i] ^ mask[i & 3];
+        data = masked;
+    }
+    size_t hl = frame_header(h, binary, len, c->client ? mask : NULL);
+    struct iovec iov[2] = {{h, hl}, {(void *)(uintptr_t)data, len}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == (ssize_t)(hl + len))
+        return true;
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return false; /* the socket is failing: lws will find out */
+        n = 0;
+    }
+    /* The unsent tail (what is left of the header, then of the payload) as
+     * one raw record, behind the usual headroom. */
+    size_t done = (size_t)n;
+    size_t head_left = done < hl ? hl - done : 0;
+    size_t off = done > hl ? done - hl : 0;
+    uint8_t pre[LWS_PRE + sizeof h];
+    memset(pre, 0, LWS_PRE);
+    memcpy(pre + LWS_PRE, h + (hl - head_left), head_left);
+    int rc = pm_fifo_push(&ws->env, &c->out, REC_RAW, pre, LWS_PRE + head_left,
+                          (const uint8_t *)data + off, len - off);
+    if (rc == PM_OK)
+        c->queued += head_left + len - off;
+    if (rc != PM_OK) {
+        /* Half a frame is out and the rest cannot be kept: the stream is lost. */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        c->closing = true;
+        return true;
+    }
+    lws_callback_on_writable(c->wsi);
+    return true;
 }
 
 static ws_conn *live(const pm_ws *ws, uint64_t id)
@@ -710,6 +808,8 @@ int pm_ws_send(pm_ws *ws, uint64_t id, const void *data, size_t len, bool binary
         c->closing = true;
         return PM_ERR_FULL;
     }
+    if (send_direct(ws, c, data, len, binary))
+        return PM_OK;
     static const uint8_t headroom[LWS_PRE];
     int rc = pm_fifo_push(&ws->env, &c->out, binary ? REC_BINARY : REC_TEXT, headroom, LWS_PRE,
                           data, len);
@@ -764,7 +864,7 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
     (void)sul; /* only here to end lws_service's wait */
 }
 
-/* Without epoll: lws's own loop, woken by a timer when asked to wait. */
+/* Without libev: lws's own poll(2) loop, woken by a timer when asked to wait. */
 static int service_lws(pm_ws *ws, int timeout_ms)
 {
     int n;
@@ -784,36 +884,19 @@ int pm_ws_service(pm_ws *ws, int timeout_ms)
 {
     if (!ws)
         return PM_ERR_INVALID;
-    if (ws->epfd < 0)
+    if (!ws->loop)
         return service_lws(ws, timeout_ms);
-    pm_time now = pm_now();
-    /* lws's timers and held TLS data need its own pass now and then. */
-    pm_time tick_left = ws->last_tick + LWS_TICK_US - now;
-    if (tick_left <= 0 || lws_service_adjust_timeout(ws->ctx, 1, 0) == 0) {
-        ws->last_tick = now;
-        if (lws_service(ws->ctx, -1) < 0)
-            return PM_ERR_IO;
-        tick_left = LWS_TICK_US;
+    if (timeout_ms == 0) {
+        ev_run(ws->loop, EVRUN_NOWAIT);
+        return PM_OK;
     }
-    int wait = (int)((tick_left + 999) / 1000);
-    if (timeout_ms >= 0 && timeout_ms < wait)
-        wait = timeout_ms;
-    struct epoll_event ev[EPOLL_BATCH];
-    int n = epoll_wait(ws->epfd, ev, EPOLL_BATCH, wait);
-    for (int i = 0; i < n; i++) {
-        int fd = ev[i].data.fd;
-        if (fd < 0 || (size_t)fd >= ws->fd_cap || !ws->fd_events[fd])
-            continue; /* closed while this batch was being handled */
-        struct lws_pollfd pfd = {.fd = fd, .events = ws->fd_events[fd], .revents = 0};
-        if (ev[i].events & EPOLLIN)
-            pfd.revents |= LWS_POLLIN;
-        if (ev[i].events & EPOLLOUT)
-            pfd.revents |= LWS_POLLOUT;
-        if (ev[i].events & (EPOLLHUP | EPOLLERR))
-            pfd.revents |= LWS_POLLHUP;
-        if (lws_service_fd(ws->ctx, &pfd) < 0)
-            return PM_ERR_IO;
+    /* One round: wait for lws's sockets, its timers, or ours. */
+    if (timeout_ms > 0) {
+        ev_timer_set(&ws->timer, (double)timeout_ms / 1000.0, 0.0);
+        ev_timer_start(ws->loop, &ws->timer);
     }
+    ev_run(ws->loop, EVRUN_ONCE);
+    ev_timer_stop(ws->loop, &ws->timer);
     return PM_OK;
 }
 

@@ -123,11 +123,17 @@ static uint8_t dcep_channel_type(const pm_rtc_channel *ch)
     return (uint8_t)(t | (ch->ordered ? 0 : 0x80));
 }
 
+/*
+ * Send DATA_CHANNEL_OPEN; the channel opens once SCTP took it. When SCTP's
+ * buffer is full the OPEN stays pending and pm_rtc_channels_flush() retries
+ * it before any data of the channel.
+ */
 static void send_open(pm_rtc_channel *ch)
 {
     pm_rtc_peer *pc = ch->pc;
     if (ch->id == PM_RTC_ID_UNASSIGNED && assign_id(pc, ch) != PM_OK) {
         PM_WARN(&pc->env, "rtc", "no free stream id for channel '%s'", ch->label);
+        ch->open_pending = false;
         ch->state = PM_RTC_CHANNEL_CLOSED;
         pm_rtc_emit(pc, PM_RTC_EVENT_CHANNEL_CLOSED, ch, PM_RTC_CHANNEL_CLOSED, NULL, NULL);
         return;
@@ -144,22 +150,26 @@ static void send_open(pm_rtc_channel *ch)
     o.protocol_len = (uint16_t)strlen(ch->protocol);
     size_t cap = 12u + o.label_len + o.protocol_len;
     uint8_t *buf = pm_alloc(&pc->env, cap);
-    if (!buf)
-        return;
-    int n = pm_dcep_build_open(&o, buf, cap);
-    /* DCEP itself is always ordered and reliable (RFC 8832 section 6). */
-    pm_rtc_channel tmp = *ch;
-    tmp.ordered = true;
-    tmp.max_retransmits = tmp.max_packet_lifetime = -1;
-    if (n > 0 && pm_rtc_sctp_send(pc, (uint16_t)ch->id, PM_PPID_DCEP, buf, (size_t)n, &tmp) ==
-                     PM_OK) {
+    int n = buf ? pm_dcep_build_open(&o, buf, cap) : PM_ERR_NOMEM;
+    int rc = n > 0 ? pm_rtc_sctp_send(pc, (uint16_t)ch->id, PM_PPID_DCEP, buf, (size_t)n, NULL) : n;
+    pm_free(&pc->env, buf);
+    ch->open_pending = rc != PM_OK;
+    if (rc == PM_OK) {
         ch->open_sent = true;
         /* RFC 8832 section 6: the opener may send right away (ordered until ACK). */
         set_open(ch);
-    } else {
-        PM_WARN(&pc->env, "rtc", "could not send DATA_CHANNEL_OPEN for '%s'", ch->label);
+    } else if (rc != PM_ERR_AGAIN) {
+        PM_WARN(&pc->env, "rtc", "DATA_CHANNEL_OPEN for '%s' not sent yet: %s", ch->label,
+                pm_strerror(rc));
     }
-    pm_free(&pc->env, buf);
+}
+
+static void send_ack(pm_rtc_channel *ch)
+{
+    uint8_t ack[1];
+    pm_dcep_build_ack(ack, sizeof ack);
+    ch->ack_pending =
+        pm_rtc_sctp_send(ch->pc, (uint16_t)ch->id, PM_PPID_DCEP, ack, sizeof ack, NULL) != PM_OK;
 }
 
 void pm_rtc_channels_on_sctp_up(pm_rtc_peer *pc)
@@ -241,12 +251,7 @@ static void on_dcep_open(pm_rtc_peer *pc, uint16_t sid, const uint8_t *d, size_t
         return;
     ch->id = sid;
     ch->acked = true;
-    uint8_t ack[1];
-    pm_dcep_build_ack(ack, sizeof ack);
-    pm_rtc_channel tmp = *ch;
-    tmp.ordered = true;
-    tmp.max_retransmits = tmp.max_packet_lifetime = -1;
-    pm_rtc_sctp_send(pc, sid, PM_PPID_DCEP, ack, 1, &tmp);
+    send_ack(ch); /* retried by pm_rtc_channels_flush() if SCTP is full */
     pm_rtc_emit(pc, PM_RTC_EVENT_DATA_CHANNEL, ch, 0, NULL, NULL);
     set_open(ch);
 }
@@ -272,8 +277,8 @@ void pm_rtc_channels_on_message(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, co
         PM_DEBUG(&pc->env, "rtc", "message on stream %u with no open channel dropped", sid);
         return;
     }
-    if (ch->reset_in_seen)
-        return;
+    if (ch->reset_in_seen || ch->released)
+        return; /* nobody will read it */
     bool is_string;
     switch (ppid) {
     case PM_PPID_STRING:
@@ -363,6 +368,15 @@ void pm_rtc_channels_flush(pm_rtc_peer *pc)
     size_t start = pc->rr_cursor++ % n;
     for (size_t k = 0; k < n; k++) {
         pm_rtc_channel *ch = pc->channels[(start + k) % n];
+        if (ch->state == PM_RTC_CHANNEL_CLOSED)
+            continue;
+        /* DCEP goes before the channel's data (RFC 8832 section 6). */
+        if (ch->open_pending)
+            send_open(ch);
+        if (ch->ack_pending)
+            send_ack(ch);
+        if (ch->open_pending || ch->ack_pending)
+            continue;
         if (ch->state != PM_RTC_CHANNEL_OPEN && ch->state != PM_RTC_CHANNEL_CLOSING)
             continue;
         bool drained = flush_channel(ch);
@@ -455,9 +469,18 @@ void pm_rtc_channel_destroy(pm_rtc_channel *ch)
     const pm_envr *env = &ch->pc->env;
     pm_fifo_free(env, &ch->recv);
     pm_fifo_free(env, &ch->send);
+    pm_buf_free(env, &ch->taken);
     pm_free(env, ch->label);
     pm_free(env, ch->protocol);
     pm_free(env, ch);
+}
+
+bool pm_rtc_channels_backlogged(const pm_rtc_peer *pc)
+{
+    for (size_t i = 0; i < pc->channel_count; i++)
+        if (pc->channels[i]->recv.payload >= PM_RTC_RECV_QUEUE_LIMIT)
+            return true;
+    return false;
 }
 
 void pm_rtc_channels_reap(pm_rtc_peer *pc)
@@ -487,23 +510,29 @@ int pm_rtc_channel_get_packet(pm_rtc_channel *ch, const uint8_t **data, size_t *
 {
     if (!ch || !data || !len)
         return PM_ERR_INVALID;
-    if (ch->recv_peeked) {
-        pm_fifo_pop(&ch->recv);
-        ch->recv_peeked = false;
-    }
     uint32_t tag;
-    if (!pm_fifo_peek(&ch->recv, &tag, data, len))
+    const uint8_t *d;
+    size_t n;
+    if (!pm_fifo_peek(&ch->recv, &tag, &d, &n))
         return PM_ERR_AGAIN;
-    ch->recv_peeked = true;
+    /* Lend a copy: more messages may arrive (and move the queue) before the
+     * next get_packet. A big buffer is not kept for small messages. */
+    if (ch->taken.cap > 4 * PM_MAX(n, (size_t)4096))
+        pm_buf_free(&ch->pc->env, &ch->taken);
+    ch->taken.len = 0;
+    int rc = pm_buf_append(&ch->pc->env, &ch->taken, d, n);
+    if (rc != PM_OK)
+        return rc;
+    pm_fifo_pop(&ch->recv);
     ch->last_was_string = tag == 1;
+    *data = ch->taken.data;
+    *len = n;
     return PM_OK;
 }
 
 int pm_rtc_channel_get_available_packet_count(const pm_rtc_channel *ch)
 {
-    if (!ch)
-        return 0;
-    return (int)(ch->recv.count - (ch->recv_peeked ? 1 : 0));
+    return ch ? (int)ch->recv.count : 0;
 }
 
 bool pm_rtc_channel_was_string_packet(const pm_rtc_channel *ch)

@@ -4,6 +4,8 @@
  */
 #include "rtc_internal.h"
 
+#include "wire/candidate.h"
+
 #include <stdio.h>
 #include <strings.h>
 
@@ -258,7 +260,11 @@ int pm_rtc_peer_add_ice_candidate(pm_rtc_peer *pc, const char *mid, int mline_in
     if (strlen(candidate) >= PM_SDP_CANDIDATE_MAX)
         return PM_ERR_PARSE;
     if (!pc->have_remote) {
-        if (pc->pending_candidates.count >= 64)
+        /* Held until the remote description; a malformed one is refused now. */
+        pm_candidate parsed;
+        if (pm_candidate_parse(&parsed, candidate) != PM_OK)
+            return PM_ERR_PARSE;
+        if (pc->pending_candidates.count >= PM_RTC_PENDING_CANDIDATES_MAX)
             return PM_ERR_FULL;
         return pm_fifo_push(&pc->env, &pc->pending_candidates, 0, candidate,
                             strlen(candidate) + 1, NULL, 0);

@@ -48,10 +48,6 @@ bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
     if (!pc || !ev)
         return false;
     for (;;) {
-        if (pc->ev_peeked) {
-            pm_fifo_pop(&pc->events);
-            pc->ev_peeked = false;
-        }
         uint32_t tag;
         const uint8_t *d;
         size_t n;
@@ -59,7 +55,13 @@ bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
             pm_rtc_channels_reap(pc);
             return false;
         }
-        pc->ev_peeked = true;
+        /* Lend a copy: the queue may grow (and move) before the next call. */
+        pc->ev_taken.len = 0;
+        int rc = pm_buf_append(&pc->env, &pc->ev_taken, d, n);
+        pm_fifo_pop(&pc->events);
+        if (rc != PM_OK)
+            return false;
+        d = pc->ev_taken.data;
         memset(ev, 0, sizeof *ev);
         ev->type = (pm_rtc_event_type)tag;
         uint32_t handle;
@@ -97,22 +99,32 @@ void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d,
         PM_WARN(&pc->env, "rtc", "dropping outgoing datagram: out of memory");
 }
 
+/* The host address of the family a datagram to `to` leaves from. */
+static pm_addr local_for(const pm_rtc_peer *pc, const pm_addr *to)
+{
+    for (size_t i = 0; i < pc->host_addr_count; i++)
+        if (pc->host_addrs[i].family == to->family)
+            return pc->host_addrs[i];
+    return pc->host_addr_count ? pc->host_addrs[0] : pc->bound;
+}
+
 bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
 {
     if (!pc || !out)
         return false;
-    if (pc->tx_peeked) {
-        pm_fifo_pop(&pc->tx);
-        pc->tx_peeked = false;
-    }
     const uint8_t *d;
     size_t n;
     if (!pm_fifo_peek(&pc->tx, NULL, &d, &n))
         return false;
-    pc->tx_peeked = true;
-    memcpy(&out->to, d, sizeof(pm_addr));
-    out->from = pc->host_addr_count ? pc->host_addrs[0] : pc->bound;
-    out->data = d + sizeof(pm_addr);
+    /* Lend a copy: the queue may grow (and move) before the next call. */
+    pc->tx_taken.len = 0;
+    int rc = pm_buf_append(&pc->env, &pc->tx_taken, d, n);
+    pm_fifo_pop(&pc->tx);
+    if (rc != PM_OK)
+        return false;
+    memcpy(&out->to, pc->tx_taken.data, sizeof(pm_addr));
+    out->from = local_for(pc, &out->to);
+    out->data = pc->tx_taken.data + sizeof(pm_addr);
     out->len = n - sizeof(pm_addr);
     return true;
 }
@@ -120,10 +132,7 @@ bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
 /* Socket mode: hand the whole tx queue to the kernel in sendmmsg batches. */
 static void flush_socket(pm_rtc_peer *pc)
 {
-    if (pc->tx_peeked) {
-        pm_fifo_pop(&pc->tx);
-        pc->tx_peeked = false;
-    }
+    pc->tx_blocked_at = 0;
     enum { BATCH = 64 };
     pm_io_tx batch[BATCH];
     pm_addr to[BATCH];
@@ -149,8 +158,10 @@ static void flush_socket(pm_rtc_peer *pc)
             sent = n; /* socket error: drop (logged once below) */
         for (int i = 0; i < sent; i++)
             pm_fifo_pop(&pc->tx);
-        if (sent < n)
-            break; /* kernel buffer full: retry on the next poll */
+        if (sent < n) {
+            pc->tx_blocked_at = pc->now; /* kernel buffer full: retry soon, not at once */
+            break;
+        }
     }
 }
 
@@ -332,14 +343,15 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     return PM_OK;
 }
 
-void pm_rtc_peer_close(pm_rtc_peer *pc)
+/* Everything closed, whoever closed it (us, or the peer's close_notify). */
+void pm_rtc_teardown(pm_rtc_peer *pc)
 {
-    if (!pc || pc->closed)
+    if (pc->closed)
         return;
     pc->closed = true;
     pm_rtc_channels_close_all(pc);
     if (pc->dtls)
-        pm_dtls_close(pc->dtls); /* close_notify: the fastest teardown signal for the peer */
+        pm_dtls_close(pc->dtls); /* close_notify (idempotent): the fastest teardown signal */
     if (pc->ice)
         pm_ice_close(pc->ice);
     if (!pc->external)
@@ -349,6 +361,12 @@ void pm_rtc_peer_close(pm_rtc_peer *pc)
         pm_rtc_emit(pc, PM_RTC_EVENT_SIGNALING_STATE, NULL, (int)pc->signaling, NULL, NULL);
     }
     pm_rtc_set_state(pc, PM_RTC_STATE_CLOSED);
+}
+
+void pm_rtc_peer_close(pm_rtc_peer *pc)
+{
+    if (pc)
+        pm_rtc_teardown(pc);
 }
 
 void pm_rtc_peer_free(pm_rtc_peer *pc)
@@ -368,6 +386,8 @@ void pm_rtc_peer_free(pm_rtc_peer *pc)
     pm_free(&pc->env, pc->local_type);
     pm_fifo_free(&pc->env, &pc->tx);
     pm_fifo_free(&pc->env, &pc->events);
+    pm_buf_free(&pc->env, &pc->tx_taken);
+    pm_buf_free(&pc->env, &pc->ev_taken);
     pm_fifo_free(&pc->env, &pc->inbox);
     pm_fifo_free(&pc->env, &pc->early_dtls);
     pm_fifo_free(&pc->env, &pc->pending_candidates);
@@ -408,8 +428,11 @@ pm_time pm_rtc_peer_next_timeout(const pm_rtc_peer *pc)
 {
     if (!pc || pc->closed)
         return PM_TIME_NEVER;
-    if (pc->tx.count > (pc->tx_peeked ? 1u : 0u))
-        return pc->now; /* output waiting */
+    if (pc->tx.count > 0) {
+        /* Output waiting; if the socket pushed back, give it a millisecond
+         * rather than have the caller spin (there is no POLLOUT to wait on). */
+        return pc->tx_blocked_at ? pc->tx_blocked_at + PM_MS(1) : pc->now;
+    }
     return pm_rtc_transports_deadline(pc);
 }
 

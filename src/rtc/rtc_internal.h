@@ -26,6 +26,11 @@
 #define PM_RTC_MAX_STREAMS 1024
 #define PM_RTC_ID_UNASSIGNED 65535
 #define PM_RTC_EARLY_DTLS_MAX 8
+/* Unread bytes a channel may hold before the peer stops taking data from
+ * SCTP, whose window then closes: a remote cannot grow our memory past this
+ * while the application does not read. */
+#define PM_RTC_RECV_QUEUE_LIMIT (1u << 20)
+#define PM_RTC_PENDING_CANDIDATES_MAX 64
 /* User bytes of one DATA chunk in one SCTP packet: path MTU 1172 (sctp.h)
  * minus the 16-byte DATA chunk header. */
 #define PM_RTC_PR_MAX_MESSAGE 1156
@@ -50,8 +55,10 @@ struct pm_rtc_channel {
     pm_rtc_channel_state state;
     pm_rtc_write_mode write_mode;
     bool last_was_string;
-    bool recv_peeked;      /* a get_packet result is borrowed; pop it on the next call */
+    pm_buf taken;          /* the message get_packet lent out (copied: the queue may grow) */
     pm_fifo recv;          /* tag: 1 = string */
+    bool open_pending;     /* DATA_CHANNEL_OPEN to (re)send when SCTP has room */
+    bool ack_pending;      /* DATA_CHANNEL_ACK to (re)send when SCTP has room */
     pm_fifo send;          /* tag: ppid */
     size_t buffered;       /* user bytes in `send` (empty messages count 0) */
     size_t low_threshold;
@@ -116,9 +123,10 @@ struct pm_rtc_peer {
 
     /* Output. */
     pm_fifo tx;               /* record: [pm_addr to][datagram] */
-    bool tx_peeked;
+    pm_buf tx_taken;          /* the datagram poll_transmit lent out */
+    pm_time tx_blocked_at;    /* socket buffer was full at this time (0: not) */
     pm_fifo events;           /* record: [u32 channel handle][payload] */
-    bool ev_peeked;
+    pm_buf ev_taken;          /* the event next_event lent out (strings point here) */
 
     /* Channels. */
     pm_rtc_channel **channels;
@@ -150,6 +158,7 @@ void pm_rtc_transports_free(pm_rtc_peer *pc);
 void pm_rtc_on_datagram(pm_rtc_peer *pc, const pm_addr *from, const uint8_t *d, size_t n);
 void pm_rtc_drive(pm_rtc_peer *pc);
 pm_time pm_rtc_transports_deadline(const pm_rtc_peer *pc);
+/* Send one message on stream sid with ch's reliability; ch NULL = DCEP control. */
 int pm_rtc_sctp_send(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t *d, size_t n,
                      const pm_rtc_channel *ch);
 
@@ -166,5 +175,7 @@ void pm_rtc_channels_close_all(pm_rtc_peer *pc);
 pm_rtc_channel *pm_rtc_channel_by_handle(pm_rtc_peer *pc, uint32_t handle);
 void pm_rtc_channel_destroy(pm_rtc_channel *ch);
 void pm_rtc_channels_reap(pm_rtc_peer *pc);
+bool pm_rtc_channels_backlogged(const pm_rtc_peer *pc);
+void pm_rtc_teardown(pm_rtc_peer *pc);
 
 #endif

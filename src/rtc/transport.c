@@ -228,8 +228,7 @@ static void step_dtls(pm_rtc_peer *pc)
         break;
     case PM_DTLS_CLOSED:
         /* close_notify from the peer: it closed the connection. */
-        pm_rtc_channels_close_all(pc);
-        pm_rtc_set_state(pc, PM_RTC_STATE_CLOSED);
+        pm_rtc_teardown(pc);
         break;
     default:
         break;
@@ -247,7 +246,10 @@ static void drain_sctp(pm_rtc_peer *pc)
         pm_fifo_pop(&pc->inbox);
     }
     pm_sctp_event ev;
-    while (pm_sctp_poll_event(pc->sctp, &ev)) {
+    /* While a channel holds PM_RTC_RECV_QUEUE_LIMIT unread bytes, leave SCTP's
+     * events where they are: its receive window closes and the remote slows
+     * down, instead of our memory growing without bound. */
+    while (!pm_rtc_channels_backlogged(pc) && pm_sctp_poll_event(pc->sctp, &ev)) {
         switch (ev.type) {
         case PM_SCTP_EV_CONNECTED:
             pc->sctp_up = true;
@@ -315,6 +317,8 @@ int pm_rtc_sctp_send(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t
         return PM_ERR_STATE;
     pm_sctp_sendopts o;
     memset(&o, 0, sizeof o);
+    if (!ch) /* DCEP control: always ordered and reliable (RFC 8832 section 6) */
+        return pm_sctp_send(pc->sctp, sid, ppid, d, n, &o);
     /* RFC 8832 section 6: until the DCEP ACK arrives, send ordered and reliable. */
     bool partial_ok = ch->negotiated || ch->acked || !ch->locally_created;
     o.unordered = !ch->ordered && partial_ok;

@@ -591,6 +591,94 @@ static void client_server_and_host_leaves(void **st)
     pm_signal_server_free(r.srv);
 }
 
+/* ---- the transport under back-pressure ---- */
+
+typedef struct bp_side {
+    pm_ws *ws;
+    uint64_t conn;
+    bool open;
+    int got;     /* messages received in order */
+    bool broken; /* one came out of order or corrupted */
+} bp_side;
+
+static void bp_fill(uint8_t *buf, size_t len, int seq)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)(seq * 31 + (int)i * 7);
+}
+
+static void bp_open(void *ud, uint64_t conn, const pm_addr *a, const char *t)
+{
+    bp_side *s = ud;
+    s->conn = conn;
+    s->open = true;
+}
+
+static void bp_message(void *ud, uint64_t conn, const uint8_t *data, size_t len, bool binary)
+{
+    bp_side *s = ud;
+    static uint8_t expect[70000];
+    size_t want = s->ws && binary ? 60000 : 1000;
+    bp_fill(expect, len, s->got);
+    if (len != want || memcmp(data, expect, len) != 0)
+        s->broken = true;
+    s->got++;
+}
+
+static void bp_closed(void *ud, uint64_t conn, int code, const char *reason, bool local)
+{
+    ((bp_side *)ud)->open = false;
+}
+
+/* Frames that the kernel takes only in part (sent straight to the socket,
+ * the rest queued) must arrive whole and in order, both ways: 200 messages
+ * of 60000 bytes from the server while the client does not read, 2000 of
+ * 1000 bytes from the client while the server does not read. */
+static void transport_backpressure(void **st)
+{
+    bp_side srv = {0}, cli = {0};
+    pm_ws_handler hs = {.ud = &srv, .on_open = bp_open, .on_message = bp_message,
+                        .on_closed = bp_closed};
+    pm_ws_handler hc = {.ud = &cli, .on_open = bp_open, .on_message = bp_message,
+                        .on_closed = bp_closed};
+    pm_ws_config sc = {.listen = true, .bind_address = "127.0.0.1", .max_message = 1 << 20,
+                       .max_queued = 64u << 20};
+    pm_ws_config cc = {.max_message = 1 << 20, .max_queued = 64u << 20};
+    assert_int_equal(pm_ws_new(&sc, &hs, &srv.ws), PM_OK);
+    assert_int_equal(pm_ws_new(&cc, &hc, &cli.ws), PM_OK);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)pm_ws_port(srv.ws));
+    uint64_t id;
+    assert_int_equal(pm_ws_connect(cli.ws, url, &id), PM_OK);
+    pm_time end = pm_now() + DEADLINE;
+    while (!(srv.open && cli.open) && pm_now() < end) {
+        pm_ws_service(srv.ws, 1);
+        pm_ws_service(cli.ws, 0);
+    }
+    assert_true(srv.open && cli.open);
+    static uint8_t big[60000], small[1000];
+    for (int i = 0; i < 200; i++) {
+        bp_fill(big, sizeof big, i);
+        assert_int_equal(pm_ws_send(srv.ws, srv.conn, big, sizeof big, true), PM_OK);
+    }
+    for (int i = 0; i < 2000; i++) {
+        bp_fill(small, sizeof small, i);
+        assert_int_equal(pm_ws_send(cli.ws, cli.conn, small, sizeof small, false), PM_OK);
+    }
+    /* Now both read and write until everything is through. */
+    end = pm_now() + DEADLINE;
+    while ((cli.got < 200 || srv.got < 2000) && pm_now() < end && !cli.broken && !srv.broken) {
+        pm_ws_service(srv.ws, 0);
+        pm_ws_service(cli.ws, 0);
+    }
+    assert_false(cli.broken);
+    assert_false(srv.broken);
+    assert_int_equal(cli.got, 200);
+    assert_int_equal(srv.got, 2000);
+    pm_ws_free(cli.ws);
+    pm_ws_free(srv.ws);
+}
+
 /* ---- wss ---- */
 
 static void write_self_signed(const char *cert_path, const char *key_path)
@@ -661,6 +749,7 @@ int main(void)
         cmocka_unit_test(mesh_of_eight_json),
         cmocka_unit_test(mesh_of_four_text),
         cmocka_unit_test(client_server_and_host_leaves),
+        cmocka_unit_test(transport_backpressure),
         cmocka_unit_test(wss_with_self_signed_certificate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
