@@ -158,7 +158,9 @@ PM_API void pm_rtc_channel_init_default(pm_rtc_channel_init *init);
 typedef enum pm_rtc_event_type {
     PM_RTC_EVENT_DESCRIPTION = 1,   /**< session_description_created(type, sdp) */
     PM_RTC_EVENT_CANDIDATE,         /**< ice_candidate_created(mid, index, candidate) */
-    PM_RTC_EVENT_DATA_CHANNEL,      /**< data_channel_received(channel): in-band only */
+    PM_RTC_EVENT_DATA_CHANNEL,      /**< data_channel_received(channel): in-band only. Read it,
+                                         or pm_rtc_channel_release() it: an unread channel
+                                         that fills up pauses the whole connection */
     PM_RTC_EVENT_STATE,             /**< connection state changed */
     PM_RTC_EVENT_GATHERING_STATE,   /**< gathering state changed */
     PM_RTC_EVENT_SIGNALING_STATE,   /**< signaling state changed */
