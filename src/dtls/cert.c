@@ -122,7 +122,8 @@ static SSL_CTX *make_ctx(const pm_envr *env, pm_rtc_certificate *c)
     }
     /* VERIFY_PEER on a server also sends CertificateRequest: both sides of a
      * WebRTC connection authenticate (RFC 8827 section 6.5). */
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, pm_dtls_verify_cb);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    SSL_CTX_set_cert_verify_callback(ctx, pm_dtls_verify_cb, NULL);
     what = "key/certificate";
     if (SSL_CTX_use_certificate(ctx, c->x509) != 1 || SSL_CTX_use_PrivateKey(ctx, c->key) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1)

@@ -35,7 +35,7 @@ struct pm_rtc_certificate {
 };
 
 /** Verify callback installed on every certificate's SSL_CTX (dtls.c). */
-int pm_dtls_verify_cb(int preverify_ok, X509_STORE_CTX *store);
+int pm_dtls_verify_cb(X509_STORE_CTX *store, void *arg);
 
 /**
  * A write-only BIO that hands every BIO_write to `send` as one datagram.
