@@ -76,7 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fake_now = PM_SEC(1000);
     pm_rtc_peer *pc = make_peer(&local_a);
     pm_rtc_peer_set_remote_description(pc, "offer", offer_sdp);
-    pm_rtc_peer_add_ice_candidate(pc, "0", 0, "candidate:1 1 udp 2130706431 127.0.0.2 5002 typ host");
+    pm_rtc_peer_add_ice_candidate(pc, "0", 0,
+                                  "candidate:1 1 udp 2130706431 127.0.0.2 5002 typ host");
     size_t off = 0;
     while (off + 2 <= size) {
         if (data[off] == 0xff) {

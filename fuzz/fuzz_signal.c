@@ -52,10 +52,20 @@ static void check_round_trip(const pm_envr *env, pm_sigproto proto, const pm_sig
 
 static void fuzz_codecs(const pm_envr *env, const uint8_t *data, size_t size)
 {
-    pm_buf scratch = {0};
-    pm_sigmsg m;
+    pm_buf scratch = {0}, slow_scratch = {0};
+    pm_sigmsg m, slow;
     (void)pm_sigmsg_detect(data, size);
-    if (pm_sigmsg_decode_json(env, data, size, &scratch, &m) == PM_OK) {
+    /* The fast JSON path must agree with jansson on everything. */
+    int fast_rc = pm_sigmsg_decode_json(env, data, size, &scratch, &m);
+    int slow_rc = pm_sigmsg_decode_json_slow(env, data, size, &slow_scratch, &slow);
+    if (fast_rc != slow_rc)
+        abort();
+    if (fast_rc == PM_OK &&
+        (m.type != slow.type || m.id != slow.id || m.data_len != slow.data_len ||
+         memcmp(m.data, slow.data, m.data_len) != 0 || m.ice_len != slow.ice_len))
+        abort();
+    pm_buf_free(env, &slow_scratch);
+    if (fast_rc == PM_OK) {
         if (m.type != PM_SIGMSG_ID)
             m.ice = NULL; /* only ID carries it; keep the comparison simple */
         check_round_trip(env, PM_SIGPROTO_JSON, &m);

@@ -18,8 +18,8 @@ typedef struct receiver {
     pm_rtc_peer *peer;
     pm_rtc_channel *ch;
     atomic_bool stop;
-    atomic_uint_least64_t bytes;    /* since first_rx */
-    _Atomic pm_time first_rx;       /* 0 until the first message */
+    atomic_uint_least64_t bytes; /* since first_rx */
+    _Atomic pm_time first_rx;    /* 0 until the first message */
     int rc;
 } receiver;
 
@@ -79,8 +79,8 @@ static int send_step(pm_cli_link *link, pm_cli_loop *loop, const uint8_t *messag
     return PM_OK;
 }
 
-int pm_cli_throughput_threaded(pm_cli_link *link, const uint8_t *message, size_t len,
-                               pm_time span, uint64_t *bytes, pm_time *window)
+int pm_cli_throughput_threaded(pm_cli_link *link, const uint8_t *message, size_t len, pm_time span,
+                               uint64_t *bytes, pm_time *window)
 {
     receiver r = {.peer = link->pair.peer[PM_CLI_ANSWERER], .ch = link->ch[PM_CLI_ANSWERER]};
     pm_cli_loop loop;

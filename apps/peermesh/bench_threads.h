@@ -10,7 +10,7 @@
  * thread. The link must be open; no call may be made on it meanwhile.
  * Returns PM_OK and the bytes received in the window and its length.
  */
-int pm_cli_throughput_threaded(pm_cli_link *link, const uint8_t *message, size_t len,
-                               pm_time span, uint64_t *bytes, pm_time *window);
+int pm_cli_throughput_threaded(pm_cli_link *link, const uint8_t *message, size_t len, pm_time span,
+                               uint64_t *bytes, pm_time *window);
 
 #endif

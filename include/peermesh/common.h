@@ -29,36 +29,36 @@ extern "C" {
 #define PM_API
 #endif
 
-#define PM_VERSION_MAJOR 0
-#define PM_VERSION_MINOR 1
-#define PM_VERSION_PATCH 0
+#define PM_VERSION_MAJOR  0
+#define PM_VERSION_MINOR  1
+#define PM_VERSION_PATCH  0
 #define PM_VERSION_STRING "0.1.0"
 
 /** Monotonic time in microseconds. The origin is arbitrary but fixed. */
 typedef int64_t pm_time;
 #define PM_TIME_NEVER INT64_MAX
-#define PM_MS(x) ((pm_time)(x) * 1000)
-#define PM_SEC(x) ((pm_time)(x) * 1000000)
+#define PM_MS(x)      ((pm_time)(x)*1000)
+#define PM_SEC(x)     ((pm_time)(x)*1000000)
 
 /** Error codes. Every failing function returns one of these (negative). */
 typedef enum pm_err {
     PM_OK = 0,
-    PM_ERR_INVALID = -1,     /**< bad argument or malformed input */
-    PM_ERR_NOMEM = -2,       /**< allocation failed */
-    PM_ERR_AGAIN = -3,       /**< would block / nothing yet; try later */
-    PM_ERR_STATE = -4,       /**< not allowed in the object's current state */
-    PM_ERR_PARSE = -5,       /**< input could not be parsed */
-    PM_ERR_TOO_BIG = -6,     /**< message or value exceeds a negotiated limit */
-    PM_ERR_NOT_FOUND = -7,   /**< no such item */
-    PM_ERR_IO = -8,          /**< operating-system I/O failure (socket, file) */
-    PM_ERR_CRYPTO = -9,      /**< TLS/DTLS or certificate failure */
-    PM_ERR_CLOSED = -10,     /**< object or channel is closed */
-    PM_ERR_UNSUPPORTED = -11,/**< feature not implemented or not negotiated */
-    PM_ERR_TIMEOUT = -12,    /**< an operation timed out */
-    PM_ERR_EXISTS = -13,     /**< item already present (e.g. stream id in use) */
-    PM_ERR_REENTRANT = -14,  /**< called from inside the object's own callback */
-    PM_ERR_AUTH = -15,       /**< authentication / fingerprint mismatch */
-    PM_ERR_FULL = -16,       /**< a bounded queue or table is full */
+    PM_ERR_INVALID = -1,      /**< bad argument or malformed input */
+    PM_ERR_NOMEM = -2,        /**< allocation failed */
+    PM_ERR_AGAIN = -3,        /**< would block / nothing yet; try later */
+    PM_ERR_STATE = -4,        /**< not allowed in the object's current state */
+    PM_ERR_PARSE = -5,        /**< input could not be parsed */
+    PM_ERR_TOO_BIG = -6,      /**< message or value exceeds a negotiated limit */
+    PM_ERR_NOT_FOUND = -7,    /**< no such item */
+    PM_ERR_IO = -8,           /**< operating-system I/O failure (socket, file) */
+    PM_ERR_CRYPTO = -9,       /**< TLS/DTLS or certificate failure */
+    PM_ERR_CLOSED = -10,      /**< object or channel is closed */
+    PM_ERR_UNSUPPORTED = -11, /**< feature not implemented or not negotiated */
+    PM_ERR_TIMEOUT = -12,     /**< an operation timed out */
+    PM_ERR_EXISTS = -13,      /**< item already present (e.g. stream id in use) */
+    PM_ERR_REENTRANT = -14,   /**< called from inside the object's own callback */
+    PM_ERR_AUTH = -15,        /**< authentication / fingerprint mismatch */
+    PM_ERR_FULL = -16,        /**< a bounded queue or table is full */
 } pm_err;
 
 /** Static English description of an error code; never NULL. */
@@ -100,9 +100,9 @@ typedef enum pm_log_level {
  * copied when an object is created.
  */
 typedef struct pm_env {
-    void *(*alloc)(void *ud, size_t size);               /**< like malloc */
-    void *(*realloc)(void *ud, void *ptr, size_t size);  /**< like realloc */
-    void (*free)(void *ud, void *ptr);                   /**< like free */
+    void *(*alloc)(void *ud, size_t size);              /**< like malloc */
+    void *(*realloc)(void *ud, void *ptr, size_t size); /**< like realloc */
+    void (*free)(void *ud, void *ptr);                  /**< like free */
     void *alloc_ud;
     pm_time (*now)(void *ud); /**< monotonic microseconds */
     void *clock_ud;

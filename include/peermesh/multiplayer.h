@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define PM_MP_TARGET_BROADCAST 0
-#define PM_MP_TARGET_SERVER 1
+#define PM_MP_TARGET_SERVER    1
 
 /** Godot MultiplayerPeer.TransferMode. The default is RELIABLE. */
 typedef enum pm_mp_transfer_mode {

@@ -91,8 +91,8 @@ typedef struct pm_ice_server {
 typedef struct pm_ice_url {
     enum { PM_ICE_URL_STUN, PM_ICE_URL_STUNS, PM_ICE_URL_TURN, PM_ICE_URL_TURNS } scheme;
     char host[256];
-    uint16_t port;          /**< default 3478, or 5349 for stuns:/turns: */
-    bool transport_tcp;     /**< "?transport=tcp" */
+    uint16_t port;      /**< default 3478, or 5349 for stuns:/turns: */
+    bool transport_tcp; /**< "?transport=tcp" */
 } pm_ice_url;
 
 /**
@@ -121,15 +121,15 @@ typedef struct pm_rtc_config {
     bool include_loopback;    /**< advertise loopback addresses (default true) */
 
     /* Sans-I/O mode. */
-    bool external_transport; /**< true: no socket; see the header comment */
+    bool external_transport;    /**< true: no socket; see the header comment */
     const pm_addr *local_addrs; /**< host candidates to advertise in sans-I/O mode */
     size_t local_addr_count;
 
     /* Tuning. */
-    uint32_t max_message_size; /**< what we accept and advertise (default 262144) */
+    uint32_t max_message_size;       /**< what we accept and advertise (default 262144) */
     pm_rtc_certificate *certificate; /**< NULL = the process-wide generated one */
-    pm_time consent_timeout;   /**< RFC 7675 consent expiry (default 30 s) */
-    pm_time disconnected_after; /**< no consent for this long: DISCONNECTED (default 5 s) */
+    pm_time consent_timeout;         /**< RFC 7675 consent expiry (default 30 s) */
+    pm_time disconnected_after;      /**< no consent for this long: DISCONNECTED (default 5 s) */
 } pm_rtc_config;
 
 /** Fill cfg with defaults. */
@@ -145,28 +145,28 @@ PM_API void pm_rtc_config_default(pm_rtc_config *cfg);
  * partially sent message is abandoned (usrsctp issue 592). See docs/webrtc.md.
  */
 typedef struct pm_rtc_channel_init {
-    bool negotiated;           /**< both sides create it with `id`; no DCEP */
-    int id;                    /**< required iff negotiated (0..1023); else -1 */
-    bool ordered;              /**< default true */
-    int max_packet_lifetime;   /**< ms, or -1 (unset); exclusive with max_retransmits */
-    int max_retransmits;       /**< or -1 (unset) */
-    const char *protocol;      /**< sub-protocol, may be NULL */
+    bool negotiated;         /**< both sides create it with `id`; no DCEP */
+    int id;                  /**< required iff negotiated (0..1023); else -1 */
+    bool ordered;            /**< default true */
+    int max_packet_lifetime; /**< ms, or -1 (unset); exclusive with max_retransmits */
+    int max_retransmits;     /**< or -1 (unset) */
+    const char *protocol;    /**< sub-protocol, may be NULL */
 } pm_rtc_channel_init;
 
 PM_API void pm_rtc_channel_init_default(pm_rtc_channel_init *init);
 
 typedef enum pm_rtc_event_type {
-    PM_RTC_EVENT_DESCRIPTION = 1,   /**< session_description_created(type, sdp) */
-    PM_RTC_EVENT_CANDIDATE,         /**< ice_candidate_created(mid, index, candidate) */
-    PM_RTC_EVENT_DATA_CHANNEL,      /**< data_channel_received(channel): in-band only. Read it,
-                                         or pm_rtc_channel_release() it: an unread channel
-                                         that fills up pauses the whole connection */
-    PM_RTC_EVENT_STATE,             /**< connection state changed */
-    PM_RTC_EVENT_GATHERING_STATE,   /**< gathering state changed */
-    PM_RTC_EVENT_SIGNALING_STATE,   /**< signaling state changed */
-    PM_RTC_EVENT_CHANNEL_OPEN,      /**< a channel became OPEN */
-    PM_RTC_EVENT_CHANNEL_CLOSED,    /**< a channel became CLOSED */
-    PM_RTC_EVENT_CHANNEL_MESSAGE,   /**< a channel has a new packet available */
+    PM_RTC_EVENT_DESCRIPTION = 1,     /**< session_description_created(type, sdp) */
+    PM_RTC_EVENT_CANDIDATE,           /**< ice_candidate_created(mid, index, candidate) */
+    PM_RTC_EVENT_DATA_CHANNEL,        /**< data_channel_received(channel): in-band only. Read it,
+                                           or pm_rtc_channel_release() it: an unread channel
+                                           that fills up pauses the whole connection */
+    PM_RTC_EVENT_STATE,               /**< connection state changed */
+    PM_RTC_EVENT_GATHERING_STATE,     /**< gathering state changed */
+    PM_RTC_EVENT_SIGNALING_STATE,     /**< signaling state changed */
+    PM_RTC_EVENT_CHANNEL_OPEN,        /**< a channel became OPEN */
+    PM_RTC_EVENT_CHANNEL_CLOSED,      /**< a channel became CLOSED */
+    PM_RTC_EVENT_CHANNEL_MESSAGE,     /**< a channel has a new packet available */
     PM_RTC_EVENT_BUFFERED_AMOUNT_LOW, /**< buffered amount fell to the low threshold */
 } pm_rtc_event_type;
 
@@ -233,8 +233,7 @@ PM_API int pm_rtc_peer_set_local_description(pm_rtc_peer *pc, const char *type, 
  * signaling state; PM_ERR_UNSUPPORTED: re-negotiation; PM_ERR_CLOSED after
  * close.
  */
-PM_API int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type,
-                                              const char *sdp);
+PM_API int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type, const char *sdp);
 
 /**
  * Add a remote ICE candidate ("candidate:..." with or without the prefix; an

@@ -48,9 +48,9 @@ void pm_random_ice_chars(const pm_envr *env, char *out, size_t n);
 
 void pm_log(const pm_envr *env, pm_log_level lvl, const char *comp, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-#define PM_LOG_ON(env, lvl) ((lvl) <= (env)->e.log_level)
+#define PM_LOG_ON(env, lvl)      ((lvl) <= (env)->e.log_level)
 #define PM_ERROR(env, comp, ...) pm_log((env), PM_LOG_ERROR, (comp), __VA_ARGS__)
-#define PM_WARN(env, comp, ...) pm_log((env), PM_LOG_WARN, (comp), __VA_ARGS__)
+#define PM_WARN(env, comp, ...)  pm_log((env), PM_LOG_WARN, (comp), __VA_ARGS__)
 #define PM_INFO(env, comp, ...)                                                                    \
     do {                                                                                           \
         if (PM_LOG_ON(env, PM_LOG_INFO))                                                           \
@@ -68,8 +68,8 @@ void pm_log(const pm_envr *env, pm_log_level lvl, const char *comp, const char *
     } while (0)
 
 #define PM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define PM_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define PM_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define PM_MIN(a, b)    ((a) < (b) ? (a) : (b))
+#define PM_MAX(a, b)    ((a) > (b) ? (a) : (b))
 
 /* Big-endian helpers for codecs. */
 static inline uint16_t pm_rd16(const uint8_t *p)
@@ -121,13 +121,13 @@ void pm_buf_free(const pm_envr *env, pm_buf *b);
  */
 typedef struct pm_fifo {
     uint8_t *data;
-    size_t cap;   /* bytes allocated */
-    size_t head;  /* offset of first record */
-    size_t tail;  /* offset one past last record */
-    size_t used;  /* bytes in use including headers */
-    size_t count; /* records */
+    size_t cap;     /* bytes allocated */
+    size_t head;    /* offset of first record */
+    size_t tail;    /* offset one past last record */
+    size_t used;    /* bytes in use including headers */
+    size_t count;   /* records */
     size_t payload; /* sum of record payload lengths */
-    size_t limit; /* max cap (0 = unbounded) */
+    size_t limit;   /* max cap (0 = unbounded) */
 } pm_fifo;
 void pm_fifo_init(pm_fifo *f, size_t limit);
 /** Push a record with a 32-bit tag; PM_ERR_FULL when it would exceed limit. */

@@ -60,7 +60,7 @@ void pm_buf_free(const pm_envr *env, pm_buf *b)
  * (len = UINT32_MAX) marks the rest of the ring unused and it starts at 0.
  */
 #define REC_HDR 8u
-#define SKIP UINT32_MAX
+#define SKIP    UINT32_MAX
 
 static size_t rec_size(size_t len)
 {

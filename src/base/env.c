@@ -49,8 +49,7 @@ void pm_random_ice_chars(const pm_envr *env, char *out, size_t n)
 {
     /* RFC 8839 ice-char = ALPHA / DIGIT / "+" / "/"; 64 symbols, so a byte
      * masked to 6 bits is uniform. */
-    static const char set[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     uint8_t rnd[256];
     if (n > sizeof rnd)
         n = sizeof rnd;

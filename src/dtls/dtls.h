@@ -21,9 +21,9 @@ int pm_dtls_cert_default(pm_rtc_certificate **out);
 typedef enum pm_dtls_state {
     PM_DTLS_NEW = 0,
     PM_DTLS_CONNECTING,
-    PM_DTLS_CONNECTED,  /**< handshake done AND remote fingerprint verified */
-    PM_DTLS_CLOSED,     /**< close_notify sent or received */
-    PM_DTLS_FAILED,     /**< alert, fingerprint mismatch, handshake timeout */
+    PM_DTLS_CONNECTED, /**< handshake done AND remote fingerprint verified */
+    PM_DTLS_CLOSED,    /**< close_notify sent or received */
+    PM_DTLS_FAILED,    /**< alert, fingerprint mismatch, handshake timeout */
 } pm_dtls_state;
 
 typedef struct pm_dtls_callbacks {

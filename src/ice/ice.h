@@ -31,18 +31,18 @@ typedef struct pm_ice_config {
     size_t host_addr_count;
     const pm_addr *stun_servers; /**< resolved STUN server addresses for srflx gathering */
     size_t stun_server_count;
-    pm_time ta;                /**< check pacing (default 50 ms; 0 = default) */
-    pm_time consent_interval;  /**< default 5 s, randomised x0.8..1.2 */
-    pm_time consent_timeout;   /**< default 30 s */
-    pm_time disconnected_after;/**< default 5 s without any consent response */
+    pm_time ta;                 /**< check pacing (default 50 ms; 0 = default) */
+    pm_time consent_interval;   /**< default 5 s, randomised x0.8..1.2 */
+    pm_time consent_timeout;    /**< default 30 s */
+    pm_time disconnected_after; /**< default 5 s without any consent response */
 } pm_ice_config;
 
 typedef enum pm_ice_event_type {
     PM_ICE_EV_LOCAL_CANDIDATE = 1, /**< `candidate`: "candidate:..." attribute value */
     PM_ICE_EV_GATHERING_DONE,
-    PM_ICE_EV_STATE,               /**< `state` */
-    PM_ICE_EV_SELECTED_PAIR,       /**< the pair data should use changed */
-    PM_ICE_EV_ROLE_CHANGED,        /**< role conflict flipped our role */
+    PM_ICE_EV_STATE,         /**< `state` */
+    PM_ICE_EV_SELECTED_PAIR, /**< the pair data should use changed */
+    PM_ICE_EV_ROLE_CHANGED,  /**< role conflict flipped our role */
 } pm_ice_event_type;
 
 typedef struct pm_ice_event {

@@ -30,9 +30,9 @@ typedef struct pm_io_dgram {
  * a coalesced run is split back into its datagrams here. Returns the count
  * (0 when nothing is ready) or an error.
  */
-#define PM_IO_RX_SLOT 65536
+#define PM_IO_RX_SLOT  65536
 #define PM_IO_RX_SLOTS 8
-#define PM_IO_RX_BUF (PM_IO_RX_SLOT * PM_IO_RX_SLOTS)
+#define PM_IO_RX_BUF   (PM_IO_RX_SLOT * PM_IO_RX_SLOTS)
 int pm_io_udp_recv_many(int fd, uint8_t *buf, size_t cap, pm_io_dgram *out, int max);
 
 /**

@@ -224,7 +224,7 @@ int pm_io_udp_send(int fd, const pm_addr *to, const uint8_t *data, size_t len)
  * (process-wide, and peers may live on several threads). */
 static atomic_bool gso_broken;
 
-#define GSO_MAX_SEGS 64
+#define GSO_MAX_SEGS  64
 #define GSO_MAX_BYTES 65000
 
 /* Length of the run starting at tx[0] that can share one GSO send. */
@@ -293,8 +293,8 @@ int pm_io_udp_send_batch(int fd, const pm_io_tx *tx, int n)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
                 return sent;
-            if (run_len[sent_msgs] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
-                                           errno == EOPNOTSUPP)) {
+            if (run_len[sent_msgs] > 1 &&
+                (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
                 /* No GSO here: resend the rest one datagram per message. */
                 atomic_store(&gso_broken, true);
                 int rest = pm_io_udp_send_batch(fd, tx + sent, n - sent);

@@ -457,15 +457,22 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLIENT_CLOSED:
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         c = conn_of(wsi);
-        if (c)
+        if (c) {
+            /* This may run inside lws_client_connect_via_info, before c->wsi
+             * is set: unhook the wsi here, where it is known to be alive, so
+             * no later callback finds the freed connection through it. */
+            lws_set_opaque_user_data(wsi, NULL);
             finalize(ws, c);
+        }
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         c = conn_of(wsi);
-        if (c)
+        if (c) {
+            lws_set_opaque_user_data(wsi, NULL);
             finalize(ws, c);
-        else
+        } else {
             free_http(ws, wsi);
+        }
         return 0;
     case LWS_CALLBACK_HTTP:
         return on_http(ws, wsi, in);
@@ -676,8 +683,8 @@ int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *id)
     struct lws *wsi = lws_client_connect_via_info(&ci);
     ws->connecting = NULL;
     if (!wsi || c->finalized) {
-        if (wsi && !c->finalized)
-            lws_set_opaque_user_data(wsi, NULL);
+        /* Failed synchronously; the error callback already unhooked the wsi
+         * (which lws may have destroyed: it is not touched here). */
         conn_free(ws, c);
         return PM_ERR_IO;
     }

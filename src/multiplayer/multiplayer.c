@@ -126,8 +126,7 @@ void pm_mp_close(pm_multiplayer *mp)
 }
 bool pm_mp_is_server_relay_supported(const pm_multiplayer *mp)
 {
-    return mp && mp->ops->is_server_relay_supported &&
-           mp->ops->is_server_relay_supported(mp->impl);
+    return mp && mp->ops->is_server_relay_supported && mp->ops->is_server_relay_supported(mp->impl);
 }
 size_t pm_mp_get_max_packet_size(const pm_multiplayer *mp)
 {

@@ -141,7 +141,7 @@ static void send_open(pm_rtc_channel *ch)
     pm_dcep_open o;
     memset(&o, 0, sizeof o);
     o.channel_type = dcep_channel_type(ch);
-    o.reliability = ch->max_retransmits >= 0 ? (uint32_t)ch->max_retransmits
+    o.reliability = ch->max_retransmits >= 0       ? (uint32_t)ch->max_retransmits
                     : ch->max_packet_lifetime >= 0 ? (uint32_t)ch->max_packet_lifetime
                                                    : 0;
     o.label = (const uint8_t *)ch->label;
@@ -187,8 +187,8 @@ void pm_rtc_channels_on_sctp_up(pm_rtc_peer *pc)
     }
 }
 
-int pm_rtc_peer_create_channel(pm_rtc_peer *pc, const char *label,
-                               const pm_rtc_channel_init *init, pm_rtc_channel **out)
+int pm_rtc_peer_create_channel(pm_rtc_peer *pc, const char *label, const pm_rtc_channel_init *init,
+                               pm_rtc_channel **out)
 {
     if (!pc || !out)
         return PM_ERR_INVALID;

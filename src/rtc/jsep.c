@@ -12,10 +12,14 @@
 static const char *setup_name(pm_sdp_setup s)
 {
     switch (s) {
-    case PM_SDP_SETUP_ACTPASS: return "actpass";
-    case PM_SDP_SETUP_ACTIVE: return "active";
-    case PM_SDP_SETUP_PASSIVE: return "passive";
-    default: return "none";
+    case PM_SDP_SETUP_ACTPASS:
+        return "actpass";
+    case PM_SDP_SETUP_ACTIVE:
+        return "active";
+    case PM_SDP_SETUP_PASSIVE:
+        return "passive";
+    default:
+        return "none";
     }
 }
 
@@ -138,9 +142,8 @@ static int take_remote(pm_rtc_peer *pc, const pm_sdp *sdp, bool is_offer)
     snprintf(pc->remote_fp, sizeof pc->remote_fp, "%s", sdp->fingerprint);
     pc->remote_sctp_port = sdp->sctp_port ? sdp->sctp_port : PM_RTC_SCTP_PORT;
     pc->remote_max_message = sdp->has_max_message_size ? sdp->max_message_size : 65536;
-    snprintf(pc->mid, sizeof pc->mid, "%s", sdp->mlines[sdp->dc_index].mid[0]
-                                                ? sdp->mlines[sdp->dc_index].mid
-                                                : "0");
+    snprintf(pc->mid, sizeof pc->mid, "%s",
+             sdp->mlines[sdp->dc_index].mid[0] ? sdp->mlines[sdp->dc_index].mid : "0");
     int rc = pm_ice_set_remote_credentials(pc->ice, sdp->ice_ufrag, sdp->ice_pwd, sdp->ice_lite);
     if (rc != PM_OK) {
         PM_WARN(&pc->env, "rtc", "remote ICE credentials rejected");
@@ -192,7 +195,8 @@ int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type, const 
     }
     if (rc == PM_OK && is_offer) {
         pc->offerer = false;
-        pm_ice_set_controlling(pc->ice, sdp->ice_lite); /* answerer is controlled unless remote is lite */
+        pm_ice_set_controlling(pc->ice,
+                               sdp->ice_lite); /* answerer is controlled unless remote is lite */
         rc = pm_rtc_build_local(pc, false, sdp);
     }
     if (rc != PM_OK) {
@@ -266,8 +270,8 @@ int pm_rtc_peer_add_ice_candidate(pm_rtc_peer *pc, const char *mid, int mline_in
             return PM_ERR_PARSE;
         if (pc->pending_candidates.count >= PM_RTC_PENDING_CANDIDATES_MAX)
             return PM_ERR_FULL;
-        return pm_fifo_push(&pc->env, &pc->pending_candidates, 0, candidate,
-                            strlen(candidate) + 1, NULL, 0);
+        return pm_fifo_push(&pc->env, &pc->pending_candidates, 0, candidate, strlen(candidate) + 1,
+                            NULL, 0);
     }
     int rc = pm_ice_add_remote_candidate(pc->ice, candidate, pc->now);
     if (rc == PM_ERR_UNSUPPORTED) {

@@ -36,7 +36,8 @@ void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, in
     memcpy(hdr + 4, &state, 4);
     size_t l1 = s1 ? strlen(s1) + 1 : 0, l2 = s2 ? strlen(s2) + 1 : 0;
     pm_buf b = {0};
-    if (pm_buf_append(&pc->env, &b, hdr, sizeof hdr) || (l1 && pm_buf_append(&pc->env, &b, s1, l1)) ||
+    if (pm_buf_append(&pc->env, &b, hdr, sizeof hdr) ||
+        (l1 && pm_buf_append(&pc->env, &b, s1, l1)) ||
         (l2 && pm_buf_append(&pc->env, &b, s2, l2)) ||
         pm_fifo_push(&pc->env, &pc->events, (uint32_t)type, b.data, b.len, NULL, 0))
         PM_ERROR(&pc->env, "rtc", "out of memory queueing event %d", (int)type);

@@ -18,18 +18,18 @@
 #include "sctp/sctp.h"
 #include "wire/sdp.h"
 
-#define PM_RTC_MAX_HOST_ADDRS 16
-#define PM_RTC_MAX_STUN 8
-#define PM_RTC_SCTP_PORT 5000
+#define PM_RTC_MAX_HOST_ADDRS      16
+#define PM_RTC_MAX_STUN            8
+#define PM_RTC_SCTP_PORT           5000
 #define PM_RTC_DEFAULT_MAX_MESSAGE 262144
-#define PM_RTC_SEND_QUEUE_LIMIT (16u << 20) /* Chrome's kMaxQueuedSendDataBytes */
-#define PM_RTC_MAX_STREAMS 1024
-#define PM_RTC_ID_UNASSIGNED 65535
-#define PM_RTC_EARLY_DTLS_MAX 8
+#define PM_RTC_SEND_QUEUE_LIMIT    (16u << 20) /* Chrome's kMaxQueuedSendDataBytes */
+#define PM_RTC_MAX_STREAMS         1024
+#define PM_RTC_ID_UNASSIGNED       65535
+#define PM_RTC_EARLY_DTLS_MAX      8
 /* Unread bytes a channel may hold before the peer stops taking data from
  * SCTP, whose window then closes: a remote cannot grow our memory past this
  * while the application does not read. */
-#define PM_RTC_RECV_QUEUE_LIMIT (1u << 20)
+#define PM_RTC_RECV_QUEUE_LIMIT       (1u << 20)
 #define PM_RTC_PENDING_CANDIDATES_MAX 64
 /* User bytes of one DATA chunk in one SCTP packet: path MTU 1172 (sctp.h)
  * minus the 16-byte DATA chunk header. */
@@ -37,30 +37,30 @@
 
 struct pm_rtc_channel {
     pm_rtc_peer *pc;
-    uint32_t handle;       /* unique per peer; events refer to channels by it */
+    uint32_t handle; /* unique per peer; events refer to channels by it */
     char *label;
     char *protocol;
-    int id;                /* stream id or PM_RTC_ID_UNASSIGNED */
+    int id; /* stream id or PM_RTC_ID_UNASSIGNED */
     bool negotiated;
     bool ordered;
     int max_packet_lifetime;
     int max_retransmits;
-    bool locally_created;  /* we send DCEP OPEN (in-band) */
-    bool open_sent;        /* DCEP OPEN sent, ACK pending */
-    bool acked;            /* RFC 8832 section 6: unordered/partial only after ACK */
-    bool released;         /* user gave the handle back */
-    bool reset_out_done;   /* our outgoing stream reset completed */
+    bool locally_created; /* we send DCEP OPEN (in-band) */
+    bool open_sent;       /* DCEP OPEN sent, ACK pending */
+    bool acked;           /* RFC 8832 section 6: unordered/partial only after ACK */
+    bool released;        /* user gave the handle back */
+    bool reset_out_done;  /* our outgoing stream reset completed */
     bool reset_out_pending;
-    bool reset_in_seen;    /* the peer reset its outgoing stream */
+    bool reset_in_seen; /* the peer reset its outgoing stream */
     pm_rtc_channel_state state;
     pm_rtc_write_mode write_mode;
     bool last_was_string;
-    pm_buf taken;          /* the message get_packet lent out (copied: the queue may grow) */
-    pm_fifo recv;          /* tag: 1 = string */
-    bool open_pending;     /* DATA_CHANNEL_OPEN to (re)send when SCTP has room */
-    bool ack_pending;      /* DATA_CHANNEL_ACK to (re)send when SCTP has room */
-    pm_fifo send;          /* tag: ppid */
-    size_t buffered;       /* user bytes in `send` (empty messages count 0) */
+    pm_buf taken;      /* the message get_packet lent out (copied: the queue may grow) */
+    pm_fifo recv;      /* tag: 1 = string */
+    bool open_pending; /* DATA_CHANNEL_OPEN to (re)send when SCTP has room */
+    bool ack_pending;  /* DATA_CHANNEL_ACK to (re)send when SCTP has room */
+    pm_fifo send;      /* tag: ppid */
+    size_t buffered;   /* user bytes in `send` (empty messages count 0) */
     size_t low_threshold;
     bool above_threshold;
     void *userdata;
@@ -94,20 +94,20 @@ struct pm_rtc_peer {
 
     /* Negotiation. */
     bool offerer;
-    bool negotiated;          /* an offer/answer exchange completed */
-    bool have_remote;         /* remote description applied */
+    bool negotiated;  /* an offer/answer exchange completed */
+    bool have_remote; /* remote description applied */
     char *local_sdp;
-    char *local_type;         /* "offer" or "answer" */
+    char *local_type; /* "offer" or "answer" */
     char mid[64];
     uint64_t session_id;
     uint64_t session_version;
-    bool dtls_client;         /* a=setup:active on our side */
+    bool dtls_client; /* a=setup:active on our side */
     bool role_known;
     char remote_fp_algo[16];
     char remote_fp[192];
     uint16_t remote_sctp_port;
     uint64_t remote_max_message; /* 0 = unlimited */
-    pm_fifo pending_candidates;   /* remote candidates before the remote description */
+    pm_fifo pending_candidates;  /* remote candidates before the remote description */
     bool pending_end_of_candidates;
 
     /* Transports. */
@@ -116,24 +116,24 @@ struct pm_rtc_peer {
     pm_sctp *sctp;
     bool dtls_started;
     bool sctp_up;
-    pm_addr remote;           /* where DTLS goes (ICE selected pair) */
+    pm_addr remote; /* where DTLS goes (ICE selected pair) */
     bool have_remote_addr;
-    pm_fifo early_dtls;       /* DTLS datagrams before our role is known */
-    pm_fifo inbox;            /* decrypted DTLS records waiting for SCTP */
+    pm_fifo early_dtls; /* DTLS datagrams before our role is known */
+    pm_fifo inbox;      /* decrypted DTLS records waiting for SCTP */
 
     /* Output. */
-    pm_fifo tx;               /* record: [pm_addr to][datagram] */
-    pm_buf tx_taken;          /* the datagram poll_transmit lent out */
-    pm_time tx_blocked_at;    /* socket buffer was full at this time (0: not) */
-    pm_fifo events;           /* record: [u32 channel handle][payload] */
-    pm_buf ev_taken;          /* the event next_event lent out (strings point here) */
+    pm_fifo tx;            /* record: [pm_addr to][datagram] */
+    pm_buf tx_taken;       /* the datagram poll_transmit lent out */
+    pm_time tx_blocked_at; /* socket buffer was full at this time (0: not) */
+    pm_fifo events;        /* record: [u32 channel handle][payload] */
+    pm_buf ev_taken;       /* the event next_event lent out (strings point here) */
 
     /* Channels. */
     pm_rtc_channel **channels;
     size_t channel_count;
     size_t channel_cap;
     uint32_t next_handle;
-    size_t rr_cursor;         /* round-robin start for send fairness */
+    size_t rr_cursor; /* round-robin start for send fairness */
 
     /* Counters. */
     uint64_t dropped_datagrams;

@@ -16,12 +16,12 @@
 typedef struct pm_sctp pm_sctp;
 
 typedef struct pm_sctp_config {
-    uint16_t local_port;  /**< a=sctp-port (5000) */
+    uint16_t local_port; /**< a=sctp-port (5000) */
     uint16_t remote_port;
     size_t max_message_size; /**< largest message either way; buffers are sized to hold it */
-    size_t send_buffer;   /**< SO_SNDBUF (default 1 MiB) */
-    size_t recv_buffer;   /**< SO_RCVBUF (default 1 MiB) */
-    uint16_t streams;     /**< in and out streams (default 1024) */
+    size_t send_buffer;      /**< SO_SNDBUF (default 1 MiB) */
+    size_t recv_buffer;      /**< SO_RCVBUF (default 1 MiB) */
+    uint16_t streams;        /**< in and out streams (default 1024) */
 } pm_sctp_config;
 
 void pm_sctp_config_default(pm_sctp_config *cfg);
@@ -48,8 +48,8 @@ typedef struct pm_sctp_event {
     uint32_t ppid;
     const uint8_t *data; /**< MESSAGE: borrowed until the next pm_sctp_* call */
     size_t len;
-    bool incoming;       /**< STREAM_RESET: the peer reset its outgoing stream */
-    bool outgoing;       /**< STREAM_RESET: our outgoing reset of `sid` completed */
+    bool incoming; /**< STREAM_RESET: the peer reset its outgoing stream */
+    bool outgoing; /**< STREAM_RESET: our outgoing reset of `sid` completed */
 } pm_sctp_event;
 
 /** Per-message send options. */

@@ -173,7 +173,12 @@ static void relay_peer(pm_signal_client *c, int32_t peer, pm_rtc_peer *pc)
 {
     pm_rtc_event ev;
     while (pm_rtc_peer_next_event(pc, &ev)) {
-        if (ev.type == PM_RTC_EVENT_DESCRIPTION) {
+        if (ev.type == PM_RTC_EVENT_DATA_CHANNEL) {
+            /* The mesh uses negotiated channels only: an in-band channel
+             * announced by a peer is nobody's to read, and unread it would
+             * eventually pause the whole connection (rtc.h). */
+            pm_rtc_channel_release(ev.channel);
+        } else if (ev.type == PM_RTC_EVENT_DESCRIPTION) {
             int type = strcmp(ev.sdp_type, "offer") == 0 ? PM_SIGMSG_OFFER : PM_SIGMSG_ANSWER;
             (void)pm_sigcl_send(c, type, peer, ev.sdp, strlen(ev.sdp));
         } else if (ev.type == PM_RTC_EVENT_CANDIDATE && ev.candidate && *ev.candidate) {

@@ -16,8 +16,8 @@
 #include "base/base.h"
 
 #define PM_SDP_MAX_CANDIDATES 32
-#define PM_SDP_MAX_MLINES 8
-#define PM_SDP_CANDIDATE_MAX 256
+#define PM_SDP_MAX_MLINES     8
+#define PM_SDP_CANDIDATE_MAX  256
 
 typedef enum pm_sdp_setup {
     PM_SDP_SETUP_NONE = 0,
@@ -29,12 +29,12 @@ typedef enum pm_sdp_setup {
 
 /** Any m-line of the description (only the data-channel one is used). */
 typedef struct pm_sdp_mline {
-    char media[16];  /**< "application", "audio", "video", ... */
-    char proto[40];  /**< "UDP/DTLS/SCTP", "DTLS/SCTP", ... */
-    char fmt[64];    /**< "webrtc-datachannel" or the format list (cut at a
-                          token boundary if longer; an answer needs only one) */
+    char media[16]; /**< "application", "audio", "video", ... */
+    char proto[40]; /**< "UDP/DTLS/SCTP", "DTLS/SCTP", ... */
+    char fmt[64];   /**< "webrtc-datachannel" or the format list (cut at a
+                         token boundary if longer; an answer needs only one) */
     char mid[64];
-    uint16_t port;   /**< m-line port; 0 means rejected/disabled (RFC 3264 section 6) */
+    uint16_t port; /**< m-line port; 0 means rejected/disabled (RFC 3264 section 6) */
     bool is_datachannel;
 } pm_sdp_mline;
 
@@ -43,18 +43,18 @@ typedef struct pm_sdp {
     uint64_t session_version;
     pm_sdp_mline mlines[PM_SDP_MAX_MLINES];
     int mline_count;
-    int dc_index;            /**< index of the data-channel m-line, -1 if none */
+    int dc_index; /**< index of the data-channel m-line, -1 if none */
     char ice_ufrag[257];
     char ice_pwd[257];
     bool ice_lite;
-    bool ice_trickle;        /**< a=ice-options contains "trickle" */
+    bool ice_trickle;          /**< a=ice-options contains "trickle" */
     char fingerprint_algo[16]; /**< lower case: "sha-256" */
-    char fingerprint[192];   /**< "AB:CD:..." as written */
+    char fingerprint[192];     /**< "AB:CD:..." as written */
     pm_sdp_setup setup;
-    uint16_t sctp_port;      /**< 0 if absent (then 5000 is implied) */
+    uint16_t sctp_port; /**< 0 if absent (then 5000 is implied) */
     bool has_max_message_size;
     uint64_t max_message_size; /**< 0 means unlimited (RFC 8841 section 6) */
-    bool bundle;             /**< a=group:BUNDLE present */
+    bool bundle;               /**< a=group:BUNDLE present */
     char candidates[PM_SDP_MAX_CANDIDATES][PM_SDP_CANDIDATE_MAX]; /**< "candidate:..." values */
     int candidate_count;
     bool end_of_candidates;
@@ -73,14 +73,14 @@ int pm_sdp_parse(const char *text, size_t len, pm_sdp *out);
 typedef struct pm_sdp_local {
     uint64_t session_id;
     uint64_t session_version;
-    const char *mid;          /**< "0" in offers; the offer's mid in answers */
+    const char *mid; /**< "0" in offers; the offer's mid in answers */
     const char *ice_ufrag;
     const char *ice_pwd;
-    const char *fingerprint;  /**< "sha-256 AB:CD:..." */
+    const char *fingerprint; /**< "sha-256 AB:CD:..." */
     pm_sdp_setup setup;
     uint16_t sctp_port;
     uint64_t max_message_size;
-    bool bundle;              /**< write a=group:BUNDLE <mid> */
+    bool bundle;                   /**< write a=group:BUNDLE <mid> */
     const char *const *candidates; /**< optional inline candidates */
     int candidate_count;
     bool end_of_candidates;

@@ -76,6 +76,10 @@ pm_sigproto pm_sigmsg_detect(const uint8_t *in, size_t len);
 int pm_sigmsg_decode_json(const pm_envr *env, const uint8_t *in, size_t len, pm_buf *scratch,
                           pm_sigmsg *out);
 
+/** The same with jansson alone: the reference for the fast path (fuzzing). */
+int pm_sigmsg_decode_json_slow(const pm_envr *env, const uint8_t *in, size_t len, pm_buf *scratch,
+                               pm_sigmsg *out);
+
 /**
  * Decode a 3.x text message: a first line "<C>: <arg>" of at least three
  * characters, then "\n" and the payload. Letters: J (arg = lobby name,

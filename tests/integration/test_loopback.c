@@ -109,7 +109,8 @@ static bool lp_run(lpair *p, bool (*cond)(lpair *, void *), void *ud, pm_time ti
         lp_pump(p);
         if (cond(p, ud))
             return true;
-        pm_time next = PM_MIN(pm_rtc_peer_next_timeout(p->pc[0]), pm_rtc_peer_next_timeout(p->pc[1]));
+        pm_time next =
+            PM_MIN(pm_rtc_peer_next_timeout(p->pc[0]), pm_rtc_peer_next_timeout(p->pc[1]));
         pm_time wait = PM_MIN(next, end) - pm_now();
         struct pollfd fds[2] = {{pm_rtc_peer_fd(p->pc[0]), POLLIN, 0},
                                 {pm_rtc_peer_fd(p->pc[1]), POLLIN, 0}};
@@ -272,8 +273,10 @@ static void send_garbage(uint16_t port, uint64_t *rng)
         for (size_t j = 0; j < n; j++)
             buf[j] = (uint8_t)pm_test_rand(rng);
         /* Cover every RFC 7983 range: STUN, DTLS, TURN, RTP. */
-        buf[0] = (uint8_t)((i % 4 == 0) ? i % 4 : (i % 4 == 1) ? 20 + i % 44
-                                          : (i % 4 == 2) ? 64 + i % 16 : 128 + i % 64);
+        buf[0] = (uint8_t)((i % 4 == 0)   ? i % 4
+                           : (i % 4 == 1) ? 20 + i % 44
+                           : (i % 4 == 2) ? 64 + i % 16
+                                          : 128 + i % 64);
         sendto(fd, buf, n, 0, (struct sockaddr *)&to, sizeof to);
     }
     close(fd);

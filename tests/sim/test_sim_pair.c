@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 typedef struct stream_check {
-    int next_expected;  /* reliable: index of the next message */
+    int next_expected; /* reliable: index of the next message */
     int received;
     uint8_t seen[4096]; /* unreliable: duplicate detection */
     bool bad;
@@ -134,8 +134,11 @@ static bool transfers_done(pm_test_pair *p, void *ud)
 static void run_lossy(double loss, uint64_t seed, int count)
 {
     pm_test_pair p;
-    pm_sim_link link = {.loss = loss, .duplicate = 0.05, .delay_min = PM_MS(5),
-                        .delay_max = PM_MS(25), .mtu = 1500};
+    pm_sim_link link = {.loss = loss,
+                        .duplicate = 0.05,
+                        .delay_min = PM_MS(5),
+                        .delay_max = PM_MS(25),
+                        .mtu = 1500};
     pm_test_pair_init(&p, seed, &link);
 
     pm_rtc_channel_init rel, unrel, ttl, neg;

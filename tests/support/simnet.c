@@ -170,8 +170,8 @@ static void schedule(pm_simnet *net, int src, const pm_rtc_transmit *t)
     for (int c = 0; c < copies; c++) {
         pm_time span = net->link.delay_max - net->link.delay_min;
         pm_time d = net->link.delay_min + (span > 0 ? (pm_time)(uniform(net) * (double)span) : 0);
-        sim_pkt p = {pm_test_clock_now + d, net->seq++, dst, net->eps[src].addr, t->len,
-                     malloc(t->len ? t->len : 1)};
+        sim_pkt p = {pm_test_clock_now + d, net->seq++, dst,
+                     net->eps[src].addr,    t->len,     malloc(t->len ? t->len : 1)};
         memcpy(p.data, t->data, t->len);
         heap_push(net, p);
     }

@@ -19,11 +19,11 @@ typedef struct pm_sim_ops {
 } pm_sim_ops;
 
 typedef struct pm_sim_link {
-    double loss;        /* probability a datagram is dropped */
-    double duplicate;   /* probability a datagram is delivered twice */
-    pm_time delay_min;  /* one-way delay range; jitter reorders */
+    double loss;       /* probability a datagram is dropped */
+    double duplicate;  /* probability a datagram is delivered twice */
+    pm_time delay_min; /* one-way delay range; jitter reorders */
     pm_time delay_max;
-    size_t mtu;         /* larger datagrams are dropped (0 = no limit) */
+    size_t mtu; /* larger datagrams are dropped (0 = no limit) */
 } pm_sim_link;
 
 typedef struct pm_simnet pm_simnet;

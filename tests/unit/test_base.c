@@ -23,8 +23,17 @@ static void addr_parse_format(void **st)
     assert_string_equal(pm_addr_format_ip(&a, buf, sizeof buf), "1:2:3:4:5:6:7:8");
     assert_int_equal(pm_addr_parse(&a, "1::", 1), PM_OK);
     assert_string_equal(pm_addr_format_ip(&a, buf, sizeof buf), "1::");
-    const char *bad[] = {"", "1.2.3", "1.2.3.256", "1.2.3.4.5", "::1::", "1:2:3:4:5:6:7:8:9",
-                         "host.example", "12345::", "1.2.3.4 ", ":1", "1:"};
+    const char *bad[] = {"",
+                         "1.2.3",
+                         "1.2.3.256",
+                         "1.2.3.4.5",
+                         "::1::",
+                         "1:2:3:4:5:6:7:8:9",
+                         "host.example",
+                         "12345::",
+                         "1.2.3.4 ",
+                         ":1",
+                         "1:"};
     for (size_t i = 0; i < PM_ARRAY_LEN(bad); i++)
         assert_int_equal(pm_addr_parse(&a, bad[i], 1), PM_ERR_PARSE);
 }
@@ -49,8 +58,8 @@ static void fifo_model(void **st)
             uint32_t tag = (uint32_t)step;
             for (uint32_t i = 0; i < len; i++)
                 tmp[i] = (uint8_t)(tag + i);
-            assert_int_equal(pm_fifo_push(&env, &f, tag, tmp, len / 2, tmp + len / 2, len - len / 2),
-                             PM_OK);
+            assert_int_equal(
+                pm_fifo_push(&env, &f, tag, tmp, len / 2, tmp + len / 2, len - len / 2), PM_OK);
             model_tag[mt] = tag;
             model_len[mt++] = len;
         } else if (mh < mt) {

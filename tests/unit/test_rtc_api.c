@@ -39,9 +39,17 @@ static void ice_urls(void **st)
     assert_true(u.transport_tcp);
     assert_int_equal(pm_ice_url_parse("turns:relay.example.org", &u), PM_OK);
     assert_int_equal(u.port, 5349);
-    const char *bad[] = {"", "stun:", "http://x", "stun:host:0", "stun:host:70000",
-                         "stun:host?transport=udp", "turn:host?transport=sctp", "stun:ho st",
-                         "turn:[::1", "stun:host:12ab", "turn:[1.2.3.4]:9"};
+    const char *bad[] = {"",
+                         "stun:",
+                         "http://x",
+                         "stun:host:0",
+                         "stun:host:70000",
+                         "stun:host?transport=udp",
+                         "turn:host?transport=sctp",
+                         "stun:ho st",
+                         "turn:[::1",
+                         "stun:host:12ab",
+                         "turn:[1.2.3.4]:9"};
     for (size_t i = 0; i < PM_ARRAY_LEN(bad); i++)
         assert_int_equal(pm_ice_url_parse(bad[i], &u), PM_ERR_PARSE);
 
@@ -166,8 +174,7 @@ static void signaling_states(void **st)
     assert_true(saw_offer && saw_cand && saw_end);
     assert_int_equal(pm_rtc_peer_set_local_description(pc, "offer", sdp), PM_OK);
     assert_int_equal(pm_rtc_peer_set_local_description(pc, "answer", sdp), PM_ERR_STATE);
-    assert_int_equal(pm_rtc_peer_set_local_description(pc, "offer", "v=0\r\n"),
-                     PM_ERR_UNSUPPORTED);
+    assert_int_equal(pm_rtc_peer_set_local_description(pc, "offer", "v=0\r\n"), PM_ERR_UNSUPPORTED);
     /* A remote offer while we have a local one: glare is a state error. */
     assert_int_equal(pm_rtc_peer_set_remote_description(pc, "offer", sdp), PM_ERR_STATE);
     /* Garbage answer. */

@@ -60,6 +60,52 @@ static void json_decode_fields(void **st)
     pm_buf_free(&env, &scratch);
 }
 
+/* The fast path (no jansson) and jansson agree, on its shape and around it. */
+static void json_fast_path_agrees(void **st)
+{
+    const char *cases[] = {
+        "{\"type\":4,\"id\":2,\"data\":\"caf\\u00e9 \\ud83d\\ude00 \\/ \\\"q\\\" \\b\\f\\t\"}",
+        "{\"data\":\"x\",\"id\":7,\"type\":6}",
+        "{\"type\":4,\"id\":2,\"data\":\"a\",\"data\":\"b\"}",
+        "{\"type\":4,\"id\":1e2,\"data\":\"\"}",
+        "{\"type\":4,\"id\":01,\"data\":\"\"}",
+        "{\"type\":4,\"id\":2,\"data\":null}",
+        "{\"type\":4,\"id\":2,\"data\":\"\\ud800\"}",
+        "{\"type\":4,\"id\":2,\"data\":\"\\udc00\"}",
+        "{\"type\":4,\"id\":2,\"data\":\"tab\there\"}",
+        "{\"type\":4,\"id\":2,\"data\":\"\\x\"}",
+        "{\"type\":4,\"id\":2,\"data\":\"\xc3\xa9\"}",
+        "{\"type\":4,\"id\":2,\"data\":\"\xc3\"}",
+        "{\"type\":4,\"id\":9007199254740992}",
+        "{\"type\":4,\"id\":9007199254740993}",
+        "{\"type\":4,\"id\":2} x",
+        "{\"type\":4,\"id\":2,}",
+        "{\"type\" : 4 , \"id\" : 2 }",
+        "{\"ty\\u0070e\":4,\"id\":2}",
+    };
+    pm_buf a = {0}, b = {0};
+    for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+        pm_sigmsg fast, slow;
+        const uint8_t *in = (const uint8_t *)cases[i];
+        int rf = pm_sigmsg_decode_json(&env, in, strlen(cases[i]), &a, &fast);
+        int rs = pm_sigmsg_decode_json_slow(&env, in, strlen(cases[i]), &b, &slow);
+        if (rf != rs)
+            fail_msg("case %zu: %d vs jansson %d", i, rf, rs);
+        if (rf == PM_OK) {
+            assert_int_equal(fast.type, slow.type);
+            assert_int_equal(fast.id, slow.id);
+            assert_int_equal(fast.data_len, slow.data_len);
+            assert_memory_equal(fast.data, slow.data, fast.data_len);
+        }
+    }
+    pm_sigmsg m;
+    const char *esc = cases[0];
+    assert_int_equal(pm_sigmsg_decode_json(&env, (const uint8_t *)esc, strlen(esc), &a, &m), PM_OK);
+    assert_string_equal(m.data, "caf\xc3\xa9 \xf0\x9f\x98\x80 / \"q\" \b\f\t");
+    pm_buf_free(&env, &a);
+    pm_buf_free(&env, &b);
+}
+
 static void json_decode_malformed(void **st)
 {
     const char *bad[] = {
@@ -362,6 +408,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(json_decode_fields, setup),
+        cmocka_unit_test_setup(json_fast_path_agrees, setup),
         cmocka_unit_test_setup(json_decode_malformed, setup),
         cmocka_unit_test_setup(json_encode, setup),
         cmocka_unit_test_setup(text_decode, setup),
