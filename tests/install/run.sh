@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the built library into a scratch prefix, then build and run a
+# consumer three ways: pkg-config (shared), pkg-config --static, CMake package.
+set -euo pipefail
+build=${1:?usage: run.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+export LD_LIBRARY_PATH="$work/prefix/lib"
+cc=${CC:-cc}
+# shellcheck disable=SC2046 # flags are meant to split
+$cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" $(pkg-config --cflags --libs peermesh) \
+    -o "$work/shared"
+"$work/shared"
+static_flags=$(pkg-config --static --cflags --libs peermesh | sed 's/-lpeermesh/-l:libpeermesh.a/')
+# shellcheck disable=SC2086
+$cc -std=c11 "$here/consumer.c" $static_flags -o "$work/static"
+"$work/static"
+cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/cmake" >/dev/null
+"$work/cmake/consumer_cmake"
+echo "install: pkg-config shared, pkg-config static and find_package(peermesh) all work"
