@@ -1,5 +1,5 @@
 /*
- * `peermesh peer` — the interop peer (/work/shared/interop/README.md, "The
+ * `peermesh peer` — the interop peer (tests/interop/README.md, "The
  * peer interface"): JSON-lines signaling on stdin/stdout, JSON events on
  * stderr, one socket-mode peer connection driven by a single poll loop that
  * also reads stdin. Channels and behaviours live in peer_channels.c.

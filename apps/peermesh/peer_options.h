@@ -1,6 +1,6 @@
 /*
  * peer_options.h — the command line of `peermesh peer`, which is the interop
- * peer interface (/work/shared/interop/README.md, "The peer interface"):
+ * peer interface (tests/interop/README.md, "The peer interface"):
  *
  *   peermesh peer (--offer | --answer) [--echo | --sink | --send N [--size B[,B...]] [--text]]
  *        [--label NAME] [--unordered] [--max-retransmits K | --max-packet-lifetime MS]

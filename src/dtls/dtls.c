@@ -587,7 +587,7 @@ pm_time pm_dtls_next_timeout(const pm_dtls *d, pm_time now)
         return PM_TIME_NEVER;
     pm_time t = d->hs_done ? PM_TIME_NEVER : d->start_time + DTLS_HANDSHAKE_TIMEOUT;
     struct timeval tv;
-    /* OpenSSL keeps its deadline on gettimeofday(); convert the remaining
+    /* OpenSSL keeps its deadline on the wall clock; convert the remaining
      * time to our clock. It rounds anything under 15 ms to 0 ("expired"),
      * and pm_dtls_handle_timeout uses the same rule, so they agree. */
     if (DTLSv1_get_timeout(d->ssl, &tv) == 1) {

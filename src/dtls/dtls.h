@@ -3,7 +3,7 @@
  * API). Sans-I/O: datagrams in, datagrams and plaintext out through the
  * callbacks, which are only ever called from inside pm_dtls_* calls.
  *
- * Time: OpenSSL reads the wall clock (gettimeofday) for its retransmission
+ * Time: OpenSSL reads the wall clock itself for its retransmission
  * timer; we shape the schedule with DTLS_set_timer_cb (initial timeout
  * clamp(2 x RTT, 50 ms, 3 s), doubling) and report it as a deadline.
  */

@@ -38,26 +38,12 @@ else
 fi
 echo "godot: ${GODOT[*]}"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/peermesh-godot-signal.XXXXXX")
+# shellcheck source=../support/procs.sh
+. "$HERE/../support/procs.sh"
+pm_work godot-signal
 cp -r "$HERE/project" "$WORK/project"
 mkdir -p "$WORK/home"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
-show() {
-  for f in "$@"; do
-    [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
-  done
-}
 
 # The server: any free port on loopback, a short seal delay.
 SLOG="$WORK/server.log"

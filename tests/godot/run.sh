@@ -48,20 +48,11 @@ fi
 [ ${#HEADLESS[@]} -gt 0 ] || HEADLESS=("${XVFB[@]}")
 echo "godot: ${HEADLESS[*]} ($("${HEADLESS[0]}" --version 2>/dev/null | head -n1 || true))"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/peermesh-godot.XXXXXX")
+# shellcheck source=../support/procs.sh
+. "$HERE/../support/procs.sh"
+pm_work godot
 cp -r "$HERE/enet3" "$WORK/project"
 mkdir -p "$WORK/home"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 PASSED=0
 FAILED=0

@@ -30,24 +30,10 @@ if [ "$node_major" -lt 18 ]; then
   exit 77
 fi
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/peermesh-signal-chromium.XXXXXX")
-PIDS=()
-cleanup() {
-  exec 3>&- 2>/dev/null
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-show() {
-  for f in "$@"; do
-    [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
-  done
-}
+# shellcheck source=../support/procs.sh
+. "$HERE/../support/procs.sh"
+pm_work signal-chromium
+pm_on_exit 'exec 3>&- 2>/dev/null'
 # wait_for FILE PATTERN: until a line of FILE matches (or the time is up).
 wait_for() {
   for _ in $(seq $((LIMIT * 20))); do
