@@ -55,7 +55,10 @@
 /* Plaintext of one record. One buffer per thread, not per endpoint: it is
  * only live between SSL_read and the recv callback, and 16 KiB per
  * connection was the largest single item of a connection's memory. */
-#define RBUF_SIZE SSL3_RT_MAX_PLAIN_LENGTH
+/* It also stages queued (early or held) datagrams, so it must hold the
+ * largest datagram handle_datagram accepts, not just a record's plaintext. */
+#define RBUF_SIZE DTLS_MAX_DATAGRAM
+_Static_assert(RBUF_SIZE >= SSL3_RT_MAX_PLAIN_LENGTH, "rbuf must hold a record's plaintext");
 static __thread uint8_t rbuf[RBUF_SIZE];
 
 struct pm_dtls {

@@ -27,6 +27,19 @@ static pm_time grace(const pm_ice_agent *a)
 void ice_consent_reset(pm_ice_agent *a, pm_time now)
 {
     a->consent_next = now + jittered_interval(a);
+    if (a->selected >= 0) {
+        ice_pair *p = &a->pairs[a->selected];
+        if (p->last_response == PM_TIME_NEVER || p->last_response < now - a->consent_interval) {
+            /* A newly selected pair that has not answered for a while (it
+             * was validated long ago) is asked at once, and its old silence
+             * leaves it disconnected_after to answer before consent expires,
+             * rather than failing the agent outright (RFC 7675 section 5.1). */
+            a->consent_next = now;
+            pm_time floor = now - a->consent_timeout + a->disconnected_after;
+            if (p->last_response == PM_TIME_NEVER || p->last_response < floor)
+                p->last_response = floor;
+        }
+    }
     a->consent_pending_since = PM_TIME_NEVER;
     a->disconnected = false;
     if (a->consent_txn >= 0)

@@ -423,11 +423,18 @@ int pm_rtc_channel_put_packet(pm_rtc_channel *ch, const uint8_t *data, size_t le
 
 /* ---- closing --------------------------------------------------------- */
 
-void pm_rtc_channels_on_reset(pm_rtc_peer *pc, uint16_t sid, bool incoming, bool outgoing)
+static void on_reset(pm_rtc_channel *ch, bool incoming, bool outgoing, bool failed)
 {
-    pm_rtc_channel *ch = by_sid(pc, sid);
-    if (!ch)
+    if (failed) {
+        /* The peer refused our reset: nothing will complete the handshake,
+         * so the channel closes on our side alone. */
+        PM_WARN(&ch->pc->env, "rtc", "peer refused to reset stream %d ('%s'): closed locally",
+                ch->id, ch->label);
+        ch->reset_out_pending = false;
+        ch->reset_out_done = ch->reset_in_seen = true;
+        finish_close(ch);
         return;
+    }
     if (incoming) {
         ch->reset_in_seen = true;
         if (ch->state == PM_RTC_CHANNEL_OPEN || ch->state == PM_RTC_CHANNEL_CONNECTING)
@@ -442,6 +449,22 @@ void pm_rtc_channels_on_reset(pm_rtc_peer *pc, uint16_t sid, bool incoming, bool
     }
     if (ch->reset_out_done && ch->reset_in_seen)
         finish_close(ch);
+}
+
+void pm_rtc_channels_on_reset(pm_rtc_peer *pc, uint16_t sid, bool incoming, bool outgoing,
+                              bool failed)
+{
+    if (sid != PM_SCTP_ALL_STREAMS) {
+        pm_rtc_channel *ch = by_sid(pc, sid);
+        if (ch)
+            on_reset(ch, incoming, outgoing, failed);
+        return;
+    }
+    for (size_t i = 0; i < pc->channel_count; i++) {
+        pm_rtc_channel *ch = pc->channels[i];
+        if (ch->id != PM_RTC_ID_UNASSIGNED && ch->state != PM_RTC_CHANNEL_CLOSED)
+            on_reset(ch, incoming, outgoing, failed);
+    }
 }
 
 void pm_rtc_channel_close(pm_rtc_channel *ch)

@@ -169,7 +169,8 @@ int pm_rtc_channel_create(pm_rtc_peer *pc, const char *label, size_t label_len,
 void pm_rtc_channels_on_sctp_up(pm_rtc_peer *pc);
 void pm_rtc_channels_on_message(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t *d,
                                 size_t n);
-void pm_rtc_channels_on_reset(pm_rtc_peer *pc, uint16_t sid, bool incoming, bool outgoing);
+void pm_rtc_channels_on_reset(pm_rtc_peer *pc, uint16_t sid, bool incoming, bool outgoing,
+                              bool failed);
 void pm_rtc_channels_flush(pm_rtc_peer *pc);
 void pm_rtc_channels_close_all(pm_rtc_peer *pc);
 pm_rtc_channel *pm_rtc_channel_by_handle(pm_rtc_peer *pc, uint32_t handle);

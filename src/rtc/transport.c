@@ -259,7 +259,7 @@ static void drain_sctp(pm_rtc_peer *pc)
             pm_rtc_channels_on_message(pc, ev.sid, ev.ppid, ev.data, ev.len);
             break;
         case PM_SCTP_EV_STREAM_RESET:
-            pm_rtc_channels_on_reset(pc, ev.sid, ev.incoming, ev.outgoing);
+            pm_rtc_channels_on_reset(pc, ev.sid, ev.incoming, ev.outgoing, ev.failed);
             break;
         case PM_SCTP_EV_SEND_READY:
             break; /* flushed below */

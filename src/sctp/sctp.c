@@ -16,6 +16,7 @@
 #include "sctp/usrsctp_glue.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <usrsctp.h>
 
@@ -62,6 +63,7 @@
 #define EV_HDR 8
 #define EV_IN  0x01
 #define EV_OUT 0x02
+#define EV_FAILED 4 /* the peer denied or could not do our reset */
 
 typedef struct sockstat_compat {
     sctp_assoc_t ss_assoc_id;
@@ -130,9 +132,26 @@ void pm_sctp_glue_emit(pm_sctp *s, const uint8_t *pkt, size_t len)
     emit(s, pkt, len);
 }
 
+/* The deferred queue is filled on whatever thread is ticking usrsctp, so it
+ * cannot use the association's allocator (that belongs to its owner's
+ * thread, and may be an arena): it uses the system allocator. */
+static pm_envr deferred_env;
+static pthread_once_t deferred_env_once = PTHREAD_ONCE_INIT;
+
+static void init_deferred_env(void)
+{
+    pm_env_resolve(&deferred_env, NULL);
+}
+
+static const pm_envr *sys_env(void)
+{
+    pthread_once(&deferred_env_once, init_deferred_env);
+    return &deferred_env;
+}
+
 void pm_sctp_glue_defer_locked(pm_sctp *s, const uint8_t *pkt, size_t len)
 {
-    if (pm_fifo_push(s->env, &s->deferred, 0, pkt, len, NULL, 0) != PM_OK) {
+    if (pm_fifo_push(sys_env(), &s->deferred, 0, pkt, len, NULL, 0) != PM_OK) {
         s->dropped_out++; /* SCTP retransmits what is lost */
         return;
     }
@@ -204,7 +223,7 @@ static void flush_deferred(pm_sctp *s)
         q.data = NULL;
     }
     pm_usrsctp_unlock();
-    pm_free(s->env, q.data);
+    pm_free(sys_env(), q.data);
 }
 
 /* Every API call that may enter usrsctp starts here: the event handed out
@@ -293,18 +312,20 @@ static void on_stream_reset(pm_sctp *s, const uint8_t *p, size_t n)
     memcpy(&ev, p, sizeof ev);
     size_t len = PM_MIN((size_t)ev.strreset_length, n);
     size_t count = len > sizeof ev ? (len - sizeof ev) / sizeof(uint16_t) : 0;
+    uint8_t fl = 0;
     if (ev.strreset_flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)) {
         PM_WARN(s->env, "sctp", "stream reset of %zu stream(s) %s by the peer", count,
                 (ev.strreset_flags & SCTP_STREAM_RESET_DENIED) ? "denied" : "failed");
-        return;
+        fl |= EV_FAILED | EV_OUT; /* so the caller stops waiting for it */
     }
-    uint8_t fl = 0;
     if (ev.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN)
         fl |= EV_IN;
     if (ev.strreset_flags & SCTP_STREAM_RESET_OUTGOING_SSN)
         fl |= EV_OUT;
     if (!fl)
         return;
+    if (count == 0) /* RFC 6525 section 4.1: an empty list means every stream */
+        push_event(s, PM_SCTP_EV_STREAM_RESET, PM_SCTP_ALL_STREAMS, 0, fl, NULL, 0);
     for (size_t i = 0; i < count; i++) {
         uint16_t sid;
         memcpy(&sid, p + sizeof ev + i * sizeof sid, sizeof sid);
@@ -668,7 +689,7 @@ void pm_sctp_free(pm_sctp *s)
     const pm_envr *env = s->env;
     pm_fifo_free(env, &s->events);
     pm_fifo_free(env, &s->early);
-    pm_fifo_free(env, &s->deferred);
+    pm_fifo_free(sys_env(), &s->deferred);
     pm_buf_free(env, &s->rmsg);
     pm_buf_free(env, &s->rnote);
     pm_buf_free(env, &s->split);
@@ -932,6 +953,7 @@ bool pm_sctp_poll_event(pm_sctp *s, pm_sctp_event *ev)
     ev->sid = pm_rd16(d);
     ev->incoming = (d[2] & EV_IN) != 0;
     ev->outgoing = (d[2] & EV_OUT) != 0;
+    ev->failed = (d[2] & EV_FAILED) != 0;
     ev->ppid = pm_rd32(d + 4);
     ev->data = n > EV_HDR ? d + EV_HDR : NULL;
     ev->len = n - EV_HDR;

@@ -50,7 +50,11 @@ typedef struct pm_sctp_event {
     size_t len;
     bool incoming; /**< STREAM_RESET: the peer reset its outgoing stream */
     bool outgoing; /**< STREAM_RESET: our outgoing reset of `sid` completed */
+    bool failed;   /**< STREAM_RESET: the peer denied or failed our reset of `sid` */
 } pm_sctp_event;
+
+/** STREAM_RESET `sid` meaning every stream (RFC 6525: an empty stream list). */
+#define PM_SCTP_ALL_STREAMS 0xFFFF
 
 /** Per-message send options. */
 typedef struct pm_sctp_sendopts {

@@ -264,8 +264,16 @@ void pm_usrsctp_unregister(uintptr_t id)
 
 /* ---- the shared tick ---- */
 
+/* usrsctp's tick handler keeps its "current" and "next" timer in globals and
+ * assumes one ticking thread: two at once can let a closing association's
+ * timer run on freed memory. One thread ticks at a time; a thread that finds
+ * the tick taken skips it, because the ticking thread covers that time. */
+static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER;
+
 void pm_usrsctp_advance(pm_time now)
 {
+    if (pthread_mutex_trylock(&tick_mu) != 0)
+        return;
     int64_t ms = now / 1000;
     uint32_t elapsed = 0;
     pm_usrsctp_lock();
@@ -278,9 +286,11 @@ void pm_usrsctp_advance(pm_time now)
         g.last_ms = ms;
     }
     pm_usrsctp_unlock();
-    /* Outside the lock: timers call conn_output, which takes it. */
+    /* Outside g.mu (timers call conn_output, which takes it), inside tick_mu
+     * (which no callback takes, so the lock order tick_mu -> g.mu is safe). */
     if (elapsed)
         usrsctp_handle_timers(elapsed);
+    pthread_mutex_unlock(&tick_mu);
 }
 
 pm_time pm_usrsctp_next_tick(void)
