@@ -28,7 +28,7 @@
 #define CODE_POLICY         1008
 #define CODE_TOO_BIG        1009
 
-enum { REC_TEXT = 1, REC_BINARY = 2, REC_RAW = 3 /* the rest of a frame sent in part */ };
+enum { REC_TEXT = 1, REC_BINARY = 2 };
 
 typedef struct ws_conn {
     uint32_t magic; /* CONN_MAGIC: lws's per-wsi pointer is a ws_conn or an http_req */
@@ -319,9 +319,7 @@ static int on_writeable(pm_ws *ws, ws_conn *c, struct lws *wsi)
          * lws writes in front of the payload; the memory is ours. */
         uint8_t *payload = (uint8_t *)(uintptr_t)rec + LWS_PRE;
         size_t n = len - LWS_PRE;
-        enum lws_write_protocol how = tag == REC_BINARY ? LWS_WRITE_BINARY
-                                      : tag == REC_RAW  ? LWS_WRITE_RAW
-                                                        : LWS_WRITE_TEXT;
+        enum lws_write_protocol how = tag == REC_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
         int w = lws_write(wsi, payload, n, how);
         pm_fifo_pop(&c->out);
         c->queued -= n;
@@ -573,6 +571,10 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     /* Handshakes in flight at once (one header buffer each): many clients
      * connecting together would otherwise queue behind the default few. */
     info.max_http_header_pool = 256;
+    /* A connection that does not finish its HTTP upgrade gives its header
+     * slot back after 5 s (lws default 10 s), so idle sockets cannot hold
+     * all 256 slots for long. */
+    info.timeout_secs_ah_idle = 5;
     info.pt_serv_buf_size = 32768;
     ws->loop = ev_loop_new(EVBACKEND_EPOLL);
     if (ws->loop) {
@@ -770,24 +772,34 @@ static bool send_direct(pm_ws *ws, ws_conn *c, const void *data, size_t len, boo
             return false; /* the socket is failing: lws will find out */
         n = 0;
     }
-    /* The unsent tail (what is left of the header, then of the payload) as
-     * one raw record, behind the usual headroom. */
+    /* Half a frame is on the wire. The unsent tail (what is left of the
+     * header, then of the payload) goes to lws as raw bytes: lws keeps what
+     * the socket does not take in its own output buffer and drains that
+     * before anything else it writes, its automatic pongs and our pings
+     * included. Queued on our side instead, a control frame could land in
+     * the middle of this one and corrupt the stream. */
     size_t done = (size_t)n;
     size_t head_left = done < hl ? hl - done : 0;
     size_t off = done > hl ? done - hl : 0;
-    uint8_t pre[LWS_PRE + sizeof h];
-    memset(pre, 0, LWS_PRE);
-    memcpy(pre + LWS_PRE, h + (hl - head_left), head_left);
-    int rc = pm_fifo_push(&ws->env, &c->out, REC_RAW, pre, LWS_PRE + head_left,
-                          (const uint8_t *)data + off, len - off);
-    if (rc == PM_OK)
-        c->queued += head_left + len - off;
-    if (rc != PM_OK) {
-        /* Half a frame is out and the rest cannot be kept: the stream is lost. */
+    size_t rest = head_left + len - off;
+    uint8_t *tail = pm_alloc(&ws->env, LWS_PRE + rest);
+    int w = -1;
+    if (tail) {
+        memcpy(tail + LWS_PRE, h + (hl - head_left), head_left);
+        memcpy(tail + LWS_PRE + head_left, (const uint8_t *)data + off, len - off);
+        w = lws_write(c->wsi, tail + LWS_PRE, rest, LWS_WRITE_RAW);
+        pm_free(&ws->env, tail);
+    }
+    if (w < 0) {
+        /* The rest cannot be kept: the stream is lost. */
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         c->closing = true;
         return true;
     }
+    /* Later frames must not overtake what lws holds: they take the queue
+     * until the writeable callback (which lws runs only once its buffer is
+     * out) clears this. */
+    c->lws_busy = true;
     lws_callback_on_writable(c->wsi);
     return true;
 }
