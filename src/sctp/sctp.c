@@ -60,9 +60,9 @@
 #define PM_SCTP_GET_SNDBUF_USE 0x00001101
 
 /* Event record header in the FIFO: sid(2) flags(1) pad(1) ppid(4). */
-#define EV_HDR 8
-#define EV_IN  0x01
-#define EV_OUT 0x02
+#define EV_HDR    8
+#define EV_IN     0x01
+#define EV_OUT    0x02
 #define EV_FAILED 4 /* the peer denied or could not do our reset */
 
 typedef struct sockstat_compat {
