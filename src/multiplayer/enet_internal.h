@@ -156,4 +156,9 @@ void pm_enet_send_sysmsg(pm_enet *e, pm_enet_packet_peer *to, uint32_t type, int
 void pm_enet_relay(pm_enet *e, pm_enet_packet_peer *from, uint8_t channel, ENetPacket *packet,
                    int32_t target);
 
+/* Queue a received packet (owned from now on) for get_packet; its payload
+ * starts at `offset` (past the Godot 3 header). enet_poll.c */
+void pm_enet_queue_packet(pm_enet *e, ENetPacket *pkt, int32_t from, uint8_t channel,
+                          uint8_t offset);
+
 #endif

@@ -19,7 +19,8 @@ static void drop(pm_enet *e, ENetPacket *pkt, uint64_t *counter, const char *wha
     enet_packet_destroy(pkt);
 }
 
-static void queue_packet(pm_enet *e, ENetPacket *pkt, int32_t from, uint8_t channel, uint8_t offset)
+void pm_enet_queue_packet(pm_enet *e, ENetPacket *pkt, int32_t from, uint8_t channel,
+                          uint8_t offset)
 {
     pm_genet_class c;
     pm_genet_classify(e->fmt, channel, pkt->flags, &c);
@@ -84,7 +85,7 @@ static void on_godot3_data(pm_enet *e, pm_enet_packet_peer *pp, uint8_t channel,
         if (e->mode == PM_ENET_MODE_SERVER)
             pm_enet_relay(e, pp, channel, pkt, h.target);
         else
-            queue_packet(e, pkt, pp->mp_id, channel, PM_GENET_HEADER_LEN);
+            pm_enet_queue_packet(e, pkt, pp->mp_id, channel, PM_GENET_HEADER_LEN);
         return;
     default:
         /*
@@ -97,7 +98,7 @@ static void on_godot3_data(pm_enet *e, pm_enet_packet_peer *pp, uint8_t channel,
             drop(e, pkt, &e->stats.dropped_spoofed, "an impossible source id", 1);
             return;
         }
-        queue_packet(e, pkt, (int32_t)h.source, channel, PM_GENET_HEADER_LEN);
+        pm_enet_queue_packet(e, pkt, (int32_t)h.source, channel, PM_GENET_HEADER_LEN);
         return;
     }
 }
@@ -109,7 +110,7 @@ void pm_enet_on_receive(pm_enet *e, pm_enet_packet_peer *pp, uint8_t channel, EN
         return;
     }
     if (e->fmt == PM_GENET_GODOT4) {
-        queue_packet(e, pkt, pp->mp_id, channel, 0);
+        pm_enet_queue_packet(e, pkt, pp->mp_id, channel, 0);
         return;
     }
     if (channel == PM_GENET3_CH_CONFIG) {

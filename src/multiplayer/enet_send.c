@@ -96,21 +96,8 @@ void pm_enet_relay(pm_enet *e, pm_enet_packet_peer *from, uint8_t channel, ENetP
         if (fwd)
             release_unsent(fwd);
     }
-    if (plan.local) {
-        pm_genet_class c;
-        pm_genet_classify(e->fmt, channel, pkt->flags, &c);
-        pm_enet_rx rx = {.packet = pkt,
-                         .from = source,
-                         .enet_channel = channel,
-                         .offset = PM_GENET_HEADER_LEN,
-                         .channel = c.channel,
-                         .mode = c.mode};
-        if (pm_enet_rxq_push(&e->env, &e->incoming, &rx) != PM_OK) {
-            enet_packet_destroy(pkt);
-            return;
-        }
-        e->stats.packets_received++;
-    }
+    if (plan.local)
+        pm_enet_queue_packet(e, pkt, source, channel, PM_GENET_HEADER_LEN);
 }
 
 /* Is `target` addressable from here (0, a known peer, or -known)? */
