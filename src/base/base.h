@@ -141,6 +141,8 @@ void pm_fifo_free(const pm_envr *env, pm_fifo *f);
 /* Hashes written here (libc only) because the wire layer needs them. */
 uint32_t pm_crc32(const uint8_t *p, size_t n);  /* ISO-HDLC, as in STUN FINGERPRINT */
 uint32_t pm_crc32c(const uint8_t *p, size_t n); /* Castagnoli, as in SCTP */
+/* The CRC32c of the concatenation A || B, given crc = pm_crc32c(A). */
+uint32_t pm_crc32c_continue(uint32_t crc, const uint8_t *p, size_t n);
 void pm_sha1(const uint8_t *p, size_t n, uint8_t out[20]);
 void pm_hmac_sha1(const uint8_t *key, size_t klen, const uint8_t *p, size_t n, uint8_t out[20]);
 /* Incremental HMAC-SHA1 over two pieces (STUN integrity needs a patched header). */

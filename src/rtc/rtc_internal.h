@@ -31,9 +31,6 @@
  * while the application does not read. */
 #define PM_RTC_RECV_QUEUE_LIMIT       (1u << 20)
 #define PM_RTC_PENDING_CANDIDATES_MAX 64
-/* User bytes of one DATA chunk in one SCTP packet: path MTU 1172 (sctp.h)
- * minus the 16-byte DATA chunk header. */
-#define PM_RTC_PR_MAX_MESSAGE 1156
 
 struct pm_rtc_channel {
     pm_rtc_peer *pc;

@@ -322,13 +322,11 @@ int pm_rtc_sctp_send(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t
     /* RFC 8832 section 6: until the DCEP ACK arrives, send ordered and reliable. */
     bool partial_ok = ch->negotiated || ch->acked || !ch->locally_created;
     o.unordered = !ch->ordered && partial_ok;
-    /* usrsctp 0.9.5 (Debian 12) aborts the association when a FORWARD-TSN
-     * abandons a message whose first fragments were already sent ("Illegal
-     * message sequence, missing end", usrsctp issue 592, fixed upstream after
-     * 0.9.5). A message that fits one packet is never partially sent, so
-     * partial reliability is applied to those only; larger messages on a
-     * partially reliable channel are delivered reliably (documented in rtc.h). */
-    if (n > PM_RTC_PR_MAX_MESSAGE)
+    /* With usrsctp 0.9.5 (the PM_SCTP=usrsctp build) a partly sent message
+     * must not be abandoned (it aborts the association, usrsctp issue 592):
+     * larger messages on a partially reliable channel then go reliably
+     * (documented in rtc.h). Our own SCTP has no such limit. */
+    if (n > pm_sctp_partial_reliability_limit())
         partial_ok = false;
     if (partial_ok && ch->max_retransmits >= 0) {
         o.pr_policy = PM_SCTP_PR_RTX;

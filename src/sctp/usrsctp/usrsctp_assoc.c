@@ -13,7 +13,7 @@
  */
 #include "sctp/sctp.h"
 
-#include "sctp/usrsctp_glue.h"
+#include "sctp/usrsctp/usrsctp_glue.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -106,6 +106,19 @@ struct pm_sctp {
     uint64_t dropped_out; /* deferred packets dropped (queue full; glue mutex) */
     uint64_t dropped_out_logged;
 };
+
+size_t pm_sctp_partial_reliability_limit(void)
+{
+    /* One DATA chunk in one packet: path MTU 1172 - 16 bytes of DATA header.
+     * A message that fits one packet is never partly sent, so abandoning it
+     * cannot trip usrsctp 0.9.5's abort (issue 592, fixed after 0.9.5). */
+    return PATH_MTU - 16;
+}
+
+const char *pm_sctp_implementation(void)
+{
+    return "usrsctp";
+}
 
 void pm_sctp_config_default(pm_sctp_config *cfg)
 {
