@@ -124,7 +124,7 @@ void sc_set_closed(pm_sctp *s, const char *why)
         PM_INFO(s->env, "sctp", "association closed: %s", why);
     s->state = SC_CLOSED;
     s->want_send_ready = false;
-    s->t1 = s->t2 = s->t3 = s->sack_at = s->hb_at = s->reconf_t = PM_TIME_NEVER;
+    s->t1 = s->t2 = s->t3 = s->sack_at = s->hb_at = s->reconf_t = s->rack_t = PM_TIME_NEVER;
     sc_push_event(s, PM_SCTP_EV_CLOSED, 0, 0);
 }
 
@@ -142,7 +142,10 @@ static void enter(pm_sctp *s)
     if (s->ev_borrowed) {
         release_head(s);
         s->ev_borrowed = false;
+        /* the window opened: say so now, the peer may be waiting for it */
         sc_window_update(s);
+        if (s->sack_now)
+            sc_flush(s, s->now);
     }
 }
 
@@ -186,7 +189,7 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
     s->state = SC_NEW;
     pm_fifo_init(&s->events, 0);
     pm_fifo_init(&s->early, EARLY_MAX_BYTES);
-    s->t1 = s->t2 = s->t3 = s->sack_at = s->hb_at = s->reconf_t = PM_TIME_NEVER;
+    s->t1 = s->t2 = s->t3 = s->sack_at = s->hb_at = s->reconf_t = s->rack_t = PM_TIME_NEVER;
     /* RFC 9260 section 5.3.1: a random non-zero tag, a random initial TSN. */
     do
         s->my_vtag = pm_random_u32(env);
@@ -496,6 +499,7 @@ pm_time pm_sctp_next_timeout(const pm_sctp *s, pm_time now)
     t = PM_MIN(t, s->sack_at);
     t = PM_MIN(t, s->hb_at);
     t = PM_MIN(t, s->reconf_t);
+    t = PM_MIN(t, s->rack_t);
     return t;
 }
 
@@ -511,6 +515,8 @@ int pm_sctp_handle_timeout(pm_sctp *s, pm_time now)
         return PM_OK;
     if (s->t1 <= now)
         sc_t1_expired(s, now);
+    if (s->rack_t <= now && s->state != SC_CLOSED)
+        sc_rack_expired(s, now);
     if (s->t3 <= now && s->state != SC_CLOSED)
         sc_t3_expired(s, now);
     if (s->t2 <= now && s->state != SC_CLOSED)
@@ -543,4 +549,46 @@ void pm_sctp_shutdown(pm_sctp *s)
     pm_time now = s->now;
     sc_shutdown_progress(s, now);
     sc_flush(s, now);
+}
+
+/* ---- self-check (tests and the fuzz target) ---- */
+
+typedef struct held_ctx {
+    size_t bytes;
+} held_ctx;
+
+static void pending_bytes(pm_sctp *s, sc_stream *st, void *ud)
+{
+    (void)s;
+    held_ctx *h = ud;
+    for (const sc_rmsg *m = st->pending; m; m = m->next)
+        h->bytes += m->len;
+}
+
+bool sc_consistent(const pm_sctp *s)
+{
+    if (s->ring_count != s->next_tsn - s->cum_ack - 1 && s->state >= SC_ESTABLISHED)
+        return false;
+    size_t flight = 0, out = 0;
+    uint32_t lost = 0;
+    for (uint32_t i = 0; i < s->ring_count; i++) {
+        const sc_ochunk *oc = &s->ring[(s->ring_head + i) & (s->ring_cap - 1)];
+        if (oc->tsn != s->cum_ack + 1 + i)
+            return false;
+        if (oc->state == OC_FLIGHT)
+            flight += oc->len;
+        if (oc->state == OC_LOST)
+            lost++;
+        if (oc->state != OC_ABANDONED)
+            out += oc->len;
+    }
+    if (flight != s->flight || lost != s->nlost || s->buffered != s->queued + out)
+        return false;
+    held_ctx h = {0};
+    for (size_t i = 0; i < s->nfrags; i++)
+        h.bytes += s->frags[i].len;
+    for (const sc_rmsg *m = s->open; m; m = m->next)
+        h.bytes += m->len;
+    sc_each_stream((pm_sctp *)s, pending_bytes, &h);
+    return s->rx_held >= h.bytes;
 }

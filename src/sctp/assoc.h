@@ -36,9 +36,9 @@
 #define SC_PKT_MAX (PM_SCTP_HEADER_LEN + SC_MTU)
 
 typedef enum sc_state {
-    SC_NEW,            /* before pm_sctp_connect: packets are held */
-    SC_COOKIE_WAIT,    /* INIT sent */
-    SC_COOKIE_ECHOED,  /* COOKIE-ECHO sent */
+    SC_NEW,           /* before pm_sctp_connect: packets are held */
+    SC_COOKIE_WAIT,   /* INIT sent */
+    SC_COOKIE_ECHOED, /* COOKIE-ECHO sent */
     SC_ESTABLISHED,
     SC_SHUTDOWN_PENDING,  /* pm_sctp_shutdown: waiting for our data to be acked */
     SC_SHUTDOWN_SENT,     /* SHUTDOWN sent */
@@ -75,14 +75,12 @@ typedef struct sc_ochunk {
     sc_omsg *msg;
     uint32_t tsn;
     uint32_t off;
-    uint32_t fsn;   /* I-DATA */
-    uint16_t len;   /* payload; 0: the unsent end of an abandoned message */
-    uint8_t flags;  /* PM_DATA_* */
-    uint8_t state;  /* OC_* */
-    uint8_t nrtx;   /* retransmissions so far */
-    uint8_t misses; /* SACKs that reported it missing */
-    bool fast_rtx;  /* fast-retransmitted already (RFC 9260 section 7.2.4) */
-    pm_time sent;
+    uint32_t fsn;  /* I-DATA */
+    uint16_t len;  /* payload; 0: the unsent end of an abandoned message */
+    uint8_t flags; /* PM_DATA_* */
+    uint8_t state; /* OC_* */
+    uint8_t nrtx;  /* retransmissions so far */
+    pm_time sent;  /* last transmission */
 } sc_ochunk;
 
 /* One stream, both directions; allocated when first used. */
@@ -99,7 +97,7 @@ typedef struct sc_stream {
     uint32_t next_umid;
     uint64_t abandoned;
     /* incoming */
-    uint32_t expect; /* next ordered SSN / MID to deliver */
+    uint32_t expect;  /* next ordered SSN / MID to deliver */
     sc_rmsg *pending; /* complete ordered messages waiting, by SSN */
 } sc_stream;
 
@@ -178,25 +176,33 @@ struct pm_sctp {
     sc_stream **streams; /* open-addressing table by sid */
     uint32_t streams_cap, streams_count;
     sc_stream *rr_head, *rr_tail;
-    sc_omsg *cur;     /* DATA: the message being fragmented (no interleaving) */
-    size_t queued;    /* bytes not yet put into chunks */
-    size_t buffered;  /* queued + sent and not yet acked */
+    sc_omsg *cur;    /* DATA: the message being fragmented (no interleaving) */
+    size_t queued;   /* bytes not yet put into chunks */
+    size_t buffered; /* queued + sent and not yet acked */
     bool want_send_ready;
     size_t blocked_len;
 
     /* the outstanding ring: TSNs [cum_ack + 1, next_tsn) */
     sc_ochunk *ring;
     uint32_t ring_cap, ring_head, ring_count;
-    uint32_t cum_ack;  /* the peer's cumulative TSN ack */
+    uint32_t cum_ack; /* the peer's cumulative TSN ack */
     uint32_t next_tsn;
     uint32_t nlost;     /* entries in OC_LOST */
     uint32_t lost_from; /* no TSN below it is OC_LOST */
-    size_t flight;     /* bytes in OC_FLIGHT */
+    size_t flight;      /* bytes in OC_FLIGHT */
     uint32_t peer_rwnd;
     uint32_t cwnd, ssthresh, pba;
     bool fast_recovery;
     uint32_t fr_exit;
     bool fast_rtx_now; /* one packet of fast retransmission ignores cwnd */
+    /* RACK (sender.c) */
+    uint32_t highest_acked; /* highest TSN the peer has */
+    pm_time rack_xmit;      /* latest send time of a delivered chunk */
+    pm_time rack_rtt;       /* its round trip */
+    pm_time min_rtt;
+    unsigned reo_mult; /* reordering window in quarters of min_rtt */
+    unsigned reo_calm; /* round trips without a needless retransmission */
+    pm_time rack_t;    /* RACK reordering timer */
     pm_time srtt, rttvar, rto;
     bool have_rtt;
     pm_time t3;
@@ -208,7 +214,7 @@ struct pm_sctp {
     uint32_t round_sent, round_lost;
 
     /* receiving */
-    uint32_t peer_cum;    /* cumulative TSN received */
+    uint32_t peer_cum; /* cumulative TSN received */
     uint32_t highest_rx;
     sc_range *ranges;
     size_t nranges, ranges_cap;
@@ -237,13 +243,13 @@ struct pm_sctp {
     sc_reset_req out_req; /* our outstanding request */
     sc_reset_req in_req;  /* the peer's deferred request */
     pm_time reconf_t;
-    bool reconf_send; /* (re)send our outstanding request */
+    bool reconf_send;           /* (re)send our outstanding request */
     uint32_t reconf_resp[4][2]; /* responses to send: seq, result */
     size_t nreconf_resp;
     size_t reset_queued;
 
     /* teardown and liveness */
-    pm_time t2;        /* SHUTDOWN / SHUTDOWN-ACK retransmission */
+    pm_time t2;    /* SHUTDOWN / SHUTDOWN-ACK retransmission */
     pm_time hb_at; /* next HEARTBEAT */
     pm_time hb_sent;
     bool hb_outstanding;
@@ -270,6 +276,8 @@ void sc_push_message(pm_sctp *s, uint16_t sid, uint32_t ppid, sc_rmsg *m, const 
 #define SC_EV_OUT    0x02
 #define SC_EV_FAILED 0x04
 pm_time sc_rto_initial(void);
+/* The association's books balance (bytes in flight, lost, buffered, held). */
+bool sc_consistent(const pm_sctp *s);
 
 /* ---- handshake.c ---- */
 int sc_send_init(pm_sctp *s, pm_time now);
@@ -307,6 +315,7 @@ sc_ochunk *sc_ring_at(pm_sctp *s, uint32_t tsn); /* NULL outside the ring */
 void sc_sender_init(pm_sctp *s, uint32_t a_rwnd);
 void sc_on_sack(pm_sctp *s, pm_time now, const pm_chunk *c);
 void sc_t3_expired(pm_sctp *s, pm_time now);
+void sc_rack_expired(pm_sctp *s, pm_time now);
 void sc_chunk_sent(pm_sctp *s, pm_time now, sc_ochunk *oc, bool retransmission);
 void sc_abandon(pm_sctp *s, sc_omsg *m);
 bool sc_outstanding(const pm_sctp *s);
@@ -360,16 +369,16 @@ size_t sc_write_heartbeats(pm_sctp *s, uint8_t *out, size_t cap);
 size_t sc_write_shutdown(pm_sctp *s, uint8_t *out, size_t cap);
 
 /* Settings (WEBRTC-NOTES 4.4, dcSCTP and libdatachannel). */
-#define SC_RTO_INITIAL   PM_MS(500)
-#define SC_RTO_MIN       PM_MS(200)
-#define SC_RTO_MAX       PM_SEC(3)
+#define SC_RTO_INITIAL    PM_MS(500)
+#define SC_RTO_MIN        PM_MS(200)
+#define SC_RTO_MAX        PM_SEC(3)
 #define SC_MAX_INIT_TRIES 8
-#define SC_MAX_RETRANS   10 /* association error threshold */
-#define SC_SACK_DELAY    PM_MS(20)
-#define SC_SACK_EVERY    4 /* packets with DATA per SACK when in order */
-#define SC_HB_INTERVAL   PM_SEC(30)
-#define SC_COOKIE_LIFE   PM_SEC(60)
-#define SC_INITIAL_CWND  (10 * SC_MTU)
-#define SC_MIN_CWND      (4 * SC_MTU)
+#define SC_MAX_RETRANS    10 /* association error threshold */
+#define SC_SACK_DELAY     PM_MS(20)
+#define SC_SACK_EVERY     4 /* packets with DATA per SACK when in order */
+#define SC_HB_INTERVAL    PM_SEC(30)
+#define SC_COOKIE_LIFE    PM_SEC(60)
+#define SC_INITIAL_CWND   (10 * SC_MTU)
+#define SC_MIN_CWND       (4 * SC_MTU)
 
 #endif

@@ -476,8 +476,8 @@ int pm_reconf_next(pm_reconf_iter *it, pm_reconf_param *p)
 }
 
 size_t pm_chunk_write_reconf_out_reset(uint8_t *out, size_t cap, uint32_t req_seq,
-                                       uint32_t resp_seq, uint32_t last_tsn,
-                                       const uint16_t *sids, size_t nsids)
+                                       uint32_t resp_seq, uint32_t last_tsn, const uint16_t *sids,
+                                       size_t nsids)
 {
     size_t plen = PARAM_HDR + 12 + 2 * nsids;
     if (plen > 0xFFFF - CHUNK_HDR)
@@ -497,8 +497,7 @@ size_t pm_chunk_write_reconf_out_reset(uint8_t *out, size_t cap, uint32_t req_se
     return n;
 }
 
-size_t pm_chunk_write_reconf_response(uint8_t *out, size_t cap, uint32_t resp_seq,
-                                      uint32_t result)
+size_t pm_chunk_write_reconf_response(uint8_t *out, size_t cap, uint32_t resp_seq, uint32_t result)
 {
     size_t n = begin_chunk(out, cap, PM_CHUNK_RECONFIG, 0, PARAM_HDR + 8);
     if (!n)

@@ -149,9 +149,9 @@ typedef struct pm_chunk_init {
     uint32_t a_rwnd;
     uint16_t out_streams, in_streams;
     uint32_t initial_tsn;
-    bool forward_tsn; /**< RFC 3758 Forward-TSN-Supported, or FORWARD-TSN listed */
-    bool idata;       /**< I-DATA and I-FORWARD-TSN listed (RFC 8260 section 2.2.1) */
-    bool reconfig;    /**< RE-CONFIG listed (RFC 6525 section 5.1) */
+    bool forward_tsn;      /**< RFC 3758 Forward-TSN-Supported, or FORWARD-TSN listed */
+    bool idata;            /**< I-DATA and I-FORWARD-TSN listed (RFC 8260 section 2.2.1) */
+    bool reconfig;         /**< RE-CONFIG listed (RFC 6525 section 5.1) */
     const uint8_t *cookie; /**< INIT-ACK: the State Cookie (required) */
     size_t cookie_len;
 } pm_chunk_init;
@@ -236,11 +236,10 @@ static inline uint16_t pm_reconf_sid(const pm_reconf_param *p, size_t i)
 }
 /** RE-CONFIG with one Outgoing SSN Reset Request (nsids 0: every stream). */
 size_t pm_chunk_write_reconf_out_reset(uint8_t *out, size_t cap, uint32_t req_seq,
-                                       uint32_t resp_seq, uint32_t last_tsn,
-                                       const uint16_t *sids, size_t nsids);
+                                       uint32_t resp_seq, uint32_t last_tsn, const uint16_t *sids,
+                                       size_t nsids);
 /** RE-CONFIG with one Re-configuration Response. */
-size_t pm_chunk_write_reconf_response(uint8_t *out, size_t cap, uint32_t resp_seq,
-                                      uint32_t result);
+size_t pm_chunk_write_reconf_response(uint8_t *out, size_t cap, uint32_t resp_seq, uint32_t result);
 
 /* ---- everything else ---- */
 

@@ -129,8 +129,7 @@ static void cookie_mac(const pm_sctp *s, const uint8_t *body, uint8_t out[COOKIE
     pm_hmac_sha1(s->secret, sizeof s->secret, body, COOKIE_BODY, out);
 }
 
-static void make_cookie(const pm_sctp *s, pm_time now, const peer_info *p,
-                        uint8_t out[COOKIE_LEN])
+static void make_cookie(const pm_sctp *s, pm_time now, const peer_info *p, uint8_t out[COOKIE_LEN])
 {
     memset(out, 0, COOKIE_LEN);
     out[0] = COOKIE_VERSION;

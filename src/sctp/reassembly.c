@@ -166,8 +166,8 @@ static void frag_store(pm_sctp *s, const pm_chunk_data *d, uint64_t key, uint32_
         return;
     memcpy(copy, d->payload, d->len);
     memmove(s->frags + i + 1, s->frags + i, (s->nfrags - i) * sizeof *s->frags);
-    s->frags[i] = (sc_frag){key, seq, d->tsn, d->ppid, d->mid, (uint32_t)d->len, d->sid, d->flags,
-                            copy};
+    s->frags[i] =
+        (sc_frag){key, seq, d->tsn, d->ppid, d->mid, (uint32_t)d->len, d->sid, d->flags, copy};
     s->nfrags++;
     s->rx_held += d->len;
 }
@@ -439,11 +439,13 @@ static void drop_partial(pm_sctp *s, uint16_t sid, bool unordered, drop_what w, 
 void sc_reasm_forward(pm_sctp *s, const pm_chunk_fwd *f)
 {
     if (!s->idata) {
-        /* RFC 3758 section 3.6: partial messages up to the new cumulative
-         * TSN were abandoned. */
+        /* RFC 3758 section 3.6: partial messages that began at or before
+         * the new cumulative TSN were abandoned. (Not those before ours,
+         * which may have moved further over what we already held: the bug
+         * of aiortc 1.4 that loses reliable data.) */
         for (sc_rmsg **pp = &s->open; *pp;) {
             sc_rmsg *m = *pp;
-            if (pm_tsn_le(m->first_tsn, s->peer_cum)) {
+            if (pm_tsn_le(m->first_tsn, f->new_cum_tsn)) {
                 *pp = m->next;
                 s->rx_held -= m->len;
                 sc_rmsg_free(s, m);

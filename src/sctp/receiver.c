@@ -206,23 +206,26 @@ void sc_on_forward_tsn(pm_sctp *s, pm_time now, const pm_chunk *c)
         return;
     }
     s->sack_now = true; /* RFC 3758 section 3.6: answered with a SACK at once */
-    if (pm_tsn_le(f.new_cum_tsn, s->peer_cum))
-        return;
-    if (f.new_cum_tsn - s->peer_cum > TSN_WINDOW)
+    if (f.new_cum_tsn - s->peer_cum > TSN_WINDOW && pm_tsn_lt(s->peer_cum, f.new_cum_tsn))
         return; /* not something the peer can have sent */
-    /* Everything up to the new cumulative TSN counts as received. */
-    s->peer_cum = f.new_cum_tsn;
-    if (pm_tsn_lt(s->highest_rx, s->peer_cum))
-        s->highest_rx = s->peer_cum;
-    size_t k = 0;
-    while (k < s->nranges && pm_tsn_le(s->ranges[k].end, s->peer_cum))
-        k++;
-    if (k < s->nranges && pm_tsn_le(s->ranges[k].start, s->peer_cum))
-        s->ranges[k].start = s->peer_cum + 1;
-    memmove(s->ranges, s->ranges + k, (s->nranges - k) * sizeof *s->ranges);
-    s->nranges -= k;
-    absorb_first_range(s);
-    s->ndups = 0;
+    if (pm_tsn_lt(s->peer_cum, f.new_cum_tsn)) {
+        /* Everything up to the new cumulative TSN counts as received. */
+        s->peer_cum = f.new_cum_tsn;
+        if (pm_tsn_lt(s->highest_rx, s->peer_cum))
+            s->highest_rx = s->peer_cum;
+        size_t k = 0;
+        while (k < s->nranges && pm_tsn_le(s->ranges[k].end, s->peer_cum))
+            k++;
+        if (k < s->nranges && pm_tsn_le(s->ranges[k].start, s->peer_cum))
+            s->ranges[k].start = s->peer_cum + 1;
+        memmove(s->ranges, s->ranges + k, (s->nranges - k) * sizeof *s->ranges);
+        s->nranges -= k;
+        absorb_first_range(s);
+        s->ndups = 0;
+    }
+    /* The stream entries count even when every TSN was already here: the
+     * sender may have abandoned a message after all its sent fragments
+     * arrived, and its stream must not wait for the rest. */
     sc_reasm_forward(s, &f);
     sc_reconf_progress(s);
 }

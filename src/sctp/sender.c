@@ -74,6 +74,9 @@ void sc_sender_init(pm_sctp *s, uint32_t a_rwnd)
     s->rto = sc_rto_initial();
     s->t3 = PM_TIME_NEVER;
     s->round_end = s->next_tsn - 1;
+    s->highest_acked = s->cum_ack;
+    s->reo_mult = 1;
+    s->rack_t = PM_TIME_NEVER;
 }
 
 /* RFC 9260 section 6.3.1. */
@@ -104,7 +107,6 @@ void sc_chunk_sent(pm_sctp *s, pm_time now, sc_ochunk *oc, bool retransmission)
         s->round_sent++;
     }
     oc->state = OC_FLIGHT;
-    oc->misses = 0;
     oc->sent = now;
     s->flight += oc->len;
     s->peer_rwnd = s->peer_rwnd > oc->len ? s->peer_rwnd - oc->len : 0;
@@ -283,8 +285,8 @@ static void end_round(pm_sctp *s)
 {
     if (pm_tsn_lt(s->cum_ack, s->round_end))
         return;
-    if (s->round_lost > 0 && (uint64_t)s->round_lost * 100 >
-                                 (uint64_t)PM_MAX(s->round_sent, 1) * LOSS_TOLERANCE_PCT) {
+    if (s->round_lost > 0 &&
+        (uint64_t)s->round_lost * 100 > (uint64_t)PM_MAX(s->round_sent, 1) * LOSS_TOLERANCE_PCT) {
         if (!s->fast_recovery)
             loss_response(s);
         s->fast_recovery = true;
@@ -292,6 +294,12 @@ static void end_round(pm_sctp *s)
     }
     s->round_end = s->next_tsn - 1;
     s->round_sent = s->round_lost = 0;
+    /* RFC 8985 section 6.2: the reordering window shrinks back slowly. */
+    if (++s->reo_calm >= 16) {
+        s->reo_calm = 0;
+        if (s->reo_mult > 1)
+            s->reo_mult--;
+    }
 }
 
 static void grow_cwnd(pm_sctp *s, size_t acked, size_t flight_before)
@@ -313,30 +321,93 @@ static void grow_cwnd(pm_sctp *s, size_t acked, size_t flight_before)
     }
 }
 
+/* ---- loss detection (RACK, RFC 8985, on TSNs) ----
+ *
+ * A chunk is lost when a chunk sent after it was delivered and a reordering
+ * window has passed since: RACK's time-based rule rather than RFC 9260's
+ * three miss indications, which a path that reorders (radio, jittery
+ * relays) keeps tripping over, and which never fires for a lost
+ * retransmission. The window is a quarter of the minimum RTT, widened each
+ * time a retransmission turns out to have been needless. */
+
+static pm_time reo_wnd(const pm_sctp *s)
+{
+    pm_time w = (pm_time)s->reo_mult * s->min_rtt / 4;
+    return s->have_rtt ? PM_MIN(w, s->srtt) : w;
+}
+
+/* A chunk was delivered (RFC 8985 section 6.2). */
+static void rack_delivered(pm_sctp *s, pm_time now, const sc_ochunk *oc)
+{
+    pm_time rtt = now - oc->sent;
+    if (oc->nrtx > 0 && rtt < s->min_rtt) {
+        /* acked sooner than a round trip after its retransmission: the
+         * first transmission arrived, the retransmission was needless */
+        if (s->reo_mult < 16)
+            s->reo_mult++;
+        s->reo_calm = 0;
+        return;
+    }
+    if (oc->nrtx == 0 && (s->min_rtt == 0 || rtt < s->min_rtt))
+        s->min_rtt = PM_MAX(rtt, 1);
+    if (oc->sent >= s->rack_xmit) {
+        s->rack_xmit = oc->sent;
+        s->rack_rtt = rtt;
+    }
+}
+
+/* Mark lost the chunks in flight in [from, to] that RACK says are lost;
+ * arm the RACK timer for the ones that may still be only late. */
+static bool detect_lost(pm_sctp *s, pm_time now, uint32_t from, uint32_t to)
+{
+    bool any = false;
+    pm_time wnd = reo_wnd(s);
+    for (uint32_t t = from; pm_tsn_le(t, to); t++) {
+        sc_ochunk *oc = sc_ring_at(s, t);
+        if (!oc)
+            break;
+        if (oc->state != OC_FLIGHT || oc->sent > s->rack_xmit)
+            continue;
+        pm_time due = oc->sent + s->rack_rtt + wnd;
+        if (due <= now) {
+            mark_lost(s, now, oc, t);
+            any = true;
+        } else if (due < s->rack_t) {
+            s->rack_t = due;
+        }
+    }
+    return any;
+}
+
+void sc_rack_expired(pm_sctp *s, pm_time now)
+{
+    s->rack_t = PM_TIME_NEVER;
+    if (s->ring_count && pm_tsn_lt(s->cum_ack, s->highest_acked) &&
+        detect_lost(s, now, s->cum_ack + 1, s->highest_acked - 1))
+        s->fast_rtx_now = true;
+}
+
+/* ---- SACK ---- */
+
 /* Free the ring's entries up to `cum`; the bytes newly acknowledged. */
 static size_t advance_cum(pm_sctp *s, pm_time now, uint32_t cum, pm_time *rtt)
 {
     size_t acked = 0;
     while (pm_tsn_lt(s->cum_ack, cum) && s->ring_count > 0) {
         sc_ochunk *oc = &s->ring[s->ring_head];
-        switch (oc->state) {
-        case OC_FLIGHT:
-            s->flight -= oc->len;
-            /* fall through */
-        case OC_LOST:
-            if (oc->state == OC_LOST)
+        if (oc->state == OC_FLIGHT || oc->state == OC_LOST) {
+            if (oc->state == OC_FLIGHT)
+                s->flight -= oc->len;
+            else
                 s->nlost--;
             acked += oc->len;
             s->buffered -= oc->len;
             /* Karn: only chunks never retransmitted give RTT samples. */
             if (oc->nrtx == 0 && oc->state == OC_FLIGHT)
                 *rtt = now - oc->sent;
-            break;
-        case OC_ACKED:
+            rack_delivered(s, now, oc);
+        } else if (oc->state == OC_ACKED) {
             s->buffered -= oc->len;
-            break;
-        default:
-            break;
         }
         sc_omsg_unref(s, oc->msg);
         s->ring_head = (s->ring_head + 1) & (s->ring_cap - 1);
@@ -345,12 +416,13 @@ static size_t advance_cum(pm_sctp *s, pm_time now, uint32_t cum, pm_time *rtt)
     }
     if (pm_tsn_lt(s->lost_from, s->cum_ack + 1))
         s->lost_from = s->cum_ack + 1;
+    if (pm_tsn_lt(s->highest_acked, s->cum_ack))
+        s->highest_acked = s->cum_ack;
     return acked;
 }
 
 /* Mark the TSNs of one gap block acknowledged; the bytes newly acked. */
-static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to, uint32_t *htna,
-                        pm_time *latest_sent)
+static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to)
 {
     size_t acked = 0;
     for (uint32_t t = from; pm_tsn_le(t, to); t++) {
@@ -365,44 +437,11 @@ static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to, uin
             s->nlost--;
         oc->state = OC_ACKED;
         acked += oc->len;
-        *htna = t;
-        if (oc->sent > *latest_sent)
-            *latest_sent = oc->sent;
-        (void)now;
+        rack_delivered(s, now, oc);
+        if (pm_tsn_lt(s->highest_acked, t))
+            s->highest_acked = t;
     }
     return acked;
-}
-
-/* Chunks reported missing below the highest newly acked TSN get a miss
- * indication (section 7.2.4); three make a fast retransmission. A chunk
- * retransmitted already is lost again when one sent after it by more than
- * a quarter RTT has arrived (a RACK-style rule: no third SACK would come
- * for it, only T3). */
-static bool count_misses(pm_sctp *s, pm_time now, uint32_t from, uint32_t to,
-                         pm_time latest_sent)
-{
-    bool any = false;
-    pm_time reo = s->have_rtt ? s->srtt / 4 : PM_MS(10);
-    for (uint32_t t = from; pm_tsn_le(t, to); t++) {
-        sc_ochunk *oc = sc_ring_at(s, t);
-        if (!oc)
-            break;
-        if (oc->state != OC_FLIGHT)
-            continue;
-        if (oc->fast_rtx || oc->nrtx > 0) {
-            if (oc->sent + reo < latest_sent) {
-                mark_lost(s, now, oc, t);
-                any = true;
-            }
-            continue;
-        }
-        if (++oc->misses >= 3) {
-            oc->fast_rtx = true;
-            mark_lost(s, now, oc, t);
-            any = true;
-        }
-    }
-    return any;
 }
 
 void sc_check_send_ready(pm_sctp *s)
@@ -433,36 +472,30 @@ void sc_on_sack(pm_sctp *s, pm_time now, const pm_chunk *c)
     }
     size_t flight_before = s->flight;
     uint32_t old_cum = s->cum_ack;
-    pm_time rtt = -1, latest_sent = 0;
+    pm_time rtt = -1;
     size_t acked = advance_cum(s, now, k.cum_tsn, &rtt);
-    uint32_t htna = s->cum_ack;
-    /* Gap blocks, then the holes between them up to the highest TSN newly
-     * acknowledged (blocks out of order or overlapping are skipped). */
+    /* Gap blocks (blocks out of order or overlapping are skipped), then
+     * the holes between them: the chunks still missing below the highest
+     * TSN the peer has. */
     uint32_t prev_end = 0;
     for (size_t i = 0; i < k.ngaps; i++) {
         uint16_t gs, ge;
         pm_chunk_sack_gap(&k, i, &gs, &ge);
         if (gs == 0 || ge < gs || gs <= prev_end)
             continue;
-        acked += ack_block(s, now, s->cum_ack + gs, s->cum_ack + ge, &htna, &latest_sent);
+        acked += ack_block(s, now, s->cum_ack + gs, s->cum_ack + ge);
         prev_end = ge;
     }
     bool lost = false;
-    if (pm_tsn_lt(s->cum_ack, htna)) {
+    if (pm_tsn_lt(s->cum_ack, s->highest_acked)) {
         prev_end = 0;
         for (size_t i = 0; i < k.ngaps; i++) {
             uint16_t gs, ge;
             pm_chunk_sack_gap(&k, i, &gs, &ge);
             if (gs == 0 || ge < gs || gs <= prev_end)
                 continue;
-            uint32_t from = s->cum_ack + prev_end + 1, to = s->cum_ack + gs - 1;
-            if (pm_tsn_lt(htna, to))
-                to = htna;
-            if (pm_tsn_le(from, to))
-                lost |= count_misses(s, now, from, to, latest_sent);
+            lost |= detect_lost(s, now, s->cum_ack + prev_end + 1, s->cum_ack + gs - 1);
             prev_end = ge;
-            if (!pm_tsn_lt(s->cum_ack + ge, htna))
-                break;
         }
     }
     bool cum_moved = s->cum_ack != old_cum;
@@ -518,10 +551,8 @@ void sc_t3_expired(pm_sctp *s, pm_time now)
     for (uint32_t i = 0; i < s->ring_count; i++) {
         uint32_t tsn = s->cum_ack + 1 + i;
         sc_ochunk *oc = sc_ring_at(s, tsn);
-        if (oc->state == OC_FLIGHT) {
-            oc->fast_rtx = false;
+        if (oc->state == OC_FLIGHT)
             mark_lost(s, now, oc, tsn);
-        }
     }
     s->fwd_due = true;
     s->t3 = now + s->rto;

@@ -193,8 +193,8 @@ size_t sc_write_heartbeats(pm_sctp *s, uint8_t *out, size_t cap)
 {
     size_t n = 0;
     if (s->send_heartbeat_ack) {
-        size_t k = pm_chunk_write_heartbeat(out, cap, PM_CHUNK_HEARTBEAT_ACK, s->hb_ack,
-                                            s->hb_ack_len);
+        size_t k =
+            pm_chunk_write_heartbeat(out, cap, PM_CHUNK_HEARTBEAT_ACK, s->hb_ack, s->hb_ack_len);
         if (k) {
             s->send_heartbeat_ack = false;
             n += k;
@@ -204,8 +204,8 @@ size_t sc_write_heartbeats(pm_sctp *s, uint8_t *out, size_t cap)
         uint8_t info[HB_INFO_LEN];
         pm_wr64(info, s->hb_nonce);
         pm_wr64(info + 8, (uint64_t)s->hb_sent);
-        size_t k = pm_chunk_write_heartbeat(out + n, cap - n, PM_CHUNK_HEARTBEAT, info,
-                                            sizeof info);
+        size_t k =
+            pm_chunk_write_heartbeat(out + n, cap - n, PM_CHUNK_HEARTBEAT, info, sizeof info);
         if (k) {
             s->send_heartbeat = false;
             n += k;
