@@ -5,13 +5,16 @@
  * benchmark step has work). One JSON line per benchmark on stdout.
  *
  *   throughput  goodput of 65535-byte messages on one reliable channel,
- *               measured at the receiver from the first byte received
+ *               measured at the receiver from the first byte received;
+ *               with --rtt/--loss through a delaying, lossy UDP relay
+ *               (bench_relay.c) that lengthens and damages the path
  *   setup       offer created -> channel open on both sides, sequential
  *               connections, each a new pair (process-wide certificate)
  *   latency     round trip of 100-byte messages, one at a time
  *   memory      resident-set growth per peer connection object
  */
 #include "bench_link.h"
+#include "bench_relay.h"
 #include "bench_stats.h"
 #include "bench_threads.h"
 #include "cli.h"
@@ -37,6 +40,7 @@
 
 static const char USAGE[] =
     "usage: peermesh bench [throughput|setup|latency|memory|all] [--seconds S] [--connections N]\n"
+    "                      [--threads 1|2] [--rtt MS] [--loss PCT]\n"
     "       peermesh bench mesh --peers N (see `peermesh bench mesh --help`)\n"
     "       peermesh bench enet (see `peermesh bench enet --help`)\n"
     "                      [--bind IP] [--threads 1|2]\n"
@@ -45,13 +49,18 @@ static const char USAGE[] =
     "  --threads T      throughput: 2 = sender and receiver on their own threads (default),\n"
     "                   1 = both peers polled by one thread\n"
     "  --connections N  setup: connections made; memory: pairs opened (default 50)\n"
-    "  --bind IP        address the peers bind to (default 127.0.0.1)\n";
+    "  --bind IP        address the peers bind to (default 127.0.0.1)\n"
+    "  --rtt MS         throughput: through a relay adding MS of round trip (0..1000)\n"
+    "  --loss PCT       throughput: the relay drops PCT percent of datagrams each way\n"
+    "                   (0..50; e.g. 0.1); either option puts the relay in the path\n";
 
 typedef struct bench_options {
     double seconds;
     long connections;
     const char *bind_address;
     long threads;
+    double rtt_ms, loss_pct;
+    bool relay; /* --rtt or --loss given */
 } bench_options;
 
 typedef int (*bench_fn)(const bench_options *opt);
@@ -60,12 +69,23 @@ static const pm_cli_command CMD = {.name = "bench", .usage = USAGE};
 
 /* ---- link helpers ---- */
 
-/* Create, register and open one link; on failure nothing is left allocated. */
-static int open_link(pm_cli_link *link, pm_cli_loop *loop, const bench_options *opt)
+static bool relay_rewrite(void *ud, int side, char *candidate, size_t cap)
+{
+    return pm_cli_relay_rewrite(ud, side, candidate, cap);
+}
+
+/* Create, register and open one link (through `relay` when not NULL); on
+ * failure nothing is left allocated. */
+static int open_link_via(pm_cli_link *link, pm_cli_loop *loop, const bench_options *opt,
+                         pm_cli_relay *relay)
 {
     int rc = pm_cli_link_new(link, opt->bind_address);
     if (rc < 0)
         return rc;
+    if (relay) {
+        link->pair.rewrite = relay_rewrite;
+        link->pair.rewrite_ud = relay;
+    }
     pm_cli_loop_clear(loop);
     rc = pm_cli_pair_watch(&link->pair, loop);
     if (rc == PM_OK)
@@ -76,6 +96,11 @@ static int open_link(pm_cli_link *link, pm_cli_loop *loop, const bench_options *
         pm_cli_loop_clear(loop);
     }
     return rc;
+}
+
+static int open_link(pm_cli_link *link, pm_cli_loop *loop, const bench_options *opt)
+{
+    return open_link_via(link, loop, opt, NULL);
 }
 
 static void close_link(pm_cli_link *link, pm_cli_loop *loop)
@@ -158,7 +183,12 @@ static int bench_throughput(const bench_options *opt)
         message[i] = (uint8_t)i;
     throughput_state st = {.message = message};
     pm_time span = (pm_time)(opt->seconds * 1e6), window = 0;
-    int rc = open_link(&link, &loop, opt);
+    pm_cli_relay *relay = NULL;
+    int rc = opt->relay ? pm_cli_relay_new(opt->bind_address, (pm_time)(opt->rtt_ms * 1000),
+                                           opt->loss_pct / 100, 1, &relay)
+                        : PM_OK;
+    if (rc == PM_OK)
+        rc = open_link_via(&link, &loop, opt, relay);
     if (rc == PM_OK) {
         if (opt->threads == 2) {
             /* Each peer is then polled only by its own thread. */
@@ -173,12 +203,21 @@ static int bench_throughput(const bench_options *opt)
     }
     if (rc == PM_OK) {
         double seconds = (double)window / 1e6;
-        pm_cli_print_json(
-            json_pack("{s:s, s:o, s:I, s:o, s:i, s:i}", "bench", "throughput", "mb_per_s",
-                      pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
-                      (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
-                      "message_size", THROUGHPUT_MESSAGE, "threads", (int)opt->threads));
+        json_t *out = json_pack("{s:s, s:o, s:I, s:o, s:i, s:i}", "bench", "throughput", "mb_per_s",
+                                pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
+                                (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
+                                "message_size", THROUGHPUT_MESSAGE, "threads", (int)opt->threads);
+        if (relay) {
+            pm_cli_relay_stats rs = pm_cli_relay_get_stats(relay);
+            json_object_set_new(out, "rtt_ms", pm_cli_json_rounded(opt->rtt_ms, 1));
+            json_object_set_new(out, "loss_pct", pm_cli_json_rounded(opt->loss_pct, 3));
+            json_object_set_new(out, "relay_forwarded", json_integer((json_int_t)rs.forwarded));
+            json_object_set_new(out, "relay_dropped", json_integer((json_int_t)rs.dropped));
+            json_object_set_new(out, "relay_overflowed", json_integer((json_int_t)rs.overflowed));
+        }
+        pm_cli_print_json(out);
     }
+    pm_cli_relay_free(relay);
     pm_cli_loop_destroy(&loop);
     free(message);
     return rc;
@@ -450,6 +489,16 @@ static int take_option(void *ud, int code, const char *arg)
         if (!pm_cli_parse_long(arg, 1, 2, &opt->threads))
             return pm_cli_usage_error(&CMD, "--threads wants 1 or 2, got ", arg);
         break;
+    case 'r':
+        if (!pm_cli_parse_seconds(arg, 0, 1000, &opt->rtt_ms))
+            return pm_cli_usage_error(&CMD, "--rtt wants 0..1000 (ms), got ", arg);
+        opt->relay = true;
+        break;
+    case 'l':
+        if (!pm_cli_parse_seconds(arg, 0, 50, &opt->loss_pct))
+            return pm_cli_usage_error(&CMD, "--loss wants 0..50 (percent), got ", arg);
+        opt->relay = true;
+        break;
     }
     return -1;
 }
@@ -460,9 +509,11 @@ static int parse_options(int argc, char **argv, bench_options *opt, const char *
     static const struct option longs[] = {
         {"seconds", required_argument, NULL, 's'}, {"connections", required_argument, NULL, 'c'},
         {"bind", required_argument, NULL, 'b'},    {"threads", required_argument, NULL, 't'},
+        {"rtt", required_argument, NULL, 'r'},     {"loss", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    *opt = (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2};
+    *opt =
+        (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2, 0, 0, false};
     int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, opt);
     if (status >= 0)
         return status;

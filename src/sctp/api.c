@@ -10,9 +10,13 @@
 #define DEFAULT_PORT 5000
 /* What peermesh accepts and advertises (a=max-message-size, RFC 8841 section 6). */
 #define DEFAULT_MAX_MESSAGE 262144
-/* Windows large enough for about 80 MB/s at 50 ms of round trip; nothing of
- * them is allocated before data is in flight (dcSCTP: 5 MiB receive window). */
-#define DEFAULT_BUFFER (4 * 1024 * 1024)
+/* Large enough for ~80 MB/s at 50 ms of round trip with random loss: 4 MiB
+ * in flight, and as much again while a retransmission fills a hole (the
+ * receiver holds what follows the hole, the sender keeps it until acked).
+ * dcSCTP's window is 5 MiB, usrsctp was configured with 1 MiB. Nothing of
+ * them is allocated before data is in flight. */
+#define DEFAULT_SEND_BUFFER (8 * 1024 * 1024)
+#define DEFAULT_RECV_BUFFER (8 * 1024 * 1024)
 /* RFC 8831 section 6.2: 65535 is allowed; streams cost nothing until used,
  * but the rtc layer allocates ids below its own limit (1024). */
 #define DEFAULT_STREAMS 1024
@@ -34,8 +38,8 @@ void pm_sctp_config_default(pm_sctp_config *cfg)
     cfg->local_port = DEFAULT_PORT;
     cfg->remote_port = DEFAULT_PORT;
     cfg->max_message_size = DEFAULT_MAX_MESSAGE;
-    cfg->send_buffer = DEFAULT_BUFFER;
-    cfg->recv_buffer = DEFAULT_BUFFER;
+    cfg->send_buffer = DEFAULT_SEND_BUFFER;
+    cfg->recv_buffer = DEFAULT_RECV_BUFFER;
     cfg->streams = DEFAULT_STREAMS;
 }
 
@@ -168,9 +172,9 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
         if (!cfg.max_message_size)
             cfg.max_message_size = DEFAULT_MAX_MESSAGE;
         if (!cfg.send_buffer)
-            cfg.send_buffer = DEFAULT_BUFFER;
+            cfg.send_buffer = DEFAULT_SEND_BUFFER;
         if (!cfg.recv_buffer)
-            cfg.recv_buffer = DEFAULT_BUFFER;
+            cfg.recv_buffer = DEFAULT_RECV_BUFFER;
         if (!cfg.streams)
             cfg.streams = DEFAULT_STREAMS;
     }

@@ -209,9 +209,13 @@ struct pm_sctp {
     unsigned errors; /* consecutive timeouts (association error counter) */
     bool fwd_due;
     pm_fwd_entry fwd[SC_MAX_FWD];
+    /* what happened, for tests and logs */
+    struct {
+        uint64_t t3, lost, retransmitted, window_cuts, needless;
+    } stats;
     /* loss-tolerance bookkeeping for one round trip (sender.c) */
     uint32_t round_end;
-    uint32_t round_sent, round_lost;
+    uint32_t round_acked, round_lost; /* chunks acked / found lost in it */
 
     /* receiving */
     uint32_t peer_cum; /* cumulative TSN received */
@@ -371,6 +375,7 @@ size_t sc_write_shutdown(pm_sctp *s, uint8_t *out, size_t cap);
 /* Settings (WEBRTC-NOTES 4.4, dcSCTP and libdatachannel). */
 #define SC_RTO_INITIAL    PM_MS(500)
 #define SC_RTO_MIN        PM_MS(200)
+#define SC_RTTVAR_MIN     PM_MS(200) /* smallest variance term of the RTO */
 #define SC_RTO_MAX        PM_SEC(3)
 #define SC_MAX_INIT_TRIES 8
 #define SC_MAX_RETRANS    10 /* association error threshold */

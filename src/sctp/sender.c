@@ -18,6 +18,9 @@
 /* A round trip's losses below this share of its packets are taken for
  * random loss, not congestion (see loss_response): BBRv2's threshold. */
 #define LOSS_TOLERANCE_PCT 2
+/* ...and fewer losses than this in a round trip are never congestion: in a
+ * small window (slow start's first rounds) one random loss is over 2 %. */
+#define LOSS_TOLERANCE_MIN 3
 
 /* ---- the ring ---- */
 
@@ -93,18 +96,21 @@ void sc_rtt_sample(pm_sctp *s, pm_time r)
         s->rttvar = (3 * s->rttvar + d) / 4;
         s->srtt = (7 * s->srtt + r) / 8;
     }
-    pm_time rto = s->srtt + PM_MAX(4 * s->rttvar, PM_MS(1));
+    /* The variance term is at least SC_RTTVAR_MIN (as Linux TCP and dcSCTP
+     * do): on a steady path it shrinks to nothing, and an RTO barely above
+     * the round trip fires while a fast retransmission is on its way,
+     * which costs the whole window. */
+    pm_time rto = s->srtt + PM_MAX(4 * s->rttvar, SC_RTTVAR_MIN);
     s->rto = PM_MIN(PM_MAX(rto, SC_RTO_MIN), SC_RTO_MAX);
 }
 
 void sc_chunk_sent(pm_sctp *s, pm_time now, sc_ochunk *oc, bool retransmission)
 {
     if (retransmission) {
+        s->stats.retransmitted++;
         s->nlost--;
         if (oc->nrtx < UINT8_MAX)
             oc->nrtx++;
-    } else {
-        s->round_sent++;
     }
     oc->state = OC_FLIGHT;
     oc->sent = now;
@@ -134,10 +140,11 @@ static void set_abandoned(pm_sctp *s, sc_ochunk *oc)
     s->buffered -= oc->len;
 }
 
-/* DATA: the peer has a message's first fragments and waits for its end. A
- * TSN for the unsent rest, never sent, lets FORWARD-TSN cover the whole
- * message, so no receiver is left holding a message without an end (the
- * abort of usrsctp issue 592). */
+/* The peer has a message's first fragments and waits for its end. A TSN
+ * for the unsent rest, never sent, lets FORWARD-TSN cover the whole message
+ * (DATA: no receiver is left holding a message without an end, the abort of
+ * usrsctp issue 592), and gives the abandoned message a TSN to be named at
+ * (I-FORWARD-TSN) even when every fragment sent was acknowledged already. */
 static void add_unsent_end(pm_sctp *s, sc_omsg *m)
 {
     if (sc_ring_reserve(s) != PM_OK)
@@ -169,7 +176,7 @@ void sc_abandon(pm_sctp *s, sc_omsg *m)
     uint32_t unsent = m->len - m->chunked;
     s->queued -= unsent;
     s->buffered -= unsent;
-    if (m->chunked > 0 && unsent > 0 && !s->idata)
+    if (m->chunked > 0 && unsent > 0)
         add_unsent_end(s, m);
     bool had_chunks = m->chunked > 0;
     m->chunked = m->len;
@@ -202,6 +209,7 @@ static void mark_lost(pm_sctp *s, pm_time now, sc_ochunk *oc, uint32_t tsn)
     if (oc->state == OC_FLIGHT)
         s->flight -= oc->len;
     oc->state = OC_LOST;
+    s->stats.lost++;
     s->nlost++;
     s->round_lost++;
     if (pm_tsn_lt(tsn, s->lost_from))
@@ -275,6 +283,7 @@ uint32_t sc_forward_point(pm_sctp *s, size_t *nentries)
  * itself is unchanged. */
 static void loss_response(pm_sctp *s)
 {
+    s->stats.window_cuts++;
     s->ssthresh = PM_MAX(s->cwnd / 2, SC_MIN_CWND);
     s->cwnd = s->ssthresh;
     s->pba = 0;
@@ -285,15 +294,17 @@ static void end_round(pm_sctp *s)
 {
     if (pm_tsn_lt(s->cum_ack, s->round_end))
         return;
-    if (s->round_lost > 0 &&
-        (uint64_t)s->round_lost * 100 > (uint64_t)PM_MAX(s->round_sent, 1) * LOSS_TOLERANCE_PCT) {
+    /* the share of the chunks this round trip settled (acked or lost) */
+    uint64_t settled = (uint64_t)s->round_acked + s->round_lost;
+    if (s->round_lost >= LOSS_TOLERANCE_MIN &&
+        (uint64_t)s->round_lost * 100 > settled * LOSS_TOLERANCE_PCT) {
         if (!s->fast_recovery)
             loss_response(s);
         s->fast_recovery = true;
         s->fr_exit = s->next_tsn - 1;
     }
     s->round_end = s->next_tsn - 1;
-    s->round_sent = s->round_lost = 0;
+    s->round_acked = s->round_lost = 0;
     /* RFC 8985 section 6.2: the reordering window shrinks back slowly. */
     if (++s->reo_calm >= 16) {
         s->reo_calm = 0;
@@ -343,6 +354,7 @@ static void rack_delivered(pm_sctp *s, pm_time now, const sc_ochunk *oc)
     if (oc->nrtx > 0 && rtt < s->min_rtt) {
         /* acked sooner than a round trip after its retransmission: the
          * first transmission arrived, the retransmission was needless */
+        s->stats.needless++;
         if (s->reo_mult < 16)
             s->reo_mult++;
         s->reo_calm = 0;
@@ -401,6 +413,7 @@ static size_t advance_cum(pm_sctp *s, pm_time now, uint32_t cum, pm_time *rtt)
             else
                 s->nlost--;
             acked += oc->len;
+            s->round_acked++;
             s->buffered -= oc->len;
             /* Karn: only chunks never retransmitted give RTT samples. */
             if (oc->nrtx == 0 && oc->state == OC_FLIGHT)
@@ -437,6 +450,7 @@ static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to)
             s->nlost--;
         oc->state = OC_ACKED;
         acked += oc->len;
+        s->round_acked++;
         rack_delivered(s, now, oc);
         if (pm_tsn_lt(s->highest_acked, t))
             s->highest_acked = t;
@@ -539,6 +553,7 @@ void sc_t3_expired(pm_sctp *s, pm_time now)
         s->t3 = PM_TIME_NEVER;
         return;
     }
+    s->stats.t3++;
     if (++s->errors > SC_MAX_RETRANS) {
         sc_abort(s, PM_CAUSE_PROTOCOL_VIOLATION, "peer unreachable: too many retransmissions");
         return;

@@ -242,6 +242,10 @@ static sc_ochunk *next_data(pm_sctp *s, pm_time now, size_t room)
             sc_stream *st = s->rr_head;
             if (!st)
                 return NULL;
+            /* Expired messages leave without using up the stream's turn
+             * (sc_abandon unqueues them, and the stream when it empties). */
+            if (expired(s, now, st->qhead))
+                continue;
             sc_omsg *m = st->qhead;
             pop_head(st);
             rr_rotate(s);

@@ -209,8 +209,8 @@ static size_t data_chunk(uint8_t *out, bool idata, uint32_t tsn, uint16_t sid, u
 }
 
 /* One whole message of `len` bytes on `sid` (ordered unless `flags` say). */
-static void send_data(raw *r, uint32_t tsn, uint16_t sid, uint32_t ssn, uint8_t flags,
-                      uint8_t fill, size_t len)
+static void send_data(raw *r, uint32_t tsn, uint16_t sid, uint32_t ssn, uint8_t flags, uint8_t fill,
+                      size_t len)
 {
     uint8_t c[2048];
     size_t n = data_chunk(c, false, tsn, sid, ssn, 0, flags, fill, len);
@@ -235,7 +235,8 @@ static bool own_build(void)
 #define SKIP_UNLESS_OWN()                                                                          \
     do {                                                                                           \
         if (!own_build()) {                                                                        \
-            print_message("skipped: these tests pin down our own SCTP, this build uses usrsctp\n"); \
+            print_message(                                                                         \
+                "skipped: these tests pin down our own SCTP, this build uses usrsctp\n");          \
             skip();                                                                                \
         }                                                                                          \
     } while (0)
@@ -317,7 +318,7 @@ static void handshake_as_initiator(void **st)
     assert_true(i.initiate_tag != 0);
     assert_int_equal(i.out_streams, 1024);
     assert_true(i.forward_tsn && i.reconfig && i.idata);
-    assert_int_equal(i.a_rwnd, 4 * 1024 * 1024);
+    assert_int_equal(i.a_rwnd, 8 * 1024 * 1024); /* the default window */
     raw_free(&r);
     raw_establish(&r, NULL, false);
     /* connected: the stream count is the smaller of both sides' */
@@ -545,7 +546,7 @@ static void sack_gaps_and_duplicates(void **st)
         assert_int_equal(r.ev.first[i], 'a' + i);
     /* the window is short of what the application has not taken yet:
      * 'd' and 'e', handed over while this packet was processed */
-    assert_int_equal(s.a_rwnd, 4 * 1024 * 1024 - 200);
+    assert_int_equal(s.a_rwnd, 8 * 1024 * 1024 - 200);
     raw_free(&r);
 }
 
@@ -949,7 +950,7 @@ static void lifetime_expires_mid_message(void **st)
     assert_true(fwd);
     assert_int_equal(f.new_cum_tsn, last + 1);
     assert_int_equal(f.count, 0); /* unordered: no stream entry */
-    assert_int_equal(more.n, 1); /* the next message, after the skipped TSN */
+    assert_int_equal(more.n, 1);  /* the next message, after the skipped TSN */
     assert_int_equal(more.tsn[0], last + 2);
     assert_int_equal(more.sid[0], 2);
     assert_int_equal(pm_sctp_stream_abandoned(r.s, 1), 1);
@@ -1027,8 +1028,7 @@ static void send_buffer_and_send_ready(void **st)
 
 /* ---- stream reset ---- */
 
-static size_t out_reset(uint8_t *c, uint32_t seq, uint32_t last_tsn, const uint16_t *sids,
-                        size_t n)
+static size_t out_reset(uint8_t *c, uint32_t seq, uint32_t last_tsn, const uint16_t *sids, size_t n)
 {
     return pm_chunk_write_reconf_out_reset(c, 512, seq, 0, last_tsn, sids, n);
 }

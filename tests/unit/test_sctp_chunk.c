@@ -424,8 +424,8 @@ static void other_chunks(void **st)
     pm_wr16(cv, 2);
     assert_int_equal(pm_chunk_parse_heartbeat(&c, &ip, &il), PM_ERR_PARSE);
     /* ABORT with the T bit and one cause */
-    n = pm_chunk_write_cause(buf, sizeof buf, PM_CHUNK_ABORT, PM_CHUNK_FLAG_T,
-                             PM_CAUSE_USER_ABORT, (const uint8_t *)"bye", 3);
+    n = pm_chunk_write_cause(buf, sizeof buf, PM_CHUNK_ABORT, PM_CHUNK_FLAG_T, PM_CAUSE_USER_ABORT,
+                             (const uint8_t *)"bye", 3);
     assert_int_equal(n, 12);
     c = one_chunk(buf, n);
     assert_int_equal(c.flags, PM_CHUNK_FLAG_T);
@@ -456,9 +456,9 @@ static void other_chunks(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(header_and_crc), cmocka_unit_test(iterator),
-        cmocka_unit_test(data_chunks),    cmocka_unit_test(idata_chunks),
-        cmocka_unit_test(init_chunks),    cmocka_unit_test(sack_chunks),
+        cmocka_unit_test(header_and_crc),     cmocka_unit_test(iterator),
+        cmocka_unit_test(data_chunks),        cmocka_unit_test(idata_chunks),
+        cmocka_unit_test(init_chunks),        cmocka_unit_test(sack_chunks),
         cmocka_unit_test(forward_tsn_chunks), cmocka_unit_test(reconfig_chunks),
         cmocka_unit_test(other_chunks),
     };
