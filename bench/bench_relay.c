@@ -20,8 +20,8 @@
 
 /* Datagrams held per direction: 16 MB of them, more than 80 MB/s keeps in
  * flight over 100 ms one way. */
-#define LINE_SLOTS 12288
-#define SLOT_BYTES 1500
+#define LINE_SLOTS    12288
+#define SLOT_BYTES    1500
 #define SOCKET_BUFFER (8 * 1024 * 1024)
 
 typedef struct slot {
@@ -75,7 +75,8 @@ static int open_socket(const char *ip, struct sockaddr_in *bound)
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
-    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1 ||
+        bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
         return -1;
     }

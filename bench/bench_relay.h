@@ -19,9 +19,9 @@
 typedef struct pm_cli_relay pm_cli_relay;
 
 typedef struct pm_cli_relay_stats {
-    uint64_t forwarded;    /* datagrams delivered */
-    uint64_t dropped;      /* dropped on purpose (the loss rate) */
-    uint64_t overflowed;   /* dropped because the delay line was full */
+    uint64_t forwarded;  /* datagrams delivered */
+    uint64_t dropped;    /* dropped on purpose (the loss rate) */
+    uint64_t overflowed; /* dropped because the delay line was full */
 } pm_cli_relay_stats;
 
 /**

@@ -10,8 +10,10 @@
  */
 #include "sctp/assoc.h"
 
-/* Keep the ring between bursts up to this many entries. */
-#define RING_KEEP 256
+/* The ring starts at, and shrinks back to, this many entries (640 bytes):
+ * a connection at rest keeps no more (memory per connection is a goal),
+ * and one sending a message now and then never allocates for it. */
+#define RING_SMALL 16
 /* RFC 3465 style byte counting: a SACK may grow cwnd in slow start by up
  * to this many MTUs (we SACK every SC_SACK_EVERY packets). */
 #define SS_LIMIT SC_SACK_EVERY
@@ -28,7 +30,7 @@ int sc_ring_reserve(pm_sctp *s)
 {
     if (s->ring_count < s->ring_cap)
         return PM_OK;
-    uint32_t ncap = s->ring_cap ? s->ring_cap * 2 : 64;
+    uint32_t ncap = s->ring_cap ? s->ring_cap * 2 : RING_SMALL;
     if (ncap > (1u << 24))
         return PM_ERR_FULL;
     sc_ochunk *nr = pm_alloc(s->env, ncap * sizeof *nr);
@@ -536,10 +538,14 @@ void sc_on_sack(pm_sctp *s, pm_time now, const pm_chunk *c)
      * abandoned TSNs right after the cumulative ack. */
     if (s->ring_count && s->ring[s->ring_head].state == OC_ABANDONED)
         s->fwd_due = true;
-    if (s->ring_count == 0 && s->ring_cap > RING_KEEP) {
-        pm_free(s->env, s->ring);
-        s->ring = NULL;
-        s->ring_cap = s->ring_head = 0;
+    if (s->ring_count == 0 && s->ring_cap > RING_SMALL) {
+        sc_ochunk *small = pm_alloc(s->env, RING_SMALL * sizeof *small);
+        if (small) { /* else keep the big one */
+            pm_free(s->env, s->ring);
+            s->ring = small;
+            s->ring_cap = RING_SMALL;
+            s->ring_head = 0;
+        }
     }
     sc_check_send_ready(s);
     if (cum_moved)

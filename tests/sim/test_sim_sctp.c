@@ -325,15 +325,14 @@ static void long_path(pm_time rtt, double loss, uint64_t seed, double floor_mb_s
     }
     double mb_s = (double)r.b.bytes / ((double)(pm_test_clock_now - t0) / 1e6) / 1e6;
     pm_sim_stats st = pm_simnet_stats(r.net);
-    print_message("round trip %3lld ms, loss %.1f%%: %.1f MB/s over %.0f virtual s (%llu "
-                  "datagrams, %llu lost; cwnd %u, rto %lld ms; %llu timeouts, %llu window "
-                  "cuts, %llu retransmitted, %llu of them needless)\n",
-                  (long long)(rtt / 1000), loss * 100, mb_s, (double)span / 1e6,
-                  (unsigned long long)st.sent, (unsigned long long)st.lost, (unsigned)r.a.s->cwnd,
-                  (long long)(r.a.s->rto / 1000), (unsigned long long)r.a.s->stats.t3,
-                  (unsigned long long)r.a.s->stats.window_cuts,
-                  (unsigned long long)r.a.s->stats.retransmitted,
-                  (unsigned long long)r.a.s->stats.needless);
+    print_message(
+        "round trip %3lld ms, loss %.1f%%: %.1f MB/s over %.0f virtual s (%llu "
+        "datagrams, %llu lost; cwnd %u, rto %lld ms; %llu timeouts, %llu window "
+        "cuts, %llu retransmitted, %llu of them needless)\n",
+        (long long)(rtt / 1000), loss * 100, mb_s, (double)span / 1e6, (unsigned long long)st.sent,
+        (unsigned long long)st.lost, (unsigned)r.a.s->cwnd, (long long)(r.a.s->rto / 1000),
+        (unsigned long long)r.a.s->stats.t3, (unsigned long long)r.a.s->stats.window_cuts,
+        (unsigned long long)r.a.s->stats.retransmitted, (unsigned long long)r.a.s->stats.needless);
     assert_false(r.a.closed || r.b.closed);
     assert_int_equal(r.b.bad, 0);
     assert_true(mb_s > floor_mb_s);
@@ -364,8 +363,8 @@ static void large_pr_long_path(void **st)
 {
     (void)st;
     for (int idata = 0; idata < 2; idata++) {
-        pm_sim_link link = {.loss = 0.05, .duplicate = 0.01, .delay_min = PM_MS(70),
-                            .delay_max = PM_MS(80)};
+        pm_sim_link link = {
+            .loss = 0.05, .duplicate = 0.01, .delay_min = PM_MS(70), .delay_max = PM_MS(80)};
         run r;
         run_start(&r, 11 + (uint64_t)idata, &link, idata);
         traffic t = {.count = 150, .sizes = {16384, 16384, 1200, 16384, 9000, 16384}};
@@ -397,10 +396,10 @@ static int setup(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(lossless_data),  cmocka_unit_test(lossless_idata),
-        cmocka_unit_test(loss_10_data),   cmocka_unit_test(loss_10_idata),
-        cmocka_unit_test(loss_20_data),   cmocka_unit_test(loss_20_idata),
-        cmocka_unit_test(path_50ms),      cmocka_unit_test(path_150ms),
+        cmocka_unit_test(lossless_data),      cmocka_unit_test(lossless_idata),
+        cmocka_unit_test(loss_10_data),       cmocka_unit_test(loss_10_idata),
+        cmocka_unit_test(loss_20_data),       cmocka_unit_test(loss_20_idata),
+        cmocka_unit_test(path_50ms),          cmocka_unit_test(path_150ms),
         cmocka_unit_test(large_pr_long_path),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
