@@ -149,6 +149,53 @@ static long links_connected(const mesh_bench *b)
     return links;
 }
 
+/* One side of a link as "state/open channels/channels" for the report of
+ * links that did not connect. */
+static void describe_side(const mesh_bench *b, int32_t self, int32_t peer, char *out, size_t cap)
+{
+    pm_mesh_peer_info x;
+    if (pm_mesh_get_peer(b->mesh[self], peer, &x) != PM_OK || !x.connection) {
+        snprintf(out, cap, "gone");
+        return;
+    }
+    size_t open = 0;
+    for (size_t k = 0; k < x.channel_count; k++)
+        open +=
+            x.channels[k] && pm_rtc_channel_get_ready_state(x.channels[k]) == PM_RTC_CHANNEL_OPEN;
+    snprintf(out, cap, "state %d, %zu/%zu channels open", (int)pm_rtc_peer_get_state(x.connection),
+             open, x.channel_count);
+}
+
+/* On stderr: per node, how many of its connections are up; then the first
+ * links that did not connect and where each side is. */
+static void report_unconnected(const mesh_bench *b)
+{
+    for (int32_t i = 1; i <= b->peers; i++) {
+        int up = 0;
+        for (int32_t j = 1; j <= b->peers; j++) {
+            pm_mesh_peer_info x;
+            up += j != i && pm_mesh_get_peer(b->mesh[i], j, &x) == PM_OK && x.connected;
+        }
+        if (up < b->peers - 1)
+            fprintf(stderr, "peermesh bench mesh: node %d has %d of %ld connections up\n", (int)i,
+                    up, b->peers - 1);
+    }
+    int shown = 0;
+    for (int32_t i = 1; i <= b->peers && shown < 10; i++)
+        for (int32_t j = i + 1; j <= b->peers && shown < 10; j++) {
+            pm_mesh_peer_info x, y;
+            if (pm_mesh_get_peer(b->mesh[i], j, &x) == PM_OK &&
+                pm_mesh_get_peer(b->mesh[j], i, &y) == PM_OK && x.connected && y.connected)
+                continue;
+            char a[96], c[96];
+            describe_side(b, i, j, a, sizeof a);
+            describe_side(b, j, i, c, sizeof c);
+            fprintf(stderr, "peermesh bench mesh: link %d-%d not connected: %d: %s; %d: %s\n",
+                    (int)i, (int)j, (int)i, a, (int)j, c);
+            shown++;
+        }
+}
+
 static bool all_connected(const mesh_bench *b)
 {
     for (int32_t i = 1; i <= b->peers; i++)
@@ -250,6 +297,8 @@ int pm_cli_bench_mesh(int argc, char **argv)
     }
     pm_time connect_time = pm_now() - t0;
     long connected = rc == PM_OK ? links_connected(b) : 0;
+    if (rc == PM_OK && connected < links)
+        report_unconnected(b);
     long rss1 = resident_kb();
     uint64_t packets = connected == links && b->seconds > 0 ? broadcast_phase(b) : 0;
     if (rc < 0)

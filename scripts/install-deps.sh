@@ -18,7 +18,7 @@ set -eu
 BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
   libssl-dev libusrsctp-dev libcmocka-dev libjansson-dev libwebsockets-dev libev-dev libenet-dev"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
-  iproute2 util-linux godot3 godot3-server xvfb xauth"
+  iproute2 util-linux iptables godot3 godot3-server xvfb xauth"
 
 usage() {
   echo "usage: $0 [build] [interop]" >&2

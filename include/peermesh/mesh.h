@@ -33,9 +33,9 @@
  * really are partially reliable: a message still unsent or unacknowledged
  * after unreliable_lifetime ms is abandoned. Pass unreliable_lifetime = -1
  * (PM_MESH_LIFETIME_RELIABLE) to get Godot's effective behaviour. Either way
- * the two sides interoperate: reliability is a sender-side choice. (Our
- * stack applies partial reliability only to messages of at most 1156 bytes;
- * larger ones are sent reliably, see rtc.h.)
+ * the two sides interoperate: reliability is a sender-side choice. (A
+ * library built with usrsctp applies partial reliability only to messages
+ * of at most 1156 bytes and sends larger ones reliably, see rtc.h.)
  *
  * Driving. Call pm_mesh_poll() often (or pm_mp_poll() on the interface),
  * then drain events with pm_mp_next_event() and packets with

@@ -139,10 +139,14 @@ PM_API void pm_rtc_config_default(pm_rtc_config *cfg);
  * Options of pm_rtc_peer_create_channel(); Godot's create_data_channel options.
  *
  * Partial reliability (max_packet_lifetime / max_retransmits) applies to
- * messages of up to 1156 bytes, which fit one SCTP packet. Larger messages on
- * such a channel are delivered reliably (still unordered if the channel is):
- * the usrsctp 0.9.5 that Debian 12 ships aborts the whole association when a
- * partially sent message is abandoned (usrsctp issue 592). See docs/webrtc.md.
+ * messages of any size. max_packet_lifetime counts from put_packet (time
+ * spent queued included, as in browsers): a message still unsent when it
+ * runs out is dropped unsent. Only in a library built with usrsctp (CMake
+ * PM_SCTP=usrsctp, see pm_rtc_sctp_implementation) does it apply just to
+ * messages of up to 1156 bytes, which fit one SCTP packet, larger ones going
+ * reliably (still unordered if the channel is): the usrsctp 0.9.5 of Debian
+ * 12 aborts the whole association when a partly sent message is abandoned
+ * (usrsctp issue 592). See docs/webrtc.md.
  */
 typedef struct pm_rtc_channel_init {
     bool negotiated;         /**< both sides create it with `id`; no DCEP */
@@ -265,6 +269,13 @@ PM_API size_t pm_rtc_peer_max_message_size(const pm_rtc_peer *pc);
 
 /** Round-trip time of the selected ICE pair in microseconds, or -1 if unknown. */
 PM_API pm_time pm_rtc_peer_rtt(const pm_rtc_peer *pc);
+
+/**
+ * The SCTP under the data channels, fixed when the library is built:
+ * "peermesh" (its own, the default) or "usrsctp" (CMake PM_SCTP=usrsctp).
+ * A static string; never NULL.
+ */
+PM_API const char *pm_rtc_sctp_implementation(void);
 
 /**
  * Close: channels are closed, DTLS close_notify is sent, state CLOSED.

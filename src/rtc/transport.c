@@ -310,6 +310,11 @@ pm_time pm_rtc_transports_deadline(const pm_rtc_peer *pc)
     return t;
 }
 
+const char *pm_rtc_sctp_implementation(void)
+{
+    return pm_sctp_implementation();
+}
+
 int pm_rtc_sctp_send(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t *d, size_t n,
                      const pm_rtc_channel *ch)
 {

@@ -170,6 +170,7 @@ struct pm_sctp {
 
     /* negotiated */
     bool prsctp, idata, reconfig;
+    bool zero_checksum; /* the peer takes packets without a CRC32c (RFC 9653) */
     uint16_t out_streams, in_streams;
 
     /* streams */
@@ -233,8 +234,9 @@ struct pm_sctp {
     sc_rmsg *open;  /* messages being reassembled */
     sc_frag *frags; /* sorted by (key, seq) */
     size_t nfrags, frags_cap;
-    uint8_t *spare; /* a message buffer kept for the next fragmented message */
-    size_t spare_cap;
+    uint8_t *spare[2]; /* message buffers kept for the next fragmented messages */
+    size_t spare_cap[2];
+    size_t rbuf_hint; /* size of the last fragmented message */
 
     /* events: tag = type; record = header (+ payload) */
     pm_fifo events;

@@ -13,6 +13,10 @@
 #define PARAM_STATE_COOKIE   7
 #define PARAM_SUPPORTED_EXT  0x8008
 #define PARAM_FORWARD_TSN_OK 0xC000
+/* RFC 9653 section 4: Zero Checksum Acceptable, with the Error Detection
+ * Method Identifier 1 (SCTP over DTLS, RFC 8261). */
+#define PARAM_ZERO_CHECKSUM 0x8001
+#define EDMID_DTLS          1
 /* RFC 9260 section 3.3.5: the HEARTBEAT chunk's Heartbeat Info parameter. */
 #define PARAM_HEARTBEAT_INFO 1
 /* RFC 9260 section 3.3.2: INIT / INIT-ACK fixed part. */
@@ -67,6 +71,11 @@ void pm_chunk_set_crc(uint8_t *pkt, size_t len)
     pkt[9] = (uint8_t)(c >> 8);
     pkt[10] = (uint8_t)(c >> 16);
     pkt[11] = (uint8_t)(c >> 24);
+}
+
+bool pm_chunk_crc_zero(const uint8_t *pkt, size_t len)
+{
+    return len >= PM_SCTP_HEADER_LEN && pm_rd32(pkt + 8) == 0;
 }
 
 bool pm_chunk_crc_ok(const uint8_t *pkt, size_t len)
@@ -232,6 +241,9 @@ int pm_chunk_parse_init(const pm_chunk *c, pm_chunk_init *i)
         case PARAM_FORWARD_TSN_OK:
             i->forward_tsn = true;
             break;
+        case PARAM_ZERO_CHECKSUM:
+            i->zero_checksum = pvlen >= 4 && pm_rd32(pv) == EDMID_DTLS;
+            break;
         default:
             /* RFC 9260 section 3.2.1: the two high bits say what to do with
              * an unknown parameter; 0x: stop processing the parameters. */
@@ -261,6 +273,8 @@ size_t pm_chunk_write_init(uint8_t *out, size_t cap, uint8_t type, const pm_chun
         vlen += pad4(PARAM_HDR + next);
     if (i->forward_tsn)
         vlen += PARAM_HDR;
+    if (i->zero_checksum)
+        vlen += PARAM_HDR + 4;
     bool cookie = type == PM_CHUNK_INIT_ACK;
     if (cookie)
         vlen += pad4(PARAM_HDR + i->cookie_len);
@@ -285,6 +299,12 @@ size_t pm_chunk_write_init(uint8_t *out, size_t cap, uint8_t type, const pm_chun
         pm_wr16(v + off, PARAM_FORWARD_TSN_OK);
         pm_wr16(v + off + 2, PARAM_HDR);
         off += PARAM_HDR;
+    }
+    if (i->zero_checksum) {
+        pm_wr16(v + off, PARAM_ZERO_CHECKSUM);
+        pm_wr16(v + off + 2, PARAM_HDR + 4);
+        pm_wr32(v + off + PARAM_HDR, EDMID_DTLS);
+        off += PARAM_HDR + 4;
     }
     if (cookie) {
         pm_wr16(v + off, PARAM_STATE_COOKIE);

@@ -99,6 +99,8 @@ void pm_chunk_write_header(uint8_t *pkt, uint16_t src, uint16_t dst, uint32_t vt
 void pm_chunk_set_crc(uint8_t *pkt, size_t len);
 /** True when the packet's CRC32c matches. */
 bool pm_chunk_crc_ok(const uint8_t *pkt, size_t len);
+/** True when the checksum field is zero (RFC 9653). */
+bool pm_chunk_crc_zero(const uint8_t *pkt, size_t len);
 
 /** One chunk as found in a packet; `value` excludes the 4-byte chunk header. */
 typedef struct pm_chunk {
@@ -152,6 +154,7 @@ typedef struct pm_chunk_init {
     bool forward_tsn;      /**< RFC 3758 Forward-TSN-Supported, or FORWARD-TSN listed */
     bool idata;            /**< I-DATA and I-FORWARD-TSN listed (RFC 8260 section 2.2.1) */
     bool reconfig;         /**< RE-CONFIG listed (RFC 6525 section 5.1) */
+    bool zero_checksum;    /**< RFC 9653: takes packets without a CRC32c (over DTLS) */
     const uint8_t *cookie; /**< INIT-ACK: the State Cookie (required) */
     size_t cookie_len;
 } pm_chunk_init;

@@ -20,6 +20,7 @@
 #define CF_PRSCTP      0x01
 #define CF_IDATA       0x02
 #define CF_RECONFIG    0x04
+#define CF_ZERO_CSUM   0x08
 
 /* What we announce in INIT and INIT-ACK. */
 static void our_init(const pm_sctp *s, pm_chunk_init *i)
@@ -33,13 +34,16 @@ static void our_init(const pm_sctp *s, pm_chunk_init *i)
     i->forward_tsn = true;
     i->reconfig = true;
     i->idata = !s->cfg.no_interleaving;
+    /* RFC 9653: DTLS authenticates every byte, so we take packets without
+     * a CRC32c (and still check the ones that have one). */
+    i->zero_checksum = true;
 }
 
 /* Everything learnt from the peer's INIT or INIT-ACK (or a cookie of it). */
 typedef struct peer_info {
     uint32_t vtag, itsn, a_rwnd;
     uint16_t os, mis;
-    bool prsctp, idata, reconfig;
+    bool prsctp, idata, reconfig, zero_checksum;
 } peer_info;
 
 static void learn_peer(pm_sctp *s, const peer_info *p)
@@ -53,6 +57,7 @@ static void learn_peer(pm_sctp *s, const peer_info *p)
     s->prsctp = p->prsctp;
     s->idata = p->idata && !s->cfg.no_interleaving;
     s->reconfig = p->reconfig;
+    s->zero_checksum = p->zero_checksum;
     /* receiver: nothing received yet (section 6.2) */
     s->peer_cum = p->itsn - 1;
     s->highest_rx = s->peer_cum;
@@ -75,6 +80,7 @@ static void info_from_init(const pm_chunk_init *i, peer_info *p)
     p->prsctp = i->forward_tsn;
     p->idata = i->idata;
     p->reconfig = i->reconfig;
+    p->zero_checksum = i->zero_checksum;
 }
 
 static void establish(pm_sctp *s, pm_time now)
@@ -86,9 +92,10 @@ static void establish(pm_sctp *s, pm_time now)
     s->cookie = NULL;
     s->cookie_len = 0;
     s->hb_at = now + SC_HB_INTERVAL;
-    PM_DEBUG(s->env, "sctp", "association up: %u out / %u in streams%s%s%s",
+    PM_DEBUG(s->env, "sctp", "association up: %u out / %u in streams%s%s%s%s",
              (unsigned)s->out_streams, (unsigned)s->in_streams, s->prsctp ? ", PR-SCTP" : "",
-             s->idata ? ", I-DATA" : "", s->reconfig ? ", RE-CONFIG" : "");
+             s->idata ? ", I-DATA" : "", s->reconfig ? ", RE-CONFIG" : "",
+             s->zero_checksum ? ", zero checksum" : "");
     sc_push_event(s, PM_SCTP_EV_CONNECTED, 0, 0);
 }
 
@@ -134,7 +141,7 @@ static void make_cookie(const pm_sctp *s, pm_time now, const peer_info *p, uint8
     memset(out, 0, COOKIE_LEN);
     out[0] = COOKIE_VERSION;
     out[1] = (uint8_t)((p->prsctp ? CF_PRSCTP : 0) | (p->idata ? CF_IDATA : 0) |
-                       (p->reconfig ? CF_RECONFIG : 0));
+                       (p->reconfig ? CF_RECONFIG : 0) | (p->zero_checksum ? CF_ZERO_CSUM : 0));
     pm_wr32(out + 4, s->my_vtag);
     pm_wr32(out + 8, p->vtag);
     pm_wr32(out + 12, s->my_itsn);
@@ -173,6 +180,7 @@ static bool open_cookie(const pm_sctp *s, pm_time now, const uint8_t *c, size_t 
     p->prsctp = (c[1] & CF_PRSCTP) != 0;
     p->idata = (c[1] & CF_IDATA) != 0;
     p->reconfig = (c[1] & CF_RECONFIG) != 0;
+    p->zero_checksum = (c[1] & CF_ZERO_CSUM) != 0;
     return true;
 }
 

@@ -165,7 +165,11 @@ void sc_flush(pm_sctp *s, pm_time now)
         }
         if (s->pkt_len == PM_SCTP_HEADER_LEN)
             break;
-        pm_chunk_set_crc(s->pkt, s->pkt_len);
+        /* RFC 9653 section 5: without a checksum when the peer takes that,
+         * except a COOKIE-ECHO (the peer's choice may not be known yet
+         * where it is processed); the field is zero from the header. */
+        if (!s->zero_checksum || s->pkt[PM_SCTP_HEADER_LEN] == PM_CHUNK_COOKIE_ECHO)
+            pm_chunk_set_crc(s->pkt, s->pkt_len);
         emit(s, s->pkt, s->pkt_len);
         if (s->state == SC_CLOSED)
             break;

@@ -37,20 +37,27 @@ static bool mid_lt(const pm_sctp *s, uint32_t a, uint32_t b)
 
 /* ---- message buffers ---- */
 
+/* Keep a message buffer for the next fragmented message (the two largest
+ * up to RBUF_KEEP: one is often still lent out to the application when the
+ * next message starts). */
+static void keep_spare(pm_sctp *s, uint8_t *data, size_t cap)
+{
+    int k = s->spare_cap[0] <= s->spare_cap[1] ? 0 : 1; /* the smaller slot */
+    if (cap <= RBUF_KEEP && cap > s->spare_cap[k]) {
+        pm_free(s->env, s->spare[k]);
+        s->spare[k] = data;
+        s->spare_cap[k] = cap;
+    } else {
+        pm_free(s->env, data);
+    }
+}
+
 void sc_rmsg_free(pm_sctp *s, sc_rmsg *m)
 {
     if (!m)
         return;
-    if (m->data != (uint8_t *)(m + 1)) {
-        /* keep the largest buffer for the next fragmented message */
-        if (m->cap <= RBUF_KEEP && m->cap > s->spare_cap) {
-            pm_free(s->env, s->spare);
-            s->spare = m->data;
-            s->spare_cap = m->cap;
-        } else {
-            pm_free(s->env, m->data);
-        }
-    }
+    if (m->data != (uint8_t *)(m + 1))
+        keep_spare(s, m->data, m->cap);
     pm_free(s->env, m);
 }
 
@@ -95,20 +102,30 @@ static int append(pm_sctp *s, sc_rmsg *m, const uint8_t *p, size_t n)
         return PM_OK;
     }
     if (m->len + n > m->cap) {
-        size_t ncap = m->cap ? m->cap : RBUF_MIN;
-        while (ncap < m->len + n)
-            ncap *= 2;
-        uint8_t *nd;
-        if (!m->data && s->spare && s->spare_cap >= m->len + n) {
-            nd = s->spare;
-            ncap = s->spare_cap;
-            s->spare = NULL;
-            s->spare_cap = 0;
+        uint8_t *nd = NULL;
+        size_t ncap = 0;
+        if (!m->data) {
+            /* a spare that is large enough, else one sized like the last
+             * fragmented message: growing by copies would copy it again */
+            for (int k = 0; k < 2 && !nd; k++)
+                if (s->spare[k] && s->spare_cap[k] >= n) {
+                    nd = s->spare[k];
+                    ncap = s->spare_cap[k];
+                    s->spare[k] = NULL;
+                    s->spare_cap[k] = 0;
+                }
+            if (!nd) {
+                ncap = PM_MAX(PM_MAX((size_t)RBUF_MIN, s->rbuf_hint), n);
+                nd = pm_alloc(s->env, ncap);
+            }
         } else {
+            ncap = m->cap;
+            while (ncap < m->len + n)
+                ncap *= 2;
             nd = pm_realloc(s->env, m->data, ncap);
-            if (!nd)
-                return PM_ERR_NOMEM;
         }
+        if (!nd)
+            return PM_ERR_NOMEM;
         m->data = nd;
         m->cap = ncap;
     }
@@ -220,6 +237,8 @@ static void pending_insert(pm_sctp *s, sc_stream *st, sc_rmsg *m)
 /* A complete message: to the application now, or to wait for its turn. */
 static void complete(pm_sctp *s, sc_rmsg *m)
 {
+    if (m->data != (uint8_t *)(m + 1))
+        s->rbuf_hint = PM_MIN(m->len, (size_t)RBUF_KEEP);
     if (m->discard) {
         if (!m->unordered) {
             /* its SSN still counts: deliver what waited behind it */
@@ -484,6 +503,15 @@ void sc_reasm_stream_reset(pm_sctp *s, sc_stream *st)
     st->expect = 0;
 }
 
+static void trim_spares(pm_sctp *s)
+{
+    for (int k = 0; k < 2; k++) {
+        pm_free(s->env, s->spare[k]);
+        s->spare[k] = NULL;
+        s->spare_cap[k] = 0;
+    }
+}
+
 void sc_reasm_free(pm_sctp *s)
 {
     while (s->open) {
@@ -492,18 +520,13 @@ void sc_reasm_free(pm_sctp *s)
         sc_rmsg_free(s, m);
     }
     frags_free(s);
-    pm_free(s->env, s->spare);
-    s->spare = NULL;
-    s->spare_cap = 0;
+    trim_spares(s);
 }
 
 void sc_reasm_trim(pm_sctp *s)
 {
-    if (!s->open) {
-        pm_free(s->env, s->spare);
-        s->spare = NULL;
-        s->spare_cap = 0;
-    }
+    if (!s->open)
+        trim_spares(s);
     if (s->nfrags == 0 && s->frags_cap) {
         pm_free(s->env, s->frags);
         s->frags = NULL;

@@ -47,6 +47,8 @@ typedef struct raw {
     uint32_t s_tag, s_itsn; /* the association's tag and initial TSN */
     uint32_t tsn;           /* our next TSN */
     uint32_t reconf_seq;    /* our next RE-CONFIG request */
+    bool zero_checksum;     /* the raw peer announces RFC 9653 */
+    uint64_t zero_crc;      /* packets received without a checksum */
     ev_log ev;
 } raw;
 
@@ -56,7 +58,10 @@ static void out_cb(void *ud, const uint8_t *p, size_t n)
 {
     raw *r = ud;
     assert_true(n >= PM_SCTP_HEADER_LEN && n <= 1184);
-    assert_true(pm_chunk_crc_ok(p, n));
+    if (pm_chunk_crc_zero(p, n)) /* RFC 9653: only to a peer that takes it */
+        r->zero_crc++;
+    else
+        assert_true(pm_chunk_crc_ok(p, n));
     assert_int_equal(pm_fifo_push(&env, &r->out, 0, p, n, NULL, 0), PM_OK);
 }
 
@@ -175,6 +180,8 @@ static void advance(raw *r, pm_time dt)
 
 /* ---- chunk builders ---- */
 
+static bool raw_zero_checksum; /* what init_chunk announces */
+
 static size_t init_chunk(uint8_t *out, uint8_t type, bool idata, const uint8_t *cookie,
                          size_t cookie_len)
 {
@@ -186,6 +193,7 @@ static size_t init_chunk(uint8_t *out, uint8_t type, bool idata, const uint8_t *
                        .forward_tsn = true,
                        .idata = idata,
                        .reconfig = true,
+                       .zero_checksum = raw_zero_checksum,
                        .cookie = cookie,
                        .cookie_len = cookie_len};
     return pm_chunk_write_init(out, 256, type, &i);
@@ -471,6 +479,41 @@ static void init_ack_without_cookie_aborts(void **st)
     assert_int_equal(code, PM_CAUSE_MISSING_PARAM);
     assert_int_equal(r.ev.closed, 1);
     raw_free(&r);
+}
+
+static void zero_checksum(void **st)
+{
+    (void)st;
+    SKIP_UNLESS_OWN();
+    /* we announce that we take packets without a checksum (RFC 9653) */
+    raw r;
+    raw_new(&r, NULL);
+    assert_int_equal(pm_sctp_connect(r.s, pm_test_clock_now), PM_OK);
+    got g;
+    pm_chunk_init i;
+    assert_int_equal(pm_chunk_parse_init(expect_chunk(&r, &g, PM_CHUNK_INIT), &i), PM_OK);
+    assert_true(i.zero_checksum);
+    raw_free(&r);
+    uint8_t m[100] = {0};
+    for (int peer_takes = 0; peer_takes < 2; peer_takes++) {
+        raw_zero_checksum = peer_takes;
+        raw_establish(&r, NULL, false);
+        raw_zero_checksum = false;
+        assert_int_equal(pm_sctp_send(r.s, 1, 51, m, sizeof m, NULL), PM_OK);
+        assert_true(r.out.count > 0);
+        /* only a peer that announced it gets packets without a checksum */
+        assert_int_equal(r.zero_crc > 0, peer_takes);
+        /* and we take them (their tag still has to be right) */
+        uint8_t c[64];
+        size_t n = data_chunk(c, false, RAW_ITSN, 1, 0, 0, PM_DATA_BEGIN | PM_DATA_END, 'z', 8);
+        uint8_t pkt[128];
+        pm_chunk_write_header(pkt, PORT, PORT, r.s_tag);
+        memcpy(pkt + 12, c, n);
+        assert_int_equal(pm_sctp_handle_packet(r.s, pm_test_clock_now, pkt, 12 + n), PM_OK);
+        poll_events(&r);
+        assert_int_equal(r.ev.nmsgs, 1);
+        raw_free(&r);
+    }
 }
 
 /* ---- receiving ---- */
@@ -1337,6 +1380,7 @@ int main(void)
         cmocka_unit_test(stale_cookie_and_bad_init),
         cmocka_unit_test(init_retransmitted_then_given_up),
         cmocka_unit_test(init_ack_without_cookie_aborts),
+        cmocka_unit_test(zero_checksum),
         cmocka_unit_test(sack_gaps_and_duplicates),
         cmocka_unit_test(delayed_and_every_fourth_sack),
         cmocka_unit_test(fragments_out_of_order),

@@ -50,6 +50,9 @@ static void header_and_crc(void **st)
     pkt[9] ^= 0x80;
     assert_false(pm_chunk_crc_ok(pkt, sizeof pkt));
     assert_false(pm_chunk_crc_ok(pkt, 8));
+    assert_false(pm_chunk_crc_zero(pkt, sizeof pkt));
+    memset(pkt + 8, 0, 4);
+    assert_true(pm_chunk_crc_zero(pkt, sizeof pkt)); /* RFC 9653 */
     /* the well-known check value of CRC32c */
     assert_int_equal(pm_crc32c((const uint8_t *)"123456789", 9), 0xE3069283);
     uint32_t a = pm_crc32c((const uint8_t *)"1234", 4);
@@ -205,6 +208,7 @@ static void init_chunks(void **st)
                        .forward_tsn = true,
                        .idata = true,
                        .reconfig = true,
+                       .zero_checksum = true,
                        .cookie = cookie,
                        .cookie_len = sizeof cookie};
     uint8_t buf[128];
@@ -219,7 +223,7 @@ static void init_chunks(void **st)
         assert_int_equal(r.out_streams, 1024);
         assert_int_equal(r.in_streams, 65535);
         assert_int_equal(r.initial_tsn, 42);
-        assert_true(r.forward_tsn && r.idata && r.reconfig);
+        assert_true(r.forward_tsn && r.idata && r.reconfig && r.zero_checksum);
         if (type == PM_CHUNK_INIT_ACK) {
             assert_int_equal(r.cookie_len, sizeof cookie);
             assert_memory_equal(r.cookie, cookie, sizeof cookie);
