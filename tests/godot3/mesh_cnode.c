@@ -11,14 +11,15 @@
  *   RPC <name> <from>     a Godot 3.2 RPC `ping("from-<name>")` arrived (a
  *                         REMOTE_CALL packet naming method "ping")
  *   SENT                  our BURST raw packets went out (gate "send")
- *   UNREL <from> <n>      raw unreliable test packets counted per sender
- *                         (gate "report")
+ *   UNREL <from> <p> <b>  raw unreliable test packets counted per sender:
+ *                         paced ("U", ten per millisecond) and one burst
+ *                         ("V", all at once) (gate "report")
  *   GONE <id>             a peer left the mesh
  *   RESULT ok|fail ...    at the end: peer 1 left, and nothing was malformed
  *
  * Raw packets are Godot 3.2 MultiplayerAPI RAW commands ([4][payload]), so
  * Godot delivers ours through `network_peer_packet`; the test payload is
- * "U" + sender id + sequence. They go on the unreliable channel with the
+ * "U" or "V" + sender id + sequence. They go on the unreliable channel with the
  * lobby's (Godot's default) 1 ms lifetime.
  */
 #include "peermesh/peermesh.h"
@@ -29,13 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PEERS 16
+#define MAX_PEERS       16
 #define CMD_REMOTE_CALL 0
 #define CMD_RAW         4
 
 typedef struct counter {
     int32_t id;
-    int unrel;
+    int unrel[2]; /* paced "U", burst "V" */
 } counter;
 
 static counter counters[MAX_PEERS];
@@ -86,23 +87,30 @@ static void on_rpc(const pm_mp_packet *p)
     printf("RPC %s %d\n", name, (int)p->from);
 }
 
+static void send_raw(pm_multiplayer *mp, char kind, int32_t self, int seq)
+{
+    uint8_t pkt[32];
+    memset(pkt, 0, sizeof pkt);
+    pkt[0] = CMD_RAW;
+    pkt[1] = (uint8_t)kind;
+    memcpy(pkt + 2, &self, 4);
+    memcpy(pkt + 6, &seq, 4);
+    pm_mp_put_packet(mp, pkt, sizeof pkt);
+}
+
 static void send_burst(pm_signal_client *c, pm_multiplayer *mp, int32_t self, int burst)
 {
     pm_mp_set_target_peer(mp, PM_MP_TARGET_BROADCAST);
     pm_mp_set_transfer_mode(mp, PM_MP_TRANSFER_UNRELIABLE);
     for (int seq = 0; seq < burst; seq++) {
-        uint8_t pkt[32];
-        memset(pkt, 0, sizeof pkt);
-        pkt[0] = CMD_RAW;
-        pkt[1] = 'U';
-        memcpy(pkt + 2, &self, 4);
-        memcpy(pkt + 6, &seq, 4);
-        pm_mp_put_packet(mp, pkt, sizeof pkt);
+        send_raw(mp, 'U', self, seq);
         if (seq % 10 == 9) { /* as a game would: a few per frame */
             pm_signal_client_poll(c);
             usleep(1000);
         }
     }
+    for (int seq = 0; seq < burst; seq++) /* then all at once */
+        send_raw(mp, 'V', self, seq);
 }
 
 int main(int argc, char **argv)
@@ -158,10 +166,11 @@ int main(int argc, char **argv)
         while (pm_mp_get_packet(mp, &p) == PM_OK) {
             if (p.len >= 1 && p.data[0] == CMD_REMOTE_CALL) {
                 on_rpc(&p);
-            } else if (p.len >= 10 && p.data[0] == CMD_RAW && p.data[1] == 'U') {
+            } else if (p.len >= 10 && p.data[0] == CMD_RAW &&
+                       (p.data[1] == 'U' || p.data[1] == 'V')) {
                 counter *k = counter_for(p.from);
                 if (k)
-                    k->unrel++;
+                    k->unrel[p.data[1] - 'U']++;
             }
         }
         if (!ready && connected >= want) {
@@ -175,7 +184,8 @@ int main(int argc, char **argv)
         }
         if (sent && !reported && gate(gates, "report")) {
             for (int i = 0; i < MAX_PEERS && counters[i].id; i++)
-                printf("UNREL %d %d\n", (int)counters[i].id, counters[i].unrel);
+                printf("UNREL %d %d %d\n", (int)counters[i].id, counters[i].unrel[0],
+                       counters[i].unrel[1]);
             reported = true;
         }
         if (reported && one_left)

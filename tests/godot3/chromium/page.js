@@ -8,7 +8,7 @@
 // Reports (through driver.js's `report` binding): "ID W <id>", "READY" once
 // N peers have all three channels open, "RPC <name> <from>" for every Godot
 // 3.2 RPC ping("from-<name>") on the reliable channel, "SENT" after the
-// burst (gate "send"), "UNREL <from> <n>" (gate "report"), "GONE <id>" and
+// bursts (gate "send"), "UNREL <from> <paced> <burst>" (gate "report"), "GONE <id>" and
 // "RESULT ok" once peer 1 has left.
 //
 // The unreliable and ordered channels use the standard maxPacketLifeTime
@@ -29,7 +29,7 @@ const log = (text) => report('LOG ' + text);
 let ws = null;
 let myId = 0;
 const peers = new Map(); // id -> {pc, chans: {label: channel}, open, gone}
-const unrel = new Map(); // sender -> count
+const unrel = new Map(); // sender -> [paced, burst]
 let ready = false;
 let sent = false;
 let done = false;
@@ -68,7 +68,10 @@ function onReliable(id, bytes) {
 }
 
 function onUnreliable(id, bytes) {
-  if (bytes.length >= 10 && bytes[0] === 4 && bytes[1] === 85) unrel.set(id, (unrel.get(id) || 0) + 1);
+  if (bytes.length >= 10 && bytes[0] === 4 && (bytes[1] === 85 || bytes[1] === 86)) {
+    if (!unrel.has(id)) unrel.set(id, [0, 0]);
+    unrel.get(id)[bytes[1] - 85]++;
+  }
 }
 
 function gone(id) {
@@ -114,28 +117,32 @@ function addPeer(id) {
   }
 }
 
-async function sendBurst() {
+function sendRaw(kind, seq) {
   const pkt = new Uint8Array(32);
   const view = new DataView(pkt.buffer);
   pkt[0] = 4;
-  pkt[1] = 85;
+  pkt[1] = kind;
   view.setUint32(2, myId, true);
+  view.setUint32(6, seq, true);
+  for (const p of peers.values()) {
+    const ch = p.chans.unreliable;
+    if (!p.gone && ch.readyState === 'open') ch.send(pkt);
+  }
+}
+
+async function sendBurst() {
   for (let seq = 0; seq < burst; seq++) {
-    view.setUint32(6, seq, true);
-    for (const p of peers.values()) {
-      const ch = p.chans.unreliable;
-      if (!p.gone && ch.readyState === 'open') ch.send(pkt);
-    }
-    // A few per frame, as a game would.
+    sendRaw(85, seq); // "U": a few per frame, as a game would
     if (seq % 10 === 9) await new Promise((r) => setTimeout(r, 1));
   }
+  for (let seq = 0; seq < burst; seq++) sendRaw(86, seq); // "V": then all at once
   sent = true;
   report('SENT');
 }
 
 window.onGate = (name) => {
   if (name === 'send' && ready && !sent) sendBurst().catch((e) => finish('fail send: ' + e));
-  if (name === 'report') for (const [id, n] of unrel) report(`UNREL ${id} ${n}`);
+  if (name === 'report') for (const [id, n] of unrel) report(`UNREL ${id} ${n[0]} ${n[1]}`);
 };
 
 async function onMessage(ev) {

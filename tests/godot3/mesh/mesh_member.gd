@@ -14,7 +14,7 @@
 #
 # Lines on stdout for the runner: ID, LINKS n (connected links, also while
 # server compatibility hides them), READY, RPC <name> <from>, SENT,
-# UNREL <from> <n>, EVENTS <what the multiplayer peer signalled>, GONE 1,
+# UNREL <from> <paced> <burst>, EVENTS <what the multiplayer peer signalled>, GONE 1,
 # RESULT ok|fail <why>.
 extends SceneTree
 
@@ -42,7 +42,7 @@ var sent = false
 var reported = false
 var leaving = false
 var leave_at = 0
-var unrel = {}  # sender id -> count
+var unrel = {}  # sender id -> [paced count, burst count]
 var main_node
 
 
@@ -92,8 +92,10 @@ func _on_pinged(from_name, sender_id):
 
 
 func _on_raw(id, bytes):
-	if bytes.size() >= 9 and bytes[0] == 85:  # "U"
-		unrel[id] = unrel.get(id, 0) + 1
+	if bytes.size() >= 9 and (bytes[0] == 85 or bytes[0] == 86):  # "U" paced, "V" burst
+		if not unrel.has(id):
+			unrel[id] = [0, 0]
+		unrel[id][bytes[0] - 85] += 1
 
 
 func send_msg(type, id, data):
@@ -222,11 +224,13 @@ func _idle(_delta):
 			if seq % 10 == 9:
 				rtc_mp.poll()  # a few per frame, as a game would
 				OS.delay_usec(1000)
+		for seq in range(burst):  # then all at once
+			multiplayer.send_bytes(PoolByteArray([86, seq & 255, 0, 0, 0, 0, 0, 0, 0]), 0, NetworkedMultiplayerPeer.TRANSFER_MODE_UNRELIABLE)
 		say("SENT")
 	if sent and not reported and gate("report"):
 		reported = true
 		for id in unrel:
-			say("UNREL %d %d" % [id, unrel[id]])
+			say("UNREL %d %d %d" % [id, unrel[id][0], unrel[id][1]])
 	if reported and my_id == 1 and not leaving and gate("leave"):
 		leaving = true
 		leave_at = frame
