@@ -221,7 +221,7 @@ static gd_error add_ice_candidate(void *data, const char *mid, int index, const 
     return gd3_error_from_pm(rc);
 }
 
-/* One event as a signal. False when delivery must stop (owner or link gone). */
+/* One event as a signal on the connection object. */
 static void deliver(gd3_peer *p, gd3_link *link, const pm_rtc_event *ev)
 {
     gd_variant a[3];
