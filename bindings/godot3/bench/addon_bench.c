@@ -21,7 +21,7 @@
  * in one process would share usrsctp's process-wide state.
  * What it does not include: Godot's own call overhead (GDScript → Variant →
  * WebRTCPeerConnectionGDNative → our interface) and the memory of Godot's
- * objects (reported by docs/godot.md from a Godot run).
+ * objects (docs/godot.md gives it, measured in godot3-server).
  *
  *   peermesh-godot3-bench [--addon PATH/libpeermesh_godot3.so] [--peers N] [--rounds N]
  *
@@ -135,8 +135,8 @@ static fake_object *other_of(fake_object *o)
 }
 
 /* What the game's GDScript does with the connection's signals. */
-static void on_signal(void *ud, fake_object *obj, const char *signal,
-                      const gd_variant *const *args, int n)
+static void on_signal(void *ud, fake_object *obj, const char *signal, const gd_variant *const *args,
+                      int n)
 {
     (void)ud;
     const gd_webrtc_peer_connection *me = fake_pc_iface(obj);
@@ -149,8 +149,7 @@ static void on_signal(void *ud, fake_object *obj, const char *signal,
             other->set_remote_description(other->data, type, sdp);
     } else if (strcmp(signal, "ice_candidate_created") == 0 && n == 3 && other) {
         other->add_ice_candidate(other->data, fake_variant_cstr(args[0]),
-                                 (int)fake_variant_int_value(args[1]),
-                                 fake_variant_cstr(args[2]));
+                                 (int)fake_variant_int_value(args[1]), fake_variant_cstr(args[2]));
     }
 }
 
@@ -432,7 +431,8 @@ int main(int argc, char **argv)
             rounds = atoi(argv[i + 1]);
     }
     if (peers < 1 || peers > MAX_PEERS / 2 - 1 || rounds < BLOCK) {
-        fprintf(stderr, "usage: peermesh-godot3-bench [--addon PATH] [--peers 1..%d] [--rounds N]\n",
+        fprintf(stderr,
+                "usage: peermesh-godot3-bench [--addon PATH] [--peers 1..%d] [--rounds N]\n",
                 MAX_PEERS / 2 - 1);
         return 64;
     }
@@ -451,16 +451,17 @@ int main(int argc, char **argv)
     printf("  %-36s %12s %12s %12s\n", "", "plain C", "add-on", "add-on cost");
     printf("  %-36s %9.0f ns %9.0f ns %9.0f ns\n", "poll, idle (per peer)", plain.idle_ns,
            add.idle_ns, add.idle_ns - plain.idle_ns);
-    printf("  %-36s %9.0f ns %9.0f ns %9.0f ns\n", "poll, 64 B each way (per peer)",
-           plain.busy_ns, add.busy_ns, add.busy_ns - plain.busy_ns);
+    printf("  %-36s %9.0f ns %9.0f ns %9.0f ns\n", "poll, 64 B each way (per peer)", plain.busy_ns,
+           add.busy_ns, add.busy_ns - plain.busy_ns);
     printf("  %-36s %9.0f ns %9.0f ns %9.0f ns\n", "poll all peers once, idle (a frame)",
            plain.idle_ns * peers, add.idle_ns * peers, (add.idle_ns - plain.idle_ns) * peers);
-    printf("  %-36s %10.0f B %10.0f B %10.0f B\n", "heap per connection (3 channels)",
-           plain.heap, add.heap, add.heap - plain.heap);
-    printf("{\"bench\":\"godot3_addon\",\"peers\":%d,\"frames\":%d,\"poll_idle_ns\":{\"plain\":%.0f,"
-           "\"addon\":%.0f},\"poll_traffic_ns\":{\"plain\":%.0f,\"addon\":%.0f},"
-           "\"heap_per_connection_bytes\":{\"plain\":%.0f,\"addon\":%.0f}}\n",
-           peers, rounds, plain.idle_ns, add.idle_ns, plain.busy_ns, add.busy_ns, plain.heap,
-           add.heap);
+    printf("  %-36s %10.0f B %10.0f B %10.0f B\n", "heap per connection (3 channels)", plain.heap,
+           add.heap, add.heap - plain.heap);
+    printf(
+        "{\"bench\":\"godot3_addon\",\"peers\":%d,\"frames\":%d,\"poll_idle_ns\":{\"plain\":%.0f,"
+        "\"addon\":%.0f},\"poll_traffic_ns\":{\"plain\":%.0f,\"addon\":%.0f},"
+        "\"heap_per_connection_bytes\":{\"plain\":%.0f,\"addon\":%.0f}}\n",
+        peers, rounds, plain.idle_ns, add.idle_ns, plain.busy_ns, add.busy_ns, plain.heap,
+        add.heap);
     return 0;
 }

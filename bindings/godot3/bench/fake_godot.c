@@ -8,12 +8,12 @@
 #include <string.h>
 
 struct fake_object {
-    const char *base;        /* engine class */
+    const char *base; /* engine class */
     int refs;
-    bool unclaimed;          /* a new Reference's first reference */
-    fake_object *script;     /* the attached NativeScript object */
-    const char *script_class;/* NativeScript objects: the class they name */
-    void *userdata;          /* our instance data */
+    bool unclaimed;           /* a new Reference's first reference */
+    fake_object *script;      /* the attached NativeScript object */
+    const char *script_class; /* NativeScript objects: the class they name */
+    void *userdata;           /* our instance data */
     const gd_webrtc_peer_connection *pc;
     const gd_webrtc_data_channel *dc;
 };
@@ -237,10 +237,10 @@ static gd_bool v_as_bool(const gd_variant *v)
 static int64_t v_as_int(const gd_variant *v)
 {
     const fv *f = CFV(v);
-    return f->type == GD_TYPE_INT ? f->u.i
+    return f->type == GD_TYPE_INT    ? f->u.i
            : f->type == GD_TYPE_REAL ? (int64_t)f->u.r
            : f->type == GD_TYPE_BOOL ? f->u.b
-                                      : 0;
+                                     : 0;
 }
 static double v_as_real(const gd_variant *v)
 {
@@ -584,10 +584,12 @@ bool fake_godot_load(const char *path, fake_signal_fn on_signal, void *ud)
         fprintf(stderr, "cannot load %s: %s\n", path, dlerror());
         return false;
     }
-    void (*init)(gd_init_options *) = (void (*)(gd_init_options *))dlsym(lib_handle, "godot_gdnative_init");
+    void (*init)(gd_init_options *) =
+        (void (*)(gd_init_options *))dlsym(lib_handle, "godot_gdnative_init");
     void (*singleton)(void) = (void (*)(void))dlsym(lib_handle, "godot_gdnative_singleton");
     void (*ns_init)(void *) = (void (*)(void *))dlsym(lib_handle, "godot_nativescript_init");
-    entry_terminate = (void (*)(gd_terminate_options *))dlsym(lib_handle, "godot_gdnative_terminate");
+    entry_terminate =
+        (void (*)(gd_terminate_options *))dlsym(lib_handle, "godot_gdnative_terminate");
     if (!init || !singleton || !ns_init || !entry_terminate) {
         fprintf(stderr, "%s lacks the GDNative entry points\n", path);
         return false;

@@ -8,8 +8,9 @@
 # (Godot's keys, WebRTCMultiplayer's "maxPacketLifetime", bad combinations),
 # offer/answer/candidates with the description set from inside
 # session_description_created (re-entrancy) and a nested poll(), negotiated
-# and in-band channels, binary and text messages of 0..65536 bytes both
-# ways, an in-band channel the script drops (closed natively), close of a
+# and in-band channels, binary and text messages of 1..65536 bytes both
+# ways, a handler that drops the last reference to the emitting connection,
+# an in-band channel the script drops (closed natively), close of a
 # channel and of a connection from either side, calls after close, a channel
 # object that outlives its connection, a replaced script, bad SDP and bad
 # candidates (Godot error codes, no crash).
@@ -30,6 +31,8 @@ var conns = []  # everything to poll
 var received = {}  # name -> [channels] from data_channel_received
 var keep_inband = true
 var nested_poll_result = -1
+var doomed  # a connection whose own signal handler drops it
+var doomed_seen = []
 var deadline = 0
 
 
@@ -193,6 +196,23 @@ func config_checks():
 	check(ch.get_ready_state() == CLOSED and ch.put_packet(PoolByteArray([1])) != OK, "its channels then report CLOSED and refuse to send")
 
 
+func on_doomed_description(type, _sdp):
+	doomed_seen.append(type)
+	doomed = null  # the last reference, while the object is emitting
+
+
+# A handler that drops the last reference to the connection emitting the
+# signal: the object dies inside poll(). Godot warns; we must not crash.
+func drop_in_handler_check():
+	doomed = WebRTCPeerConnection.new()
+	doomed.initialize(LOCAL)
+	doomed.create_data_channel("x", {"negotiated": true, "id": 1})
+	doomed.connect("session_description_created", self, "on_doomed_description")
+	doomed.create_offer()
+	doomed.poll()
+	check(doomed == null and doomed_seen == ["offer"], "a handler may drop the last reference to the emitting connection")
+
+
 func bad_input_checks():
 	var pc = WebRTCPeerConnection.new()
 	pc.initialize(LOCAL)
@@ -214,6 +234,7 @@ func bad_input_checks():
 func run():
 	config_checks()
 	bad_input_checks()
+	drop_in_handler_check()
 
 	var a = WebRTCPeerConnection.new()
 	var b = WebRTCPeerConnection.new()
