@@ -159,9 +159,8 @@ printf '  %-15s %17s %17s\n' "sender>receiver" "paced" "burst"
 for key in "godot>godot" "godot>c" "godot>chromium" "c>godot" "chromium>godot" "c>chromium" "chromium>c"; do
   sent=$((${PAIRS[$key]:-0} * BURST))
   [ $sent -gt 0 ] || continue
-  printf '  %-15s %5d/%-5d %5.1f%% %5d/%-5d %5.1f%%\n' "$key" "${GOT[$key]:-0}" $sent \
-    "$(echo "100 * ${GOT[$key]:-0} / $sent" | bc -l)" "${BURSTGOT[$key]:-0}" $sent \
-    "$(echo "100 * ${BURSTGOT[$key]:-0} / $sent" | bc -l)"
+  awk -v k="$key" -v p="${GOT[$key]:-0}" -v b="${BURSTGOT[$key]:-0}" -v n=$sent \
+    'BEGIN { printf "  %-15s %5d/%-5d %5.1f%% %5d/%-5d %5.1f%%\n", k, p, n, 100 * p / n, b, n, 100 * b / n }'
 done
 echo "elapsed: $ms ms"
 if [ $fail = 0 ]; then
