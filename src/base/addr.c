@@ -200,6 +200,8 @@ bool pm_addr_equal(const pm_addr *a, const pm_addr *b)
 bool pm_addr_is_loopback(const pm_addr *a)
 {
     static const uint8_t v6lo[16] = {[15] = 1};
+    if (!a)
+        return false;
     if (a->family == 4)
         return a->ip[0] == 127;
     return a->family == 6 && memcmp(a->ip, v6lo, 16) == 0;

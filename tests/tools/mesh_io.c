@@ -98,9 +98,8 @@ static int take_option(void *ud, int code, const char *arg)
     }
 }
 
-int pm_cli_mesh_io_parse(const pm_cli_command *cmd, int argc, char **argv,
-                         const struct option *own, pm_cli_option_fn fn, void *ud,
-                         pm_cli_mesh_io_options *common)
+int pm_cli_mesh_io_parse(const pm_cli_command *cmd, int argc, char **argv, const struct option *own,
+                         pm_cli_option_fn fn, void *ud, pm_cli_mesh_io_options *common)
 {
     static const struct option shared[] = {
         {"timeout", required_argument, NULL, 't'},

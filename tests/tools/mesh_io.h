@@ -73,8 +73,7 @@ typedef struct pm_cli_mesh_io_options {
  * --bind into *common, --help prints the usage; an operand is a usage
  * error. -1 when all were taken, else the exit status (pm_cli_parse_options).
  */
-int pm_cli_mesh_io_parse(const pm_cli_command *cmd, int argc, char **argv,
-                         const struct option *own, pm_cli_option_fn fn, void *ud,
-                         pm_cli_mesh_io_options *common);
+int pm_cli_mesh_io_parse(const pm_cli_command *cmd, int argc, char **argv, const struct option *own,
+                         pm_cli_option_fn fn, void *ud, pm_cli_mesh_io_options *common);
 
 #endif
