@@ -20,10 +20,10 @@
 #include "io.h"
 
 enum {
-    SOCKETS_MAX = 1,    /* the UDP socket; see the header comment */
-    TX_BATCH = 64,      /* datagrams per sendmmsg */
-    RX_MAX = 512,       /* datagrams per recvmmsg (after GRO splitting) */
-    RX_ROUNDS = 4,      /* receive batches per poll: one busy core cannot starve others */
+    SOCKETS_MAX = 1, /* the UDP socket; see the header comment */
+    TX_BATCH = 64,   /* datagrams per sendmmsg */
+    RX_MAX = 512,    /* datagrams per recvmmsg (after GRO splitting) */
+    RX_ROUNDS = 4,   /* receive batches per poll: one busy core cannot starve others */
 };
 /* No POLLOUT to wait on for a full UDP buffer: retry this soon. */
 #define RETRY_AFTER PM_MS(1)
@@ -223,9 +223,9 @@ static int drv_open(const pm_envr *env, const pm_socket_config *cfg, const pm_en
         if (cap > 0 && pm_addr_parse(&hosts[0], cfg->bind_address, udp->bound.port) == PM_OK)
             *host_count = 1;
     } else {
-        *host_count = pm_io_host_addrs(cfg->include_loopback,
-                                       cfg->enable_ipv6 && udp->bound.family == 6,
-                                       udp->bound.port, hosts, cap);
+        *host_count =
+            pm_io_host_addrs(cfg->include_loopback, cfg->enable_ipv6 && udp->bound.family == 6,
+                             udp->bound.port, hosts, cap);
     }
     *out = s;
     return PM_OK;

@@ -48,8 +48,8 @@ enum { TOTAL = 200 };
 
 typedef struct script_core {
     pm_addr to;
-    int taken;   /* datagrams handed out by poll_transmit */
-    int drives;  /* handle_datagram + handle_timeout calls */
+    int taken;  /* datagrams handed out by poll_transmit */
+    int drives; /* handle_datagram + handle_timeout calls */
     int timeouts;
     int received;
     pm_addr last_local, last_from;
@@ -210,8 +210,7 @@ static void bad_bind_address(void **st)
     pm_addr hosts[4];
     size_t host_count = 7;
     pm_sockets *s = (pm_sockets *)1;
-    assert_int_equal(env.sockets->open(&env, &cfg, &ep, hosts, 4, &host_count, &s),
-                     PM_ERR_INVALID);
+    assert_int_equal(env.sockets->open(&env, &cfg, &ep, hosts, 4, &host_count, &s), PM_ERR_INVALID);
     assert_null(s);
     assert_int_equal(host_count, 0);
     env.sockets->close(NULL);
