@@ -187,7 +187,11 @@ typedef struct pm_rtc_event {
     const char *candidate;   /**< CANDIDATE: "candidate:..." or "" at end of gathering */
 } pm_rtc_event;
 
-/** A datagram to send in sans-I/O mode. Pointers valid until the next call. */
+/**
+ * A datagram to send in sans-I/O mode. `data` stays valid until the next
+ * call on the peer other than pm_rtc_peer_poll_transmit(), so a batch of
+ * datagrams can be taken and then sent together (sendmmsg, GSO).
+ */
 typedef struct pm_rtc_transmit {
     pm_addr from; /**< local address the datagram belongs to */
     pm_addr to;
@@ -306,7 +310,8 @@ PM_API int pm_rtc_peer_handle_timeout(pm_rtc_peer *pc, pm_time now);
 
 /**
  * Take the next datagram to send; false when none. `from` is the local
- * address of the destination's family. Borrowed until the next call.
+ * address of the destination's family. out->data is borrowed until the next
+ * call on the peer other than this one (see pm_rtc_transmit).
  */
 PM_API bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out);
 

@@ -73,9 +73,29 @@ static void fifo_model(void **st)
             for (size_t i = 0; i < len; i++)
                 assert_int_equal(d[i], (uint8_t)(tag + i));
             pm_fifo_pop(&f);
+            /* A popped record stays readable until the next push. */
+            for (size_t i = 0; i < len; i++)
+                assert_int_equal(d[i], (uint8_t)(tag + i));
             mh++;
         }
         assert_int_equal(f.count, mt - mh);
+        if (step % 97 == 0) {
+            /* Walking without popping visits every record in order. */
+            pm_fifo_iter it;
+            pm_fifo_iter_init(&f, &it);
+            uint32_t tag;
+            const uint8_t *d;
+            size_t len, k = mh;
+            while (pm_fifo_iter_next(&f, &it, &tag, &d, &len)) {
+                assert_true(k < mt);
+                assert_int_equal(tag, model_tag[k]);
+                assert_int_equal(len, model_len[k]);
+                if (len)
+                    assert_int_equal(d[len - 1], (uint8_t)(tag + len - 1));
+                k++;
+            }
+            assert_int_equal(k, mt);
+        }
     }
     pm_fifo_free(&env, &f);
 }
