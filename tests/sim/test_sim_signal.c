@@ -17,9 +17,10 @@
  *  4. a non-host cannot seal; the host seals: SEALED for all, then after
  *     the seal delay CLOSED 1000 "Seal complete"; the mesh lives on and
  *     still carries every channel;
- *  5. a second lobby of four connects and its host leaves: the others are
- *     closed with 4000 "Room host has disconnected", their meshes with it,
- *     and the server has no lobby left.
+ *  5. a second lobby of four connects; one peer closes its signaling (the
+ *     others are told it left; its own mesh stays); then the host leaves:
+ *     the others are closed with 4000 "Room host has disconnected", their
+ *     meshes with it, and the server has no lobby left.
  * Every signaling event of every client must be exactly the sequence the
  * story implies. Every observable thing (messages on the signaling queue,
  * events, packets, with their virtual times) feeds a trace hash: the same
@@ -613,6 +614,17 @@ static void join(int i, const char *lobby)
     assert_true(pm_sigcl_is_mesh_lobby(sl->core));
 }
 
+static void forget_member(int32_t id)
+{
+    int k = 0;
+    while (k < S.nmembers && S.members[k] != id)
+        k++;
+    if (k == S.nmembers)
+        return; /* not in the lobby any more (sealed, or its host left) */
+    memmove(&S.members[k], &S.members[k + 1], (size_t)(S.nmembers - k - 1) * sizeof *S.members);
+    S.nmembers--;
+}
+
 /* The client in slot i goes away (freed with its mesh, its WebSocket dropped). */
 static void leave(int i)
 {
@@ -621,11 +633,7 @@ static void leave(int i)
     sl->core = NULL;
     sl->ws_open = false;
     ws_push(TO_SERVER, i, sl->gen, sl->conn, WS_GONE, 0, NULL, 0);
-    int k = 0;
-    while (S.members[k] != sl->id)
-        k++;
-    memmove(&S.members[k], &S.members[k + 1], (size_t)(S.nmembers - k - 1) * sizeof *S.members);
-    S.nmembers--;
+    forget_member(sl->id);
 }
 
 static bool full_mesh(int n)
@@ -741,7 +749,7 @@ static bool left_seen(int gone_id)
 {
     for (int i = 0; i < SLOTS; i++) {
         slot *sl = &S.s[i];
-        if (sl->core && (sl->ngot < sl->nwant || sl->gone_id != gone_id))
+        if (sl->core && (sl->ngot < sl->nwant || (sl->id != gone_id && sl->gone_id != gone_id)))
             return false;
     }
     return true;
@@ -835,13 +843,32 @@ static void host_leaves(void)
         join(i, S.lobby);
     connect_all(4, 6);
     exchange();
+
+    /* A peer closes its own signaling: gone for the others, its mesh stays. */
+    slot *quiet = &S.s[3];
+    pm_sigcl_close(quiet->core);
+    drain_client(quiet);
+    assert_int_equal(pm_sigcl_seal(quiet->core), PM_ERR_STATE);
+    want(quiet, PM_SIGNAL_EVENT_CLOSED, 0, PM_SIGNAL_CLOSE_NORMAL);
+    for (int i = 0; i < 3; i++)
+        want(&S.s[i], PM_SIGNAL_EVENT_PEER_LEFT, quiet->id, 0);
+    forget_member(quiet->id);
+    assert_true(run_until(left_seen, quiet->id, PM_SEC(2)));
+    check_events();
+    assert_int_equal(pm_sigcl_state(quiet->core), PM_SIGNAL_CLOSED);
+    pm_mesh *kept = pm_sigcl_mesh(quiet->core);
+    assert_int_equal(pm_mp_get_connection_status(pm_mesh_multiplayer(kept)), PM_MP_CONNECTED);
+    assert_int_equal(pm_mesh_get_peers(kept, NULL, 0), 3);
+    assert_true(pm_sigcl_next_deadline(quiet->core) < PM_TIME_NEVER);
+
+    /* The host leaves before sealing: the server closes the lobby. */
     leave(0);
-    for (int i = 1; i < 4; i++)
+    for (int i = 1; i < 3; i++)
         want(&S.s[i], PM_SIGNAL_EVENT_CLOSED, 0, PM_SIGNAL_CLOSE_PROTOCOL);
     assert_true(run_until(all_closed, 0, PM_SEC(2)));
     run_for(PM_MS(200));
     check_events();
-    for (int i = 1; i < 4; i++) {
+    for (int i = 1; i < 3; i++) {
         slot *sl = &S.s[i];
         assert_string_equal(sl->reason, "Room host has disconnected");
         /* As the demo clients: no seal, so the mesh goes with the signaling. */
