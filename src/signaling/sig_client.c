@@ -6,6 +6,19 @@
  */
 #include "signaling/sig_client_internal.h"
 
+/* The next record of a queue whose records are lent out until the next call. */
+static bool next_record(pm_fifo *f, bool *lent, uint32_t *tag, const uint8_t **rec, size_t *len)
+{
+    if (*lent) {
+        pm_fifo_pop(f);
+        *lent = false;
+    }
+    if (!pm_fifo_peek(f, tag, rec, len))
+        return false;
+    *lent = true;
+    return true;
+}
+
 /* ---- events ---- */
 
 void pm_sigcl_event(pm_sigcl *c, pm_signal_event_type type, int32_t peer_id, int code,
@@ -19,14 +32,10 @@ void pm_sigcl_event(pm_sigcl *c, pm_signal_event_type type, int32_t peer_id, int
 
 bool pm_sigcl_next_event(pm_sigcl *c, pm_signal_event *ev)
 {
-    if (c->event_peeked) {
-        pm_fifo_pop(&c->events);
-        c->event_peeked = false;
-    }
     uint32_t tag;
     const uint8_t *rec;
     size_t len;
-    if (!pm_fifo_peek(&c->events, &tag, &rec, &len))
+    if (!next_record(&c->events, &c->event_peeked, &tag, &rec, &len))
         return false;
     event_rec r;
     memcpy(&r, rec, sizeof r);
@@ -39,7 +48,6 @@ bool pm_sigcl_next_event(pm_sigcl *c, pm_signal_event *ev)
         ev->lobby = text;
     if (ev->type == PM_SIGNAL_EVENT_CLOSED)
         ev->reason = text;
-    c->event_peeked = true;
     return true;
 }
 
@@ -54,14 +62,10 @@ static void output(pm_sigcl *c, pm_sigcl_out_kind kind, int code, const void *da
 
 bool pm_sigcl_poll_output(pm_sigcl *c, pm_sigcl_output *out)
 {
-    if (c->out_peeked) {
-        pm_fifo_pop(&c->out);
-        c->out_peeked = false;
-    }
     uint32_t tag;
     const uint8_t *rec;
     size_t len;
-    if (!pm_fifo_peek(&c->out, &tag, &rec, &len))
+    if (!next_record(&c->out, &c->out_peeked, &tag, &rec, &len))
         return false;
     int32_t code;
     memcpy(&code, rec, sizeof code);
@@ -69,7 +73,6 @@ bool pm_sigcl_poll_output(pm_sigcl *c, pm_sigcl_output *out)
     out->code = code;
     out->data = rec + sizeof code;
     out->len = len - sizeof code;
-    c->out_peeked = true;
     return true;
 }
 
