@@ -22,7 +22,7 @@
  * signaling connection that ends otherwise closes it (as the demo clients).
  *
  * Nothing is ever called back except the factory, and only from inside
- * pm_sigcl_receive() / pm_sigcl_timeout(); it must not call the core.
+ * pm_sigcl_receive() (a peer announced); it must not call the core.
  */
 #ifndef PM_SIG_CLIENT_H
 #define PM_SIG_CLIENT_H
