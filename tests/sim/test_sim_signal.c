@@ -37,7 +37,7 @@
 #define SLOTS       8
 #define MAX_EPS     256
 #define MAX_EVENTS  48
-#define PER_CHANNEL 6 /* broadcasts per node per channel per round */
+#define PER_CHANNEL 3 /* broadcasts per node per channel per round */
 #define SEAL_DELAY  PM_SEC(1)
 #define PHASE_LIMIT PM_SEC(30)
 #define HOST_ID     1
@@ -387,8 +387,8 @@ static int slot_of_id(int32_t id)
 /* [round][sender slot][channel][seq] then a pattern; sizes per seq. */
 static size_t packet_size(int seq)
 {
-    static const size_t sizes[] = {4, 90, 700, 1150, 40, 3000};
-    return sizes[seq % 6];
+    static const size_t sizes[] = {4, 1150, 3000};
+    return sizes[seq % 3];
 }
 
 static void check_packet(slot *rx, const pm_mp_packet *p)
