@@ -9,8 +9,10 @@
 #include "signaling/sig_client.h"
 
 #define DEFAULT_CONNECT_TIMEOUT PM_SEC(10)
-/* How often to look at the WebSocket when asked to sleep: libwebsockets
- * keeps timers (connect, handshake, close) that its socket does not show. */
+/* How often to look at the WebSocket while it lives, whatever the core's
+ * deadline: libwebsockets keeps timers (connect, handshake, close) and
+ * deferred writes (its automatic pongs) that its socket does not show.
+ * signaling.h promises this bound to callers that wait on time alone. */
 #define ACTIVE_POLL PM_MS(10)
 
 struct pm_signal_client {
