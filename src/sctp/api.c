@@ -330,9 +330,10 @@ static void process_packet(pm_sctp *s, pm_time now, const uint8_t *pkt, size_t l
                  (unsigned)h.dst_port);
         return;
     }
-    /* DTLS already authenticates every byte, so we announce that we take
-     * packets without a checksum (RFC 9653); one that has a checksum must
-     * have the right one, which keeps a foreign packet out. */
+    /* DTLS already authenticates every byte, so a packet without a checksum
+     * is taken (RFC 9653; we announce it to peers that announce it); one
+     * that has a checksum must have the right one, which keeps a foreign
+     * packet out. */
     if (!pm_chunk_crc_zero(pkt, len) && !pm_chunk_crc_ok(pkt, len)) {
         PM_DEBUG(s->env, "sctp", "packet with a bad checksum dropped");
         return;
