@@ -5,6 +5,7 @@
  * timers. Everything is driven by the caller: no thread, no clock, no global.
  */
 #include "sctp/assoc.h"
+#include "sctp/config.h"
 
 /* RFC 8841 section 5: a=sctp-port defaults to 5000. */
 #define DEFAULT_PORT 5000
@@ -162,27 +163,9 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
         return PM_ERR_INVALID;
     *out = NULL;
     pm_sctp_config cfg;
-    pm_sctp_config_default(&cfg);
-    if (cfg_in) {
-        cfg = *cfg_in;
-        if (!cfg.local_port)
-            cfg.local_port = DEFAULT_PORT;
-        if (!cfg.remote_port)
-            cfg.remote_port = DEFAULT_PORT;
-        if (!cfg.max_message_size)
-            cfg.max_message_size = DEFAULT_MAX_MESSAGE;
-        if (!cfg.send_buffer)
-            cfg.send_buffer = DEFAULT_SEND_BUFFER;
-        if (!cfg.recv_buffer)
-            cfg.recv_buffer = DEFAULT_RECV_BUFFER;
-        if (!cfg.streams)
-            cfg.streams = DEFAULT_STREAMS;
-    }
-    /* A whole message must fit either buffer. */
-    cfg.send_buffer = PM_MAX(cfg.send_buffer, cfg.max_message_size);
-    cfg.recv_buffer = PM_MAX(cfg.recv_buffer, cfg.max_message_size);
-    if (cfg.send_buffer > INT32_MAX || cfg.recv_buffer > INT32_MAX)
-        return PM_ERR_INVALID;
+    int rc = pm_sctp_config_resolve(cfg_in, &cfg);
+    if (rc != PM_OK)
+        return rc;
 
     pm_sctp *s = pm_calloc(env, sizeof *s);
     if (!s)
@@ -199,7 +182,7 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
         s->my_vtag = pm_random_u32(env);
     while (s->my_vtag == 0);
     s->my_itsn = pm_random_u32(env);
-    int rc = pm_random(env, s->secret, sizeof s->secret);
+    rc = pm_random(env, s->secret, sizeof s->secret);
     if (rc != PM_OK) {
         pm_free(env, s);
         return rc;
@@ -224,6 +207,7 @@ void pm_sctp_free(pm_sctp *s)
     while (s->events.count) {
         release_head(s);
     }
+    sc_small_free(s); /* last: freeing the ring above may refill it */
     pm_fifo_free(env, &s->events);
     pm_fifo_free(env, &s->early);
     pm_free(env, s->cookie);
@@ -535,6 +519,7 @@ int pm_sctp_handle_timeout(pm_sctp *s, pm_time now)
         s->sack_at = PM_TIME_NEVER;
         s->sack_now = true;
     }
+    sc_small_trim(s, now);
     sc_flush(s, now);
     return PM_OK;
 }

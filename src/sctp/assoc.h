@@ -64,6 +64,7 @@ typedef struct sc_omsg {
     uint16_t sid;
     bool unordered;
     bool abandoned;
+    bool small; /* from the small-message free list (streams.c) */
     uint8_t data[];
 } sc_omsg;
 
@@ -177,9 +178,12 @@ struct pm_sctp {
     sc_stream **streams; /* open-addressing table by sid */
     uint32_t streams_cap, streams_count;
     sc_stream *rr_head, *rr_tail;
-    sc_omsg *cur;    /* DATA: the message being fragmented (no interleaving) */
-    size_t queued;   /* bytes not yet put into chunks */
-    size_t buffered; /* queued + sent and not yet acked */
+    sc_omsg *cur;   /* DATA: the message being fragmented (no interleaving) */
+    size_t queued;  /* bytes not yet put into chunks */
+    sc_omsg *small; /* free small-message blocks (streams.c) */
+    unsigned nsmall;
+    pm_time last_send; /* the latest pm_sctp_send */
+    size_t buffered;   /* queued + sent and not yet acked */
     bool want_send_ready;
     size_t blocked_len;
 
@@ -309,6 +313,9 @@ void sc_omsg_unref(pm_sctp *s, sc_omsg *m);
 /* Take an abandoned message out of its stream's queue (or of `cur`). */
 void sc_unqueue(pm_sctp *s, sc_omsg *m);
 void sc_each_stream(pm_sctp *s, void (*fn)(pm_sctp *, sc_stream *, void *), void *ud);
+/* Give the small-message free list back after a while without sends. */
+void sc_small_trim(pm_sctp *s, pm_time now);
+void sc_small_free(pm_sctp *s);
 
 /* ---- outbox.c ---- */
 void sc_flush(pm_sctp *s, pm_time now);

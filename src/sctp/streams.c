@@ -14,6 +14,12 @@
 
 /* Below this much room in a packet a fragment waits for the next packet. */
 #define MIN_FRAGMENT 256
+/* Messages up to this size take their memory from a small free list (a
+ * stream of small messages allocates nothing per message), which goes back
+ * to the allocator after SMALL_IDLE without sends. */
+#define SMALL_MSG  1024
+#define SMALL_KEEP 4
+#define SMALL_IDLE PM_SEC(1)
 
 /* ---- the table ---- */
 
@@ -79,8 +85,45 @@ void sc_each_stream(pm_sctp *s, void (*fn)(pm_sctp *, sc_stream *, void *), void
 
 void sc_omsg_unref(pm_sctp *s, sc_omsg *m)
 {
-    if (--m->refs == 0)
+    if (--m->refs != 0)
+        return;
+    if (m->small && s->nsmall < SMALL_KEEP) {
+        m->next = s->small;
+        s->small = m;
+        s->nsmall++;
+        return;
+    }
+    pm_free(s->env, m);
+}
+
+static sc_omsg *omsg_alloc(pm_sctp *s, size_t len)
+{
+    if (len > SMALL_MSG)
+        return pm_alloc(s->env, sizeof(sc_omsg) + len);
+    sc_omsg *m = s->small;
+    if (m) {
+        s->small = m->next;
+        s->nsmall--;
+    } else {
+        m = pm_alloc(s->env, sizeof(sc_omsg) + SMALL_MSG);
+    }
+    return m;
+}
+
+void sc_small_trim(pm_sctp *s, pm_time now)
+{
+    if (s->small && now - s->last_send >= SMALL_IDLE)
+        sc_small_free(s);
+}
+
+void sc_small_free(pm_sctp *s)
+{
+    while (s->small) {
+        sc_omsg *m = s->small;
+        s->small = m->next;
         pm_free(s->env, m);
+    }
+    s->nsmall = 0;
 }
 
 void sc_streams_free(pm_sctp *s)
@@ -145,10 +188,12 @@ int sc_enqueue(pm_sctp *s, pm_time now, uint16_t sid, uint32_t ppid, const uint8
     sc_stream *st = sc_stream_get(s, sid, true);
     if (!st)
         return PM_ERR_NOMEM;
-    sc_omsg *m = pm_alloc(s->env, sizeof *m + len);
+    sc_omsg *m = omsg_alloc(s, len);
     if (!m)
         return PM_ERR_NOMEM;
     memset(m, 0, sizeof *m);
+    m->small = len <= SMALL_MSG;
+    s->last_send = now;
     memcpy(m->data, data, len);
     m->len = (uint32_t)len;
     m->ppid = ppid;

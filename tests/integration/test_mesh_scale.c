@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define PEERS      64
-#define TIMEOUT_S  60
+#define PEERS     64
+#define TIMEOUT_S 60
 
 static void mesh_of_64(void **st)
 {

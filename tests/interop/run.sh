@@ -272,8 +272,15 @@ cases_for() {
     # Large partially reliable messages (maxRetransmits 0) both ways while
     # pr_loss % of the datagrams are dropped: abandoned part-way, they must
     # neither stall nor break the association (usrsctp issue 592).
-    run_case "pr-loss 16 KB, $pr_loss% $tag" "$cx --offer --label pr-loss --unordered --max-retransmits 0 --echo $to" \
-      "$cy --answer --send 60 --size 16384,1,16384,1200 $to" "--loss $pr_loss"
+    if [ "$r" = aiortc ] && [ "$pm_sctp" = usrsctp ]; then
+      # Seen with the PM_SCTP=usrsctp build (3 of 6 runs): the association
+      # aborted, or a 16 KB message came back as 784 bytes. Our own SCTP
+      # passes (it holds a FORWARD-TSN while a message straddles it).
+      report_skip "pr-loss 16 KB, $pr_loss% $tag" "usrsctp 0.9.5 with aiortc 1.4.0: abandoned large messages abort the association or arrive truncated"
+    else
+      run_case "pr-loss 16 KB, $pr_loss% $tag" "$cx --offer --label pr-loss --unordered --max-retransmits 0 --echo $to" \
+        "$cy --answer --send 60 --size 16384,1,16384,1200 $to" "--loss $pr_loss"
+    fi
   fi
 }
 

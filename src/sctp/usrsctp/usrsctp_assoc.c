@@ -13,6 +13,7 @@
  */
 #include "sctp/sctp.h"
 
+#include "sctp/config.h"
 #include "sctp/usrsctp/usrsctp_glue.h"
 
 #include <errno.h>
@@ -626,27 +627,9 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
         return PM_ERR_INVALID;
     *out = NULL;
     pm_sctp_config cfg;
-    pm_sctp_config_default(&cfg);
-    if (cfg_in) {
-        cfg = *cfg_in;
-        if (!cfg.local_port)
-            cfg.local_port = DEFAULT_PORT;
-        if (!cfg.remote_port)
-            cfg.remote_port = DEFAULT_PORT;
-        if (!cfg.max_message_size)
-            cfg.max_message_size = DEFAULT_MAX_MESSAGE;
-        if (!cfg.send_buffer)
-            cfg.send_buffer = DEFAULT_BUFFER;
-        if (!cfg.recv_buffer)
-            cfg.recv_buffer = DEFAULT_BUFFER;
-        if (!cfg.streams)
-            cfg.streams = DEFAULT_STREAMS;
-    }
-    /* usrsctp refuses a whole message larger than SO_SNDBUF (EMSGSIZE). */
-    cfg.send_buffer = PM_MAX(cfg.send_buffer, cfg.max_message_size);
-    cfg.recv_buffer = PM_MAX(cfg.recv_buffer, cfg.max_message_size);
-    if (cfg.send_buffer > INT32_MAX || cfg.recv_buffer > INT32_MAX)
-        return PM_ERR_INVALID;
+    int rc = pm_sctp_config_resolve(cfg_in, &cfg);
+    if (rc != PM_OK)
+        return rc;
 
     pm_sctp *s = pm_calloc(env, sizeof *s);
     if (!s)
@@ -659,7 +642,7 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
     pm_fifo_init(&s->early, EARLY_MAX_BYTES);
     pm_fifo_init(&s->deferred, DEFERRED_MAX_BYTES);
 
-    int rc = pm_usrsctp_acquire(env);
+    rc = pm_usrsctp_acquire(env);
     if (rc != PM_OK) {
         pm_free(env, s);
         return rc;
