@@ -504,10 +504,8 @@ static bool ipv6_loopback_available(void)
 static void ipv6_loopback(void **st)
 {
     (void)st;
-    if (!ipv6_loopback_available()) {
-        print_message("skipped: no IPv6 loopback on this host\n");
-        skip();
-    }
+    if (!ipv6_loopback_available())
+        pm_test_skip("no IPv6 loopback (::1) on this host");
     lpair p;
     lp_init_at(&p, "::1", 0, 0);
     connect_with(&p, "v6");
@@ -540,7 +538,7 @@ static void port_range(void **st)
             base = cand;
     }
     if (!base)
-        skip();
+        pm_test_skip("no block of 4 free UDP ports in 42000..42999 on 127.0.0.1");
     lpair p;
     lp_init_at(&p, "127.0.0.1", base, (uint16_t)(base + 1));
     uint16_t p0 = pm_rtc_peer_local_port(p.pc[0]), p1 = pm_rtc_peer_local_port(p.pc[1]);

@@ -16,25 +16,19 @@
 #                        channels are reported, not failed: Chromium abandons most
 #                        of a burst before sending it)
 #
-# Exit 77 (CTest SKIP_RETURN_CODE) when Chromium or Node.js >= 18 is missing.
+# Exit 77 (CTest SKIP_RETURN_CODE) when Chromium or Node.js >= 18 is missing;
+# under CI=true that is a failure (tests/support/skip.sh).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 pm=${1:?usage: mesh_chromium.sh PEERMESH_BINARY}
 chromium=${CHROMIUM:-/usr/bin/chromium}
+# shellcheck source=../support/skip.sh
+. "$here/../support/skip.sh"
 
-if [ ! -x "$chromium" ]; then
-  echo "SKIP: $chromium not installed (scripts/install-deps.sh interop)"
-  exit 77
-fi
+[ -x "$chromium" ] || pm_skip "$chromium not installed (scripts/install-deps.sh interop)"
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 18 ]; then
-  echo "SKIP: Node.js >= 18 not installed (scripts/install-deps.sh interop)"
-  exit 77
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "SKIP: python3 (for pair.py) not installed"
-  exit 77
-fi
+[ "$node_major" -ge 18 ] || pm_skip "Node.js >= 18 not installed (scripts/install-deps.sh interop)"
+command -v python3 >/dev/null 2>&1 || pm_skip "python3 (for pair.py) not installed"
 
 godot="--channels reliable,ordered,unreliable"
 to="--timeout 30"

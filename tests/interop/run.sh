@@ -8,6 +8,8 @@
 # as the offerer (the offerer is the side that sends; the answerer echoes or
 # acks). Prints one line per case (PASS / FAIL / SKIP, with timing or reason)
 # and, last, "N passed, N failed, N skipped". Exit status 1 if any case failed.
+# A reference peer that is not installed is skipped, except under CI=true
+# (as .ci/run sets it), where it fails the suite.
 #
 # Environment:
 #   PEERS=pion,aiortc,chromium,self   which partners to pair peermesh with (default: all)
@@ -25,6 +27,8 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=../support/skip.sh
+. "$here/../support/skip.sh"
 
 pm_bin=${1:-$root/build/peermesh}
 peers=${PEERS:-pion,aiortc,chromium,self}
@@ -46,6 +50,17 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 report_skip() { # what why
   printf 'SKIP  %-48s %s\n' "$1" "$2"
   skipped=$((skipped + 1))
+}
+
+# A reference peer that is not installed: skipped by hand, a failure under CI
+# (tests/support/skip.sh), where scripts/install-deps.sh installs every one.
+report_missing() { # what why
+  if pm_ci; then
+    printf 'FAIL  %-48s %s (CI=true: scripts/install-deps.sh must have installed it)\n' "$1" "$2"
+    failed=$((failed + 1))
+  else
+    report_skip "$1" "$2"
+  fi
 }
 
 # --- the peer under test -------------------------------------------------------
@@ -237,7 +252,7 @@ for r in ${peers//,/ }; do
 done
 for r in ${peers//,/ }; do
   if [ -n "${ref_missing[$r]:-}" ]; then
-    report_skip "all $r cases" "${ref_missing[$r]}"
+    report_missing "all $r cases" "${ref_missing[$r]}"
     continue
   fi
   if [ "$r" = self ]; then
