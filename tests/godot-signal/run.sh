@@ -77,19 +77,23 @@ for _ in $(seq $((LIMIT * 20))); do
   sleep 0.05
 done
 CLOG="$WORK/chat.log"
+CSTATUS="did not run (Godot wrote no lobby id)"
 if [ -s "$LOBBY_FILE" ]; then
   LOBBY=$(cat "$LOBBY_FILE")
   (sleep 1.5; echo "hello from C"; echo "/quit") |
     timeout -k 3 20 "$PM" chat --server "$URL" --lobby "$LOBBY" --bind 127.0.0.1 >"$CLOG" 2>&1
-  echo "C client: exit $? ($(grep -c '' "$CLOG") lines)"
+  CSTATUS=$?
+  echo "C client: exit $CSTATUS ($(grep -c '' "$CLOG") lines)"
 fi
 
 wait "$GPID"
 STATUS=$?
-if [ $STATUS -eq 0 ] && grep -q '^RESULT ok' "$GLOG" && grep -q 'we are peer' "$CLOG"; then
-  echo "PASS: $(grep '^RESULT' "$GLOG")"
+# Both sides must succeed: Godot's verdict, and the C client's own exit status.
+if [ $STATUS -eq 0 ] && grep -q '^RESULT ok' "$GLOG" && [ "$CSTATUS" = 0 ] &&
+  grep -q 'we are peer' "$CLOG"; then
+  echo "PASS: $(grep '^RESULT' "$GLOG"); C client exit 0"
   exit 0
 fi
-echo "FAIL: godot exit $STATUS"
+echo "FAIL: godot exit $STATUS, C client exit $CSTATUS"
 show "$GLOG" "$CLOG" "$SLOG"
 exit 1
