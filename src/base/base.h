@@ -106,6 +106,18 @@ static inline void pm_wr64(uint8_t *p, uint64_t v)
     pm_wr32(p + 4, (uint32_t)v);
 }
 
+/** The value of one hexadecimal digit (either case), -1 for any other character. */
+static inline int pm_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /** A growable byte buffer. */
 typedef struct pm_buf {
     uint8_t *data;

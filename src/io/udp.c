@@ -146,7 +146,7 @@ void pm_io_udp_close(int fd)
 
 uint8_t *pm_io_rx_buffer(void)
 {
-    static __thread uint8_t *buf;
+    static _Thread_local uint8_t *buf;
     if (!buf)
         buf = malloc(PM_IO_RX_BUF); /* lives as long as the thread */
     return buf;

@@ -13,6 +13,7 @@ static void addr_parse_format(void **st)
     assert_int_equal(pm_addr_parse(&a, "::1", 9), PM_OK);
     assert_string_equal(pm_addr_format(&a, buf, sizeof buf), "[::1]:9");
     assert_true(pm_addr_is_loopback(&a));
+    assert_false(pm_addr_is_loopback(NULL)); /* a getter: neutral for NULL (common.h) */
     assert_int_equal(pm_addr_parse(&a, "2001:db8::1:0:0:1", 1), PM_OK);
     assert_string_equal(pm_addr_format_ip(&a, buf, sizeof buf), "2001:db8::1:0:0:1");
     assert_int_equal(pm_addr_parse(&a, "fe80::1%3", 1), PM_OK);
