@@ -153,21 +153,22 @@ static void method_init(void)
     g_rmethod = make_method("peermesh dgram in", NULL, rbio_read, rbio_ctrl);
 }
 
-BIO *pm_dtls_rbio_new(void)
+/* A BIO of one of our methods holding `st` (OPENSSL_zalloc'ed; freed with the BIO). */
+static BIO *new_bio(BIO_METHOD *const *method, void *st)
 {
     pthread_once(&g_method_once, method_init);
-    if (!g_rmethod)
-        return NULL;
-    pm_dtls_rbio *st = OPENSSL_zalloc(sizeof *st);
-    if (!st)
-        return NULL;
-    BIO *b = BIO_new(g_rmethod);
+    BIO *b = *method && st ? BIO_new(*method) : NULL;
     if (!b) {
         OPENSSL_free(st);
         return NULL;
     }
     BIO_set_data(b, st);
     return b;
+}
+
+BIO *pm_dtls_rbio_new(void)
+{
+    return new_bio(&g_rmethod, OPENSSL_zalloc(sizeof(pm_dtls_rbio)));
 }
 
 void pm_dtls_rbio_set(BIO *b, const uint8_t *data, size_t len)
@@ -179,19 +180,10 @@ void pm_dtls_rbio_set(BIO *b, const uint8_t *data, size_t len)
 
 BIO *pm_dtls_bio_new(void (*send)(void *ud, const uint8_t *dgram, size_t len), void *ud)
 {
-    pthread_once(&g_method_once, method_init);
-    if (!g_method)
-        return NULL;
     pm_dtls_bio *st = OPENSSL_zalloc(sizeof *st);
-    if (!st)
-        return NULL;
-    st->send = send;
-    st->ud = ud;
-    BIO *b = BIO_new(g_method);
-    if (!b) {
-        OPENSSL_free(st);
-        return NULL;
+    if (st) {
+        st->send = send;
+        st->ud = ud;
     }
-    BIO_set_data(b, st);
-    return b;
+    return new_bio(&g_method, st);
 }
