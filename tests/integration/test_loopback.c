@@ -226,6 +226,7 @@ static void exchange_every_kind(void **st)
     assert_int_equal(n, 5);
     assert_memory_equal(d, "hello", 5);
     assert_true(pm_rtc_channel_was_string_packet(b));
+    assert_int_equal(pm_rtc_channel_get_available_packet_count(b), 3); /* the lent one is taken */
     assert_int_equal(pm_rtc_channel_get_packet(b, &d, &n), PM_OK);
     assert_int_equal(n, 0);
     assert_true(pm_rtc_channel_was_string_packet(b));
@@ -634,6 +635,7 @@ static void lent_data_survives_more_arrivals(void **st)
     const uint8_t *d;
     size_t n;
     assert_int_equal(pm_rtc_channel_get_packet(b, &d, &n), PM_OK);
+    assert_int_equal(pm_rtc_channel_get_available_packet_count(b), 0);
     static uint8_t big[20000];
     for (uint32_t i = 0; i < 40; i++) { /* 800 KB: under the unread limit */
         numbered(big, sizeof big, i);
@@ -643,6 +645,7 @@ static void lent_data_survives_more_arrivals(void **st)
     assert_true(lp_run(&p, msgs_ge, &w2, PM_SEC(5)));
     assert_int_equal(n, 5);
     assert_memory_equal(d, "first", 5); /* ASan would flag a freed block here */
+    assert_int_equal(pm_rtc_channel_get_available_packet_count(b), 40);
     for (uint32_t i = 0; i < 40; i++) {
         const uint8_t *m;
         size_t mn;
