@@ -102,6 +102,28 @@ static inline void pm_wr64(uint8_t *p, uint64_t v)
     pm_wr32(p + 4, (uint32_t)v);
 }
 
+/* Little-endian helpers (Godot's encode_uint32 and friends). */
+static inline uint32_t pm_rd32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t pm_rd64le(const uint8_t *p)
+{
+    return (uint64_t)pm_rd32le(p) | ((uint64_t)pm_rd32le(p + 4) << 32);
+}
+static inline void pm_wr32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline void pm_wr64le(uint8_t *p, uint64_t v)
+{
+    pm_wr32le(p, (uint32_t)v);
+    pm_wr32le(p + 4, (uint32_t)(v >> 32));
+}
+
 /** A growable byte buffer. */
 typedef struct pm_buf {
     uint8_t *data;
