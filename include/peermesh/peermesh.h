@@ -7,6 +7,8 @@
 #include "peermesh/multiplayer.h"
 #include "peermesh/mesh.h"
 #include "peermesh/enet.h"
+#include "peermesh/variant.h"
+#include "peermesh/rpc.h"
 #include "peermesh/signaling.h"
 
 #endif
