@@ -1,14 +1,20 @@
 /*
- * libFuzzer target for the RPC layer (Godot 3.2's MultiplayerAPI): the input
- * is a sequence of packets from peers 2 and 3 to a server (id 1) with a few
- * declared nodes and modes, fed through a minimal in-memory multiplayer
- * peer. Every event must carry arguments that encode again, calls back with
- * those arguments must succeed, and the parsers must agree with the core.
+ * libFuzzer target for Godot 3.2's multiplayer stack: the RPC layer
+ * (MultiplayerAPI) and the WebSocket multiplayer peer's core.
+ *
+ * The input is a sequence of chunks. Each chunk is a packet from peer 2 or
+ * 3 to an rpc server (id 1) with a few declared nodes and modes, fed through
+ * a minimal in-memory multiplayer peer: every event must carry arguments
+ * that encode again, and calls back with those arguments must succeed. The
+ * same chunk is also a WebSocket message to a WebSocket-peer server core
+ * (from one of two clients) and to a client core (from its server); their
+ * queues must stay consistent.
  *
  * Input: repeated [u8 control][u8 length][length bytes]; control bit 0
  * picks the sender, bit 1 connects or disconnects it first, bit 2 answers
  * each call with an rpc to everyone.
  */
+#include "multiplayer/wsmp_core.h"
 #include "peermesh/rpc.h"
 #include "wire/godot_mpapi.h"
 #include "wire/godot_variant.h"
@@ -90,9 +96,50 @@ static void check_codec(const uint8_t *p, size_t n)
         abort();
 }
 
+/* The WebSocket cores: a server with two clients, and a client of a server. */
+static void ws_feed(pm_wsmp *server, pm_wsmp *client, uint64_t conn, const uint8_t *p, size_t n)
+{
+    pm_wsmp_on_message(server, conn, p, n);
+    pm_wsmp_on_message(client, 1, p, n);
+    pm_wsmp *both[] = {server, client};
+    for (int i = 0; i < 2; i++) {
+        pm_wsmp_action a;
+        uint64_t c;
+        const uint8_t *d;
+        size_t len;
+        while (pm_wsmp_next_output(both[i], &a, &c, &d, &len))
+            if (a == PM_WSMP_SEND && len < 9)
+                abort(); /* every message carries Godot's header */
+        pm_mp_packet pkt;
+        while (pm_wsmp_get_packet(both[i], &pkt) == PM_OK)
+            if (pkt.from < 1 || pkt.len > 1000)
+                abort();
+        pm_mp_event ev;
+        while (pm_wsmp_next_event(both[i], &ev))
+            if (ev.peer_id < 1)
+                abort();
+    }
+}
+
+static void ws_setup(pm_wsmp *server, pm_wsmp *client)
+{
+    static pm_env env = {.log = quiet};
+    pm_envr r;
+    pm_env_resolve(&r, &env);
+    pm_wsmp_init(server, &r, 1000, 4096);
+    pm_wsmp_init(client, &r, 1000, 4096);
+    pm_wsmp_start(server, true);
+    pm_wsmp_start(client, false);
+    pm_wsmp_on_open(server, 1);
+    pm_wsmp_on_open(server, 2);
+    pm_wsmp_on_open(client, 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static pm_env env = {.log = quiet};
+    pm_wsmp wserver, wclient;
+    ws_setup(&wserver, &wclient);
     pm_rpc_config cfg;
     pm_rpc_config_default(&cfg);
     cfg.env = &env;
@@ -132,6 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         f.from = from;
         f.pending = true;
         check_codec(f.pkt, n);
+        ws_feed(&wserver, &wclient, 1 + (control & 1), f.pkt, n);
         pm_rpc_event ev;
         while (pm_rpc_next_event(r, &ev)) {
             for (size_t i = 0; i < ev.argc; i++)
@@ -145,5 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     pm_rpc_free(r);
     pm_multiplayer_free(mp);
+    pm_wsmp_free(&wserver);
+    pm_wsmp_free(&wclient);
     return 0;
 }

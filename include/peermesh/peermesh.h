@@ -9,6 +9,7 @@
 #include "peermesh/enet.h"
 #include "peermesh/variant.h"
 #include "peermesh/rpc.h"
+#include "peermesh/websocket.h"
 #include "peermesh/signaling.h"
 
 #endif

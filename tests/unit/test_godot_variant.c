@@ -8,6 +8,7 @@
  */
 #include "testutil.h"
 
+#include "variant_samples.h"
 #include "wire/godot_variant.h"
 
 #include <math.h>
@@ -285,47 +286,11 @@ static void decode_as_godot_does(void **st)
     assert_int_equal(decode_hex("000000", NULL, NULL), PM_ERR_PARSE);
 }
 
-/* A value with every type in it, nested. */
-static size_t every_type(pm_variant *items, pm_variant *inner)
-{
-    static const uint8_t bytes[] = {9, 8, 7, 6, 5};
-    static const int32_t ints[] = {INT32_MIN, 0, INT32_MAX};
-    static const float reals[] = {0.5f, -1, 1e30f, 3, 4, 5, 6, 7, 8, 9, 10, 11};
-    static const pm_variant_str strs[] = {{"x", 1}, {"", 0}, {"\xe2\x82\xac", 3}};
-    size_t n = 0;
-    items[n++] = pm_variant_nil();
-    items[n++] = pm_variant_bool(true);
-    items[n++] = pm_variant_int(-5);
-    items[n++] = pm_variant_int(INT64_MIN);
-    items[n++] = pm_variant_real(2.75);
-    items[n++] = pm_variant_real(-1.0 / 3.0);
-    items[n++] = pm_variant_string("hello, world");
-    for (int t = PM_VARIANT_VECTOR2; t <= PM_VARIANT_COLOR; t++)
-        items[n++] = pm_variant_math((pm_variant_type)t, reals);
-    items[n++] = pm_variant_node_path("/root/Main/Player:position:x");
-    items[n++] = (pm_variant){.type = PM_VARIANT_RID};
-    items[n++] = pm_variant_object_id(77);
-    inner[0] = pm_variant_string("key");
-    inner[1] = pm_variant_vector2(1, 2);
-    inner[2] = pm_variant_int(7);
-    inner[3] = pm_variant_array(inner, 2);
-    items[n++] = pm_variant_dictionary(inner, 2);
-    items[n++] = pm_variant_array(inner + 2, 2);
-    items[n++] = pm_variant_pool(PM_VARIANT_POOL_BYTE_ARRAY, bytes, 5);
-    items[n++] = pm_variant_pool(PM_VARIANT_POOL_INT_ARRAY, ints, 3);
-    items[n++] = pm_variant_pool(PM_VARIANT_POOL_REAL_ARRAY, reals, 3);
-    items[n++] = pm_variant_pool(PM_VARIANT_POOL_STRING_ARRAY, strs, 3);
-    items[n++] = pm_variant_pool(PM_VARIANT_POOL_VECTOR2_ARRAY, reals, 3);
-    items[n++] = pm_variant_pool(PM_VARIANT_POOL_VECTOR3_ARRAY, reals, 2);
-    items[n++] = pm_variant_pool(PM_VARIANT_POOL_COLOR_ARRAY, reals, 3);
-    return n;
-}
-
 static void round_trip_and_truncation(void **st)
 {
     (void)st;
-    pm_variant items[40], inner[4];
-    size_t n = every_type(items, inner);
+    pm_variant items[PM_TEST_VARIANT_SAMPLES];
+    size_t n = pm_test_variant_samples(items);
     pm_variant all = pm_variant_array(items, n);
     size_t size;
     assert_int_equal(pm_variant_encoded_size(&all, &size), PM_OK);
@@ -412,8 +377,8 @@ static void memory_is_bounded_by_input(void **st)
     (void)st;
     /* Random mutations of a valid encoding: whatever decodes needs at most
      * 14 bytes of memory per input byte (plus the root), as variant.h says. */
-    pm_variant items[40], inner[4];
-    size_t n = every_type(items, inner);
+    pm_variant items[PM_TEST_VARIANT_SAMPLES];
+    size_t n = pm_test_variant_samples(items);
     pm_variant all = pm_variant_array(items, n);
     uint8_t base[2048], b[2048];
     size_t size;
