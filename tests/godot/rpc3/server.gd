@@ -1,0 +1,85 @@
+# A Godot 3.2 Echo server (echo_server.gd, what `peermesh rpc serve`
+# declares) for the C client `peermesh rpc probe`, over ENet or WebSocket,
+# bound to 127.0.0.1.
+#
+#   transport=enet|ws|wss port=P ready=FILE peers=N timeout=S [cert=PEM key=PEM]
+#
+# Quits 0 with "RESULT ok ..." once `peers` clients have come and gone,
+# 2 when the port cannot be bound, 1 on timeout.
+extends SceneTree
+
+const Common = preload("res://common.gd")
+
+var expect_peers = 1
+var deadline = 0
+var connected = 0
+var disconnected = 0
+var raw = 0
+
+
+func _init():
+	var a = Common.args()
+	expect_peers = int(a.get("peers", "1"))
+	deadline = OS.get_ticks_msec() + int(a.get("timeout", "20")) * 1000
+	OS.low_processor_usage_mode_sleep_usec = 1000
+	var port = int(a.get("port", "0"))
+	var peer
+	var err
+	if a.get("transport", "enet") == "enet":
+		peer = NetworkedMultiplayerENet.new()
+		peer.set_bind_ip("127.0.0.1")
+		err = peer.create_server(port, 32)
+	else:
+		peer = WebSocketServer.new()
+		peer.bind_ip = "127.0.0.1"
+		if a.get("transport") == "wss":
+			var key = CryptoKey.new()
+			var cert = X509Certificate.new()
+			if key.load(a.get("key", "")) != OK or cert.load(a.get("cert", "")) != OK:
+				print("RESULT fail cannot load the certificate")
+				quit(1)
+				return
+			peer.private_key = key
+			peer.ssl_certificate = cert
+		err = peer.listen(port, PoolStringArray(), true)
+	if err != OK:
+		print("BIND_FAILED ", err)
+		quit(2)
+		return
+	var node = Node.new()
+	node.name = "Echo"
+	node.set_script(load("res://echo_server.gd"))
+	root.add_child(node)
+	set_network_peer(peer)
+	connect("network_peer_connected", self, "_on_connected")
+	connect("network_peer_disconnected", self, "_on_disconnected")
+	multiplayer.connect("network_peer_packet", self, "_on_packet")
+	var f = File.new()
+	f.open(a.get("ready", "ready.txt"), File.WRITE)
+	f.store_string("ready")
+	f.close()
+	print("listening")
+
+
+func _on_connected(id):
+	connected += 1
+	print("peer_connected ", id)
+
+
+func _on_disconnected(id):
+	disconnected += 1
+	print("peer_disconnected ", id)
+
+
+func _on_packet(id, bytes):
+	raw += 1
+	multiplayer.send_bytes(bytes, id)
+
+
+func _idle(_delta):
+	if disconnected >= expect_peers:
+		print("RESULT ok connected=%d disconnected=%d raw=%d" % [connected, disconnected, raw])
+		quit(0)
+	elif OS.get_ticks_msec() > deadline:
+		print("RESULT fail timeout connected=%d disconnected=%d" % [connected, disconnected])
+		quit(1)
