@@ -318,8 +318,9 @@ static void server_and_clients_back_to_back(void **st)
     (void)st;
     pm_wsmp s, cl[2];
     init(&s, true);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2; i++)
         init(&cl[i], false);
+    for (int i = 0; i < 2; i++) {
         pm_wsmp_on_open(&cl[i], 1);
         pm_wsmp_on_open(&s, (uint64_t)i + 1);
         pump(&s, cl, 2);
