@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/godot/rpc.sh PEERMESH — Godot 3.2's high-level multiplayer (rpc,
+# tests/godot/rpc.sh PEERMESH [COINS-SERVER] — Godot 3.2's high-level multiplayer (rpc,
 # rset, send_bytes, RPC modes) between peermesh and Debian's Godot 3.2.3,
 # on 127.0.0.1 only (tests/godot/rpc3/ holds the Godot side):
 #
@@ -9,6 +9,8 @@
 #   4. a Godot WebSocketServer: the C client `peermesh rpc probe --ws`
 #   5. a Godot ENet server: `peermesh rpc probe --enet`
 #   6. a Godot WebSocketServer over wss: `peermesh rpc probe --ws wss://`
+#   7. the example game (examples/godot3/coins) with its C server
+#      COINS-SERVER: two headless Godot players chase the coin and score
 #
 # Each client sends every Variant type with rpc_id and checks the echo, rsets
 # a property the server answers with an rpc to everyone, pings unreliably,
@@ -22,7 +24,8 @@
 # scripts/install-deps.sh interop should have installed it.
 set -u
 
-PM=${1:?usage: rpc.sh PATH-TO-peermesh}
+PM=${1:?usage: rpc.sh PATH-TO-peermesh [PATH-TO-coins-server]}
+COINS=${2:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 STEP_TIMEOUT=${PM_GODOT_STEP_TIMEOUT:-30}
 
@@ -177,6 +180,43 @@ probe_of_godot() {
   fi
 }
 
+# scenario 7: the example game, two bots for a few seconds.
+example_game() {
+  local slog="$WORK/coins-server.log" b1="$WORK/coins-1.log" b2="$WORK/coins-2.log"
+  cp -r "$HERE/../../examples/godot3/coins" "$WORK/coins"
+  timeout -k 3 "$STEP_TIMEOUT" "$COINS" --port 0 --seconds $((STEP_TIMEOUT - 5)) >"$slog" 2>&1 &
+  local spid=$!
+  PIDS+=("$spid")
+  local port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^coins-server: ENet on 127.0.0.1:\([0-9]*\)$/\1/p' "$slog")
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  local ok=1 p1
+  HOME="$WORK/home" timeout -k 3 "$STEP_TIMEOUT" "${GODOT[@]}" --path "$WORK/coins" -- \
+    port="$port" name=alice seconds=4 >"$b1" 2>&1 &
+  p1=$!
+  PIDS+=("$p1")
+  HOME="$WORK/home" timeout -k 3 "$STEP_TIMEOUT" "${GODOT[@]}" --path "$WORK/coins" -- \
+    port="$port" name=bob seconds=4 >"$b2" 2>&1 || ok=0
+  wait "$p1" || ok=0
+  kill "$spid" 2>/dev/null
+  wait "$spid" 2>/dev/null
+  local total=0 s
+  for f in "$b1" "$b2"; do
+    s=$(sed -n 's/^RESULT score=\([0-9]*\)$/\1/p' "$f")
+    [ -n "$s" ] || ok=0
+    total=$((total + ${s:-0}))
+  done
+  if [ "$ok" = 1 ] && [ "$total" -gt 0 ] && grep -q 'alice .* joined' "$slog" &&
+    grep -q 'bob .* joined' "$slog"; then
+    pass "example game: coins-server and 2 Godot players scored $total"
+  else
+    fail "example game" "$b1" "$b2" "$slog"
+  fi
+}
+
 godot_clients_of_serve "C ENet server, 2 Godot clients" enet 2 --enet 0
 godot_clients_of_serve "C WebSocket server, 2 Godot clients" ws 2 --ws 0
 godot_clients_of_serve "C wss server, a Godot client" wss 1 --ws 0 \
@@ -184,6 +224,11 @@ godot_clients_of_serve "C wss server, a Godot client" wss 1 --ws 0 \
 probe_of_godot "Godot WebSocket server, C client" ws
 probe_of_godot "Godot ENet server, C client" enet
 probe_of_godot "Godot wss server, C client" wss
+if [ -n "$COINS" ]; then
+  example_game
+else
+  echo "SKIP: example game (no coins-server given)"
+fi
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
