@@ -195,17 +195,18 @@ example_game() {
   done
   local ok=1 p1
   HOME="$WORK/home" timeout -k 3 "$STEP_TIMEOUT" "${GODOT[@]}" --path "$WORK/coins" -- \
-    port="$port" name=alice seconds=4 >"$b1" 2>&1 &
+    port="$port" name=alice goal=1 seconds=$((STEP_TIMEOUT - 10)) >"$b1" 2>&1 &
   p1=$!
   PIDS+=("$p1")
   HOME="$WORK/home" timeout -k 3 "$STEP_TIMEOUT" "${GODOT[@]}" --path "$WORK/coins" -- \
-    port="$port" name=bob seconds=4 >"$b2" 2>&1 || ok=0
+    port="$port" name=bob goal=1 seconds=$((STEP_TIMEOUT - 10)) >"$b2" 2>&1 || ok=0
   wait "$p1" || ok=0
   kill "$spid" 2>/dev/null
   wait "$spid" 2>/dev/null
+  # Both must have seen someone reach the goal of one coin.
   local total=0 s
   for f in "$b1" "$b2"; do
-    s=$(sed -n 's/^RESULT score=\([0-9]*\)$/\1/p' "$f")
+    s=$(sed -n 's/^RESULT score=\([0-9]*\) best=1$/\1/p' "$f")
     [ -n "$s" ] || ok=0
     total=$((total + ${s:-0}))
   done

@@ -2,11 +2,12 @@
 # examples/coins-server/coins_server.c, which declares the same node,
 # /root/Game, and answers these calls as a Godot server would.
 #
-#   godot3 --path examples/godot3/coins [-- host=IP port=9000 name=NAME ws bot seconds=S]
+#   godot3 --path examples/godot3/coins [-- host=IP port=9000 name=NAME ws bot
+#                                            seconds=S goal=N]
 #
 # Arrow keys move your dot; touch the coin to score. `bot` (and the headless
-# godot3-server) chases the coin by itself; `seconds` quits after that long
-# with a "RESULT score=N" line.
+# godot3-server) chases the coin by itself; `seconds` quits after that long,
+# `goal` once someone has N points, with a "RESULT score=N best=M" line.
 extends Node2D
 
 var me = 0
@@ -15,6 +16,7 @@ var board = {}
 var coin_at = Vector2(-100, -100)
 var bot = false
 var seconds = 0.0
+var goal = 0
 var elapsed = 0.0
 var label
 
@@ -28,6 +30,7 @@ func _ready():
 	var port = int(args.get("port", "9000"))
 	bot = args.has("bot") or OS.get_name() == "Server"
 	seconds = float(args.get("seconds", "0"))
+	goal = int(args.get("goal", "0"))
 	randomize()
 	var player_name = args.get("name", "player%d" % (randi() % 1000))
 	var peer
@@ -83,8 +86,11 @@ func _physics_process(delta):
 	if me == 0:
 		return
 	elapsed += delta
-	if seconds > 0 and elapsed > seconds:
-		print("RESULT score=%d" % board.get(me, ["", 0])[1])
+	var best = 0
+	for id in board:
+		best = max(best, board[id][1])
+	if (seconds > 0 and elapsed > seconds) or (goal > 0 and best >= goal):
+		print("RESULT score=%d best=%d" % [board.get(me, ["", 0])[1], best])
 		get_tree().quit(0)
 		return
 	var dir = Vector2()
