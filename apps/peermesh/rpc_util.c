@@ -4,12 +4,22 @@
 #include "json_out.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 int pm_cli_rpc_net_start(pm_cli_rpc_net *net, const pm_cli_rpc_where *w)
 {
     *net = (pm_cli_rpc_net){0};
     int rc;
-    if (!w->ws) {
+    if (w->lobby) {
+        pm_signal_client_config cfg;
+        pm_signal_client_config_default(&cfg);
+        cfg.env = w->env;
+        cfg.url = w->url;
+        cfg.lobby = w->lobby;
+        cfg.rtc.bind_address = PM_CLI_RPC_MESH_BIND;
+        cfg.allow_self_signed = true;
+        rc = pm_signal_client_new(&cfg, &net->sig);
+    } else if (!w->ws) {
         pm_enet_config cfg;
         pm_enet_config_default(&cfg);
         cfg.env = w->env;
@@ -42,7 +52,16 @@ void pm_cli_rpc_net_free(pm_cli_rpc_net *net)
 {
     pm_enet_free(net->enet);
     pm_websocket_free(net->ws);
+    pm_signal_client_free(net->sig);
     *net = (pm_cli_rpc_net){0};
+}
+
+void pm_cli_rpc_net_poll(pm_cli_rpc_net *net)
+{
+    if (!net->sig)
+        return;
+    (void)pm_signal_client_poll(net->sig);
+    net->mp = pm_signal_client_multiplayer(net->sig);
 }
 
 uint16_t pm_cli_rpc_net_port(const pm_cli_rpc_net *net)
@@ -56,6 +75,8 @@ void pm_cli_rpc_net_wait(pm_cli_rpc_net *net, int timeout_ms)
         (void)pm_enet_wait(net->enet, timeout_ms);
     else if (net->ws)
         (void)pm_websocket_wait(net->ws, timeout_ms);
+    else if (net->sig)
+        (void)usleep((useconds_t)timeout_ms * 1000); /* the mesh has no single socket to wait on */
 }
 
 static json_t *floats_json(const float *f, size_t n)

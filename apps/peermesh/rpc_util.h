@@ -9,33 +9,45 @@
 
 #include "peermesh/enet.h"
 #include "peermesh/rpc.h"
+#include "peermesh/signaling.h"
 #include "peermesh/websocket.h"
 
 #include <jansson.h>
 
-/** The transport under an rpc object: exactly one of enet / ws is set. */
+/**
+ * The transport under an rpc object: exactly one of enet / ws / sig is set.
+ * With sig (a WebRTC mesh found through a signaling lobby) mp stays NULL
+ * until the server gave us our id: see pm_cli_rpc_net_poll.
+ */
 typedef struct pm_cli_rpc_net {
     pm_enet *enet;
     pm_websocket *ws;
+    pm_signal_client *sig;
     pm_multiplayer *mp;
 } pm_cli_rpc_net;
 
 /** Where to listen or connect, and how. */
 typedef struct pm_cli_rpc_where {
     bool server;
-    bool ws;          /* else ENet */
-    const char *bind; /* server: numeric IP */
-    uint16_t port;    /* server: port (0 = any); ENet client: server port */
-    const char *host; /* ENet client: numeric IPv4 */
-    const char *url;  /* WebSocket client */
-    const char *cert; /* WebSocket server: wss with cert and key */
+    bool ws;           /* else ENet */
+    const char *bind;  /* server: numeric IP */
+    uint16_t port;     /* server: port (0 = any); ENet client: server port */
+    const char *host;  /* ENet client: numeric IPv4 */
+    const char *url;   /* WebSocket client; with `lobby`, the signaling server */
+    const char *lobby; /* join this lobby of a signaling server (a WebRTC mesh) */
+    const char *cert;  /* WebSocket server: wss with cert and key */
     const char *key;
     const pm_env *env; /* NULL = defaults */
 } pm_cli_rpc_where;
 
+/* The address a mesh's peer connections bind to (the tool stays on loopback by default). */
+#define PM_CLI_RPC_MESH_BIND "127.0.0.1"
+
 /** Start the transport; PM_OK or the library's error (nothing is left open then). */
 int pm_cli_rpc_net_start(pm_cli_rpc_net *net, const pm_cli_rpc_where *w);
 void pm_cli_rpc_net_free(pm_cli_rpc_net *net);
+/** Drive a signaling client (the others need nothing) and update net->mp. */
+void pm_cli_rpc_net_poll(pm_cli_rpc_net *net);
 /** The server's port (0 for a client). */
 uint16_t pm_cli_rpc_net_port(const pm_cli_rpc_net *net);
 /** Sleep until the transport has work, at most timeout_ms. */

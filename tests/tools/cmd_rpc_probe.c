@@ -1,6 +1,7 @@
 /*
  * `peermesh rpc probe` — a C client of an Echo server (`peermesh rpc serve`,
- * or the Godot 3.2 server of tests/godot/rpc3/server.gd) that runs the whole
+ * or the Godot 3.2 server of tests/godot/rpc3/server.gd, also as the host of
+ * a WebRTC mesh lobby) that runs the whole
  * conversation and checks every answer: rpc_id with every Variant type
  * echoed back, rset answered by an rpc to everyone, unreliable ping/pong,
  * raw bytes, the RPC modes on both sides (which calls run, which are
@@ -17,10 +18,15 @@
 #include <string.h>
 
 static const char USAGE[] =
-    "usage: peermesh rpc probe (--enet IP:PORT | --ws URL) [--timeout S] [--quiet]\n"
+    "usage: peermesh rpc probe (--enet IP:PORT | --ws URL | --signal URL --lobby NAME)\n"
+    "                          [--others N] [--timeout S] [--quiet]\n"
     "\n"
     "  --enet IP:PORT  Godot 3.2 NetworkedMultiplayerENet server\n"
     "  --ws URL        Godot 3.2 WebSocket multiplayer server (ws:// or wss://)\n"
+    "  --signal URL    a signaling server (4.x protocol): join --lobby NAME, a WebRTC\n"
+    "                  mesh whose host (peer 1) is the Echo server\n"
+    "  --others N      also greet N other members (rpc_id(id, \"hello\", our id)) and\n"
+    "                  expect as many greetings back (default 0)\n"
     "  --timeout S     give up after S seconds (default 20)\n"
     "  --quiet         print only the result line\n";
 
@@ -29,7 +35,8 @@ static const char USAGE[] =
 static const pm_cli_command CMD = {.name = "rpc probe", .usage = USAGE};
 
 typedef struct probe_options {
-    const char *enet, *ws;
+    const char *enet, *ws, *signal, *lobby;
+    long others;
     double timeout;
     int quiet;
 } probe_options;
@@ -41,6 +48,12 @@ static int parse_value(void *ud, int code, const char *arg)
         o->enet = arg;
     else if (code == 'w')
         o->ws = arg;
+    else if (code == 's')
+        o->signal = arg;
+    else if (code == 'l')
+        o->lobby = arg;
+    else if (code == 'o' && !pm_cli_parse_long(arg, 0, 16, &o->others))
+        return pm_cli_usage_error(&CMD, "bad value: ", arg);
     else if (code == 't' && !pm_cli_parse_seconds(arg, 0.1, 3600, &o->timeout))
         return pm_cli_usage_error(&CMD, "bad value: ", arg);
     return -1;
@@ -56,7 +69,7 @@ static const struct {
     {"to_puppet", PM_RPC_MODE_PUPPET},     {"to_master", PM_RPC_MODE_MASTER},
     {"to_remote", PM_RPC_MODE_REMOTE},     {"to_remotesync", PM_RPC_MODE_REMOTESYNC},
     {"sync_all", PM_RPC_MODE_REMOTESYNC},  {"probe_done", PM_RPC_MODE_REMOTE},
-    {"sync_call", PM_RPC_MODE_REMOTESYNC},
+    {"sync_call", PM_RPC_MODE_REMOTESYNC}, {"hello", PM_RPC_MODE_REMOTE},
 };
 
 /* What has come back. */
@@ -72,6 +85,7 @@ typedef struct seen {
     int modes_before_fence;
     bool local_sync, to_puppet, to_remote, to_remotesync, to_master, sync_all, probe_done;
     int32_t shared;
+    int hellos; /* greetings from other members, each naming its sender */
 } seen;
 
 /* What was sent with echo, encoded, in order. */
@@ -149,6 +163,9 @@ static void on_call(seen *s, const pm_rpc_event *ev)
     } else if (strcmp(n, "mode_reply") == 0 && s->n_modes < 8 && ev->argc >= 1 &&
                ev->args[0].type == PM_VARIANT_STRING) {
         snprintf(s->modes[s->n_modes++], sizeof s->modes[0], "%s", ev->args[0].s.ptr);
+    } else if (strcmp(n, "hello") == 0) {
+        s->hellos +=
+            ev->argc == 1 && ev->args[0].type == PM_VARIANT_INT && ev->args[0].i == ev->peer_id;
     } else if (strcmp(n, "sync_call") == 0) {
         s->local_sync |= ev->local && ev->peer_id == s->me;
     } else {
@@ -167,9 +184,15 @@ static void on_event(seen *s, pm_rpc *r, const pm_rpc_event *ev, bool quiet)
     if (!quiet)
         pm_cli_print_json(pm_cli_rpc_event_json(ev));
     switch (ev->type) {
-    case PM_RPC_EVENT_CONNECTED_TO_SERVER:
-        s->connected = true;
-        s->me = pm_rpc_get_unique_id(r);
+    case PM_RPC_EVENT_PEER_CONNECTED:
+        /* The server (a mesh has no CONNECTED_TO_SERVER), or another member to greet. */
+        if (ev->peer_id == 1) {
+            s->connected = true;
+            s->me = pm_rpc_get_unique_id(r);
+        } else {
+            pm_variant me = pm_variant_int(pm_rpc_get_unique_id(r));
+            (void)pm_rpc_call(r, ECHO, ev->peer_id, false, "hello", &me, 1);
+        }
         break;
     case PM_RPC_EVENT_CONNECTION_FAILED:
     case PM_RPC_EVENT_SERVER_DISCONNECTED:
@@ -290,10 +313,13 @@ static bool modes_ok(const seen *s)
     return true;
 }
 
+static long others_wanted;
+
 static bool done(const seen *s)
 {
-    return s->echoes + s->echo_mismatch == n_sent && s->value_changed && s->pongs && s->raw &&
-           s->fence && s->n_modes >= 4 && s->local_sync && s->probe_done && s->shared;
+    return s->hellos >= others_wanted && s->echoes + s->echo_mismatch == n_sent &&
+           s->value_changed && s->pongs && s->raw && s->fence && s->n_modes >= 4 && s->local_sync &&
+           s->probe_done && s->shared;
 }
 
 static json_t *report(const seen *s, const pm_rpc *r)
@@ -304,33 +330,41 @@ static json_t *report(const seen *s, const pm_rpc *r)
               s->pongs && s->raw && modes_ok(s) && s->n_modes == 4 &&
               strcmp(s->modes[3], "sync_call") == 0 && s->local_sync && s->to_puppet &&
               s->to_remote && s->to_remotesync && !s->to_master && st.dropped_mode == 1 &&
-              s->sync_all && s->probe_done && s->shared == s->me;
+              s->sync_all && s->probe_done && s->shared != 0 && s->hellos >= others_wanted;
     return json_pack(
         "{s:s, s:b, s:i, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i, "
-        "s:I}}",
+        "s:I, s:i}}",
         "event", "result", "ok", ok, "id", (int)s->me, "checks", "echoes", (int)s->echoes,
         "echo_mismatch", (int)s->echo_mismatch, "value_changed", s->value_changed, "pongs",
         s->pongs, "raw", s->raw, "modes_before_fence", s->modes_before_fence, "local_sync",
         s->local_sync, "to_puppet", s->to_puppet, "to_remote", s->to_remote, "to_remotesync",
         s->to_remotesync, "to_master_dropped", !s->to_master, "sync_all", s->sync_all, "probe_done",
-        s->probe_done, "shared", (int)s->shared, "dropped_mode", (json_int_t)st.dropped_mode);
+        s->probe_done, "shared", (int)s->shared, "dropped_mode", (json_int_t)st.dropped_mode,
+        "hellos", s->hellos);
 }
 
 static int parse_options(int argc, char **argv, probe_options *o)
 {
     *o = (probe_options){.timeout = 20};
     const struct option longs[] = {
-        {"enet", required_argument, NULL, 'e'},    {"ws", required_argument, NULL, 'w'},
-        {"timeout", required_argument, NULL, 't'}, {"quiet", no_argument, &o->quiet, 1},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"enet", required_argument, NULL, 'e'},
+        {"ws", required_argument, NULL, 'w'},
+        {"signal", required_argument, NULL, 's'},
+        {"lobby", required_argument, NULL, 'l'},
+        {"others", required_argument, NULL, 'o'},
+        {"timeout", required_argument, NULL, 't'},
+        {"quiet", no_argument, &o->quiet, 1},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, parse_value, o);
     if (status >= 0)
         return status;
     if (optind < argc)
         return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
-    if (!o->enet == !o->ws)
-        return pm_cli_usage_error(&CMD, "give one of --enet IP:PORT and --ws URL", NULL);
+    if ((o->enet != NULL) + (o->ws != NULL) + (o->signal != NULL) != 1 || !o->signal != !o->lobby)
+        return pm_cli_usage_error(
+            &CMD, "give one of --enet IP:PORT, --ws URL, --signal URL --lobby NAME", NULL);
     return -1;
 }
 
@@ -345,14 +379,27 @@ int pm_cli_rpc_probe(int argc, char **argv)
     if (o.enet && !pm_cli_parse_hostport(o.enet, host, sizeof host, &port))
         return pm_cli_usage_error(&CMD, "--enet wants a numeric IPv4 IP:PORT, got ", o.enet);
     pm_env env = {.log = pm_cli_json_log};
-    pm_cli_rpc_where where = {
-        .ws = o.ws != NULL, .host = host, .port = port, .url = o.ws, .env = &env};
+    others_wanted = o.others;
+    pm_cli_rpc_where where = {.ws = o.ws != NULL,
+                              .host = host,
+                              .port = port,
+                              .url = o.signal ? o.signal : o.ws,
+                              .lobby = o.lobby,
+                              .env = &env};
     pm_cli_rpc_net net;
     pm_rpc *r = NULL;
     pm_rpc_config cfg;
     pm_rpc_config_default(&cfg);
     cfg.env = &env;
+    pm_time deadline = pm_now() + (pm_time)(o.timeout * 1e6);
     int rc = pm_cli_rpc_net_start(&net, &where);
+    /* A mesh exists once the signaling server gave us our id. */
+    while (rc == PM_OK && !net.mp && pm_now() < deadline) {
+        pm_cli_rpc_net_poll(&net);
+        pm_cli_rpc_net_wait(&net, 2);
+    }
+    if (rc == PM_OK && !net.mp)
+        rc = PM_ERR_TIMEOUT;
     if (rc == PM_OK && (rc = pm_rpc_new(&cfg, net.mp, &r)) == PM_OK)
         rc = pm_rpc_add_node(r, ECHO, 1);
     for (size_t i = 0; rc == PM_OK && i < sizeof MODES / sizeof MODES[0]; i++)
@@ -367,8 +414,8 @@ int pm_cli_rpc_probe(int argc, char **argv)
     }
     seen s = {0};
     bool started = false;
-    pm_time deadline = pm_now() + (pm_time)(o.timeout * 1e6);
     while (pm_now() < deadline && !s.lost && !done(&s)) {
+        pm_cli_rpc_net_poll(&net);
         (void)pm_rpc_poll(r);
         pm_rpc_event ev;
         while (pm_rpc_next_event(r, &ev))
@@ -382,6 +429,7 @@ int pm_cli_rpc_probe(int argc, char **argv)
     }
     /* A late to_master would show here. */
     for (pm_time until = pm_now() + PM_MS(100); pm_now() < until && !s.lost;) {
+        pm_cli_rpc_net_poll(&net);
         (void)pm_rpc_poll(r);
         pm_rpc_event ev;
         while (pm_rpc_next_event(r, &ev))

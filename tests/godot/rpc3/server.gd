@@ -3,9 +3,12 @@
 # bound to 127.0.0.1.
 #
 #   transport=enet|ws|wss port=P ready=FILE peers=N timeout=S [cert=PEM key=PEM]
+#   transport=mesh url=ws://SIGNAL ready=FILE done=FILE timeout=S
 #
-# Quits 0 with "RESULT ok ..." once `peers` clients have come and gone,
-# 2 when the port cannot be bound, 1 on timeout.
+# Quits 0 with "RESULT ok ..." once `peers` clients have come and gone (or,
+# in a mesh, once the file `done` exists), 2 when the port cannot be bound,
+# 1 on timeout. In a mesh it creates the lobby (so it is peer 1) and writes
+# the lobby's name to `ready`.
 extends SceneTree
 
 const Common = preload("res://common.gd")
@@ -15,6 +18,8 @@ var deadline = 0
 var connected = 0
 var disconnected = 0
 var raw = 0
+var done_file = ""
+var ready_file = ""
 
 
 func _init():
@@ -25,7 +30,15 @@ func _init():
 	var port = int(a.get("port", "0"))
 	var peer
 	var err
-	if a.get("transport", "enet") == "enet":
+	done_file = a.get("done", "")
+	ready_file = a.get("ready", "ready.txt")
+	if a.get("transport") == "mesh":
+		var lobby = Node.new()
+		lobby.set_script(load("res://lobby.gd"))
+		lobby.connect("joined", self, "_on_joined")
+		root.add_child(lobby)
+		err = lobby.start(a.get("url", ""), "", false)
+	elif a.get("transport", "enet") == "enet":
 		peer = NetworkedMultiplayerENet.new()
 		peer.set_bind_ip("127.0.0.1")
 		err = peer.create_server(port, 32)
@@ -50,15 +63,25 @@ func _init():
 	node.name = "Echo"
 	node.set_script(load("res://echo_server.gd"))
 	root.add_child(node)
-	set_network_peer(peer)
 	connect("network_peer_connected", self, "_on_connected")
 	connect("network_peer_disconnected", self, "_on_disconnected")
 	multiplayer.connect("network_peer_packet", self, "_on_packet")
+	if peer:
+		set_network_peer(peer)
+		_write_ready("ready")
+		print("listening")
+
+
+func _write_ready(text):
 	var f = File.new()
-	f.open(a.get("ready", "ready.txt"), File.WRITE)
-	f.store_string("ready")
+	f.open(ready_file, File.WRITE)
+	f.store_string(text)
 	f.close()
-	print("listening")
+
+
+func _on_joined(id, lobby):
+	print("lobby ", lobby, " as ", id)
+	_write_ready(lobby)
 
 
 func _on_connected(id):
@@ -77,7 +100,7 @@ func _on_packet(id, bytes):
 
 
 func _idle(_delta):
-	if disconnected >= expect_peers:
+	if disconnected >= expect_peers or (done_file != "" and Directory.new().file_exists(done_file)):
 		print("RESULT ok connected=%d disconnected=%d raw=%d" % [connected, disconnected, raw])
 		quit(0)
 	elif OS.get_ticks_msec() > deadline:
