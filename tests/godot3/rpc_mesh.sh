@@ -2,7 +2,7 @@
 # tests/godot3/rpc_mesh.sh PEERMESH-SIGNAL PEERMESH ADDON_DIR — Godot 3.2's
 # high-level multiplayer over the WebRTC mesh: two godot3-server processes
 # on the add-on (WebRTCMultiplayer as network_peer, found through
-# peermesh-signal by tests/godot/rpc3/lobby.gd) and a C peer (`peermesh rpc
+# peermesh-signal by examples/godot3/webrtc-chat/signaling.gd) and a C peer (`peermesh rpc
 # probe`, peermesh's signaling client and mesh under rpc.h) in one lobby:
 #
 #   H  Godot, creates the lobby (peer 1): the Echo server of
@@ -10,8 +10,7 @@
 #   N  the C probe: the whole Echo conversation with H (every Variant type,
 #      rset, unreliable, raw bytes, RPC modes both ways, a local
 #      remotesync call) and a greeting with G, directly over the mesh
-#   G  Godot, the same conversation (client.gd), server compatibility on,
-#      and a greeting with N
+#   G  Godot, the same conversation (client.gd) and a greeting with N
 #
 # Exit 77 (skipped) without godot3-server; 1 then under CI=true, where
 # scripts/install-deps.sh interop installs it.
@@ -33,6 +32,7 @@ done
 
 pm_work godot3-rpc-mesh
 pm_godot3_project "$HERE/../godot/rpc3" "$ADDON" "$WORK/project"
+cp "$HERE/../../examples/godot3/webrtc-chat/signaling.gd" "$WORK/project/"
 printf '\n[gdnative]\n\nsingletons=[ "res://addons/peermesh/peermesh.tres" ]\n' \
   >>"$WORK/project/project.godot"
 mkdir -p "$WORK/home"
@@ -85,7 +85,7 @@ fail=0
 if [ $NRC = 0 ] && grep -q '"event":"result","ok":true' "$WORK/N.log"; then
   echo "PASS: C peer N over the mesh: $(grep -o '"checks".*' "$WORK/N.log" | cut -c1-200)"
 else
-  echo "FAIL: C peer N"
+  echo "FAIL: C peer N (exit $NRC)"
   fail=1
 fi
 if [ $GRC = 0 ] && grep -q '^RESULT ok' "$WORK/G.log"; then

@@ -3,7 +3,9 @@
 # send_bytes, every answer checked, and the RPC modes on Godot's side.
 #
 #   transport=enet|ws|wss port=P timeout=S others=N
-#   transport=mesh url=ws://SIGNAL lobby=NAME timeout=S others=N   (WebRTC, add-on)
+#   transport=mesh url=ws://SIGNAL lobby=NAME timeout=S others=N
+#       a WebRTC mesh on the add-on, joined with signaling.gd of
+#       examples/godot3/webrtc-chat (tests/godot3/rpc_mesh.sh copies it here)
 #   godot_server=1: the Echo server is Godot, which cannot send an object id back
 #
 # `others` is how many other clients must say hello through the server's
@@ -16,6 +18,7 @@ var node
 var me = 0
 var others = 0
 var exact_objects = true
+var mesh = false
 var deadline = 0
 var done_at = 0
 var bad = ""
@@ -45,12 +48,14 @@ func _init():
 	var peer
 	var err
 	if transport == "mesh":
-		# The lobby sets the network peer once we have our id; server
-		# compatibility makes peer 1's arrival connected_to_server.
-		var lobby = Node.new()
-		lobby.set_script(load("res://lobby.gd"))
-		root.add_child(lobby)
-		err = lobby.start(a.get("url", ""), a.get("lobby", ""), true)
+		# The mesh becomes the network peer once we have our id; peer 1
+		# (the lobby's host) connecting is our connected_to_server.
+		mesh = true
+		var sig = Node.new()
+		sig.set_script(load("res://signaling.gd"))
+		sig.connect("joined", self, "_on_joined", [sig])
+		root.add_child(sig)
+		err = sig.join(a.get("url", ""), a.get("lobby", ""))
 	elif transport == "enet":
 		peer = NetworkedMultiplayerENet.new()
 		err = peer.create_client("127.0.0.1", port)
@@ -107,10 +112,17 @@ func _on_server_gone():
 		bad = "server_disconnected"
 
 
+func _on_joined(_lobby, _id, sig):
+	set_network_peer(sig.rtc_mp)
+
+
 func _on_peer(id):
+	if id == 1 and mesh:
+		_on_connected()
 	if id != 1:
+		# In a mesh another member may come before the host (and `me`).
 		print("peer ", id)
-		node.rpc_id(id, "hello", me)
+		node.rpc_id(id, "hello", get_network_unique_id())
 
 
 func _on_packet(id, bytes):

@@ -4,6 +4,7 @@
 #
 #   transport=enet|ws|wss port=P ready=FILE peers=N timeout=S [cert=PEM key=PEM]
 #   transport=mesh url=ws://SIGNAL ready=FILE done=FILE timeout=S
+#       (signaling.gd of examples/godot3/webrtc-chat, copied here by the runner)
 #
 # Quits 0 with "RESULT ok ..." once `peers` clients have come and gone (or,
 # in a mesh, once the file `done` exists), 2 when the port cannot be bound,
@@ -33,11 +34,11 @@ func _init():
 	done_file = a.get("done", "")
 	ready_file = a.get("ready", "ready.txt")
 	if a.get("transport") == "mesh":
-		var lobby = Node.new()
-		lobby.set_script(load("res://lobby.gd"))
-		lobby.connect("joined", self, "_on_joined")
-		root.add_child(lobby)
-		err = lobby.start(a.get("url", ""), "", false)
+		var sig = Node.new()
+		sig.set_script(load("res://signaling.gd"))
+		sig.connect("joined", self, "_on_joined", [sig])
+		root.add_child(sig)
+		err = sig.join(a.get("url", ""), "")
 	elif a.get("transport", "enet") == "enet":
 		peer = NetworkedMultiplayerENet.new()
 		peer.set_bind_ip("127.0.0.1")
@@ -79,8 +80,9 @@ func _write_ready(text):
 	f.close()
 
 
-func _on_joined(id, lobby):
+func _on_joined(lobby, id, sig):
 	print("lobby ", lobby, " as ", id)
+	set_network_peer(sig.rtc_mp)
 	_write_ready(lobby)
 
 
