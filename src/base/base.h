@@ -131,6 +131,12 @@ typedef struct pm_buf {
     size_t cap;
 } pm_buf;
 int pm_buf_reserve(const pm_envr *env, pm_buf *b, size_t cap);
+/**
+ * Room for `need` elements of `elem` bytes in `items` (capacity *cap, grown
+ * by doubling from 8): the array, moved or not, with *cap updated; NULL when
+ * out of memory, and then `items` and *cap are unchanged.
+ */
+void *pm_grow(const pm_envr *env, void *items, size_t *cap, size_t need, size_t elem);
 int pm_buf_append(const pm_envr *env, pm_buf *b, const void *data, size_t len);
 int pm_buf_printf(const pm_envr *env, pm_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

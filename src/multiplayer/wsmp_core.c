@@ -93,14 +93,10 @@ static pm_wsmp_member *find_conn(pm_wsmp *c, uint64_t conn)
 
 static int add_member(pm_wsmp *c, int32_t id, uint64_t conn)
 {
-    if (c->n_members == c->cap_members) {
-        size_t cap = c->cap_members ? 2 * c->cap_members : 8;
-        pm_wsmp_member *m = pm_realloc(&c->env, c->members, cap * sizeof *m);
-        if (!m)
-            return PM_ERR_NOMEM;
-        c->members = m;
-        c->cap_members = cap;
-    }
+    pm_wsmp_member *m = pm_grow(&c->env, c->members, &c->cap_members, c->n_members + 1, sizeof *m);
+    if (!m)
+        return PM_ERR_NOMEM;
+    c->members = m;
     c->members[c->n_members++] = (pm_wsmp_member){.id = id, .conn = conn};
     return PM_OK;
 }

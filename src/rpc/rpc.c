@@ -136,14 +136,10 @@ int pm_rpc_add_node(pm_rpc *r, const char *path, int32_t network_master)
     size_t len = strlen(rel);
     if (pm_rpc_find_node(r, rel, len))
         return PM_ERR_EXISTS;
-    if (r->n_nodes == r->cap_nodes) {
-        size_t cap = r->cap_nodes ? 2 * r->cap_nodes : 8;
-        pm_rpc_node **n = pm_realloc(&r->env, r->nodes, cap * sizeof *n);
-        if (!n)
-            return PM_ERR_NOMEM;
-        r->nodes = n;
-        r->cap_nodes = cap;
-    }
+    pm_rpc_node **nodes = pm_grow(&r->env, r->nodes, &r->cap_nodes, r->n_nodes + 1, sizeof *nodes);
+    if (!nodes)
+        return PM_ERR_NOMEM;
+    r->nodes = nodes;
     pm_rpc_node *n = pm_calloc(&r->env, sizeof *n);
     char *abs = n ? pm_alloc(&r->env, PM_RPC_ROOT_LEN + len + 1) : NULL;
     if (!n || !abs || !(n->rel = pm_strdup(&r->env, rel))) {
@@ -228,14 +224,10 @@ static int set_member(pm_rpc *r, const char *path, bool props, const char *name,
     }
     if (mode == PM_RPC_MODE_DISABLED)
         return PM_OK;
-    if (m->count == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 8;
-        pm_rpc_member *items = pm_realloc(&r->env, m->items, cap * sizeof *items);
-        if (!items)
-            return PM_ERR_NOMEM;
-        m->items = items;
-        m->cap = cap;
-    }
+    pm_rpc_member *items = pm_grow(&r->env, m->items, &m->cap, m->count + 1, sizeof *items);
+    if (!items)
+        return PM_ERR_NOMEM;
+    m->items = items;
     char *copy = pm_strdup(&r->env, name);
     if (!copy)
         return PM_ERR_NOMEM;
@@ -336,14 +328,10 @@ int pm_rpc_add_peer(pm_rpc *r, int32_t id)
     size_t i = peer_index(r, id, &found);
     if (found)
         return PM_OK;
-    if (r->n_peers == r->cap_peers) {
-        size_t cap = r->cap_peers ? 2 * r->cap_peers : 8;
-        pm_rpc_peer *p = pm_realloc(&r->env, r->peers, cap * sizeof *p);
-        if (!p)
-            return PM_ERR_NOMEM;
-        r->peers = p;
-        r->cap_peers = cap;
-    }
+    pm_rpc_peer *p = pm_grow(&r->env, r->peers, &r->cap_peers, r->n_peers + 1, sizeof *p);
+    if (!p)
+        return PM_ERR_NOMEM;
+    r->peers = p;
     memmove(&r->peers[i + 1], &r->peers[i], (r->n_peers - i) * sizeof *r->peers);
     r->peers[i] = (pm_rpc_peer){.id = id};
     r->n_peers++;

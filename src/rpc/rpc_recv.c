@@ -64,16 +64,12 @@ static int cache_put(pm_rpc *r, pm_rpc_peer *p, uint32_t id, const char *path, s
     if (found) {
         pm_free(&r->env, p->cache[i].path);
     } else {
-        if (p->n_cache == p->cap_cache) {
-            size_t cap = p->cap_cache ? 2 * p->cap_cache : 8;
-            pm_rpc_cached *c = pm_realloc(&r->env, p->cache, cap * sizeof *c);
-            if (!c) {
-                pm_free(&r->env, copy);
-                return PM_ERR_NOMEM;
-            }
-            p->cache = c;
-            p->cap_cache = cap;
+        pm_rpc_cached *c = pm_grow(&r->env, p->cache, &p->cap_cache, p->n_cache + 1, sizeof *c);
+        if (!c) {
+            pm_free(&r->env, copy);
+            return PM_ERR_NOMEM;
         }
+        p->cache = c;
         memmove(&p->cache[i + 1], &p->cache[i], (p->n_cache - i) * sizeof *p->cache);
         p->n_cache++;
     }

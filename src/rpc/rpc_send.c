@@ -40,14 +40,11 @@ static pm_rpc_confirm *confirm_of(pm_rpc_node *n, int32_t peer)
 
 static int add_confirm(pm_rpc *r, pm_rpc_node *n, int32_t peer)
 {
-    if (n->n_confirms == n->cap_confirms) {
-        size_t cap = n->cap_confirms ? 2 * n->cap_confirms : 8;
-        pm_rpc_confirm *c = pm_realloc(&r->env, n->confirms, cap * sizeof *c);
-        if (!c)
-            return PM_ERR_NOMEM;
-        n->confirms = c;
-        n->cap_confirms = cap;
-    }
+    pm_rpc_confirm *c =
+        pm_grow(&r->env, n->confirms, &n->cap_confirms, n->n_confirms + 1, sizeof *c);
+    if (!c)
+        return PM_ERR_NOMEM;
+    n->confirms = c;
     n->confirms[n->n_confirms++] = (pm_rpc_confirm){.peer = peer};
     return PM_OK;
 }
