@@ -31,6 +31,38 @@ typedef struct pm_gv_arena {
     size_t cap;
 } pm_gv_arena;
 
+/* Bytes of padding after n bytes, to a multiple of 4. */
+static inline size_t pm_gv_pad4(size_t n)
+{
+    return (4 - n % 4) % 4;
+}
+
+/* IEEE-754 bits of floats and doubles, as Godot's encode_float/encode_double write them. */
+static inline float pm_gv_f32_from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline uint32_t pm_gv_f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+static inline double pm_gv_f64_from_bits(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+static inline uint64_t pm_gv_f64_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
 /** `n` rounded up to PM_GV_ALIGN. */
 static inline size_t pm_gv_align(size_t n)
 {
