@@ -119,8 +119,8 @@ PM_API void pm_rpc_config_default(pm_rpc_config *cfg);
 /**
  * A new rpc object over `mp`, which it borrows (mp must outlive it, and is
  * driven only through it from now on). PM_ERR_INVALID, PM_ERR_NOMEM.
- * The connected peers known so far are taken from mp's pending
- * PEER_CONNECTED events, so create it right after the peer.
+ * It learns the connected peers from mp's PEER_CONNECTED events, including
+ * those still queued: create it before anything drains mp's events.
  */
 PM_API int pm_rpc_new(const pm_rpc_config *cfg, pm_multiplayer *mp, pm_rpc **out);
 PM_API void pm_rpc_free(pm_rpc *r);
