@@ -12,7 +12,7 @@
 #include "peermesh/signaling.h"
 #include "peermesh/websocket.h"
 
-#include <jansson.h>
+#include "json_out.h"
 
 /**
  * The transport under an rpc object: exactly one of enet / ws / sig is set.
