@@ -182,7 +182,9 @@ PM_API bool pm_rpc_next_event(pm_rpc *r, pm_rpc_event *ev);
  * queues a CALL event with local = true; MASTER and MASTERSYNC on the
  * master are not sent at all.
  *
- * PM_ERR_NOT_FOUND: node not declared, or peer_id is not a connected peer.
+ * PM_ERR_NOT_FOUND: node not declared, or peer_id is not a connected peer
+ * (then nothing runs locally either, where Godot would still run its local
+ * part).
  * PM_ERR_STATE: the peer is not CONNECTED. PM_ERR_INVALID: argc > 255, a
  * NULL or empty name, an argument that cannot be encoded, or a call to
  * ourselves that the mode does not run locally. PM_ERR_NOMEM. A transport
