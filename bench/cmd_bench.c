@@ -43,6 +43,7 @@ static const char USAGE[] =
     "                      [--threads 1|2] [--rtt MS] [--loss PCT]\n"
     "       peermesh bench mesh --peers N (see `peermesh bench mesh --help`)\n"
     "       peermesh bench enet (see `peermesh bench enet --help`)\n"
+    "       peermesh bench rpc (see `peermesh bench rpc --help`)\n"
     "                      [--bind IP] [--threads 1|2]\n"
     "\n"
     "  --seconds S      throughput: measuring time; latency: time limit (default 10)\n"

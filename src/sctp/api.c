@@ -135,8 +135,8 @@ void sc_set_closed(pm_sctp *s, const char *why)
 
 /* Every call starts here: the event lent out by the last poll is released
  * (its bytes count against the receive window until then). */
-/* The caller's clock; pm_sctp_send and pm_sctp_reset_stream take no time
- * and use the latest one given. */
+/* The caller's clock; pm_sctp_reset_stream takes no time and uses the
+ * latest one given, pm_sctp_send too unless its options carry one. */
 static void enter_time(pm_sctp *s, pm_time now)
 {
     s->now = now;
@@ -404,7 +404,11 @@ int pm_sctp_send(pm_sctp *s, uint16_t sid, uint32_t ppid, const uint8_t *data, s
         s->blocked_len = PM_MAX(s->blocked_len, len);
         return PM_ERR_AGAIN;
     }
-    /* The caller's clock as of its last call: sends take no time argument. */
+    /* The caller's clock now if it gave it, else as of its last call: after
+     * an idle spell that may be long past (a lifetime would have run out
+     * before the message was even queued, a T3 started in the past). */
+    if (opts && opts->now > s->now)
+        enter_time(s, opts->now);
     pm_time now = s->now;
     int rc = sc_enqueue(s, now, sid, ppid, data, len, opts);
     if (rc != PM_OK)

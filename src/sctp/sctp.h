@@ -72,6 +72,9 @@ typedef struct pm_sctp_sendopts {
     bool unordered;
     enum { PM_SCTP_PR_NONE = 0, PM_SCTP_PR_RTX, PM_SCTP_PR_TTL } pr_policy;
     uint32_t pr_value; /**< retransmissions or lifetime in ms */
+    /** The caller's clock now (the lifetime counts from here; timers started
+     * by this send too); 0: the time given to the latest call. */
+    pm_time now;
 } pm_sctp_sendopts;
 
 int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg, const pm_sctp_callbacks *cb,

@@ -1016,6 +1016,34 @@ static void lifetime_expires_mid_message(void **st)
     raw_free(&r);
 }
 
+/* After an idle spell the association's clock is the one of the last call;
+ * a send that gives its time counts the lifetime, and starts the T3 timer,
+ * from then. */
+static void send_after_idle_spell(void **st)
+{
+    (void)st;
+    SKIP_UNLESS_OWN();
+    raw r;
+    raw_establish(&r, NULL, false);
+    pm_test_clock_now += PM_SEC(3); /* no call into the association meanwhile */
+    uint8_t m[100] = {3};
+    pm_sctp_sendopts o = {.pr_policy = PM_SCTP_PR_TTL, .pr_value = 50, .now = pm_test_clock_now};
+    assert_int_equal(pm_sctp_send(r.s, 1, 53, m, sizeof m, &o), PM_OK);
+    assert_true(pm_sctp_next_timeout(r.s, pm_test_clock_now) > pm_test_clock_now);
+    sent_data sd = {0};
+    collect_data(&r, &sd, NULL, NULL, NULL);
+    assert_int_equal(sd.n, 1); /* not expired on the way out */
+    assert_int_equal(pm_sctp_stream_abandoned(r.s, 1), 0);
+    /* the T3 timer runs from the send: nothing goes again before its RTO */
+    sent_data rt = {0};
+    advance(&r, PM_MS(100));
+    collect_data(&r, &rt, NULL, NULL, NULL);
+    assert_int_equal(rt.n, 0);
+    send_sack(&r, sd.tsn[0], 1 << 20, NULL, 0);
+    assert_int_equal(pm_sctp_buffered(r.s), 0);
+    raw_free(&r);
+}
+
 /* aiortc 1.4 drops the first fragments of a message received past a
  * FORWARD-TSN point; we hold the FORWARD-TSN while such a message is
  * partly acknowledged. */
@@ -1404,6 +1432,7 @@ int main(void)
         cmocka_unit_test(t3_backoff_then_abort),
         cmocka_unit_test(partial_reliability_forward_tsn),
         cmocka_unit_test(lifetime_expires_mid_message),
+        cmocka_unit_test(send_after_idle_spell),
         cmocka_unit_test(forward_tsn_waits_for_straddling_message),
         cmocka_unit_test(send_buffer_and_send_ready),
         cmocka_unit_test(incoming_stream_reset),
