@@ -3,7 +3,8 @@
  *
  * Semantics follow Godot's WebRTCPeerConnection / WebRTCDataChannel (enum
  * values included) on top of a native stack: ICE (RFC 8445, trickle RFC
- * 8838, consent RFC 7675), DTLS 1.2 (OpenSSL), SCTP (usrsctp) and DCEP
+ * 8838, consent RFC 7675), DTLS 1.2 (OpenSSL), SCTP (RFC 9260 as RFC 8831
+ * profiles it: our own, or usrsctp in a PM_SCTP=usrsctp build) and DCEP
  * (RFC 8832).
  *
  * Driving model. A peer connection is single-threaded and never calls back
