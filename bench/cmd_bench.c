@@ -53,7 +53,9 @@ static const char USAGE[] =
     "  --bind IP        address the peers bind to (default 127.0.0.1)\n"
     "  --rtt MS         throughput: through a relay adding MS of round trip (0..1000)\n"
     "  --loss PCT       throughput: the relay drops PCT percent of datagrams each way\n"
-    "                   (0..50; e.g. 0.1); either option puts the relay in the path\n";
+    "                   (0..50; e.g. 0.1); either option puts the relay in the path\n"
+    "  --godot          memory: each pair with the three negotiated channels of Godot's\n"
+    "                   WebRTC mesh instead of one in-band channel\n";
 
 typedef struct bench_options {
     double seconds;
@@ -62,6 +64,7 @@ typedef struct bench_options {
     long threads;
     double rtt_ms, loss_pct;
     bool relay; /* --rtt or --loss given */
+    bool godot; /* --godot: memory pairs carry Godot's mesh channels */
 } bench_options;
 
 typedef int (*bench_fn)(const bench_options *opt);
@@ -402,7 +405,8 @@ static int idle_links(pm_cli_link *links, size_t n, pm_cli_loop *loop, pm_time u
 static int open_many(pm_cli_link *links, size_t pairs, pm_cli_loop *loop, const bench_options *opt)
 {
     for (size_t i = 0; i < pairs; i++) {
-        int rc = pm_cli_link_new(&links[i], opt->bind_address);
+        int rc = opt->godot ? pm_cli_link_new_godot(&links[i], opt->bind_address)
+                            : pm_cli_link_new(&links[i], opt->bind_address);
         if (rc == PM_OK)
             rc = pm_cli_pair_watch(&links[i].pair, loop);
         if (rc == PM_OK)
@@ -439,9 +443,10 @@ static int bench_memory(const bench_options *opt)
     long peers = (long)(2 * pairs);
     if (rc == PM_OK)
         pm_cli_print_json(json_pack(
-            "{s:s, s:I, s:I, s:i, s:s}", "bench", "memory", "bytes_per_connection",
+            "{s:s, s:I, s:I, s:i, s:b, s:s}", "bench", "memory", "bytes_per_connection",
             (json_int_t)((after - before) / peers), "heap_bytes_per_connection",
-            (json_int_t)((heap_after - heap_before) / peers), "pairs", (int)pairs, "note",
+            (json_int_t)((heap_after - heap_before) / peers), "pairs", (int)pairs, "godot_channels",
+            opt->godot, "note",
             "resident-set growth while the pairs are open (each with an open channel), divided "
             "by the number of pm_rtc_peer objects (2 per pair); pairs opened one after another, "
             "after a warm-up pair, read after 1.5 s of polling at rest, with malloc_trim before "
@@ -500,6 +505,9 @@ static int take_option(void *ud, int code, const char *arg)
             return pm_cli_usage_error(&CMD, "--loss wants 0..50 (percent), got ", arg);
         opt->relay = true;
         break;
+    case 'g':
+        opt->godot = true;
+        break;
     }
     return -1;
 }
@@ -508,13 +516,18 @@ static int take_option(void *ud, int code, const char *arg)
 static int parse_options(int argc, char **argv, bench_options *opt, const char **which)
 {
     static const struct option longs[] = {
-        {"seconds", required_argument, NULL, 's'}, {"connections", required_argument, NULL, 'c'},
-        {"bind", required_argument, NULL, 'b'},    {"threads", required_argument, NULL, 't'},
-        {"rtt", required_argument, NULL, 'r'},     {"loss", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"seconds", required_argument, NULL, 's'},
+        {"connections", required_argument, NULL, 'c'},
+        {"bind", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'},
+        {"rtt", required_argument, NULL, 'r'},
+        {"loss", required_argument, NULL, 'l'},
+        {"godot", no_argument, NULL, 'g'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    *opt =
-        (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2, 0, 0, false};
+    *opt = (bench_options){
+        DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2, 0, 0, false, false};
     int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, opt);
     if (status >= 0)
         return status;

@@ -122,6 +122,7 @@ struct pm_rtc_peer {
     char remote_fp_algo[16];
     char remote_fp[192];
     uint16_t remote_sctp_port;
+    bool remote_zero_checksum;   /* its SDP: its SCTP parses RFC 9653's parameter */
     uint64_t remote_max_message; /* 0 = unlimited */
     pm_fifo pending_candidates;  /* remote candidates before the remote description */
     bool pending_end_of_candidates;

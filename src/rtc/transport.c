@@ -97,6 +97,7 @@ static int create_sctp(pm_rtc_peer *pc)
     sc.remote_port = pc->remote_sctp_port;
     size_t mms = pm_rtc_peer_max_message_size(pc);
     sc.max_message_size = PM_MAX(mms, (size_t)pc->local_max_message);
+    sc.zero_checksum_in_init = pc->remote_zero_checksum;
     pm_sctp_callbacks cb = {pc, sctp_send_cb};
     int rc = pm_sctp_new(&pc->env, &sc, &cb, &pc->sctp);
     if (rc != PM_OK)

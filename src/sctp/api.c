@@ -54,6 +54,11 @@ const char *pm_sctp_implementation(void)
     return "peermesh";
 }
 
+bool pm_sctp_takes_zero_checksum(void)
+{
+    return true;
+}
+
 pm_time sc_rto_initial(void)
 {
     return SC_RTO_INITIAL;

@@ -34,11 +34,12 @@ static void our_init(const pm_sctp *s, pm_chunk_init *i)
     i->forward_tsn = true;
     i->reconfig = true;
     i->idata = !s->cfg.no_interleaving;
-    /* RFC 9653 (Zero Checksum Acceptable) is not announced in our INIT:
+    /* RFC 9653 (Zero Checksum Acceptable) is announced in our INIT only to
+     * a peer whose SDP said it parses it (the rtc layer sets the option):
      * pion 3.1 drops an INIT or INIT-ACK with any parameter it does not
      * know, whatever RFC 9260 section 3.2.1 says (the interop suite caught
      * it). An INIT-ACK announces it to a peer whose INIT did (sc_on_init). */
-    i->zero_checksum = false;
+    i->zero_checksum = s->cfg.zero_checksum_in_init;
 }
 
 /* Everything learnt from the peer's INIT or INIT-ACK (or a cookie of it). */
@@ -210,7 +211,7 @@ void sc_on_init(pm_sctp *s, pm_time now, const pm_chunk *c)
     our_init(s, &ack);
     /* A peer that announced RFC 9653 knows the parameter: we take packets
      * without a CRC32c too (DTLS authenticates every byte). */
-    ack.zero_checksum = i.zero_checksum;
+    ack.zero_checksum = ack.zero_checksum || i.zero_checksum;
     ack.cookie = cookie;
     ack.cookie_len = sizeof cookie;
     uint8_t chunk[128];

@@ -33,6 +33,11 @@ typedef struct pm_sctp_config {
     size_t recv_buffer;      /**< SO_RCVBUF (default 1 MiB) */
     uint16_t streams;        /**< in and out streams (default 1024) */
     bool no_interleaving;    /**< own: do not offer I-DATA (RFC 8260); usrsctp never does */
+    /** own: announce Zero Checksum Acceptable (RFC 9653) in our INIT too. Only
+     * when the peer is known to parse it (its SDP said so): pion 3.1 drops an
+     * INIT with a parameter it does not know. Without it we still announce
+     * it in an INIT-ACK to an INIT that has it. usrsctp: ignored. */
+    bool zero_checksum_in_init;
 } pm_sctp_config;
 
 void pm_sctp_config_default(pm_sctp_config *cfg);
@@ -130,5 +135,12 @@ size_t pm_sctp_partial_reliability_limit(void);
 
 /** Which implementation this build uses: "peermesh" or "usrsctp". */
 const char *pm_sctp_implementation(void);
+
+/**
+ * Whether this SCTP takes packets without a CRC32c (RFC 9653) and parses the
+ * parameter that says so: ours does, usrsctp 0.9.5 does not. The SDP says
+ * it (a=peermesh-zero-checksum), for zero_checksum_in_init on the other side.
+ */
+bool pm_sctp_takes_zero_checksum(void);
 
 #endif

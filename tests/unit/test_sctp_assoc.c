@@ -485,8 +485,8 @@ static void zero_checksum(void **st)
 {
     (void)st;
     SKIP_UNLESS_OWN();
-    /* RFC 9653 is not in our INIT (pion 3.1 drops an INIT with a parameter
-     * it does not know)... */
+    /* RFC 9653 is not in our INIT by default (pion 3.1 drops an INIT with a
+     * parameter it does not know)... */
     raw r;
     raw_new(&r, NULL);
     assert_int_equal(pm_sctp_connect(r.s, pm_test_clock_now), PM_OK);
@@ -506,6 +506,23 @@ static void zero_checksum(void **st)
         assert_int_equal(pm_chunk_parse_init(expect_chunk(&r, &g, PM_CHUNK_INIT_ACK), &ack), PM_OK);
         assert_int_equal(ack.zero_checksum, peer_has);
     }
+    raw_free(&r);
+    /* A peer whose SDP says it parses the parameter gets it in our INIT,
+     * and in an INIT-ACK whatever its INIT said. */
+    pm_sctp_config zc;
+    pm_sctp_config_default(&zc);
+    zc.zero_checksum_in_init = true;
+    raw_new(&r, &zc);
+    assert_int_equal(pm_sctp_connect(r.s, pm_test_clock_now), PM_OK);
+    assert_int_equal(pm_chunk_parse_init(expect_chunk(&r, &g, PM_CHUNK_INIT), &i), PM_OK);
+    assert_true(i.zero_checksum);
+    r.s_tag = i.initiate_tag;
+    uint8_t init[256];
+    size_t len = init_chunk(init, PM_CHUNK_INIT, false, NULL, 0);
+    assert_int_equal(feed(&r, 0, init, len), PM_OK);
+    pm_chunk_init ack;
+    assert_int_equal(pm_chunk_parse_init(expect_chunk(&r, &g, PM_CHUNK_INIT_ACK), &ack), PM_OK);
+    assert_true(ack.zero_checksum);
     raw_free(&r);
     uint8_t m[100] = {0};
     for (int peer_takes = 0; peer_takes < 2; peer_takes++) {

@@ -121,6 +121,11 @@ const char *pm_sctp_implementation(void)
     return "usrsctp";
 }
 
+bool pm_sctp_takes_zero_checksum(void)
+{
+    return false; /* 0.9.5 checks every CRC32c */
+}
+
 void pm_sctp_config_default(pm_sctp_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
