@@ -118,7 +118,9 @@ void sc_chunk_sent(pm_sctp *s, pm_time now, sc_ochunk *oc, bool retransmission)
     oc->sent = now;
     s->flight += oc->len;
     s->peer_rwnd = s->peer_rwnd > oc->len ? s->peer_rwnd - oc->len : 0;
-    if (s->t3 == PM_TIME_NEVER)
+    /* Section 7.2.4 (4): a retransmission of the earliest outstanding chunk
+     * restarts T3, else the timer may end while it is on its way. */
+    if (s->t3 == PM_TIME_NEVER || (retransmission && oc->tsn == s->cum_ack + 1))
         s->t3 = now + s->rto;
 }
 
@@ -436,8 +438,11 @@ static size_t advance_cum(pm_sctp *s, pm_time now, uint32_t cum, pm_time *rtt)
     return acked;
 }
 
-/* Mark the TSNs of one gap block acknowledged; the bytes newly acked. */
-static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to)
+/* Mark the TSNs of one gap block acknowledged; the bytes newly acked. A
+ * chunk never retransmitted gives an RTT sample here too: with a window of
+ * thousands of packets some hole is nearly always open, and samples only
+ * from the cumulative ack would leave a backed-off RTO in place for long. */
+static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to, pm_time *rtt)
 {
     size_t acked = 0;
     for (uint32_t t = from; pm_tsn_le(t, to); t++) {
@@ -450,6 +455,8 @@ static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to)
             s->flight -= oc->len;
         else
             s->nlost--;
+        if (oc->nrtx == 0 && oc->state == OC_FLIGHT)
+            *rtt = now - oc->sent;
         oc->state = OC_ACKED;
         acked += oc->len;
         s->round_acked++;
@@ -499,7 +506,7 @@ void sc_on_sack(pm_sctp *s, pm_time now, const pm_chunk *c)
         pm_chunk_sack_gap(&k, i, &gs, &ge);
         if (gs == 0 || ge < gs || gs <= prev_end)
             continue;
-        acked += ack_block(s, now, s->cum_ack + gs, s->cum_ack + ge);
+        acked += ack_block(s, now, s->cum_ack + gs, s->cum_ack + ge, &rtt);
         prev_end = ge;
     }
     bool lost = false;
@@ -517,9 +524,13 @@ void sc_on_sack(pm_sctp *s, pm_time now, const pm_chunk *c)
     bool cum_moved = s->cum_ack != old_cum;
     if (rtt >= 0)
         sc_rtt_sample(s, rtt);
+    /* Section 7.2.1 grows cwnd only when the cumulative ack moves; we count
+     * chunks acked in gap blocks too (as TCP does with SACK): on a long
+     * path with random loss a hole is nearly always open, and the RFC's
+     * rule stalls slow start for a round trip at each. */
+    grow_cwnd(s, acked, flight_before);
     if (cum_moved) {
         s->errors = 0;
-        grow_cwnd(s, acked, flight_before);
         if (s->fast_recovery && !pm_tsn_lt(s->cum_ack, s->fr_exit))
             s->fast_recovery = false;
     }
@@ -565,7 +576,11 @@ void sc_t3_expired(pm_sctp *s, pm_time now)
         return;
     }
     s->rto = PM_MIN(2 * s->rto, SC_RTO_MAX);
-    s->ssthresh = PM_MAX(s->cwnd / 2, SC_MIN_CWND);
+    /* Section 7.2.3, for the first timeout of a run only (as Linux TCP
+     * does): the next ones find cwnd at one packet, and halving that would
+     * leave ssthresh at its minimum after an outage of a few RTOs. */
+    if (s->errors == 1)
+        s->ssthresh = PM_MAX(s->cwnd / 2, SC_MIN_CWND);
     s->cwnd = SC_MTU;
     s->pba = 0;
     s->fast_recovery = false;
@@ -575,6 +590,11 @@ void sc_t3_expired(pm_sctp *s, pm_time now)
         if (oc->state == OC_FLIGHT)
             mark_lost(s, now, oc, tsn);
     }
+    /* The timeout was the response: what it marked lost starts no round
+     * trip's worth of loss (end_round would halve ssthresh down to its
+     * minimum, leaving the path in congestion avoidance from 4 packets). */
+    s->round_end = s->next_tsn - 1;
+    s->round_acked = s->round_lost = 0;
     s->fwd_due = true;
     s->t3 = now + s->rto;
 }

@@ -315,17 +315,36 @@ static void loss_20_idata(void **st)
  * used and random loss does not halve them: RFC 9260's rule would keep
  * ~1.2/sqrt(loss) packets in flight, ~0.9 MB/s at 50 ms and ~0.3 MB/s at
  * 150 ms with 0.1 % loss (goodput goals live in `peermesh bench`). */
-static void long_path(pm_time rtt, double loss, uint64_t seed, double floor_mb_s)
+/* A bulk transfer over a long path for `span`; with an outage, every
+ * datagram is lost from 1 s on for that long, and the rate that counts is
+ * the one from 1 s after the outage on. */
+static void long_path_run(pm_time rtt, double loss, uint64_t seed, double floor_mb_s, pm_time span,
+                          pm_time outage)
 {
     pm_sim_link link = {.loss = loss, .delay_min = rtt / 2, .delay_max = rtt / 2};
+    pm_sim_link dark = link;
+    dark.loss = 1.0;
     run r;
     check_every = 997;
     run_start(&r, seed, &link, false);
     static uint8_t buf[65535];
     uint32_t sent = 0;
-    /* Slow start on 150 ms needs a few hundred ms more to reach the floor. */
-    pm_time t0 = pm_test_clock_now, span = rtt > PM_MS(100) ? PM_SEC(3) : PM_SEC(2);
+    pm_time t0 = pm_test_clock_now, from = t0;
+    uint64_t bytes_from = 0;
+    int phase = outage ? 0 : 3; /* 0 before, 1 in, 2 recovering from the outage; 3 measuring */
     while (pm_test_clock_now - t0 < span && !r.a.closed) {
+        pm_time at = pm_test_clock_now - t0;
+        if (phase == 0 && at >= PM_SEC(1)) {
+            pm_simnet_set_link(r.net, &dark);
+            phase = 1;
+        } else if (phase == 1 && at >= PM_SEC(1) + outage) {
+            pm_simnet_set_link(r.net, &link);
+            phase = 2;
+        } else if (phase == 2 && at >= PM_SEC(2) + outage) {
+            from = pm_test_clock_now;
+            bytes_from = r.b.bytes;
+            phase = 3;
+        }
         while (pm_sctp_buffered(r.a.s) < 8 * 1024 * 1024) {
             fill(buf, sizeof buf, sent, S_REL);
             if (pm_sctp_send(r.a.s, S_REL, 53, buf, sizeof buf, NULL) != PM_OK)
@@ -335,19 +354,31 @@ static void long_path(pm_time rtt, double loss, uint64_t seed, double floor_mb_s
         if (!pm_simnet_step(r.net, t0 + span))
             break;
     }
-    double mb_s = (double)r.b.bytes / ((double)(pm_test_clock_now - t0) / 1e6) / 1e6;
+    double mb_s =
+        (double)(r.b.bytes - bytes_from) / ((double)(pm_test_clock_now - from) / 1e6) / 1e6;
     pm_sim_stats st = pm_simnet_stats(r.net);
+    if (outage)
+        print_message("outage of %lld ms, then: ", (long long)(outage / 1000));
     print_message(
         "round trip %3lld ms, loss %.1f%%: %.1f MB/s over %.0f virtual s (%llu "
         "datagrams, %llu lost; cwnd %u, rto %lld ms; %llu timeouts, %llu window "
         "cuts, %llu retransmitted, %llu of them needless)\n",
-        (long long)(rtt / 1000), loss * 100, mb_s, (double)span / 1e6, (unsigned long long)st.sent,
-        (unsigned long long)st.lost, (unsigned)r.a.s->cwnd, (long long)(r.a.s->rto / 1000),
-        (unsigned long long)r.a.s->stats.t3, (unsigned long long)r.a.s->stats.window_cuts,
+        (long long)(rtt / 1000), loss * 100, mb_s, (double)(pm_test_clock_now - from) / 1e6,
+        (unsigned long long)st.sent, (unsigned long long)st.lost, (unsigned)r.a.s->cwnd,
+        (long long)(r.a.s->rto / 1000), (unsigned long long)r.a.s->stats.t3,
+        (unsigned long long)r.a.s->stats.window_cuts,
         (unsigned long long)r.a.s->stats.retransmitted, (unsigned long long)r.a.s->stats.needless);
     assert_false(r.a.closed || r.b.closed);
     assert_int_equal(r.b.bad, 0);
     assert_true(mb_s > floor_mb_s);
+    if (outage) {
+        /* The timeout is the only response to the outage: the chunks it
+         * marks lost must not count again as a round trip's loss, which
+         * would cut ssthresh to its minimum and leave the path crawling
+         * in congestion avoidance. */
+        assert_true(r.a.s->stats.t3 >= 1);
+        assert_int_equal(r.a.s->stats.window_cuts, 0);
+    }
     /* everything sent arrives, in order */
     pm_time end = pm_test_clock_now + PM_SEC(30);
     while (r.b.rel < sent && pm_simnet_step(r.net, end))
@@ -356,6 +387,12 @@ static void long_path(pm_time rtt, double loss, uint64_t seed, double floor_mb_s
     assert_true(sc_consistent(r.a.s) && sc_consistent(r.b.s));
     check_every = 1;
     run_end(&r);
+}
+
+static void long_path(pm_time rtt, double loss, uint64_t seed, double floor_mb_s)
+{
+    /* Slow start on 150 ms needs a few hundred ms more to reach the floor. */
+    long_path_run(rtt, loss, seed, floor_mb_s, rtt > PM_MS(100) ? PM_SEC(3) : PM_SEC(2), 0);
 }
 
 static void path_50ms(void **st)
@@ -370,6 +407,15 @@ static void path_150ms(void **st)
     (void)st;
     long_path(PM_MS(150), 0.0, 9, 5);
     long_path(PM_MS(150), 0.001, 10, 5);
+}
+
+/* A 400 ms outage on a 50 ms path: one timeout, then slow start back to
+ * the old ssthresh (half the window), not congestion avoidance from four
+ * packets. */
+static void outage_then_recovery(void **st)
+{
+    (void)st;
+    long_path_run(PM_MS(50), 0.001, 11, 20, PM_SEC(5), PM_MS(400));
 }
 
 /* Large partially reliable messages over a long, lossy path. */
@@ -410,10 +456,15 @@ static int setup(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(lossless_data),      cmocka_unit_test(lossless_idata),
-        cmocka_unit_test(loss_10_data),       cmocka_unit_test(loss_10_idata),
-        cmocka_unit_test(loss_20_data),       cmocka_unit_test(loss_20_idata),
-        cmocka_unit_test(path_50ms),          cmocka_unit_test(path_150ms),
+        cmocka_unit_test(lossless_data),
+        cmocka_unit_test(lossless_idata),
+        cmocka_unit_test(loss_10_data),
+        cmocka_unit_test(loss_10_idata),
+        cmocka_unit_test(loss_20_data),
+        cmocka_unit_test(loss_20_idata),
+        cmocka_unit_test(path_50ms),
+        cmocka_unit_test(path_150ms),
+        cmocka_unit_test(outage_then_recovery),
         cmocka_unit_test(large_pr_long_path),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
