@@ -218,8 +218,10 @@ void sc_on_forward_tsn(pm_sctp *s, pm_time now, const pm_chunk *c)
             k++;
         if (k < s->nranges && pm_tsn_le(s->ranges[k].start, s->peer_cum))
             s->ranges[k].start = s->peer_cum + 1;
-        memmove(s->ranges, s->ranges + k, (s->nranges - k) * sizeof *s->ranges);
-        s->nranges -= k;
+        if (k > 0) { /* (no ranges at all: s->ranges may be NULL) */
+            memmove(s->ranges, s->ranges + k, (s->nranges - k) * sizeof *s->ranges);
+            s->nranges -= k;
+        }
         absorb_first_range(s);
         s->ndups = 0;
     }
