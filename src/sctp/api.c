@@ -207,11 +207,12 @@ void pm_sctp_free(pm_sctp *s)
     if (s->stats.lost || s->stats.t3)
         PM_DEBUG(env, "sctp",
                  "loss recovery: %llu chunks lost, %llu retransmitted (%llu needlessly), "
-                 "%llu timeouts, %llu window cuts; srtt %lld us, rto %lld us, cwnd %u",
+                 "%llu timeouts (%llu undone), %llu window cuts; srtt %lld us, rto %lld us, "
+                 "cwnd %u",
                  (unsigned long long)s->stats.lost, (unsigned long long)s->stats.retransmitted,
                  (unsigned long long)s->stats.needless, (unsigned long long)s->stats.t3,
-                 (unsigned long long)s->stats.window_cuts, (long long)s->srtt, (long long)s->rto,
-                 (unsigned)s->cwnd);
+                 (unsigned long long)s->stats.spurious_t3, (unsigned long long)s->stats.window_cuts,
+                 (long long)s->srtt, (long long)s->rto, (unsigned)s->cwnd);
     sc_streams_free(s);
     sc_ring_free(s);
     sc_receiver_free(s);

@@ -197,6 +197,12 @@ struct pm_sctp {
     size_t flight;      /* bytes in OC_FLIGHT */
     uint32_t peer_rwnd;
     uint32_t cwnd, ssthresh, pba;
+    /* Undoing a spurious timeout (sender.c): the window before the first
+     * timeout of a run, and the chunks then outstanding (sent before t3_at,
+     * TSNs up to undo_tsn). */
+    bool undo_ok;
+    uint32_t undo_cwnd, undo_ssthresh, undo_tsn;
+    pm_time t3_at;
     bool fast_recovery;
     uint32_t fr_exit;
     bool fast_rtx_now; /* one packet of fast retransmission ignores cwnd */
@@ -216,7 +222,7 @@ struct pm_sctp {
     pm_fwd_entry fwd[SC_MAX_FWD];
     /* what happened, for tests and logs */
     struct {
-        uint64_t t3, lost, retransmitted, window_cuts, needless;
+        uint64_t t3, lost, retransmitted, window_cuts, needless, spurious_t3;
     } stats;
     /* loss-tolerance bookkeeping for one round trip (sender.c) */
     uint32_t round_end;

@@ -405,12 +405,44 @@ void sc_rack_expired(pm_sctp *s, pm_time now)
 
 /* ---- SACK ---- */
 
+/* A chunk that a timeout marked lost, never sent again since, was acked:
+ * its first transmission arrived, so the timeout may have been spurious
+ * (a stall, a delay spike) rather than the path losing everything. */
+static void note_original_delivered(pm_sctp *s, const sc_ochunk *oc, bool *spurious)
+{
+    if (s->undo_ok && oc->state == OC_LOST && oc->nrtx == 0 && oc->sent < s->t3_at)
+        *spurious = true;
+}
+
+/* Undo a spurious timeout (as Linux TCP's undo on a DSACK or F-RTO, RFC
+ * 5682, do): back to the window before it, and the chunks it marked lost
+ * that were not sent again are in flight again (RACK judges them anew). */
+static void undo_timeout(pm_sctp *s)
+{
+    s->undo_ok = false;
+    s->stats.spurious_t3++;
+    s->cwnd = PM_MAX(s->cwnd, s->undo_cwnd);
+    s->ssthresh = PM_MAX(s->ssthresh, s->undo_ssthresh);
+    s->errors = 0;
+    for (uint32_t t = s->cum_ack + 1; pm_tsn_le(t, s->undo_tsn); t++) {
+        sc_ochunk *oc = sc_ring_at(s, t);
+        if (!oc)
+            break;
+        if (oc->state == OC_LOST && oc->nrtx == 0 && oc->sent < s->t3_at) {
+            oc->state = OC_FLIGHT;
+            s->nlost--;
+            s->flight += oc->len;
+        }
+    }
+}
+
 /* Free the ring's entries up to `cum`; the bytes newly acknowledged. */
-static size_t advance_cum(pm_sctp *s, pm_time now, uint32_t cum, pm_time *rtt)
+static size_t advance_cum(pm_sctp *s, pm_time now, uint32_t cum, pm_time *rtt, bool *spurious)
 {
     size_t acked = 0;
     while (pm_tsn_lt(s->cum_ack, cum) && s->ring_count > 0) {
         sc_ochunk *oc = &s->ring[s->ring_head];
+        note_original_delivered(s, oc, spurious);
         if (oc->state == OC_FLIGHT || oc->state == OC_LOST) {
             if (oc->state == OC_FLIGHT)
                 s->flight -= oc->len;
@@ -442,7 +474,8 @@ static size_t advance_cum(pm_sctp *s, pm_time now, uint32_t cum, pm_time *rtt)
  * chunk never retransmitted gives an RTT sample here too: with a window of
  * thousands of packets some hole is nearly always open, and samples only
  * from the cumulative ack would leave a backed-off RTO in place for long. */
-static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to, pm_time *rtt)
+static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to, pm_time *rtt,
+                        bool *spurious)
 {
     size_t acked = 0;
     for (uint32_t t = from; pm_tsn_le(t, to); t++) {
@@ -451,6 +484,7 @@ static size_t ack_block(pm_sctp *s, pm_time now, uint32_t from, uint32_t to, pm_
             break;
         if (oc->state != OC_FLIGHT && oc->state != OC_LOST)
             continue;
+        note_original_delivered(s, oc, spurious);
         if (oc->state == OC_FLIGHT)
             s->flight -= oc->len;
         else
@@ -496,7 +530,8 @@ void sc_on_sack(pm_sctp *s, pm_time now, const pm_chunk *c)
     size_t flight_before = s->flight;
     uint32_t old_cum = s->cum_ack;
     pm_time rtt = -1;
-    size_t acked = advance_cum(s, now, k.cum_tsn, &rtt);
+    bool spurious = false;
+    size_t acked = advance_cum(s, now, k.cum_tsn, &rtt, &spurious);
     /* Gap blocks (blocks out of order or overlapping are skipped), then
      * the holes between them: the chunks still missing below the highest
      * TSN the peer has. */
@@ -506,9 +541,13 @@ void sc_on_sack(pm_sctp *s, pm_time now, const pm_chunk *c)
         pm_chunk_sack_gap(&k, i, &gs, &ge);
         if (gs == 0 || ge < gs || gs <= prev_end)
             continue;
-        acked += ack_block(s, now, s->cum_ack + gs, s->cum_ack + ge, &rtt);
+        acked += ack_block(s, now, s->cum_ack + gs, s->cum_ack + ge, &rtt, &spurious);
         prev_end = ge;
     }
+    if (spurious)
+        undo_timeout(s);
+    else if (s->undo_ok && !pm_tsn_lt(s->cum_ack, s->undo_tsn))
+        s->undo_ok = false; /* everything then outstanding is settled */
     bool lost = false;
     if (pm_tsn_lt(s->cum_ack, s->highest_acked)) {
         prev_end = 0;
@@ -579,8 +618,14 @@ void sc_t3_expired(pm_sctp *s, pm_time now)
     /* Section 7.2.3, for the first timeout of a run only (as Linux TCP
      * does): the next ones find cwnd at one packet, and halving that would
      * leave ssthresh at its minimum after an outage of a few RTOs. */
-    if (s->errors == 1)
+    if (s->errors == 1) {
+        s->undo_ok = true;
+        s->undo_cwnd = s->cwnd;
+        s->undo_ssthresh = s->ssthresh;
+        s->undo_tsn = s->next_tsn - 1;
         s->ssthresh = PM_MAX(s->cwnd / 2, SC_MIN_CWND);
+    }
+    s->t3_at = now;
     s->cwnd = SC_MTU;
     s->pba = 0;
     s->fast_recovery = false;
