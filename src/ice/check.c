@@ -72,14 +72,93 @@ static void unfreeze(pm_ice_agent *a, const ice_pair *done)
     }
 }
 
+/* A peer-reflexive pair nobody has validated: all a forged check creates. */
+static bool evictable(const pm_ice_agent *a, size_t i)
+{
+    const ice_pair *p = &a->pairs[i];
+    return p->rtype == PM_CAND_PRFLX && !p->valid && (int)i != a->selected &&
+           (int)i != a->nominated && (int)i != a->nominating;
+}
+
+static bool same_ip(const pm_addr *x, const pm_addr *y)
+{
+    return x->family == y->family && memcmp(x->ip, y->ip, x->family == 4 ? 4 : 16) == 0;
+}
+
+/* The oldest evictable pair (from `ip` only, when given), or -1. */
+static int oldest_evictable(const pm_ice_agent *a, const pm_addr *ip, size_t *count)
+{
+    int best = -1;
+    *count = 0;
+    for (size_t i = 0; i < a->npairs; i++) {
+        if (!evictable(a, i) || (ip && !same_ip(&a->pairs[i].remote, ip)))
+            continue;
+        (*count)++;
+        if (best < 0 || a->pairs[i].seq < a->pairs[best].seq)
+            best = (int)i;
+    }
+    return best;
+}
+
+/* Forget a pair so its slot can be reused: no transaction (live or
+ * lingering) and no triggered check may refer to the index afterwards. */
+static void pair_evict(pm_ice_agent *a, int idx)
+{
+    for (int i = 0; i < ICE_MAX_TXN; i++)
+        if (a->txns[i].kind == ICE_TXN_CHECK && a->txns[i].target == idx)
+            ice_txn_free(a, i);
+    size_t kept = 0;
+    for (size_t k = 0; k < a->trig_count; k++) {
+        uint8_t j = a->trig[(a->trig_head + k) % ICE_MAX_REMOTE];
+        if (j != idx)
+            a->trig[(a->trig_head + kept++) % ICE_MAX_REMOTE] = j;
+    }
+    a->trig_count = kept;
+    ice_pair *p = &a->pairs[idx];
+    p->state = ICE_PAIR_FAILED;
+    unfreeze(a, p);
+    if (PM_LOG_ON(&a->env, PM_LOG_DEBUG)) {
+        char buf[PM_ADDR_STRLEN];
+        PM_DEBUG(&a->env, ICE_COMP, "evicting unvalidated peer-reflexive pair %s",
+                 pm_addr_format(&p->remote, buf, sizeof buf));
+    }
+}
+
+/* Where a new pair goes. Peer-reflexive: at most ICE_MAX_PRFLX_PER_IP
+ * unvalidated ones per remote IP and ICE_MAX_PRFLX in all, the oldest
+ * making room for the newest. Signalled: a free slot, else the oldest
+ * unvalidated peer-reflexive pair's. */
+static int pair_slot(pm_ice_agent *a, const pm_addr *remote, pm_cand_type type)
+{
+    size_t n;
+    int victim = -1;
+    if (type == PM_CAND_PRFLX) {
+        victim = oldest_evictable(a, remote, &n);
+        if (n < ICE_MAX_PRFLX_PER_IP) {
+            victim = oldest_evictable(a, NULL, &n);
+            if (n < ICE_MAX_PRFLX)
+                victim = -1;
+        }
+    }
+    if (victim < 0 && a->npairs < ICE_MAX_REMOTE)
+        return (int)a->npairs++;
+    if (victim < 0 && type != PM_CAND_PRFLX)
+        victim = oldest_evictable(a, NULL, &n);
+    if (victim < 0)
+        return PM_ERR_FULL;
+    pair_evict(a, victim);
+    return victim;
+}
+
 int ice_pair_add(pm_ice_agent *a, const pm_addr *remote, pm_cand_type type, uint32_t prio,
                  const char *foundation)
 {
-    if (a->npairs == ICE_MAX_REMOTE) {
+    int idx = pair_slot(a, remote, type);
+    if (idx < 0) {
         PM_DEBUG(&a->env, ICE_COMP, "remote candidate table full");
-        return PM_ERR_FULL;
+        return idx;
     }
-    ice_pair *p = &a->pairs[a->npairs];
+    ice_pair *p = &a->pairs[idx];
     memset(p, 0, sizeof *p);
     p->remote = *remote;
     p->rtype = type;
@@ -88,6 +167,7 @@ int ice_pair_add(pm_ice_agent *a, const pm_addr *remote, pm_cand_type type, uint
     p->txn = -1;
     p->srtt = -1;
     p->last_response = PM_TIME_NEVER;
+    p->seq = a->pair_seq++;
     p->prio = pair_priority(a, p);
     p->state = initial_state(a, p);
     if (PM_LOG_ON(&a->env, PM_LOG_DEBUG)) {
@@ -95,7 +175,7 @@ int ice_pair_add(pm_ice_agent *a, const pm_addr *remote, pm_cand_type type, uint
         PM_DEBUG(&a->env, ICE_COMP, "remote %s candidate %s prio %u", pm_cand_type_name(type),
                  pm_addr_format(remote, buf, sizeof buf), prio);
     }
-    return (int)a->npairs++;
+    return idx;
 }
 
 void ice_pair_fail(pm_ice_agent *a, int idx)

@@ -18,10 +18,16 @@
 #define ICE_MAX_LOCAL   (ICE_MAX_HOSTS + ICE_MAX_SERVERS)
 #define ICE_MAX_REMOTE  32 /* remote candidates = pairs (one socket model) */
 #define ICE_MAX_PENDING 8  /* checks seen before the remote credentials */
-#define ICE_MAX_TXN     64
-#define ICE_MAX_EVENTS  64
-#define ICE_MAX_MSG     640         /* largest STUN message we build (USERNAME <= 265) */
-#define ICE_TX_LIMIT    (64 * 1024) /* bytes of queued datagrams */
+/* Peer-reflexive pairs not yet validated are cheap to create (one check
+ * from anyone who saw the SDP), so they are capped per remote IP and in
+ * total, and a signalled candidate may evict one: a flood of checks from
+ * many ports can never keep the real candidates out of the table. */
+#define ICE_MAX_PRFLX_PER_IP 4
+#define ICE_MAX_PRFLX        (ICE_MAX_REMOTE / 2)
+#define ICE_MAX_TXN          64
+#define ICE_MAX_EVENTS       64
+#define ICE_MAX_MSG          640         /* largest STUN message we build (USERNAME <= 265) */
+#define ICE_TX_LIMIT         (64 * 1024) /* bytes of queued datagrams */
 
 #define ICE_UFRAG_LEN 8   /* >= 24 bits of randomness, RFC 8445 5.3 */
 #define ICE_PWD_LEN   24  /* >= 128 bits, RFC 8445 5.3 */
@@ -100,6 +106,7 @@ typedef struct ice_pair {
     int txn;               /* live check transaction, -1 */
     pm_time last_response; /* last authenticated success response */
     pm_time srtt;          /* -1 until measured */
+    uint32_t seq;          /* order of creation (eviction picks the oldest) */
 } ice_pair;
 
 typedef enum ice_txn_kind {
@@ -172,6 +179,7 @@ struct pm_ice_agent {
     uint8_t trig[ICE_MAX_REMOTE]; /* triggered-check FIFO of pair indices */
     size_t trig_head, trig_count;
     uint32_t prflx_count;
+    uint32_t pair_seq;
 
     pm_time last_check; /* last paced check */
     bool checks_started;

@@ -766,6 +766,72 @@ static bool one_reply(pm_ice_agent *ag, pm_stun_msg *m, uint8_t *copy)
     return true;
 }
 
+/* A Binding request that passes B's authentication, as anyone who saw the
+ * SDP can build it, from `from` with a transaction id of its own. */
+static void forge_check(sim *s, int victim, const pm_addr *from, uint32_t seq)
+{
+    peer *v = &s->p[victim];
+    char user[128];
+    snprintf(user, sizeof user, "%s:%s", pm_ice_local_ufrag(v->ag),
+             pm_ice_local_ufrag(s->p[1 - victim].ag));
+    uint8_t tid[12] = {0xF0};
+    pm_wr32(tid + 4, seq);
+    uint8_t buf[256];
+    pm_stun_builder b;
+    pm_stun_begin(&b, buf, sizeof buf, pm_stun_type(PM_STUN_BINDING, PM_STUN_REQUEST), tid);
+    pm_stun_add_str(&b, PM_STUN_ATTR_USERNAME, user);
+    pm_stun_add_u32(&b, PM_STUN_ATTR_PRIORITY, 0x6e0001ff); /* better than any host pair */
+    pm_stun_add_u64(&b, PM_STUN_ATTR_ICE_CONTROLLING, 1);
+    const char *pwd = pm_ice_local_pwd(v->ag);
+    int n = pm_stun_finish(&b, (const uint8_t *)pwd, strlen(pwd), true);
+    assert_true(n > 0);
+    assert_int_equal(pm_ice_handle_stun(v->ag, pm_test_clock_now, from, buf, (size_t)n), PM_OK);
+}
+
+/* Issue 14 item 3.4: ~2,900 valid checks from 200 ports (and a few other
+ * hosts) reach B after it has A's credentials but before A's candidates.
+ * Every source would be learned as a peer-reflexive pair; the table must
+ * not fill with them, so that A's real candidates still get in and ICE
+ * connects. The flood keeps going while A's candidates arrive. */
+static void prflx_flood_cannot_crowd_out_real_candidates(void **state)
+{
+    (void)state;
+    sim *s = &S;
+    sim_opts o = {.ctrl = {true, false}};
+    sim_init(s, 60, &o);
+    gather_both(s);
+    give_creds(s, 0, 1);
+    give_creds(s, 1, 0);
+    uint32_t seq = 0;
+    for (int round = 0; round < 14; round++) {
+        for (uint16_t port = 0; port < 200; port++) {
+            pm_addr from;
+            pm_addr_parse(&from, "198.51.100.7", (uint16_t)(20000 + port));
+            forge_check(s, 1, &from, seq++);
+        }
+        for (int h = 0; h < 8; h++) { /* more hosts: the cap is global too */
+            char ip[32];
+            snprintf(ip, sizeof ip, "198.51.100.%d", 100 + h);
+            pm_addr from;
+            pm_addr_parse(&from, ip, (uint16_t)(30000 + round));
+            forge_check(s, 1, &from, seq++);
+        }
+        /* Let B's triggered checks to the forged sources run (and time out). */
+        run_until(s, PM_MS(20), NULL);
+    }
+    assert_true(seq >= 2900);
+    give_cands(s, 1, 0);
+    give_cands(s, 0, 1);
+    for (uint16_t port = 0; port < 200; port++) {
+        pm_addr from;
+        pm_addr_parse(&from, "198.51.100.7", (uint16_t)(40000 + port));
+        forge_check(s, 1, &from, seq++);
+    }
+    assert_true(run_until(s, PM_SEC(10), both_completed));
+    assert_connected_to_each_other(s);
+    sim_free(s);
+}
+
 static void answering_rules(void **state)
 {
     (void)state;
@@ -1209,6 +1275,7 @@ int main(void)
         cmocka_unit_test(lossy_connect),
         cmocka_unit_test(remote_never_answers),
         cmocka_unit_test(consent_loss_and_recovery),
+        cmocka_unit_test(prflx_flood_cannot_crowd_out_real_candidates),
         cmocka_unit_test(answering_rules),
         cmocka_unit_test(non_symmetric_response),
         cmocka_unit_test(remote_candidate_rules),
