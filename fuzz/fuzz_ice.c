@@ -83,10 +83,11 @@ static bool have_tid;
 
 static void drain(pm_ice_agent *ag)
 {
-    pm_addr to;
-    const uint8_t *d;
-    size_t len;
-    for (int guard = 0; guard < 10000 && pm_ice_poll_transmit(ag, &to, &d, &len); guard++) {
+    pm_ice_transmit tx;
+    for (int guard = 0; guard < 10000 && pm_ice_poll_transmit(ag, &tx); guard++) {
+        const uint8_t *d = tx.data;
+        size_t len = tx.len;
+        check(tx.kind == PM_ICE_TX_DATAGRAM && tx.stream == PM_ICE_STREAM_UDP);
         check(pm_stun_is_stun(d, len));
         pm_stun_msg m;
         check(pm_stun_parse(&m, d, len) == PM_OK);

@@ -144,6 +144,12 @@ static void on_event(pm_cli_peer_run *run, const pm_rtc_event *ev)
     case PM_RTC_EVENT_BUFFERED_AMOUNT_LOW:
         pm_cli_run_on_buffered_low(run, ev->channel);
         break;
+    case PM_RTC_EVENT_ICE_CANDIDATE_ERROR:
+        pm_cli_logf(&run->out, "ICE server %s: error %d: %s", ev->url, ev->error_code,
+                    ev->error_text);
+        break;
+    case PM_RTC_EVENT_SELECTED_PAIR:
+        break;
     case PM_RTC_EVENT_CHANNEL_MESSAGE:
         break; /* pm_cli_run_pump() takes every message */
     }

@@ -1,6 +1,7 @@
 /* Peer connection: lifecycle, events, output queue and the public entry points. */
 #include "rtc_internal.h"
 
+#include "io/conns.h"
 #include "io/io.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@ void pm_rtc_config_default(pm_rtc_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->enable_ipv6 = true;
     cfg->include_loopback = true;
+    cfg->resolve_mdns = true;
     cfg->max_message_size = PM_RTC_DEFAULT_MAX_MESSAGE;
     cfg->consent_timeout = PM_SEC(30);
     cfg->disconnected_after = PM_SEC(5);
@@ -85,6 +87,12 @@ bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
             ev->mline_index = 0;
             ev->candidate = s1 ? s1 : "";
             break;
+        case PM_RTC_EVENT_ICE_CANDIDATE_ERROR:
+            ev->url = s1 ? s1 : "";
+            ev->error_text = s2 ? s2 : "";
+            ev->error_code = ev->state;
+            ev->state = 0;
+            break;
         default:
             break;
         }
@@ -94,10 +102,21 @@ bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
 
 /* ---- output ---------------------------------------------------------- */
 
+void pm_rtc_queue(pm_rtc_peer *pc, pm_rtc_transmit_kind kind, uint32_t stream, const pm_addr *to,
+                  const uint8_t *d, size_t n)
+{
+    pm_rtc_route r;
+    memset(&r, 0, sizeof r);
+    if (to)
+        r.to = *to;
+    r.stream = stream;
+    if (pm_fifo_push(&pc->env, &pc->tx, (uint32_t)kind, &r, sizeof r, d, n) != PM_OK)
+        PM_WARN(&pc->env, "rtc", "dropping output: out of memory");
+}
+
 void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d, size_t n)
 {
-    if (pm_fifo_push(&pc->env, &pc->tx, 0, to, sizeof *to, d, n) != PM_OK)
-        PM_WARN(&pc->env, "rtc", "dropping outgoing datagram: out of memory");
+    pm_rtc_queue(pc, PM_RTC_TX_DATAGRAM, 0, to, d, n);
 }
 
 /* The host address of the family a datagram to `to` leaves from. */
@@ -115,7 +134,8 @@ bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
         return false;
     const uint8_t *d;
     size_t n;
-    if (!pm_fifo_peek(&pc->tx, NULL, &d, &n))
+    uint32_t kind;
+    if (!pm_fifo_peek(&pc->tx, &kind, &d, &n))
         return false;
     /* Lend a copy: the queue may grow (and move) before the next call. */
     pc->tx_taken.len = 0;
@@ -123,14 +143,51 @@ bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
     pm_fifo_pop(&pc->tx);
     if (rc != PM_OK)
         return false;
-    memcpy(&out->to, pc->tx_taken.data, sizeof(pm_addr));
-    out->from = local_for(pc, &out->to);
-    out->data = pc->tx_taken.data + sizeof(pm_addr);
-    out->len = n - sizeof(pm_addr);
+    pm_rtc_route r;
+    memcpy(&r, pc->tx_taken.data, sizeof r);
+    memset(out, 0, sizeof *out);
+    out->kind = (pm_rtc_transmit_kind)kind;
+    out->stream = r.stream;
+    out->to = r.to;
+    if (out->kind == PM_RTC_TX_DATAGRAM)
+        out->from = local_for(pc, &out->to);
+    out->data = pc->tx_taken.data + sizeof r;
+    out->len = n - sizeof r;
     return true;
 }
 
-/* Socket mode: hand the whole tx queue to the kernel in sendmmsg batches. */
+/* Socket mode: one record that is not a datagram for the UDP socket. */
+static void socket_mode_other(pm_rtc_peer *pc, uint32_t kind, const uint8_t *rec, size_t len)
+{
+    pm_rtc_route r;
+    memcpy(&r, rec, sizeof r);
+    const uint8_t *d = rec + sizeof r;
+    size_t n = len - sizeof r;
+    int rc = PM_OK;
+    switch ((pm_rtc_transmit_kind)kind) {
+    case PM_RTC_TX_MDNS:
+        rc = pm_io_conns_mdns_send(pc->conns, &r.to, d, n);
+        if (rc != PM_OK)
+            PM_DEBUG(&pc->env, "rtc", "cannot send an mDNS question (%s)", pm_strerror(rc));
+        break;
+    case PM_RTC_TX_STREAM_OPEN:
+        rc = pm_io_conns_open(pc->conns, r.stream, &r.to);
+        if (rc != PM_OK)
+            pm_rtc_on_stream_closed(pc, r.stream, pm_strerror(rc));
+        break;
+    case PM_RTC_TX_STREAM_DATA:
+        (void)pm_io_conns_write(pc->conns, r.stream, d, n);
+        break;
+    case PM_RTC_TX_STREAM_CLOSE:
+        pm_io_conns_close(pc->conns, r.stream);
+        break;
+    case PM_RTC_TX_DATAGRAM:
+        break;
+    }
+}
+
+/* Socket mode: hand the whole tx queue to the kernel in sendmmsg batches;
+ * TURN connection and mDNS records go to their sockets in order. */
 static void flush_socket(pm_rtc_peer *pc)
 {
     pc->tx_blocked_at = 0;
@@ -145,14 +202,24 @@ static void flush_socket(pm_rtc_peer *pc)
         while (n < BATCH) {
             const uint8_t *d;
             size_t len;
-            if (!pm_fifo_peek(&cur, NULL, &d, &len))
+            uint32_t kind;
+            if (!pm_fifo_peek(&cur, &kind, &d, &len) || kind != PM_RTC_TX_DATAGRAM)
                 break;
             memcpy(&to[n], d, sizeof(pm_addr));
             batch[n].to = &to[n];
-            batch[n].data = d + sizeof(pm_addr);
-            batch[n].len = len - sizeof(pm_addr);
+            batch[n].data = d + sizeof(pm_rtc_route);
+            batch[n].len = len - sizeof(pm_rtc_route);
             n++;
             pm_fifo_pop(&cur);
+        }
+        if (n == 0) {
+            const uint8_t *d;
+            size_t len;
+            uint32_t kind;
+            pm_fifo_peek(&pc->tx, &kind, &d, &len);
+            socket_mode_other(pc, kind, d, len);
+            pm_fifo_pop(&pc->tx);
+            continue;
         }
         int sent = pm_io_udp_send_batch(pc->fd, batch, n);
         if (sent < 0)
@@ -166,22 +233,47 @@ static void flush_socket(pm_rtc_peer *pc)
     }
 }
 
+/* Socket mode: input from TURN connections and mDNS sockets. Bounded, so a
+ * busy connection cannot starve the UDP socket. */
+static void poll_conns(pm_rtc_peer *pc)
+{
+    pm_io_conn_event ev;
+    for (int i = 0; i < 64 && pm_io_conns_poll(pc->conns, &ev); i++) {
+        switch (ev.kind) {
+        case PM_IO_CONN_DATA:
+            (void)pm_rtc_on_stream(pc, ev.id, ev.data, ev.len);
+            break;
+        case PM_IO_CONN_CLOSED:
+            pm_rtc_on_stream_closed(pc, ev.id, ev.why);
+            break;
+        case PM_IO_CONN_MDNS:
+            (void)pm_ice_handle_mdns(pc->ice, pc->now, ev.data, ev.len);
+            break;
+        }
+    }
+}
+
 /* ---- states ---------------------------------------------------------- */
 
 void pm_rtc_set_state(pm_rtc_peer *pc, pm_rtc_state st)
 {
     if (pc->state == st || pc->state == PM_RTC_STATE_CLOSED)
         return;
-    if (pc->state == PM_RTC_STATE_FAILED && st != PM_RTC_STATE_CLOSED)
-        return; /* failed is terminal until close */
+    /* Failed is terminal until close, except that an ICE restart may bring
+     * back a connection whose DTLS and SCTP never failed. */
+    if (pc->state == PM_RTC_STATE_FAILED && st != PM_RTC_STATE_CLOSED &&
+        !(pc->ice_failed_only && st == PM_RTC_STATE_CONNECTED))
+        return;
     pc->state = st;
     pm_rtc_emit(pc, PM_RTC_EVENT_STATE, NULL, (int)st, NULL, NULL);
 }
 
 void pm_rtc_fail(pm_rtc_peer *pc, const char *why)
 {
-    if (pc->state == PM_RTC_STATE_FAILED || pc->state == PM_RTC_STATE_CLOSED)
+    if ((pc->state == PM_RTC_STATE_FAILED && !pc->ice_failed_only) ||
+        pc->state == PM_RTC_STATE_CLOSED)
         return;
+    pc->ice_failed_only = false;
     PM_WARN(&pc->env, "rtc", "connection failed: %s", why);
     pm_rtc_channels_close_all(pc);
     pm_rtc_set_state(pc, PM_RTC_STATE_FAILED);
@@ -217,7 +309,7 @@ pm_time pm_rtc_peer_rtt(const pm_rtc_peer *pc)
 
 int pm_rtc_peer_fd(const pm_rtc_peer *pc)
 {
-    return pc && !pc->external ? pc->fd : -1;
+    return pc && !pc->external && pc->conns ? pm_io_conns_fd(pc->conns) : -1;
 }
 
 uint16_t pm_rtc_peer_local_port(const pm_rtc_peer *pc)
@@ -226,6 +318,42 @@ uint16_t pm_rtc_peer_local_port(const pm_rtc_peer *pc)
 }
 
 /* ---- construction ---------------------------------------------------- */
+
+/* Numeric literals always; names only in socket mode (the OS resolver). */
+static int resolve_host(pm_rtc_peer *pc, const pm_ice_url *url, pm_addr *out)
+{
+    if (pm_addr_parse(out, url->host, url->port) == PM_OK)
+        return PM_OK;
+    if (!pc->external && pm_io_resolve(url->host, url->port, out, 1) == 1)
+        return PM_OK;
+    return PM_ERR_NOT_FOUND;
+}
+
+static void add_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server *s,
+                     const char *text)
+{
+    if (pc->turn_count >= PM_RTC_MAX_TURN) {
+        PM_WARN(&pc->env, "rtc", "more than %d TURN URLs: %s ignored", PM_RTC_MAX_TURN, text);
+        return;
+    }
+    pm_rtc_turn *t = &pc->turn[pc->turn_count];
+    memset(t, 0, sizeof *t);
+    if (resolve_host(pc, url, &t->ice.addr) != PM_OK) {
+        PM_WARN(&pc->env, "rtc", "cannot resolve TURN server %s", url->host);
+        return;
+    }
+    snprintf(t->url, sizeof t->url, "%s", text);
+    snprintf(t->host, sizeof t->host, "%s", url->host);
+    snprintf(t->username, sizeof t->username, "%s", s->username);
+    snprintf(t->credential, sizeof t->credential, "%s", s->credential);
+    t->ice.transport = url->scheme == PM_ICE_URL_TURNS ? PM_ICE_TURN_TLS
+                       : url->transport_tcp            ? PM_ICE_TURN_TCP
+                                                       : PM_ICE_TURN_UDP;
+    t->ice.username = t->username;
+    t->ice.password = t->credential;
+    t->ice.url = t->url;
+    pc->turn_count++;
+}
 
 static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
 {
@@ -239,24 +367,25 @@ static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
         for (size_t u = 0; u < s->url_count; u++) {
             pm_ice_url url;
             pm_ice_url_parse(s->urls[u], &url);
-            if (url.scheme != PM_ICE_URL_STUN || url.transport_tcp) {
-                PM_INFO(&pc->env, "rtc", "ICE server %s: only stun: over UDP is used so far",
-                        s->urls[u]);
+            if (url.scheme == PM_ICE_URL_TURN || url.scheme == PM_ICE_URL_TURNS) {
+                add_turn(pc, &url, s, s->urls[u]);
+                continue;
+            }
+            if (url.scheme != PM_ICE_URL_STUN) {
+                PM_INFO(&pc->env, "rtc", "ICE server %s: stuns: is not supported", s->urls[u]);
                 continue;
             }
             if (pc->stun_addr_count >= PM_RTC_MAX_STUN)
                 continue;
-            pm_addr a[2];
-            int n = pm_addr_parse(&a[0], url.host, url.port) == PM_OK ? 1 : 0;
-            if (!n && !pc->external) /* names are resolved only by the OS layer */
-                n = pm_io_resolve(url.host, url.port, a, 1);
-            if (n <= 0) {
+            if (resolve_host(pc, &url, &pc->stun_addrs[pc->stun_addr_count]) != PM_OK) {
                 PM_WARN(&pc->env, "rtc", "cannot resolve STUN server %s", url.host);
                 continue;
             }
-            pc->stun_addrs[pc->stun_addr_count++] = a[0];
+            pc->stun_addr_count++;
         }
     }
+    if (pc->relay_only && pc->turn_count == 0)
+        PM_WARN(&pc->env, "rtc", "relay-only policy without a usable TURN server");
     return PM_OK;
 }
 
@@ -278,6 +407,9 @@ static int setup_addresses(pm_rtc_peer *pc, const pm_rtc_config *cfg)
         PM_ERROR(&pc->env, "rtc", "cannot open a UDP socket (%s)", pm_strerror(rc));
         return rc == PM_ERR_INVALID ? rc : PM_ERR_IO;
     }
+    rc = pm_io_conns_new(pc->fd, &pc->conns);
+    if (rc != PM_OK)
+        return rc;
     if (cfg->bind_address) {
         pm_addr_parse(&pc->host_addrs[0], cfg->bind_address, pc->bound.port);
         pc->host_addr_count = 1;
@@ -325,6 +457,10 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     pc->session_id = pm_random_u64(&pc->env) >> 2;
     pc->session_version = 2;
 
+    pc->relay_only = cfg_in->ice_transport_policy == PM_RTC_ICE_POLICY_RELAY;
+    pc->turn_tls_insecure = cfg_in->turn_tls_insecure;
+    pc->resolve_mdns = cfg_in->resolve_mdns;
+    pc->external = cfg_in->external_transport; /* name resolution depends on the mode */
     int rc = resolve_ice_servers(pc, cfg_in);
     if (rc == PM_OK)
         rc = setup_addresses(pc, cfg_in);
@@ -353,8 +489,10 @@ void pm_rtc_teardown(pm_rtc_peer *pc)
     pm_rtc_channels_close_all(pc);
     if (pc->dtls)
         pm_dtls_close(pc->dtls); /* close_notify (idempotent): the fastest teardown signal */
-    if (pc->ice)
+    if (pc->ice) {
         pm_ice_close(pc->ice);
+        pm_rtc_drain_ice_output(pc); /* TURN deallocations */
+    }
     if (!pc->external)
         flush_socket(pc);
     if (pc->signaling != PM_RTC_SIGNALING_CLOSED) {
@@ -381,13 +519,16 @@ void pm_rtc_peer_free(pm_rtc_peer *pc)
     pm_rtc_transports_free(pc);
     if (pc->cert)
         pm_rtc_certificate_free(pc->cert);
-    if (!pc->external)
+    if (!pc->external) {
+        pm_io_conns_free(pc->conns);
         pm_io_udp_close(pc->fd);
+    }
     pm_free(&pc->env, pc->local_sdp);
     pm_free(&pc->env, pc->local_type);
     pm_fifo_free(&pc->env, &pc->tx);
     pm_fifo_free(&pc->env, &pc->events);
     pm_buf_free(&pc->env, &pc->tx_taken);
+    pm_buf_free(&pc->env, &pc->relay_buf);
     pm_buf_free(&pc->env, &pc->ev_taken);
     pm_fifo_free(&pc->env, &pc->inbox);
     pm_fifo_free(&pc->env, &pc->early_dtls);
@@ -463,7 +604,100 @@ int pm_rtc_peer_poll(pm_rtc_peer *pc)
         pm_rtc_drive(pc);
         flush_socket(pc);
     }
+    poll_conns(pc);
     pm_rtc_drive(pc);
     flush_socket(pc);
+    poll_conns(pc); /* writes what flush_socket queued on TURN connections */
+    return PM_OK;
+}
+
+int pm_rtc_peer_handle_stream(pm_rtc_peer *pc, pm_time now, uint32_t stream, const uint8_t *data,
+                              size_t len)
+{
+    if (!pc || (!data && len))
+        return PM_ERR_INVALID;
+    if (!pc->external)
+        return PM_ERR_STATE;
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    pc->now = now;
+    int rc = pm_rtc_on_stream(pc, stream, data, len);
+    pm_rtc_drive(pc);
+    return rc;
+}
+
+int pm_rtc_peer_stream_closed(pm_rtc_peer *pc, pm_time now, uint32_t stream, const char *reason)
+{
+    if (!pc)
+        return PM_ERR_INVALID;
+    if (!pc->external)
+        return PM_ERR_STATE;
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    pc->now = now;
+    pm_rtc_on_stream_closed(pc, stream, reason);
+    pm_rtc_drive(pc);
+    return PM_OK;
+}
+
+int pm_rtc_peer_handle_mdns(pm_rtc_peer *pc, pm_time now, const uint8_t *data, size_t len)
+{
+    if (!pc || !data)
+        return PM_ERR_INVALID;
+    if (!pc->external)
+        return PM_ERR_STATE;
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    pc->now = now;
+    int rc = pm_ice_handle_mdns(pc->ice, now, data, len);
+    pm_rtc_drive(pc);
+    return rc;
+}
+
+const char *pm_rtc_candidate_type_name(pm_rtc_candidate_type type)
+{
+    switch (type) {
+    case PM_RTC_CANDIDATE_HOST:
+        return "host";
+    case PM_RTC_CANDIDATE_SRFLX:
+        return "srflx";
+    case PM_RTC_CANDIDATE_PRFLX:
+        return "prflx";
+    case PM_RTC_CANDIDATE_RELAY:
+        return "relay";
+    }
+    return "?";
+}
+
+static pm_rtc_candidate_type public_type(pm_cand_type t)
+{
+    switch (t) {
+    case PM_CAND_HOST:
+        return PM_RTC_CANDIDATE_HOST;
+    case PM_CAND_SRFLX:
+        return PM_RTC_CANDIDATE_SRFLX;
+    case PM_CAND_PRFLX:
+        return PM_RTC_CANDIDATE_PRFLX;
+    case PM_CAND_RELAY:
+        return PM_RTC_CANDIDATE_RELAY;
+    }
+    return PM_RTC_CANDIDATE_HOST;
+}
+
+int pm_rtc_peer_get_selected_pair(const pm_rtc_peer *pc, pm_rtc_candidate_pair *out)
+{
+    if (!pc || !out)
+        return PM_ERR_INVALID;
+    pm_ice_pair_info info;
+    if (!pc->ice || !pm_ice_selected_info(pc->ice, &info))
+        return PM_ERR_NOT_FOUND;
+    memset(out, 0, sizeof *out);
+    out->local_type = public_type(info.local_type);
+    out->remote_type = public_type(info.remote_type);
+    out->local = info.local;
+    out->remote = info.remote;
+    out->relay_protocol =
+        info.relay_transport >= 0 ? pm_ice_turn_transport_name(info.relay_transport) : NULL;
+    out->rtt = info.rtt;
     return PM_OK;
 }

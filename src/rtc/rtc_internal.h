@@ -13,6 +13,7 @@
 
 #include "base/base.h"
 #include "dtls/dtls.h"
+#include "dtls/tls.h"
 #include "ice/ice.h"
 #include "peermesh/rtc.h"
 #include "sctp/sctp.h"
@@ -31,6 +32,7 @@
  * while the application does not read. */
 #define PM_RTC_RECV_QUEUE_LIMIT       (1u << 20)
 #define PM_RTC_PENDING_CANDIDATES_MAX 64
+#define PM_RTC_MAX_TURN               PM_ICE_MAX_TURN
 /* User bytes of one DATA chunk in one SCTP packet: path MTU 1172 (sctp.h)
  * minus the 16-byte DATA chunk header. */
 #define PM_RTC_PR_MAX_MESSAGE 1156
@@ -66,6 +68,22 @@ struct pm_rtc_channel {
     void *userdata;
 };
 
+/* One TURN server from the configuration (its stream is turn index + 1). */
+typedef struct pm_rtc_turn {
+    pm_ice_turn_server ice; /* what the ICE agent gets (strings point below) */
+    char url[256];
+    char host[256]; /* TLS: the name the certificate must carry */
+    char username[514];
+    char credential[256];
+    pm_tls *tls; /* turns: while its connection is open */
+} pm_rtc_turn;
+
+/* Header of a queued transmit (the fifo tag is its pm_rtc_transmit_kind). */
+typedef struct pm_rtc_route {
+    pm_addr to;
+    uint32_t stream;
+} pm_rtc_route;
+
 struct pm_rtc_peer {
     pm_envr env;
     pm_time now;
@@ -77,6 +95,11 @@ struct pm_rtc_peer {
     size_t host_addr_count;
     pm_addr stun_addrs[PM_RTC_MAX_STUN];
     size_t stun_addr_count;
+    pm_rtc_turn turn[PM_RTC_MAX_TURN];
+    size_t turn_count;
+    bool relay_only;
+    bool turn_tls_insecure;
+    bool resolve_mdns;
     uint32_t local_max_message;
     pm_time consent_timeout;
     pm_time disconnected_after;
@@ -85,6 +108,7 @@ struct pm_rtc_peer {
     /* Socket mode. */
     int fd;
     pm_addr bound;
+    struct pm_io_conns *conns; /* TURN connections, mDNS sockets; the epoll fd users wait on */
 
     /* States. */
     pm_rtc_state state;
@@ -116,13 +140,17 @@ struct pm_rtc_peer {
     pm_sctp *sctp;
     bool dtls_started;
     bool sctp_up;
-    pm_addr remote; /* where DTLS goes (ICE selected pair) */
+    pm_addr remote;     /* where DTLS goes (ICE selected pair) */
+    uint8_t remote_via; /* ...and through which path (0: the socket, k: relay k) */
     bool have_remote_addr;
-    pm_fifo early_dtls; /* DTLS datagrams before our role is known */
-    pm_fifo inbox;      /* decrypted DTLS records waiting for SCTP */
+    bool ice_restarting;  /* our restart offer is out: answer pending */
+    bool ice_failed_only; /* FAILED by ICE with DTLS/SCTP intact: a restart may recover */
+    pm_fifo early_dtls;   /* DTLS datagrams before our role is known */
+    pm_fifo inbox;        /* decrypted DTLS records waiting for SCTP */
 
     /* Output. */
-    pm_fifo tx;            /* record: [pm_addr to][datagram] */
+    pm_fifo tx;            /* record: [pm_rtc_route][data], tag = pm_rtc_transmit_kind */
+    pm_buf relay_buf;      /* a relayed datagram being framed */
     pm_buf tx_taken;       /* the datagram poll_transmit lent out */
     pm_time tx_blocked_at; /* socket buffer was full at this time (0: not) */
     pm_fifo events;        /* record: [u32 channel handle][payload] */
@@ -143,6 +171,8 @@ struct pm_rtc_peer {
 void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state,
                  const char *s1, const char *s2);
 void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d, size_t n);
+void pm_rtc_queue(pm_rtc_peer *pc, pm_rtc_transmit_kind kind, uint32_t stream, const pm_addr *to,
+                  const uint8_t *d, size_t n);
 void pm_rtc_set_state(pm_rtc_peer *pc, pm_rtc_state st);
 void pm_rtc_process(pm_rtc_peer *pc);
 void pm_rtc_fail(pm_rtc_peer *pc, const char *why);
@@ -156,6 +186,12 @@ void pm_rtc_flush_pending_candidates(pm_rtc_peer *pc);
 int pm_rtc_transports_init(pm_rtc_peer *pc);
 void pm_rtc_transports_free(pm_rtc_peer *pc);
 void pm_rtc_on_datagram(pm_rtc_peer *pc, const pm_addr *from, const uint8_t *d, size_t n);
+int pm_rtc_on_stream(pm_rtc_peer *pc, uint32_t stream, const uint8_t *d, size_t n);
+void pm_rtc_on_stream_closed(pm_rtc_peer *pc, uint32_t stream, const char *why);
+void pm_rtc_drain_ice_output(pm_rtc_peer *pc);
+void pm_rtc_stream_write(pm_rtc_peer *pc, uint32_t stream, const uint8_t *d, size_t n);
+int pm_rtc_resolve_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server *s,
+                        const char *text);
 void pm_rtc_drive(pm_rtc_peer *pc);
 pm_time pm_rtc_transports_deadline(const pm_rtc_peer *pc);
 /* Send one message on stream sid with ch's reliability; ch NULL = DCEP control. */
