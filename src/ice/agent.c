@@ -357,6 +357,12 @@ int pm_ice_restart(pm_ice_agent *a, pm_time now)
     return PM_OK;
 }
 
+bool pm_ice_has_remote_credentials(const pm_ice_agent *a, const char *ufrag, const char *pwd)
+{
+    return a->have_rcreds && ufrag && pwd && strcmp(a->rufrag, ufrag) == 0 &&
+           strcmp(a->rpwd, pwd) == 0;
+}
+
 bool pm_ice_restarting(const pm_ice_agent *a)
 {
     return a->restarting;

@@ -156,6 +156,8 @@ int pm_ice_set_remote_credentials(pm_ice_agent *a, const char *ufrag, const char
  * a restart is how a failed agent recovers.
  */
 int pm_ice_restart(pm_ice_agent *a, pm_time now);
+/** True when these are the remote credentials in use. */
+bool pm_ice_has_remote_credentials(const pm_ice_agent *a, const char *ufrag, const char *pwd);
 /** True between pm_ice_restart() and the remote's new credentials. */
 bool pm_ice_restarting(const pm_ice_agent *a);
 

@@ -114,8 +114,8 @@ void ice_mdns_tick(pm_ice_agent *a, pm_time now)
         if (!e->used)
             continue;
         if (now >= e->deadline) {
-            PM_INFO(&a->env, ICE_COMP, "mDNS candidate %s: no answer in %lld ms; dropped",
-                    e->name, (long long)(ICE_MDNS_TIMEOUT / 1000));
+            PM_INFO(&a->env, ICE_COMP, "mDNS candidate %s: no answer in %lld ms; dropped", e->name,
+                    (long long)(ICE_MDNS_TIMEOUT / 1000));
             e->used = false;
             a->dirty = true; /* the check list may now be all failed */
             continue;

@@ -96,8 +96,7 @@ void ice_turn_init(pm_ice_agent *a, const pm_ice_turn_server *servers, size_t n)
             snprintf(t->username, sizeof t->username, "%s", s->username);
             snprintf(t->password, sizeof t->password, "%s", s->password);
         } else {
-            PM_WARN(&a->env, ICE_COMP, "TURN server %s: no usable address or credentials",
-                    t->url);
+            PM_WARN(&a->env, ICE_COMP, "TURN server %s: no usable address or credentials", t->url);
             t->state = TURN_FAILED;
         }
         a->nturn++;
@@ -461,10 +460,9 @@ static void take_nonce(ice_turn *t, const pm_stun_msg *m)
 static void report_relay(pm_ice_agent *a, int k)
 {
     ice_turn *t = &a->turn[k];
-    t->local = ice_add_local(a, PM_CAND_RELAY, (uint8_t)(k + 1), &t->relayed,
-                             t->have_mapped ? &t->mapped : NULL, &t->server,
-                             ice_path_priority(a, (uint8_t)(k + 1), t->relayed.family) >> 8 &
-                                 0xFFFF);
+    t->local = ice_add_local(
+        a, PM_CAND_RELAY, (uint8_t)(k + 1), &t->relayed, t->have_mapped ? &t->mapped : NULL,
+        &t->server, ice_path_priority(a, (uint8_t)(k + 1), t->relayed.family) >> 8 & 0xFFFF);
     ice_pairs_for_path(a, (uint8_t)(k + 1));
 }
 
@@ -547,8 +545,9 @@ static void on_error(pm_ice_agent *a, int k, ice_turn_op op, int arg, const pm_s
     switch (op) {
     case ICE_TURN_ALLOCATE:
         if (m->error_code == PM_STUN_ERR_UNAUTHORIZED && t->sent_credentials)
-            snprintf(why, sizeof why, "Allocate refused with our credentials: error 401 (wrong "
-                                      "username or password?)");
+            snprintf(why, sizeof why,
+                     "Allocate refused with our credentials: error 401 (wrong "
+                     "username or password?)");
         else
             error_text(m, "Allocate refused", why, sizeof why);
         turn_fail(a, k, m->error_code, why);
@@ -722,8 +721,8 @@ pm_time ice_turn_deadline(const pm_ice_agent *a)
 /* ---- input from a server ---- */
 
 /* Bytes a peer sent us through relay k: a check or response, or data. */
-static int relayed_input(pm_ice_agent *a, pm_time now, int k, const pm_addr *peer,
-                         const uint8_t *d, size_t n, pm_ice_app *app)
+static int relayed_input(pm_ice_agent *a, pm_time now, int k, const pm_addr *peer, const uint8_t *d,
+                         size_t n, pm_ice_app *app)
 {
     uint8_t via = (uint8_t)(k + 1);
     if (n > 0 && d[0] <= 3) {

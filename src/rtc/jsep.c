@@ -155,9 +155,7 @@ static int take_ice_credentials(pm_rtc_peer *pc, const pm_sdp *sdp, bool is_offe
 {
     bool restart = pc->have_remote && !pm_ice_restarting(pc->ice) && is_offer;
     if (restart) {
-        int rc =
-            pm_ice_set_remote_credentials(pc->ice, sdp->ice_ufrag, sdp->ice_pwd, sdp->ice_lite);
-        if (rc == PM_OK)
+        if (pm_ice_has_remote_credentials(pc->ice, sdp->ice_ufrag, sdp->ice_pwd))
             return PM_OK; /* unchanged: a re-offer without a restart */
         PM_INFO(&pc->env, "rtc", "remote restarted ICE: restarting ours");
         pm_ice_restart(pc->ice, pc->now);

@@ -300,8 +300,8 @@ static void on_ice_state(pm_rtc_peer *pc, pm_ice_state st)
         if ((pc->state == PM_RTC_STATE_DISCONNECTED || pc->state == PM_RTC_STATE_FAILED) && up) {
             if (pc->state == PM_RTC_STATE_FAILED)
                 PM_INFO(&pc->env, "rtc", "connection recovered (ICE restart)");
-            pc->ice_failed_only = false;
             pm_rtc_set_state(pc, PM_RTC_STATE_CONNECTED);
+            pc->ice_failed_only = false;
         }
         break;
     case PM_ICE_DISCONNECTED:

@@ -546,6 +546,16 @@ static int configure_socket(pm_sctp *s)
     spp.spp_pathmtu = PATH_MTU;
     rc |= set_opt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &spp, sizeof spp, "PEER_ADDR_PARAMS");
 
+    /* Outlive ICE: consent expires after 30 s, and an ICE restart can then
+     * bring the path back (WEBRTC-NOTES 2.9, issue 11). With RTO max 10 s,
+     * 20 retransmissions keep the association for about two and a half
+     * minutes of silence, where usrsctp's default 10 gave up after ~25 s. */
+    struct sctp_assocparams ap;
+    memset(&ap, 0, sizeof ap);
+    ap.sasoc_assoc_id = SCTP_FUTURE_ASSOC;
+    ap.sasoc_asocmaxrxt = 20;
+    rc |= set_opt(s, IPPROTO_SCTP, SCTP_ASSOCINFO, &ap, sizeof ap, "SCTP_ASSOCINFO");
+
     struct sctp_initmsg im;
     memset(&im, 0, sizeof im);
     im.sinit_num_ostreams = s->cfg.streams;
