@@ -441,10 +441,13 @@ static bool all_pairs_failed(const pm_ice_agent *a)
 {
     if (a->trig_count || a->npending || ice_mdns_pending(a) || !ice_turn_done(a))
         return false;
-    for (size_t i = 0; i < a->npairs; i++)
+    bool any = false; /* no pair at all: checks from the remote may still come */
+    for (size_t i = 0; i < a->npairs; i++) {
         if (a->pairs[i].used && a->pairs[i].state != ICE_PAIR_FAILED)
             return false;
-    return true;
+        any |= a->pairs[i].used;
+    }
+    return any;
 }
 
 /* Pick the pair data uses: the nominated one, else the best valid one. */
@@ -531,10 +534,15 @@ void ice_run(pm_ice_agent *a, pm_time now)
     ice_consent_tick(a, now);
     update_state(a, now);
     if (a->state == PM_ICE_FAILED) {
-        /* Stop retransmitting checks; nothing more goes out for them. */
-        for (int i = 0; i < ICE_MAX_TXN; i++)
-            if (a->txns[i].kind == ICE_TXN_CHECK)
+        /* Stop retransmitting checks and STUN queries; nothing more goes out
+         * for them (TURN allocations stay for a restart). */
+        for (int i = 0; i < ICE_MAX_TXN; i++) {
+            if (a->txns[i].kind == ICE_TXN_SERVER)
+                a->servers[a->txns[i].target].done = true;
+            if (a->txns[i].kind == ICE_TXN_CHECK || a->txns[i].kind == ICE_TXN_SERVER)
                 ice_txn_free(a, i);
+        }
+        ice_check_gathering_done(a);
     }
 }
 
@@ -611,7 +619,8 @@ pm_time pm_ice_next_timeout(const pm_ice_agent *a)
 {
     if (a->state == PM_ICE_CLOSED)
         return PM_TIME_NEVER;
-    if (a->dirty || (a->fail_deadline_armed && a->state != PM_ICE_FAILED))
+    bool failed = a->state == PM_ICE_FAILED; /* only TURN and mDNS upkeep goes on */
+    if (!failed && (a->dirty || a->fail_deadline_armed))
         return a->now;
     pm_time t = PM_TIME_NEVER;
     for (int i = 0; i < ICE_MAX_TXN; i++) {
@@ -621,7 +630,7 @@ pm_time pm_ice_next_timeout(const pm_ice_agent *a)
     }
     t = PM_MIN(t, ice_turn_deadline(a));
     t = PM_MIN(t, ice_mdns_deadline(a));
-    if (a->state != PM_ICE_FAILED) {
+    if (!failed) {
         t = PM_MIN(t, ice_checks_deadline(a));
         t = PM_MIN(t, ice_nominate_deadline(a));
         t = PM_MIN(t, ice_consent_deadline(a));

@@ -150,8 +150,8 @@ static void relay_only(void **st)
     assert_int_equal(s.dropped_no_permission, 0);
     /* The bulk went as ChannelData, both ways. */
     assert_true(s.channel_data_in > 1000 && s.channel_data_out > 1000);
-    print_message("relay-only: %d ChannelData in, %d out, %d Send indications\n",
-                  s.channel_data_in, s.channel_data_out, s.send_indications);
+    print_message("relay-only: %d ChannelData in, %d out, %d Send indications\n", s.channel_data_in,
+                  s.channel_data_out, s.send_indications);
     for (int i = 0; i < 2; i++)
         pm_rtc_peer_close(p.pc[i]);
     pm_test_pair_run(&p, NULL, NULL, PM_MS(100));

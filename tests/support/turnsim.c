@@ -143,8 +143,7 @@ static ts_alloc *alloc_of_client(pm_turnsim *ts, uint32_t conn, const pm_addr *c
 {
     for (int i = 0; i < TS_MAX_ALLOC; i++) {
         ts_alloc *a = &ts->allocs[i];
-        if (a->used && a->expires > ts->now && a->conn == conn &&
-            pm_addr_equal(&a->client, client))
+        if (a->used && a->expires > ts->now && a->conn == conn && pm_addr_equal(&a->client, client))
             return a;
     }
     return NULL;
@@ -363,8 +362,7 @@ static void from_client(pm_turnsim *ts, uint32_t conn, const pm_addr *from, cons
 }
 
 /* A peer's datagram to a relayed address: to the client, if permitted. */
-static void from_peer(pm_turnsim *ts, ts_alloc *a, const pm_addr *peer, const uint8_t *d,
-                      size_t n)
+static void from_peer(pm_turnsim *ts, ts_alloc *a, const pm_addr *peer, const uint8_t *d, size_t n)
 {
     if (!permitted(ts, a, peer)) {
         ts->st.dropped_no_permission++;

@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include "ice/ice.h"
 #include "wire/candidate.h"
+#include "wire/mdns.h"
 #include "wire/stun.h"
 
 #include <stdio.h>
@@ -1127,6 +1128,165 @@ static void remote_candidate_rules(void **state)
     pm_ice_agent_free(ag);
 }
 
+/* A browser's ".local" host candidate: an mDNS question goes out on the
+ * mDNS route, the answer makes it an ordinary candidate that gets checked.
+ * A name nobody answers is dropped after 3 s, after 3 questions. */
+static void mdns_candidates(void **state)
+{
+    (void)state;
+    pm_envr env;
+    pm_test_envr(&env, 81);
+    pm_addr host;
+    pm_addr_parse(&host, "10.0.0.1", 1000);
+    pm_ice_config cfg = {
+        .controlling = true, .host_addrs = &host, .host_addr_count = 1, .resolve_mdns = true};
+    pm_ice_agent *ag;
+    assert_int_equal(pm_ice_agent_new(&env, &cfg, &ag), PM_OK);
+    pm_time now = PM_SEC(1);
+    assert_int_equal(pm_ice_set_remote_credentials(ag, "rrrr", "0123456789012345678901", false),
+                     PM_OK);
+    const char *name = "9b6b7c3f-2d3c-4bd4-a0d0-6f3b6f0ed1aa.local";
+    char line[256];
+    snprintf(line, sizeof line, "candidate:1 1 udp 2122260223 %s 5000 typ host", name);
+    assert_int_equal(pm_ice_add_remote_candidate(ag, line, now), PM_OK);
+    assert_int_equal(pm_ice_add_remote_candidate(ag, line, now), PM_OK); /* again: one question */
+    assert_int_equal(pm_ice_add_remote_candidate(
+                         ag, "candidate:1 1 udp 2122260223 host.example.com 5000 typ host", now),
+                     PM_ERR_UNSUPPORTED);
+    pm_ice_transmit t;
+    assert_true(pm_ice_poll_transmit(ag, &t));
+    assert_int_equal(t.kind, PM_ICE_TX_DATAGRAM);
+    assert_int_equal(t.stream, PM_ICE_STREAM_MDNS);
+    char group[PM_ADDR_STRLEN];
+    assert_string_equal(pm_addr_format(&t.to, group, sizeof group), "224.0.0.251:5353");
+    uint8_t q[512];
+    size_t qlen = t.len;
+    memcpy(q, t.data, qlen);
+    assert_false(pm_ice_poll_transmit(ag, &t));
+    /* Our question looped back is ignored; the answer is not a check yet. */
+    assert_int_equal(pm_ice_handle_mdns(ag, now, q, qlen), PM_OK);
+    assert_false(pm_ice_poll_transmit(ag, &t));
+    /* The answer: the question's name with an A record. */
+    uint8_t r[512];
+    memcpy(r, q, qlen);
+    pm_wr16(r + 2, 0x8400);
+    pm_wr16(r + 4, 0);
+    pm_wr16(r + 6, 1);
+    size_t off = 12;
+    memcpy(r + off, q + 12, strlen(name) + 2);
+    off += strlen(name) + 2;
+    const uint8_t ip[4] = {10, 0, 0, 77};
+    pm_wr16(r + off, PM_MDNS_TYPE_A);
+    pm_wr16(r + off + 2, 0x8001);
+    pm_wr32(r + off + 4, 120);
+    pm_wr16(r + off + 8, 4);
+    memcpy(r + off + 10, ip, 4);
+    off += 14;
+    assert_int_equal(pm_ice_handle_mdns(ag, now, r, off), PM_OK);
+    assert_int_equal(pm_ice_handle_timeout(ag, now), PM_OK);
+    assert_true(pm_ice_poll_transmit(ag, &t)); /* the check */
+    assert_int_equal(t.stream, PM_ICE_STREAM_UDP);
+    char to[PM_ADDR_STRLEN];
+    assert_string_equal(pm_addr_format(&t.to, to, sizeof to), "10.0.0.77:5000");
+
+    /* Nobody answers another name: 3 questions, dropped at 3 s. */
+    snprintf(line, sizeof line, "candidate:2 1 udp 2122260223 other-%s 5001 typ host", name);
+    assert_int_equal(pm_ice_add_remote_candidate(ag, line, now), PM_OK);
+    int questions = 0;
+    pm_time t0 = now;
+    while (now < t0 + PM_SEC(5)) {
+        while (pm_ice_poll_transmit(ag, &t))
+            questions += t.stream == PM_ICE_STREAM_MDNS;
+        pm_time next = pm_ice_next_timeout(ag);
+        if (next > t0 + PM_SEC(5))
+            break;
+        now = PM_MAX(next, now + 1);
+        pm_ice_handle_timeout(ag, now);
+    }
+    assert_int_equal(questions, 3);
+    pm_ice_agent_free(ag);
+}
+
+/* A remote candidate of a family we have no address of gets no pair. */
+static void no_pair_across_families(void **state)
+{
+    (void)state;
+    pm_envr env;
+    pm_test_envr(&env, 82);
+    pm_addr host;
+    pm_addr_parse(&host, "10.0.0.1", 1000);
+    pm_ice_config cfg = {.controlling = true, .host_addrs = &host, .host_addr_count = 1};
+    pm_ice_agent *ag;
+    assert_int_equal(pm_ice_agent_new(&env, &cfg, &ag), PM_OK);
+    assert_int_equal(pm_ice_set_remote_credentials(ag, "rrrr", "0123456789012345678901", false),
+                     PM_OK);
+    assert_int_equal(pm_ice_add_remote_candidate(
+                         ag, "candidate:1 1 udp 2130706431 2001:db8::2 2000 typ host", PM_SEC(1)),
+                     PM_OK);
+    pm_ice_remote_gathering_done(ag);
+    pm_ice_handle_timeout(ag, PM_SEC(1));
+    pm_ice_transmit t;
+    assert_false(pm_ice_poll_transmit(ag, &t));
+    assert_int_equal(pm_ice_get_state(ag), PM_ICE_NEW);
+    pm_ice_agent_free(ag);
+}
+
+/* ICE restart (RFC 8445 9): new credentials; until the remote restarts
+ * too, its checks with our old credentials are still answered (consent
+ * holds); then a new check list connects again. */
+static void restart_keeps_consent(void **state)
+{
+    (void)state;
+    sim *s = &S;
+    sim_opts o = {.ctrl = {true, false}};
+    sim_init(s, 83, &o);
+    gather_both(s);
+    give_creds(s, 0, 1);
+    give_creds(s, 1, 0);
+    give_cands(s, 0, 1);
+    give_cands(s, 1, 0);
+    assert_true(run_until(s, PM_SEC(5), both_completed));
+    char old_ufrag[16];
+    snprintf(old_ufrag, sizeof old_ufrag, "%s", pm_ice_local_ufrag(s->p[0].ag));
+    s->p[0].ncands = 0;
+    s->p[0].gathered = false;
+    assert_int_equal(pm_ice_restart(s->p[0].ag, pm_test_clock_now), PM_OK);
+    assert_true(pm_ice_restarting(s->p[0].ag));
+    assert_string_not_equal(pm_ice_local_ufrag(s->p[0].ag), old_ufrag);
+    collect(s);
+    assert_int_equal(s->p[0].ncands, 1); /* the host candidate, reported again */
+    /* 20 s before the remote hears of it: B's consent keeps working. */
+    run_until(s, PM_SEC(20), NULL);
+    assert_true(both_completed(s));
+    /* New credentials without a restart are refused; with one, checks start over. */
+    s->p[1].ncands = 0;
+    s->p[1].gathered = false;
+    assert_int_equal(pm_ice_set_remote_credentials(s->p[1].ag, pm_ice_local_ufrag(s->p[0].ag),
+                                                   pm_ice_local_pwd(s->p[0].ag), false),
+                     PM_ERR_STATE);
+    assert_int_equal(pm_ice_restart(s->p[1].ag, pm_test_clock_now), PM_OK);
+    collect(s);
+    give_creds(s, 0, 1);
+    give_creds(s, 1, 0);
+    assert_false(pm_ice_restarting(s->p[0].ag));
+    /* Data keeps its path while the new check list runs. */
+    assert_true(pm_ice_selected_remote(s->p[0].ag, NULL));
+    give_cands(s, 0, 1);
+    give_cands(s, 1, 0);
+    assert_true(run_until(s, PM_SEC(5), both_completed));
+    assert_connected_to_each_other(s);
+    /* Old credentials are forgotten now. */
+    uint8_t buf[512];
+    char user[64];
+    snprintf(user, sizeof user, "%s:%s", old_ufrag, pm_ice_local_ufrag(s->p[1].ag));
+    int n =
+        build_req(buf, sizeof buf, user, pm_ice_local_pwd(s->p[0].ag), true, false, 5, false, 0);
+    assert_int_equal(
+        pm_ice_handle_stun(s->p[0].ag, pm_test_clock_now, &s->p[1].pub, buf, (size_t)n),
+        PM_ERR_AUTH);
+    sim_free(s);
+}
+
 static void local_candidates(void **state)
 {
     (void)state;
@@ -1300,6 +1460,9 @@ int main(void)
         cmocka_unit_test(answering_rules),
         cmocka_unit_test(non_symmetric_response),
         cmocka_unit_test(remote_candidate_rules),
+        cmocka_unit_test(mdns_candidates),
+        cmocka_unit_test(no_pair_across_families),
+        cmocka_unit_test(restart_keeps_consent),
         cmocka_unit_test(local_candidates),
         cmocka_unit_test(garbage_input),
         cmocka_unit_test(no_steady_state_malloc),

@@ -62,8 +62,8 @@ typedef struct world {
 static world W;
 static const char *USER = "alice", *PASS = "wonderland", *REALM = "sim.test";
 
-static void push(world *w, int kind, int dst, uint32_t conn, const pm_addr *from,
-                 const pm_addr *to, const uint8_t *d, size_t n)
+static void push(world *w, int kind, int dst, uint32_t conn, const pm_addr *from, const pm_addr *to,
+                 const uint8_t *d, size_t n)
 {
     assert_true(w->nq < MAXQ);
     assert_true(n <= sizeof w->q[0].data);
@@ -183,8 +183,7 @@ static void deliver(world *w, const pkt *p)
     } else if (p->kind == 4) {
         pm_turnsim_stream_closed(w->ts, p->conn * 16 + (uint32_t)p->node);
     } else if (p->kind == 2) {
-        pm_turnsim_stream(w->ts, now, p->conn * 16 + (uint32_t)p->node, &p->from, p->data,
-                          p->len);
+        pm_turnsim_stream(w->ts, now, p->conn * 16 + (uint32_t)p->node, &p->from, p->data, p->len);
     } else if (p->kind == 0) {
         pm_ice_app app;
         (void)pm_ice_handle_datagram(w->n[p->node].ag, now, &p->from, p->data, p->len, &app);
@@ -262,8 +261,8 @@ typedef struct opts {
     bool with_c; /* C is a second TURN client */
 } opts;
 
-static void add_node(world *w, int i, const char *host, const char *pub, uint16_t port,
-                     bool ctrl, bool turn, const opts *o)
+static void add_node(world *w, int i, const char *host, const char *pub, uint16_t port, bool ctrl,
+                     bool turn, const opts *o)
 {
     node *n = &w->n[i];
     memset(n, 0, sizeof *n);
@@ -612,9 +611,9 @@ static void stream_lost(void **st)
     gather_all(w);
     assert_true(run(w, PM_SEC(2), all_gathered));
     const uint8_t junk[] = {0x16, 0x03, 0x01, 0x00, 0x20, 0, 0, 0};
-    assert_int_equal(pm_ice_handle_stream(w->n[0].ag, pm_test_clock_now, w->n[0].open_stream, junk,
-                                          sizeof junk),
-                     PM_ERR_PARSE);
+    assert_int_equal(
+        pm_ice_handle_stream(w->n[0].ag, pm_test_clock_now, w->n[0].open_stream, junk, sizeof junk),
+        PM_ERR_PARSE);
     collect(w);
     assert_int_equal(w->n[0].errors, 1);
     assert_int_equal(pm_ice_handle_stream(w->n[0].ag, pm_test_clock_now, 9, junk, sizeof junk),
