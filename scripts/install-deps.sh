@@ -8,7 +8,8 @@
 #   interop  the reference WebRTC stacks used by tests/interop/ (pion, aiortc,
 #            headless Chromium) and the tools the pairing driver needs; Godot
 #            3.2.3 (godot3-server headless, godot3 under xvfb-run) for the ENet
-#            wire-compatibility tests in tests/godot/
+#            wire-compatibility tests in tests/godot/; coturn, iptables and
+#            conntrack for the NAT tests in tests/nat/ (network namespaces)
 #
 # Runs as root, or through sudo otherwise. Idempotent: packages are checked
 # with dpkg-query first and apt-get (update + install) runs only when at least
@@ -18,7 +19,7 @@ set -eu
 BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
   libssl-dev libusrsctp-dev libcmocka-dev libjansson-dev libwebsockets-dev libev-dev libenet-dev"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
-  iproute2 util-linux godot3 godot3-server xvfb xauth"
+  iproute2 util-linux godot3 godot3-server xvfb xauth coturn iptables conntrack"
 
 usage() {
   echo "usage: $0 [build] [interop]" >&2
