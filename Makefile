@@ -28,6 +28,7 @@ demo: build
 
 bench: build
 	./$(BUILD)/peermesh bench all
+	./$(BUILD)/peermesh-godot3-bench
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

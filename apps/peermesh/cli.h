@@ -40,18 +40,13 @@ enum {
  */
 bool pm_cli_may_queue(const pm_rtc_channel *ch, bool *paused, size_t len);
 
-/* Subcommands: argv[0] is the subcommand name; the result is the exit status. */
-int pm_cli_peer(int argc, char **argv);
-int pm_cli_bench(int argc, char **argv);
-int pm_cli_demo(int argc, char **argv);
-int pm_cli_demo_pair(int argc, char **argv);    /* `demo --pair` (cmd_demo.c) */
-int pm_cli_chat(int argc, char **argv);         /* `chat` (cmd_chat.c) */
-int pm_cli_bench_signal(int argc, char **argv); /* `bench signal` (cmd_bench_signal.c) */
-int pm_cli_enet(int argc, char **argv);         /* `enet server|connect` (cmd_enet.c) */
-int pm_cli_bench_enet(int argc, char **argv);   /* `bench enet` (cmd_enet_bench.c) */
-int pm_cli_mesh_node(int argc, char **argv);
-int pm_cli_mesh_peer(int argc, char **argv);
-int pm_cli_bench_mesh(int argc, char **argv); /* `bench mesh` (cmd_mesh_bench.c) */
+/*
+ * Subcommands, registered in commands.def: argv[0] is the last word of the
+ * command, the result is the exit status.
+ */
+#define PM_CLI_COMMAND(words, fn, help) int fn(int argc, char **argv);
+#include "commands.def"
+#undef PM_CLI_COMMAND
 
 /* ---- argument parsing helpers (args.c) ---- */
 

@@ -1,4 +1,7 @@
-/* `peermesh` — command-line tool: interop peer, benchmarks, demo. */
+/*
+ * `peermesh` — the command-line tool: interop peer, benchmarks, demo. Its
+ * subcommands are registered in commands.def, one entry each.
+ */
 #include "cli.h"
 
 #include "peermesh/common.h"
@@ -6,31 +9,43 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char USAGE[] =
-    "usage: peermesh <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  peer     WebRTC data-channel peer speaking the interop harness interface\n"
-    "           (JSON-lines signaling on stdin/stdout; see `peermesh peer --help`)\n"
-    "  bench    in-process loopback benchmarks: throughput, setup, latency, memory, all;\n"
-    "           `bench signal` loads a signaling server\n"
-    "           (see `peermesh bench --help`)\n"
-    "  demo     N peers build a WebRTC mesh through an embedded signaling server, exchange\n"
-    "           messages on every channel and print a table (`--pair`: the two-peer tour)\n"
-    "  chat     interactive chat in a signaling lobby (see `peermesh chat --help`)\n"
-    "  mesh-node  one WebRTC mesh node, signaling relayed over stdin/stdout\n"
-    "  mesh-peer  a 2-node WebRTC mesh peer speaking the interop peer interface\n"
-    "  enet     ENet multiplayer peer, Godot 3/4 wire formats: server, connect\n"
-    "           (see `peermesh enet --help`; `peermesh bench enet` measures it)\n"
-    "  version  print the version\n"
-    "  help     print this text\n";
-
 typedef struct command {
-    const char *name;
+    const char *words; /* "peer", "bench mesh" */
     int (*run)(int argc, char **argv);
+    const char *help; /* lines of `peermesh help`; "" when not listed */
 } command;
 
-static int print_version(int argc, char **argv)
+static const command COMMANDS[] = {
+#define PM_CLI_COMMAND(words, fn, help) {words, fn, help},
+#include "commands.def"
+#undef PM_CLI_COMMAND
+};
+#define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void print_usage(FILE *to)
+{
+    int width = 0; /* of the longest listed command: the help text starts after it */
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (COMMANDS[i].help[0] != '\0' && (int)strlen(COMMANDS[i].words) > width)
+            width = (int)strlen(COMMANDS[i].words);
+    fputs("usage: peermesh <command> [options]\n\ncommands:\n", to);
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const char *help = COMMANDS[i].help;
+        if (help[0] == '\0')
+            continue;
+        fprintf(to, "  %-*s", width, COMMANDS[i].words);
+        for (;;) {
+            size_t len = strcspn(help, "\n");
+            fprintf(to, " %.*s\n", (int)len, help);
+            if (help[len] == '\0')
+                break;
+            help += len + 1;
+            fprintf(to, "  %*s", width, "");
+        }
+    }
+}
+
+int pm_cli_print_version(int argc, char **argv)
 {
     if (argc > 1) {
         fprintf(stderr, "peermesh version: unexpected argument \"%s\"\n", argv[1]);
@@ -40,31 +55,45 @@ static int print_version(int argc, char **argv)
     return PM_CLI_EXIT_OK;
 }
 
-static int print_help(int argc, char **argv)
+int pm_cli_print_usage(int argc, char **argv)
 {
-    fputs(USAGE, stdout);
+    print_usage(stdout);
     return PM_CLI_EXIT_OK;
 }
 
-static const command COMMANDS[] = {
-    {"peer", pm_cli_peer},           {"bench", pm_cli_bench},
-    {"demo", pm_cli_demo},           {"version", print_version},
-    {"--version", print_version},    {"help", print_help},
-    {"--help", print_help},          {"-h", print_help},
-    {"enet", pm_cli_enet},           {"mesh-node", pm_cli_mesh_node},
-    {"mesh-peer", pm_cli_mesh_peer}, {"demo-pair", pm_cli_demo_pair},
-    {"chat", pm_cli_chat},
-};
+/* How many words of argv[1..] spell `words`; 0 when they do not. */
+static int words_matched(const char *words, int argc, char **argv)
+{
+    int n = 0;
+    for (;;) {
+        size_t len = strcspn(words, " ");
+        if (n + 1 >= argc || strlen(argv[n + 1]) != len || strncmp(argv[n + 1], words, len) != 0)
+            return 0;
+        n++;
+        if (words[len] == '\0')
+            return n;
+        words += len + 1;
+    }
+}
 
 int main(int argc, char **argv)
 {
+    const command *best = NULL;
+    int best_words = 0;
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        int n = words_matched(COMMANDS[i].words, argc, argv);
+        if (n > best_words) {
+            best = &COMMANDS[i];
+            best_words = n;
+        }
+    }
+    if (best)
+        return best->run(argc - best_words, argv + best_words);
     if (argc < 2) {
-        fputs(USAGE, stderr);
+        print_usage(stderr);
         return PM_CLI_EXIT_USAGE;
     }
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        if (strcmp(argv[1], COMMANDS[i].name) == 0)
-            return COMMANDS[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "peermesh: unknown command \"%s\"\n%s", argv[1], USAGE);
+    fprintf(stderr, "peermesh: unknown command \"%s\"\n", argv[1]);
+    print_usage(stderr);
     return PM_CLI_EXIT_USAGE;
 }

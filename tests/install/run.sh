@@ -21,4 +21,18 @@ $cc -std=c11 "$here/consumer.c" $static_flags -o "$work/static"
 cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/cmake" >/dev/null
 "$work/cmake/consumer_cmake"
-echo "install: pkg-config shared, pkg-config static and find_package(peermesh) all work"
+# The Godot 3.2 add-on folder: the library and its resource, self-contained
+# (no run path, every dependency a system library).
+addon="$work/prefix/share/peermesh/godot3/addons/peermesh"
+test -f "$addon/peermesh.tres"
+test -f "$addon/libpeermesh_godot3.so"
+if readelf -d "$addon/libpeermesh_godot3.so" | grep -q 'RPATH\|RUNPATH'; then
+  echo "install: the add-on library carries a run path" >&2
+  exit 1
+fi
+if LD_LIBRARY_PATH="" ldd "$addon/libpeermesh_godot3.so" | grep -q 'not found\|peermesh'; then
+  echo "install: the add-on library needs more than system libraries" >&2
+  exit 1
+fi
+echo "install: pkg-config shared, pkg-config static and find_package(peermesh) all work;"
+echo "install: the Godot 3.2 add-on folder is in share/peermesh/godot3/addons/peermesh"

@@ -1,6 +1,6 @@
 /*
  * Integration: a 6-node WebRTC mesh across six processes on loopback. Each
- * node is `peermesh mesh-node` (apps/peermesh/cmd_mesh_node.c); this test is
+ * node is `peermesh mesh-node` (tests/tools/cmd_mesh_node.c); this test is
  * the signaling relay between them (no signaling server exists yet): every
  * "<to> <json>" line a node writes on stdout goes to node <to>'s stdin as
  * "<from> <json>". Each node connects to the five others, sends broadcast

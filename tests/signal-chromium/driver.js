@@ -8,7 +8,12 @@
 // stdout. Exit status: 0 when the page reports RESULT ok, 1 otherwise, 2 on
 // timeout.
 //
-//   node driver.js ws://127.0.0.1:PORT/ [timeout-seconds]
+//   node driver.js ws://127.0.0.1:PORT/ [timeout-seconds] [page.html]
+//
+// Other tests reuse it with a page of their own (third argument), extra
+// query parameters for it ($PM_PAGE_PARAMS, "k=v&k2=v2"), and gates: when
+// $PM_GATE_DIR is set, every file that appears there is announced to the
+// page as window.onGate("<file name>").
 'use strict';
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
@@ -23,6 +28,7 @@ if (!signalUrl || !/^wss?:\/\//.test(signalUrl) || !(timeoutS > 0)) {
   process.exit(64);
 }
 const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const pagePath = process.argv[4] ? path.resolve(process.argv[4]) : path.join(__dirname, 'page.html');
 
 const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
@@ -118,9 +124,27 @@ async function main() {
   await page('Runtime.addBinding', { name: 'report' });
   await page('Runtime.enable');
   await page('Page.enable');
-  const target = url.pathToFileURL(path.join(__dirname, 'page.html'));
+  const target = url.pathToFileURL(pagePath);
   target.searchParams.set('signal', signalUrl);
+  for (const [k, v] of new URLSearchParams(process.env.PM_PAGE_PARAMS || '')) target.searchParams.set(k, v);
   await page('Page.navigate', { url: target.href });
+  const gateDir = process.env.PM_GATE_DIR;
+  if (gateDir) {
+    const seen = new Set();
+    setInterval(() => {
+      let names = [];
+      try {
+        names = fs.readdirSync(gateDir);
+      } catch {
+        return;
+      }
+      for (const name of names.filter((n) => !seen.has(n))) {
+        seen.add(name);
+        page('Runtime.evaluate', { expression: `window.onGate && window.onGate(${JSON.stringify(name)})` })
+          .catch(() => {});
+      }
+    }, 50);
+  }
 }
 
 main().catch((e) => { say(`RESULT fail ${e.message}`); finish(1); });

@@ -474,12 +474,6 @@ static int parse_options(int argc, char **argv, bench_options *opt, const char *
 
 int pm_cli_bench(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "mesh") == 0)
-        return pm_cli_bench_mesh(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "enet") == 0)
-        return pm_cli_bench_enet(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "signal") == 0)
-        return pm_cli_bench_signal(argc - 1, argv + 1);
     bench_options opt;
     const char *which = NULL;
     int status = parse_options(argc, argv, &opt, &which);
