@@ -131,8 +131,7 @@ static size_t server_msg(reader *r, int k, uint8_t *buf, size_t cap)
 {
     uint8_t flags = rd8(r);
     uint16_t method = (flags & 1) ? last_method[k] : (uint16_t)(rd8(r) & 0x0F);
-    uint16_t cls = (flags & 2) ? PM_STUN_ERROR : (flags & 4) ? PM_STUN_INDICATION
-                                                              : PM_STUN_SUCCESS;
+    uint16_t cls = (flags & 2) ? PM_STUN_ERROR : (flags & 4) ? PM_STUN_INDICATION : PM_STUN_SUCCESS;
     uint8_t tid[PM_STUN_TID_LEN];
     memcpy(tid, last_tid[k], sizeof tid);
     if (flags & 8)

@@ -500,6 +500,11 @@ static void update_state(pm_ice_agent *a, pm_time now)
     }
     if (a->restarting)
         return; /* waiting for the remote's new credentials: keep the state */
+    if (a->relay_only && a->gathering_done && !ice_turn_any_ready(a)) {
+        PM_INFO(&a->env, ICE_COMP, "relay-only policy and no relayed candidate: nothing to try");
+        set_state(a, PM_ICE_FAILED);
+        return;
+    }
     if ((a->remote_done && all_pairs_failed(a)) || now >= a->fail_deadline) {
         PM_INFO(&a->env, ICE_COMP, "no valid pair: %s",
                 now >= a->fail_deadline ? "checking timed out" : "all checks failed");

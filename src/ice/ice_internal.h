@@ -419,6 +419,7 @@ void ice_turn_free(pm_ice_agent *a);
 void ice_turn_start(pm_ice_agent *a, pm_time now);
 void ice_turn_restart(pm_ice_agent *a, pm_time now);
 bool ice_turn_done(const pm_ice_agent *a);
+bool ice_turn_any_ready(const pm_ice_agent *a);
 int ice_turn_for_server(const pm_ice_agent *a, const pm_addr *from);
 int ice_turn_for_stream(const pm_ice_agent *a, uint32_t stream);
 void ice_turn_transmit(pm_ice_agent *a, ice_txn *t);

@@ -137,6 +137,14 @@ bool ice_turn_done(const pm_ice_agent *a)
     return true;
 }
 
+bool ice_turn_any_ready(const pm_ice_agent *a)
+{
+    for (size_t k = 0; k < a->nturn; k++)
+        if (a->turn[k].state == TURN_READY)
+            return true;
+    return false;
+}
+
 /* ---- sending ---- */
 
 /* Raw bytes to the server: on the socket, or on the stream. */

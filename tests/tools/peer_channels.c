@@ -29,6 +29,38 @@ static const char *mode_name(pm_cli_peer_mode mode)
     }
 }
 
+void pm_cli_run_note_pair(pm_cli_peer_run *run)
+{
+    pm_rtc_candidate_pair cp;
+    if (!run->pc || pm_rtc_peer_get_selected_pair(run->pc, &cp) != PM_OK)
+        return;
+    run->pair = cp;
+    run->have_pair = true;
+    snprintf(run->relay_protocol, sizeof run->relay_protocol, "%s",
+             cp.relay_protocol ? cp.relay_protocol : "");
+    run->pair.relay_protocol = NULL; /* the copy above outlives the connection */
+}
+
+/* README "Events": the selected pair's types and addresses in every result. */
+static void add_pair(const pm_cli_peer_run *run, json_t *result)
+{
+    if (!run->have_pair || !result)
+        return;
+    char local[PM_ADDR_STRLEN], remote[PM_ADDR_STRLEN];
+    json_object_set_new(result, "local_candidate_type",
+                        json_string(pm_rtc_candidate_type_name(run->pair.local_type)));
+    json_object_set_new(result, "remote_candidate_type",
+                        json_string(pm_rtc_candidate_type_name(run->pair.remote_type)));
+    json_object_set_new(result, "local_candidate",
+                        json_string(pm_addr_format(&run->pair.local, local, sizeof local)));
+    json_object_set_new(result, "remote_candidate",
+                        json_string(pm_addr_format(&run->pair.remote, remote, sizeof remote)));
+    if (run->relay_protocol[0])
+        json_object_set_new(result, "relay_protocol", json_string(run->relay_protocol));
+    if (run->restarts)
+        json_object_set_new(result, "ice_restarts", json_integer(run->restarts));
+}
+
 void pm_cli_run_finish(pm_cli_peer_run *run, int exit_code, json_t *result)
 {
     if (run->finished) {
@@ -37,6 +69,8 @@ void pm_cli_run_finish(pm_cli_peer_run *run, int exit_code, json_t *result)
     }
     run->finished = true;
     run->exit_code = exit_code;
+    pm_cli_run_note_pair(run);
+    add_pair(run, result);
     pm_cli_emit_event(&run->out, result);
 }
 

@@ -50,7 +50,16 @@ typedef struct pm_cli_peer_run {
     pm_time last_rx;
     bool finished; /* the "result" event was emitted */
     int exit_code;
+    /* The ICE pair carrying data, remembered (closing the connection forgets it). */
+    bool have_pair;
+    pm_rtc_candidate_pair pair;
+    char relay_protocol[8];
+    pm_time last_restart; /* --restart-ice: when we last restarted */
+    int restarts;
 } pm_cli_peer_run;
+
+/** Remember the connection's selected pair (after a SELECTED_PAIR event). */
+void pm_cli_run_note_pair(pm_cli_peer_run *run);
 
 /** Emit the result event (taking `result`) and end the run, once; later calls only drop `result`.
  */

@@ -539,9 +539,14 @@ static void wrong_password_relay_only_fails(void **st)
     gather_all(w);
     assert_true(run(w, PM_SEC(2), all_gathered));
     assert_int_equal(w->n[0].ncands, 0);
-    exchange(w);
-    run(w, PM_SEC(40), NULL);
+    /* No relayed candidate under the relay policy: FAILED at once, not
+     * after the 30 s checking timeout. */
+    collect(w);
     assert_int_equal(pm_ice_get_state(w->n[0].ag), PM_ICE_FAILED);
+    assert_int_equal(w->n[0].state, PM_ICE_FAILED);
+    assert_int_equal(pm_ice_add_remote_candidate(w->n[0].ag, "1 1 udp 1 10.0.1.2 2000 typ host",
+                                                 pm_test_clock_now),
+                     PM_ERR_STATE);
     world_free(w);
 }
 
