@@ -234,8 +234,10 @@ static pm_time wake_deadline(const pm_cli_peer_run *run, bool busy)
 {
     if (busy)
         return pm_now();
-    pm_time idle = pm_cli_run_idle_deadline(run);
-    return idle < run->deadline ? idle : run->deadline;
+    pm_time t = pm_cli_run_idle_deadline(run);
+    pm_time paced = pm_cli_run_next_send(run);
+    t = paced < t ? paced : t;
+    return t < run->deadline ? t : run->deadline;
 }
 
 /* Runs until the result is out; false when --timeout expired first. */

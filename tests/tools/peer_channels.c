@@ -281,12 +281,25 @@ void pm_cli_run_on_buffered_low(pm_cli_peer_run *run, pm_rtc_channel *handle)
 /* ---- moving data ---- */
 
 /* Returns true when the budget ran out with messages still to send. */
+pm_time pm_cli_run_next_send(const pm_cli_peer_run *run)
+{
+    if (run->opt->interval_ms <= 0 || !run->started || run->finished)
+        return PM_TIME_NEVER;
+    for (size_t i = 0; i < run->chan_count; i++)
+        if (run->chans[i].sent < (uint64_t)run->opt->send_count)
+            return run->next_send;
+    return PM_TIME_NEVER;
+}
+
 static bool send_some(pm_cli_peer_run *run, pm_cli_peer_channel *ch)
 {
     uint64_t total = (uint64_t)run->opt->send_count;
+    bool paced = run->opt->interval_ms > 0;
     for (int budget = SEND_BUDGET; ch->sent < total; budget--) {
         if (budget == 0)
             return true;
+        if (paced && pm_now() < run->next_send)
+            return false; /* the loop wakes at pm_cli_run_next_send() */
         size_t len = pm_cli_traffic_size(&run->traffic, ch->sent);
         if (!pm_cli_may_queue(ch->handle, &ch->paused, len))
             return false;
@@ -300,6 +313,8 @@ static bool send_some(pm_cli_peer_run *run, pm_cli_peer_channel *ch)
         ch->sent++;
         ch->bytes += len;
         run->last_tx = pm_now();
+        if (paced && ch == &run->chans[run->chan_count - 1])
+            run->next_send = run->last_tx + run->opt->interval_ms * 1000;
     }
     return false;
 }

@@ -19,12 +19,13 @@ static const char USAGE[] =
     "                     [--negotiated --id K | --channels reliable,ordered,unreliable]\n"
     "                     [--timeout S] [--bind IP|any]\n"
     "                     [--ice-server URL]... [--ice-username U --ice-credential C]\n"
-    "                     [--relay-only] [--ice-tls-insecure] [--restart-ice]\n"
+    "                     [--relay-only] [--ice-tls-insecure] [--restart-ice] [--interval MS]\n"
     "\n"
     "ICE servers: stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]\n"
     "(TLS; its certificate is verified against the system CA store unless --ice-tls-insecure).\n"
     "--relay-only gathers and pairs relay candidates only. --restart-ice (offerer): restart ICE\n"
-    "with a new offer when the connection goes disconnected or failed.\n"
+    "with a new offer when the connection goes disconnected or failed. --interval paces --send:\n"
+    "one message per channel every MS milliseconds.\n"
     "\n"
     "Interop peer: JSON-lines signaling on stdin/stdout, JSON events on stderr.\n"
     "Exit status: 0 success, 1 failure, 2 --timeout (default 30 s) expired, 64 usage error.\n";
@@ -73,6 +74,7 @@ enum {
     OPT_RELAY_ONLY,
     OPT_ICE_TLS_INSECURE,
     OPT_RESTART_ICE,
+    OPT_INTERVAL,
     OPT_HELP,
 };
 
@@ -99,6 +101,7 @@ static const struct option LONG_OPTIONS[] = {
     {"relay-only", no_argument, NULL, OPT_RELAY_ONLY},
     {"ice-tls-insecure", no_argument, NULL, OPT_ICE_TLS_INSECURE},
     {"restart-ice", no_argument, NULL, OPT_RESTART_ICE},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -203,6 +206,8 @@ static bool take_flag(int code, const char *arg, raw_flags *raw, pm_cli_peer_opt
     case OPT_RESTART_ICE:
         opt->restart_ice = true;
         return true;
+    case OPT_INTERVAL:
+        return parse_number("--interval", arg, 0, 60000, &opt->interval_ms);
     default:
         return false;
     }

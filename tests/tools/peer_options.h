@@ -7,7 +7,7 @@
  *        [--negotiated --id K | --channels reliable,ordered,unreliable]
  *        [--timeout S] [--bind IP|any]
  *        [--ice-server URL]... [--ice-username U --ice-credential C] [--relay-only]
- *        [--ice-tls-insecure] [--restart-ice]
+ *        [--ice-tls-insecure] [--restart-ice] [--interval MS]
  */
 #ifndef PM_CLI_PEER_OPTIONS_H
 #define PM_CLI_PEER_OPTIONS_H
@@ -53,6 +53,7 @@ typedef struct pm_cli_peer_options {
     bool relay_only;       /* iceTransportPolicy "relay" */
     bool ice_tls_insecure; /* accept a turns: server's certificate unverified */
     bool restart_ice;      /* offerer: restart ICE when the link goes DISCONNECTED or FAILED */
+    long interval_ms; /* send mode: at most one message per channel this often (0: no pacing) */
 } pm_cli_peer_options;
 
 /**

@@ -55,6 +55,7 @@ typedef struct pm_cli_peer_run {
     pm_rtc_candidate_pair pair;
     char relay_protocol[8];
     pm_time last_restart; /* --restart-ice: when we last restarted */
+    pm_time next_send;    /* --interval: when the next message may go */
     int restarts;
 } pm_cli_peer_run;
 
@@ -84,6 +85,8 @@ void pm_cli_run_on_remote_closed(pm_cli_peer_run *run);
  */
 bool pm_cli_run_pump(pm_cli_peer_run *run);
 
+/** --interval: when the next paced message is due (PM_TIME_NEVER: not pacing or done). */
+pm_time pm_cli_run_next_send(const pm_cli_peer_run *run);
 /** Send mode: when the run ends by itself after 2 s without activity; PM_TIME_NEVER otherwise. */
 pm_time pm_cli_run_idle_deadline(const pm_cli_peer_run *run);
 /** Send mode: end the run when every message is sent and the lossy channels stay silent. */

@@ -1,0 +1,150 @@
+#!/bin/bash
+# run.sh: peermesh through NATs and a TURN server, in network namespaces the
+# test builds itself (tests/nat/netns.sh): cone and symmetric NATs, a NAT that
+# drops UDP, coturn on the "internet". Needs root; skipped (exit 77) with the
+# reason otherwise, and a failure under CI=true.
+#
+#   tests/nat/run.sh PEERMESH_BINARY [PION_PEER]
+#
+# Each case runs two peers with tests/interop/pair.py (in this test's
+# namespaces, not its own) and checks the selected candidate pair's types.
+# Prints PASS/FAIL/SKIP per case and "N passed, N failed, N skipped".
+#
+# Environment: CASES=name,... (a subset), NAT_LOGS=dir (per-case logs, default
+# a temporary directory removed at exit unless a case failed), CHROMIUM=path.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/support/procs.sh
+. "$root/tests/support/procs.sh"
+# shellcheck source=tests/nat/netns.sh
+. "$here/netns.sh"
+
+pm=${1:?usage: run.sh PEERMESH_BINARY [PION_PEER]}
+pion=${2:-$root/build/interop/pion-peer}
+case "$pm" in /*) ;; *) pm="$PWD/$pm" ;; esac
+cases=${CASES:-}
+
+nat_require
+pm_work nat
+pm_on_exit nat_teardown
+logs=${NAT_LOGS:-$WORK/logs}
+mkdir -p "$logs"
+passed=0 failed=0 skipped=0
+t_start=$(date +%s%N)
+
+nat_build || { echo "FAIL  building the test network"; exit 1; }
+nat_turn_start static || { echo "FAIL  starting coturn"; show "$NAT_TURN_LOG"; exit 1; }
+echo "network and coturn ready in $((($(date +%s%N) - t_start) / 1000000)) ms ($NAT_ID)"
+
+want() { [ -z "$cases" ] || case ",$cases," in *",$1,"*) return 0 ;; esac; [ -z "$cases" ]; }
+
+TURN_UDP="--ice-server turn:$NAT_PUB_IP:3478"
+TURN_TCP="--ice-server turn:$NAT_PUB_IP:3478?transport=tcp"
+TURN_TLS="--ice-server turns:$NAT_PUB_IP:5349"
+STUN="--ice-server stun:$NAT_PUB_IP:3478"
+CRED="--ice-username $NAT_TURN_USER --ice-credential $NAT_TURN_PASS"
+
+# peer NS IP ARGS...: a peermesh peer in namespace NS bound to IP.
+peer() {
+  local ns=$1 ip=$2
+  shift 2
+  printf 'ip netns exec %s-%s env SSL_CERT_FILE=%s %s peer --bind %s --timeout 25 %s' \
+    "$NAT_ID" "$ns" "$NAT_CA" "$pm" "$ip" "$*"
+}
+
+# run_case NAME "A" "B" CHECK: CHECK is a Python expression over the pair.py
+# summary (s) and the two result events (a, b) that must hold.
+run_case() {
+  local name=$1 cmd_a=$2 cmd_b=$3 check=$4 log summary status t0 detail
+  want "$name" || return 0
+  log="$logs/$name.log"
+  t0=$(date +%s%N)
+  summary=$(python3 "$root/tests/interop/pair.py" --no-netns --timeout 40 "$cmd_a" "$cmd_b" \
+    2>"$log")
+  status=$?
+  printf '%s\n' "$summary" >>"$log"
+  detail=$(printf '%s\n' "$summary" | tail -n 1 | CHECK="$check" python3 -c '
+import json, os, sys
+try:
+    s = json.loads(sys.stdin.read())
+except ValueError:
+    print("FAIL no summary from pair.py"); sys.exit()
+a = (s.get("A") or {}).get("result") or {}
+b = (s.get("B") or {}).get("result") or {}
+def pair(r):
+    t = "%s/%s" % (r.get("local_candidate_type"), r.get("remote_candidate_type"))
+    return t + ("(%s)" % r["relay_protocol"] if r.get("relay_protocol") else "")
+desc = "A %s, B %s" % (pair(a), pair(b))
+if not s.get("ok"):
+    print("FAIL " + "; ".join(s.get("errors", []))[:300] + " [" + desc + "]"); sys.exit()
+ok = eval(os.environ["CHECK"], {}, {"s": s, "a": a, "b": b})
+print(("PASS " if ok else "FAIL selected pair: ") + desc +
+      ", connect %s ms" % s.get("connect_ms"))
+')
+  local secs
+  secs=$(awk "BEGIN{printf \"%.1f\", ($(date +%s%N) - $t0) / 1e9}")
+  if [ "$status" -eq 0 ] && [ "${detail%% *}" = PASS ]; then
+    printf 'PASS  %-28s %5s s  %s\n' "$name" "$secs" "${detail#PASS }"
+    passed=$((passed + 1))
+  else
+    printf 'FAIL  %-28s %5s s  %s\n' "$name" "$secs" "${detail:-pair.py exited $status}"
+    printf '      log: %s\n' "$log"
+    tail -n 15 "$log" | sed 's/^/      /'
+    failed=$((failed + 1))
+  fi
+}
+
+skip_case() {
+  want "$1" || return 0
+  printf 'SKIP  %-28s %s\n' "$1" "$2"
+  skipped=$((skipped + 1))
+}
+
+SEND="--send 20 --size 1,1200,16384"
+T=20
+
+# Two hosts behind the same NAT: their host candidates reach each other.
+run_case same-nat-host \
+  "$(peer a1 10.0.1.2 --offer $STUN $TURN_UDP $CRED $SEND)" \
+  "$(peer a2 10.0.1.3 --answer $STUN $TURN_UDP $CRED --echo)" \
+  'a["local_candidate_type"] == "host" and a["remote_candidate_type"] == "host"'
+
+# Behind two different cone NATs: server-reflexive addresses (coturn's STUN).
+run_case two-cone-nats-srflx \
+  "$(peer a1 10.0.1.2 --offer $STUN $SEND)" \
+  "$(peer b1 10.0.2.2 --answer $STUN --echo)" \
+  'a["local_candidate_type"] == "srflx" and b["local_candidate_type"] == "srflx"'
+
+# Behind a symmetric NAT: only the relay works.
+run_case symmetric-nat-relay \
+  "$(peer s1 10.0.3.2 --offer $STUN $TURN_UDP $CRED $SEND)" \
+  "$(peer b1 10.0.2.2 --answer $STUN $TURN_UDP $CRED --echo)" \
+  '"relay" in (a["local_candidate_type"], a["remote_candidate_type"])'
+
+# UDP blocked: TURN over TCP, and over TLS (certificate verified against the test CA).
+run_case udp-blocked-turn-tcp \
+  "$(peer u1 10.0.4.2 --offer $TURN_TCP $CRED $SEND)" \
+  "$(peer b1 10.0.2.2 --answer $STUN $TURN_UDP $CRED --echo)" \
+  'a["local_candidate_type"] == "relay" and a["relay_protocol"] == "tcp"'
+run_case udp-blocked-turn-tls \
+  "$(peer u1 10.0.4.2 --offer $TURN_TLS $CRED $SEND)" \
+  "$(peer b1 10.0.2.2 --answer $STUN $TURN_UDP $CRED --echo)" \
+  'a["local_candidate_type"] == "relay" and a["relay_protocol"] == "tls"'
+
+# Both sides relay-only, from behind two NATs.
+run_case both-relay-only \
+  "$(peer a1 10.0.1.2 --offer --relay-only $TURN_UDP $CRED $SEND)" \
+  "$(peer b1 10.0.2.2 --answer --relay-only $TURN_UDP $CRED --echo)" \
+  'a["local_candidate_type"] == b["local_candidate_type"] == "relay"'
+
+# TURN failures: a wrong password is reported and the host pair still works.
+run_case turn-wrong-password \
+  "$(peer a1 10.0.1.2 --offer $TURN_UDP --ice-username $NAT_TURN_USER --ice-credential wrong $SEND)" \
+  "$(peer a2 10.0.1.3 --answer --echo)" \
+  'a["local_candidate_type"] == "host"'
+
+echo "$passed passed, $failed failed, $skipped skipped ($((($(date +%s%N) - t_start) / 1000000)) ms)"
+[ "$failed" -eq 0 ] && [ -z "${NAT_LOGS:-}" ] || cp -r "$logs" "${NAT_KEEP_LOGS:-/dev/null}" 2>/dev/null
+[ "$failed" -eq 0 ]
