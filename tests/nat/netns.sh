@@ -180,8 +180,8 @@ nat_certs() {
   NAT_CA=$d/ca.pem
 }
 
-nat_turn_start() { # [static|rest|quota]
-  local mode=${1:-static}
+nat_turn_start() { # [static|rest|quota] [PORT] [TLS_PORT]
+  local mode=${1:-static} port=${2:-3478} tls_port=${3:-5349}
   local d="$WORK/turn-$mode"
   mkdir -p "$d"
   [ -f "$WORK/ca.pem" ] || nat_certs "$WORK"
@@ -193,8 +193,8 @@ user-quota=1"
   cat >"$d/turnserver.conf" <<EOF
 listening-ip=$NAT_PUB_IP
 relay-ip=$NAT_PUB_IP
-listening-port=3478
-tls-listening-port=5349
+listening-port=$port
+tls-listening-port=$tls_port
 min-port=49152
 max-port=65535
 no-cli
@@ -214,16 +214,17 @@ no-stdout-log
 ${NAT_TURN_VERBOSITY:-verbose}
 EOF
   in_ns pub turnserver -c "$d/turnserver.conf" >/dev/null 2>&1 </dev/null &
-  NAT_TURN_PID=$!
-  PIDS+=("$NAT_TURN_PID")
+  local pid=$!
+  PIDS+=("$pid")
+  [ "$mode" = static ] && NAT_TURN_PID=$pid
   NAT_TURN_LOG=$d/turn.log
   local i
   for i in $(seq 1 50); do
-    kill -0 "$NAT_TURN_PID" 2>/dev/null || { echo "turnserver exited; see $NAT_TURN_LOG" >&2; return 1; }
-    in_ns pub timeout 0.5 turnutils_stunclient "$NAT_PUB_IP" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "turnserver exited; see $NAT_TURN_LOG" >&2; return 1; }
+    in_ns pub timeout 0.5 turnutils_stunclient -p "$port" "$NAT_PUB_IP" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  echo "turnserver does not answer on $NAT_PUB_IP:3478" >&2
+  echo "turnserver does not answer on $NAT_PUB_IP:$port" >&2
   return 1
 }
 

@@ -54,18 +54,24 @@ peer() {
     "$NAT_ID" "$ns" "$NAT_CA" "$pm" "$ip" "$*"
 }
 
-# run_case NAME "A" "B" CHECK: CHECK is a Python expression over the pair.py
-# summary (s) and the two result events (a, b) that must hold.
+# run_case NAME "A" "B" CHECK [DURING]: CHECK is a Python expression over the
+# pair.py summary (s), the two result events (a, b) and the case's log text
+# (log) that must hold; DURING is a shell command run while the peers run.
 run_case() {
-  local name=$1 cmd_a=$2 cmd_b=$3 check=$4 log summary status t0 detail
+  local name=$1 cmd_a=$2 cmd_b=$3 check=$4 during=${5:-} log summary status t0 detail bg=
   want "$name" || return 0
   log="$logs/$name.log"
   t0=$(date +%s%N)
-  summary=$(python3 "$root/tests/interop/pair.py" --no-netns --timeout 40 "$cmd_a" "$cmd_b" \
+  if [ -n "$during" ]; then
+    eval "$during" &
+    bg=$!
+  fi
+  summary=$(python3 "$root/tests/interop/pair.py" --no-netns --timeout 60 "$cmd_a" "$cmd_b" \
     2>"$log")
   status=$?
+  [ -n "$bg" ] && wait "$bg"
   printf '%s\n' "$summary" >>"$log"
-  detail=$(printf '%s\n' "$summary" | tail -n 1 | CHECK="$check" python3 -c '
+  detail=$(printf '%s\n' "$summary" | tail -n 1 | CHECK="$check" LOG="$log" python3 -c '
 import json, os, sys
 try:
     s = json.loads(sys.stdin.read())
@@ -79,7 +85,8 @@ def pair(r):
 desc = "A %s, B %s" % (pair(a), pair(b))
 if not s.get("ok"):
     print("FAIL " + "; ".join(s.get("errors", []))[:300] + " [" + desc + "]"); sys.exit()
-ok = eval(os.environ["CHECK"], {}, {"s": s, "a": a, "b": b})
+log = open(os.environ["LOG"], errors="replace").read()
+ok = eval(os.environ["CHECK"], {}, {"s": s, "a": a, "b": b, "log": log})
 print(("PASS " if ok else "FAIL selected pair: ") + desc +
       ", connect %s ms" % s.get("connect_ms"))
 ')
@@ -144,6 +151,34 @@ run_case turn-wrong-password \
   "$(peer a1 10.0.1.2 --offer $TURN_UDP --ice-username $NAT_TURN_USER --ice-credential wrong $SEND)" \
   "$(peer a2 10.0.1.3 --answer --echo)" \
   'a["local_candidate_type"] == "host"'
+
+# The server is down: the TCP connection is refused at once (701), and the
+# host pair works.
+run_case turn-server-down \
+  "$(peer a1 10.0.1.2 --offer --ice-server turn:$NAT_PUB_IP:3499?transport=tcp $CRED $SEND)" \
+  "$(peer a2 10.0.1.3 --answer --echo)" \
+  'a["local_candidate_type"] == "host" and "\"error_code\":701" in log'
+
+# Allocation quota: a server allowing one allocation per user refuses the
+# second with 486; that side goes on without a relay.
+if nat_turn_start quota 3480 5350; then
+  run_case turn-quota \
+    "$(peer a1 10.0.1.2 --offer --ice-server turn:$NAT_PUB_IP:3480 $CRED $SEND)" \
+    "$(peer a2 10.0.1.3 --answer --ice-server turn:$NAT_PUB_IP:3480 $CRED --echo)" \
+    'a["local_candidate_type"] == "host" and "\"error_code\":486" in log'
+else
+  echo "FAIL  turn-quota: the quota server did not start"
+  failed=$((failed + 1))
+fi
+
+# ICE restart: the NAT forgets its mappings (conntrack flushed) in the middle
+# of a paced transfer; the side on the internet sees the link die, restarts
+# ICE, and the reliable channel delivers everything once, in order.
+run_case restart-after-nat-flush \
+  "$(peer pubhost 203.0.113.50 --offer --restart-ice --send 300 --size 1200 --interval 15 --timeout 50)" \
+  "$(peer s1 10.0.3.2 --answer --echo --timeout 50)" \
+  'a.get("ice_restarts", 0) >= 1 and a["replies"] == 300' \
+  'sleep 1.5; nat_flush natS'
 
 echo "$passed passed, $failed failed, $skipped skipped ($((($(date +%s%N) - t_start) / 1000000)) ms)"
 [ "$failed" -eq 0 ] && [ -z "${NAT_LOGS:-}" ] || cp -r "$logs" "${NAT_KEEP_LOGS:-/dev/null}" 2>/dev/null
