@@ -152,6 +152,48 @@ run_case turn-wrong-password \
   "$(peer a2 10.0.1.3 --answer --echo)" \
   'a["local_candidate_type"] == "host"'
 
+# Interop through the relay, both sides relay-only: pion and Chromium.
+pion_ok=false
+if [ -x "$pion" ] && [ "$pion" -nt "$root/tests/interop/pion/main.go" ]; then
+  pion_ok=true
+elif command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/github.com/pion/webrtc ]; then
+  bash "$root/tests/interop/build-pion.sh" "$pion" >"$logs/build-pion.log" 2>&1 && pion_ok=true
+fi
+chromium=${CHROMIUM:-/usr/bin/chromium}
+chromium_ok=false
+[ -x "$chromium" ] && command -v node >/dev/null 2>&1 && chromium_ok=true
+other() { # NS ARGS...: a reference peer command in namespace NS
+  local ns=$1
+  shift
+  printf 'ip netns exec %s-%s %s' "$NAT_ID" "$ns" "$*"
+}
+if $pion_ok; then
+  run_case relay-only-pion \
+    "$(peer a1 10.0.1.2 --offer --relay-only $TURN_UDP $CRED $SEND)" \
+    "$(other b1 "$pion" --answer --bind 10.0.2.2 --relay-only $TURN_UDP $CRED --echo --timeout 25)" \
+    'a["local_candidate_type"] == b["local_candidate_type"] == "relay"'
+else
+  skip_case relay-only-pion "pion peer not built and golang-github-pion-webrtc.v3-dev missing"
+fi
+if $chromium_ok; then
+  run_case relay-only-chromium \
+    "$(peer a1 10.0.1.2 --offer --relay-only $TURN_UDP $CRED $SEND)" \
+    "$(other b1 env CHROMIUM="$chromium" node "$root/tests/interop/chromium/peer.js" --answer \
+      --bind 10.0.2.2 --relay-only $TURN_UDP $CRED --echo --timeout 25)" \
+    'a["local_candidate_type"] == b["local_candidate_type"] == "relay"'
+  # Chromium's default host candidates are ".local" names: resolved with mDNS
+  # (the signalled candidate then replaces the peer-reflexive one its checks
+  # made first).
+  run_case mdns-chromium \
+    "$(peer a1 10.0.1.2 --offer --send 100 --size 1200 --interval 20)" \
+    "$(other a2 env CHROMIUM="$chromium" node "$root/tests/interop/chromium/peer.js" --answer \
+      --mdns --bind any --echo --timeout 25)" \
+    'a["remote_candidate_type"] == "host" and ".local" in log'
+else
+  skip_case relay-only-chromium "chromium or node not installed (scripts/install-deps.sh interop)"
+  skip_case mdns-chromium "chromium or node not installed (scripts/install-deps.sh interop)"
+fi
+
 # The server is down: the TCP connection is refused at once (701), and the
 # host pair works.
 run_case turn-server-down \
