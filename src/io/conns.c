@@ -25,7 +25,9 @@
 
 typedef struct conn {
     uint32_t id; /* 0: free */
-    int fd;
+    int fd;      /* -1 after a failure: reported by the next pm_io_conns_poll() */
+    int err;     /* that failure's errno */
+    const char *failure;
     bool connecting, closing;
     pm_time close_by;
     uint8_t *out;
@@ -94,7 +96,7 @@ int pm_io_conns_new(int main_fd, pm_io_conns **out)
 
 static void conn_free(conn *k)
 {
-    if (k->fd >= 0)
+    if (k->id && k->fd >= 0)
         close(k->fd);
     free(k->out);
     memset(k, 0, sizeof *k);
@@ -141,19 +143,25 @@ int pm_io_conns_open(pm_io_conns *c, uint32_t id, const pm_addr *to)
             k = &c->conns[i];
     if (!k)
         return PM_ERR_FULL;
+    memset(k, 0, sizeof *k);
+    k->id = id;
+    k->fd = -1;
     struct sockaddr_storage ss;
     socklen_t sl = to_sockaddr4(to, &ss);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-    if (fd < 0)
-        return PM_ERR_IO;
+    if (fd < 0) {
+        k->err = errno;
+        k->failure = "cannot make a socket";
+        return PM_OK;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* STUN transactions are small */
     if (connect(fd, (struct sockaddr *)&ss, sl) != 0 && errno != EINPROGRESS) {
+        k->err = errno;
+        k->failure = "cannot connect";
         close(fd);
-        return PM_ERR_IO;
+        return PM_OK;
     }
-    memset(k, 0, sizeof *k);
-    k->id = id;
     k->fd = fd;
     k->connecting = true;
     k->events = EPOLLIN | EPOLLOUT;
@@ -275,9 +283,11 @@ static bool conn_failed(conn *k, pm_io_conn_event *ev, const char *what, int err
     return true;
 }
 
-/* One step of one connection; true when it produced an event. */
-static bool conn_step(pm_io_conns *c, conn *k, pm_io_conn_event *ev)
+/* Connect, write, close when done; true when it produced an event (a failure). */
+static bool conn_write(pm_io_conns *c, conn *k, pm_io_conn_event *ev)
 {
+    if (k->fd < 0)
+        return conn_failed(k, ev, k->failure, k->err);
     if (k->connecting) {
         struct pollfd p = {.fd = k->fd, .events = POLLOUT};
         if (poll(&p, 1, 0) <= 0)
@@ -285,8 +295,14 @@ static bool conn_step(pm_io_conns *c, conn *k, pm_io_conn_event *ev)
         int err = 0;
         socklen_t el = sizeof err;
         getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-        if (err)
-            return conn_failed(k, ev, "cannot connect", err);
+        if (err) {
+            k->err = err;
+            k->failure = "cannot connect";
+            (void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+            close(k->fd);
+            k->fd = -1;
+            return conn_failed(k, ev, k->failure, k->err);
+        }
         k->connecting = false;
         rewatch(c, k);
     }
@@ -297,16 +313,29 @@ static bool conn_step(pm_io_conns *c, conn *k, pm_io_conn_event *ev)
                 break;
             if (errno == EINTR)
                 continue;
-            return conn_failed(k, ev, "write failed", errno);
+            k->err = errno; /* reported by the next poll (flush reports nothing) */
+            k->failure = "write failed";
+            (void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+            close(k->fd);
+            k->fd = -1;
+            return false;
         }
         memmove(k->out, k->out + w, k->out_len - (size_t)w);
         k->out_len -= (size_t)w;
     }
     rewatch(c, k);
-    if (k->closing && (k->out_len == 0 || pm_now() >= k->close_by)) {
+    if (k->closing && (k->out_len == 0 || pm_now() >= k->close_by))
         conn_free(k); /* ours: no event */
-        return false;
-    }
+    return false;
+}
+
+/* One step of one connection; true when it produced an event. */
+static bool conn_step(pm_io_conns *c, conn *k, pm_io_conn_event *ev)
+{
+    if (conn_write(c, k, ev))
+        return true;
+    if (!k->id || k->connecting)
+        return false; /* closed by us just now, or not connected yet */
     ssize_t r = recv(k->fd, c->rx, sizeof c->rx, 0);
     if (r > 0) {
         ev->kind = PM_IO_CONN_DATA;
@@ -334,6 +363,17 @@ static bool mdns_step(pm_io_conns *c, int fd, pm_io_conn_event *ev)
     ev->data = c->rx;
     ev->len = (size_t)r;
     return true;
+}
+
+void pm_io_conns_flush(pm_io_conns *c)
+{
+    pm_io_conn_event ignored;
+    for (int i = 0; i < CONNS_MAX; i++) {
+        conn *k = &c->conns[i];
+        /* Failures are left for pm_io_conns_poll() to report. */
+        if (k->id && k->fd >= 0 && !k->connecting)
+            (void)conn_write(c, k, &ignored);
+    }
 }
 
 bool pm_io_conns_poll(pm_io_conns *c, pm_io_conn_event *ev)

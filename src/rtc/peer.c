@@ -1,9 +1,6 @@
 /* Peer connection: lifecycle, events, output queue and the public entry points. */
 #include "rtc_internal.h"
 
-#include "io/conns.h"
-#include "io/io.h"
-
 #include <stdio.h>
 
 void pm_rtc_config_default(pm_rtc_config *cfg)
@@ -102,6 +99,14 @@ bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
 
 /* ---- output ---------------------------------------------------------- */
 
+/* The driver's transmit kinds are the public ones. */
+_Static_assert((int)PM_TRANSMIT_DATAGRAM == (int)PM_RTC_TX_DATAGRAM &&
+                   (int)PM_TRANSMIT_MDNS == (int)PM_RTC_TX_MDNS &&
+                   (int)PM_TRANSMIT_STREAM_OPEN == (int)PM_RTC_TX_STREAM_OPEN &&
+                   (int)PM_TRANSMIT_STREAM_DATA == (int)PM_RTC_TX_STREAM_DATA &&
+                   (int)PM_TRANSMIT_STREAM_CLOSE == (int)PM_RTC_TX_STREAM_CLOSE,
+               "pm_transmit_kind and pm_rtc_transmit_kind must agree");
+
 void pm_rtc_queue(pm_rtc_peer *pc, pm_rtc_transmit_kind kind, uint32_t stream, const pm_addr *to,
                   const uint8_t *d, size_t n)
 {
@@ -125,132 +130,43 @@ static pm_addr local_for(const pm_rtc_peer *pc, const pm_addr *to)
     for (size_t i = 0; i < pc->host_addr_count; i++)
         if (pc->host_addrs[i].family == to->family)
             return pc->host_addrs[i];
-    return pc->host_addr_count ? pc->host_addrs[0] : pc->bound;
+    if (pc->host_addr_count)
+        return pc->host_addrs[0];
+    pm_addr none;
+    memset(&none, 0, sizeof none);
+    return none;
 }
 
-bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
+bool pm_rtc_take_transmit(pm_rtc_peer *pc, pm_transmit *out)
 {
-    if (!pc || !out)
-        return false;
     const uint8_t *d;
     size_t n;
     uint32_t kind;
     if (!pm_fifo_peek(&pc->tx, &kind, &d, &n))
         return false;
-    /* Lend a copy: the queue may grow (and move) before the next call. */
-    pc->tx_taken.len = 0;
-    int rc = pm_buf_append(&pc->env, &pc->tx_taken, d, n);
+    /* Popped but not copied: the record stays readable until the next push,
+     * i.e. until the peer is next driven (see pm_fifo_pop). */
     pm_fifo_pop(&pc->tx);
-    if (rc != PM_OK)
-        return false;
     pm_rtc_route r;
-    memcpy(&r, pc->tx_taken.data, sizeof r);
+    memcpy(&r, d, sizeof r);
     memset(out, 0, sizeof *out);
-    out->kind = (pm_rtc_transmit_kind)kind;
+    out->kind = (pm_transmit_kind)kind; /* the same values as pm_rtc_transmit_kind */
     out->stream = r.stream;
     out->to = r.to;
-    if (out->kind == PM_RTC_TX_DATAGRAM)
+    if (kind == PM_RTC_TX_DATAGRAM)
         out->from = local_for(pc, &out->to);
-    out->data = pc->tx_taken.data + sizeof r;
+    out->data = d + sizeof r;
     out->len = n - sizeof r;
     return true;
 }
 
-/* Socket mode: one record that is not a datagram for the UDP socket. */
-static void socket_mode_other(pm_rtc_peer *pc, uint32_t kind, const uint8_t *rec, size_t len)
+bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
 {
-    pm_rtc_route r;
-    memcpy(&r, rec, sizeof r);
-    const uint8_t *d = rec + sizeof r;
-    size_t n = len - sizeof r;
-    int rc = PM_OK;
-    switch ((pm_rtc_transmit_kind)kind) {
-    case PM_RTC_TX_MDNS:
-        rc = pm_io_conns_mdns_send(pc->conns, &r.to, d, n);
-        if (rc != PM_OK)
-            PM_DEBUG(&pc->env, "rtc", "cannot send an mDNS question (%s)", pm_strerror(rc));
-        break;
-    case PM_RTC_TX_STREAM_OPEN:
-        rc = pm_io_conns_open(pc->conns, r.stream, &r.to);
-        if (rc != PM_OK)
-            pm_rtc_on_stream_closed(pc, r.stream, pm_strerror(rc));
-        break;
-    case PM_RTC_TX_STREAM_DATA:
-        (void)pm_io_conns_write(pc->conns, r.stream, d, n);
-        break;
-    case PM_RTC_TX_STREAM_CLOSE:
-        pm_io_conns_close(pc->conns, r.stream);
-        break;
-    case PM_RTC_TX_DATAGRAM:
-        break;
-    }
-}
-
-/* Socket mode: hand the whole tx queue to the kernel in sendmmsg batches;
- * TURN connection and mDNS records go to their sockets in order. */
-static void flush_socket(pm_rtc_peer *pc)
-{
-    pc->tx_blocked_at = 0;
-    enum { BATCH = 64 };
-    pm_io_tx batch[BATCH];
-    pm_addr to[BATCH];
-    while (pc->tx.count > 0) {
-        /* Records are contiguous in the ring only between pops, so collect
-         * pointers by walking a copy of the fifo cursor. */
-        pm_fifo cur = pc->tx;
-        int n = 0;
-        while (n < BATCH) {
-            const uint8_t *d;
-            size_t len;
-            uint32_t kind;
-            if (!pm_fifo_peek(&cur, &kind, &d, &len) || kind != PM_RTC_TX_DATAGRAM)
-                break;
-            memcpy(&to[n], d, sizeof(pm_addr));
-            batch[n].to = &to[n];
-            batch[n].data = d + sizeof(pm_rtc_route);
-            batch[n].len = len - sizeof(pm_rtc_route);
-            n++;
-            pm_fifo_pop(&cur);
-        }
-        if (n == 0) {
-            const uint8_t *d;
-            size_t len;
-            uint32_t kind;
-            pm_fifo_peek(&pc->tx, &kind, &d, &len);
-            socket_mode_other(pc, kind, d, len);
-            pm_fifo_pop(&pc->tx);
-            continue;
-        }
-        int sent = pm_io_udp_send_batch(pc->fd, batch, n);
-        if (sent < 0)
-            sent = n; /* socket error: drop (logged once below) */
-        for (int i = 0; i < sent; i++)
-            pm_fifo_pop(&pc->tx);
-        if (sent < n) {
-            pc->tx_blocked_at = pc->now; /* kernel buffer full: retry soon, not at once */
-            break;
-        }
-    }
-}
-
-/* Socket mode: input from TURN connections and mDNS sockets. Bounded, so a
- * busy connection cannot starve the UDP socket. */
-static void poll_conns(pm_rtc_peer *pc)
-{
-    pm_io_conn_event ev;
-    for (int i = 0; i < 64 && pm_io_conns_poll(pc->conns, &ev); i++) {
-        switch (ev.kind) {
-        case PM_IO_CONN_DATA:
-            (void)pm_rtc_on_stream(pc, ev.id, ev.data, ev.len);
-            break;
-        case PM_IO_CONN_CLOSED:
-            pm_rtc_on_stream_closed(pc, ev.id, ev.why);
-            break;
-        case PM_IO_CONN_MDNS:
-            (void)pm_ice_handle_mdns(pc->ice, pc->now, ev.data, ev.len);
-            break;
-        }
-    }
+    pm_transmit t;
+    if (!pc || !out || !pm_rtc_take_transmit(pc, &t))
+        return false;
+    *out = (pm_rtc_transmit){(pm_rtc_transmit_kind)t.kind, t.stream, t.from, t.to, t.data, t.len};
+    return true;
 }
 
 /* ---- states ---------------------------------------------------------- */
@@ -307,30 +223,20 @@ pm_time pm_rtc_peer_rtt(const pm_rtc_peer *pc)
     return pc && pc->ice ? pm_ice_rtt(pc->ice) : -1;
 }
 
-int pm_rtc_peer_fd(const pm_rtc_peer *pc)
-{
-    return pc && !pc->external && pc->conns ? pm_io_conns_fd(pc->conns) : -1;
-}
-
-uint16_t pm_rtc_peer_local_port(const pm_rtc_peer *pc)
-{
-    return pc && !pc->external ? pc->bound.port : 0;
-}
-
 /* ---- construction ---------------------------------------------------- */
 
 /* Numeric literals always; names only in socket mode (the OS resolver). */
-static int resolve_host(pm_rtc_peer *pc, const pm_ice_url *url, pm_addr *out)
+static int resolve_host(const pm_ice_url *url, const pm_socket_driver *driver, pm_addr *out)
 {
     if (pm_addr_parse(out, url->host, url->port) == PM_OK)
         return PM_OK;
-    if (!pc->external && pm_io_resolve(url->host, url->port, out, 1) == 1)
+    if (driver && driver->resolve(url->host, url->port, out, 1) == 1)
         return PM_OK;
     return PM_ERR_NOT_FOUND;
 }
 
 static void add_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server *s,
-                     const char *text)
+                     const char *text, const pm_socket_driver *driver)
 {
     if (pc->turn_count >= PM_RTC_MAX_TURN) {
         PM_WARN(&pc->env, "rtc", "more than %d TURN URLs: %s ignored", PM_RTC_MAX_TURN, text);
@@ -338,7 +244,7 @@ static void add_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server
     }
     pm_rtc_turn *t = &pc->turn[pc->turn_count];
     memset(t, 0, sizeof *t);
-    if (resolve_host(pc, url, &t->ice.addr) != PM_OK) {
+    if (resolve_host(url, driver, &t->ice.addr) != PM_OK) {
         PM_WARN(&pc->env, "rtc", "cannot resolve TURN server %s", url->host);
         return;
     }
@@ -355,7 +261,8 @@ static void add_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server
     pc->turn_count++;
 }
 
-static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
+static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg,
+                               const pm_socket_driver *driver)
 {
     for (size_t i = 0; i < cfg->ice_server_count; i++) {
         const pm_ice_server *s = &cfg->ice_servers[i];
@@ -368,7 +275,7 @@ static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
             pm_ice_url url;
             pm_ice_url_parse(s->urls[u], &url);
             if (url.scheme == PM_ICE_URL_TURN || url.scheme == PM_ICE_URL_TURNS) {
-                add_turn(pc, &url, s, s->urls[u]);
+                add_turn(pc, &url, s, s->urls[u], driver);
                 continue;
             }
             if (url.scheme != PM_ICE_URL_STUN) {
@@ -377,7 +284,7 @@ static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
             }
             if (pc->stun_addr_count >= PM_RTC_MAX_STUN)
                 continue;
-            if (resolve_host(pc, &url, &pc->stun_addrs[pc->stun_addr_count]) != PM_OK) {
+            if (resolve_host(&url, driver, &pc->stun_addrs[pc->stun_addr_count]) != PM_OK) {
                 PM_WARN(&pc->env, "rtc", "cannot resolve STUN server %s", url.host);
                 continue;
             }
@@ -391,35 +298,13 @@ static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
 
 static int setup_addresses(pm_rtc_peer *pc, const pm_rtc_config *cfg)
 {
-    if (cfg->external_transport) {
-        pc->external = true;
-        pc->fd = -1;
-        size_t n = PM_MIN(cfg->local_addr_count, (size_t)PM_RTC_MAX_HOST_ADDRS);
-        if (n == 0 || !cfg->local_addrs)
-            return PM_ERR_INVALID;
-        memcpy(pc->host_addrs, cfg->local_addrs, n * sizeof(pm_addr));
-        pc->host_addr_count = n;
-        return PM_OK;
-    }
-    int rc = pm_io_udp_open(cfg->bind_address, cfg->port_min, cfg->port_max, cfg->enable_ipv6,
-                            &pc->fd, &pc->bound);
-    if (rc != PM_OK) {
-        PM_ERROR(&pc->env, "rtc", "cannot open a UDP socket (%s)", pm_strerror(rc));
-        return rc == PM_ERR_INVALID ? rc : PM_ERR_IO;
-    }
-    rc = pm_io_conns_new(pc->fd, &pc->conns);
-    if (rc != PM_OK)
-        return rc;
-    if (cfg->bind_address) {
-        pm_addr_parse(&pc->host_addrs[0], cfg->bind_address, pc->bound.port);
-        pc->host_addr_count = 1;
-    } else {
-        pc->host_addr_count =
-            pm_io_host_addrs(cfg->include_loopback, cfg->enable_ipv6 && pc->bound.family == 6,
-                             pc->bound.port, pc->host_addrs, PM_RTC_MAX_HOST_ADDRS);
-    }
-    if (pc->host_addr_count == 0)
-        PM_WARN(&pc->env, "rtc", "no usable host address: only peer-reflexive candidates");
+    if (!cfg->external_transport)
+        return pm_rtc_sockets_open(pc, cfg);
+    size_t n = PM_MIN(cfg->local_addr_count, (size_t)PM_RTC_MAX_HOST_ADDRS);
+    if (n == 0 || !cfg->local_addrs)
+        return PM_ERR_INVALID;
+    memcpy(pc->host_addrs, cfg->local_addrs, n * sizeof(pm_addr));
+    pc->host_addr_count = n;
     return PM_OK;
 }
 
@@ -439,7 +324,6 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     if (!pc)
         return PM_ERR_NOMEM;
     pc->env = env;
-    pc->fd = -1;
     pc->next_handle = 1;
     pc->local_max_message =
         cfg_in->max_message_size ? cfg_in->max_message_size : PM_RTC_DEFAULT_MAX_MESSAGE;
@@ -447,6 +331,7 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     pc->disconnected_after = cfg_in->disconnected_after ? cfg_in->disconnected_after : PM_SEC(5);
     pc->remote_max_message = 65536;
     pc->now = pm_env_now(&pc->env);
+    pc->timers_due = true;
     snprintf(pc->mid, sizeof pc->mid, "0");
     pm_fifo_init(&pc->tx, 0);
     pm_fifo_init(&pc->events, 0);
@@ -460,8 +345,7 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     pc->relay_only = cfg_in->ice_transport_policy == PM_RTC_ICE_POLICY_RELAY;
     pc->turn_tls_insecure = cfg_in->turn_tls_insecure;
     pc->resolve_mdns = cfg_in->resolve_mdns;
-    pc->external = cfg_in->external_transport; /* name resolution depends on the mode */
-    int rc = resolve_ice_servers(pc, cfg_in);
+    int rc = resolve_ice_servers(pc, cfg_in, cfg_in->external_transport ? NULL : env.sockets);
     if (rc == PM_OK)
         rc = setup_addresses(pc, cfg_in);
     if (rc == PM_OK) {
@@ -491,10 +375,8 @@ void pm_rtc_teardown(pm_rtc_peer *pc)
         pm_dtls_close(pc->dtls); /* close_notify (idempotent): the fastest teardown signal */
     if (pc->ice) {
         pm_ice_close(pc->ice);
-        pm_rtc_drain_ice_output(pc); /* TURN deallocations */
+        pm_rtc_drain_ice_output(pc); /* TURN deallocations, streams closed */
     }
-    if (!pc->external)
-        flush_socket(pc);
     if (pc->signaling != PM_RTC_SIGNALING_CLOSED) {
         pc->signaling = PM_RTC_SIGNALING_CLOSED;
         pm_rtc_emit(pc, PM_RTC_EVENT_SIGNALING_STATE, NULL, (int)pc->signaling, NULL, NULL);
@@ -504,8 +386,11 @@ void pm_rtc_teardown(pm_rtc_peer *pc)
 
 void pm_rtc_peer_close(pm_rtc_peer *pc)
 {
-    if (pc)
-        pm_rtc_teardown(pc);
+    if (!pc)
+        return;
+    pm_rtc_teardown(pc);
+    if (pc->sockets)
+        pc->driver->flush(pc->sockets); /* close_notify goes out now: poll refuses after close */
 }
 
 void pm_rtc_peer_free(pm_rtc_peer *pc)
@@ -519,17 +404,13 @@ void pm_rtc_peer_free(pm_rtc_peer *pc)
     pm_rtc_transports_free(pc);
     if (pc->cert)
         pm_rtc_certificate_free(pc->cert);
-    if (!pc->external) {
-        pm_io_conns_free(pc->conns);
-        pm_io_udp_close(pc->fd);
-    }
+    pm_rtc_sockets_close(pc);
     pm_free(&pc->env, pc->local_sdp);
     pm_free(&pc->env, pc->local_type);
     pm_fifo_free(&pc->env, &pc->tx);
     pm_fifo_free(&pc->env, &pc->events);
-    pm_buf_free(&pc->env, &pc->tx_taken);
-    pm_buf_free(&pc->env, &pc->relay_buf);
     pm_buf_free(&pc->env, &pc->ev_taken);
+    pm_buf_free(&pc->env, &pc->relay_buf);
     pm_fifo_free(&pc->env, &pc->inbox);
     pm_fifo_free(&pc->env, &pc->early_dtls);
     pm_fifo_free(&pc->env, &pc->pending_candidates);
@@ -539,19 +420,24 @@ void pm_rtc_peer_free(pm_rtc_peer *pc)
 
 /* ---- driving --------------------------------------------------------- */
 
+void pm_rtc_input(pm_rtc_peer *pc, pm_time now, const pm_addr *from, const uint8_t *d, size_t n)
+{
+    pc->now = now;
+    pm_rtc_on_datagram(pc, from, d, n);
+    pm_rtc_drive(pc);
+}
+
 int pm_rtc_peer_handle_datagram(pm_rtc_peer *pc, pm_time now, const pm_addr *local,
                                 const pm_addr *from, const uint8_t *data, size_t len)
 {
     (void)local;
     if (!pc || !from || (!data && len))
         return PM_ERR_INVALID;
-    if (!pc->external)
-        return PM_ERR_STATE;
+    if (pc->sockets)
+        return PM_ERR_STATE; /* the socket driver feeds this peer */
     if (pc->closed)
         return PM_ERR_CLOSED;
-    pc->now = now;
-    pm_rtc_on_datagram(pc, from, data, len);
-    pm_rtc_drive(pc);
+    pm_rtc_input(pc, now, from, data, len);
     return PM_OK;
 }
 
@@ -562,53 +448,49 @@ int pm_rtc_peer_handle_timeout(pm_rtc_peer *pc, pm_time now)
     if (pc->closed)
         return PM_ERR_CLOSED;
     pc->now = now;
+    pc->timers_due = true;
     pm_rtc_drive(pc);
     return PM_OK;
+}
+
+pm_time pm_rtc_deadline(const pm_rtc_peer *pc)
+{
+    if (pc->closed)
+        return PM_TIME_NEVER;
+    if (pc->tx.count > 0)
+        return pc->now; /* output waiting */
+    return pm_rtc_transports_deadline(pc);
 }
 
 pm_time pm_rtc_peer_next_timeout(const pm_rtc_peer *pc)
 {
     if (!pc || pc->closed)
         return PM_TIME_NEVER;
-    if (pc->tx.count > 0) {
-        /* Output waiting; if the socket pushed back, give it a millisecond
-         * rather than have the caller spin (there is no POLLOUT to wait on). */
-        return pc->tx_blocked_at ? pc->tx_blocked_at + PM_MS(1) : pc->now;
-    }
-    return pm_rtc_transports_deadline(pc);
+    return pc->sockets ? pc->driver->next_timeout(pc->sockets) : pm_rtc_deadline(pc);
 }
 
-int pm_rtc_peer_poll(pm_rtc_peer *pc)
+/* The sans-I/O core of the TURN connection and mDNS entry points, for both modes. */
+int pm_rtc_stream_input(pm_rtc_peer *pc, pm_time now, uint32_t stream, const uint8_t *d, size_t n)
 {
-    if (!pc)
-        return PM_ERR_INVALID;
-    if (pc->closed)
-        return PM_ERR_CLOSED;
-    pc->now = pm_env_now(&pc->env);
-    if (pc->external) {
-        pm_rtc_drive(pc);
-        return PM_OK;
-    }
-    uint8_t *rxbuf = pm_io_rx_buffer();
-    if (!rxbuf)
-        return PM_ERR_NOMEM;
-    enum { MAXD = 512 };
-    pm_io_dgram d[MAXD];
-    /* Bounded: a few batches per poll so one busy peer cannot starve others. */
-    for (int round = 0; round < 4; round++) {
-        int n = pm_io_udp_recv_many(pc->fd, rxbuf, PM_IO_RX_BUF, d, MAXD);
-        if (n <= 0)
-            break;
-        for (int i = 0; i < n; i++)
-            pm_rtc_on_datagram(pc, &d[i].from, d[i].data, d[i].len);
-        pm_rtc_drive(pc);
-        flush_socket(pc);
-    }
-    poll_conns(pc);
+    pc->now = now;
+    int rc = pm_rtc_on_stream(pc, stream, d, n);
     pm_rtc_drive(pc);
-    flush_socket(pc);
-    poll_conns(pc); /* writes what flush_socket queued on TURN connections */
-    return PM_OK;
+    return rc;
+}
+
+void pm_rtc_stream_end(pm_rtc_peer *pc, pm_time now, uint32_t stream, const char *why)
+{
+    pc->now = now;
+    pm_rtc_on_stream_closed(pc, stream, why);
+    pm_rtc_drive(pc);
+}
+
+int pm_rtc_mdns_input(pm_rtc_peer *pc, pm_time now, const uint8_t *d, size_t n)
+{
+    pc->now = now;
+    int rc = pm_ice_handle_mdns(pc->ice, now, d, n);
+    pm_rtc_drive(pc);
+    return rc;
 }
 
 int pm_rtc_peer_handle_stream(pm_rtc_peer *pc, pm_time now, uint32_t stream, const uint8_t *data,
@@ -616,27 +498,22 @@ int pm_rtc_peer_handle_stream(pm_rtc_peer *pc, pm_time now, uint32_t stream, con
 {
     if (!pc || (!data && len))
         return PM_ERR_INVALID;
-    if (!pc->external)
-        return PM_ERR_STATE;
+    if (pc->sockets)
+        return PM_ERR_STATE; /* the socket driver feeds this peer */
     if (pc->closed)
         return PM_ERR_CLOSED;
-    pc->now = now;
-    int rc = pm_rtc_on_stream(pc, stream, data, len);
-    pm_rtc_drive(pc);
-    return rc;
+    return pm_rtc_stream_input(pc, now, stream, data, len);
 }
 
 int pm_rtc_peer_stream_closed(pm_rtc_peer *pc, pm_time now, uint32_t stream, const char *reason)
 {
     if (!pc)
         return PM_ERR_INVALID;
-    if (!pc->external)
+    if (pc->sockets)
         return PM_ERR_STATE;
     if (pc->closed)
         return PM_ERR_CLOSED;
-    pc->now = now;
-    pm_rtc_on_stream_closed(pc, stream, reason);
-    pm_rtc_drive(pc);
+    pm_rtc_stream_end(pc, now, stream, reason);
     return PM_OK;
 }
 
@@ -644,14 +521,11 @@ int pm_rtc_peer_handle_mdns(pm_rtc_peer *pc, pm_time now, const uint8_t *data, s
 {
     if (!pc || !data)
         return PM_ERR_INVALID;
-    if (!pc->external)
+    if (pc->sockets)
         return PM_ERR_STATE;
     if (pc->closed)
         return PM_ERR_CLOSED;
-    pc->now = now;
-    int rc = pm_ice_handle_mdns(pc->ice, now, data, len);
-    pm_rtc_drive(pc);
-    return rc;
+    return pm_rtc_mdns_input(pc, now, data, len);
 }
 
 const char *pm_rtc_candidate_type_name(pm_rtc_candidate_type type)
