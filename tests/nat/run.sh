@@ -213,6 +213,70 @@ else
   failed=$((failed + 1))
 fi
 
+# A mesh through the signaling server: it hands out TURN REST credentials
+# (coturn use-auth-secret), and two chat peers behind two NATs, relay-only,
+# use them without any TURN setting of their own.
+wait_for() { # FILE PATTERN SECONDS
+  local i
+  for i in $(seq 1 $(($3 * 10))); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+signal_case() {
+  local name=signaling-turn-rest t0 sig="$(dirname "$pm")/peermesh-signal" d="$WORK/sig"
+  want "$name" || return 0
+  [ -x "$sig" ] || { skip_case "$name" "peermesh-signal not built"; return 0; }
+  t0=$(date +%s%N)
+  mkdir -p "$d"
+  local log="$logs/$name.log" ok=true why=""
+  if ! nat_turn_start rest 3490 5360; then
+    ok=false why="the REST coturn did not start"
+  fi
+  in_ns pub "$sig" --bind "$NAT_PUB_IP" --port 9080 --turn-secret "$NAT_TURN_SECRET" \
+    --turn-url "turn:$NAT_PUB_IP:3490" --log-level info >"$d/signal.log" 2>&1 &
+  PIDS+=("$!")
+  mkfifo "$d/a.in" "$d/b.in"
+  in_ns a1 "$pm" chat --server "ws://$NAT_PUB_IP:9080" --bind 10.0.1.2 --relay-only \
+    <"$d/a.in" >"$d/a.out" 2>"$d/a.err" &
+  PIDS+=("$!")
+  exec 7>"$d/a.in"
+  $ok && { wait_for "$d/a.out" "in lobby" 10 || { ok=false why="A did not create a lobby"; }; }
+  local lobby
+  lobby=$(sed -n 's/.*in lobby \([^ ]*\) .*/\1/p' "$d/a.out" | head -n 1)
+  in_ns b1 "$pm" chat --server "ws://$NAT_PUB_IP:9080" --bind 10.0.2.2 --relay-only \
+    --lobby "$lobby" <"$d/b.in" >"$d/b.out" 2>"$d/b.err" &
+  PIDS+=("$!")
+  exec 8>"$d/b.in"
+  $ok && { wait_for "$d/a.out" "peer [0-9]* connected" 15 && wait_for "$d/b.out" "peer 1 connected" 5 ||
+    { ok=false why="the peers did not connect"; }; }
+  $ok && { echo "hello through the relay" >&7; wait_for "$d/b.out" "^\[1\] hello through the relay" 5 ||
+    { ok=false why="B did not get A's message"; }; }
+  echo /peers >&7
+  echo /peers >&8
+  $ok && { wait_for "$d/a.out" "[0-9] \[relay/relay relay over udp\]" 5 &&
+    wait_for "$d/b.out" " 1 \[relay/relay relay over udp\]" 5 ||
+    { ok=false why="the links are not relay/relay"; }; }
+  $ok && { grep -q "incoming packet ALLOCATE processed, success" "$NAT_TURN_LOG" ||
+    { ok=false why="no allocation with the REST credentials"; }; }
+  echo /quit >&7
+  echo /quit >&8
+  exec 7>&- 8>&-
+  cat "$d"/signal.log "$d"/a.out "$d"/a.err "$d"/b.out "$d"/b.err >"$log" 2>/dev/null
+  local secs
+  secs=$(awk "BEGIN{printf \"%.1f\", ($(date +%s%N) - $t0) / 1e9}")
+  if $ok; then
+    printf 'PASS  %-28s %5s s  %s\n' "$name" "$secs" "chat A/B relay/relay, REST credentials from the server"
+    passed=$((passed + 1))
+  else
+    printf 'FAIL  %-28s %5s s  %s\n      log: %s\n' "$name" "$secs" "$why" "$log"
+    tail -n 20 "$log" | sed 's/^/      /'
+    failed=$((failed + 1))
+  fi
+}
+signal_case
+
 # ICE restart: the NAT forgets its mappings (conntrack flushed) in the middle
 # of a paced transfer; the side on the internet sees the link die, restarts
 # ICE, and the reliable channel delivers everything once, in order.
