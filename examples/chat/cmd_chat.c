@@ -210,6 +210,9 @@ int pm_cli_chat(int argc, char **argv)
                                           {NULL, 0, NULL, 0}};
     pm_signal_client_config cfg;
     pm_signal_client_config_default(&cfg);
+    /* A chat outlives a NAT hiccup: peers that lose their path are kept
+     * while the signaling client restarts ICE (ice_restart_interval). */
+    cfg.mesh_config.disconnect_grace = PM_SEC(40);
     const char *urls[8];
     pm_ice_server stun = {urls, 0, NULL, NULL};
     optind = 1;

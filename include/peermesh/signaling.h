@@ -218,12 +218,23 @@ typedef struct pm_signal_client_config {
     const char *ca_file;     /**< wss: trust this PEM CA file in addition to the system's */
     bool allow_self_signed;  /**< wss: accept a self-signed server certificate */
     pm_time connect_timeout; /**< WebSocket open + our id within this (default 10 s) */
+    /**
+     * Beyond Godot. When a peer's connection goes DISCONNECTED, or FAILED
+     * by ICE alone (its channels still open), the side that offered to it
+     * restarts ICE (pm_rtc_peer_restart_ice) through the signaling server,
+     * and again every this long while the connection stays so and
+     * signaling is open (default 5 s; 0 = never). It only helps with
+     * mesh_config.disconnect_grace > 0: without a grace the mesh drops the
+     * peer at once, as Godot does.
+     */
+    pm_time ice_restart_interval;
 } pm_signal_client_config;
 
 /**
  * Fill cfg with the defaults: a mesh lobby, JSON protocol, the protocol's
  * offer rule, server compatibility, Godot's lifetime, default rtc and mesh
- * configurations, 10 s connect timeout. url is NULL: set it.
+ * configurations, 10 s connect timeout, ICE restarts every 5 s. url is
+ * NULL: set it.
  */
 PM_API void pm_signal_client_config_default(pm_signal_client_config *cfg);
 

@@ -581,6 +581,32 @@ int pm_ice_handle_stun(pm_ice_agent *a, pm_time now, const pm_addr *from, const 
     return rc;
 }
 
+/* Application data from another valid pair than the selected one: the
+ * remote may have moved (consent.c). Ask the selected pair for consent now
+ * rather than at the next interval, and once that goes unanswered follow
+ * the remote. The common case (data on the selected pair) costs one
+ * address comparison. */
+static void note_app(pm_ice_agent *a, pm_time now, const pm_ice_app *app)
+{
+    if (a->selected < 0)
+        return;
+    const ice_pair *s = &a->pairs[a->selected];
+    if (s->via == app->via && pm_addr_equal(&s->remote, &app->from))
+        return;
+    int idx = ice_pair_find(a, app->via, &app->from);
+    if (idx < 0 || !a->pairs[idx].valid)
+        return;
+    now = PM_MAX(now, a->now);
+    if (a->consent_pending_since == PM_TIME_NEVER) {
+        if (a->consent_next > now) {
+            a->consent_next = now;
+            a->dirty = true;
+        }
+        return;
+    }
+    ice_consent_heard(a, idx, now);
+}
+
 int pm_ice_handle_datagram(pm_ice_agent *a, pm_time now, const pm_addr *from, const uint8_t *data,
                            size_t len, pm_ice_app *app)
 {
@@ -594,6 +620,8 @@ int pm_ice_handle_datagram(pm_ice_agent *a, pm_time now, const pm_addr *from, co
         if (now > a->now)
             a->now = now;
         int rc = ice_turn_datagram(a, a->now, k, data, len, app);
+        if (app->len)
+            note_app(a, a->now, app);
         ice_run(a, a->now);
         return rc;
     }
@@ -605,6 +633,7 @@ int pm_ice_handle_datagram(pm_ice_agent *a, pm_time now, const pm_addr *from, co
     app->from = *from;
     app->data = data;
     app->len = len;
+    note_app(a, now, app);
     return PM_OK;
 }
 

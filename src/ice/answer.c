@@ -104,9 +104,10 @@ static int pair_for_check(pm_ice_agent *a, uint8_t via, const pm_addr *from, uin
 }
 
 /* RFC 8445 7.3.1.4 triggered checks and 7.3.1.5 nomination (controlled). */
-static void on_check(pm_ice_agent *a, int idx, bool use_candidate)
+static void on_check(pm_ice_agent *a, int idx, bool use_candidate, pm_time now)
 {
     ice_pair *p = &a->pairs[idx];
+    ice_consent_heard(a, idx, now);
     switch (p->state) {
     case ICE_PAIR_SUCCEEDED:
         break;
@@ -142,7 +143,7 @@ void ice_adopt_pending(pm_ice_agent *a)
             continue; /* a check from some other session */
         int idx = pair_for_check(a, e->via, &e->from, e->priority);
         if (idx >= 0)
-            on_check(a, idx, e->use_candidate);
+            on_check(a, idx, e->use_candidate, a->now);
     }
     a->npending = 0;
 }
@@ -166,7 +167,6 @@ static const char *local_pwd_for(const pm_ice_agent *a, const pm_stun_bytes *u, 
 int ice_handle_request(pm_ice_agent *a, pm_time now, uint8_t via, const pm_addr *from,
                        const pm_stun_msg *m)
 {
-    (void)now;
     if (m->method != PM_STUN_BINDING)
         return PM_ERR_UNSUPPORTED; /* TURN and others are not for the agent */
     if (via == 0 && a->relay_only)
@@ -213,6 +213,6 @@ int ice_handle_request(pm_ice_agent *a, pm_time now, uint8_t via, const pm_addr 
     int idx = pair_for_check(a, via, from, m->priority);
     if (idx < 0)
         return PM_OK; /* table full: answered, not learned */
-    on_check(a, idx, m->use_candidate);
+    on_check(a, idx, m->use_candidate, now);
     return PM_OK;
 }

@@ -688,6 +688,7 @@ static void on_success(pm_ice_agent *a, int ti, const pm_stun_msg *m, pm_time no
         unfreeze(a, p);
     }
     ice_consent_response(a, t.target, now);
+    ice_consent_follow(a, t.target, now);
     if (t.use_candidate && t.controlling && a->controlling)
         ice_set_nominated(a, t.target);
     else if (!a->controlling && p->remote_nominated)

@@ -80,7 +80,10 @@
 /* A consent request unanswered this long counts as lost (with RTT margin):
  * long enough for ~6 retransmissions, so 20% loss rarely looks like a
  * disconnection. Consent requests retransmit at most every 500 ms. */
-#define ICE_CONSENT_GRACE   PM_SEC(2)
+#define ICE_CONSENT_GRACE PM_SEC(2)
+/* The selected pair's consent request unanswered this long, while the
+ * remote is heard on another valid pair of the same path: follow it. */
+#define ICE_FOLLOW_AFTER    PM_MS(500)
 #define ICE_CONSENT_RTO_MAX PM_MS(500)
 /* mDNS one-shot questions (RFC 6762 5.1): at 0, 0.5, 1.5 s; no answer by
  * 3 s and the candidate is dropped (browsers answer within milliseconds). */
@@ -138,6 +141,7 @@ typedef struct ice_pair {
     bool triggered;        /* in the triggered-check queue */
     int txn;               /* live check transaction, -1 */
     pm_time last_response; /* last authenticated success response */
+    pm_time heard;         /* last check or application data from the remote on it (0: never) */
     pm_time srtt;          /* -1 until measured */
     pm_addr mapped;        /* XOR-MAPPED-ADDRESS of our last successful check */
 } ice_pair;
@@ -412,6 +416,10 @@ void ice_consent_tick(pm_ice_agent *a, pm_time now);
 void ice_consent_response(pm_ice_agent *a, int idx, pm_time now);
 pm_time ice_consent_deadline(const pm_ice_agent *a);
 bool ice_consent_expired(const pm_ice_agent *a, pm_time now);
+/** The remote was heard on pair `idx` (an authenticated check, or data on a valid pair). */
+void ice_consent_heard(pm_ice_agent *a, int idx, pm_time now);
+/** Move the selected pair to `idx` if the remote has moved there (consent.c). */
+void ice_consent_follow(pm_ice_agent *a, int idx, pm_time now);
 
 /* turn.c */
 void ice_turn_init(pm_ice_agent *a, const pm_ice_turn_server *servers, size_t n);

@@ -5,8 +5,6 @@
  */
 #include "mesh_internal.h"
 
-/* Godot poll() step 2: may this peer's channels be looked at? False: skip it (or it was
- * scheduled for removal). */
 /* FAILED by ICE only: every channel is still open, so an ICE restart may
  * bring the connection back (pm_rtc_peer_restart_ice). */
 static bool recoverable(const pm_mesh *m, const pm_mesh_peer *p)

@@ -35,6 +35,7 @@ void pm_signal_client_config_default(pm_signal_client_config *cfg)
     pm_rtc_config_default(&cfg->rtc);
     pm_mesh_config_default(&cfg->mesh_config);
     cfg->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+    cfg->ice_restart_interval = PM_SEC(5);
 }
 
 /* ---- the core's outputs on the WebSocket ---- */

@@ -190,7 +190,7 @@ void pm_sigcl_receive(pm_sigcl *c, pm_time now, const uint8_t *data, size_t len,
         m.data = t;
     }
     handle(c, &m);
-    pm_sigcl_relay(c);
+    pm_sigcl_relay(c, now);
 }
 
 void pm_sigcl_closed(pm_sigcl *c, pm_time now, int code, const char *reason)
@@ -228,13 +228,14 @@ void pm_sigcl_timeout(pm_sigcl *c, pm_time now)
     }
     if (c->mesh) {
         (void)pm_mesh_poll(c->mesh);
-        pm_sigcl_relay(c);
+        pm_sigcl_relay(c, now);
     }
 }
 
 pm_time pm_sigcl_next_deadline(const pm_sigcl *c)
 {
     pm_time t = c->mesh ? pm_mesh_next_timeout(c->mesh) : PM_TIME_NEVER;
+    t = PM_MIN(t, pm_sigcl_next_restart(c));
     return awaiting_id(c) ? PM_MIN(t, c->deadline) : t;
 }
 
@@ -308,7 +309,7 @@ static bool config_valid(const pm_signal_client_config *cfg)
         return false;
     if (cfg->extra_channel_count && !cfg->extra_channels)
         return false;
-    return cfg->connect_timeout >= 0;
+    return cfg->connect_timeout >= 0 && cfg->ice_restart_interval >= 0;
 }
 
 int pm_sigcl_new(const pm_envr *env, const pm_signal_client_config *cfg,
@@ -349,6 +350,7 @@ void pm_sigcl_free(pm_sigcl *c)
     pm_buf_free(&c->env, &c->enc);
     pm_buf_free(&c->env, &c->text);
     pm_free(&c->env, c->ids);
+    pm_free(&c->env, c->restarts);
     pm_free(&c->env, (void *)c->cfg.url);
     pm_free(&c->env, (void *)c->cfg.lobby);
     pm_free(&c->env, (void *)c->cfg.extra_channels);

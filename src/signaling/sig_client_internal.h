@@ -43,7 +43,16 @@ struct pm_sigcl {
     pm_buf scratch, enc, text;
     int32_t *ids; /* scratch for pm_mesh_get_peers */
     size_t ids_cap;
+    /* ICE restarts: the peers we offered to whose connection is down, and
+     * when we last restarted it (cfg.ice_restart_interval). */
+    struct sigcl_restart *restarts;
+    size_t nrestarts, restarts_cap;
 };
+
+typedef struct sigcl_restart {
+    int32_t peer;
+    pm_time at;
+} sigcl_restart;
 
 typedef struct event_rec {
     int32_t peer_id;
@@ -65,8 +74,13 @@ void pm_sigcl_on_peer_left(pm_sigcl *c, int32_t peer_id);
 void pm_sigcl_on_description(pm_sigcl *c, int32_t from, const char *type, const char *sdp,
                              size_t len);
 void pm_sigcl_on_candidate(pm_sigcl *c, int32_t from, const char *data, size_t len);
-/** Relay what the peer connections have to say (descriptions, candidates). */
-void pm_sigcl_relay(pm_sigcl *c);
+/**
+ * Relay what the peer connections have to say (descriptions, candidates)
+ * and restart ICE on those that went down (ice_restart_interval).
+ */
+void pm_sigcl_relay(pm_sigcl *c, pm_time now);
+/** When a connection still down is due for another ICE restart, or PM_TIME_NEVER. */
+pm_time pm_sigcl_next_restart(const pm_sigcl *c);
 void pm_sigcl_free_ice(pm_sigcl *c);
 
 #endif

@@ -118,8 +118,24 @@ void pm_sigcl_on_peer(pm_sigcl *c, int32_t peer)
     }
 }
 
+static sigcl_restart *restart_of(pm_sigcl *c, int32_t peer)
+{
+    for (size_t i = 0; i < c->nrestarts; i++)
+        if (c->restarts[i].peer == peer)
+            return &c->restarts[i];
+    return NULL;
+}
+
+static void forget_restart(pm_sigcl *c, int32_t peer)
+{
+    sigcl_restart *r = restart_of(c, peer);
+    if (r)
+        *r = c->restarts[--c->nrestarts];
+}
+
 void pm_sigcl_on_peer_left(pm_sigcl *c, int32_t peer)
 {
+    forget_restart(c, peer);
     if (c->mesh && pm_mesh_has_peer(c->mesh, peer))
         (void)pm_mesh_remove_peer(c->mesh, peer);
     pm_sigcl_event(c, PM_SIGNAL_EVENT_PEER_LEFT, peer, 0, NULL);
@@ -194,10 +210,63 @@ static void relay_peer(pm_sigcl *c, int32_t peer, pm_rtc_peer *pc)
     }
 }
 
-void pm_sigcl_relay(pm_sigcl *c)
+/*
+ * Beyond Godot: a connection that was up and went DISCONNECTED or FAILED
+ * (a NAT lost its mapping, a network changed) gets an ICE restart from the
+ * side that offered to it, as long as signaling can carry the new offer;
+ * another one every ice_restart_interval while it stays down (the first
+ * offer or its answer may be lost, or the new candidates may not work yet).
+ */
+static void maybe_restart(pm_sigcl *c, pm_time now, int32_t peer, const pm_mesh_peer_info *info)
+{
+    pm_rtc_state st = pm_rtc_peer_get_state(info->connection);
+    bool down = st == PM_RTC_STATE_DISCONNECTED || st == PM_RTC_STATE_FAILED;
+    if (!down || !info->connected) {
+        forget_restart(c, peer);
+        return;
+    }
+    if (!c->cfg.ice_restart_interval || c->link != LINK_OPEN || !we_offer(c, peer))
+        return;
+    sigcl_restart *r = restart_of(c, peer);
+    if (r && now - r->at < c->cfg.ice_restart_interval)
+        return;
+    if (!r) {
+        if (c->nrestarts == c->restarts_cap) {
+            size_t cap = c->restarts_cap ? c->restarts_cap * 2 : 4;
+            sigcl_restart *n = pm_realloc(&c->env, c->restarts, cap * sizeof *n);
+            if (!n)
+                return;
+            c->restarts = n;
+            c->restarts_cap = cap;
+        }
+        r = &c->restarts[c->nrestarts++];
+        r->peer = peer;
+    }
+    r->at = now;
+    int rc = pm_rtc_peer_restart_ice(info->connection);
+    if (rc == PM_OK)
+        PM_INFO(&c->env, "signal", "peer %d: connection %s, restarting ICE", (int)peer,
+                st == PM_RTC_STATE_FAILED ? "failed" : "disconnected");
+    else
+        PM_DEBUG(&c->env, "signal", "peer %d: no ICE restart now: %s", (int)peer, pm_strerror(rc));
+}
+
+pm_time pm_sigcl_next_restart(const pm_sigcl *c)
+{
+    pm_time t = PM_TIME_NEVER;
+    if (c->link == LINK_OPEN)
+        for (size_t i = 0; i < c->nrestarts; i++)
+            t = PM_MIN(t, c->restarts[i].at + c->cfg.ice_restart_interval);
+    return t;
+}
+
+void pm_sigcl_relay(pm_sigcl *c, pm_time now)
 {
     if (!c->mesh)
         return;
+    for (size_t i = c->nrestarts; i-- > 0;) /* peers the mesh dropped */
+        if (!pm_mesh_has_peer(c->mesh, c->restarts[i].peer))
+            c->restarts[i] = c->restarts[--c->nrestarts];
     size_t n = pm_mesh_get_peers(c->mesh, NULL, 0);
     if (n > c->ids_cap) {
         int32_t *ids = pm_realloc(&c->env, c->ids, n * sizeof *ids);
@@ -209,7 +278,9 @@ void pm_sigcl_relay(pm_sigcl *c)
     n = pm_mesh_get_peers(c->mesh, c->ids, c->ids_cap);
     for (size_t i = 0; i < n && i < c->ids_cap; i++) {
         pm_mesh_peer_info info;
-        if (pm_mesh_get_peer(c->mesh, c->ids[i], &info) == PM_OK && info.connection)
-            relay_peer(c, c->ids[i], info.connection);
+        if (pm_mesh_get_peer(c->mesh, c->ids[i], &info) != PM_OK || !info.connection)
+            continue;
+        maybe_restart(c, now, c->ids[i], &info);
+        relay_peer(c, c->ids[i], info.connection);
     }
 }

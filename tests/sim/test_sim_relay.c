@@ -1,9 +1,10 @@
 /*
  * Simulation: two sans-I/O peer connections (a) through a TURN relay only
- * (tests/support/turnsim.c on the simnet), and (b) recovering with an ICE
- * restart after one side's address changed in the middle of a transfer
- * (a NAT that lost its mapping), from DISCONNECTED and from FAILED. The
- * reliable ordered channel must deliver every message once, in order.
+ * (tests/support/turnsim.c on the simnet), (b) following the other side to
+ * its new address when its NAT rebinds mid-transfer, without a restart,
+ * and (c) recovering with an ICE restart after an outage during which one
+ * side's address changed, from DISCONNECTED and from FAILED. The reliable
+ * ordered channel must deliver every message once, in order.
  */
 #include "rtcpair.h"
 #include "turnsim.h"
@@ -160,10 +161,59 @@ static void relay_only(void **st)
     pm_turnsim_free(ts);
 }
 
-/* (b) A's address changes mid-transfer; B stops hearing it, the link goes
- * DISCONNECTED (or, waiting longer, FAILED); A restarts ICE and the same
- * channel finishes the transfer. */
-static void restart_after_move(bool wait_for_failed)
+/* (b) One side's NAT rebinds mid-transfer (its address changes): the other
+ * side stops hearing answers on its selected pair but hears the mover's
+ * checks and data from the new address, and follows it there (consent.c):
+ * no restart, every message once and in order. mover 0 is the offerer
+ * (controlling), 1 the answerer (controlled). */
+static void rebinding_followed(int mover, uint64_t seed)
+{
+    pm_test_pair p;
+    pm_sim_link link = {.delay_min = PM_MS(10), .delay_max = PM_MS(12)};
+    pm_test_pair_init(&p, seed, &link);
+    transfer t;
+    start_transfer(&p, &t, 6000);
+    assert_true(run_until(&p, &t, half_done, PM_SEC(30)));
+    pm_addr moved;
+    pm_addr_parse(&moved, "127.0.0.3", 40000);
+    pm_simnet_move(p.net, p.ep[mover], &moved);
+    pm_time cut = pm_test_clock_now;
+    assert_true(run_until(&p, &t, all_received, PM_SEC(60)));
+    print_message("rebinding of side %d: all %u messages %.1f s after it (%d DISCONNECTED)\n",
+                  mover, t.total, (double)(pm_test_clock_now - cut) / 1e6,
+                  p.states[0][PM_RTC_STATE_DISCONNECTED] + p.states[1][PM_RTC_STATE_DISCONNECTED]);
+    assert_false(t.out_of_order);
+    pm_test_pair_run(&p, transfer_step, &t, PM_SEC(40)); /* longer than consent's 30 s */
+    assert_int_equal(t.got, t.total);
+    for (int s = 0; s < 2; s++) {
+        assert_int_equal(p.states[s][PM_RTC_STATE_FAILED], 0);
+        assert_int_equal(pm_rtc_peer_get_state(p.pc[s]), PM_RTC_STATE_CONNECTED);
+    }
+    pm_rtc_candidate_pair cp;
+    assert_int_equal(pm_rtc_peer_get_selected_pair(p.pc[1 - mover], &cp), PM_OK);
+    assert_true(pm_addr_equal(&cp.remote, &moved));
+    assert_int_equal(cp.remote_type, PM_RTC_CANDIDATE_PRFLX);
+    assert_int_equal(p.closes[0] + p.closes[1], 0);
+    pm_test_pair_free(&p);
+}
+
+static void rebinding_of_offerer(void **st)
+{
+    (void)st;
+    rebinding_followed(0, 75);
+}
+
+static void rebinding_of_answerer(void **st)
+{
+    (void)st;
+    rebinding_followed(1, 76);
+}
+
+/* (c) The network goes away mid-transfer until the link is DISCONNECTED
+ * (or, waiting longer, FAILED), and when it comes back A has a new address
+ * (its NAT forgot the mapping meanwhile). Consent cannot come back to the
+ * old pair: A restarts ICE and the same channel finishes the transfer. */
+static void restart_after_outage(bool wait_for_failed)
 {
     pm_test_pair p;
     pm_sim_link link = {.delay_min = PM_MS(10), .delay_max = PM_MS(12)};
@@ -171,9 +221,9 @@ static void restart_after_move(bool wait_for_failed)
     transfer t;
     start_transfer(&p, &t, 6000);
     assert_true(run_until(&p, &t, half_done, PM_SEC(30)));
-    pm_addr moved;
-    pm_addr_parse(&moved, "127.0.0.3", 40000);
-    pm_simnet_move(p.net, p.ep[0], &moved);
+    pm_sim_link down = link;
+    down.loss = 1.0;
+    pm_simnet_set_link(p.net, &down);
     pm_time cut = pm_test_clock_now;
     assert_true(run_until(&p, &t, wait_for_failed ? any_failed : any_disconnected, PM_SEC(60)));
     print_message("link lost: %s after %.1f s, %u of %u delivered\n",
@@ -181,6 +231,10 @@ static void restart_after_move(bool wait_for_failed)
                   (double)(pm_test_clock_now - cut) / 1e6, t.got, t.total);
     assert_true(t.got < t.total);
     assert_int_equal(pm_rtc_channel_get_ready_state(t.tx), PM_RTC_CHANNEL_OPEN);
+    pm_addr moved;
+    pm_addr_parse(&moved, "127.0.0.3", 40000);
+    pm_simnet_move(p.net, p.ep[0], &moved);
+    pm_simnet_set_link(p.net, &link);
     pm_time restart = pm_test_clock_now;
     assert_int_equal(pm_rtc_peer_restart_ice(p.pc[0]), PM_OK);
     assert_int_equal(pm_rtc_peer_restart_ice(p.pc[0]), PM_ERR_STATE); /* offer outstanding */
@@ -206,13 +260,13 @@ static void restart_after_move(bool wait_for_failed)
 static void restart_from_disconnected(void **st)
 {
     (void)st;
-    restart_after_move(false);
+    restart_after_outage(false);
 }
 
 static void restart_from_failed(void **st)
 {
     (void)st;
-    restart_after_move(true);
+    restart_after_outage(true);
 }
 
 /* Restart rules: only once negotiated and stable; the answering side
@@ -241,6 +295,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(relay_only),
+        cmocka_unit_test(rebinding_of_offerer),
+        cmocka_unit_test(rebinding_of_answerer),
         cmocka_unit_test(restart_from_disconnected),
         cmocka_unit_test(restart_from_failed),
         cmocka_unit_test(restart_rules),
