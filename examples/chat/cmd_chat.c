@@ -174,6 +174,9 @@ static void drain(chat *c)
         case PM_SIGNAL_EVENT_ICE_SERVERS:
             say("the server gave us %d ICE server(s)", (int)ev.peer_id);
             break;
+        case PM_SIGNAL_EVENT_PEER_FAILED:
+            say("no link to peer %d: %s", (int)ev.peer_id, ev.reason);
+            break;
         }
     }
     pm_multiplayer *mp = pm_signal_client_multiplayer(c->client);

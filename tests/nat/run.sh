@@ -277,6 +277,72 @@ signal_case() {
 }
 signal_case
 
+# An ENet mesh through the signaling server (peermesh enet mesh): three
+# peers, two behind natA and one behind natB, learn their public addresses
+# from coturn's STUN (handed out by the server) and punch holes: a1-a2 meet
+# on their host addresses, a1-b1 and a2-b1 at the NATs' public ones. At the
+# same time s1 (symmetric natS) and b2 (natB) try in a lobby of their own:
+# punching cannot work there, and both report the link failed with why.
+enet_case() {
+  local name=enet-mesh-hole-punching t0 sig="$(dirname "$pm")/peermesh-signal" d="$WORK/enet"
+  want "$name" || return 0
+  [ -x "$sig" ] || { skip_case "$name" "peermesh-signal not built"; return 0; }
+  t0=$(date +%s%N)
+  mkdir -p "$d"
+  local log="$logs/$name.log" ok=true why="" url="ws://$NAT_PUB_IP:9081"
+  in_ns pub "$sig" --bind "$NAT_PUB_IP" --port 9081 --stun-url "stun:$NAT_PUB_IP:3478" \
+    --log-level info >"$d/signal.log" 2>&1 &
+  PIDS+=("$!")
+  mesh() { # NS IP OUT ARGS...
+    local ns=$1 ip=$2 out=$3
+    shift 3
+    in_ns "$ns" "$pm" enet mesh --server "$url" --bind "$ip" --timeout 30 "$@" \
+      >"$d/$out.out" 2>"$d/$out.err" &
+    PIDS+=("$!")
+  }
+  lobby_of() { sed -n 's/.*"lobby":"\([^"]*\)".*/\1/p' "$d/$1.out" | head -n 1; }
+  wait_for "$d/signal.log" "listening" 5 || { ok=false why="the signaling server did not start"; }
+  mesh a1 10.0.1.2 a1 --peers 3
+  mesh s1 10.0.3.2 s1 --peers 2 --punch-timeout 4 --linger 0
+  wait_for "$d/a1.out" '"lobby"' 10 && wait_for "$d/s1.out" '"lobby"' 10 ||
+    { ok=false why="no lobby created"; }
+  mesh a2 10.0.1.3 a2 --peers 3 --lobby "$(lobby_of a1)"
+  mesh b1 10.0.2.2 b1 --peers 3 --lobby "$(lobby_of a1)"
+  mesh b2 10.0.2.3 b2 --peers 2 --punch-timeout 4 --linger 0 --lobby "$(lobby_of s1)"
+  local f
+  for f in a1 a2 b1 s1 b2; do
+    wait_for "$d/$f.out" '"event":"result"' 35 || { ok=false why="$f has no result"; }
+  done
+  $ok && for f in a1 a2 b1; do
+    grep -q '"event":"result","ok":true' "$d/$f.out" || { ok=false why="$f: not every packet arrived"; }
+  done
+  # a1 reaches a2 on its host address and b1 at natB's public one.
+  $ok && { grep -q '"address":"10\.0\.1\.3:' "$d/a1.out" &&
+    grep -q '"address":"203\.0\.113\.20:' "$d/a1.out" ||
+    { ok=false why="a1's links are not host (a2) and natB's public address (b1)"; }; }
+  $ok && for f in s1 b2; do
+    grep -q '"event":"peer_failed".*hole punching failed' "$d/$f.out" ||
+      { ok=false why="$f did not report the failed punch with a reason"; }
+  done
+  for f in a1 a2 b1 s1 b2; do
+    { echo "== $f"; cat "$d/$f.out" "$d/$f.err"; } >>"$log"
+  done
+  cat "$d/signal.log" >>"$log"
+  local secs setup
+  secs=$(awk "BEGIN{printf \"%.1f\", ($(date +%s%N) - $t0) / 1e9}")
+  setup=$(sed -n 's/.*"mesh_ms":\([0-9.]*\).*/\1/p' "$d/b1.out" | head -n 1)
+  if $ok; then
+    printf 'PASS  %-28s %5s s  %s\n' "$name" "$secs" \
+      "3 ENet peers (host + 2 NATs) meshed in ${setup:-?} ms; symmetric NAT: failed with reason"
+    passed=$((passed + 1))
+  else
+    printf 'FAIL  %-28s %5s s  %s\n      log: %s\n' "$name" "$secs" "$why" "$log"
+    tail -n 30 "$log" | sed 's/^/      /'
+    failed=$((failed + 1))
+  fi
+}
+enet_case
+
 # ICE restart: the NAT forgets its mappings (conntrack flushed) in the middle
 # of a paced transfer; the side on the internet sees the link die, restarts
 # ICE, and the reliable channel delivers everything once, in order.
