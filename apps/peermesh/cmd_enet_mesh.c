@@ -41,7 +41,7 @@ static const char USAGE[] =
 
 static const pm_cli_command CMD = {.name = "enet mesh", .usage = USAGE};
 
-#define MIN_SIZE 12 /* magic (4), sender (4), sequence (4) */
+#define MIN_SIZE 12          /* magic (4), sender (4), sequence (4) */
 #define MAGIC    0x504d454eu /* "PMEN" */
 
 typedef struct mesh_opts {
@@ -132,8 +132,8 @@ static void drain_signal(mesh_run *r)
     while (pm_signal_client_next_event(r->client, &ev)) {
         if (ev.type == PM_SIGNAL_EVENT_JOINED) {
             r->id = pm_signal_client_id(r->client);
-            pm_cli_print_json(
-                json_pack("{s:s, s:i, s:s}", "event", "joined", "id", (int)r->id, "lobby", ev.lobby));
+            pm_cli_print_json(json_pack("{s:s, s:i, s:s}", "event", "joined", "id", (int)r->id,
+                                        "lobby", ev.lobby));
         } else if (ev.type == PM_SIGNAL_EVENT_PEER_FAILED) {
             r->failed++;
             pm_cli_print_json(json_pack("{s:s, s:i, s:s}", "event", "peer_failed", "peer",
@@ -166,8 +166,8 @@ static void drain_mesh(mesh_run *r, pm_multiplayer *mp)
                                         pm_cli_json_rounded((pm_now() - r->start) / 1e3, 1)));
         } else if (ev.type == PM_MP_EVENT_PEER_DISCONNECTED) {
             r->connected--;
-            pm_cli_print_json(json_pack("{s:s, s:i}", "event", "peer_disconnected", "peer",
-                                        (int)ev.peer_id));
+            pm_cli_print_json(
+                json_pack("{s:s, s:i}", "event", "peer_disconnected", "peer", (int)ev.peer_id));
         }
     }
     pm_mp_packet p;
@@ -199,21 +199,15 @@ static void send_all(mesh_run *r, pm_multiplayer *mp)
 
 int pm_cli_enet_mesh(int argc, char **argv)
 {
-    mesh_opts o = {.peers = 2, .send = 5, .size = 100, .punch_timeout = 10, .timeout = 30,
-                   .linger = 2};
+    mesh_opts o = {
+        .peers = 2, .send = 5, .size = 100, .punch_timeout = 10, .timeout = 30, .linger = 2};
     const struct option longs[] = {
-        {"server", required_argument, NULL, 'u'},
-        {"lobby", required_argument, NULL, 'l'},
-        {"peers", required_argument, NULL, 'n'},
-        {"send", required_argument, NULL, 'k'},
-        {"size", required_argument, NULL, 'B'},
-        {"stun", required_argument, NULL, 's'},
-        {"bind", required_argument, NULL, 'b'},
-        {"punch-timeout", required_argument, NULL, 'p'},
-        {"timeout", required_argument, NULL, 't'},
-        {"linger", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"server", required_argument, NULL, 'u'},  {"lobby", required_argument, NULL, 'l'},
+        {"peers", required_argument, NULL, 'n'},   {"send", required_argument, NULL, 'k'},
+        {"size", required_argument, NULL, 'B'},    {"stun", required_argument, NULL, 's'},
+        {"bind", required_argument, NULL, 'b'},    {"punch-timeout", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 't'}, {"linger", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, parse_value, &o);
     if (status >= 0)
@@ -258,9 +252,8 @@ int pm_cli_enet_mesh(int argc, char **argv)
                 send_all(&r, mp);
             }
         }
-        if (linger_end == PM_TIME_NEVER &&
-            ((r.sent && r.received >= r.expected) ||
-             (r.failed && r.connected + r.failed >= o.peers - 1)))
+        if (linger_end == PM_TIME_NEVER && ((r.sent && r.received >= r.expected) ||
+                                            (r.failed && r.connected + r.failed >= o.peers - 1)))
             linger_end = pm_now() + (pm_time)(o.linger * 1e6);
         pm_time next = pm_signal_client_next_timeout(r.client);
         pm_time wait = next == PM_TIME_NEVER ? PM_MS(10) : next - pm_now();
@@ -268,11 +261,11 @@ int pm_cli_enet_mesh(int argc, char **argv)
             usleep((useconds_t)(wait < PM_MS(10) ? wait : PM_MS(10)));
     }
     bool ok = !r.bad && !r.failed && r.sent && r.received == r.expected;
-    pm_cli_print_json(json_pack(
-        "{s:s, s:b, s:i, s:i, s:i, s:I, s:I, s:o}", "event", "result", "ok", ok, "id", (int)r.id,
-        "connected", r.connected, "failed", r.failed, "received", (json_int_t)r.received,
-        "expected", (json_int_t)r.expected, "mesh_ms",
-        r.mesh_at ? pm_cli_json_rounded((r.mesh_at - r.start) / 1e3, 1) : json_null()));
+    pm_cli_print_json(
+        json_pack("{s:s, s:b, s:i, s:i, s:i, s:I, s:I, s:o}", "event", "result", "ok", ok, "id",
+                  (int)r.id, "connected", r.connected, "failed", r.failed, "received",
+                  (json_int_t)r.received, "expected", (json_int_t)r.expected, "mesh_ms",
+                  r.mesh_at ? pm_cli_json_rounded((r.mesh_at - r.start) / 1e3, 1) : json_null()));
     pm_signal_client_free(r.client);
     return ok ? PM_CLI_EXIT_OK : PM_CLI_EXIT_FAIL;
 }

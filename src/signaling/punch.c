@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define PUNCH_MAGIC     "PMPUNCH1"
-#define PUNCH_MAGIC_LEN 8
+#define PUNCH_MAGIC       "PMPUNCH1"
+#define PUNCH_MAGIC_LEN   8
 #define PUNCH_KIND_PUNCH  0
 #define PUNCH_KIND_ANSWER 1
 #define LINE_TAG          "pmpunch1"
@@ -140,7 +140,7 @@ bool pm_punch_is_ours(const uint8_t *d, size_t n)
 
 /* Append to a bounded string (cut short when full). */
 __attribute__((format(printf, 4, 5))) static void append(char *buf, size_t cap, size_t *off,
-                                                        const char *fmt, ...)
+                                                         const char *fmt, ...)
 {
     if (*off >= cap)
         return;
@@ -189,10 +189,12 @@ static void time_out(pm_punch *p)
     if (p->state == PM_PUNCH_WAITING) {
         append(r, sizeof r, &off, "peer %d sent no address in %g s (", (int)p->peer_id, secs);
     } else {
-        append(r, sizeof r, &off, "hole punching failed: nothing from peer %d at ", (int)p->peer_id);
+        append(r, sizeof r, &off, "hole punching failed: nothing from peer %d at ",
+               (int)p->peer_id);
         for (size_t i = 0; i < p->ntargets; i++) {
             char a[PM_ADDR_STRLEN];
-            append(r, sizeof r, &off, "%s%s %s", i ? ", " : "", p->targets[i].srflx ? "srflx" : "host",
+            append(r, sizeof r, &off, "%s%s %s", i ? ", " : "",
+                   p->targets[i].srflx ? "srflx" : "host",
                    pm_addr_format(&p->targets[i].addr, a, sizeof a));
         }
         append(r, sizeof r, &off, " in %g s (", secs);

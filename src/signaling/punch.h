@@ -46,14 +46,14 @@ typedef enum pm_punch_state {
 } pm_punch_state;
 
 typedef struct pm_punch_config {
-    int32_t peer_id;            /* for the logs and the reason */
-    const pm_addr *stun;        /* STUN server (IPv4), NULL = none */
-    const char *stun_name;      /* how the user spelt it, for messages (NULL: the address) */
-    const pm_addr *hosts;       /* our host addresses, with the socket's port */
-    size_t host_count;          /* at most PM_PUNCH_MAX_HOSTS are used */
-    pm_time timeout;            /* default 10 s */
-    pm_time interval;           /* default 100 ms */
-    pm_time stun_timeout;       /* default 3 s */
+    int32_t peer_id;       /* for the logs and the reason */
+    const pm_addr *stun;   /* STUN server (IPv4), NULL = none */
+    const char *stun_name; /* how the user spelt it, for messages (NULL: the address) */
+    const pm_addr *hosts;  /* our host addresses, with the socket's port */
+    size_t host_count;     /* at most PM_PUNCH_MAX_HOSTS are used */
+    pm_time timeout;       /* default 10 s */
+    pm_time interval;      /* default 100 ms */
+    pm_time stun_timeout;  /* default 3 s */
 } pm_punch_config;
 
 typedef struct pm_punch pm_punch;

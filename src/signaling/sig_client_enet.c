@@ -37,8 +37,8 @@ typedef struct sigcl_elink {
     pm_enet_host *host;
     pm_punch *punch;
     bool connector;
-    bool connecting;       /* connector: pm_enet_host_connect was called */
-    pm_time reachable_at;  /* when the punch got through (PM_TIME_NEVER: not yet) */
+    bool connecting;      /* connector: pm_enet_host_connect was called */
+    pm_time reachable_at; /* when the punch got through (PM_TIME_NEVER: not yet) */
     pm_enet_packet_peer *pp;
 } sigcl_elink;
 
@@ -265,8 +265,8 @@ static void flush_punch(pm_sigcl *c, sigcl_elink *l)
     size_t len;
     char ip[PM_ADDR_STRLEN];
     while (pm_punch_poll_datagram(l->punch, &to, buf, sizeof buf, &len))
-        (void)pm_enet_host_socket_send(l->host, pm_addr_format_ip(&to, ip, sizeof ip), to.port,
-                                       buf, len);
+        (void)pm_enet_host_socket_send(l->host, pm_addr_format_ip(&to, ip, sizeof ip), to.port, buf,
+                                       len);
     char line[PM_PUNCH_LINE_MAX];
     while (pm_punch_poll_line(l->punch, line, sizeof line)) {
         c->text.len = 0;
@@ -308,8 +308,9 @@ static bool step(pm_sigcl *c, sigcl_elink *l, pm_time now)
     }
     if (now - l->reachable_at >= CONNECT_WAIT) {
         char why[128];
-        snprintf(why, sizeof why, "peer %d was reachable by hole punching but ENet did not "
-                                  "connect within %lld s",
+        snprintf(why, sizeof why,
+                 "peer %d was reachable by hole punching but ENet did not "
+                 "connect within %lld s",
                  (int)l->peer, (long long)(CONNECT_WAIT / PM_SEC(1)));
         link_failed(c, l, why);
         return false;

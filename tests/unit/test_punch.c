@@ -343,9 +343,14 @@ static void silence_and_garbage(void **st)
     assert_int_equal(strncmp(line, "pmpunch1 ", 9), 0);
     assert_non_null(strstr(line, " host 10.0.1.2 40000"));
     assert_false(pm_punch_poll_line(p, line, sizeof line));
-    const char *bad[] = {"", "pmpunch1", "pmpunch1 zz host 10.0.0.1 1", "pmpunch2 1 host 10.0.0.1 1",
-                         "pmpunch1 1 relay 10.0.0.1 1", "pmpunch1 1 host 10.0.0.1 0",
-                         "pmpunch1 1 host 10.0.0.1 70000", "pmpunch1 1 host nohost 1"};
+    const char *bad[] = {"",
+                         "pmpunch1",
+                         "pmpunch1 zz host 10.0.0.1 1",
+                         "pmpunch2 1 host 10.0.0.1 1",
+                         "pmpunch1 1 relay 10.0.0.1 1",
+                         "pmpunch1 1 host 10.0.0.1 0",
+                         "pmpunch1 1 host 10.0.0.1 70000",
+                         "pmpunch1 1 host nohost 1"};
     for (size_t i = 0; i < PM_ARRAY_LEN(bad); i++)
         assert_int_equal(pm_punch_remote_line(p, t0, bad[i]), PM_ERR_PARSE);
     assert_int_equal(pm_punch_remote_line(p, t0, "pmpunch1 1 host 2001:db8::1 5"),
