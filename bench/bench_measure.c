@@ -33,7 +33,6 @@ void pm_cli_close_link(pm_cli_link *link, pm_cli_loop *loop)
 
 /* ---- throughput ---- */
 
-
 /* Keep the sender's buffer topped up: 1 when the budget (not the window) stopped us, 0, or <0. */
 static int top_up(pm_cli_link *link, const uint8_t *message)
 {
@@ -156,4 +155,3 @@ int pm_cli_measure_latency(pm_cli_link *link, pm_cli_loop *loop, double seconds,
     }
     return *count > 0 ? PM_OK : PM_ERR_TIMEOUT;
 }
-

@@ -118,11 +118,10 @@ static bool answers_stun(uint16_t port, int ms)
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0)
         return false;
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    uint8_t req[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 'p', 'e', 'e', 'r',
-                       'm',  'e',  's',  'h',  'b',  'e',  'n',  'c'};
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    uint8_t req[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 'p', 'e',
+                       'e',  'r',  'm',  'e',  's',  'h',  'b',  'e',  'n', 'c'};
     bool ok = false;
     if (sendto(fd, req, sizeof req, 0, (struct sockaddr *)&a, sizeof a) == (ssize_t)sizeof req) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -148,7 +147,7 @@ static void coturn_stop(coturn *t)
     }
     if (t->dir[0]) {
         static const char *const files[] = {"turnserver.conf", "cert.pem", "key.pem",
-                                            "turn.log", "turndb", "turnserver.pid"};
+                                            "turn.log",        "turndb",   "turnserver.pid"};
         char p[128];
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
             path_in(t, files[i], p, sizeof p);
@@ -178,9 +177,23 @@ static int coturn_start(coturn *t, const char *binary)
     path_in(t, "turn.log", log, sizeof log);
     path_in(t, "turndb", db, sizeof db);
     path_in(t, "turnserver.pid", pidf, sizeof pidf);
-    char *openssl[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                       "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                       "/CN=127.0.0.1", "-keyout", key, "-out", cert, NULL};
+    char *openssl[] = {"openssl",
+                       "req",
+                       "-x509",
+                       "-newkey",
+                       "ec",
+                       "-pkeyopt",
+                       "ec_paramgen_curve:prime256v1",
+                       "-nodes",
+                       "-days",
+                       "2",
+                       "-subj",
+                       "/CN=127.0.0.1",
+                       "-keyout",
+                       key,
+                       "-out",
+                       cert,
+                       NULL};
     t->tls = run_quiet(openssl);
     FILE *f = fopen(conf, "w");
     if (!f)
@@ -244,8 +257,8 @@ static int measure_path(const path *p, const coturn *t, const relay_opts *o, pm_
     pm_rtc_config_default(&cfg);
     cfg.bind_address = "127.0.0.1";
     if (p->url) {
-        snprintf(url, sizeof url, p->url, (unsigned)(strcmp(p->name, "tls") == 0 ? t->tls_port
-                                                                                  : t->port));
+        snprintf(url, sizeof url, p->url,
+                 (unsigned)(strcmp(p->name, "tls") == 0 ? t->tls_port : t->port));
         cfg.ice_servers = &server;
         cfg.ice_server_count = 1;
         cfg.ice_transport_policy = PM_RTC_ICE_POLICY_RELAY;
@@ -292,11 +305,10 @@ static int measure_path(const path *p, const coturn *t, const relay_opts *o, pm_
         pm_cli_sort_times(rtt, nrtt);
         double secs = (double)(st.stopped - st.first_rx) / 1e6;
         pm_cli_print_json(json_pack(
-            "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:i}", "bench", "relay", "path",
-            p->name, "pair", types, "setup_median_ms",
-            pm_cli_json_rounded(pm_cli_median(setup, n) / 1e3, 2), "setup_p99_ms",
-            pm_cli_json_rounded((double)pm_cli_percentile(setup, n, 99) / 1e3, 2), "mb_per_s",
-            pm_cli_json_rounded((double)st.bytes / secs / 1e6, 2), "rtt_median_us",
+            "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:i}", "bench", "relay", "path", p->name,
+            "pair", types, "setup_median_ms", pm_cli_json_rounded(pm_cli_median(setup, n) / 1e3, 2),
+            "setup_p99_ms", pm_cli_json_rounded((double)pm_cli_percentile(setup, n, 99) / 1e3, 2),
+            "mb_per_s", pm_cli_json_rounded((double)st.bytes / secs / 1e6, 2), "rtt_median_us",
             pm_cli_json_rounded(pm_cli_median(rtt, nrtt), 1), "rtt_p99_us",
             pm_cli_json_rounded((double)pm_cli_percentile(rtt, nrtt, 99), 1), "rtt_samples",
             (json_int_t)nrtt, "connections", (int)n));
@@ -346,9 +358,9 @@ int pm_cli_bench_relay(int argc, char **argv)
 {
     relay_opts o = {3.0, 10, "direct,udp,tcp,tls", "turnserver"};
     static const struct option longs[] = {
-        {"seconds", required_argument, NULL, 's'},    {"connections", required_argument, NULL, 'c'},
-        {"paths", required_argument, NULL, 'p'},      {"turnserver", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+        {"seconds", required_argument, NULL, 's'}, {"connections", required_argument, NULL, 'c'},
+        {"paths", required_argument, NULL, 'p'},   {"turnserver", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, &o);
     if (status >= 0)
@@ -388,7 +400,8 @@ int pm_cli_bench_relay(int argc, char **argv)
         if (!wanted(o.paths, paths[i].name))
             continue;
         if (strcmp(paths[i].name, "tls") == 0 && !t.tls) {
-            fprintf(stderr, "peermesh bench relay: no certificate (openssl missing): tls skipped\n");
+            fprintf(stderr,
+                    "peermesh bench relay: no certificate (openssl missing): tls skipped\n");
             continue;
         }
         rc = measure_path(&paths[i], &t, &o, &loop, message);

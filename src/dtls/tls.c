@@ -61,9 +61,10 @@ static void set_failed(pm_tls *t, const char *what)
 
 int pm_tls_client_new(const pm_envr *env, const char *server_name, bool verify, pm_tls **out)
 {
+    if (out)
+        *out = NULL;
     if (!env || !server_name || !out)
         return PM_ERR_INVALID;
-    *out = NULL;
     pthread_once(&g_ctx_once, ctx_init);
     if (!g_ctx)
         return PM_ERR_CRYPTO;
