@@ -316,9 +316,9 @@ PM_API int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type,
  * Add a remote ICE candidate ("candidate:..." with or without the prefix; an
  * empty string means end of candidates). Candidates that arrive before the
  * remote description are held (at most 64: PM_ERR_FULL beyond). mid/index
- * may be NULL/-1. PM_ERR_PARSE for a malformed line; unsupported ones (TCP,
- * mDNS names) are ignored with PM_OK and a log line. PM_ERR_CLOSED after
- * close.
+ * may be NULL/-1. PM_ERR_PARSE for a malformed line; TCP candidates are
+ * ignored with PM_OK and a log line; mDNS ".local" names are resolved
+ * (resolve_mdns; else ignored the same way). PM_ERR_CLOSED after close.
  */
 PM_API int pm_rtc_peer_add_ice_candidate(pm_rtc_peer *pc, const char *mid, int mline_index,
                                          const char *candidate);
