@@ -307,8 +307,10 @@ PM_API int pm_rtc_peer_set_local_description(pm_rtc_peer *pc, const char *type, 
  * Apply the remote description ("offer" or "answer"). An offer produces an
  * answer (DESCRIPTION event). PM_ERR_PARSE: unusable SDP (no data-channel
  * m-line, missing ICE credentials, fingerprint or setup); PM_ERR_STATE: wrong
- * signaling state; PM_ERR_UNSUPPORTED: re-negotiation; PM_ERR_CLOSED after
- * close.
+ * signaling state; PM_ERR_UNSUPPORTED: re-negotiation with another DTLS
+ * fingerprint or swapped DTLS roles (a later offer with new ICE credentials
+ * is an ICE restart, pm_rtc_peer_restart_ice; one with the same is a no-op);
+ * PM_ERR_CLOSED after close.
  */
 PM_API int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type, const char *sdp);
 
