@@ -7,11 +7,13 @@
  * (base/driver.h), which owns the socket, the clock and the batching.
  *
  * Data path (all synchronous, single-threaded):
- *   datagram -> demux (RFC 7983) -> ICE (STUN) | DTLS -> inbox -> SCTP
- *   SCTP event -> DCEP / channel receive queue
+ *   datagram -> demux (RFC 7983) -> ICE (STUN) | DTLS -> SCTP
+ *   SCTP event -> DCEP / channel receive queue -> get_packet (lent, not copied)
  *   put_packet -> channel send queue -> SCTP -> DTLS -> tx queue -> driver/user
- * DTLS's decrypted records go to an inbox drained after pm_dtls returns, so
- * usrsctp is never entered from inside an OpenSSL call.
+ * Copies of a received message of ours: one, into the channel's receive
+ * queue (SCTP lends its events only until its next call). Decrypted DTLS
+ * records go straight to SCTP; only those that arrive before the
+ * association exists wait in the inbox. Events are typed records.
  */
 #ifndef PM_RTC_INTERNAL_H
 #define PM_RTC_INTERNAL_H
@@ -63,8 +65,7 @@ struct pm_rtc_channel {
     pm_rtc_channel_state state;
     pm_rtc_write_mode write_mode;
     bool last_was_string;
-    pm_buf taken;      /* the message get_packet lent out (copied: the queue may grow) */
-    pm_fifo recv;      /* tag: 1 = string */
+    pm_fifo recv;      /* tag: 1 = string; get_packet lends the head (pm_fifo_lend) */
     bool open_pending; /* DATA_CHANNEL_OPEN to (re)send when SCTP has room */
     bool ack_pending;  /* DATA_CHANNEL_ACK to (re)send when SCTP has room */
     pm_fifo send;      /* tag: ppid */
@@ -89,6 +90,18 @@ typedef struct pm_rtc_route {
     pm_addr to;
     uint32_t stream;
 } pm_rtc_route;
+
+/* A queued event. Channels are named by handle: one released meanwhile
+ * drops its events. */
+typedef struct pm_rtc_ev {
+    pm_rtc_event_type type;
+    uint32_t handle; /* channel, 0 = none */
+    int state;
+    const char *sdp_type; /* DESCRIPTION: "offer" or "answer" (static) */
+    char *text;           /* DESCRIPTION: the SDP; CANDIDATE: the line; ICE_CANDIDATE_ERROR: the
+                             URL (NULL = ""); owned */
+    char *text2;          /* ICE_CANDIDATE_ERROR: the error text (NULL = ""); owned */
+} pm_rtc_ev;
 
 struct pm_rtc_peer {
     pm_envr env;
@@ -153,14 +166,15 @@ struct pm_rtc_peer {
     bool ice_restarting;  /* our restart offer is out: answer pending */
     bool ice_failed_only; /* FAILED by ICE with DTLS/SCTP intact: a restart may recover */
     pm_fifo early_dtls;   /* DTLS datagrams before our role is known */
-    pm_fifo inbox;        /* decrypted DTLS records waiting for SCTP */
+    pm_fifo inbox;        /* decrypted DTLS records that arrived before SCTP existed */
 
     /* Output. */
     pm_fifo tx;       /* record: [pm_rtc_route][data], tag = pm_rtc_transmit_kind; taken
                          records stay readable until the next push (pm_fifo_pop) */
     pm_buf relay_buf; /* a relayed datagram being framed */
-    pm_fifo events;   /* record: [u32 channel handle][payload] */
-    pm_buf ev_taken;  /* the event next_event lent out (strings point here) */
+    pm_queue events;  /* pm_rtc_ev */
+    char *ev_text;    /* the strings the last next_event lent out (freed at the next one) */
+    char *ev_text2;
 
     /* Channels. */
     pm_rtc_channel **channels;
@@ -181,8 +195,12 @@ int pm_rtc_stream_input(pm_rtc_peer *pc, pm_time now, uint32_t stream, const uin
 void pm_rtc_stream_end(pm_rtc_peer *pc, pm_time now, uint32_t stream, const char *why);
 int pm_rtc_mdns_input(pm_rtc_peer *pc, pm_time now, const uint8_t *d, size_t n);
 pm_time pm_rtc_deadline(const pm_rtc_peer *pc);
-void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state,
-                 const char *s1, const char *s2);
+void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state);
+/* DESCRIPTION (sdp_type a static "offer"/"answer", text the SDP) or CANDIDATE (text). */
+void pm_rtc_emit_text(pm_rtc_peer *pc, pm_rtc_event_type type, const char *sdp_type,
+                      const char *text);
+/* ICE_CANDIDATE_ERROR: the server's URL, the STUN error code and its text. */
+void pm_rtc_emit_ice_error(pm_rtc_peer *pc, const char *url, int code, const char *text);
 void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d, size_t n);
 void pm_rtc_queue(pm_rtc_peer *pc, pm_rtc_transmit_kind kind, uint32_t stream, const pm_addr *to,
                   const uint8_t *d, size_t n);
