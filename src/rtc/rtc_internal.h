@@ -163,10 +163,12 @@ struct pm_rtc_peer {
     pm_addr remote;     /* where DTLS goes (ICE selected pair) */
     uint8_t remote_via; /* ...and through which path (0: the socket, k: relay k) */
     bool have_remote_addr;
-    bool ice_restarting;  /* our restart offer is out: answer pending */
-    bool ice_failed_only; /* FAILED by ICE with DTLS/SCTP intact: a restart may recover */
-    pm_fifo early_dtls;   /* DTLS datagrams before our role is known */
-    pm_fifo inbox;        /* decrypted DTLS records that arrived before SCTP existed */
+    bool ice_restarting;   /* our restart offer is out: answer pending */
+    bool ice_failed_only;  /* FAILED by ICE with DTLS/SCTP intact: a restart may recover */
+    int path_probes;       /* heartbeats on demand still to ask for after a new path */
+    pm_time path_probe_at; /* ...and when the next one is due */
+    pm_fifo early_dtls;    /* DTLS datagrams before our role is known */
+    pm_fifo inbox;         /* decrypted DTLS records that arrived before SCTP existed */
 
     /* Output. */
     pm_fifo tx;       /* record: [pm_rtc_route][data], tag = pm_rtc_transmit_kind; taken

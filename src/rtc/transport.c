@@ -358,9 +358,12 @@ void pm_rtc_drain_ice_output(pm_rtc_peer *pc)
     }
 }
 
+#define PATH_PROBES 3 /* heartbeats on demand after a new path: at 0, 0.5 and 1.5 s */
+
 static void drain_ice(pm_rtc_peer *pc)
 {
     pm_ice_event ev;
+    bool new_path = false;
     while (pm_ice_poll_event(pc->ice, &ev)) {
         switch (ev.type) {
         case PM_ICE_EV_LOCAL_CANDIDATE:
@@ -376,6 +379,7 @@ static void drain_ice(pm_rtc_peer *pc)
             break;
         case PM_ICE_EV_SELECTED_PAIR:
             pm_rtc_emit(pc, PM_RTC_EVENT_SELECTED_PAIR, NULL, 0);
+            new_path = true;
             break;
         case PM_ICE_EV_SERVER_ERROR:
             pm_rtc_emit_ice_error(pc, ev.url, ev.error_code, ev.text);
@@ -390,6 +394,21 @@ static void drain_ice(pm_rtc_peer *pc)
         pc->remote = sel;
         pc->remote_via = via;
         pc->have_remote_addr = true;
+    }
+    /* A new path under a running association (a restart, a moved remote):
+     * let SCTP find out now, over the new path, rather than when its
+     * backed-off retransmission timer fires or, once it called the path
+     * unreachable, its next heartbeat (10 s). Again after 0.5 and 1.5 s:
+     * the remote may switch to the new path a moment after us, and an
+     * answer it sends the old way is lost. */
+    if (new_path && pc->sctp_up) {
+        pc->path_probes = PATH_PROBES;
+        pc->path_probe_at = pc->now;
+    }
+    if (pc->path_probes && pc->now >= pc->path_probe_at && pc->sctp && pc->sctp_up) {
+        (void)pm_sctp_path_changed(pc->sctp, pc->now);
+        pc->path_probes--;
+        pc->path_probe_at = pc->now + (PATH_PROBES - pc->path_probes) * PM_MS(500);
     }
     pm_rtc_drain_ice_output(pc);
 }
@@ -516,6 +535,8 @@ void pm_rtc_drive(pm_rtc_peer *pc)
 pm_time pm_rtc_transports_deadline(const pm_rtc_peer *pc)
 {
     pm_time t = pm_ice_next_timeout(pc->ice);
+    if (pc->path_probes && pc->sctp_up)
+        t = PM_MIN(t, pc->path_probe_at);
     if (pc->dtls)
         t = PM_MIN(t, pm_dtls_next_timeout(pc->dtls, pc->now));
     if (pc->sctp)

@@ -9,6 +9,7 @@
 #                          rest (use-auth-secret), or quota (one allocation per user)
 #   nat_turn_stop          stop it (by PID)
 #   nat_flush NAME         forget the connection tracking of NAT box NAME (new mappings)
+#   nat_block NAME / nat_unblock NAME   drop / pass everything NAT box NAME forwards (an outage)
 #
 # The network (nothing in it is connected to the host's own namespace):
 #
@@ -164,6 +165,14 @@ nat_build() {
 
 nat_flush() { # NAT box name
   in_ns "$1" conntrack -F >/dev/null 2>&1
+}
+
+nat_block() { # NAT box name
+  in_ns "$1" iptables -I FORWARD 1 -j DROP
+}
+
+nat_unblock() { # NAT box name
+  in_ns "$1" iptables -D FORWARD -j DROP
 }
 
 # A CA and a server certificate for 203.0.113.1 signed by it: peers verify

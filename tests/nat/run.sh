@@ -54,9 +54,19 @@ peer() {
     "$NAT_ID" "$ns" "$NAT_CA" "$pm" "$ip" "$*"
 }
 
+wait_for() { # FILE PATTERN SECONDS
+  local i
+  for i in $(seq 1 $(($3 * 10))); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # run_case NAME "A" "B" CHECK [DURING]: CHECK is a Python expression over the
 # pair.py summary (s), the two result events (a, b) and the case's log text
-# (log) that must hold; DURING is a shell command run while the peers run.
+# (log) that must hold; DURING is a shell command run while the peers run
+# ($log is the log pair.py is writing: wait_for "$log" ... to sync with it).
 run_case() {
   local name=$1 cmd_a=$2 cmd_b=$3 check=$4 during=${5:-} log summary status t0 detail bg=
   want "$name" || return 0
@@ -216,14 +226,6 @@ fi
 # A mesh through the signaling server: it hands out TURN REST credentials
 # (coturn use-auth-secret), and two chat peers behind two NATs, relay-only,
 # use them without any TURN setting of their own.
-wait_for() { # FILE PATTERN SECONDS
-  local i
-  for i in $(seq 1 $(($3 * 10))); do
-    grep -q -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 signal_case() {
   local name=signaling-turn-rest t0 sig="$(dirname "$pm")/peermesh-signal" d="$WORK/sig"
   want "$name" || return 0
@@ -343,14 +345,26 @@ enet_case() {
 }
 enet_case
 
-# ICE restart: the NAT forgets its mappings (conntrack flushed) in the middle
-# of a paced transfer; the side on the internet sees the link die, restarts
-# ICE, and the reliable channel delivers everything once, in order.
-run_case restart-after-nat-flush \
+# NAT rebinding: the symmetric NAT forgets its mappings (conntrack flushed)
+# in the middle of a paced transfer, so s1's packets leave from a new port;
+# the side on the internet follows it there (no ICE restart: the peer tool
+# is not even allowed one), and the reliable channel delivers everything
+# once, in order.
+run_case rebinding-after-nat-flush \
+  "$(peer pubhost 203.0.113.50 --offer --send 300 --size 1200 --interval 15 --timeout 50)" \
+  "$(peer s1 10.0.3.2 --answer --echo --timeout 50)" \
+  'a["replies"] == 300 and a.get("ice_restarts", 0) == 0 and log.count("selected pair host 203.0.113.50") >= 2' \
+  'wait_for "$log" "\"event\":\"open\"" 20; sleep 1.5; nat_flush natS'
+
+# ICE restart: the NAT drops everything for 8 s (the link goes DISCONNECTED:
+# the offerer restarts ICE, whose checks cannot pass yet) and comes back
+# with its mappings forgotten; the restarted ICE finds the new path and the
+# reliable channel delivers everything once, in order.
+run_case restart-after-nat-outage \
   "$(peer pubhost 203.0.113.50 --offer --restart-ice --send 300 --size 1200 --interval 15 --timeout 50)" \
   "$(peer s1 10.0.3.2 --answer --echo --timeout 50)" \
   'a.get("ice_restarts", 0) >= 1 and a["replies"] == 300' \
-  'sleep 1.5; nat_flush natS'
+  'wait_for "$log" "\"event\":\"open\"" 20; sleep 1.5; nat_block natS; sleep 8; nat_flush natS; nat_unblock natS'
 
 echo "$passed passed, $failed failed, $skipped skipped ($((($(date +%s%N) - t_start) / 1000000)) ms)"
 [ "$failed" -eq 0 ] && [ -z "${NAT_LOGS:-}" ] || cp -r "$logs" "${NAT_KEEP_LOGS:-/dev/null}" 2>/dev/null
