@@ -8,6 +8,7 @@
  * every line parses back, the state only moves forward, a failure has a
  * reason, and a reachable link has an address.
  */
+#include "fuzz_util.h"
 #include "signaling/punch.h"
 #include "wire/stun.h"
 
@@ -25,53 +26,10 @@ static void check_at(bool ok, int line)
 }
 #define check(ok) check_at((ok), __LINE__)
 
-static uint64_t rng_state;
-static int fuzz_random(void *ud, uint8_t *buf, size_t len)
-{
-    (void)ud;
-    for (size_t i = 0; i < len; i++) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        buf[i] = (uint8_t)rng_state;
-    }
-    return PM_OK;
-}
-
 static pm_time fuzz_now(void *ud)
 {
     (void)ud;
     return 0;
-}
-
-static void fuzz_log(void *ud, pm_log_level level, const char *component, const char *msg)
-{
-    (void)ud;
-    (void)level;
-    (void)component;
-    (void)msg;
-}
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader;
-
-static uint8_t rd8(reader *r)
-{
-    if (!r->n)
-        return 0;
-    r->n--;
-    return *r->p++;
-}
-
-static size_t take(reader *r, size_t want, const uint8_t **out)
-{
-    size_t n = want < r->n ? want : r->n;
-    *out = r->p;
-    r->p += n;
-    r->n -= n;
-    return n;
 }
 
 /* What the last STUN request and punch packets said: to answer them. */
@@ -112,7 +70,7 @@ static void drain(pm_punch *p, seen *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    rng_state = 0x9e3779b97f4a7c15ull;
+    fuzz_rng_state = 0x9e3779b97f4a7c15ull;
     pm_env e = {0};
     e.now = fuzz_now;
     e.random = fuzz_random;

@@ -8,6 +8,7 @@
  * jumps, restarts, a lost stream and close. Invariants are checked on every
  * output.
  */
+#include "fuzz_util.h"
 #include "ice/ice.h"
 #include "wire/stun.h"
 #include "wire/turn.h"
@@ -21,46 +22,6 @@ static void check(bool ok)
 {
     if (!ok)
         abort();
-}
-
-static uint64_t rng_state;
-static int fuzz_random(void *ud, uint8_t *buf, size_t len)
-{
-    (void)ud;
-    for (size_t i = 0; i < len; i++) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        buf[i] = (uint8_t)rng_state;
-    }
-    return PM_OK;
-}
-
-static void fuzz_log(void *ud, pm_log_level level, const char *component, const char *msg)
-{
-    (void)ud;
-    (void)level;
-    (void)component;
-    (void)msg;
-}
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader;
-
-static uint8_t rd8(reader *r)
-{
-    if (!r->n)
-        return 0;
-    r->n--;
-    return *r->p++;
-}
-
-static uint16_t rd16(reader *r)
-{
-    uint16_t hi = rd8(r);
-    return (uint16_t)(hi << 8 | rd8(r));
 }
 
 #define REALM "fuzz.test"
@@ -183,7 +144,7 @@ static size_t channel_data(reader *r, int k, uint8_t *buf, size_t cap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    rng_state = 0x9E3779B97F4A7C15ull;
+    fuzz_rng_state = 0x9E3779B97F4A7C15ull;
     pm_time now = PM_SEC(1);
     memset(last_tid, 0, sizeof last_tid);
     memset(last_method, 0, sizeof last_method);

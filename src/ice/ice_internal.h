@@ -88,7 +88,7 @@
 /* mDNS one-shot questions (RFC 6762 5.1): at 0, 0.5, 1.5 s; no answer by
  * 3 s and the candidate is dropped (browsers answer within milliseconds). */
 #define ICE_MDNS_FIRST_RETRY PM_MS(500)
-#define ICE_MDNS_TIMEOUT     PM_SEC(3)
+#define ICE_MDNS_TIMEOUT     PM_SEC(5)
 
 /* TURN client (RFC 8656). Refresh a minute before expiry (as libjuice);
  * permissions last 300 s and channel bindings 600 s. */

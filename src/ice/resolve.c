@@ -33,7 +33,7 @@ static void ask(pm_ice_agent *a, ice_mdns *e, pm_time now)
             ice_queue(a, PM_ICE_TX_DATAGRAM, PM_ICE_STREAM_MDNS, &group, q, (size_t)n);
         }
     }
-    /* 0, 0.5, 1.5 s: doubling, as RFC 6762 5.2 does for continuous queries. */
+    /* 0, 0.5, 1.5, 3.5 s: doubling, as RFC 6762 5.2 does for continuous queries. */
     e->next_query = now + (ICE_MDNS_FIRST_RETRY << e->queries);
     e->queries++;
 }

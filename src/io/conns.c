@@ -44,24 +44,6 @@ struct pm_io_conns {
     uint8_t rx[CONN_RX];
 };
 
-static socklen_t to_sockaddr4(const pm_addr *a, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (a->family == 4) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(a->port);
-        memcpy(&s4->sin_addr, a->ip, 4);
-        return sizeof *s4;
-    }
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(a->port);
-    memcpy(&s6->sin6_addr, a->ip, 16);
-    s6->sin6_scope_id = a->scope_id;
-    return sizeof *s6;
-}
-
 static void watch(pm_io_conns *c, int fd, uint32_t events, bool add)
 {
     struct epoll_event ev = {.events = events, .data.fd = fd};
@@ -147,7 +129,7 @@ int pm_io_conns_open(pm_io_conns *c, uint32_t id, const pm_addr *to)
     k->id = id;
     k->fd = -1;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr4(to, &ss);
+    socklen_t sl = (socklen_t)pm_io_sockaddr(to, false, &ss);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0) {
         k->err = errno;
@@ -258,7 +240,7 @@ int pm_io_conns_mdns_send(pm_io_conns *c, const pm_addr *group, const uint8_t *d
     if (c->mdns_query < 0 && mdns_open(c) != PM_OK)
         return PM_ERR_IO;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr4(group, &ss);
+    socklen_t sl = (socklen_t)pm_io_sockaddr(group, false, &ss);
     int sent = 0;
     /* One copy per interface: a multicast datagram leaves through one. */
     for (size_t i = 0; i < c->nifaces; i++) {

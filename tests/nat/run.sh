@@ -100,15 +100,24 @@ ok = eval(os.environ["CHECK"], {}, {"s": s, "a": a, "b": b, "log": log})
 print(("PASS " if ok else "FAIL selected pair: ") + desc +
       ", connect %s ms" % s.get("connect_ms"))
 ')
-  local secs
-  secs=$(awk "BEGIN{printf \"%.1f\", ($(date +%s%N) - $t0) / 1e9}")
   if [ "$status" -eq 0 ] && [ "${detail%% *}" = PASS ]; then
-    printf 'PASS  %-28s %5s s  %s\n' "$name" "$secs" "${detail#PASS }"
+    report "$name" "$t0" true "${detail#PASS }" "$log"
+  else
+    report "$name" "$t0" false "${detail:-pair.py exited $status}" "$log"
+  fi
+}
+
+# report NAME T0 OK DETAIL LOG: one PASS or FAIL line (DETAIL: what was seen,
+# or why it failed), the end of LOG under a failure, the counters.
+report() {
+  local name=$1 t0=$2 ok=$3 detail=$4 log=$5 secs
+  secs=$(awk "BEGIN{printf \"%.1f\", ($(date +%s%N) - $t0) / 1e9}")
+  if [ "$ok" = true ]; then
+    printf 'PASS  %-28s %5s s  %s\n' "$name" "$secs" "$detail"
     passed=$((passed + 1))
   else
-    printf 'FAIL  %-28s %5s s  %s\n' "$name" "$secs" "${detail:-pair.py exited $status}"
-    printf '      log: %s\n' "$log"
-    tail -n 15 "$log" | sed 's/^/      /'
+    printf 'FAIL  %-28s %5s s  %s\n      log: %s\n' "$name" "$secs" "$detail" "$log"
+    tail -n 20 "$log" | sed 's/^/      /'
     failed=$((failed + 1))
   fi
 }
@@ -195,7 +204,7 @@ if $chromium_ok; then
   # (the signalled candidate then replaces the peer-reflexive one its checks
   # made first).
   run_case mdns-chromium \
-    "$(peer a1 10.0.1.2 --offer --send 100 --size 1200 --interval 20)" \
+    "$(peer a1 10.0.1.2 --offer --send 300 --size 1200 --interval 20)" \
     "$(other a2 env CHROMIUM="$chromium" node "$root/tests/interop/chromium/peer.js" --answer \
       --mdns --bind any --echo --timeout 25)" \
     'a["remote_candidate_type"] == "host" and ".local" in log'
@@ -266,16 +275,8 @@ signal_case() {
   echo /quit >&8
   exec 7>&- 8>&-
   cat "$d"/signal.log "$d"/a.out "$d"/a.err "$d"/b.out "$d"/b.err >"$log" 2>/dev/null
-  local secs
-  secs=$(awk "BEGIN{printf \"%.1f\", ($(date +%s%N) - $t0) / 1e9}")
-  if $ok; then
-    printf 'PASS  %-28s %5s s  %s\n' "$name" "$secs" "chat A/B relay/relay, REST credentials from the server"
-    passed=$((passed + 1))
-  else
-    printf 'FAIL  %-28s %5s s  %s\n      log: %s\n' "$name" "$secs" "$why" "$log"
-    tail -n 20 "$log" | sed 's/^/      /'
-    failed=$((failed + 1))
-  fi
+  $ok && why="chat A/B relay/relay, REST credentials from the server"
+  report "$name" "$t0" "$ok" "$why" "$log"
 }
 signal_case
 
@@ -330,18 +331,10 @@ enet_case() {
     { echo "== $f"; cat "$d/$f.out" "$d/$f.err"; } >>"$log"
   done
   cat "$d/signal.log" >>"$log"
-  local secs setup
-  secs=$(awk "BEGIN{printf \"%.1f\", ($(date +%s%N) - $t0) / 1e9}")
+  local setup
   setup=$(sed -n 's/.*"mesh_ms":\([0-9.]*\).*/\1/p' "$d/b1.out" | head -n 1)
-  if $ok; then
-    printf 'PASS  %-28s %5s s  %s\n' "$name" "$secs" \
-      "3 ENet peers (host + 2 NATs) meshed in ${setup:-?} ms; symmetric NAT: failed with reason"
-    passed=$((passed + 1))
-  else
-    printf 'FAIL  %-28s %5s s  %s\n      log: %s\n' "$name" "$secs" "$why" "$log"
-    tail -n 30 "$log" | sed 's/^/      /'
-    failed=$((failed + 1))
-  fi
+  $ok && why="3 ENet peers (host + 2 NATs) meshed in ${setup:-?} ms; symmetric NAT: failed with reason"
+  report "$name" "$t0" "$ok" "$why" "$log"
 }
 enet_case
 
