@@ -479,7 +479,9 @@ static void run_mesh(pm_signal_protocol proto, int peers)
     for (int i = 1; i < peers; i++)
         new_client(&r, url, r.lobby, proto);
     pm_time t0 = pm_now();
-    if (!mesh_until(&r, full_mesh, PM_SEC(15))) {
+    /* A bound on a hang, not a speed goal (bench mesh measures that): ASan on a
+     * loaded 2-core machine needs far more than the ~1 s this takes idle. */
+    if (!mesh_until(&r, full_mesh, PM_SEC(60))) {
         for (int i = 0; i < r.n; i++)
             fprintf(stderr, "client %d (id %d): %d connected\n", i,
                     (int)pm_signal_client_id(r.c[i]), r.connected[i]);
