@@ -3,6 +3,7 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_WASM ?= build-wasm
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
@@ -15,7 +16,10 @@ deps-build:
 	bash scripts/install-deps.sh build
 
 deps:
-	bash scripts/install-deps.sh build interop
+	bash scripts/install-deps.sh build interop wasm
+
+deps-wasm:
+	bash scripts/install-deps.sh wasm
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
@@ -25,6 +29,30 @@ build: deps-build $(BUILD)/build.ninja
 
 demo: build
 	./$(BUILD)/peermesh demo
+
+# The WebAssembly build (docs/web.md): the library, its JavaScript half and the
+# demo page in $(BUILD_WASM)/web. Debian's emscripten runs its tools with the
+# machine's Node.js, which must find Debian's node modules (acorn); its
+# prebuilt system libraries are used as they are (the cache is frozen: no
+# download, no rebuild).
+EMENV = NODE_PATH=/usr/share/nodejs$${NODE_PATH:+:$$NODE_PATH}
+
+$(BUILD_WASM)/build.ninja:
+	$(EMENV) emcmake cmake -S . -B $(BUILD_WASM) -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel
+
+wasm: deps-wasm $(BUILD_WASM)/build.ninja
+	$(EMENV) cmake --build $(BUILD_WASM) -j $(JOBS)
+
+test-wasm: wasm
+	cd $(BUILD_WASM) && $(EMENV) ctest --output-on-failure -j $(JOBS)
+
+# The demo game in a browser: serve it with the signaling server on 127.0.0.1
+# until Ctrl-C (examples/web/README.md).
+DEMO_WEB_PORT ?= 8090
+demo-web: build wasm
+	@echo "demo-web: open http://127.0.0.1:$(DEMO_WEB_PORT)/ (a second player: the link the page shows," \
+		"or ./$(BUILD)/peermesh bot --server ws://127.0.0.1:$(DEMO_WEB_PORT)/ --lobby NAME); Ctrl-C stops"
+	./$(BUILD)/peermesh-signal --bind 127.0.0.1 --port $(DEMO_WEB_PORT) --web-root $(BUILD_WASM)/web
 
 bench: build
 	./$(BUILD)/peermesh bench all
@@ -63,4 +91,4 @@ test-fuzz: deps-build
 	bash scripts/fuzz-smoke.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_WASM)

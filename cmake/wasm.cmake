@@ -14,22 +14,10 @@
 # stands in: src/web/json_web.c).
 set(PM_WASM_LAYERS base wire rtc multiplayer signaling web)
 set(PM_WASM_EXCLUDE
-    src/wire/signal_json_jansson.c
-    src/multiplayer/enet_.*[.]c
-    src/signaling/server[.]c
-    src/signaling/client[.]c
-    src/signaling/client_mesh[.]c)
-set(PM_WASM_SRC ${CMAKE_SOURCE_DIR}/src/rtc/ice_url.c)
-foreach(layer IN LISTS PM_WASM_LAYERS)
-  if(layer STREQUAL "rtc")
-    continue()
-  endif()
-  file(GLOB src CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${layer}/*.c)
-  foreach(pattern IN LISTS PM_WASM_EXCLUDE)
-    list(FILTER src EXCLUDE REGEX "${CMAKE_SOURCE_DIR}/${pattern}$")
-  endforeach()
-  list(APPEND PM_WASM_SRC ${src})
-endforeach()
+    "src/wire/signal_json_jansson[.]c"
+    "src/rtc/(channel|jsep|peer|socket_mode|transport)[.]c"
+    "src/multiplayer/enet_.*[.]c"
+    "src/signaling/(server|client)[.]c")
 
 add_compile_options(-Os -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
                     -Wmissing-prototypes -fno-strict-aliasing)
@@ -37,11 +25,23 @@ if(PM_WERROR)
   add_compile_options(-Werror)
 endif()
 
-add_library(peermesh_static STATIC ${PM_WASM_SRC})
+# As natively, each layer sees only its include root (build-wasm/layers/NAME,
+# from src/layers.txt, made by CMakeLists.txt).
+set(PM_WASM_OBJECTS)
+foreach(layer IN LISTS PM_WASM_LAYERS)
+  file(GLOB src CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${layer}/*.c)
+  foreach(pattern IN LISTS PM_WASM_EXCLUDE)
+    list(FILTER src EXCLUDE REGEX "${CMAKE_SOURCE_DIR}/${pattern}$")
+  endforeach()
+  add_library(pm_${layer} OBJECT ${src})
+  target_include_directories(pm_${layer} PRIVATE ${CMAKE_BINARY_DIR}/layers/${layer}
+                             PUBLIC ${CMAKE_SOURCE_DIR}/include)
+  target_compile_definitions(pm_${layer} PRIVATE PM_BUILDING_LIBRARY _DEFAULT_SOURCE)
+  list(APPEND PM_WASM_OBJECTS $<TARGET_OBJECTS:pm_${layer}>)
+endforeach()
+add_library(peermesh_static STATIC ${PM_WASM_OBJECTS})
 set_target_properties(peermesh_static PROPERTIES OUTPUT_NAME peermesh)
-target_include_directories(peermesh_static PRIVATE ${CMAKE_SOURCE_DIR}/src
-                           PUBLIC ${CMAKE_SOURCE_DIR}/include)
-target_compile_definitions(peermesh_static PRIVATE PM_BUILDING_LIBRARY _DEFAULT_SOURCE)
+target_include_directories(peermesh_static PUBLIC ${CMAKE_SOURCE_DIR}/include)
 
 # The JavaScript half, one file for users' --js-library.
 set(PM_WASM_JS_PARTS common rtc ws json)

@@ -39,9 +39,7 @@ int pm_rtc_certificate_generate(pm_rtc_certificate **out)
 }
 
 /* None can exist. */
-void pm_rtc_certificate_free(pm_rtc_certificate *cert)
-{
-}
+void pm_rtc_certificate_free(pm_rtc_certificate *cert) {}
 
 const char *pm_rtc_certificate_fingerprint(const pm_rtc_certificate *cert)
 {

@@ -16,9 +16,7 @@ int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **
     return PM_ERR_UNSUPPORTED;
 }
 
-void pm_signal_server_free(pm_signal_server *srv)
-{
-}
+void pm_signal_server_free(pm_signal_server *srv) {}
 
 uint16_t pm_signal_server_port(const pm_signal_server *srv)
 {
@@ -30,13 +28,9 @@ int pm_signal_server_poll(pm_signal_server *srv, int timeout_ms)
     return PM_ERR_UNSUPPORTED;
 }
 
-void pm_signal_server_wake(pm_signal_server *srv)
-{
-}
+void pm_signal_server_wake(pm_signal_server *srv) {}
 
-void pm_signal_server_shutdown(pm_signal_server *srv)
-{
-}
+void pm_signal_server_shutdown(pm_signal_server *srv) {}
 
 void pm_signal_server_get_stats(const pm_signal_server *srv, pm_signal_server_stats *out)
 {

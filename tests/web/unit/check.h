@@ -10,9 +10,8 @@
 
 #include <stdbool.h>
 
-#define CHECK(cond) check_true((cond), #cond, __FILE__, __LINE__)
-#define CHECK_EQ(a, b)                                                                             \
-    check_eq((long long)(a), (long long)(b), #a " == " #b, __FILE__, __LINE__)
+#define CHECK(cond)    check_true((cond), #cond, __FILE__, __LINE__)
+#define CHECK_EQ(a, b) check_eq((long long)(a), (long long)(b), #a " == " #b, __FILE__, __LINE__)
 
 bool check_true(bool ok, const char *what, const char *file, int line);
 bool check_eq(long long a, long long b, const char *what, const char *file, int line);
