@@ -103,6 +103,7 @@ static void keep_line(game *g, int32_t from, const char *text, size_t len)
         g->chat_first = (g->chat_first + 1) % GAME_CHAT_LINES;
     else
         g->chat_count++;
+    g->chat_total++;
     g->chat[slot].from = from;
     memcpy(g->chat[slot].text, text, len);
     g->chat[slot].text[len] = 0;
@@ -320,8 +321,8 @@ void game_status_json(const game *g, char *out, size_t cap)
 {
     if (!cap)
         return;
-    size_t n = (size_t)snprintf(out, cap, "{\"id\":%d,\"lobby\":",
-                                (int)pm_signal_client_id(g->client));
+    size_t n =
+        (size_t)snprintf(out, cap, "{\"id\":%d,\"lobby\":", (int)pm_signal_client_id(g->client));
     if (n < cap)
         n += json_string(out + n, cap - n, pm_signal_client_lobby(g->client));
     if (n < cap)

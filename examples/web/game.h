@@ -66,6 +66,7 @@ typedef struct game {
     int npeers;
     game_chat_line chat[GAME_CHAT_LINES]; /* ring, oldest first from chat_first */
     int chat_first, chat_count;
+    uint64_t chat_total;    /* lines ever kept: line k is kept while k >= total - count */
     uint64_t chat_received; /* chat lines from others */
     bool failed;            /* signaling ended before we had a mesh */
 } game;

@@ -73,6 +73,11 @@ typedef struct pm_signal_server_config {
     const char *cert_file;    /**< PEM certificate chain: with key_file, wss:// */
     const char *key_file;     /**< PEM private key */
     bool http_endpoints;      /**< serve GET /metrics and /healthz (default true) */
+    /** Serve the files of this folder over plain HTTP GET on the same port (http, or https
+     *  with a certificate): "/" is index.html, media types by extension (.wasm is
+     *  application/wasm); paths that would leave the folder get 403. NULL = none. (The
+     *  web demo: peermesh-signal --web-root build-wasm/web, docs/web.md.) */
+    const char *web_root;
 
     /* The demo server's limits (defaults are its values). */
     uint32_t max_peers; /**< connections at once (4096); beyond: 4000 "Too many peers connected" */
@@ -105,7 +110,8 @@ PM_API void pm_signal_server_config_default(pm_signal_server_config *cfg);
 /**
  * Create the server and start listening. PM_ERR_INVALID for bad options
  * (cert without key, both auth_secret and token_secret, TURN URLs without
- * turn_secret, zero limits where one is required), PM_ERR_IO when the
+ * turn_secret, zero limits where one is required, a web_root that is no
+ * folder), PM_ERR_IO when the
  * address cannot be bound, PM_ERR_CRYPTO for an unusable certificate.
  * The strings of cfg are copied.
  */

@@ -17,7 +17,7 @@
 struct pm_signal_client {
     pm_envr env;
     pm_sigcl *core;
-    int ws;       /* the WebSocket's handle; 0 once forgotten */
+    int ws;      /* the WebSocket's handle; 0 once forgotten */
     pm_buf note; /* payload of the note being handed over, NUL-terminated */
 };
 

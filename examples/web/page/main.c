@@ -122,7 +122,8 @@ static void show_status(double now)
         return;
     next = now + 250;
     char line[512];
-    size_t n = (size_t)snprintf(line, sizeof line, "you are %d", (int)pm_signal_client_id(g->client));
+    size_t n =
+        (size_t)snprintf(line, sizeof line, "you are %d", (int)pm_signal_client_id(g->client));
     for (int i = 0; i < g->npeers && n < sizeof line; i++) {
         const game_peer *p = &g->peers[i];
         if (p->rtt_ms >= 0)
