@@ -79,8 +79,8 @@ static void report(int n, bot *b)
         b->reported_peers = connected;
     }
     for (; b->reported_chat < g->chat_received; b->reported_chat++) {
-        const game_chat_line *l = game_chat_at(g, g->chat_count - 1 -
-                                                      (int)(g->chat_received - 1 - b->reported_chat));
+        const game_chat_line *l =
+            game_chat_at(g, g->chat_count - 1 - (int)(g->chat_received - 1 - b->reported_chat));
         if (l)
             printf("bot %d: [%d] %s\n", n, (int)l->from, l->text);
     }

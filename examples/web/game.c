@@ -253,9 +253,10 @@ static void move(game *g, double dt_s)
 static void send_due(game *g, double now_ms)
 {
     if (now_ms >= g->next_send) {
-        g->next_send = now_ms + GAME_SEND_MS > g->next_send + GAME_SEND_MS
-                           ? now_ms + GAME_SEND_MS
-                           : g->next_send + GAME_SEND_MS;
+        /* On the 30 Hz grid whatever the tick rate, unless far behind (a paused tab). */
+        g->next_send += GAME_SEND_MS;
+        if (g->next_send < now_ms - 100)
+            g->next_send = now_ms + GAME_SEND_MS;
         uint8_t pos[13] = {'P'};
         put_u32(pos + 1, ++g->seq);
         put_f32(pos + 5, g->x);

@@ -150,7 +150,7 @@ static void show_new_chat(void)
     }
 }
 
-/* The network and the game: 100 times a second, drawing or not. */
+/* The network, the game and the page's text: 100 times a second, drawn or not. */
 static void tick(void *ud)
 {
     game *g = &the_game;
@@ -160,7 +160,11 @@ static void tick(void *ud)
     if (g->failed) {
         set_text("players", "cannot reach the signaling server");
         g->failed = false;
+        return;
     }
+    /* The page's text here, not in frame(): a page in the background gets no frames. */
+    show_status(emscripten_get_now());
+    show_new_chat();
 }
 
 /* Drawing, once per animation frame. */
@@ -180,8 +184,6 @@ static EM_BOOL frame(double now, void *ud)
     }
     if (pm_signal_client_id(g->client))
         draw_player(g->x, g->y, (int)game_color(pm_signal_client_id(g->client)), 1, "you");
-    show_status(emscripten_get_now());
-    show_new_chat();
     return EM_TRUE;
 }
 
