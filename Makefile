@@ -8,7 +8,8 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build test test-main test-asan test-fuzz format format-check check-layers demo bench clean
+.PHONY: all deps deps-build deps-wasm build wasm test test-main test-wasm test-asan test-fuzz \
+	format format-check check-layers demo demo-web bench clean
 
 all: build
 
@@ -22,7 +23,8 @@ deps-wasm:
 	bash scripts/install-deps.sh wasm
 
 $(BUILD)/build.ninja:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DPM_WASM_WEB_DIR=$(abspath $(BUILD_WASM))/web $(CMAKE_FLAGS)
 
 build: deps-build $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
@@ -47,7 +49,7 @@ test-wasm: wasm
 	cd $(BUILD_WASM) && $(EMENV) ctest --output-on-failure -j $(JOBS)
 
 # The demo game in a browser: serve it with the signaling server on 127.0.0.1
-# until Ctrl-C (examples/web/README.md).
+# until Ctrl-C (docs/web.md).
 DEMO_WEB_PORT ?= 8090
 demo-web: build wasm
 	@echo "demo-web: open http://127.0.0.1:$(DEMO_WEB_PORT)/ (a second player: the link the page shows," \
@@ -71,10 +73,10 @@ check-layers:
 	bash scripts/check-layers.sh
 
 # The whole suite, then unit+sim under ASan+UBSan, then a fuzz smoke run.
-test: check-layers deps format-check build test-main test-asan test-fuzz
+test: check-layers deps format-check build wasm test-main test-wasm test-asan test-fuzz
 	@echo "make test: all stages passed"
 
-test-main: build
+test-main: build wasm
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE interop
 	cd $(BUILD) && ctest --output-on-failure -L interop
 
