@@ -86,7 +86,7 @@ if(PM_TESTS)
     add_executable(wasm_${name} ${src} ${CMAKE_SOURCE_DIR}/tests/web/unit/check.c)
     set_target_properties(wasm_${name} PROPERTIES OUTPUT_NAME ${name} SUFFIX .js)
     target_include_directories(wasm_${name} PRIVATE ${CMAKE_SOURCE_DIR}/src
-                               ${CMAKE_SOURCE_DIR}/tests/web/unit)
+                               ${CMAKE_SOURCE_DIR}/tests/web/unit ${CMAKE_SOURCE_DIR}/tests/support)
     target_link_libraries(wasm_${name} PRIVATE peermesh_static)
     # One file (no fetch of the .wasm), the fakes before the program, exit code kept.
     target_link_options(wasm_${name} PRIVATE ${PM_WASM_LINK} -sENVIRONMENT=node -sSINGLE_FILE=1

@@ -126,10 +126,18 @@ static void serves_inside_only(void **st)
     assert_int_equal(get(&s, "/missing.html", &body, &type), 404);
     assert_int_equal(get(&s, "/sub", &body, &type), 404); /* a folder is no file */
     assert_int_equal(get(&s, "/sub/missing/", &body, &type), 404);
-    const char *out[] = {"/../secret.txt",      "/sub/../../secret.txt", "/%2e%2e/secret.txt",
-                         "/%2E%2E%2Fsecret.txt", "/..%2fsecret.txt",      "/link.txt",
-                         "/.hidden",             "/sub/./index.html",     "//etc/passwd",
-                         "/%00",                 "/a%zz",                 "relative.txt",
+    const char *out[] = {"/../secret.txt",
+                         "/sub/../../secret.txt",
+                         "/%2e%2e/secret.txt",
+                         "/%2E%2E%2Fsecret.txt",
+                         "/..%2fsecret.txt",
+                         "/link.txt",
+                         "/.hidden",
+                         "/sub/./index.html",
+                         "//etc/passwd",
+                         "/%00",
+                         "/a%zz",
+                         "relative.txt",
                          "/sub\\..\\..\\secret.txt"};
     for (size_t i = 0; i < PM_ARRAY_LEN(out); i++) {
         int status = get(&s, out[i], &body, &type);

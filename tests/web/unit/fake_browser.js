@@ -285,12 +285,15 @@
       this.binaryType = 'blob';
       this.sent = [];        // what the page sent
       this.closeCall = null; // the page's close(code, reason)
+      this.server = fake.server.enabled ? fake.server : null;
       fake.sockets.push(this);
+      if (this.server) task(() => this.serverOpen());
     }
     send(text) {
       if (this.readyState !== 1) throw domError('InvalidStateError', 'not open');
       if (typeof text !== 'string') throw new Error('fake: the client sends text only');
       this.sent.push(text);
+      if (this.server) task(() => this.server.handle(this, text));
     }
     close(code, reason) {
       if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999))
@@ -311,9 +314,48 @@
     serverClose(code, reason) {
       if (this.readyState === 3) return;
       this.readyState = 3;
+      if (this.lobby) {
+        const members = this.lobby.members;
+        members.splice(members.indexOf(this), 1);
+        for (const o of members) fake.server.send(o, { type: 3, id: this.peerId, data: '' });
+      }
       fire(this, 'close', { code: code, reason: reason || '' });
     }
   }
+
+  // A signaling server of the 4.x JSON protocol (the demo's server, in short:
+  // lobbies, ids, relaying) for sockets made while it is enabled.
+  fake.server = {
+    enabled: false,
+    iceServers: null, // handed out with the ID message when set
+    lobbies: new Map(),
+    nextId: 2,
+    send(ws, msg) {
+      task(() => ws.readyState === 1 && ws.serverSend(JSON.stringify(msg)));
+    },
+    handle(ws, text) {
+      const m = JSON.parse(text);
+      if (m.type === 0) {
+        const name = m.data || 'lobby' + fake.server.lobbies.size;
+        let lobby = fake.server.lobbies.get(name);
+        if (!lobby) fake.server.lobbies.set(name, (lobby = { mesh: m.id === 0, members: [] }));
+        ws.peerId = lobby.members.length ? fake.server.nextId++ : 1;
+        ws.lobby = lobby;
+        const id = { type: 1, id: ws.peerId, data: lobby.mesh ? 'true' : '' };
+        if (fake.server.iceServers) id.ice_servers = fake.server.iceServers;
+        fake.server.send(ws, id);
+        for (const other of lobby.members) {
+          fake.server.send(other, { type: 2, id: ws.peerId, data: '' });
+          fake.server.send(ws, { type: 2, id: other.peerId, data: '' });
+        }
+        lobby.members.push(ws);
+        fake.server.send(ws, { type: 0, id: 0, data: name });
+      } else if (m.type >= 4 && m.type <= 6 && ws.lobby) {
+        const to = ws.lobby.members.find((o) => o.peerId === m.id);
+        if (to) fake.server.send(to, { type: m.type, id: ws.peerId, data: m.data });
+      }
+    },
+  };
 
   globalThis.RTCPeerConnection = FakePeerConnection;
   globalThis.RTCDataChannel = FakeDataChannel;
