@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
 .PHONY: all deps deps-build deps-wasm build wasm test test-main test-wasm test-asan test-fuzz \
-	format format-check check-layers demo demo-web bench clean
+	format format-check check-layers demo demo-web bench bench-web clean
 
 all: build
 
@@ -59,6 +59,11 @@ demo-web: build wasm
 bench: build
 	./$(BUILD)/peermesh bench all
 	./$(BUILD)/peermesh-godot3-bench
+
+# The web demo's budget: page size gzipped, page load to all links open (bench/web.sh).
+bench-web: build wasm
+	BUILD=$(abspath $(BUILD)) BUILD_WASM=$(abspath $(BUILD_WASM)) bash bench/web.sh 5 chromium
+	BUILD=$(abspath $(BUILD)) BUILD_WASM=$(abspath $(BUILD_WASM)) bash bench/web.sh 5 firefox
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -30,7 +30,16 @@
  *     }
  *
  * Threading: like every peermesh object, single-threaded and never calling
- * back; the server and the client are driven by their poll functions. Calls
+ * back; the server and the client are driven by their poll functions.
+ *
+ * In a web page (the WebAssembly build, docs/web.md) the client is the same
+ * code on the browser's WebSocket, and its peers are RTCPeerConnections:
+ * poll it every frame. The browser decides TLS trust (ca_file and
+ * allow_self_signed are not used), pm_signal_client_fd() is -1, and an
+ * abort (the connect timeout) closes the WebSocket with a close frame. The
+ * server cannot run in a page: pm_signal_server_new() returns
+ * PM_ERR_UNSUPPORTED (pm_signal_server_config_default and
+ * pm_signal_token_make work). Calls
  * from callbacks (common.h): from inside the pm_env functions of a server
  * call nothing on it; of a client, nothing on it, its mesh, its interface
  * or its connections. The one exception is pm_signal_server_wake(): any

@@ -70,13 +70,14 @@ static void drain(player *p)
     pm_multiplayer *mp = pm_signal_client_multiplayer(p->c);
     pm_mp_event mev;
     while (mp && pm_mp_next_event(mp, &mev))
-        p->mp_connected += mev.type == PM_MP_EVENT_PEER_CONNECTED   ? 1
+        p->mp_connected += mev.type == PM_MP_EVENT_PEER_CONNECTED      ? 1
                            : mev.type == PM_MP_EVENT_PEER_DISCONNECTED ? -1
                                                                        : 0;
     pm_mp_packet pkt;
     while (mp && pm_mp_get_packet(mp, &pkt) == PM_OK) {
         p->last_from = pkt.from;
-        snprintf(p->last_packet, sizeof p->last_packet, "%.*s", (int)pkt.len, (const char *)pkt.data);
+        snprintf(p->last_packet, sizeof p->last_packet, "%.*s", (int)pkt.len,
+                 (const char *)pkt.data);
     }
 }
 
