@@ -85,11 +85,6 @@ void pm_signal_client_flush(pm_signal_client *c)
 
 /* ---- API ---- */
 
-static bool url_valid(const char *url)
-{
-    return url && (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0);
-}
-
 static int start(pm_signal_client *c, const pm_signal_client_config *cfg)
 {
     c->url = pm_strdup(&c->env, cfg->url);
@@ -122,10 +117,7 @@ int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **
     if (!c)
         return PM_ERR_NOMEM;
     c->env = env;
-    int rc = url_valid(cfg->url) ? pm_sigcl_new(&env, cfg, NULL, pm_env_now(&env), &c->core)
-                                 : PM_ERR_INVALID;
-    if (rc == PM_ERR_INVALID)
-        PM_ERROR(&env, "signal", "bad client configuration (url %s)", cfg->url ? cfg->url : "-");
+    int rc = pm_signal_client_new_core(&env, cfg, &c->core);
     if (rc == PM_OK)
         rc = start(c, cfg);
     if (rc != PM_OK) {

@@ -19,6 +19,17 @@ void pm_signal_client_config_default(pm_signal_client_config *cfg)
     cfg->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
 }
 
+int pm_signal_client_new_core(const pm_envr *env, const pm_signal_client_config *cfg,
+                              pm_sigcl **out)
+{
+    const char *url = cfg->url;
+    bool ok = url && (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0);
+    int rc = ok ? pm_sigcl_new(env, cfg, NULL, pm_env_now(env), out) : PM_ERR_INVALID;
+    if (rc == PM_ERR_INVALID)
+        PM_ERROR(env, "signal", "bad client configuration (url %s)", url ? url : "-");
+    return rc;
+}
+
 int pm_signal_client_status(const pm_signal_client *c)
 {
     pm_sigcl *core = pm_signal_client_core(c);

@@ -9,6 +9,14 @@
 
 #include "signaling/sig_client.h"
 
+/**
+ * Make the core of a new client: the URL must be ws:// or wss://
+ * (PM_ERR_INVALID, logged, otherwise and for bad options), then
+ * pm_sigcl_new() with the default peer factory (pm_rtc_peer_new).
+ */
+int pm_signal_client_new_core(const pm_envr *env, const pm_signal_client_config *cfg,
+                              pm_sigcl **out);
+
 /** The shell's core (never NULL for a client that pm_signal_client_new returned). */
 pm_sigcl *pm_signal_client_core(const pm_signal_client *c);
 

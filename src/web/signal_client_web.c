@@ -55,11 +55,6 @@ void pm_signal_client_flush(pm_signal_client *c)
     }
 }
 
-static bool url_valid(const char *url)
-{
-    return url && (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0);
-}
-
 int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **out)
 {
     if (!cfg || !out)
@@ -71,15 +66,14 @@ int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **
     if (!c)
         return PM_ERR_NOMEM;
     c->env = env;
-    int rc = url_valid(cfg->url) ? pm_sigcl_new(&env, cfg, NULL, pm_env_now(&env), &c->core)
-                                 : PM_ERR_INVALID;
+    int rc = pm_signal_client_new_core(&env, cfg, &c->core);
     if (rc == PM_OK) {
         c->ws = pm_js_ws_open(cfg->url);
-        if (!c->ws)
-            rc = PM_ERR_INVALID; /* the browser refused the URL */
+        if (!c->ws) {
+            PM_ERROR(&env, "signal", "the browser refuses the url %s", cfg->url);
+            rc = PM_ERR_INVALID;
+        }
     }
-    if (rc == PM_ERR_INVALID)
-        PM_ERROR(&env, "signal", "bad client configuration (url %s)", cfg->url ? cfg->url : "-");
     if (rc != PM_OK) {
         pm_signal_client_free(c);
         return rc;
