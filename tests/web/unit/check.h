@@ -21,7 +21,7 @@ bool wait_until(void (*poll)(void *), bool (*done)(void *), void *ud, int ms);
 /** Let the event loop run for `ms` without polling anything. */
 void settle(int ms);
 
-/** Print the summary line; the exit status for main. */
-int check_summary(const char *name);
+/** Print the summary line and exit: status 1 when a check failed, else 0. */
+int check_summary(const char *name) __attribute__((noreturn));
 
 #endif
