@@ -72,9 +72,11 @@ target_link_options(peermesh_demo PRIVATE ${PM_WASM_LINK} -sENVIRONMENT=web
                     "-sEXPORTED_FUNCTIONS=_main,_demo_status_json,_demo_say"
                     -sEXPORTED_RUNTIME_METHODS=ccall)
 set_property(TARGET peermesh_demo APPEND PROPERTY LINK_DEPENDS ${PM_WASM_JS})
-add_custom_command(TARGET peermesh_demo POST_BUILD
-                   COMMAND ${CMAKE_COMMAND} -E copy_if_different
-                           ${CMAKE_SOURCE_DIR}/examples/web/page/index.html ${PM_WEB_DIR}/index.html)
+add_custom_command(OUTPUT ${PM_WEB_DIR}/index.html
+                   COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_SOURCE_DIR}/examples/web/page/index.html
+                           ${PM_WEB_DIR}/index.html
+                   DEPENDS ${CMAKE_SOURCE_DIR}/examples/web/page/index.html)
+add_custom_target(peermesh_demo_page ALL DEPENDS ${PM_WEB_DIR}/index.html)
 
 # ---- Node.js unit tests (tests/web/unit): the browser bottom on fake browser objects ----
 if(PM_TESTS)
