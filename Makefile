@@ -52,8 +52,8 @@ test-wasm: wasm
 # until Ctrl-C (docs/web.md).
 DEMO_WEB_PORT ?= 8090
 demo-web: build wasm
-	@echo "demo-web: open http://127.0.0.1:$(DEMO_WEB_PORT)/ (a second player: the link the page shows," \
-		"or ./$(BUILD)/peermesh bot --server ws://127.0.0.1:$(DEMO_WEB_PORT)/ --lobby NAME); Ctrl-C stops"
+	@echo "demo-web: open the URL below (the page shows the link for more players; native ones:"
+	@echo "  ./$(BUILD)/peermesh bot --server ws://127.0.0.1:PORT/ --lobby NAME --count 3); Ctrl-C stops"
 	./$(BUILD)/peermesh-signal --bind 127.0.0.1 --port $(DEMO_WEB_PORT) --web-root $(BUILD_WASM)/web
 
 bench: build
