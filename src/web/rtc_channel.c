@@ -181,7 +181,6 @@ void pm_web_channel_destroy(pm_rtc_channel *ch)
     const pm_envr *env = &ch->pc->env;
     pm_js_dc_free(ch->js);
     pm_fifo_free(env, &ch->recv);
-    pm_buf_free(env, &ch->taken);
     pm_free(env, ch->label);
     pm_free(env, ch->protocol);
     pm_free(env, ch);
@@ -226,28 +225,18 @@ int pm_rtc_channel_get_packet(pm_rtc_channel *ch, const uint8_t **data, size_t *
     uint32_t tag;
     const uint8_t *d;
     size_t n;
-    if (!pm_fifo_peek(&ch->recv, &tag, &d, &n))
+    /* Lent where it lies in the queue (it stays put until the next get_packet). */
+    if (!pm_fifo_lend(&ch->recv, &tag, &d, &n))
         return PM_ERR_AGAIN;
-    /* Lend a copy: more messages may arrive (and move the queue) before the
-     * next get_packet. A big buffer is not kept for small messages. */
-    if (ch->taken.cap > 4 * PM_MAX(n, (size_t)4096))
-        pm_buf_free(&ch->pc->env, &ch->taken);
-    ch->taken.len = 0;
-    int rc = pm_buf_reserve(&ch->pc->env, &ch->taken, n ? n : 1);
-    if (rc != PM_OK)
-        return rc;
-    memcpy(ch->taken.data, d, n);
-    ch->taken.len = n;
-    pm_fifo_pop(&ch->recv);
     ch->last_was_string = tag == 1;
-    *data = ch->taken.data;
+    *data = d;
     *len = n;
     return PM_OK;
 }
 
 int pm_rtc_channel_get_available_packet_count(const pm_rtc_channel *ch)
 {
-    return ch ? (int)ch->recv.count : 0;
+    return ch ? (int)(ch->recv.count - ch->recv.lent) : 0;
 }
 
 bool pm_rtc_channel_was_string_packet(const pm_rtc_channel *ch)

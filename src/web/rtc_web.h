@@ -39,8 +39,7 @@ struct pm_rtc_channel {
     pm_rtc_channel_state state;
     pm_rtc_write_mode write_mode;
     bool last_was_string;
-    pm_buf taken; /* the message get_packet lent out */
-    pm_fifo recv; /* tag: 1 = string */
+    pm_fifo recv; /* tag: 1 = string; get_packet lends its head */
     void *userdata;
 };
 
