@@ -1,6 +1,6 @@
 /*
- * The default environment of the WebAssembly build (what src/io/env_default.c
- * and clock.c are natively): malloc, the page's monotonic clock
+ * The platform's defaults in the WebAssembly build (what src/io/env_default.c
+ * and clock.c are natively; base/env.c resolves with them): malloc, the page's monotonic clock
  * (performance.now), crypto.getRandomValues, and the browser console, each
  * level to its console method (errors to console.error).
  */
@@ -65,28 +65,16 @@ static void web_log(void *ud, pm_log_level lvl, const char *comp, const char *ms
                    names[lvl <= PM_LOG_TRACE ? lvl : 4], comp, msg);
 }
 
-void pm_env_resolve(pm_envr *out, const pm_env *in)
+void pm_env_platform(pm_env *d, const pm_socket_driver **sockets)
 {
-    pm_env e;
-    if (in)
-        e = *in;
-    else
-        memset(&e, 0, sizeof e);
-    if (!e.alloc || !e.realloc || !e.free) {
-        e.alloc = web_alloc;
-        e.realloc = web_realloc;
-        e.free = web_free;
-        e.alloc_ud = NULL;
-    }
-    if (!e.now)
-        e.now = web_now;
-    if (!e.random)
-        e.random = web_random;
-    if (!e.log)
-        e.log = web_log;
-    if (!e.log_level_set) {
-        e.log_level = PM_LOG_WARN; /* a page has no environment variables */
-        e.log_level_set = true;
-    }
-    out->e = e;
+    memset(d, 0, sizeof *d);
+    d->alloc = web_alloc;
+    d->realloc = web_realloc;
+    d->free = web_free;
+    d->now = web_now;
+    d->random = web_random;
+    d->log = web_log;
+    d->log_level = PM_LOG_WARN; /* a page has no environment variables */
+    d->log_level_set = true;
+    *sockets = NULL; /* the browser owns the sockets */
 }
