@@ -32,6 +32,7 @@ static const char USAGE[] =
     "usage: peermesh bench [throughput|setup|latency|memory|all] [--seconds S] [--connections N]\n"
     "       peermesh bench mesh --peers N (see `peermesh bench mesh --help`)\n"
     "       peermesh bench enet (see `peermesh bench enet --help`)\n"
+    "       peermesh bench rpc (see `peermesh bench rpc --help`)\n"
     "                      [--bind IP] [--threads 1|2]\n"
     "       peermesh bench relay: direct vs TURN over UDP/TCP/TLS through a loopback coturn\n"
     "\n"

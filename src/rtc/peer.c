@@ -554,21 +554,6 @@ int pm_rtc_peer_handle_mdns(pm_rtc_peer *pc, pm_time now, const uint8_t *data, s
     return pm_rtc_mdns_input(pc, now, data, len);
 }
 
-const char *pm_rtc_candidate_type_name(pm_rtc_candidate_type type)
-{
-    switch (type) {
-    case PM_RTC_CANDIDATE_HOST:
-        return "host";
-    case PM_RTC_CANDIDATE_SRFLX:
-        return "srflx";
-    case PM_RTC_CANDIDATE_PRFLX:
-        return "prflx";
-    case PM_RTC_CANDIDATE_RELAY:
-        return "relay";
-    }
-    return "?";
-}
-
 static pm_rtc_candidate_type public_type(pm_cand_type t)
 {
     switch (t) {
