@@ -12,6 +12,7 @@
  *  - wss with a self-signed certificate; the client in client/server mode.
  */
 #include "testutil.h"
+#include "tls_cert.h"
 
 #include "io/ws.h"
 #include "peermesh/signaling.h"
@@ -690,7 +691,7 @@ static void wss_with_self_signed_certificate(void **st)
     char cert[128], key[128];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
-    pm_test_write_self_signed(cert, key);
+    assert_true(pm_test_write_self_signed(cert, key));
     pm_signal_server_config cfg;
     pm_signal_server_config_default(&cfg);
     cfg.cert_file = cert;

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "testutil.h"
+#include "tls_cert.h"
 
 #include "io/static_files.h"
 #include "peermesh/signaling.h"
@@ -297,7 +298,7 @@ static void over_http_and_https(void **st)
     char cert[128], key[128];
     snprintf(cert, sizeof cert, "%s/cert.pem", s.dir);
     snprintf(key, sizeof key, "%s/key.pem", s.dir);
-    pm_test_write_self_signed(cert, key);
+    assert_true(pm_test_write_self_signed(cert, key));
     srv = start(s.root, cert, key);
     check_server(srv, true);
     pm_signal_server_free(srv);

@@ -24,10 +24,6 @@ void pm_test_env(pm_env *env, uint64_t seed);
 /** Resolved version of pm_test_env. */
 void pm_test_envr(pm_envr *env, uint64_t seed);
 
-/** Write a self-signed P-256 certificate for "127.0.0.1" and its key (PEM); fails the test
- *  when it cannot. */
-void pm_test_write_self_signed(const char *cert_path, const char *key_path);
-
 /** Deterministic PRNG (xorshift64*). */
 uint64_t pm_test_rand(uint64_t *state);
 
