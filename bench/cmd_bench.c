@@ -6,15 +6,17 @@
  *
  *   throughput  goodput of 65535-byte messages on one reliable channel,
  *               measured at the receiver from the first byte received;
- *               with --rtt/--loss through a delaying, lossy UDP relay
- *               (bench_relay.c) that lengthens and damages the path
+ *               with --rtt/--loss through a delaying, lossy UDP forwarder
+ *               (bench_netem.c) that lengthens and damages the path
  *   setup       offer created -> channel open on both sides, sequential
  *               connections, each a new pair (process-wide certificate)
  *   latency     round trip of 100-byte messages, one at a time
- *   memory      resident-set growth per peer connection object
+ *   memory      resident-set growth per peer connection object (--godot:
+ *               with the three channels of Godot's WebRTC mesh)
  */
 #include "bench_link.h"
-#include "bench_relay.h"
+#include "bench_measure.h"
+#include "bench_netem.h"
 #include "bench_stats.h"
 #include "bench_threads.h"
 #include "cli.h"
@@ -29,31 +31,24 @@
 #define DEFAULT_SECONDS     10.0
 #define DEFAULT_CONNECTIONS 50
 #define MAX_CONNECTIONS     400 /* memory opens 2 sockets per pair: stay under 1024 fds */
-#define OPEN_TIMEOUT        PM_SEC(10)
-#define THROUGHPUT_MESSAGE  65535 /* as libdatachannel's benchmark */
-#define SEND_BUDGET         16    /* one mebibyte of 65535-byte messages per step */
-#define RECEIVE_BUDGET      64
-#define LATENCY_MESSAGE     100
-#define LATENCY_SAMPLES     10000
-#define LATENCY_WARMUP      100 /* round trips not counted: caches, cwnd, first allocations */
-#define ECHO_TIMEOUT        PM_SEC(2)
 
 static const char USAGE[] =
     "usage: peermesh bench [throughput|setup|latency|memory|all] [--seconds S] [--connections N]\n"
-    "                      [--threads 1|2] [--rtt MS] [--loss PCT]\n"
+    "                      [--threads 1|2] [--rtt MS] [--loss PCT] [--godot]\n"
     "       peermesh bench mesh --peers N (see `peermesh bench mesh --help`)\n"
     "       peermesh bench enet (see `peermesh bench enet --help`)\n"
     "       peermesh bench rpc (see `peermesh bench rpc --help`)\n"
     "                      [--bind IP] [--threads 1|2]\n"
+    "       peermesh bench relay: direct vs TURN over UDP/TCP/TLS through a loopback coturn\n"
     "\n"
     "  --seconds S      throughput: measuring time; latency: time limit (default 10)\n"
     "  --threads T      throughput: 2 = sender and receiver on their own threads (default),\n"
     "                   1 = both peers polled by one thread\n"
     "  --connections N  setup: connections made; memory: pairs opened (default 50)\n"
     "  --bind IP        address the peers bind to (default 127.0.0.1)\n"
-    "  --rtt MS         throughput: through a relay adding MS of round trip (0..1000)\n"
-    "  --loss PCT       throughput: the relay drops PCT percent of datagrams each way\n"
-    "                   (0..50; e.g. 0.1); either option puts the relay in the path\n"
+    "  --rtt MS         throughput: through a forwarder adding MS of round trip (0..1000)\n"
+    "  --loss PCT       throughput: the forwarder drops PCT percent of datagrams each way\n"
+    "                   (0..50; e.g. 0.1); either option puts it in the path\n"
     "  --godot          memory: each pair with the three negotiated channels of Godot's\n"
     "                   WebRTC mesh instead of one in-band channel\n";
 
@@ -63,7 +58,7 @@ typedef struct bench_options {
     const char *bind_address;
     long threads;
     double rtt_ms, loss_pct;
-    bool relay; /* --rtt or --loss given */
+    bool netem; /* --rtt or --loss given */
     bool godot; /* --godot: memory pairs carry Godot's mesh channels */
 } bench_options;
 
@@ -73,33 +68,19 @@ static const pm_cli_command CMD = {.name = "bench", .usage = USAGE};
 
 /* ---- link helpers ---- */
 
-static bool relay_rewrite(void *ud, int side, char *candidate, size_t cap)
+static bool netem_rewrite(void *ud, int side, char *candidate, size_t cap)
 {
-    return pm_cli_relay_rewrite(ud, side, candidate, cap);
+    return pm_cli_netem_rewrite(ud, side, candidate, cap);
 }
 
-/* Create, register and open one link (through `relay` when not NULL); on
- * failure nothing is left allocated. */
+/* Open one link (through `netem` when not NULL). */
 static int open_link_via(pm_cli_link *link, pm_cli_loop *loop, const bench_options *opt,
-                         pm_cli_relay *relay)
+                         pm_cli_netem *netem)
 {
-    int rc = pm_cli_link_new(link, opt->bind_address);
-    if (rc < 0)
-        return rc;
-    if (relay) {
-        link->pair.rewrite = relay_rewrite;
-        link->pair.rewrite_ud = relay;
-    }
-    pm_cli_loop_clear(loop);
-    rc = pm_cli_pair_watch(&link->pair, loop);
-    if (rc == PM_OK)
-        rc = pm_cli_links_open(link, 1, loop, pm_now() + OPEN_TIMEOUT);
-    if (rc < 0) {
-        fprintf(stderr, "peermesh bench: connecting a pair failed: %s\n", pm_strerror(rc));
-        pm_cli_link_free(link);
-        pm_cli_loop_clear(loop);
-    }
-    return rc;
+    pm_rtc_config cfg;
+    pm_rtc_config_default(&cfg);
+    cfg.bind_address = opt->bind_address;
+    return pm_cli_open_link_rewritten(link, loop, &cfg, netem ? netem_rewrite : NULL, netem);
 }
 
 static int open_link(pm_cli_link *link, pm_cli_loop *loop, const bench_options *opt)
@@ -107,72 +88,7 @@ static int open_link(pm_cli_link *link, pm_cli_loop *loop, const bench_options *
     return open_link_via(link, loop, opt, NULL);
 }
 
-static void close_link(pm_cli_link *link, pm_cli_loop *loop)
-{
-    pm_cli_loop_clear(loop);
-    pm_cli_link_free(link);
-}
-
 /* ---- throughput ---- */
-
-typedef struct throughput_state {
-    const uint8_t *message;
-    uint64_t bytes;   /* received */
-    pm_time first_rx; /* 0 until the first message arrived */
-    pm_time stopped;  /* end of the measurement */
-} throughput_state;
-
-/* Keep the sender's buffer topped up: 1 when the budget (not the window) stopped us, 0, or <0. */
-static int top_up(pm_cli_link *link, const uint8_t *message)
-{
-    pm_rtc_channel *tx = link->ch[PM_CLI_OFFERER];
-    for (int i = 0; i < SEND_BUDGET; i++) {
-        if (!pm_cli_may_queue(tx, &link->paused, THROUGHPUT_MESSAGE))
-            return 0;
-        int rc = pm_rtc_channel_put_packet(tx, message, THROUGHPUT_MESSAGE);
-        if (rc < 0)
-            return rc;
-    }
-    return 1;
-}
-
-static int throughput_step(pm_cli_link *link, throughput_state *st, pm_cli_loop *loop,
-                           pm_time deadline)
-{
-    int events = pm_cli_link_step(link);
-    if (events < 0)
-        return events;
-    int sending = top_up(link, st->message);
-    if (sending < 0)
-        return sending;
-    int taken = pm_cli_link_drain(link->ch[PM_CLI_ANSWERER], RECEIVE_BUDGET, &st->bytes);
-    if (taken < 0)
-        return taken;
-    if (taken > 0 && st->first_rx == 0) {
-        /* The window opens with the first arrival: what came with it is not counted. */
-        st->first_rx = pm_now();
-        st->bytes = 0;
-    }
-    if (events == 0 && sending == 0 && taken == 0)
-        return pm_cli_loop_wait(loop, -1, deadline, NULL);
-    return PM_OK;
-}
-
-/* Stream for `span` from the first arrival on; st->bytes/first_rx say what arrived. */
-static int measure_throughput(pm_cli_link *link, pm_cli_loop *loop, throughput_state *st,
-                              pm_time span)
-{
-    pm_rtc_channel_set_buffered_amount_low_threshold(link->ch[PM_CLI_OFFERER], PM_CLI_LOW_WATER);
-    pm_time deadline = pm_now() + span + OPEN_TIMEOUT;
-    int rc = PM_OK;
-    while (rc == PM_OK && (st->first_rx == 0 || pm_now() - st->first_rx < span)) {
-        if (pm_now() >= deadline)
-            return PM_ERR_TIMEOUT;
-        rc = throughput_step(link, st, loop, deadline);
-    }
-    st->stopped = pm_now();
-    return rc;
-}
 
 static int bench_throughput(const bench_options *opt)
 {
@@ -185,14 +101,14 @@ static int bench_throughput(const bench_options *opt)
     }
     for (size_t i = 0; i < THROUGHPUT_MESSAGE; i++)
         message[i] = (uint8_t)i;
-    throughput_state st = {.message = message};
+    pm_cli_throughput st = {.message = message};
     pm_time span = (pm_time)(opt->seconds * 1e6), window = 0;
-    pm_cli_relay *relay = NULL;
-    int rc = opt->relay ? pm_cli_relay_new(opt->bind_address, (pm_time)(opt->rtt_ms * 1000),
-                                           opt->loss_pct / 100, 1, &relay)
+    pm_cli_netem *netem = NULL;
+    int rc = opt->netem ? pm_cli_netem_new(opt->bind_address, (pm_time)(opt->rtt_ms * 1000),
+                                           opt->loss_pct / 100, 1, &netem)
                         : PM_OK;
     if (rc == PM_OK)
-        rc = open_link_via(&link, &loop, opt, relay);
+        rc = open_link_via(&link, &loop, opt, netem);
     if (rc == PM_OK) {
         if (opt->threads == 2) {
             /* Each peer is then polled only by its own thread. */
@@ -200,10 +116,10 @@ static int bench_throughput(const bench_options *opt)
             rc = pm_cli_throughput_threaded(&link, message, THROUGHPUT_MESSAGE, span, &st.bytes,
                                             &window);
         } else {
-            rc = measure_throughput(&link, &loop, &st, span);
+            rc = pm_cli_measure_throughput(&link, &loop, &st, span);
             window = st.stopped - st.first_rx;
         }
-        close_link(&link, &loop);
+        pm_cli_close_link(&link, &loop);
     }
     if (rc == PM_OK) {
         double seconds = (double)window / 1e6;
@@ -211,17 +127,17 @@ static int bench_throughput(const bench_options *opt)
                                 pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
                                 (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
                                 "message_size", THROUGHPUT_MESSAGE, "threads", (int)opt->threads);
-        if (relay) {
-            pm_cli_relay_stats rs = pm_cli_relay_get_stats(relay);
+        if (netem) {
+            pm_cli_netem_stats ns = pm_cli_netem_get_stats(netem);
             json_object_set_new(out, "rtt_ms", pm_cli_json_rounded(opt->rtt_ms, 1));
             json_object_set_new(out, "loss_pct", pm_cli_json_rounded(opt->loss_pct, 3));
-            json_object_set_new(out, "relay_forwarded", json_integer((json_int_t)rs.forwarded));
-            json_object_set_new(out, "relay_dropped", json_integer((json_int_t)rs.dropped));
-            json_object_set_new(out, "relay_overflowed", json_integer((json_int_t)rs.overflowed));
+            json_object_set_new(out, "netem_forwarded", json_integer((json_int_t)ns.forwarded));
+            json_object_set_new(out, "netem_dropped", json_integer((json_int_t)ns.dropped));
+            json_object_set_new(out, "netem_overflowed", json_integer((json_int_t)ns.overflowed));
         }
         pm_cli_print_json(out);
     }
-    pm_cli_relay_free(relay);
+    pm_cli_netem_free(netem);
     pm_cli_loop_destroy(&loop);
     free(message);
     return rc;
@@ -247,7 +163,7 @@ static int bench_setup(const bench_options *opt)
             break;
         if (i > 0)
             samples[i - 1] = link.open_at - link.offer_at;
-        close_link(&link, &loop);
+        pm_cli_close_link(&link, &loop);
     }
     if (rc == PM_OK) {
         pm_cli_sort_times(samples, n);
@@ -265,75 +181,6 @@ static int bench_setup(const bench_options *opt)
 
 /* ---- latency ---- */
 
-/* The answerer sends back everything it received: how many, or a negative pm_err. */
-static int echo_all(pm_rtc_channel *ch)
-{
-    for (int echoed = 0;; echoed++) {
-        const uint8_t *data;
-        size_t len;
-        int rc = pm_rtc_channel_get_packet(ch, &data, &len);
-        if (rc == PM_ERR_AGAIN)
-            return echoed;
-        if (rc == PM_OK)
-            rc = pm_rtc_channel_put_packet(ch, data, len);
-        if (rc < 0)
-            return rc;
-    }
-}
-
-/* One ping from the offerer, echoed by the answerer in the same loop. */
-static int round_trip(pm_cli_link *link, pm_cli_loop *loop, const uint8_t *ping, pm_time *rtt)
-{
-    pm_time sent_at = pm_now();
-    pm_time deadline = sent_at + ECHO_TIMEOUT;
-    int rc = pm_rtc_channel_put_packet(link->ch[PM_CLI_OFFERER], ping, LATENCY_MESSAGE);
-    while (rc >= 0) {
-        int events = pm_cli_link_step(link);
-        int echoed = events < 0 ? events : echo_all(link->ch[PM_CLI_ANSWERER]);
-        if (echoed < 0)
-            return echoed;
-        const uint8_t *data;
-        size_t len;
-        rc = pm_rtc_channel_get_packet(link->ch[PM_CLI_OFFERER], &data, &len);
-        if (rc == PM_OK) {
-            *rtt = pm_now() - sent_at;
-            return len == LATENCY_MESSAGE && memcmp(data, ping, len) == 0 ? PM_OK : PM_ERR_PARSE;
-        }
-        if (rc != PM_ERR_AGAIN)
-            return rc;
-        if (pm_now() >= deadline)
-            return PM_ERR_TIMEOUT;
-        rc = events == 0 && echoed == 0 ? pm_cli_loop_wait(loop, -1, deadline, NULL) : PM_OK;
-    }
-    return rc;
-}
-
-/* A recognisable ping: the sequence number, then filler that changes per ping. */
-static void fill_ping(uint8_t *ping, uint32_t seq)
-{
-    memset(ping, (int)(seq & 0xff), LATENCY_MESSAGE);
-    for (int k = 0; k < 4; k++)
-        ping[k] = (uint8_t)(seq >> (24 - 8 * k));
-}
-
-static int measure_latency(pm_cli_link *link, pm_cli_loop *loop, double seconds, pm_time *samples,
-                           size_t *count)
-{
-    uint8_t ping[LATENCY_MESSAGE];
-    pm_time stop = pm_now() + (pm_time)(seconds * 1e6);
-    *count = 0;
-    for (uint32_t i = 0; *count < LATENCY_SAMPLES && pm_now() < stop; i++) {
-        fill_ping(ping, i);
-        pm_time rtt = 0;
-        int rc = round_trip(link, loop, ping, &rtt);
-        if (rc < 0)
-            return rc;
-        if (i >= LATENCY_WARMUP)
-            samples[(*count)++] = rtt;
-    }
-    return *count > 0 ? PM_OK : PM_ERR_TIMEOUT;
-}
-
 static int bench_latency(const bench_options *opt)
 {
     pm_time *samples = calloc(LATENCY_SAMPLES, sizeof *samples);
@@ -346,8 +193,8 @@ static int bench_latency(const bench_options *opt)
     size_t n = 0;
     int rc = open_link(&link, &loop, opt);
     if (rc == PM_OK) {
-        rc = measure_latency(&link, &loop, opt->seconds, samples, &n);
-        close_link(&link, &loop);
+        rc = pm_cli_measure_latency(&link, &loop, opt->seconds, samples, &n);
+        pm_cli_close_link(&link, &loop);
     }
     if (rc == PM_OK) {
         pm_cli_sort_times(samples, n);
@@ -431,7 +278,7 @@ static int bench_memory(const bench_options *opt)
         warmup; /* one-time costs (certificate, SCTP stack, TLS tables) are not per connection */
     int rc = open_link(&warmup, &loop, opt);
     if (rc == PM_OK) {
-        close_link(&warmup, &loop);
+        pm_cli_close_link(&warmup, &loop);
         heap_before = heap_in_use();
         rc = resident_bytes(&before);
     }
@@ -498,12 +345,12 @@ static int take_option(void *ud, int code, const char *arg)
     case 'r':
         if (!pm_cli_parse_seconds(arg, 0, 1000, &opt->rtt_ms))
             return pm_cli_usage_error(&CMD, "--rtt wants 0..1000 (ms), got ", arg);
-        opt->relay = true;
+        opt->netem = true;
         break;
     case 'l':
         if (!pm_cli_parse_seconds(arg, 0, 50, &opt->loss_pct))
             return pm_cli_usage_error(&CMD, "--loss wants 0..50 (percent), got ", arg);
-        opt->relay = true;
+        opt->netem = true;
         break;
     case 'g':
         opt->godot = true;

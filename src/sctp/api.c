@@ -433,6 +433,21 @@ int pm_sctp_send(pm_sctp *s, uint16_t sid, uint32_t ppid, const uint8_t *data, s
     return PM_OK;
 }
 
+int pm_sctp_path_changed(pm_sctp *s, pm_time now)
+{
+    if (!s)
+        return PM_ERR_INVALID;
+    if (s->in_callback)
+        return PM_ERR_REENTRANT;
+    if (s->state != SC_ESTABLISHED)
+        return PM_ERR_STATE;
+    enter(s);
+    enter_time(s, now);
+    sc_heartbeat_now(s, now);
+    sc_flush(s, now);
+    return PM_OK;
+}
+
 int pm_sctp_reset_stream(pm_sctp *s, uint16_t sid)
 {
     if (!s)

@@ -383,6 +383,7 @@ void sc_t2_expired(pm_sctp *s, pm_time now);
 void sc_on_heartbeat(pm_sctp *s, const pm_chunk *c);
 void sc_on_heartbeat_ack(pm_sctp *s, pm_time now, const pm_chunk *c);
 void sc_heartbeat_due(pm_sctp *s, pm_time now);
+void sc_heartbeat_now(pm_sctp *s, pm_time now);
 void sc_on_error(pm_sctp *s, const pm_chunk *c);
 size_t sc_write_heartbeats(pm_sctp *s, uint8_t *out, size_t cap);
 size_t sc_write_shutdown(pm_sctp *s, uint8_t *out, size_t cap);
@@ -393,12 +394,16 @@ size_t sc_write_shutdown(pm_sctp *s, uint8_t *out, size_t cap);
 #define SC_RTTVAR_MIN     PM_MS(200) /* smallest variance term of the RTO */
 #define SC_RTO_MAX        PM_SEC(3)
 #define SC_MAX_INIT_TRIES 8
-#define SC_MAX_RETRANS    10 /* association error threshold */
-#define SC_SACK_DELAY     PM_MS(20)
-#define SC_SACK_EVERY     4 /* packets with DATA per SACK when in order */
-#define SC_HB_INTERVAL    PM_SEC(30)
-#define SC_COOKIE_LIFE    PM_SEC(60)
-#define SC_INITIAL_CWND   (10 * SC_MTU)
-#define SC_MIN_CWND       (4 * SC_MTU)
+/* Association error threshold: timeouts (or unanswered heartbeats) in a
+ * row. With RTOs capped at 3 s, 25 span ~70 s: ICE consent (30 s) decides
+ * that a path is dead, and an ICE restart after FAILED finds the
+ * association still there (dcSCTP: 10 with RTOs up to 60 s). */
+#define SC_MAX_RETRANS  25
+#define SC_SACK_DELAY   PM_MS(20)
+#define SC_SACK_EVERY   4 /* packets with DATA per SACK when in order */
+#define SC_HB_INTERVAL  PM_SEC(30)
+#define SC_COOKIE_LIFE  PM_SEC(60)
+#define SC_INITIAL_CWND (10 * SC_MTU)
+#define SC_MIN_CWND     (4 * SC_MTU)
 
 #endif

@@ -164,6 +164,15 @@ void sc_heartbeat_due(pm_sctp *s, pm_time now)
     }
 }
 
+/* A HEARTBEAT on demand (the path changed), busy or not. */
+void sc_heartbeat_now(pm_sctp *s, pm_time now)
+{
+    s->hb_nonce = pm_random_u64(s->env);
+    s->hb_sent = now;
+    s->hb_outstanding = true;
+    s->send_heartbeat = true;
+}
+
 void sc_on_heartbeat(pm_sctp *s, const pm_chunk *c)
 {
     const uint8_t *info;
@@ -187,6 +196,10 @@ void sc_on_heartbeat_ack(pm_sctp *s, pm_time now, const pm_chunk *c)
     s->hb_outstanding = false;
     s->errors = 0;
     sc_rtt_sample(s, now - (pm_time)pm_rd64(info + 8));
+    /* The path works (again): a T3 backed off while nothing got through
+     * need not be waited out; the fresh RTO counts from now. */
+    if (s->ring_count && s->t3 > now + s->rto)
+        s->t3 = now + s->rto;
 }
 
 size_t sc_write_heartbeats(pm_sctp *s, uint8_t *out, size_t cap)

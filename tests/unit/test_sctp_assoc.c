@@ -925,20 +925,21 @@ static void t3_backoff_then_abort(void **st)
     uint8_t m[100] = {1};
     assert_int_equal(pm_sctp_send(r.s, 1, 51, m, sizeof m, NULL), PM_OK);
     drain_out(&r);
-    /* RTO 500 ms (no RTT measured yet), doubling up to 3 s; 10 timeouts
-     * in a row and the peer is unreachable */
-    pm_time last = pm_test_clock_now, gaps[16];
+    /* RTO 500 ms (no RTT measured yet), doubling up to 3 s; 25 timeouts
+     * in a row (~70 s, past ICE consent's 30 s) and the peer is unreachable */
+    pm_time last = pm_test_clock_now, gaps[32];
     int rtx = 0;
-    for (int ms = 0; ms < 60000 && !r.ev.closed; ms += 10) {
+    for (int ms = 0; ms < 120000 && !r.ev.closed; ms += 10) {
         advance(&r, PM_MS(10));
         got g;
         while (next_pkt(&r, &g))
-            if (find(&g, PM_CHUNK_DATA) && rtx < 16) {
+            if (find(&g, PM_CHUNK_DATA) && rtx < 32) {
                 gaps[rtx++] = pm_test_clock_now - last;
                 last = pm_test_clock_now;
             }
     }
-    assert_int_equal(rtx, 10);
+    assert_int_equal(rtx, 25);
+    assert_true(pm_test_clock_now > PM_SEC(60));
     assert_true(gaps[0] >= PM_MS(500) && gaps[0] < PM_MS(520));
     assert_true(gaps[1] >= PM_MS(1000) && gaps[1] < PM_MS(1020));
     assert_true(gaps[3] >= PM_SEC(3) && gaps[3] < PM_MS(3020));
@@ -1376,11 +1377,51 @@ static void heartbeats(void **st)
     n = pm_chunk_write_heartbeat(c, sizeof c, PM_CHUNK_HEARTBEAT_ACK, echo, il);
     feed(&r, r.s_tag, c, n);
     /* unanswered heartbeats: the peer is declared unreachable */
-    for (int i = 0; i < 20 && !r.ev.closed; i++) {
+    for (int i = 0; i < 40 && !r.ev.closed; i++) {
         advance(&r, PM_SEC(35));
         drain_out(&r);
     }
     assert_int_equal(r.ev.closed, 1);
+    raw_free(&r);
+}
+
+/* A new path (ICE restart): a HEARTBEAT at once, data in flight or not;
+ * its answer ends the wait on a backed-off T3. */
+static void path_changed(void **st)
+{
+    (void)st;
+    SKIP_UNLESS_OWN();
+    raw r;
+    raw_new(&r, NULL);
+    assert_int_equal(pm_sctp_path_changed(r.s, pm_test_clock_now), PM_ERR_STATE);
+    raw_free(&r);
+    raw_establish(&r, NULL, false);
+    uint8_t m[100] = {1};
+    assert_int_equal(pm_sctp_send(r.s, 1, 51, m, sizeof m, NULL), PM_OK);
+    drain_out(&r);
+    /* nothing gets through: T3 at 500 ms, then 1 s, 2 s */
+    advance(&r, PM_MS(500));
+    advance(&r, PM_SEC(1));
+    drain_out(&r);
+    pm_time t3 = pm_sctp_next_timeout(r.s, pm_test_clock_now);
+    assert_true(t3 >= pm_test_clock_now + PM_MS(1900));
+    assert_int_equal(pm_sctp_path_changed(r.s, pm_test_clock_now), PM_OK);
+    got g;
+    const pm_chunk *a = expect_chunk(&r, &g, PM_CHUNK_HEARTBEAT);
+    const uint8_t *ip;
+    size_t il;
+    assert_int_equal(pm_chunk_parse_heartbeat(a, &ip, &il), PM_OK);
+    uint8_t echo[64], c[80];
+    memcpy(echo, ip, il);
+    pm_test_clock_now += PM_MS(30);
+    size_t n = pm_chunk_write_heartbeat(c, sizeof c, PM_CHUNK_HEARTBEAT_ACK, echo, il);
+    feed(&r, r.s_tag, c, n);
+    /* 30 ms measured: RTO 230 ms (200 ms floor on the variance), not 2 s */
+    assert_true(pm_sctp_next_timeout(r.s, pm_test_clock_now) <= pm_test_clock_now + PM_MS(300));
+    advance(&r, PM_MS(300));
+    sent_data sd = {0};
+    collect_data(&r, &sd, NULL, NULL, NULL);
+    assert_int_equal(sd.n, 1); /* retransmitted */
     raw_free(&r);
 }
 
@@ -1458,6 +1499,7 @@ int main(void)
         cmocka_unit_test(shutdown_by_peer),
         cmocka_unit_test(shutdown_by_us),
         cmocka_unit_test(heartbeats),
+        cmocka_unit_test(path_changed),
         cmocka_unit_test(unknown_chunks_and_garbage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

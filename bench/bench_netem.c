@@ -1,6 +1,6 @@
-/* A delaying, lossy UDP relay for benchmarks (see bench_relay.h). */
+/* A delaying, lossy UDP forwarder for benchmarks (see bench_netem.h). */
 #define _GNU_SOURCE
-#include "bench_relay.h"
+#include "bench_netem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,7 +37,7 @@ typedef struct line {
     size_t head, count;
 } line;
 
-struct pm_cli_relay {
+struct pm_cli_netem {
     int fd[2]; /* fd[s] stands for side s: the other side sends to it */
     struct sockaddr_in self[2];
     struct sockaddr_in real[2]; /* where side s really is */
@@ -51,7 +51,7 @@ struct pm_cli_relay {
     atomic_uint_least64_t forwarded, dropped, overflowed;
 };
 
-static uint32_t next_random(pm_cli_relay *r)
+static uint32_t next_random(pm_cli_netem *r)
 {
     uint64_t x = r->rng;
     x ^= x >> 12;
@@ -89,7 +89,7 @@ static int open_socket(const char *ip, struct sockaddr_in *bound)
 }
 
 /* Take in what side `from` sent to the socket standing for the other side. */
-static void receive(pm_cli_relay *r, int s)
+static void receive(pm_cli_netem *r, int s)
 {
     line *l = &r->to[s];
     for (;;) {
@@ -116,7 +116,7 @@ static void receive(pm_cli_relay *r, int s)
 }
 
 /* Send what is due to side `s` (from the socket standing for the other side). */
-static pm_time send_due(pm_cli_relay *r, int s, pm_time now)
+static pm_time send_due(pm_cli_netem *r, int s, pm_time now)
 {
     line *l = &r->to[s];
     while (l->count) {
@@ -137,7 +137,7 @@ static pm_time send_due(pm_cli_relay *r, int s, pm_time now)
 
 static void *relay_main(void *arg)
 {
-    pm_cli_relay *r = arg;
+    pm_cli_netem *r = arg;
     struct pollfd pfd[2] = {{r->fd[0], POLLIN, 0}, {r->fd[1], POLLIN, 0}};
     while (!atomic_load(&r->stop)) {
         pm_time now = pm_now();
@@ -155,10 +155,10 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
-int pm_cli_relay_new(const char *bind_ip, pm_time rtt, double loss, uint64_t seed,
-                     pm_cli_relay **out)
+int pm_cli_netem_new(const char *bind_ip, pm_time rtt, double loss, uint64_t seed,
+                     pm_cli_netem **out)
 {
-    pm_cli_relay *r = calloc(1, sizeof *r);
+    pm_cli_netem *r = calloc(1, sizeof *r);
     if (!r)
         return PM_ERR_NOMEM;
     r->fd[0] = r->fd[1] = -1;
@@ -170,7 +170,7 @@ int pm_cli_relay_new(const char *bind_ip, pm_time rtt, double loss, uint64_t see
         r->fd[s] = open_socket(bind_ip, &r->self[s]);
         if (!r->to[s].slots || r->fd[s] < 0) {
             fprintf(stderr, "peermesh bench: cannot open the relay on %s\n", bind_ip);
-            pm_cli_relay_free(r);
+            pm_cli_netem_free(r);
             return PM_ERR_IO;
         }
     }
@@ -178,14 +178,14 @@ int pm_cli_relay_new(const char *bind_ip, pm_time rtt, double loss, uint64_t see
         close(r->fd[0]);
         close(r->fd[1]);
         r->fd[0] = r->fd[1] = -1;
-        pm_cli_relay_free(r);
+        pm_cli_netem_free(r);
         return PM_ERR_NOMEM;
     }
     *out = r;
     return PM_OK;
 }
 
-void pm_cli_relay_free(pm_cli_relay *r)
+void pm_cli_netem_free(pm_cli_netem *r)
 {
     if (!r)
         return;
@@ -201,7 +201,7 @@ void pm_cli_relay_free(pm_cli_relay *r)
     free(r);
 }
 
-bool pm_cli_relay_rewrite(pm_cli_relay *r, int side, char *candidate, size_t cap)
+bool pm_cli_netem_rewrite(pm_cli_netem *r, int side, char *candidate, size_t cap)
 {
     /* "[candidate:]foundation component transport priority ip port typ type ..." */
     const char *body = strncmp(candidate, "candidate:", 10) == 0 ? candidate + 10 : candidate;
@@ -229,9 +229,9 @@ bool pm_cli_relay_rewrite(pm_cli_relay *r, int side, char *candidate, size_t cap
     return true;
 }
 
-pm_cli_relay_stats pm_cli_relay_get_stats(pm_cli_relay *r)
+pm_cli_netem_stats pm_cli_netem_get_stats(pm_cli_netem *r)
 {
-    pm_cli_relay_stats st = {atomic_load(&r->forwarded), atomic_load(&r->dropped),
+    pm_cli_netem_stats st = {atomic_load(&r->forwarded), atomic_load(&r->dropped),
                              atomic_load(&r->overflowed)};
     return st;
 }
