@@ -7,20 +7,6 @@
 #include "sctp/assoc.h"
 #include "sctp/config.h"
 
-/* RFC 8841 section 5: a=sctp-port defaults to 5000. */
-#define DEFAULT_PORT 5000
-/* What peermesh accepts and advertises (a=max-message-size, RFC 8841 section 6). */
-#define DEFAULT_MAX_MESSAGE 262144
-/* Large enough for ~80 MB/s at 50 ms of round trip with random loss: 4 MiB
- * in flight, and as much again while a retransmission fills a hole (the
- * receiver holds what follows the hole, the sender keeps it until acked).
- * dcSCTP's window is 5 MiB, usrsctp was configured with 1 MiB. Nothing of
- * them is allocated before data is in flight. */
-#define DEFAULT_SEND_BUFFER (8 * 1024 * 1024)
-#define DEFAULT_RECV_BUFFER (8 * 1024 * 1024)
-/* RFC 8831 section 6.2: 65535 is allowed; streams cost nothing until used,
- * but the rtc layer allocates ids below its own limit (1024). */
-#define DEFAULT_STREAMS 1024
 /* Packets held before pm_sctp_connect (an early INIT, WEBRTC-NOTES 4.2). */
 #define EARLY_MAX_PACKETS 64
 #define EARLY_MAX_BYTES   (128 * 1024)
@@ -33,15 +19,14 @@
  * inline payload when the pointer is NULL. */
 #define EV_HDR 16
 
-void pm_sctp_config_default(pm_sctp_config *cfg)
+/* Large enough for ~80 MB/s at 50 ms of round trip with random loss: 4 MiB
+ * in flight, and as much again while a retransmission fills a hole (the
+ * receiver holds what follows the hole, the sender keeps it until acked).
+ * dcSCTP's window is 5 MiB, the usrsctp build's 1 MiB. Nothing of them is
+ * allocated before data is in flight. */
+size_t pm_sctp_default_buffer(void)
 {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->local_port = DEFAULT_PORT;
-    cfg->remote_port = DEFAULT_PORT;
-    cfg->max_message_size = DEFAULT_MAX_MESSAGE;
-    cfg->send_buffer = DEFAULT_SEND_BUFFER;
-    cfg->recv_buffer = DEFAULT_RECV_BUFFER;
-    cfg->streams = DEFAULT_STREAMS;
+    return 8 * 1024 * 1024;
 }
 
 size_t pm_sctp_partial_reliability_limit(void)

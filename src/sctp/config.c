@@ -1,9 +1,23 @@
 /*
- * The part of pm_sctp_new both implementations share: a configuration with
- * every unset (zero) field taken from pm_sctp_config_default, which each
- * implementation defines with its own buffer sizes.
+ * The part of the configuration both implementations share: the defaults
+ * (each implementation says its window size) and a configuration with
+ * every unset (zero) field taken from them.
  */
 #include "sctp/config.h"
+
+void pm_sctp_config_default(pm_sctp_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    /* RFC 8841 section 5: a=sctp-port defaults to 5000. */
+    cfg->local_port = cfg->remote_port = 5000;
+    /* What peermesh accepts and advertises (a=max-message-size, RFC 8841 6). */
+    cfg->max_message_size = 262144;
+    cfg->send_buffer = cfg->recv_buffer = pm_sctp_default_buffer();
+    /* RFC 8831 section 6.2 allows 65535; ours cost nothing until used,
+     * usrsctp's are allocated at once (WEBRTC-NOTES 4.3), and the rtc
+     * layer allocates ids below 1024. */
+    cfg->streams = 1024;
+}
 
 int pm_sctp_config_resolve(const pm_sctp_config *in, pm_sctp_config *out)
 {

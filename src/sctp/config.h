@@ -8,4 +8,7 @@
  *  PM_ERR_INVALID for a buffer over 2 GiB. */
 int pm_sctp_config_resolve(const pm_sctp_config *in, pm_sctp_config *out);
 
+/** Each implementation's send and receive window, for pm_sctp_config_default. */
+size_t pm_sctp_default_buffer(void);
+
 #endif

@@ -21,13 +21,6 @@
 #include <stdio.h>
 #include <usrsctp.h>
 
-/* RFC 8841 section 5: a=sctp-port defaults to 5000. */
-#define DEFAULT_PORT 5000
-/* What peermesh accepts and advertises (a=max-message-size, RFC 8841 section 6). */
-#define DEFAULT_MAX_MESSAGE 262144
-/* WEBRTC-NOTES 4.4: 1 MiB windows; 1024 streams to keep memory low (4.3). */
-#define DEFAULT_BUFFER  (1024 * 1024)
-#define DEFAULT_STREAMS 1024
 /* WEBRTC-NOTES 4.4: room for chunks in one packet (the 12-byte common header
  * excluded): 1280 (IPv6 minimum MTU, RFC 8200 section 5) - 40 IPv6 - 8 UDP -
  * 48 worst-case DTLS record overhead - 12. An SCTP packet is then at most
@@ -126,15 +119,10 @@ bool pm_sctp_takes_zero_checksum(void)
     return false; /* 0.9.5 checks every CRC32c */
 }
 
-void pm_sctp_config_default(pm_sctp_config *cfg)
+/* WEBRTC-NOTES 4.4: 1 MiB windows. */
+size_t pm_sctp_default_buffer(void)
 {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->local_port = DEFAULT_PORT;
-    cfg->remote_port = DEFAULT_PORT;
-    cfg->max_message_size = DEFAULT_MAX_MESSAGE;
-    cfg->send_buffer = DEFAULT_BUFFER;
-    cfg->recv_buffer = DEFAULT_BUFFER;
-    cfg->streams = DEFAULT_STREAMS;
+    return 1024 * 1024;
 }
 
 /* ---- callbacks from the glue (usrsctp context: queue or flag only) ---- */
