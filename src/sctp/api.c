@@ -201,11 +201,13 @@ void pm_sctp_free(pm_sctp *s)
     sc_streams_free(s);
     sc_ring_free(s);
     sc_receiver_free(s);
-    sc_reasm_free(s);
-    sc_reconfig_free(s);
+    /* Events before the reassembly: a message they hold gives its buffer
+     * back as a spare, which sc_reasm_free then frees. */
     while (s->events.count) {
         release_head(s);
     }
+    sc_reasm_free(s);
+    sc_reconfig_free(s);
     sc_small_free(s); /* last: freeing the ring above may refill it */
     pm_fifo_free(env, &s->events);
     pm_fifo_free(env, &s->early);
