@@ -1,13 +1,15 @@
 /*
  * libFuzzer target for the signaling protocols: both message formats (4.x
  * JSON, 3.x text), the candidate payload and the ICE server list, then the
- * server's protocol core fed the input as a conversation.
+ * server's protocol core fed the input as a conversation, and the WebSocket
+ * frame reader of the server's connections fed the input as a byte stream.
  *
  * Codec properties: whatever decodes must re-encode, and the re-encoding
  * must decode to the same type, id and data. Core properties: nothing
  * crashes or leaks, every output names a connection that exists, and when
  * every connection is gone nothing is left (no lobby, no peer).
  */
+#include "io/ws_frame.h"
 #include "signaling/sig_core.h"
 #include "wire/signal_msg.h"
 
@@ -147,6 +149,57 @@ static void fuzz_core(const pm_envr *env, const uint8_t *data, size_t size)
     pm_sigsrv_free(s);
 }
 
+/*
+ * The frame reader, the input cut in pieces of a size its first byte picks:
+ * payload pieces lie inside the input, no message outgrows the limit,
+ * control payloads stay within 125 bytes, and after a close or an error
+ * nothing more comes out.
+ */
+static void fuzz_frames(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return;
+    size_t piece = (size_t)data[0] % 16 + 1;
+    uint8_t *copy = malloc(size);
+    if (!copy)
+        return;
+    memcpy(copy, data, size);
+    enum { MAX = 300 };
+    pm_wsr r;
+    pm_wsr_init(&r, MAX);
+    size_t message = 0;
+    bool stopped = false;
+    for (size_t at = 1; at < size;) {
+        size_t end = PM_MIN(size, at + piece);
+        while (at < end) {
+            pm_wsr_event ev;
+            size_t k = pm_wsr_read(&r, copy + at, end - at, &ev);
+            if (k > end - at || (k == 0 && ev.kind == PM_WSR_NONE))
+                abort(); /* no progress, or past the input */
+            if (stopped && ev.kind != PM_WSR_NONE)
+                abort();
+            if (ev.kind == PM_WSR_DATA) {
+                if (ev.len && (ev.data < copy + at || ev.data + ev.len > copy + at + k))
+                    abort();
+                message += ev.len;
+                if (message > MAX)
+                    abort();
+                if (ev.end)
+                    message = 0;
+            } else if (ev.kind == PM_WSR_PING || ev.kind == PM_WSR_PONG) {
+                if (ev.len > PM_WS_CONTROL_MAX)
+                    abort();
+            } else if (ev.kind == PM_WSR_CLOSE || ev.kind == PM_WSR_ERROR) {
+                if (ev.kind == PM_WSR_CLOSE && ev.code && !pm_ws_close_code_valid(ev.code))
+                    abort();
+                stopped = true;
+            }
+            at += k;
+        }
+    }
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint64_t seed;
@@ -161,5 +214,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pm_env_resolve(&env, &e);
     fuzz_codecs(&env, data, size);
     fuzz_core(&env, data, size);
+    fuzz_frames(data, size);
     return 0;
 }

@@ -148,4 +148,7 @@ void pm_hmac_sha1_2(const uint8_t *key, size_t klen, const uint8_t *p1, size_t n
                     const uint8_t *p2, size_t n2, uint8_t out[20]);
 void pm_md5(const uint8_t *p, size_t n, uint8_t out[16]);
 
+/** True when [p, p+n) is valid UTF-8 (RFC 3629: no overlongs, no surrogates). */
+bool pm_utf8_valid(const uint8_t *p, size_t n);
+
 #endif

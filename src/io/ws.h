@@ -51,6 +51,8 @@ typedef struct pm_ws_config {
     const char *key_file;
     size_t max_message;     /**< reassembly limit; beyond it: close 1009 (default 64 KiB) */
     size_t max_queued;      /**< unsent bytes per connection; beyond: close 1008 (default 4 MiB) */
+    pm_time close_timeout;  /**< a close (ours or the peer's) not done by then drops the
+                                 connection with a TCP reset (default 5 s) */
     bool client_tls;        /**< clients will use wss:// (TLS set-up costs ~0.1 s) */
     const char *ca_file;    /**< client TLS: extra trusted CAs (PEM) */
     bool allow_self_signed; /**< client TLS: accept self-signed server certificates */
@@ -75,7 +77,12 @@ int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *conn);
 int pm_ws_send(pm_ws *ws, uint64_t conn, const void *data, size_t len, bool binary);
 int pm_ws_ping(pm_ws *ws, uint64_t conn);
 
-/** Send what is queued, then a close frame with code and reason (<= 123 bytes). */
+/**
+ * Send what is queued, then a close frame with code and reason (<= 123
+ * bytes). If the close is not done within close_timeout (the peer does not
+ * read, or does not answer), the connection is dropped: on_closed follows
+ * either way, with this code.
+ */
 int pm_ws_close(pm_ws *ws, uint64_t conn, int code, const char *reason, size_t reason_len);
 
 /** Drop the connection without a close frame (on_closed follows). */

@@ -105,9 +105,6 @@ int pm_sigmsg_encode(const pm_envr *env, pm_sigproto proto, const pm_sigmsg *m, 
 int pm_sigmsg_encode_json(const pm_envr *env, const pm_sigmsg *m, pm_buf *out);
 int pm_sigmsg_encode_text(const pm_envr *env, const pm_sigmsg *m, pm_buf *out);
 
-/** True when [p, p+n) is valid UTF-8 (RFC 3629: no overlongs, no surrogates). */
-bool pm_utf8_valid(const uint8_t *p, size_t n);
-
 /* ---- Candidate payload: "\n<mid>\n<index>\n<candidate>" (both formats) ---- */
 
 typedef struct pm_sig_candidate {
