@@ -36,6 +36,9 @@ static const opt_def OPTS[] = {
     {"ping-interval", K_SECONDS, "S", "WebSocket ping period, 0 = none (default 10)"},
     {"max-message", K_UINT, "BYTES", "largest message (default 65536)"},
     {"max-per-address", K_UINT, "N", "connections per IPv4 address or IPv6 /64 (default 0 = any)"},
+    {"max-handshakes-per-address", K_UINT, "N",
+     "connections per address still in their handshake (default 32)"},
+    {"handshake-timeout", K_SECONDS, "S", "time to finish the WebSocket handshake (default 5)"},
     {"rate", K_UINT, "N", "messages per second per connection, 0 = unlimited (default 100)"},
     {"burst", K_UINT, "N", "messages a connection may send at once (default 500)"},
     {"auth-secret", K_STRING, "SECRET", "joining needs ?token=SECRET in the URL"},
@@ -155,6 +158,8 @@ static uint32_t *uint_field(sig_options *o, const char *name)
         return &c->max_lobby_peers;
     if (!strcmp(name, "max-per-address"))
         return &c->max_per_address;
+    if (!strcmp(name, "max-handshakes-per-address"))
+        return &c->max_handshakes_per_address;
     if (!strcmp(name, "rate"))
         return &c->rate_limit;
     if (!strcmp(name, "burst"))
@@ -173,6 +178,8 @@ static pm_time *time_field(sig_options *o, const char *name)
         return &c->ping_interval;
     if (!strcmp(name, "turn-ttl"))
         return &c->turn_ttl;
+    if (!strcmp(name, "handshake-timeout"))
+        return &c->handshake_timeout;
     return NULL;
 }
 

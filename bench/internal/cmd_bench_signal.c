@@ -18,7 +18,7 @@
 
 #include "io/ws.h"
 #include "peermesh/signaling.h"
-#include "signaling/sig_map.h"
+#include "base/map.h"
 #include "wire/signal_msg.h"
 
 #include <getopt.h>
@@ -64,7 +64,7 @@ typedef struct bench {
     char url[128];
     pid_t server_pid;
     int64_t server_cpu0;
-    pm_sig_map by_conn; /* WebSocket connection id -> client index */
+    pm_map by_conn; /* WebSocket connection id -> client index */
 } bench;
 
 static void raise_fd_limit(void)
@@ -102,8 +102,9 @@ static void run_child_server(bench *b, int report_fd)
     cfg.max_peers = (uint32_t)b->clients + 64;
     cfg.max_lobbies = (uint32_t)(b->clients / b->lobby_size + 64);
     cfg.max_lobby_peers = (uint32_t)b->lobby_size;
-    cfg.rate_limit = 0;            /* the load is the point */
-    cfg.join_timeout = PM_SEC(60); /* thousands of handshakes queue up */
+    cfg.rate_limit = 0;                          /* the load is the point */
+    cfg.max_handshakes_per_address = UINT32_MAX; /* every client comes from one address */
+    cfg.join_timeout = PM_SEC(60);               /* thousands of handshakes queue up */
     cfg.http_endpoints = false;
     uint16_t port = 0;
     if (pm_signal_server_new(&cfg, &child_server) == PM_OK)
@@ -172,7 +173,7 @@ static int64_t cpu_us(pid_t pid)
 static bclient *client_of(bench *b, uint64_t conn)
 {
     uintptr_t i;
-    return pm_sig_map_get(&b->by_conn, conn, &i) ? &b->c[i] : NULL;
+    return pm_map_get(&b->by_conn, conn, &i) ? &b->c[i] : NULL;
 }
 
 static void send_text(bench *b, bclient *c, const char *text, size_t len)
@@ -288,7 +289,7 @@ static void connect_more(bench *b)
         if (pm_ws_connect(b->ws, b->url, &c->conn) != PM_OK) {
             c->closed = true;
             b->closed++;
-        } else if (pm_sig_map_put(&b->env, &b->by_conn, c->conn, (uintptr_t)i) == PM_OK) {
+        } else if (pm_map_put(&b->env, &b->by_conn, c->conn, (uintptr_t)i) == PM_OK) {
             b->connecting++;
         } else {
             (void)pm_ws_drop(b->ws, c->conn);
@@ -547,7 +548,7 @@ int pm_cli_bench_signal(int argc, char **argv)
         free(b->lobby_names[i]);
     free(b->lobby_names);
     free(b->c);
-    pm_sig_map_free(&b->env, &b->by_conn);
+    pm_map_free(&b->env, &b->by_conn);
     free(b->lat);
     pm_buf_free(&b->env, &b->scratch);
     pm_buf_free(&b->env, &b->msg);

@@ -77,11 +77,16 @@ typedef struct pm_signal_server_config {
     pm_time seal_delay;   /**< from SEAL to closing everyone with 1000 (10 s) */
 
     /* What the demo lacks (0 = off unless said otherwise). */
-    uint32_t max_lobby_peers;     /**< peers in one lobby (default 4096) */
-    pm_time ping_interval;        /**< WebSocket ping period (10 s); a peer that has not
-                                       answered the previous ping is closed (4004) */
-    size_t max_message_size;      /**< largest message (64 KiB), beyond: 1009 */
-    uint32_t max_per_address;     /**< connections from one IPv4 address or IPv6 /64 */
+    uint32_t max_lobby_peers;            /**< peers in one lobby (default 4096) */
+    pm_time ping_interval;               /**< WebSocket ping period (10 s); a peer that has not
+                                              answered the previous ping is closed (4004) */
+    size_t max_message_size;             /**< largest message (64 KiB), beyond: 1009 */
+    uint32_t max_per_address;            /**< connections from one IPv4 address or IPv6 /64 */
+    uint32_t max_handshakes_per_address; /**< connections from one address still in their
+                                              WebSocket handshake (default 32); more are
+                                              refused at accept (UINT32_MAX: any) */
+    pm_time handshake_timeout;    /**< to finish the WebSocket handshake (default 5 s; 1 s while
+                                       more than 128 handshakes are unfinished) */
     uint32_t rate_limit;          /**< messages per second per connection (default 100) */
     uint32_t rate_burst;          /**< token bucket depth (default 500) */
     const char *auth_secret;      /**< joining needs ?token=<this secret> in the URL */

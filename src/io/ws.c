@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "io/ws.h"
+#include "base/map.h"
 #include "io/ws_frame.h"
 
 #include <arpa/inet.h>
@@ -29,7 +30,12 @@
 #define DEFAULT_MAX_MESSAGE 65536
 #define DEFAULT_MAX_QUEUED  (4u << 20)
 #define DEFAULT_CLOSE_TIME  PM_SEC(5)
-#define HOUSEKEEPING_PERIOD 0.1   /* seconds between deadline checks while any is pending */
+#define HOUSEKEEPING_PERIOD 0.1 /* seconds between deadline checks while any is pending */
+#define DEFAULT_HS_PER_ADDR 32
+#define DEFAULT_HS_TIME     PM_SEC(5)
+#define HS_POOL             256 /* handshakes lws works on at once (one header buffer each) */
+#define HS_PRESSURE         (HS_POOL / 2) /* beyond: handshakes get HS_TIME_PRESSED */
+#define HS_TIME_PRESSED     PM_SEC(1)
 #define READ_CHUNK          16384 /* bytes read from a socket at once */
 #define READ_ROUNDS         4     /* reads per wake-up: one busy peer cannot starve the rest */
 #define WRITE_BUDGET        64    /* messages written per writeable callback */
@@ -75,11 +81,18 @@ typedef struct ws_conn {
     struct ws_conn *close_prev, *close_next;
 } ws_conn;
 
-/* State of a plain HTTP request on a server connection. */
+/* A server connection before it is a WebSocket: its handshake (an
+ * unfinished one is on the handshake list and counts against its address),
+ * then a plain HTTP request's answer. */
 typedef struct http_req {
     uint32_t magic;
     pm_buf body;
     size_t sent;
+    struct lws *wsi;
+    uint64_t addr_key;
+    pm_time accepted_at;
+    bool unfinished;
+    struct http_req *hs_prev, *hs_next;
 } http_req;
 #define HTTP_MAGIC 0x48545450u
 #define CONN_MAGIC 0x57534f4bu
@@ -109,6 +122,12 @@ struct pm_ws {
     bool housekeeping_on;
     pm_time close_timeout;
     ws_conn *closing_head, *closing_tail; /* by close deadline (all the same timeout) */
+    /* Unfinished handshakes, oldest first, and how many per address. */
+    http_req *hs_head, *hs_tail;
+    size_t hs_count;
+    pm_map hs_by_addr;
+    uint32_t hs_per_addr;
+    pm_time hs_timeout;
     ws_conn **slots;
     uint32_t *gens;
     uint32_t *free_slots;
@@ -250,12 +269,80 @@ static void expire_close(pm_ws *ws, ws_conn *c)
     hang_up(ws, c);
 }
 
+/* ---- handshakes: limited per address, and in time ---- */
+
+static void hs_count_add(pm_ws *ws, uint64_t key, int delta)
+{
+    uintptr_t n = 0;
+    (void)pm_map_get(&ws->hs_by_addr, key, &n);
+    n = (uintptr_t)((intptr_t)n + delta);
+    if (n)
+        (void)pm_map_put(&ws->env, &ws->hs_by_addr, key, n);
+    else
+        (void)pm_map_del(&ws->hs_by_addr, key);
+}
+
+/* The handshake is over (done, or the connection gone). */
+static void hs_finish(pm_ws *ws, http_req *r)
+{
+    if (!r->unfinished)
+        return;
+    r->unfinished = false;
+    if (r->hs_prev)
+        r->hs_prev->hs_next = r->hs_next;
+    else
+        ws->hs_head = r->hs_next;
+    if (r->hs_next)
+        r->hs_next->hs_prev = r->hs_prev;
+    else
+        ws->hs_tail = r->hs_prev;
+    r->hs_prev = r->hs_next = NULL;
+    ws->hs_count--;
+    if (r->addr_key)
+        hs_count_add(ws, r->addr_key, -1);
+}
+
+static void hs_start(pm_ws *ws, http_req *r, struct lws *wsi, uint64_t key)
+{
+    r->wsi = wsi;
+    r->addr_key = key;
+    r->accepted_at = pm_env_now(&ws->env);
+    r->unfinished = true;
+    r->hs_prev = ws->hs_tail;
+    if (ws->hs_tail)
+        ws->hs_tail->hs_next = r;
+    else
+        ws->hs_head = r;
+    ws->hs_tail = r;
+    ws->hs_count++;
+    if (key)
+        hs_count_add(ws, key, 1);
+    housekeeping_start(ws);
+}
+
+/* Idle connections that never finish their upgrade hold lws's header
+ * buffers (slowloris): each gets hs_timeout, and only a second while half
+ * the pool is taken. */
+static pm_time hs_deadline(const pm_ws *ws, const http_req *r)
+{
+    return r->accepted_at + (ws->hs_count > HS_PRESSURE ? HS_TIME_PRESSED : ws->hs_timeout);
+}
+
 static void run_deadlines(pm_ws *ws)
 {
     pm_time now = pm_env_now(&ws->env);
     while (ws->closing_head && ws->closing_head->close_deadline <= now)
         expire_close(ws, ws->closing_head);
-    if (ws->housekeeping_on && !ws->closing_head) {
+    bool killed = false;
+    while (ws->hs_head && hs_deadline(ws, ws->hs_head) <= now) {
+        http_req *r = ws->hs_head;
+        hs_finish(ws, r);
+        lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        killed = true;
+    }
+    if (killed)
+        lws_cancel_service(ws->ctx);
+    if (ws->housekeeping_on && !ws->closing_head && !ws->hs_head) {
         ev_timer_stop(ws->loop, &ws->housekeeping);
         ws->housekeeping_on = false;
     }
@@ -327,13 +414,12 @@ static void set_local_close(ws_conn *c, int code, const char *reason, size_t len
 
 /* ---- callbacks ---- */
 
-static void peer_address(struct lws *wsi, pm_addr *out, bool *ok)
+static void peer_address(int fd, pm_addr *out, bool *ok)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     memset(out, 0, sizeof *out);
     *ok = false;
-    int fd = lws_get_socket_fd(wsi);
     if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
         return;
     if (ss.ss_family == AF_INET) {
@@ -379,7 +465,7 @@ static int on_established(pm_ws *ws, struct lws *wsi)
         start_own_rx(ws, c);
     pm_addr remote;
     bool have_addr;
-    peer_address(wsi, &remote, &have_addr);
+    peer_address(lws_get_socket_fd(wsi), &remote, &have_addr);
     char buf[256];
     const char *token = lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof buf);
     if (ws->h.on_open)
@@ -635,6 +721,7 @@ static int on_http(pm_ws *ws, struct lws *wsi, const char *path)
         r->magic = HTTP_MAGIC;
         lws_set_opaque_user_data(wsi, r);
     }
+    hs_finish(ws, r); /* a whole request came: not a slow one */
     r->body.len = 0;
     r->sent = 0;
     const char *ctype = "text/plain; charset=utf-8";
@@ -676,10 +763,45 @@ static void free_http(pm_ws *ws, struct lws *wsi)
 {
     http_req *r = lws_get_opaque_user_data(wsi);
     if (r && r->magic == HTTP_MAGIC) {
+        hs_finish(ws, r);
         lws_set_opaque_user_data(wsi, NULL);
         pm_buf_free(&ws->env, &r->body);
         pm_free(&ws->env, r);
     }
+}
+
+static uint64_t fd_address_key(int fd)
+{
+    pm_addr a;
+    bool ok;
+    peer_address(fd, &a, &ok);
+    return ok ? pm_addr_key(&a) : 0;
+}
+
+/* At accept, before lws spends anything on it: a new connection from an
+ * address with hs_per_addr handshakes still unfinished is refused. */
+static bool accept_from(pm_ws *ws, int fd)
+{
+    uint64_t key = fd_address_key(fd);
+    uintptr_t n = 0;
+    if (!key || !pm_map_get(&ws->hs_by_addr, key, &n) || n < ws->hs_per_addr)
+        return true;
+    PM_DEBUG(&ws->env, "ws", "refused a connection: %u handshakes unfinished from its address",
+             (unsigned)n);
+    return false;
+}
+
+static int on_accepted(pm_ws *ws, struct lws *wsi)
+{
+    if (lws_get_opaque_user_data(wsi))
+        return 0;
+    http_req *r = pm_calloc(&ws->env, sizeof *r);
+    if (!r)
+        return 0; /* not tracked; on_http makes its state later */
+    r->magic = HTTP_MAGIC;
+    lws_set_opaque_user_data(wsi, r);
+    hs_start(ws, r, wsi, fd_address_key(lws_get_socket_fd(wsi)));
+    return 0;
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -692,7 +814,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     ws_conn *c = NULL;
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return ws->stopped ? -1 : 0;
+        return ws->stopped || !accept_from(ws, (int)(intptr_t)in) ? -1 : 0;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        return on_accepted(ws, wsi);
     case LWS_CALLBACK_ESTABLISHED:
         free_http(ws, wsi);
         return on_established(ws, wsi);
@@ -802,6 +926,9 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     ws->max_message = cfg->max_message ? cfg->max_message : DEFAULT_MAX_MESSAGE;
     ws->max_queued = cfg->max_queued ? cfg->max_queued : DEFAULT_MAX_QUEUED;
     ws->close_timeout = cfg->close_timeout > 0 ? cfg->close_timeout : DEFAULT_CLOSE_TIME;
+    ws->hs_per_addr =
+        cfg->max_handshakes_per_address ? cfg->max_handshakes_per_address : DEFAULT_HS_PER_ADDR;
+    ws->hs_timeout = cfg->handshake_timeout > 0 ? cfg->handshake_timeout : DEFAULT_HS_TIME;
     ws->allow_self_signed = cfg->allow_self_signed;
     ws->client_tls = cfg->client_tls;
     ws->direct = cfg->listen && !cfg->cert_file;
@@ -842,7 +969,7 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     info.timeout_secs = 10;
     /* Handshakes in flight at once (one header buffer each): many clients
      * connecting together would otherwise queue behind the default few. */
-    info.max_http_header_pool = 256;
+    info.max_http_header_pool = HS_POOL;
     /* A connection that does not finish its HTTP upgrade gives its header
      * slot back after 5 s (lws default 10 s), so idle sockets cannot hold
      * all 256 slots for long. */
@@ -909,6 +1036,7 @@ void pm_ws_free(pm_ws *ws)
         ev_timer_stop(ws->loop, &ws->housekeeping);
         ev_loop_destroy(ws->loop);
     }
+    pm_map_free(&env, &ws->hs_by_addr);
     pm_free(&env, ws->slots);
     pm_free(&env, ws->gens);
     pm_free(&env, ws->free_slots);

@@ -49,13 +49,18 @@ typedef struct pm_ws_config {
     uint16_t port;            /**< 0 = any free port */
     const char *cert_file;    /**< with key_file: wss */
     const char *key_file;
-    size_t max_message;     /**< reassembly limit; beyond it: close 1009 (default 64 KiB) */
-    size_t max_queued;      /**< unsent bytes per connection; beyond: close 1008 (default 4 MiB) */
-    pm_time close_timeout;  /**< a close (ours or the peer's) not done by then drops the
-                                 connection with a TCP reset (default 5 s) */
-    bool client_tls;        /**< clients will use wss:// (TLS set-up costs ~0.1 s) */
-    const char *ca_file;    /**< client TLS: extra trusted CAs (PEM) */
-    bool allow_self_signed; /**< client TLS: accept self-signed server certificates */
+    size_t max_message;    /**< reassembly limit; beyond it: close 1009 (default 64 KiB) */
+    size_t max_queued;     /**< unsent bytes per connection; beyond: close 1008 (default 4 MiB) */
+    pm_time close_timeout; /**< a close (ours or the peer's) not done by then drops the
+                                connection with a TCP reset (default 5 s) */
+    uint32_t max_handshakes_per_address; /**< server: connections from one IPv4 address or
+                                              IPv6 /64 still in their handshake; more are
+                                              refused at accept (default 32; UINT32_MAX: any) */
+    pm_time handshake_timeout; /**< server: to finish the HTTP upgrade (default 5 s; 1 s while
+                                    more than 128 handshakes are unfinished) */
+    bool client_tls;           /**< clients will use wss:// (TLS set-up costs ~0.1 s) */
+    const char *ca_file;       /**< client TLS: extra trusted CAs (PEM) */
+    bool allow_self_signed;    /**< client TLS: accept self-signed server certificates */
 } pm_ws_config;
 
 /** PM_ERR_IO when the port cannot be bound, PM_ERR_CRYPTO for unusable TLS files. */

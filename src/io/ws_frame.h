@@ -20,11 +20,11 @@
 #include "base/base.h"
 
 /* RFC 6455 section 7.4.1 close codes this reader asks for. */
-#define PM_WS_CLOSE_NORMAL    1000
-#define PM_WS_CLOSE_PROTOCOL  1002
-#define PM_WS_CLOSE_BAD_DATA  1007
-#define PM_WS_CLOSE_TOO_BIG   1009
-#define PM_WS_CONTROL_MAX     125 /* section 5.5 */
+#define PM_WS_CLOSE_NORMAL   1000
+#define PM_WS_CLOSE_PROTOCOL 1002
+#define PM_WS_CLOSE_BAD_DATA 1007
+#define PM_WS_CLOSE_TOO_BIG  1009
+#define PM_WS_CONTROL_MAX    125 /* section 5.5 */
 
 typedef enum pm_wsr_kind {
     PM_WSR_NONE = 0, /**< input consumed, nothing to report yet */

@@ -8,13 +8,13 @@
 #include "peermesh/signaling.h"
 #include "signaling/metrics.h"
 #include "signaling/sig_core.h"
-#include "signaling/sig_map.h"
+#include "base/map.h"
 
 struct pm_signal_server {
     pm_envr env;
     pm_ws *ws;
     pm_sigsrv *core;
-    pm_sig_map conns; /* transport id -> core id */
+    pm_map conns; /* transport id -> core id */
     bool http_endpoints;
     bool shutting_down;
     int64_t start_unix;
@@ -52,14 +52,14 @@ static void drain(pm_signal_server *srv)
 static uint64_t core_id(const pm_signal_server *srv, uint64_t tid)
 {
     uintptr_t v = 0;
-    return pm_sig_map_get(&srv->conns, tid, &v) ? (uint64_t)v : 0;
+    return pm_map_get(&srv->conns, tid, &v) ? (uint64_t)v : 0;
 }
 
 static void on_open(void *ud, uint64_t tid, const pm_addr *remote, const char *token)
 {
     pm_signal_server *srv = ud;
     uint64_t id = pm_sigsrv_open(srv->core, now_of(srv), remote, token, tid);
-    if (!id || pm_sig_map_put(&srv->env, &srv->conns, tid, (uintptr_t)id) != PM_OK) {
+    if (!id || pm_map_put(&srv->env, &srv->conns, tid, (uintptr_t)id) != PM_OK) {
         if (id)
             pm_sigsrv_gone(srv->core, now_of(srv), id);
         (void)pm_ws_drop(srv->ws, tid);
@@ -97,7 +97,7 @@ static void on_closed(void *ud, uint64_t tid, int code, const char *reason, bool
     uint64_t id = core_id(srv, tid);
     if (!id)
         return;
-    (void)pm_sig_map_del(&srv->conns, tid);
+    (void)pm_map_del(&srv->conns, tid);
     pm_time now = now_of(srv);
     if (local && code == PM_SIGNAL_CLOSE_TOO_BIG)
         pm_sigsrv_closed_by_transport(srv->core, now, id, code);
@@ -160,6 +160,8 @@ int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **
             .cert_file = cfg->cert_file,
             .key_file = cfg->key_file,
             .max_message = cfg->max_message_size,
+            .max_handshakes_per_address = cfg->max_handshakes_per_address,
+            .handshake_timeout = cfg->handshake_timeout,
         };
         pm_ws_handler h = {.ud = srv,
                            .on_open = on_open,
@@ -186,7 +188,7 @@ void pm_signal_server_free(pm_signal_server *srv)
         return;
     pm_ws_free(srv->ws);
     pm_sigsrv_free(srv->core);
-    pm_sig_map_free(&srv->env, &srv->conns);
+    pm_map_free(&srv->env, &srv->conns);
     pm_buf_free(&srv->env, &srv->page);
     pm_envr env = srv->env;
     pm_free(&env, srv);

@@ -26,6 +26,9 @@
 #define DEFAULT_RATE        100
 #define DEFAULT_BURST       500
 #define DEFAULT_TURN_TTL    PM_SEC(86400)
+/* Slowloris: lws works on 256 handshakes at once; one address may hold 32. */
+#define DEFAULT_HANDSHAKES_PER_ADDRESS 32
+#define DEFAULT_HANDSHAKE_TIMEOUT      PM_SEC(5)
 
 #define TOKEN_UNIT 1000000 /* rate bucket unit: one message in millionths */
 
@@ -50,6 +53,8 @@ void pm_signal_server_config_default(pm_signal_server_config *cfg)
     cfg->rate_limit = DEFAULT_RATE;
     cfg->rate_burst = DEFAULT_BURST;
     cfg->turn_ttl = DEFAULT_TURN_TTL;
+    cfg->max_handshakes_per_address = DEFAULT_HANDSHAKES_PER_ADDRESS;
+    cfg->handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
 }
 
 /* ---- configuration ---- */
@@ -161,8 +166,8 @@ void pm_sigsrv_free(pm_sigsrv *s)
     pm_free(&env, s->slots);
     pm_free(&env, s->gens);
     pm_free(&env, s->free_slots);
-    pm_sig_map_free(&env, &s->lobbies);
-    pm_sig_map_free(&env, &s->addresses);
+    pm_map_free(&env, &s->lobbies);
+    pm_map_free(&env, &s->addresses);
     pm_fifo_free(&env, &s->out);
     pm_buf_free(&env, &s->scratch);
     pm_buf_free(&env, &s->enc);
@@ -221,17 +226,6 @@ static int slot_take(pm_sigsrv *s, uint32_t *slot)
     *slot = (uint32_t)s->nslots;
     s->nslots = n;
     return PM_OK;
-}
-
-/* IPv4: the address; IPv6: its /64, the unit a host or home usually gets. */
-static uint64_t address_key(const pm_addr *a)
-{
-    if (!a || !a->family)
-        return 0;
-    if (a->family == 4)
-        return 0x100000000ull | pm_rd32(a->ip);
-    uint64_t k = pm_rd64(a->ip) ^ 0xA5A5000000000000ull;
-    return k ? k : 1;
 }
 
 static void push_output(pm_sigsrv *s, pm_sigsrv_out_kind kind, const sig_conn *c, int code,
@@ -355,10 +349,10 @@ uint64_t pm_sigsrv_open(pm_sigsrv *s, pm_time now, const pm_addr *remote, const 
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, STR_TOO_MANY_PEERS);
         return c->id;
     }
-    uint64_t key = address_key(remote);
+    uint64_t key = pm_addr_key(remote);
     uintptr_t from_addr = 0;
     if (key)
-        (void)pm_sig_map_get(&s->addresses, key, &from_addr);
+        (void)pm_map_get(&s->addresses, key, &from_addr);
     if (s->cfg.max_per_address && key && from_addr >= s->cfg.max_per_address) {
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_ADDRESS, STR_ADDRESS);
         return c->id;
@@ -366,7 +360,7 @@ uint64_t pm_sigsrv_open(pm_sigsrv *s, pm_time now, const pm_addr *remote, const 
     c->counted = true;
     s->ncounted++;
     s->stats.connections_total++;
-    if (key && pm_sig_map_put(&s->env, &s->addresses, key, from_addr + 1) == PM_OK)
+    if (key && pm_map_put(&s->env, &s->addresses, key, from_addr + 1) == PM_OK)
         c->addr_key = key;
 
     bool authorized = true;
@@ -399,11 +393,11 @@ void pm_sigsrv_gone(pm_sigsrv *s, pm_time now, uint64_t id)
     if (c->counted)
         s->ncounted--;
     uintptr_t n;
-    if (c->addr_key && pm_sig_map_get(&s->addresses, c->addr_key, &n)) {
+    if (c->addr_key && pm_map_get(&s->addresses, c->addr_key, &n)) {
         if (n > 1)
-            (void)pm_sig_map_put(&s->env, &s->addresses, c->addr_key, n - 1);
+            (void)pm_map_put(&s->env, &s->addresses, c->addr_key, n - 1);
         else
-            (void)pm_sig_map_del(&s->addresses, c->addr_key);
+            (void)pm_map_del(&s->addresses, c->addr_key);
     }
     uint32_t slot = (uint32_t)id - 1;
     s->slots[slot] = NULL;
@@ -577,7 +571,7 @@ void pm_sigsrv_shutdown(pm_sigsrv *s, pm_time now)
     s->shutting_down = true;
     /* Everyone goes with the same 1001: no lobby news, no host-left 4000s. */
     pm_sigsrv_lobbies_free(s);
-    pm_sig_map_free(&s->env, &s->lobbies);
+    pm_map_free(&s->env, &s->lobbies);
     s->seal_head = s->seal_tail = NULL;
     s->stats.peers_in_lobbies = 0;
     for (size_t i = 0; i < s->nslots; i++)

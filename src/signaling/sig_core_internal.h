@@ -3,7 +3,7 @@
 #define PM_SIG_CORE_INTERNAL_H
 
 #include "signaling/sig_core.h"
-#include "signaling/sig_map.h"
+#include "base/map.h"
 #include "wire/signal_msg.h"
 
 /* Reasons, word for word the demo server's (server_node/server.js). */
@@ -86,8 +86,8 @@ struct pm_sigsrv {
     sig_lobby *seal_head, *seal_tail;
     pm_time next_sweep;
 
-    pm_sig_map lobbies;   /* name hash -> sig_lobby * */
-    pm_sig_map addresses; /* address key -> connection count */
+    pm_map lobbies;   /* name hash -> sig_lobby * */
+    pm_map addresses; /* address key -> connection count */
 
     pm_fifo out; /* records: [header][bytes] */
     bool out_peeked;

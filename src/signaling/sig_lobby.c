@@ -35,7 +35,7 @@ static void random_name(pm_sigsrv *s, char *out, size_t n)
 static sig_lobby *lobby_find(const pm_sigsrv *s, const char *name, size_t len)
 {
     uintptr_t v;
-    if (len > PM_SIG_MAX_LOBBY_NAME || !pm_sig_map_get(&s->lobbies, pm_sig_hash(name, len), &v))
+    if (len > PM_SIG_MAX_LOBBY_NAME || !pm_map_get(&s->lobbies, pm_hash_bytes(name, len), &v))
         return NULL;
     sig_lobby *l = (sig_lobby *)v;
     /* Same hash is not the same name. */
@@ -51,12 +51,12 @@ static sig_lobby *lobby_create(pm_sigsrv *s, bool mesh)
      * would hide the other lobby, so draw again. */
     for (int tries = 0; tries < 16; tries++) {
         random_name(s, l->name, SIG_LOBBY_NAME_LEN);
-        l->key = pm_sig_hash(l->name, SIG_LOBBY_NAME_LEN);
-        if (!pm_sig_map_get(&s->lobbies, l->key, NULL))
+        l->key = pm_hash_bytes(l->name, SIG_LOBBY_NAME_LEN);
+        if (!pm_map_get(&s->lobbies, l->key, NULL))
             break;
         l->key = 0;
     }
-    if (!l->key || pm_sig_map_put(&s->env, &s->lobbies, l->key, (uintptr_t)l) != PM_OK) {
+    if (!l->key || pm_map_put(&s->env, &s->lobbies, l->key, (uintptr_t)l) != PM_OK) {
         pm_free(&s->env, l);
         return NULL;
     }
@@ -83,7 +83,7 @@ static void unseal_list(pm_sigsrv *s, sig_lobby *l)
 static void lobby_destroy(pm_sigsrv *s, sig_lobby *l)
 {
     unseal_list(s, l);
-    (void)pm_sig_map_del(&s->lobbies, l->key);
+    (void)pm_map_del(&s->lobbies, l->key);
     PM_INFO(&s->env, "signal", "lobby %s closed", l->name);
     pm_free(&s->env, l->members);
     pm_free(&s->env, l);

@@ -7,6 +7,9 @@
  *    while a valid one (4000) is echoed;
  *  - every close has a deadline: a peer that stopped reading does not keep
  *    its connection (queue, kernel buffer, slot) once the server closed it;
+ *  - slowloris: hundreds of connections from one address that never finish
+ *    their handshake neither keep another address's client from joining
+ *    nor /healthz from answering.
  */
 #include "testutil.h"
 
@@ -19,6 +22,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -66,9 +70,10 @@ static size_t read_some(int fd, uint8_t *buf, size_t want, pump_fn pump, void *u
 
 static void handshake(int fd, pump_fn pump, void *ud)
 {
-    static const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                              "Sec-WebSocket-Version: 13\r\n\r\n";
+    static const char req[] =
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n";
     assert_int_equal(send(fd, req, sizeof req - 1, 0), (ssize_t)(sizeof req - 1));
     char resp[1024];
     size_t got = 0;
@@ -131,12 +136,12 @@ static bool hung_up(int fd, pump_fn pump, void *ud, pm_time limit)
 {
     uint8_t sink[4096];
     pm_time end = pm_now() + limit;
-    while (pm_now() < end) {
+    do {
         pump(ud);
         ssize_t n = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
             return true;
-    }
+    } while (pm_now() < end);
     return false;
 }
 
@@ -147,15 +152,22 @@ static void pump_server(void *ud)
     pm_signal_server_poll(ud, 1);
 }
 
-static pm_signal_server *signal_server(void)
+static pm_signal_server *signal_server_with(pm_time handshake_timeout)
 {
     pm_signal_server_config cfg;
     pm_signal_server_config_default(&cfg);
+    if (handshake_timeout)
+        cfg.handshake_timeout = handshake_timeout;
     cfg.bind_address = "127.0.0.1";
     cfg.port = 0;
     pm_signal_server *srv = NULL;
     assert_int_equal(pm_signal_server_new(&cfg, &srv), PM_OK);
     return srv;
+}
+
+static pm_signal_server *signal_server(void)
+{
+    return signal_server_with(0);
 }
 
 static void unmasked_frame_is_a_protocol_error(void **st)
@@ -274,12 +286,133 @@ static void close_of_a_peer_that_does_not_read_has_a_deadline(void **st)
     pm_ws_free(r.ws);
 }
 
+/* ---- slowloris ---- */
+
+static bool got_id(int fd, pump_fn pump, void *ud, pm_time limit)
+{
+    int code;
+    pm_time end = pm_now() + limit;
+    while (pm_now() < end) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        pump(ud);
+        if (poll(&p, 1, 0) == 1)
+            return server_frame(fd, pump, ud, &code) == 0x1;
+    }
+    return false;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* GET /healthz from `from`: how long the answer took (-1: none). */
+static pm_time healthz_time(pm_signal_server *srv, const char *from)
+{
+    pm_time t0 = pm_now();
+    int hz = tcp_connect(pm_signal_server_port(srv), from, 0);
+    static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(send(hz, get, sizeof get - 1, 0), (ssize_t)(sizeof get - 1));
+    char resp[13] = {0};
+    size_t n = read_some(hz, (uint8_t *)resp, 12, pump_server, srv, PM_SEC(10));
+    close(hz);
+    if (n != 12 || strcmp(resp, "HTTP/1.1 200") != 0)
+        return -1;
+    return pm_now() - t0;
+}
+
+/* Open n connections from `from` that send half a request and stop. */
+static void open_slow(pm_signal_server *srv, const char *from, int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fds[i] = tcp_connect(pm_signal_server_port(srv), from, 0);
+        static const char part[] = "GET / HTTP/1.1\r\nHost: x\r\n";
+        (void)send(fds[i], part, sizeof part - 1, MSG_NOSIGNAL);
+        pump_server(srv);
+    }
+    for (int i = 0; i < 100; i++)
+        pump_server(srv);
+}
+
+static void slowloris_does_not_lock_others_out(void **st)
+{
+    raise_fd_limit();
+    pm_signal_server *srv = signal_server_with(PM_SEC(1));
+    uint16_t port = pm_signal_server_port(srv);
+    /* 400 connections from 127.0.0.1 that start a request and never end it
+     * (more than the 256 handshakes lws works on at once). */
+    enum { SLOW = 400 };
+    int slow[SLOW];
+    open_slow(srv, "127.0.0.1", slow, SLOW);
+    /* Beyond its 32 unfinished handshakes, the address is refused. */
+    int refused = 0;
+    for (int i = 0; i < SLOW; i++)
+        if (hung_up(slow[i], pump_server, srv, 0))
+            refused++;
+    print_message("%d of %d slow connections refused at accept\n", refused, SLOW);
+    assert_true(refused >= SLOW - 32);
+    /* /healthz answers at once... */
+    pm_time took = healthz_time(srv, "127.0.0.3");
+    print_message("/healthz in %lld ms\n", (long long)(took / 1000));
+    assert_true(took >= 0 && took < PM_SEC(1));
+    /* ...and another address joins a lobby at once. */
+    pm_time t0 = pm_now();
+    int fd = tcp_connect(port, "127.0.0.2", 0);
+    handshake(fd, pump_server, srv);
+    static const char join[] = "{\"type\":0,\"id\":0,\"data\":\"\"}";
+    uint8_t frame[128];
+    size_t n = client_frame(frame, 0x1, join, sizeof join - 1, true);
+    assert_int_equal(send(fd, frame, n, 0), (ssize_t)n);
+    assert_true(got_id(fd, pump_server, srv, PM_SEC(10)));
+    took = pm_now() - t0;
+    print_message("joined in %lld ms\n", (long long)(took / 1000));
+    assert_true(took < PM_SEC(1));
+    close(fd);
+    /* The slow ones that were let in go by the handshake deadline (1 s). */
+    int gone = 0;
+    for (int i = 0; i < SLOW; i++) {
+        if (hung_up(slow[i], pump_server, srv, PM_SEC(3)))
+            gone++;
+        close(slow[i]);
+    }
+    assert_int_equal(gone, SLOW);
+    pm_signal_server_free(srv);
+}
+
+/* From many addresses, each under its limit, they fill lws's 256 handshake
+ * slots: then every handshake gets 1 s instead of 5, and /healthz an
+ * answer within about that. */
+static void slowloris_from_many_addresses_is_cut_short(void **st)
+{
+    raise_fd_limit();
+    pm_signal_server *srv = signal_server();
+    enum { ADDRS = 10, EACH = 30 };
+    static int slow[ADDRS][EACH];
+    for (int a = 0; a < ADDRS; a++) {
+        char from[32];
+        snprintf(from, sizeof from, "127.0.1.%d", a + 1);
+        open_slow(srv, from, slow[a], EACH);
+    }
+    pm_time took = healthz_time(srv, "127.0.0.3");
+    print_message("/healthz in %lld ms\n", (long long)(took / 1000));
+    assert_true(took >= 0 && took < PM_MS(2500));
+    for (int a = 0; a < ADDRS; a++)
+        for (int i = 0; i < EACH; i++)
+            close(slow[a][i]);
+    pm_signal_server_free(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unmasked_frame_is_a_protocol_error),
         cmocka_unit_test(invalid_close_codes_are_answered_with_1002),
         cmocka_unit_test(close_of_a_peer_that_does_not_read_has_a_deadline),
+        cmocka_unit_test(slowloris_does_not_lock_others_out),
+        cmocka_unit_test(slowloris_from_many_addresses_is_cut_short),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

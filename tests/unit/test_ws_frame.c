@@ -42,8 +42,7 @@ static size_t frame(uint8_t *out, uint8_t b0, const void *payload, size_t len, b
 /* What a stream read in pieces of `piece` bytes yields, as text:
  * messages "M<t|b>:<payload>", "PING:<p>", "PONG:<p>", "CLOSE:<code>:<reason>",
  * "ERR:<code>", separated by '|'. */
-static void read_all(const uint8_t *in, size_t len, size_t piece, size_t max, char *out,
-                     size_t cap)
+static void read_all(const uint8_t *in, size_t len, size_t piece, size_t max, char *out, size_t cap)
 {
     uint8_t *copy = malloc(len ? len : 1);
     memcpy(copy, in, len);
@@ -118,10 +117,12 @@ static void messages_whole_and_fragmented(void **st)
     n += frame(s + n, 0x8A, "p2", 2, true);
     n += frame(s + n, 0x80, "", 0, true);
     n += frame(s + n, 0x81, "", 0, true);
-    n += frame(s + n, 0x88, "\x03\xe8" "bye", 5, true);
+    n += frame(s + n, 0x88,
+               "\x03\xe8"
+               "bye",
+               5, true);
     n += frame(s + n, 0x81, "after the close", 15, true);
-    expect(s, n, 1000,
-           "Mt:hello|Mb:\x01\x02|PING:p1|PONG:p2|Mt:abcdef|Mt:|CLOSE:1000:bye|");
+    expect(s, n, 1000, "Mt:hello|Mb:\x01\x02|PING:p1|PONG:p2|Mt:abcdef|Mt:|CLOSE:1000:bye|");
 }
 
 static void lengths_of_16_and_64_bits(void **st)
