@@ -41,6 +41,8 @@ static const opt_def OPTS[] = {
     {"handshake-timeout", K_SECONDS, "S", "time to finish the WebSocket handshake (default 5)"},
     {"rate", K_UINT, "N", "messages per second per connection, 0 = unlimited (default 100)"},
     {"burst", K_UINT, "N", "messages a connection may send at once (default 500)"},
+    {"join-rate", K_UINT, "N", "joins per second from one address, 0 = unlimited (default 10)"},
+    {"join-burst", K_UINT, "N", "joins one address may make at once (default 50)"},
     {"auth-secret", K_STRING, "SECRET", "joining needs ?token=SECRET in the URL"},
     {"token-secret", K_STRING, "SECRET", "joining needs an HMAC token (see --make-token)"},
     {"turn-secret", K_STRING, "SECRET", "coturn static-auth-secret: hand out TURN credentials"},
@@ -164,6 +166,10 @@ static uint32_t *uint_field(sig_options *o, const char *name)
         return &c->rate_limit;
     if (!strcmp(name, "burst"))
         return &c->rate_burst;
+    if (!strcmp(name, "join-rate"))
+        return &c->join_rate;
+    if (!strcmp(name, "join-burst"))
+        return &c->join_burst;
     return NULL;
 }
 

@@ -104,7 +104,8 @@ static void run_child_server(bench *b, int report_fd)
     cfg.max_lobby_peers = (uint32_t)b->lobby_size;
     cfg.rate_limit = 0;                          /* the load is the point */
     cfg.max_handshakes_per_address = UINT32_MAX; /* every client comes from one address */
-    cfg.join_timeout = PM_SEC(60);               /* thousands of handshakes queue up */
+    cfg.join_rate = 0;
+    cfg.join_timeout = PM_SEC(60); /* thousands of handshakes queue up */
     cfg.http_endpoints = false;
     uint16_t port = 0;
     if (pm_signal_server_new(&cfg, &child_server) == PM_OK)

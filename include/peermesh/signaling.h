@@ -89,6 +89,9 @@ typedef struct pm_signal_server_config {
                                        more than 128 handshakes are unfinished) */
     uint32_t rate_limit;          /**< messages per second per connection (default 100) */
     uint32_t rate_burst;          /**< token bucket depth (default 500) */
+    uint32_t join_rate;           /**< joins per second from one address (default 10; 0 = any): each
+                                       join and leave is told to the whole lobby */
+    uint32_t join_burst;          /**< joins one address may make at once (default 50) */
     const char *auth_secret;      /**< joining needs ?token=<this secret> in the URL */
     const char *token_secret;     /**< joining needs ?token=<expiry>:<user>:<hmac> (see
                                        pm_signal_token_make) */

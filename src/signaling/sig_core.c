@@ -26,6 +26,8 @@
 #define DEFAULT_RATE        100
 #define DEFAULT_BURST       500
 #define DEFAULT_TURN_TTL    PM_SEC(86400)
+#define DEFAULT_JOIN_RATE   10
+#define DEFAULT_JOIN_BURST  50
 /* Slowloris: lws works on 256 handshakes at once; one address may hold 32. */
 #define DEFAULT_HANDSHAKES_PER_ADDRESS 32
 #define DEFAULT_HANDSHAKE_TIMEOUT      PM_SEC(5)
@@ -53,6 +55,8 @@ void pm_signal_server_config_default(pm_signal_server_config *cfg)
     cfg->rate_limit = DEFAULT_RATE;
     cfg->rate_burst = DEFAULT_BURST;
     cfg->turn_ttl = DEFAULT_TURN_TTL;
+    cfg->join_rate = DEFAULT_JOIN_RATE;
+    cfg->join_burst = DEFAULT_JOIN_BURST;
     cfg->max_handshakes_per_address = DEFAULT_HANDSHAKES_PER_ADDRESS;
     cfg->handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
 }
@@ -103,6 +107,8 @@ static int check_config(const pm_envr *env, const pm_signal_server_config *c)
         why = "timeouts must not be negative";
     else if (c->rate_limit && !c->rate_burst)
         why = "rate_limit needs a rate_burst of at least 1";
+    else if (c->join_rate && !c->join_burst)
+        why = "join_rate needs a join_burst of at least 1";
     else if (c->auth_secret && *c->auth_secret && c->token_secret && *c->token_secret)
         why = "auth_secret and token_secret exclude each other";
     else if (c->turn_url_count && !(c->turn_secret && *c->turn_secret))
@@ -147,6 +153,9 @@ int pm_sigsrv_new(const pm_envr *env, const pm_signal_server_config *cfg, pm_tim
     s->cfg.stun_urls = dup_list(env, cfg->stun_urls, cfg->stun_url_count, &fail);
     pm_fifo_init(&s->out, 0);
     s->next_sweep = cfg->ping_interval ? now + cfg->ping_interval : PM_TIME_NEVER;
+    s->next_addr_gc = PM_TIME_NEVER;
+    s->now = now;
+    s->log_window = now;
     if (fail) {
         pm_sigsrv_free(s);
         return PM_ERR_NOMEM;
@@ -167,7 +176,7 @@ void pm_sigsrv_free(pm_sigsrv *s)
     pm_free(&env, s->gens);
     pm_free(&env, s->free_slots);
     pm_map_free(&env, &s->lobbies);
-    pm_map_free(&env, &s->addresses);
+    pm_sigsrv_addresses_free(s);
     pm_fifo_free(&env, &s->out);
     pm_buf_free(&env, &s->scratch);
     pm_buf_free(&env, &s->enc);
@@ -323,6 +332,7 @@ void pm_sigsrv_close_conn(pm_sigsrv *s, sig_conn *c, int code, const char *reaso
 uint64_t pm_sigsrv_open(pm_sigsrv *s, pm_time now, const pm_addr *remote, const char *token,
                         uint64_t tid)
 {
+    s->now = now;
     uint32_t slot;
     if (slot_take(s, &slot) != PM_OK)
         return 0;
@@ -350,18 +360,18 @@ uint64_t pm_sigsrv_open(pm_sigsrv *s, pm_time now, const pm_addr *remote, const 
         return c->id;
     }
     uint64_t key = pm_addr_key(remote);
-    uintptr_t from_addr = 0;
-    if (key)
-        (void)pm_map_get(&s->addresses, key, &from_addr);
-    if (s->cfg.max_per_address && key && from_addr >= s->cfg.max_per_address) {
+    sig_addr *from = key ? pm_sigsrv_addr(s, key) : NULL;
+    if (s->cfg.max_per_address && from && from->conns >= s->cfg.max_per_address) {
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_ADDRESS, STR_ADDRESS);
         return c->id;
     }
     c->counted = true;
     s->ncounted++;
     s->stats.connections_total++;
-    if (key && pm_map_put(&s->env, &s->addresses, key, from_addr + 1) == PM_OK)
+    if (from) {
+        pm_sigsrv_addr_hold(s, from);
         c->addr_key = key;
+    }
 
     bool authorized = true;
     if (s->cfg.auth_secret)
@@ -385,6 +395,7 @@ uint64_t pm_sigsrv_open(pm_sigsrv *s, pm_time now, const pm_addr *remote, const 
 
 void pm_sigsrv_gone(pm_sigsrv *s, pm_time now, uint64_t id)
 {
+    s->now = now;
     sig_conn *c = conn_get(s, id);
     if (!c)
         return;
@@ -392,13 +403,8 @@ void pm_sigsrv_gone(pm_sigsrv *s, pm_time now, uint64_t id)
         retire(s, c);
     if (c->counted)
         s->ncounted--;
-    uintptr_t n;
-    if (c->addr_key && pm_map_get(&s->addresses, c->addr_key, &n)) {
-        if (n > 1)
-            (void)pm_map_put(&s->env, &s->addresses, c->addr_key, n - 1);
-        else
-            (void)pm_map_del(&s->addresses, c->addr_key);
-    }
+    if (c->addr_key)
+        pm_sigsrv_addr_release(s, c->addr_key);
     uint32_t slot = (uint32_t)id - 1;
     s->slots[slot] = NULL;
     s->free_slots[s->nfree++] = slot;
@@ -408,6 +414,7 @@ void pm_sigsrv_gone(pm_sigsrv *s, pm_time now, uint64_t id)
 
 void pm_sigsrv_closed_by_transport(pm_sigsrv *s, pm_time now, uint64_t id, int code)
 {
+    s->now = now;
     sig_conn *c = conn_get(s, id);
     if (c && c->state == CONN_OPEN) {
         count_close(s, code);
@@ -416,27 +423,6 @@ void pm_sigsrv_closed_by_transport(pm_sigsrv *s, pm_time now, uint64_t id, int c
 }
 
 /* ---- input ---- */
-
-static bool take_token(pm_sigsrv *s, sig_conn *c, pm_time now)
-{
-    if (!s->cfg.rate_limit)
-        return true;
-    int64_t cap = (int64_t)s->cfg.rate_burst * TOKEN_UNIT;
-    pm_time elapsed = now - c->tokens_at;
-    c->tokens_at = now;
-    if (elapsed > 0) {
-        /* Refill at rate_limit messages per second: one microsecond is worth
-         * rate_limit millionths of a message. Bound first: no overflow. */
-        if (elapsed >= cap / (int64_t)s->cfg.rate_limit + 1)
-            c->tokens = cap;
-        else
-            c->tokens = PM_MIN(cap, c->tokens + elapsed * (int64_t)s->cfg.rate_limit);
-    }
-    if (c->tokens < TOKEN_UNIT)
-        return false;
-    c->tokens -= TOKEN_UNIT;
-    return true;
-}
 
 static void dispatch(pm_sigsrv *s, pm_time now, sig_conn *c, const pm_sigmsg *m)
 {
@@ -467,6 +453,7 @@ static void dispatch(pm_sigsrv *s, pm_time now, sig_conn *c, const pm_sigmsg *m)
 void pm_sigsrv_receive(pm_sigsrv *s, pm_time now, uint64_t id, const uint8_t *data, size_t len,
                        bool binary)
 {
+    s->now = now;
     sig_conn *c = conn_get(s, id);
     if (!c || c->state != CONN_OPEN)
         return;
@@ -480,7 +467,8 @@ void pm_sigsrv_receive(pm_sigsrv *s, pm_time now, uint64_t id, const uint8_t *da
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_TOO_BIG, STR_TOO_BIG);
         return;
     }
-    if (!take_token(s, c, now)) {
+    if (!pm_sigsrv_bucket_take(&c->tokens, &c->tokens_at, now, s->cfg.rate_limit,
+                               s->cfg.rate_burst)) {
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_RATE, STR_RATE);
         return;
     }
@@ -520,6 +508,7 @@ static void sweep(pm_sigsrv *s)
 
 void pm_sigsrv_timeout(pm_sigsrv *s, pm_time now)
 {
+    s->now = now;
     if (s->cfg.join_timeout > 0)
         while (s->pend_head && s->pend_head->opened_at + s->cfg.join_timeout <= now)
             pm_sigsrv_close_conn(s, s->pend_head, PM_SIGNAL_CLOSE_PROTOCOL, STR_NO_LOBBY);
@@ -529,6 +518,8 @@ void pm_sigsrv_timeout(pm_sigsrv *s, pm_time now)
         sweep(s);
         s->next_sweep = now + s->cfg.ping_interval;
     }
+    if (now >= s->next_addr_gc)
+        pm_sigsrv_addr_gc(s, now);
 }
 
 pm_time pm_sigsrv_next_deadline(const pm_sigsrv *s)
@@ -540,7 +531,7 @@ pm_time pm_sigsrv_next_deadline(const pm_sigsrv *s)
         t = PM_MIN(t, s->seal_head->sealed_at + s->cfg.seal_delay);
     if (s->cfg.ping_interval && s->nconns)
         t = PM_MIN(t, s->next_sweep);
-    return t;
+    return PM_MIN(t, s->next_addr_gc);
 }
 
 bool pm_sigsrv_poll_output(pm_sigsrv *s, pm_sigsrv_output *out)
@@ -568,6 +559,7 @@ bool pm_sigsrv_poll_output(pm_sigsrv *s, pm_sigsrv_output *out)
 
 void pm_sigsrv_shutdown(pm_sigsrv *s, pm_time now)
 {
+    s->now = now;
     s->shutting_down = true;
     /* Everyone goes with the same 1001: no lobby news, no host-left 4000s. */
     pm_sigsrv_lobbies_free(s);

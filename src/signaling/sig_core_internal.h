@@ -29,11 +29,20 @@
 #define STR_PING_TIMEOUT "Ping timeout"
 #define STR_TOO_BIG      "Message too big"
 #define STR_SHUTDOWN     "Server shutting down"
+#define STR_JOIN_RATE    "Too many joins from this address"
 
 #define SIG_LOBBY_NAME_LEN 16 /* the demo's random lobby names */
 #define SIG_ID_MAX         0x7fffffff
 
 typedef struct sig_lobby sig_lobby;
+
+/* What the core keeps per address (IPv4, IPv6 /64). */
+typedef struct sig_addr {
+    uint32_t conns;      /* connections counted against it */
+    bool lingering;      /* no connection, kept until its join bucket refills */
+    int64_t join_tokens; /* join bucket, in millionths of a join */
+    pm_time join_at;
+} sig_addr;
 
 typedef enum sig_conn_state { CONN_OPEN = 0, CONN_CLOSING = 1 } sig_conn_state;
 
@@ -87,7 +96,14 @@ struct pm_sigsrv {
     pm_time next_sweep;
 
     pm_map lobbies;   /* name hash -> sig_lobby * */
-    pm_map addresses; /* address key -> connection count */
+    pm_map addresses; /* address key -> sig_addr * */
+    size_t lingering; /* addresses without connections, kept for their join bucket */
+    pm_time next_addr_gc;
+    pm_time now; /* the latest time an entry point was given */
+    /* Lobby events logged at info level: at most a few a second. */
+    pm_time log_window;
+    unsigned log_lines;
+    uint64_t log_suppressed;
 
     pm_fifo out; /* records: [header][bytes] */
     bool out_peeked;
@@ -102,6 +118,17 @@ void pm_sigsrv_send(pm_sigsrv *s, sig_conn *c, int type, int64_t id, const char 
                     size_t data_len, const char *ice, size_t ice_len);
 void pm_sigsrv_unpend(pm_sigsrv *s, sig_conn *c);
 int64_t pm_sigsrv_unix_now(const pm_sigsrv *s, pm_time now);
+
+/* sig_guard.c */
+bool pm_sigsrv_bucket_take(int64_t *tokens, pm_time *at, pm_time now, uint32_t rate,
+                           uint32_t burst);
+sig_addr *pm_sigsrv_addr(pm_sigsrv *s, uint64_t key);
+void pm_sigsrv_addr_hold(pm_sigsrv *s, sig_addr *a);
+void pm_sigsrv_addr_release(pm_sigsrv *s, uint64_t key);
+bool pm_sigsrv_join_allowed(pm_sigsrv *s, pm_time now, const sig_conn *c);
+void pm_sigsrv_addr_gc(pm_sigsrv *s, pm_time now);
+void pm_sigsrv_addresses_free(pm_sigsrv *s);
+bool pm_sigsrv_info_allowed(pm_sigsrv *s);
 
 /* sig_lobby.c */
 void pm_sigsrv_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name, size_t name_len,

@@ -84,7 +84,8 @@ static void lobby_destroy(pm_sigsrv *s, sig_lobby *l)
 {
     unseal_list(s, l);
     (void)pm_map_del(&s->lobbies, l->key);
-    PM_INFO(&s->env, "signal", "lobby %s closed", l->name);
+    if (pm_sigsrv_info_allowed(s))
+        PM_INFO(&s->env, "signal", "lobby %s closed", l->name);
     pm_free(&s->env, l->members);
     pm_free(&s->env, l);
 }
@@ -183,14 +184,19 @@ void pm_sigsrv_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name, si
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, STR_ALREADY_IN_LOBBY);
         return;
     }
+    if (!pm_sigsrv_join_allowed(s, now, c)) {
+        pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_RATE, STR_JOIN_RATE);
+        return;
+    }
     if (create) {
         l = lobby_create(s, mesh);
         if (!l) {
             pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, STR_TOO_MANY_LOBBIES);
             return;
         }
-        PM_INFO(&s->env, "signal", "lobby %s created (%s)", l->name,
-                mesh ? "mesh" : "client/server");
+        if (pm_sigsrv_info_allowed(s))
+            PM_INFO(&s->env, "signal", "lobby %s created (%s)", l->name,
+                    mesh ? "mesh" : "client/server");
     } else {
         l = lobby_find(s, name, name_len);
         if (!l) {
@@ -288,7 +294,8 @@ void pm_sigsrv_seal(pm_sigsrv *s, pm_time now, sig_conn *c)
     s->stats.seals++;
     for (size_t i = 0; i < l->count; i++)
         pm_sigsrv_send(s, l->members[i], PM_SIGMSG_SEAL, 0, NULL, 0, NULL, 0);
-    PM_INFO(&s->env, "signal", "lobby %s sealed with %zu peers", l->name, l->count);
+    if (pm_sigsrv_info_allowed(s))
+        PM_INFO(&s->env, "signal", "lobby %s sealed with %zu peers", l->name, l->count);
 }
 
 void pm_sigsrv_seal_expire(pm_sigsrv *s, sig_lobby *l)

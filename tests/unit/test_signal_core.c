@@ -496,6 +496,8 @@ static void seal_timing(void **st)
 static void seal_then_leave_then_host_leave(void **st)
 {
     harness *h = *st;
+    h->cfg.join_rate = 0; /* no address records left to expire: only timers of lobbies */
+    reconfigure(h);
     uint64_t a = conn(h, 1), b = conn(h, 2), c = conn(h, 3);
     char lobby[32];
     strcpy(lobby, host_lobby(h, a, true));
@@ -1069,6 +1071,113 @@ static void many_lobbies_and_peers(void **st)
     assert_int_equal(s.lobbies, 0);
 }
 
+/* Churn amplification: every join and leave is told to the whole lobby, so
+ * one address may join only join_burst times at once, then join_rate a
+ * second; leaving and reconnecting does not reset its bucket. */
+static void join_rate_per_address(void **st)
+{
+    harness *h = *st;
+    h->cfg.join_rate = 10;
+    h->cfg.join_burst = 50;
+    h->cfg.max_lobby_peers = 1000;
+    reconfigure(h);
+    uint64_t host = conn_from(h, 1, 200);
+    char lobby[32];
+    strcpy(lobby, host_lobby(h, host, true));
+    /* 50 joins from 10.0.0.9 (the burst); the next is refused. */
+    uint64_t tid = 100;
+    static uint64_t ids[200];
+    int n = 0;
+    for (int i = 0; i < 50; i++) {
+        ids[n] = conn_from(h, tid++, 9);
+        say_json(h, ids[n++], PM_SIGMSG_JOIN, 0, lobby);
+        drain(h);
+        assert_true(peer_id_of(h, ids[n - 1]) >= 2);
+    }
+    uint64_t extra = conn_from(h, tid, 9);
+    say_json(h, extra, PM_SIGMSG_JOIN, 0, lobby);
+    drain(h);
+    assert_int_equal(peer_id_of(h, extra), 0);
+    expect_close(nth_for(h, tid++, 0), PM_SIGNAL_CLOSE_RATE, "Too many joins from this address");
+    /* Another address is not affected. */
+    uint64_t other = conn_from(h, tid++, 10);
+    say_json(h, other, PM_SIGMSG_JOIN, 0, lobby);
+    assert_true(peer_id_of(h, other) >= 2);
+    /* Everyone from 10.0.0.9 leaves and comes back: still no tokens. */
+    for (int i = 0; i < n; i++) {
+        pm_sigsrv_gone(h->s, h->now, ids[i]);
+        drain(h);
+    }
+    pm_sigsrv_gone(h->s, h->now, extra);
+    uint64_t back = conn_from(h, tid, 9);
+    say_json(h, back, PM_SIGMSG_JOIN, 0, lobby);
+    drain(h);
+    expect_close(nth_for(h, tid++, 0), PM_SIGNAL_CLOSE_RATE, "Too many joins from this address");
+    /* A second later, 10 more. */
+    h->now += PM_SEC(1);
+    for (int i = 0; i < 10; i++) {
+        uint64_t c = conn_from(h, tid++, 9);
+        say_json(h, c, PM_SIGMSG_JOIN, 0, lobby);
+        drain(h);
+        assert_true(peer_id_of(h, c) >= 2);
+    }
+    uint64_t c = conn_from(h, tid, 9);
+    say_json(h, c, PM_SIGMSG_JOIN, 0, lobby);
+    assert_int_equal(peer_id_of(h, c), 0);
+    pm_signal_server_stats st2;
+    pm_sigsrv_get_stats(h->s, &st2);
+    assert_int_equal(st2.rejected_rate, 3);
+}
+
+/* An address with no connection is kept only until its bucket is full
+ * again: then the next collection forgets it. */
+static void address_records_expire(void **st)
+{
+    harness *h = *st;
+    uint64_t a = conn_from(h, 1, 9);
+    host_lobby(h, a, true);
+    pm_sigsrv_gone(h->s, h->now, a);
+    drain(h);
+    pm_time gc = pm_sigsrv_next_deadline(h->s);
+    assert_true(gc > h->now && gc != PM_TIME_NEVER);
+    h->now = gc;
+    pm_sigsrv_timeout(h->s, h->now);
+    assert_int_equal(pm_sigsrv_next_deadline(h->s), PM_TIME_NEVER);
+}
+
+static int log_lines;
+static void count_log(void *ud, pm_log_level level, const char *component, const char *msg)
+{
+    if (level == PM_LOG_INFO)
+        log_lines++;
+}
+
+/* Lobby events are logged at info level, at most 20 a second, then counted. */
+static void info_logging_is_rate_limited(void **st)
+{
+    harness *h = *st;
+    pm_sigsrv_free(h->s);
+    pm_env e;
+    pm_test_env(&e, 42);
+    e.log = count_log;
+    e.log_level = PM_LOG_INFO;
+    e.log_level_set = true;
+    pm_env_resolve(&h->env, &e);
+    assert_int_equal(pm_sigsrv_new(&h->env, &h->cfg, h->now, 0, &h->s), PM_OK);
+    log_lines = 0;
+    for (uint64_t tid = 1; tid <= 200; tid++) {
+        uint64_t c = conn(h, tid);
+        host_lobby(h, c, true);
+        pm_sigsrv_gone(h->s, h->now, c);
+        drain(h);
+    }
+    assert_int_equal(log_lines, 20); /* 400 events in the same second */
+    h->now += PM_SEC(1);
+    uint64_t c = conn(h, 1);
+    host_lobby(h, c, true);
+    assert_int_equal(log_lines, 22); /* "380 lobby events not logged", then this one */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1093,6 +1202,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_configurations, setup, teardown),
         cmocka_unit_test_setup_teardown(shutdown_closes_everyone, setup, teardown),
         cmocka_unit_test_setup_teardown(many_lobbies_and_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(join_rate_per_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(address_records_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(info_logging_is_rate_limited, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
