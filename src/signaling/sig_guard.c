@@ -13,8 +13,7 @@
 #define INFO_PER_SECOND  20      /* lobby event lines a second, then a count */
 #define ADDR_GC_INTERVAL PM_SEC(10)
 
-bool pm_sigsrv_bucket_take(int64_t *tokens, pm_time *at, pm_time now, uint32_t rate,
-                           uint32_t burst)
+bool pm_sigsrv_bucket_take(int64_t *tokens, pm_time *at, pm_time now, uint32_t rate, uint32_t burst)
 {
     if (!rate)
         return true;
