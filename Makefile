@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build test test-main test-asan test-fuzz format format-check demo bench clean
+.PHONY: all deps deps-build build test test-main test-asan test-fuzz format format-check check-layers demo bench clean
 
 all: build
 
@@ -38,8 +38,12 @@ format-check:
 	if [ -n "$$out" ]; then echo "$$out" | head -40; echo "format-check: run 'make format'"; exit 1; fi; \
 	echo "format-check: ok"
 
+# Every #include against the layer table src/layers.txt (a fraction of a second).
+check-layers:
+	bash scripts/check-layers.sh
+
 # The whole suite, then unit+sim under ASan+UBSan, then a fuzz smoke run.
-test: deps format-check build test-main test-asan test-fuzz
+test: check-layers deps format-check build test-main test-asan test-fuzz
 	@echo "make test: all stages passed"
 
 test-main: build

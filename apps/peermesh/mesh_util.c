@@ -1,11 +1,7 @@
 /* Helpers shared by the mesh subcommands (see mesh_util.h). */
 #include "mesh_util.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 int pm_cli_mesh_connect(pm_mesh *mesh, int32_t peer, const char *bind_address,
                         int unreliable_lifetime)
@@ -74,14 +70,6 @@ int pm_cli_mesh_apply(pm_rtc_peer *to, const pm_rtc_event *ev)
     return PM_OK;
 }
 
-json_t *pm_cli_mesh_signal_message(const pm_rtc_event *ev)
-{
-    if (ev->type == PM_RTC_EVENT_DESCRIPTION)
-        return pm_cli_signal_description(ev->sdp_type, ev->sdp);
-    /* The interface always names the mid; ours is "0" when the event leaves it out. */
-    return pm_cli_signal_candidate(ev->candidate, ev->mid ? ev->mid : "0");
-}
-
 int pm_cli_mesh_watch(pm_cli_loop *loop, pm_mesh *const *meshes, size_t count)
 {
     pm_cli_loop_clear(loop);
@@ -107,63 +95,6 @@ int pm_cli_mesh_wait(pm_cli_loop *loop, pm_mesh *mesh, int extra_fd, pm_time dea
     return pm_cli_loop_wait(loop, extra_fd, deadline, extra_ready);
 }
 
-void pm_cli_mesh_io_init(pm_cli_mesh_io *io, pm_time start)
-{
-    signal(SIGPIPE, SIG_IGN);
-    memset(io, 0, sizeof *io);
-    pm_cli_out_init(&io->out, start);
-    pm_cli_lines_init(&io->input);
-    io->input_open = true;
-}
-
-int pm_cli_mesh_io_open(pm_cli_mesh_io *io, const pm_mesh_config *cfg, int32_t id,
-                        bool server_compat, size_t connections)
-{
-    int rc = pm_mesh_new(cfg, &io->mesh);
-    if (rc < 0)
-        return rc;
-    io->mp = pm_mesh_multiplayer(io->mesh);
-    rc = server_compat ? pm_mesh_initialize(io->mesh, id, true)
-                       : pm_mesh_create_mesh(io->mesh, id, NULL, 0);
-    return rc == PM_OK ? pm_cli_loop_init(&io->loop, connections) : rc;
-}
-
-int pm_cli_mesh_io_wait(pm_cli_mesh_io *io, pm_time deadline, bool *input_ready)
-{
-    *input_ready = false;
-    return pm_cli_mesh_wait(&io->loop, io->mesh, io->input_open ? STDIN_FILENO : -1, deadline,
-                            input_ready);
-}
-
-/* Called only when poll(2) saw stdin readable, so this read(2) does not block. */
-int pm_cli_mesh_io_read(pm_cli_mesh_io *io, pm_cli_line_fn fn, void *ud)
-{
-    char chunk[16384];
-    ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return PM_OK;
-    if (n <= 0) {
-        io->input_open = false;
-        return PM_OK;
-    }
-    if (pm_cli_lines_push(&io->input, chunk, (size_t)n) < 0)
-        return PM_ERR_NOMEM;
-    const char *line;
-    size_t len;
-    while (pm_cli_lines_next(&io->input, &line, &len))
-        fn(ud, line, len);
-    return PM_OK;
-}
-
-void pm_cli_mesh_io_free(pm_cli_mesh_io *io)
-{
-    pm_mesh_free(io->mesh);
-    io->mesh = NULL;
-    io->mp = NULL;
-    pm_cli_loop_destroy(&io->loop);
-    pm_cli_lines_free(&io->input);
-}
-
 const char *pm_cli_mp_event_name(pm_mp_event_type type)
 {
     switch (type) {
@@ -179,14 +110,4 @@ const char *pm_cli_mp_event_name(pm_mp_event_type type)
         return "server_disconnected";
     }
     return "unknown";
-}
-
-int pm_cli_mesh_io_option(const pm_cli_command *cmd, int code, const char *arg, double *timeout_s,
-                          const char **bind_address)
-{
-    if (code == 't' && !pm_cli_parse_seconds(arg, 0.1, 3600, timeout_s))
-        return pm_cli_usage_error(cmd, "--timeout wants 0.1..3600 s, got ", arg);
-    if (code == 'b')
-        return pm_cli_option_bind(cmd, arg, bind_address);
-    return -1;
 }

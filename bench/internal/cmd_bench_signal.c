@@ -11,6 +11,12 @@
  * pm_signal_server in a child process (its own core under a 2-core box, its
  * own descriptor table), bound to loopback on a free port; its CPU time is
  * reported too. Both processes raise RLIMIT_NOFILE to the hard limit.
+ *
+ * Internal view (`view bench/internal` in src/layers.txt): the clients are
+ * the library's own WebSocket transport (io/ws.h), signaling codec
+ * (wire/signal_msg.h) and id map (signaling/sig_map.h), internal pieces
+ * with no public API, so this file sees the signaling layer's include root
+ * and the tool links the static library, where their symbols are.
  */
 #define _GNU_SOURCE
 #include "cli.h"

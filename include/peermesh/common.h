@@ -11,6 +11,23 @@
  *    one thread at a time, never from inside its own callback.
  *  - Borrowed pointers returned by a getter stay valid until the next call on
  *    the same object unless the function's comment says otherwise.
+ *  - Calls from inside calls. peermesh runs application code only through
+ *    the pm_env functions (allocator, clock, random source, log sink) and a
+ *    transport's pm_multiplayer_ops (multiplayer.h), and only from inside a
+ *    call the application made, on its thread: nothing is called back later.
+ *    From inside such a function call nothing on the object whose call is
+ *    running, nor on an object that owns it or that it owns (undefined;
+ *    PM_ERR_REENTRANT where it is detected); other objects are fine. The
+ *    functions that take no object may be called anywhere, from any thread
+ *    and from inside any callback: pm_strerror, pm_addr_*, pm_now,
+ *    pm_ice_url_parse, pm_ice_server_validate, pm_signal_token_make and the
+ *    *_default initialisers. A function whose rule differs says so.
+ *  - Errors. Every function returning int says which pm_err codes it
+ *    returns; besides those, a NULL object or a NULL required pointer is
+ *    PM_ERR_INVALID. Getters never fail: for a NULL object they return a
+ *    neutral value (0, false, NULL, "", or the one their comment names).
+ *    Functions returning void do nothing for a NULL object. The *_default
+ *    initialisers need a non-NULL struct to fill.
  */
 #ifndef PEERMESH_COMMON_H
 #define PEERMESH_COMMON_H
@@ -74,15 +91,18 @@ typedef struct pm_addr {
 
 #define PM_ADDR_STRLEN 64 /**< enough for "[v6%scope]:port" */
 
-/** Parse a numeric address "1.2.3.4" or "::1" (no DNS, ever) with a port. */
+/**
+ * Parse a numeric address "1.2.3.4", "::1", "fe80::1%2" or "[::1]" (no DNS,
+ * ever) with a port. PM_ERR_PARSE for anything else; *out is unchanged then.
+ */
 PM_API int pm_addr_parse(pm_addr *out, const char *ip, uint16_t port);
-/** Format "ip:port" or "[ip]:port" into buf (at least PM_ADDR_STRLEN). */
+/** Format "ip:port" or "[ip]:port" into buf (at least PM_ADDR_STRLEN); returns buf. */
 PM_API const char *pm_addr_format(const pm_addr *a, char *buf, size_t cap);
-/** Format only the IP part. */
+/** Format only the IP part into buf; returns buf ("" when a is NULL or cap 0). */
 PM_API const char *pm_addr_format_ip(const pm_addr *a, char *buf, size_t cap);
 /** True when family, ip and port are equal. */
 PM_API bool pm_addr_equal(const pm_addr *a, const pm_addr *b);
-/** True for 127.0.0.0/8 and ::1. */
+/** True for 127.0.0.0/8 and ::1 (false for NULL). */
 PM_API bool pm_addr_is_loopback(const pm_addr *a);
 
 typedef enum pm_log_level {

@@ -19,7 +19,10 @@
  * Driving: like every peermesh object, single-threaded and poll-driven;
  * nothing is called back. ENet owns its sockets and reads the OS clock
  * itself, so these objects take no clock from pm_env (allocator and log
- * sink are used).
+ * sink are used). Calls from callbacks (common.h): from inside those pm_env
+ * functions call nothing on the host, its packet peers, the pm_enet or its
+ * interface. Packet peers and hosts owned by a pm_enet may be used between
+ * its calls, never freed.
  */
 #ifndef PEERMESH_ENET_H
 #define PEERMESH_ENET_H
@@ -147,11 +150,14 @@ PM_API int pm_enet_host_connect(pm_enet_host *host, const char *ip, uint16_t por
  * (ev->type NONE), or PM_ERR_IO (ev->type ERROR).
  */
 PM_API int pm_enet_host_service(pm_enet_host *host, int timeout_ms, pm_enet_event *ev);
+/** Send everything queued now, without waiting for the next service. */
 PM_API void pm_enet_host_flush(pm_enet_host *host);
+/** Bandwidth limits in bytes per second (0 = unlimited), as create. */
 PM_API void pm_enet_host_bandwidth_limit(pm_enet_host *host, uint32_t in_bandwidth,
                                          uint32_t out_bandwidth);
 /** Limit the channels of future connections (0 or above 255 = 255). */
 PM_API void pm_enet_host_channel_limit(pm_enet_host *host, int limit);
+/** Recompute the peers' bandwidth shares now (ENet does it every second anyway). */
 PM_API void pm_enet_host_bandwidth_throttle(pm_enet_host *host);
 /** PM_ERR_UNSUPPORTED for FASTLZ, ZLIB and ZSTD (Godot-only compressors). */
 PM_API int pm_enet_host_compress(pm_enet_host *host, pm_enet_compression mode);
@@ -160,6 +166,7 @@ PM_API int pm_enet_host_broadcast(pm_enet_host *host, int channel, const uint8_t
                                   int flags);
 /** Return a counter and reset it to 0 (pop_statistic). */
 PM_API uint32_t pm_enet_host_pop_statistic(pm_enet_host *host, pm_enet_host_statistic stat);
+/** Channel limit of future connections. */
 PM_API int pm_enet_host_get_max_channels(const pm_enet_host *host);
 /** Local UDP port (0 while an unbound host has not sent yet). */
 PM_API uint16_t pm_enet_host_get_local_port(const pm_enet_host *host);
@@ -195,7 +202,7 @@ PM_API uint64_t pm_enet_host_pending_refused(const pm_enet_host *host);
  */
 PM_API int pm_enet_packet_peer_send(pm_enet_packet_peer *peer, int channel, const uint8_t *data,
                                     size_t len, int flags);
-/** PacketPeer.put_packet: reliably on channel 0. */
+/** PacketPeer.put_packet: reliably on channel 0. Errors as pm_enet_packet_peer_send(). */
 PM_API int pm_enet_packet_peer_put_packet(pm_enet_packet_peer *peer, const uint8_t *data,
                                           size_t len);
 /**
@@ -205,6 +212,7 @@ PM_API int pm_enet_packet_peer_put_packet(pm_enet_packet_peer *peer, const uint8
  */
 PM_API int pm_enet_packet_peer_get_packet(pm_enet_packet_peer *peer, const uint8_t **data,
                                           size_t *len, int *channel, int *flags);
+/** Received packets not yet taken with get_packet. */
 PM_API int pm_enet_packet_peer_get_available_packet_count(const pm_enet_packet_peer *peer);
 /** Graceful disconnect; DISCONNECT event once acknowledged. */
 PM_API void pm_enet_packet_peer_disconnect(pm_enet_packet_peer *peer, uint32_t data);
@@ -214,6 +222,7 @@ PM_API void pm_enet_packet_peer_disconnect_later(pm_enet_packet_peer *peer, uint
 PM_API void pm_enet_packet_peer_disconnect_now(pm_enet_packet_peer *peer, uint32_t data);
 /** Forget the peer without telling it. */
 PM_API void pm_enet_packet_peer_reset(pm_enet_packet_peer *peer);
+/** Send a ping now (ENet also pings by itself, see ping_interval). */
 PM_API void pm_enet_packet_peer_ping(pm_enet_packet_peer *peer);
 /** Interval between pings in ms (0 = ENet's default, 500). */
 PM_API void pm_enet_packet_peer_ping_interval(pm_enet_packet_peer *peer, uint32_t ms);
@@ -223,14 +232,19 @@ PM_API void pm_enet_packet_peer_ping_interval(pm_enet_packet_peer *peer, uint32_
  */
 PM_API int pm_enet_packet_peer_set_timeout(pm_enet_packet_peer *peer, uint32_t limit,
                                            uint32_t min_ms, uint32_t max_ms);
+/** ENet's unreliable-packet throttle: interval in ms, steps in PM_ENET_PACKET_THROTTLE_SCALE. */
 PM_API void pm_enet_packet_peer_throttle_configure(pm_enet_packet_peer *peer, uint32_t interval,
                                                    uint32_t acceleration, uint32_t deceleration);
+/** One raw ENetPeer field (0 for NULL or an unknown statistic). */
 PM_API double pm_enet_packet_peer_get_statistic(const pm_enet_packet_peer *peer,
                                                 pm_enet_peer_statistic stat);
+/** ENet's state of the peer (DISCONNECTED for NULL). */
 PM_API pm_enet_peer_state pm_enet_packet_peer_get_state(const pm_enet_packet_peer *peer);
+/** True unless DISCONNECTED. */
 PM_API bool pm_enet_packet_peer_is_active(const pm_enet_packet_peer *peer);
-/** Remote IPv4 address and port. */
+/** Remote IPv4 address and port. PM_OK. */
 PM_API int pm_enet_packet_peer_get_remote_address(const pm_enet_packet_peer *peer, pm_addr *out);
+/** Channels of the connection. */
 PM_API int pm_enet_packet_peer_get_channels(const pm_enet_packet_peer *peer);
 /** The host that owns the peer. */
 PM_API pm_enet_host *pm_enet_packet_peer_get_host(const pm_enet_packet_peer *peer);
@@ -276,8 +290,9 @@ typedef struct pm_enet_stats {
                                                connections reset, by its pending limits */
 } pm_enet_stats;
 
+/** Fill cfg with the defaults: Godot 3 format, no compression, server relay on, any address. */
 PM_API void pm_enet_config_default(pm_enet_config *cfg);
-/** A new, inactive peer. PM_ERR_INVALID for a bad format or compression. */
+/** A new, inactive peer. PM_ERR_INVALID for a bad format or compression; PM_ERR_NOMEM. */
 PM_API int pm_enet_new(const pm_enet_config *cfg, pm_enet **out);
 /** Close (as pm_mp_close) and free. */
 PM_API void pm_enet_free(pm_enet *e);
@@ -299,12 +314,17 @@ PM_API int pm_enet_create_server(pm_enet *e, uint16_t port, int max_clients, int
  * CONNECTED with PEER_CONNECTED(1) and CONNECTION_SUCCEEDED, or
  * CONNECTION_FAILED. The random client id is chosen now (pm_mp_get_unique_id).
  * local_port 0 = ephemeral. Channels as for the server (both sides must use
- * the same number).
+ * the same number). PM_ERR_STATE when already active; PM_ERR_INVALID for a
+ * non-numeric address, port 0 or a bad channel count; PM_ERR_IO when the
+ * local port cannot be bound; PM_ERR_NOMEM.
  */
 PM_API int pm_enet_create_client(pm_enet *e, const char *address, uint16_t port, int extra_channels,
                                  uint32_t in_bandwidth, uint32_t out_bandwidth,
                                  uint16_t local_port);
-/** Mesh mode with our id (> 0): status CONNECTED at once; peers come from add_mesh_peer. */
+/**
+ * Mesh mode with our id (> 0): status CONNECTED at once; peers come from
+ * add_mesh_peer. PM_ERR_INVALID for an id <= 0; PM_ERR_STATE when active.
+ */
 PM_API int pm_enet_create_mesh(pm_enet *e, int32_t unique_id);
 /**
  * Add a host the application connected itself (e.g. after hole punching).
@@ -321,7 +341,9 @@ PM_API pm_enet_host *pm_enet_get_host(pm_enet *e);
 PM_API pm_enet_packet_peer *pm_enet_get_peer(pm_enet *e, int32_t peer_id);
 /** Local UDP port of the server or client host; 0 otherwise. */
 PM_API uint16_t pm_enet_get_local_port(const pm_enet *e);
+/** The wire format fixed at creation. */
 PM_API pm_enet_format pm_enet_get_format(const pm_enet *e);
+/** Fill *out (all zero for a NULL peer). */
 PM_API void pm_enet_get_stats(const pm_enet *e, pm_enet_stats *out);
 /**
  * Wait up to timeout_ms until one of the peer's sockets is readable (so a

@@ -41,7 +41,9 @@
  * then drain events with pm_mp_next_event() and packets with
  * pm_mp_get_packet(). pm_mesh_next_timeout() says when the mesh or one of
  * its connections next needs a poll. Single-threaded; nothing is ever called
- * back.
+ * back. Calls from callbacks (common.h): from inside the pm_env functions of
+ * the mesh or of its connections call neither the mesh, its interface nor
+ * its connections.
  *
  * Ownership. pm_mesh_add_peer() takes the connection on success: it is freed
  * (closed first) when its peer leaves the mesh, however that happens
@@ -92,9 +94,13 @@ typedef struct pm_mesh_config {
     pm_time disconnect_grace;
 } pm_mesh_config;
 
+/** Fill cfg with the defaults: default environment, no timeouts (as Godot). */
 PM_API void pm_mesh_config_default(pm_mesh_config *cfg);
 
-/** Create an unconfigured mesh (status DISCONNECTED, id 0). cfg may be NULL. */
+/**
+ * Create an unconfigured mesh (status DISCONNECTED, id 0). cfg may be NULL.
+ * PM_ERR_INVALID for a negative timeout; PM_ERR_NOMEM.
+ */
 PM_API int pm_mesh_new(const pm_mesh_config *cfg, pm_mesh **out);
 
 /** Free the mesh, its connections and its interface object. NULL is fine. */
@@ -145,7 +151,8 @@ PM_API int pm_mesh_create_mesh(pm_mesh *mesh, int32_t id, const pm_mp_transfer_m
 
 /**
  * Godot 4 create_server(channels_config): id 1, status CONNECTED; add_peer
- * refuses id 1. Same errors as pm_mesh_create_mesh().
+ * refuses id 1. Same errors as pm_mesh_create_mesh() (PM_ERR_INVALID for bad
+ * extras; PM_ERR_STATE when already set up).
  */
 PM_API int pm_mesh_create_server(pm_mesh *mesh, const pm_mp_transfer_mode *extra, size_t n_extra);
 

@@ -10,6 +10,13 @@
  * pm_mp_next_event() and packets with pm_mp_get_packet(). Nothing is ever
  * called back. Single-threaded, like every peermesh object.
  *
+ * Calls from callbacks (common.h): an interface object belongs to its
+ * transport; from inside the transport's pm_env functions call neither.
+ * A transport of your own (pm_multiplayer_ops) is called only from inside
+ * the pm_mp_* wrapper of the same name, on that call's thread; from inside
+ * an op call no pm_mp_* function on the same interface object and do not
+ * free it.
+ *
  * Addressing: peer ids are positive 32-bit integers; the server is 1.
  * Target 0 is broadcast; a negative target -N means everyone except N.
  *
@@ -68,7 +75,11 @@ typedef struct pm_mp_packet {
 
 /**
  * What a transport implements. `impl` is the transport object. Every
- * function must follow the contract of the pm_mp_* wrapper of the same name.
+ * function must follow the contract of the pm_mp_* wrapper of the same name,
+ * which calls it with the same arguments (put_packet gets the current
+ * target, mode and channel). poll, put_packet, get_packet and next_event are
+ * required; a NULL optional op makes its wrapper return the neutral value
+ * (0, false, DISCONNECTED; PM_ERR_UNSUPPORTED for disconnect_peer).
  */
 typedef struct pm_multiplayer_ops {
     int (*poll)(void *impl);
@@ -92,9 +103,12 @@ typedef struct pm_multiplayer pm_multiplayer;
 
 /**
  * Wrap a transport (for implementers; the built-in transports give you
- * theirs, e.g. pm_mesh_multiplayer()). The wrapper does not own `impl`.
+ * theirs, e.g. pm_mesh_multiplayer()). The wrapper does not own `impl`;
+ * `ops` is borrowed for the wrapper's life. Target 0, mode RELIABLE,
+ * channel 0. PM_ERR_INVALID when a required op is missing; PM_ERR_NOMEM.
  */
 PM_API int pm_multiplayer_new(const pm_multiplayer_ops *ops, void *impl, pm_multiplayer **out);
+/** Free a wrapper made by pm_multiplayer_new (never a transport's own); `impl` is untouched. */
 PM_API void pm_multiplayer_free(pm_multiplayer *mp);
 
 /** Drive the transport. PM_OK, or the transport's error. */
@@ -103,9 +117,10 @@ PM_API int pm_mp_poll(pm_multiplayer *mp);
 /** Target of later put_packet calls: 0 broadcast, N peer N, -N all but N. Default 0. */
 PM_API void pm_mp_set_target_peer(pm_multiplayer *mp, int32_t target);
 PM_API int32_t pm_mp_get_target_peer(const pm_multiplayer *mp);
+/** Mode of later put_packet calls. Default RELIABLE; a value outside the enum is ignored. */
 PM_API void pm_mp_set_transfer_mode(pm_multiplayer *mp, pm_mp_transfer_mode mode);
 PM_API pm_mp_transfer_mode pm_mp_get_transfer_mode(const pm_multiplayer *mp);
-/** 0 = default channel for the mode; k > 0 = extra channel k. */
+/** 0 = default channel for the mode; k > 0 = extra channel k. Negative values are ignored. */
 PM_API void pm_mp_set_transfer_channel(pm_multiplayer *mp, int channel);
 PM_API int pm_mp_get_transfer_channel(const pm_multiplayer *mp);
 
@@ -126,6 +141,7 @@ PM_API int pm_mp_put_packet(pm_multiplayer *mp, const uint8_t *data, size_t len)
  * (ENetMultiplayerPeer). Within one peer and channel, order is the channel's.
  */
 PM_API int pm_mp_get_packet(pm_multiplayer *mp, pm_mp_packet *out);
+/** Packets get_packet would hand out now. */
 PM_API int pm_mp_get_available_packet_count(const pm_multiplayer *mp);
 
 /** Next event, false when none. */
@@ -133,14 +149,23 @@ PM_API bool pm_mp_next_event(pm_multiplayer *mp, pm_mp_event *ev);
 
 /** Our id (1 for a server); 0 before the transport is set up. */
 PM_API int32_t pm_mp_get_unique_id(const pm_multiplayer *mp);
+/** True when our id is 1. */
 PM_API bool pm_mp_is_server(const pm_multiplayer *mp);
+/** DISCONNECTED, CONNECTING or CONNECTED (DISCONNECTED for NULL). */
 PM_API pm_mp_status pm_mp_get_connection_status(const pm_multiplayer *mp);
+/** Refuse (or accept again) peers that are not connected yet; see the transport. */
 PM_API void pm_mp_set_refuse_new_connections(pm_multiplayer *mp, bool refuse);
 PM_API bool pm_mp_is_refusing_new_connections(const pm_multiplayer *mp);
-/** Disconnect one peer: gracefully, or at once without an event when force. */
+/**
+ * Disconnect one peer: gracefully (PEER_DISCONNECTED follows from a later
+ * poll), or at once without an event when force. PM_ERR_NOT_FOUND (mesh) or
+ * PM_ERR_INVALID (ENet) for an unknown peer; PM_ERR_STATE when the
+ * transport is not set up (ENet); PM_ERR_UNSUPPORTED without the op.
+ */
 PM_API int pm_mp_disconnect_peer(pm_multiplayer *mp, int32_t peer_id, bool force);
 /** Close everything; no events (as Godot). */
 PM_API void pm_mp_close(pm_multiplayer *mp);
+/** Godot's is_server_relay_supported: whether the server relays between clients. */
 PM_API bool pm_mp_is_server_relay_supported(const pm_multiplayer *mp);
 /** Advisory maximum packet size of the transport. */
 PM_API size_t pm_mp_get_max_packet_size(const pm_multiplayer *mp);

@@ -19,6 +19,11 @@
  *    whatever pm_rtc_peer_poll_transmit() returns. Time comes from the
  *    caller, so a test can run many peers on a virtual clock.
  *
+ * Calls from callbacks (common.h): the only application code a peer runs is
+ * its pm_env functions; from inside them call neither the peer nor its
+ * channels. Certificates are reference-counted atomically: the
+ * pm_rtc_certificate_* functions may be called from any thread.
+ *
  * Ownership. Strings in events are borrowed until the next
  * pm_rtc_peer_next_event() call on the same peer. Channel handles belong to
  * the peer: they stay valid until pm_rtc_peer_free() (or until
@@ -153,6 +158,7 @@ typedef struct pm_rtc_channel_init {
     const char *protocol;    /**< sub-protocol, may be NULL */
 } pm_rtc_channel_init;
 
+/** Fill init with the defaults: in-band (DCEP), id -1, ordered, reliable, no protocol. */
 PM_API void pm_rtc_channel_init_default(pm_rtc_channel_init *init);
 
 typedef enum pm_rtc_event_type {
@@ -181,7 +187,11 @@ typedef struct pm_rtc_event {
     const char *candidate;   /**< CANDIDATE: "candidate:..." or "" at end of gathering */
 } pm_rtc_event;
 
-/** A datagram to send in sans-I/O mode. Pointers valid until the next call. */
+/**
+ * A datagram to send in sans-I/O mode. `data` stays valid until the next
+ * call on the peer other than pm_rtc_peer_poll_transmit(), so a batch of
+ * datagrams can be taken and then sent together (sendmmsg, GSO).
+ */
 typedef struct pm_rtc_transmit {
     pm_addr from; /**< local address the datagram belongs to */
     pm_addr to;
@@ -256,8 +266,11 @@ PM_API int pm_rtc_peer_poll(pm_rtc_peer *pc);
 /** Next event, or false when none is queued. See the header comment. */
 PM_API bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev);
 
+/** Connection state (PM_RTC_STATE_CLOSED for NULL). */
 PM_API pm_rtc_state pm_rtc_peer_get_state(const pm_rtc_peer *pc);
+/** ICE gathering state (NEW for NULL). */
 PM_API pm_rtc_gathering_state pm_rtc_peer_get_gathering_state(const pm_rtc_peer *pc);
+/** JSEP signaling state (CLOSED for NULL). */
 PM_API pm_rtc_signaling_state pm_rtc_peer_get_signaling_state(const pm_rtc_peer *pc);
 
 /** Largest message pm_rtc_channel_put_packet() accepts now (remote and local limit). */
@@ -292,12 +305,13 @@ PM_API pm_time pm_rtc_peer_next_timeout(const pm_rtc_peer *pc);
 PM_API int pm_rtc_peer_handle_datagram(pm_rtc_peer *pc, pm_time now, const pm_addr *local,
                                        const pm_addr *from, const uint8_t *data, size_t len);
 
-/** Run timers due at `now`. */
+/** Run timers due at `now`. PM_OK; PM_ERR_CLOSED after close. */
 PM_API int pm_rtc_peer_handle_timeout(pm_rtc_peer *pc, pm_time now);
 
 /**
  * Take the next datagram to send; false when none. `from` is the local
- * address of the destination's family. Borrowed until the next call.
+ * address of the destination's family. out->data is borrowed until the next
+ * call on the peer other than this one (see pm_rtc_transmit).
  */
 PM_API bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out);
 
@@ -319,20 +333,26 @@ PM_API int pm_rtc_channel_put_packet(pm_rtc_channel *ch, const uint8_t *data, si
  * remote) until the application reads.
  */
 PM_API int pm_rtc_channel_get_packet(pm_rtc_channel *ch, const uint8_t **data, size_t *len);
+/** Received messages not yet taken with get_packet. */
 PM_API int pm_rtc_channel_get_available_packet_count(const pm_rtc_channel *ch);
 /** Whether the last packet taken by get_packet was a string message. */
 PM_API bool pm_rtc_channel_was_string_packet(const pm_rtc_channel *ch);
+/** How put_packet sends: TEXT (string messages) or BINARY. Other values are ignored. */
 PM_API void pm_rtc_channel_set_write_mode(pm_rtc_channel *ch, pm_rtc_write_mode mode);
 PM_API pm_rtc_write_mode pm_rtc_channel_get_write_mode(const pm_rtc_channel *ch);
+/** CONNECTING, OPEN, CLOSING or CLOSED (CLOSED for NULL). */
 PM_API pm_rtc_channel_state pm_rtc_channel_get_ready_state(const pm_rtc_channel *ch);
+/** The label and the sub-protocol ("" if none); borrowed, live as long as the channel. */
 PM_API const char *pm_rtc_channel_get_label(const pm_rtc_channel *ch);
 PM_API const char *pm_rtc_channel_get_protocol(const pm_rtc_channel *ch);
 /** Stream id, or 65535 while an in-band channel has none yet (as Godot). */
 PM_API int pm_rtc_channel_get_id(const pm_rtc_channel *ch);
+/** The options the channel was created or announced with. */
 PM_API bool pm_rtc_channel_is_ordered(const pm_rtc_channel *ch);
 PM_API bool pm_rtc_channel_is_negotiated(const pm_rtc_channel *ch);
 /** ms, or -1 when unset (libdatachannel's convention; Godot 3.2 JS says 65535). */
 PM_API int pm_rtc_channel_get_max_packet_lifetime(const pm_rtc_channel *ch);
+/** Retransmissions allowed, or -1 when unset. */
 PM_API int pm_rtc_channel_get_max_retransmits(const pm_rtc_channel *ch);
 /**
  * Messages sent on this channel that partial reliability abandoned instead
@@ -344,7 +364,7 @@ PM_API uint64_t pm_rtc_channel_get_messages_abandoned(const pm_rtc_channel *ch);
 PM_API size_t pm_rtc_channel_get_buffered_amount(const pm_rtc_channel *ch);
 /** BUFFERED_AMOUNT_LOW fires when the amount falls from above to at or below this. */
 PM_API void pm_rtc_channel_set_buffered_amount_low_threshold(pm_rtc_channel *ch, size_t bytes);
-/** User pointer attached to the channel. */
+/** User pointer attached to the channel (NULL until set); the channel never touches it. */
 PM_API void pm_rtc_channel_set_userdata(pm_rtc_channel *ch, void *ud);
 PM_API void *pm_rtc_channel_get_userdata(const pm_rtc_channel *ch);
 /** The peer connection the channel belongs to. */
@@ -356,9 +376,12 @@ PM_API void pm_rtc_channel_release(pm_rtc_channel *ch);
 
 /* ---- Certificates ----------------------------------------------------- */
 
-/** Generate a self-signed ECDSA P-256 certificate (valid 30 days). */
+/**
+ * Generate a self-signed ECDSA P-256 certificate (valid 30 days), with one
+ * reference for the caller. PM_ERR_NOMEM; PM_ERR_CRYPTO when OpenSSL fails.
+ */
 PM_API int pm_rtc_certificate_generate(pm_rtc_certificate **out);
-/** Drop a reference. */
+/** Drop a reference; the last one frees it (peers using it hold their own). */
 PM_API void pm_rtc_certificate_free(pm_rtc_certificate *cert);
 /** "sha-256 AB:CD:..." (borrowed, lives as long as the certificate). */
 PM_API const char *pm_rtc_certificate_fingerprint(const pm_rtc_certificate *cert);

@@ -30,7 +30,11 @@
  *     }
  *
  * Threading: like every peermesh object, single-threaded and never calling
- * back; the server and the client are driven by their poll functions.
+ * back; the server and the client are driven by their poll functions. Calls
+ * from callbacks (common.h): from inside the pm_env functions of a server
+ * call nothing on it; of a client, nothing on it, its mesh, its interface
+ * or its connections. The one exception is pm_signal_server_wake(): any
+ * thread, a signal handler, even while the server polls.
  */
 #ifndef PEERMESH_SIGNALING_H
 #define PEERMESH_SIGNALING_H
@@ -103,6 +107,7 @@ typedef struct pm_signal_server_config {
     pm_time turn_ttl; /**< lifetime of TURN credentials (default 24 h) */
 } pm_signal_server_config;
 
+/** Fill cfg with the defaults: port 9080, the demo server's limits, the ones listed above. */
 PM_API void pm_signal_server_config_default(pm_signal_server_config *cfg);
 
 /**
@@ -128,7 +133,10 @@ PM_API uint16_t pm_signal_server_port(const pm_signal_server *srv);
  */
 PM_API int pm_signal_server_poll(pm_signal_server *srv, int timeout_ms);
 
-/** Make a waiting pm_signal_server_poll() return (async-signal-safe). */
+/**
+ * Make a waiting pm_signal_server_poll() return. Async-signal-safe, and may
+ * be called from any thread while another polls (until the server is freed).
+ */
 PM_API void pm_signal_server_wake(pm_signal_server *srv);
 
 /**
@@ -158,6 +166,7 @@ typedef struct pm_signal_server_stats {
     uint64_t turn_credentials;  /**< TURN credentials issued */
 } pm_signal_server_stats;
 
+/** Fill *out (all zero for a NULL server). */
 PM_API void pm_signal_server_get_stats(const pm_signal_server *srv, pm_signal_server_stats *out);
 
 /**
@@ -219,6 +228,11 @@ typedef struct pm_signal_client_config {
     pm_time connect_timeout; /**< WebSocket open + our id within this (default 10 s) */
 } pm_signal_client_config;
 
+/**
+ * Fill cfg with the defaults: a mesh lobby, JSON protocol, the protocol's
+ * offer rule, server compatibility, Godot's lifetime, default rtc and mesh
+ * configurations, 10 s connect timeout. url is NULL: set it.
+ */
 PM_API void pm_signal_client_config_default(pm_signal_client_config *cfg);
 
 /**
@@ -249,6 +263,7 @@ PM_API pm_time pm_signal_client_next_timeout(const pm_signal_client *c);
 /** The WebSocket's file descriptor (readable = poll now), or -1. */
 PM_API int pm_signal_client_fd(const pm_signal_client *c);
 
+/** Where the signaling connection stands (CLOSED for NULL). */
 PM_API pm_signal_state pm_signal_client_state(const pm_signal_client *c);
 
 /** Our peer id (1 for the lobby host), 0 before the server assigned it. */

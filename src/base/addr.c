@@ -23,17 +23,6 @@ static int parse_v4(const char *s, uint8_t out[4])
     return *s == '\0' ? PM_OK : PM_ERR_PARSE;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 4291 section 2.2 text forms, including "::" and a trailing dotted quad. */
 static int parse_v6(const char *s, uint8_t out[16], uint32_t *scope)
 {
@@ -76,7 +65,7 @@ static int parse_v6(const char *s, uint8_t out[16], uint32_t *scope)
         }
         unsigned v = 0;
         int digits = 0, h;
-        while ((h = hexval(*p)) >= 0) {
+        while ((h = pm_hex_digit(*p)) >= 0) {
             v = (v << 4) | (unsigned)h;
             p++;
             if (++digits > 4)
@@ -211,6 +200,8 @@ bool pm_addr_equal(const pm_addr *a, const pm_addr *b)
 bool pm_addr_is_loopback(const pm_addr *a)
 {
     static const uint8_t v6lo[16] = {[15] = 1};
+    if (!a)
+        return false;
     if (a->family == 4)
         return a->ip[0] == 127;
     return a->family == 6 && memcmp(a->ip, v6lo, 16) == 0;

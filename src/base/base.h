@@ -11,9 +11,13 @@
 #include <stdarg.h>
 #include <string.h>
 
+typedef struct pm_socket_driver pm_socket_driver; /* base/driver.h */
+
 /** A resolved environment: every function pointer is set. */
 typedef struct pm_envr {
     pm_env e;
+    /** Opens and drives sockets for objects in socket mode (base/driver.h). */
+    const pm_socket_driver *sockets;
 } pm_envr;
 
 /** Fill `out` from `in` (may be NULL), taking defaults from src/io. */
@@ -102,6 +106,18 @@ static inline void pm_wr64(uint8_t *p, uint64_t v)
     pm_wr32(p + 4, (uint32_t)v);
 }
 
+/** The value of one hexadecimal digit (either case), -1 for any other character. */
+static inline int pm_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /** A growable byte buffer. */
 typedef struct pm_buf {
     uint8_t *data;
@@ -135,7 +151,21 @@ int pm_fifo_push(const pm_envr *env, pm_fifo *f, uint32_t tag, const void *a, si
                  const void *b, size_t blen);
 /** Peek the first record; returns false when empty. Pointer borrowed until pop. */
 bool pm_fifo_peek(const pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t *len);
+/**
+ * Drop the first record. Only the ring's indices change: a popped record's
+ * bytes stay readable until the next push or free, so a caller may pop
+ * several records and use them together before it pushes again.
+ */
 void pm_fifo_pop(pm_fifo *f);
+/** A read position for walking records without popping them. */
+typedef struct pm_fifo_iter {
+    size_t pos;  /* offset of the next record */
+    size_t left; /* records not visited yet */
+} pm_fifo_iter;
+void pm_fifo_iter_init(const pm_fifo *f, pm_fifo_iter *it);
+/** The next record, or false at the end. Pointers valid until the next push or pop. */
+bool pm_fifo_iter_next(const pm_fifo *f, pm_fifo_iter *it, uint32_t *tag, const uint8_t **data,
+                       size_t *len);
 void pm_fifo_free(const pm_envr *env, pm_fifo *f);
 
 /* Hashes written here (libc only) because the wire layer needs them. */

@@ -208,6 +208,35 @@ void pm_fifo_pop(pm_fifo *f)
     }
 }
 
+void pm_fifo_iter_init(const pm_fifo *f, pm_fifo_iter *it)
+{
+    it->pos = f->head;
+    it->left = f->count;
+}
+
+bool pm_fifo_iter_next(const pm_fifo *f, pm_fifo_iter *it, uint32_t *tag, const uint8_t **data,
+                       size_t *len)
+{
+    if (it->left == 0)
+        return false;
+    uint32_t l32 = SKIP;
+    if (f->cap - it->pos >= REC_HDR)
+        memcpy(&l32, f->data + it->pos, 4);
+    if (l32 == SKIP) { /* the rest of the ring is unused (see fifo_skip) */
+        it->pos = 0;
+        memcpy(&l32, f->data, 4);
+    }
+    if (tag)
+        memcpy(tag, f->data + it->pos + 4, 4);
+    *data = f->data + it->pos + REC_HDR;
+    *len = l32;
+    it->pos += rec_size(l32);
+    if (it->pos == f->cap)
+        it->pos = 0;
+    it->left--;
+    return true;
+}
+
 void pm_fifo_free(const pm_envr *env, pm_fifo *f)
 {
     pm_free(env, f->data);

@@ -59,7 +59,7 @@
  * largest datagram handle_datagram accepts, not just a record's plaintext. */
 #define RBUF_SIZE DTLS_MAX_DATAGRAM
 _Static_assert(RBUF_SIZE >= SSL3_RT_MAX_PLAIN_LENGTH, "rbuf must hold a record's plaintext");
-static __thread uint8_t rbuf[RBUF_SIZE];
+static _Thread_local uint8_t rbuf[RBUF_SIZE];
 
 struct pm_dtls {
     const pm_envr *env;
@@ -446,25 +446,14 @@ static const EVP_MD *md_for_algo(const char *algo)
     return NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 8122 section 5: fingerprint = 2UHEX *(":" 2UHEX); we also take lower case. */
 static bool parse_fp(const char *s, uint8_t *out, size_t want)
 {
     for (size_t i = 0; i < want; i++) {
         if (i > 0 && *s++ != ':')
             return false;
-        int hi = hexval(s[0]);
-        int lo = hi < 0 ? -1 : hexval(s[1]);
+        int hi = pm_hex_digit(s[0]);
+        int lo = hi < 0 ? -1 : pm_hex_digit(s[1]);
         if (lo < 0)
             return false;
         out[i] = (uint8_t)(hi << 4 | lo);

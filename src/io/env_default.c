@@ -1,6 +1,7 @@
-/* Default effects for pm_env: system allocator, OS clock, OS random, stderr log. */
+/* Default effects for pm_env: system allocator, OS clock, OS random, stderr log,
+ * and the UDP socket driver. */
 #define _GNU_SOURCE
-#include "base/base.h"
+#include "io.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -86,4 +87,5 @@ void pm_env_resolve(pm_envr *out, const pm_env *in)
         e.log_level_set = true;
     }
     out->e = e;
+    out->sockets = &pm_io_udp_driver;
 }

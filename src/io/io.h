@@ -70,4 +70,7 @@ size_t pm_io_host_addrs(bool include_loopback, bool ipv6, uint16_t port, pm_addr
 /** Resolve a host name or literal to addresses (getaddrinfo, UDP). Count or error. */
 int pm_io_resolve(const char *host, uint16_t port, pm_addr *out, size_t cap);
 
+/** The default socket driver (base/driver.h), built on the functions above. */
+extern const pm_socket_driver pm_io_udp_driver;
+
 #endif

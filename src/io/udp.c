@@ -146,7 +146,7 @@ void pm_io_udp_close(int fd)
 
 uint8_t *pm_io_rx_buffer(void)
 {
-    static __thread uint8_t *buf;
+    static _Thread_local uint8_t *buf;
     if (!buf)
         buf = malloc(PM_IO_RX_BUF); /* lives as long as the thread */
     return buf;
@@ -271,6 +271,9 @@ int pm_io_udp_send_batch(int fd, const pm_io_tx *tx, int n)
         m[nm].msg_hdr.msg_name = &ss[nm];
         m[nm].msg_hdr.msg_namelen = to_sockaddr(tx[used].to, v6, &ss[nm]);
         if (k > 1) {
+            /* CMSG_SPACE pads past CMSG_LEN: zero it all, or the kernel is
+             * handed uninitialised bytes (valgrind reports every GSO send). */
+            memset(ctl[nm].buf, 0, sizeof ctl[nm].buf);
             m[nm].msg_hdr.msg_control = ctl[nm].buf;
             m[nm].msg_hdr.msg_controllen = sizeof ctl[nm].buf;
             struct cmsghdr *c = CMSG_FIRSTHDR(&m[nm].msg_hdr);

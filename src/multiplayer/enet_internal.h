@@ -12,6 +12,7 @@
 #define PM_ENET_INTERNAL_H
 
 #include "base/base.h"
+#include "multiplayer/multiplayer_internal.h"
 #include "peermesh/enet.h"
 #include "wire/godot_enet.h"
 

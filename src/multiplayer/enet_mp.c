@@ -60,7 +60,7 @@ int pm_enet_new(const pm_enet_config *cfg, pm_enet **out)
         pm_free(&env, e);
         return PM_ERR_NOMEM;
     }
-    int r = pm_multiplayer_new(&enet_ops, e, &e->mp);
+    int r = pm_multiplayer_new_env(&env, &enet_ops, e, &e->mp);
     if (r != PM_OK) {
         pm_free(&env, e->bind_ip);
         pm_free(&env, e);

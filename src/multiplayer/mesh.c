@@ -37,7 +37,7 @@ int pm_mesh_new(const pm_mesh_config *cfg, pm_mesh **out)
     m->connect_timeout = cfg->connect_timeout;
     m->disconnect_grace = cfg->disconnect_grace;
     m->status = PM_MP_DISCONNECTED;
-    int rc = pm_multiplayer_new(&MESH_OPS, m, &m->mp);
+    int rc = pm_multiplayer_new_env(&env, &MESH_OPS, m, &m->mp);
     if (rc != PM_OK) {
         pm_free(&env, m);
         return rc;

@@ -16,6 +16,7 @@
 #define PM_MESH_INTERNAL_H
 
 #include "base/base.h"
+#include "multiplayer/multiplayer_internal.h"
 #include "peermesh/mesh.h"
 
 /* Godot's three default channels, then the extras. */

@@ -1,10 +1,8 @@
 /* The multiplayer-peer interface wrapper: current target, mode and channel over a transport. */
-#include "base/base.h"
-#include "peermesh/multiplayer.h"
-
-#include <stdlib.h>
+#include "multiplayer/multiplayer_internal.h"
 
 struct pm_multiplayer {
+    pm_envr env; /* what it was allocated from */
     const pm_multiplayer_ops *ops;
     void *impl;
     int32_t target;
@@ -12,13 +10,15 @@ struct pm_multiplayer {
     int channel;
 };
 
-int pm_multiplayer_new(const pm_multiplayer_ops *ops, void *impl, pm_multiplayer **out)
+int pm_multiplayer_new_env(const pm_envr *env, const pm_multiplayer_ops *ops, void *impl,
+                           pm_multiplayer **out)
 {
     if (!ops || !out || !ops->poll || !ops->put_packet || !ops->get_packet || !ops->next_event)
         return PM_ERR_INVALID;
-    pm_multiplayer *mp = calloc(1, sizeof *mp);
+    pm_multiplayer *mp = pm_calloc(env, sizeof *mp);
     if (!mp)
         return PM_ERR_NOMEM;
+    mp->env = *env;
     mp->ops = ops;
     mp->impl = impl;
     mp->mode = PM_MP_TRANSFER_RELIABLE;
@@ -26,9 +26,20 @@ int pm_multiplayer_new(const pm_multiplayer_ops *ops, void *impl, pm_multiplayer
     return PM_OK;
 }
 
+/* A transport of the user's own: the default environment (the system allocator). */
+int pm_multiplayer_new(const pm_multiplayer_ops *ops, void *impl, pm_multiplayer **out)
+{
+    pm_envr env;
+    pm_env_resolve(&env, NULL);
+    return pm_multiplayer_new_env(&env, ops, impl, out);
+}
+
 void pm_multiplayer_free(pm_multiplayer *mp)
 {
-    free(mp);
+    if (mp) {
+        pm_envr env = mp->env;
+        pm_free(&env, mp);
+    }
 }
 
 int pm_mp_poll(pm_multiplayer *mp)

@@ -9,18 +9,11 @@
 #include <stdio.h>
 #include <strings.h>
 
+/* For logs: the a=setup: value, "none" without one. */
 static const char *setup_name(pm_sdp_setup s)
 {
-    switch (s) {
-    case PM_SDP_SETUP_ACTPASS:
-        return "actpass";
-    case PM_SDP_SETUP_ACTIVE:
-        return "active";
-    case PM_SDP_SETUP_PASSIVE:
-        return "passive";
-    default:
-        return "none";
-    }
+    const char *name = pm_sdp_setup_name(s);
+    return name ? name : "none";
 }
 
 int pm_rtc_build_local(pm_rtc_peer *pc, bool is_offer, const pm_sdp *offer)

@@ -1,8 +1,6 @@
 /* Peer connection: lifecycle, events, output queue and the public entry points. */
 #include "rtc_internal.h"
 
-#include "io/io.h"
-
 #include <stdio.h>
 
 void pm_rtc_config_default(pm_rtc_config *cfg)
@@ -106,64 +104,36 @@ static pm_addr local_for(const pm_rtc_peer *pc, const pm_addr *to)
     for (size_t i = 0; i < pc->host_addr_count; i++)
         if (pc->host_addrs[i].family == to->family)
             return pc->host_addrs[i];
-    return pc->host_addr_count ? pc->host_addrs[0] : pc->bound;
+    if (pc->host_addr_count)
+        return pc->host_addrs[0];
+    pm_addr none;
+    memset(&none, 0, sizeof none);
+    return none;
 }
 
-bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
+bool pm_rtc_take_transmit(pm_rtc_peer *pc, pm_transmit *out)
 {
-    if (!pc || !out)
-        return false;
     const uint8_t *d;
     size_t n;
     if (!pm_fifo_peek(&pc->tx, NULL, &d, &n))
         return false;
-    /* Lend a copy: the queue may grow (and move) before the next call. */
-    pc->tx_taken.len = 0;
-    int rc = pm_buf_append(&pc->env, &pc->tx_taken, d, n);
+    /* Popped but not copied: the record stays readable until the next push,
+     * i.e. until the peer is next driven (see pm_fifo_pop). */
     pm_fifo_pop(&pc->tx);
-    if (rc != PM_OK)
-        return false;
-    memcpy(&out->to, pc->tx_taken.data, sizeof(pm_addr));
+    memcpy(&out->to, d, sizeof(pm_addr));
     out->from = local_for(pc, &out->to);
-    out->data = pc->tx_taken.data + sizeof(pm_addr);
+    out->data = d + sizeof(pm_addr);
     out->len = n - sizeof(pm_addr);
     return true;
 }
 
-/* Socket mode: hand the whole tx queue to the kernel in sendmmsg batches. */
-static void flush_socket(pm_rtc_peer *pc)
+bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
 {
-    pc->tx_blocked_at = 0;
-    enum { BATCH = 64 };
-    pm_io_tx batch[BATCH];
-    pm_addr to[BATCH];
-    while (pc->tx.count > 0) {
-        /* Records are contiguous in the ring only between pops, so collect
-         * pointers by walking a copy of the fifo cursor. */
-        pm_fifo cur = pc->tx;
-        int n = 0;
-        while (n < BATCH) {
-            const uint8_t *d;
-            size_t len;
-            if (!pm_fifo_peek(&cur, NULL, &d, &len))
-                break;
-            memcpy(&to[n], d, sizeof(pm_addr));
-            batch[n].to = &to[n];
-            batch[n].data = d + sizeof(pm_addr);
-            batch[n].len = len - sizeof(pm_addr);
-            n++;
-            pm_fifo_pop(&cur);
-        }
-        int sent = pm_io_udp_send_batch(pc->fd, batch, n);
-        if (sent < 0)
-            sent = n; /* socket error: drop (logged once below) */
-        for (int i = 0; i < sent; i++)
-            pm_fifo_pop(&pc->tx);
-        if (sent < n) {
-            pc->tx_blocked_at = pc->now; /* kernel buffer full: retry soon, not at once */
-            break;
-        }
-    }
+    pm_transmit t;
+    if (!pc || !out || !pm_rtc_take_transmit(pc, &t))
+        return false;
+    *out = (pm_rtc_transmit){t.from, t.to, t.data, t.len};
+    return true;
 }
 
 /* ---- states ---------------------------------------------------------- */
@@ -215,19 +185,10 @@ pm_time pm_rtc_peer_rtt(const pm_rtc_peer *pc)
     return pc && pc->ice ? pm_ice_rtt(pc->ice) : -1;
 }
 
-int pm_rtc_peer_fd(const pm_rtc_peer *pc)
-{
-    return pc && !pc->external ? pc->fd : -1;
-}
-
-uint16_t pm_rtc_peer_local_port(const pm_rtc_peer *pc)
-{
-    return pc && !pc->external ? pc->bound.port : 0;
-}
-
 /* ---- construction ---------------------------------------------------- */
 
-static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
+static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg,
+                               const pm_socket_driver *driver)
 {
     for (size_t i = 0; i < cfg->ice_server_count; i++) {
         const pm_ice_server *s = &cfg->ice_servers[i];
@@ -248,8 +209,8 @@ static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
                 continue;
             pm_addr a[2];
             int n = pm_addr_parse(&a[0], url.host, url.port) == PM_OK ? 1 : 0;
-            if (!n && !pc->external) /* names are resolved only by the OS layer */
-                n = pm_io_resolve(url.host, url.port, a, 1);
+            if (!n && driver) /* names are resolved only by the OS layer */
+                n = driver->resolve(url.host, url.port, a, 1);
             if (n <= 0) {
                 PM_WARN(&pc->env, "rtc", "cannot resolve STUN server %s", url.host);
                 continue;
@@ -262,32 +223,13 @@ static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg)
 
 static int setup_addresses(pm_rtc_peer *pc, const pm_rtc_config *cfg)
 {
-    if (cfg->external_transport) {
-        pc->external = true;
-        pc->fd = -1;
-        size_t n = PM_MIN(cfg->local_addr_count, (size_t)PM_RTC_MAX_HOST_ADDRS);
-        if (n == 0 || !cfg->local_addrs)
-            return PM_ERR_INVALID;
-        memcpy(pc->host_addrs, cfg->local_addrs, n * sizeof(pm_addr));
-        pc->host_addr_count = n;
-        return PM_OK;
-    }
-    int rc = pm_io_udp_open(cfg->bind_address, cfg->port_min, cfg->port_max, cfg->enable_ipv6,
-                            &pc->fd, &pc->bound);
-    if (rc != PM_OK) {
-        PM_ERROR(&pc->env, "rtc", "cannot open a UDP socket (%s)", pm_strerror(rc));
-        return rc == PM_ERR_INVALID ? rc : PM_ERR_IO;
-    }
-    if (cfg->bind_address) {
-        pm_addr_parse(&pc->host_addrs[0], cfg->bind_address, pc->bound.port);
-        pc->host_addr_count = 1;
-    } else {
-        pc->host_addr_count =
-            pm_io_host_addrs(cfg->include_loopback, cfg->enable_ipv6 && pc->bound.family == 6,
-                             pc->bound.port, pc->host_addrs, PM_RTC_MAX_HOST_ADDRS);
-    }
-    if (pc->host_addr_count == 0)
-        PM_WARN(&pc->env, "rtc", "no usable host address: only peer-reflexive candidates");
+    if (!cfg->external_transport)
+        return pm_rtc_sockets_open(pc, cfg);
+    size_t n = PM_MIN(cfg->local_addr_count, (size_t)PM_RTC_MAX_HOST_ADDRS);
+    if (n == 0 || !cfg->local_addrs)
+        return PM_ERR_INVALID;
+    memcpy(pc->host_addrs, cfg->local_addrs, n * sizeof(pm_addr));
+    pc->host_addr_count = n;
     return PM_OK;
 }
 
@@ -307,7 +249,6 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     if (!pc)
         return PM_ERR_NOMEM;
     pc->env = env;
-    pc->fd = -1;
     pc->next_handle = 1;
     pc->local_max_message =
         cfg_in->max_message_size ? cfg_in->max_message_size : PM_RTC_DEFAULT_MAX_MESSAGE;
@@ -315,6 +256,7 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     pc->disconnected_after = cfg_in->disconnected_after ? cfg_in->disconnected_after : PM_SEC(5);
     pc->remote_max_message = 65536;
     pc->now = pm_env_now(&pc->env);
+    pc->timers_due = true;
     snprintf(pc->mid, sizeof pc->mid, "0");
     pm_fifo_init(&pc->tx, 0);
     pm_fifo_init(&pc->events, 0);
@@ -325,7 +267,7 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     pc->session_id = pm_random_u64(&pc->env) >> 2;
     pc->session_version = 2;
 
-    int rc = resolve_ice_servers(pc, cfg_in);
+    int rc = resolve_ice_servers(pc, cfg_in, cfg_in->external_transport ? NULL : env.sockets);
     if (rc == PM_OK)
         rc = setup_addresses(pc, cfg_in);
     if (rc == PM_OK) {
@@ -355,8 +297,6 @@ void pm_rtc_teardown(pm_rtc_peer *pc)
         pm_dtls_close(pc->dtls); /* close_notify (idempotent): the fastest teardown signal */
     if (pc->ice)
         pm_ice_close(pc->ice);
-    if (!pc->external)
-        flush_socket(pc);
     if (pc->signaling != PM_RTC_SIGNALING_CLOSED) {
         pc->signaling = PM_RTC_SIGNALING_CLOSED;
         pm_rtc_emit(pc, PM_RTC_EVENT_SIGNALING_STATE, NULL, (int)pc->signaling, NULL, NULL);
@@ -366,8 +306,11 @@ void pm_rtc_teardown(pm_rtc_peer *pc)
 
 void pm_rtc_peer_close(pm_rtc_peer *pc)
 {
-    if (pc)
-        pm_rtc_teardown(pc);
+    if (!pc)
+        return;
+    pm_rtc_teardown(pc);
+    if (pc->sockets)
+        pc->driver->flush(pc->sockets); /* close_notify goes out now: poll refuses after close */
 }
 
 void pm_rtc_peer_free(pm_rtc_peer *pc)
@@ -381,13 +324,11 @@ void pm_rtc_peer_free(pm_rtc_peer *pc)
     pm_rtc_transports_free(pc);
     if (pc->cert)
         pm_rtc_certificate_free(pc->cert);
-    if (!pc->external)
-        pm_io_udp_close(pc->fd);
+    pm_rtc_sockets_close(pc);
     pm_free(&pc->env, pc->local_sdp);
     pm_free(&pc->env, pc->local_type);
     pm_fifo_free(&pc->env, &pc->tx);
     pm_fifo_free(&pc->env, &pc->events);
-    pm_buf_free(&pc->env, &pc->tx_taken);
     pm_buf_free(&pc->env, &pc->ev_taken);
     pm_fifo_free(&pc->env, &pc->inbox);
     pm_fifo_free(&pc->env, &pc->early_dtls);
@@ -398,19 +339,24 @@ void pm_rtc_peer_free(pm_rtc_peer *pc)
 
 /* ---- driving --------------------------------------------------------- */
 
+void pm_rtc_input(pm_rtc_peer *pc, pm_time now, const pm_addr *from, const uint8_t *d, size_t n)
+{
+    pc->now = now;
+    pm_rtc_on_datagram(pc, from, d, n);
+    pm_rtc_drive(pc);
+}
+
 int pm_rtc_peer_handle_datagram(pm_rtc_peer *pc, pm_time now, const pm_addr *local,
                                 const pm_addr *from, const uint8_t *data, size_t len)
 {
     (void)local;
     if (!pc || !from || (!data && len))
         return PM_ERR_INVALID;
-    if (!pc->external)
-        return PM_ERR_STATE;
+    if (pc->sockets)
+        return PM_ERR_STATE; /* the socket driver feeds this peer */
     if (pc->closed)
         return PM_ERR_CLOSED;
-    pc->now = now;
-    pm_rtc_on_datagram(pc, from, data, len);
-    pm_rtc_drive(pc);
+    pm_rtc_input(pc, now, from, data, len);
     return PM_OK;
 }
 
@@ -421,49 +367,23 @@ int pm_rtc_peer_handle_timeout(pm_rtc_peer *pc, pm_time now)
     if (pc->closed)
         return PM_ERR_CLOSED;
     pc->now = now;
+    pc->timers_due = true;
     pm_rtc_drive(pc);
     return PM_OK;
+}
+
+pm_time pm_rtc_deadline(const pm_rtc_peer *pc)
+{
+    if (pc->closed)
+        return PM_TIME_NEVER;
+    if (pc->tx.count > 0)
+        return pc->now; /* output waiting */
+    return pm_rtc_transports_deadline(pc);
 }
 
 pm_time pm_rtc_peer_next_timeout(const pm_rtc_peer *pc)
 {
     if (!pc || pc->closed)
         return PM_TIME_NEVER;
-    if (pc->tx.count > 0) {
-        /* Output waiting; if the socket pushed back, give it a millisecond
-         * rather than have the caller spin (there is no POLLOUT to wait on). */
-        return pc->tx_blocked_at ? pc->tx_blocked_at + PM_MS(1) : pc->now;
-    }
-    return pm_rtc_transports_deadline(pc);
-}
-
-int pm_rtc_peer_poll(pm_rtc_peer *pc)
-{
-    if (!pc)
-        return PM_ERR_INVALID;
-    if (pc->closed)
-        return PM_ERR_CLOSED;
-    pc->now = pm_env_now(&pc->env);
-    if (pc->external) {
-        pm_rtc_drive(pc);
-        return PM_OK;
-    }
-    uint8_t *rxbuf = pm_io_rx_buffer();
-    if (!rxbuf)
-        return PM_ERR_NOMEM;
-    enum { MAXD = 512 };
-    pm_io_dgram d[MAXD];
-    /* Bounded: a few batches per poll so one busy peer cannot starve others. */
-    for (int round = 0; round < 4; round++) {
-        int n = pm_io_udp_recv_many(pc->fd, rxbuf, PM_IO_RX_BUF, d, MAXD);
-        if (n <= 0)
-            break;
-        for (int i = 0; i < n; i++)
-            pm_rtc_on_datagram(pc, &d[i].from, d[i].data, d[i].len);
-        pm_rtc_drive(pc);
-        flush_socket(pc);
-    }
-    pm_rtc_drive(pc);
-    flush_socket(pc);
-    return PM_OK;
+    return pc->sockets ? pc->driver->next_timeout(pc->sockets) : pm_rtc_deadline(pc);
 }

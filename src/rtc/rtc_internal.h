@@ -1,10 +1,15 @@
 /*
  * Internal state of a peer connection and its data channels.
  *
+ * The peer connection is sans-I/O: datagrams, time and API calls in;
+ * datagrams, events and a deadline out. Socket mode (socket_mode.c) hands
+ * those same entry points to the socket driver of the environment
+ * (base/driver.h), which owns the socket, the clock and the batching.
+ *
  * Data path (all synchronous, single-threaded):
  *   datagram -> demux (RFC 7983) -> ICE (STUN) | DTLS -> inbox -> SCTP
  *   SCTP event -> DCEP / channel receive queue
- *   put_packet -> channel send queue -> SCTP -> DTLS -> tx queue -> socket
+ *   put_packet -> channel send queue -> SCTP -> DTLS -> tx queue -> driver/user
  * DTLS's decrypted records go to an inbox drained after pm_dtls returns, so
  * usrsctp is never entered from inside an OpenSSL call.
  */
@@ -12,6 +17,7 @@
 #define PM_RTC_INTERNAL_H
 
 #include "base/base.h"
+#include "base/driver.h"
 #include "dtls/dtls.h"
 #include "ice/ice.h"
 #include "peermesh/rtc.h"
@@ -69,10 +75,11 @@ struct pm_rtc_channel {
 struct pm_rtc_peer {
     pm_envr env;
     pm_time now;
-    bool in_call; /* reentrancy guard */
+    pm_time timers_at; /* the `now` the timers last ran at (see pm_rtc_drive) */
+    bool timers_due;   /* run them even if `now` has not moved (handle_timeout) */
+    bool in_call;      /* reentrancy guard */
 
     /* Configuration (copied). */
-    bool external;
     pm_addr host_addrs[PM_RTC_MAX_HOST_ADDRS];
     size_t host_addr_count;
     pm_addr stun_addrs[PM_RTC_MAX_STUN];
@@ -82,9 +89,10 @@ struct pm_rtc_peer {
     pm_time disconnected_after;
     pm_rtc_certificate *cert;
 
-    /* Socket mode. */
-    int fd;
-    pm_addr bound;
+    /* Socket mode (socket_mode.c): the environment's driver owns our sockets.
+     * NULL in sans-I/O mode. */
+    const pm_socket_driver *driver;
+    pm_sockets *sockets;
 
     /* States. */
     pm_rtc_state state;
@@ -122,11 +130,10 @@ struct pm_rtc_peer {
     pm_fifo inbox;      /* decrypted DTLS records waiting for SCTP */
 
     /* Output. */
-    pm_fifo tx;            /* record: [pm_addr to][datagram] */
-    pm_buf tx_taken;       /* the datagram poll_transmit lent out */
-    pm_time tx_blocked_at; /* socket buffer was full at this time (0: not) */
-    pm_fifo events;        /* record: [u32 channel handle][payload] */
-    pm_buf ev_taken;       /* the event next_event lent out (strings point here) */
+    pm_fifo tx;      /* record: [pm_addr to][datagram]; taken records stay readable
+                        until the next push (pm_fifo_pop) */
+    pm_fifo events;  /* record: [u32 channel handle][payload] */
+    pm_buf ev_taken; /* the event next_event lent out (strings point here) */
 
     /* Channels. */
     pm_rtc_channel **channels;
@@ -140,12 +147,20 @@ struct pm_rtc_peer {
 };
 
 /* peer.c */
+/* The sans-I/O core of the public entry points, for both modes. */
+void pm_rtc_input(pm_rtc_peer *pc, pm_time now, const pm_addr *from, const uint8_t *d, size_t n);
+bool pm_rtc_take_transmit(pm_rtc_peer *pc, pm_transmit *out);
+pm_time pm_rtc_deadline(const pm_rtc_peer *pc);
 void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state,
                  const char *s1, const char *s2);
 void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d, size_t n);
 void pm_rtc_set_state(pm_rtc_peer *pc, pm_rtc_state st);
 void pm_rtc_process(pm_rtc_peer *pc);
 void pm_rtc_fail(pm_rtc_peer *pc, const char *why);
+
+/* socket_mode.c */
+int pm_rtc_sockets_open(pm_rtc_peer *pc, const pm_rtc_config *cfg);
+void pm_rtc_sockets_close(pm_rtc_peer *pc);
 
 /* jsep.c */
 int pm_rtc_apply_remote(pm_rtc_peer *pc, bool is_offer, const char *sdp);

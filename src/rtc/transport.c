@@ -278,11 +278,19 @@ void pm_rtc_drive(pm_rtc_peer *pc)
     if (pc->in_call)
         return;
     pc->in_call = true;
-    pm_ice_handle_timeout(pc->ice, pc->now);
-    if (pc->dtls)
-        pm_dtls_handle_timeout(pc->dtls, pc->now);
-    if (pc->sctp)
-        pm_sctp_handle_timeout(pc->sctp, pc->now);
+    /* Timers run once per point in time: a batch of datagrams received at
+     * one `now` runs them once, not once per datagram. Anything they
+     * schedule for that same time shows in the deadline, and
+     * handle_timeout runs them again (timers_due). */
+    if (pc->timers_due || pc->now != pc->timers_at) {
+        pc->timers_due = false;
+        pc->timers_at = pc->now;
+        pm_ice_handle_timeout(pc->ice, pc->now);
+        if (pc->dtls)
+            pm_dtls_handle_timeout(pc->dtls, pc->now);
+        if (pc->sctp)
+            pm_sctp_handle_timeout(pc->sctp, pc->now);
+    }
     /* Each pass can unlock work for another layer (ICE up -> DTLS start ->
      * SCTP up -> DCEP); a few passes reach a fixed point. */
     for (int pass = 0; pass < 4; pass++) {

@@ -476,7 +476,7 @@ static bool field_ok(const char *s, size_t cap)
     return memchr(s, '\0', cap) && text_ok(s);
 }
 
-static const char *setup_name(pm_sdp_setup s)
+const char *pm_sdp_setup_name(pm_sdp_setup s)
 {
     switch (s) {
     case PM_SDP_SETUP_ACTPASS:
@@ -517,7 +517,7 @@ static int check_local(const pm_sdp_local *in)
         !ice_cred_ok(in->ice_ufrag) || !ice_cred_ok(in->ice_pwd) ||
         !fingerprint_ok(in->fingerprint))
         return PM_ERR_INVALID;
-    if (in->setup != PM_SDP_SETUP_NONE && !setup_name(in->setup))
+    if (in->setup != PM_SDP_SETUP_NONE && !pm_sdp_setup_name(in->setup))
         return PM_ERR_INVALID;
     if (in->candidate_count < 0 || (in->candidate_count > 0 && !in->candidates))
         return PM_ERR_INVALID;
@@ -575,7 +575,7 @@ static void write_datachannel(sdp_writer *w, const pm_sdp_local *in)
     w_line(w, "a=ice-pwd:%s", in->ice_pwd);
     w_line(w, "a=ice-options:trickle");
     w_line(w, "a=fingerprint:%s", in->fingerprint);
-    const char *setup = setup_name(in->setup);
+    const char *setup = pm_sdp_setup_name(in->setup);
     if (setup)
         w_line(w, "a=setup:%s", setup);
     if (in->mid[0])

@@ -27,6 +27,9 @@ typedef enum pm_sdp_setup {
     PM_SDP_SETUP_HOLDCONN,
 } pm_sdp_setup;
 
+/** The a=setup: value of `s` (RFC 4145 section 4); NULL for NONE or a value out of range. */
+const char *pm_sdp_setup_name(pm_sdp_setup s);
+
 /** Any m-line of the description (only the data-channel one is used). */
 typedef struct pm_sdp_mline {
     char media[16]; /**< "application", "audio", "video", ... */

@@ -36,6 +36,7 @@ function send(type, id, data) {
 }
 
 function check() {
+  if (done) return;
   for (const [id, p] of peers) {
     if (p.helloIn && p.open === 3 && p.left) {
       done = true;
@@ -67,7 +68,11 @@ function addPeer(id) {
     ch.onmessage = (ev) => {
       const text = typeof ev.data === 'string' ? ev.data : new TextDecoder().decode(ev.data);
       log(`peer ${id} on ${label}: ${text}`);
-      if (label === 'reliable' && text === 'hello from C') p.helloIn = text;
+      if (label === 'reliable' && text === 'hello from C') {
+        p.helloIn = text;
+        // The C peer's leave (signaling) may overtake its hello (SCTP): either order passes.
+        check();
+      }
     };
     p.chans.push(ch);
   }

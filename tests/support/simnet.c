@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#define MAX_ENDPOINTS 256 /* endpoints are never removed: a mesh that churns keeps adding */
+
 typedef struct sim_ep {
     void *ep;
     const pm_sim_ops *ops;
@@ -21,7 +23,7 @@ typedef struct sim_pkt {
 struct pm_simnet {
     uint64_t rng;
     pm_sim_link link;
-    sim_ep eps[64];
+    sim_ep eps[MAX_ENDPOINTS];
     int n_eps;
     sim_pkt *q; /* binary min-heap on (at, seq) */
     size_t qn, qcap;
@@ -76,7 +78,7 @@ void pm_simnet_set_link(pm_simnet *net, const pm_sim_link *link)
 
 int pm_simnet_add(pm_simnet *net, void *ep, const pm_sim_ops *ops, const pm_addr *addr)
 {
-    assert_true(net->n_eps < 64);
+    assert_true(net->n_eps < MAX_ENDPOINTS);
     net->eps[net->n_eps] = (sim_ep){ep, ops, *addr};
     return net->n_eps++;
 }

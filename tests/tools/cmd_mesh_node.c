@@ -19,8 +19,7 @@
  */
 #include "cli.h"
 #include "json_out.h"
-#include "mesh_util.h"
-#include "peer_signal.h"
+#include "mesh_io.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -71,8 +70,7 @@ typedef struct node_opts {
     long packets;
     bool server_compat;
     long lifetime;
-    double timeout_s;
-    const char *bind_address;
+    pm_cli_mesh_io_options io;
     const char *peer_list; /* --peers as given: read once --id is known */
 } node_opts;
 
@@ -146,8 +144,6 @@ static int take_option(void *ud, int code, const char *arg)
         if (!pm_cli_parse_long(arg, -1, 65535, &opt->lifetime))
             return pm_cli_usage_error(&CMD, "--lifetime wants -1..65535 ms, got ", arg);
         break;
-    default:
-        return pm_cli_mesh_io_option(&CMD, code, arg, &opt->timeout_s, &opt->bind_address);
     }
     return -1;
 }
@@ -155,26 +151,17 @@ static int take_option(void *ud, int code, const char *arg)
 static int parse(int argc, char **argv, node_opts *opt)
 {
     static const struct option longs[] = {
-        {"id", required_argument, NULL, 'i'},
-        {"peers", required_argument, NULL, 'p'},
-        {"packets", required_argument, NULL, 'k'},
-        {"server-compat", no_argument, NULL, 'c'},
-        {"lifetime", required_argument, NULL, 'l'},
-        {"timeout", required_argument, NULL, 't'},
-        {"bind", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"id", required_argument, NULL, 'i'},       {"peers", required_argument, NULL, 'p'},
+        {"packets", required_argument, NULL, 'k'},  {"server-compat", no_argument, NULL, 'c'},
+        {"lifetime", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0},
     };
     memset(opt, 0, sizeof *opt);
     opt->packets = DEFAULT_PACKETS;
     opt->lifetime = PM_MESH_LIFETIME_DEFAULT;
-    opt->timeout_s = 60;
-    opt->bind_address = PM_CLI_DEFAULT_BIND;
-    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, opt);
+    opt->io = (pm_cli_mesh_io_options){60, PM_CLI_DEFAULT_BIND};
+    int status = pm_cli_mesh_io_parse(&CMD, argc, argv, longs, take_option, opt, &opt->io);
     if (status >= 0)
         return status;
-    if (optind < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
     if (!opt->id || !opt->peer_list)
         return pm_cli_usage_error(&CMD, "--id and --peers are required", NULL);
     if (!parse_peers(opt->peer_list, opt) || opt->peer_count == 0)
@@ -385,12 +372,12 @@ static int set_up(node_run *run, const node_opts *opt)
 {
     pm_mesh_config cfg;
     pm_mesh_config_default(&cfg);
-    cfg.connect_timeout = (pm_time)(opt->timeout_s * 1e6);
+    cfg.connect_timeout = (pm_time)(opt->io.timeout_s * 1e6);
     cfg.disconnect_grace = PM_SEC(5);
     int rc = pm_cli_mesh_io_open(&run->io, &cfg, opt->id, opt->server_compat, opt->peer_count);
     pm_mesh *mesh = run->io.mesh;
     for (size_t i = 0; rc == PM_OK && i < opt->peer_count; i++)
-        rc = pm_cli_mesh_connect(mesh, opt->peers[i], opt->bind_address, (int)opt->lifetime);
+        rc = pm_cli_mesh_connect(mesh, opt->peers[i], opt->io.bind_address, (int)opt->lifetime);
     for (size_t i = 0; rc == PM_OK && i < opt->peer_count; i++)
         if (opt->id < opt->peers[i])
             rc = pm_rtc_peer_create_offer(pm_cli_mesh_connection(mesh, opt->peers[i]));
@@ -420,7 +407,7 @@ int pm_cli_mesh_node(int argc, char **argv)
         return status;
     node_run run = {.opt = &opt, .start = pm_now()};
     pm_cli_mesh_io_init(&run.io, run.start);
-    pm_time deadline = run.start + (pm_time)(opt.timeout_s * 1e6);
+    pm_time deadline = run.start + (pm_time)(opt.io.timeout_s * 1e6);
     int rc = set_up(&run, &opt);
     if (rc < 0) {
         fprintf(stderr, "peermesh mesh-node: set-up failed: %s\n", pm_strerror(rc));

@@ -17,8 +17,7 @@
  */
 #include "cli.h"
 #include "json_out.h"
-#include "mesh_util.h"
-#include "peer_signal.h"
+#include "mesh_io.h"
 #include "peer_traffic.h"
 
 #include <getopt.h>
@@ -52,8 +51,7 @@ typedef struct mp_opts {
     size_t sizes[MAX_SIZES];
     size_t size_count;
     long lifetime;
-    double timeout_s;
-    const char *bind_address;
+    pm_cli_mesh_io_options io;
 } mp_opts;
 
 typedef struct mp_chan {
@@ -123,8 +121,6 @@ static int take_option(void *ud, int code, const char *arg)
         if (!pm_cli_parse_long(arg, 0, 65535, &o->lifetime))
             return pm_cli_usage_error(&CMD, "--max-packet-lifetime wants 0..65535, got ", arg);
         break;
-    default:
-        return pm_cli_mesh_io_option(&CMD, code, arg, &o->timeout_s, &o->bind_address);
     }
     return -1;
 }
@@ -139,22 +135,16 @@ static int parse(int argc, char **argv, mp_opts *o)
         {"size", required_argument, NULL, 'z'},
         {"channels", required_argument, NULL, 'c'},
         {"max-packet-lifetime", required_argument, NULL, 'l'},
-        {"timeout", required_argument, NULL, 't'},
-        {"bind", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->lifetime = PM_MESH_LIFETIME_DEFAULT;
-    o->timeout_s = 30;
-    o->bind_address = PM_CLI_DEFAULT_BIND;
+    o->io = (pm_cli_mesh_io_options){30, PM_CLI_DEFAULT_BIND};
     o->sizes[0] = 1200;
     o->size_count = 1;
-    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, o);
+    int status = pm_cli_mesh_io_parse(&CMD, argc, argv, longs, take_option, o, &o->io);
     if (status >= 0)
         return status;
-    if (optind < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
     if (o->offer == o->answer)
         return pm_cli_usage_error(&CMD, "need exactly one of --offer, --answer", NULL);
     if (o->echo && o->send)
@@ -449,7 +439,7 @@ static int set_up(mp_run *run)
     if (rc == PM_OK)
         rc = pm_cli_traffic_init(&run->traffic, o->sizes, o->size_count, false);
     if (rc == PM_OK)
-        rc = pm_cli_mesh_connect(run->io.mesh, run->other, o->bind_address, (int)o->lifetime);
+        rc = pm_cli_mesh_connect(run->io.mesh, run->other, o->io.bind_address, (int)o->lifetime);
     if (rc == PM_OK && o->offer)
         rc = pm_rtc_peer_create_offer(pm_cli_mesh_connection(run->io.mesh, run->other));
     return rc;
@@ -464,7 +454,7 @@ int pm_cli_mesh_peer(int argc, char **argv)
         return status;
     mp_run run = {.opt = &opt};
     pm_cli_mesh_io_init(&run.io, start);
-    pm_time deadline = start + (pm_time)(opt.timeout_s * 1e6);
+    pm_time deadline = start + (pm_time)(opt.io.timeout_s * 1e6);
     int rc = set_up(&run);
     if (rc < 0) {
         char why[128];

@@ -13,6 +13,7 @@ static void addr_parse_format(void **st)
     assert_int_equal(pm_addr_parse(&a, "::1", 9), PM_OK);
     assert_string_equal(pm_addr_format(&a, buf, sizeof buf), "[::1]:9");
     assert_true(pm_addr_is_loopback(&a));
+    assert_false(pm_addr_is_loopback(NULL)); /* a getter: neutral for NULL (common.h) */
     assert_int_equal(pm_addr_parse(&a, "2001:db8::1:0:0:1", 1), PM_OK);
     assert_string_equal(pm_addr_format_ip(&a, buf, sizeof buf), "2001:db8::1:0:0:1");
     assert_int_equal(pm_addr_parse(&a, "fe80::1%3", 1), PM_OK);
@@ -72,9 +73,29 @@ static void fifo_model(void **st)
             for (size_t i = 0; i < len; i++)
                 assert_int_equal(d[i], (uint8_t)(tag + i));
             pm_fifo_pop(&f);
+            /* A popped record stays readable until the next push. */
+            for (size_t i = 0; i < len; i++)
+                assert_int_equal(d[i], (uint8_t)(tag + i));
             mh++;
         }
         assert_int_equal(f.count, mt - mh);
+        if (step % 97 == 0) {
+            /* Walking without popping visits every record in order. */
+            pm_fifo_iter it;
+            pm_fifo_iter_init(&f, &it);
+            uint32_t tag;
+            const uint8_t *d;
+            size_t len, k = mh;
+            while (pm_fifo_iter_next(&f, &it, &tag, &d, &len)) {
+                assert_true(k < mt);
+                assert_int_equal(tag, model_tag[k]);
+                assert_int_equal(len, model_len[k]);
+                if (len)
+                    assert_int_equal(d[len - 1], (uint8_t)(tag + len - 1));
+                k++;
+            }
+            assert_int_equal(k, mt);
+        }
     }
     pm_fifo_free(&env, &f);
 }

@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 /* ---- the scripted link ---------------------------------------------------- */
 
@@ -906,6 +907,77 @@ static void test_stats_and_misuse(void **state)
     pm_mesh_free(m);
 }
 
+/* Every block the mesh holds, its multiplayer wrapper included, comes from the
+ * injected allocator and goes back to it. */
+#define MAX_BLOCKS 64
+static void *blocks[MAX_BLOCKS];
+static int live_blocks;
+
+static void *track_alloc(void *ud, size_t n)
+{
+    void *p = malloc(n);
+    for (int i = 0; p && i < MAX_BLOCKS; i++)
+        if (!blocks[i]) {
+            blocks[i] = p;
+            live_blocks++;
+            return p;
+        }
+    fail_msg("more than %d live blocks", MAX_BLOCKS);
+    return NULL;
+}
+static void *track_realloc(void *ud, void *p, size_t n)
+{
+    if (!p)
+        return track_alloc(ud, n);
+    for (int i = 0; i < MAX_BLOCKS; i++)
+        if (blocks[i] == p) {
+            void *q = realloc(p, n);
+            if (q)
+                blocks[i] = q;
+            return q;
+        }
+    fail_msg("resized a block the allocator never gave: %p", p);
+    return NULL;
+}
+static void track_free(void *ud, void *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < MAX_BLOCKS; i++)
+        if (blocks[i] == p) {
+            blocks[i] = NULL;
+            live_blocks--;
+            free(p);
+            return;
+        }
+    fail_msg("freed a block the allocator never gave: %p", p);
+}
+static bool tracked(const void *p)
+{
+    for (int i = 0; i < MAX_BLOCKS; i++)
+        if (blocks[i] == p)
+            return true;
+    return false;
+}
+
+static void test_injected_allocator(void **state)
+{
+    (void)state;
+    pm_test_env(&env, 7);
+    env.alloc = track_alloc;
+    env.realloc = track_realloc;
+    env.free = track_free;
+    pm_mesh_config cfg;
+    pm_mesh_config_default(&cfg);
+    cfg.env = &env;
+    pm_mesh *m = NULL;
+    assert_int_equal(pm_mesh_new(&cfg, &m), PM_OK);
+    assert_true(tracked(m));
+    assert_true(tracked(pm_mesh_multiplayer(m)));
+    pm_mesh_free(m);
+    assert_int_equal(live_blocks, 0);
+}
+
 /* add_peer on real (sans-I/O) WebRTC connections: the channels Godot creates. */
 static pm_rtc_peer *new_rtc(pm_env *e, pm_addr *a)
 {
@@ -993,6 +1065,7 @@ int main(void)
         cmocka_unit_test(test_unconnected_packets),
         cmocka_unit_test(test_stats_and_misuse),
         cmocka_unit_test(test_rtc_link),
+        cmocka_unit_test(test_injected_allocator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

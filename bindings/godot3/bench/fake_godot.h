@@ -14,7 +14,7 @@
 #ifndef PM_GODOT3_FAKE_GODOT_H
 #define PM_GODOT3_FAKE_GODOT_H
 
-#include "../gdnative_abi.h"
+#include "gdnative_abi.h"
 
 typedef struct fake_object fake_object;
 

@@ -1,13 +1,12 @@
 /*
- * pm_signal_client, mesh side: create the mesh in the mode the id says,
- * a peer connection per announced peer, who offers, applying and relaying
- * descriptions and candidates (the demo's multiplayer_client.gd).
+ * The signaling client core, mesh side: create the mesh in the mode the id
+ * says, a peer connection per announced peer (through the peer factory),
+ * who offers, applying and relaying descriptions and candidates (the demo's
+ * multiplayer_client.gd).
  */
-#include "signaling/client_internal.h"
+#include "signaling/sig_client_internal.h"
 
-#include <stdio.h>
-
-void pm_sigcl_free_ice(pm_signal_client *c)
+void pm_sigcl_free_ice(pm_sigcl *c)
 {
     pm_free(&c->env, c->ice);
     c->ice = NULL;
@@ -16,7 +15,7 @@ void pm_sigcl_free_ice(pm_signal_client *c)
 }
 
 /* The user's ICE servers followed by the valid ones the server gave. */
-static void merge_ice(pm_signal_client *c, const char *json, size_t len)
+static void merge_ice(pm_sigcl *c, const char *json, size_t len)
 {
     if (pm_sig_ice_list_parse(&c->env, json, len, &c->server_ice) != PM_OK) {
         PM_WARN(&c->env, "signal", "ignoring an unreadable ICE server list from the server");
@@ -46,7 +45,7 @@ static void merge_ice(pm_signal_client *c, const char *json, size_t len)
     pm_sigcl_event(c, PM_SIGNAL_EVENT_ICE_SERVERS, (int32_t)added, 0, NULL);
 }
 
-void pm_sigcl_on_id(pm_signal_client *c, const pm_sigmsg *m)
+void pm_sigcl_on_id(pm_sigcl *c, const pm_sigmsg *m)
 {
     int32_t id = (int32_t)m->id;
     /* 4.x tells the lobby's mode ("true" = mesh); 3.x lobbies are meshes. */
@@ -72,7 +71,7 @@ void pm_sigcl_on_id(pm_signal_client *c, const pm_sigmsg *m)
                  pm_strerror(rc));
         pm_mesh_free(c->mesh);
         c->mesh = NULL;
-        (void)pm_ws_close(c->ws, c->conn, 1011, "", 0);
+        pm_sigcl_close_with(c, SIGCL_CLOSE_INTERNAL);
         return;
     }
     c->id = id;
@@ -81,7 +80,7 @@ void pm_sigcl_on_id(pm_signal_client *c, const pm_sigmsg *m)
     pm_sigcl_event(c, PM_SIGNAL_EVENT_ID, id, 0, NULL);
 }
 
-static bool we_offer(const pm_signal_client *c, int32_t peer)
+static bool we_offer(const pm_sigcl *c, int32_t peer)
 {
     pm_signal_offer_rule rule = c->cfg.offer_rule;
     if (rule == PM_SIGNAL_OFFER_AUTO)
@@ -91,7 +90,7 @@ static bool we_offer(const pm_signal_client *c, int32_t peer)
     return rule == PM_SIGNAL_OFFER_HIGHER ? peer < c->id : peer > c->id;
 }
 
-void pm_sigcl_on_peer(pm_signal_client *c, int32_t peer)
+void pm_sigcl_on_peer(pm_sigcl *c, int32_t peer)
 {
     if (!c->mesh || pm_mesh_has_peer(c->mesh, peer))
         return;
@@ -101,7 +100,8 @@ void pm_sigcl_on_peer(pm_signal_client *c, int32_t peer)
         rc_cfg.ice_server_count = c->ice_count;
     }
     pm_rtc_peer *pc = NULL;
-    int rc = pm_rtc_peer_new(&rc_cfg, &pc);
+    int rc = c->factory.new_peer ? c->factory.new_peer(c->factory.ud, peer, &rc_cfg, &pc)
+                                 : pm_rtc_peer_new(&rc_cfg, &pc);
     if (rc == PM_OK)
         rc = pm_mesh_add_peer(c->mesh, pc, peer, c->cfg.unreliable_lifetime);
     if (rc != PM_OK) {
@@ -118,14 +118,14 @@ void pm_sigcl_on_peer(pm_signal_client *c, int32_t peer)
     }
 }
 
-void pm_sigcl_on_peer_left(pm_signal_client *c, int32_t peer)
+void pm_sigcl_on_peer_left(pm_sigcl *c, int32_t peer)
 {
     if (c->mesh && pm_mesh_has_peer(c->mesh, peer))
         (void)pm_mesh_remove_peer(c->mesh, peer);
     pm_sigcl_event(c, PM_SIGNAL_EVENT_PEER_LEFT, peer, 0, NULL);
 }
 
-static pm_rtc_peer *connection_of(pm_signal_client *c, int32_t peer)
+static pm_rtc_peer *connection_of(pm_sigcl *c, int32_t peer)
 {
     pm_mesh_peer_info info;
     if (!c->mesh || pm_mesh_get_peer(c->mesh, peer, &info) != PM_OK || !info.connection) {
@@ -135,7 +135,7 @@ static pm_rtc_peer *connection_of(pm_signal_client *c, int32_t peer)
     return info.connection;
 }
 
-void pm_sigcl_on_description(pm_signal_client *c, int32_t from, const char *type, const char *sdp,
+void pm_sigcl_on_description(pm_sigcl *c, int32_t from, const char *type, const char *sdp,
                              size_t len)
 {
     pm_rtc_peer *pc = connection_of(c, from);
@@ -147,7 +147,7 @@ void pm_sigcl_on_description(pm_signal_client *c, int32_t from, const char *type
                 pm_strerror(rc));
 }
 
-void pm_sigcl_on_candidate(pm_signal_client *c, int32_t from, const char *data, size_t len)
+void pm_sigcl_on_candidate(pm_sigcl *c, int32_t from, const char *data, size_t len)
 {
     pm_rtc_peer *pc = connection_of(c, from);
     if (!pc)
@@ -169,7 +169,7 @@ void pm_sigcl_on_candidate(pm_signal_client *c, int32_t from, const char *data, 
         PM_DEBUG(&c->env, "signal", "peer %d: candidate refused: %s", (int)from, pm_strerror(rc));
 }
 
-static void relay_peer(pm_signal_client *c, int32_t peer, pm_rtc_peer *pc)
+static void relay_peer(pm_sigcl *c, int32_t peer, pm_rtc_peer *pc)
 {
     pm_rtc_event ev;
     while (pm_rtc_peer_next_event(pc, &ev)) {
@@ -194,7 +194,7 @@ static void relay_peer(pm_signal_client *c, int32_t peer, pm_rtc_peer *pc)
     }
 }
 
-void pm_sigcl_relay(pm_signal_client *c)
+void pm_sigcl_relay(pm_sigcl *c)
 {
     if (!c->mesh)
         return;

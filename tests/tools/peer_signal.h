@@ -10,9 +10,10 @@
 #ifndef PM_CLI_PEER_SIGNAL_H
 #define PM_CLI_PEER_SIGNAL_H
 
+#include "json_out.h" /* json_t */
+
 #include "peermesh/rtc.h"
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -1,0 +1,72 @@
+/* Internals of the signaling client core (sig_client.c: protocol, outputs,
+ * events; sig_client_mesh.c: the mesh). */
+#ifndef PM_SIG_CLIENT_INTERNAL_H
+#define PM_SIG_CLIENT_INTERNAL_H
+
+#include "signaling/sig_client.h"
+#include "wire/signal_msg.h"
+
+/* RFC 6455 section 7.4.1: we cannot go on (no memory, no mesh). */
+#define SIGCL_CLOSE_INTERNAL 1011
+
+/* The signaling connection as the core sees it. */
+typedef enum sigcl_link {
+    LINK_CONNECTING = 0, /* the transport is not open yet */
+    LINK_OPEN,           /* messages flow */
+    LINK_CLOSING,        /* we asked to close; nothing more is sent or read */
+    LINK_DONE,           /* gone (closed, or aborted by our timeout) */
+} sigcl_link;
+
+struct pm_sigcl {
+    pm_envr env;
+    pm_signal_client_config cfg; /* lobby and extra_channels point to our copies */
+    pm_sigcl_peer_factory factory;
+    sigcl_link link;
+    pm_signal_state state;
+    pm_sigproto proto;
+    int32_t id;
+    bool mesh_lobby;
+    bool sealed;
+    bool user_closed;
+    char lobby[PM_SIG_MAX_LOBBY_NAME + 1];
+    pm_time deadline; /* connect timeout: our id by then */
+    pm_mesh *mesh;
+
+    /* ICE servers: the user's, then the signaling server's. */
+    pm_sig_ice_list server_ice;
+    pm_ice_server *ice;
+    size_t ice_count;
+
+    pm_fifo out;    /* records: [int code][message or reason] */
+    pm_fifo events; /* records: [event_rec][string] */
+    bool out_peeked, event_peeked;
+    pm_buf scratch, enc, text;
+    int32_t *ids; /* scratch for pm_mesh_get_peers */
+    size_t ids_cap;
+};
+
+typedef struct event_rec {
+    int32_t peer_id;
+    int32_t close_code;
+} event_rec;
+
+/* sig_client.c */
+void pm_sigcl_event(pm_sigcl *c, pm_signal_event_type type, int32_t peer_id, int code,
+                    const char *text);
+/** Encode and queue one message; PM_ERR_CLOSED unless the link is open. */
+int pm_sigcl_send(pm_sigcl *c, int type, int64_t id, const char *data, size_t len);
+/** Queue a close of the signaling connection with `code` (no reason). */
+void pm_sigcl_close_with(pm_sigcl *c, int code);
+
+/* sig_client_mesh.c */
+void pm_sigcl_on_id(pm_sigcl *c, const pm_sigmsg *m);
+void pm_sigcl_on_peer(pm_sigcl *c, int32_t peer_id);
+void pm_sigcl_on_peer_left(pm_sigcl *c, int32_t peer_id);
+void pm_sigcl_on_description(pm_sigcl *c, int32_t from, const char *type, const char *sdp,
+                             size_t len);
+void pm_sigcl_on_candidate(pm_sigcl *c, int32_t from, const char *data, size_t len);
+/** Relay what the peer connections have to say (descriptions, candidates). */
+void pm_sigcl_relay(pm_sigcl *c);
+void pm_sigcl_free_ice(pm_sigcl *c);
+
+#endif
