@@ -32,7 +32,14 @@
 #define DEFAULT_HANDSHAKES_PER_ADDRESS 32
 #define DEFAULT_HANDSHAKE_TIMEOUT      PM_SEC(5)
 
-#define TOKEN_UNIT 1000000 /* rate bucket unit: one message in millionths */
+#define TOKEN_UNIT    1000000   /* rate bucket unit: one message in millionths */
+#define PING_SLICES   100       /* the ping round goes in this many steps... */
+#define PING_TICK_MIN PM_MS(10) /* ...of at least this */
+
+static pm_time ping_tick(const pm_signal_server_config *cfg)
+{
+    return PM_MAX(cfg->ping_interval / PING_SLICES, PING_TICK_MIN);
+}
 
 typedef struct out_header {
     uint64_t conn;
@@ -152,7 +159,8 @@ int pm_sigsrv_new(const pm_envr *env, const pm_signal_server_config *cfg, pm_tim
     s->cfg.turn_urls = dup_list(env, cfg->turn_urls, cfg->turn_url_count, &fail);
     s->cfg.stun_urls = dup_list(env, cfg->stun_urls, cfg->stun_url_count, &fail);
     pm_fifo_init(&s->out, 0);
-    s->next_sweep = cfg->ping_interval ? now + cfg->ping_interval : PM_TIME_NEVER;
+    s->ping_cycle = now;
+    s->next_ping = cfg->ping_interval ? now + ping_tick(cfg) : PM_TIME_NEVER;
     s->next_addr_gc = PM_TIME_NEVER;
     s->now = now;
     s->log_window = now;
@@ -491,18 +499,45 @@ void pm_sigsrv_pong(pm_sigsrv *s, pm_time now, uint64_t id)
 
 /* ---- timers ---- */
 
-static void sweep(pm_sigsrv *s)
+static void ping_one(pm_sigsrv *s, sig_conn *c)
 {
-    for (size_t i = 0; i < s->nslots; i++) {
-        sig_conn *c = s->slots[i];
-        if (!c || c->state != CONN_OPEN)
-            continue;
-        if (c->awaiting_pong) {
-            pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_TIMEOUT, STR_PING_TIMEOUT);
-            continue;
-        }
-        c->awaiting_pong = true;
-        push_output(s, PM_SIGSRV_OUT_PING, c, 0, NULL, 0);
+    if (!c || c->state != CONN_OPEN)
+        return;
+    if (c->awaiting_pong) {
+        pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_TIMEOUT, STR_PING_TIMEOUT);
+        return;
+    }
+    c->awaiting_pong = true;
+    push_output(s, PM_SIGSRV_OUT_PING, c, 0, NULL, 0);
+}
+
+/*
+ * Ping the slots whose turn has come. Spread over the interval, not a sweep
+ * of every connection at once: at 19,000 connections the sweep's burst of
+ * pings (and of pongs back) lifted relay latency p99 from ~1 ms to ~230 ms
+ * every ping_interval.
+ */
+static void ping_due(pm_sigsrv *s, pm_time now)
+{
+    pm_time interval = s->cfg.ping_interval;
+    if (now - s->ping_cycle >= 2 * interval) {
+        /* Idle, or a stalled process: start a round now rather than ping
+         * everyone at once. */
+        s->ping_cycle = now;
+        s->ping_pos = 0;
+        return;
+    }
+    for (;;) {
+        pm_time into = now - s->ping_cycle;
+        size_t upto = into >= interval
+                          ? s->nslots
+                          : (size_t)((double)s->nslots * (double)into / (double)interval);
+        while (s->ping_pos < upto && s->ping_pos < s->nslots)
+            ping_one(s, s->slots[s->ping_pos++]);
+        if (into < interval)
+            return;
+        s->ping_pos = 0;
+        s->ping_cycle += interval;
     }
 }
 
@@ -514,9 +549,9 @@ void pm_sigsrv_timeout(pm_sigsrv *s, pm_time now)
             pm_sigsrv_close_conn(s, s->pend_head, PM_SIGNAL_CLOSE_PROTOCOL, STR_NO_LOBBY);
     while (s->seal_head && s->seal_head->sealed_at + s->cfg.seal_delay <= now)
         pm_sigsrv_seal_expire(s, s->seal_head);
-    if (s->cfg.ping_interval && now >= s->next_sweep) {
-        sweep(s);
-        s->next_sweep = now + s->cfg.ping_interval;
+    if (s->cfg.ping_interval && now >= s->next_ping) {
+        ping_due(s, now);
+        s->next_ping = now + ping_tick(&s->cfg);
     }
     if (now >= s->next_addr_gc)
         pm_sigsrv_addr_gc(s, now);
@@ -530,7 +565,7 @@ pm_time pm_sigsrv_next_deadline(const pm_sigsrv *s)
     if (s->seal_head)
         t = PM_MIN(t, s->seal_head->sealed_at + s->cfg.seal_delay);
     if (s->cfg.ping_interval && s->nconns)
-        t = PM_MIN(t, s->next_sweep);
+        t = PM_MIN(t, s->next_ping);
     return PM_MIN(t, s->next_addr_gc);
 }
 

@@ -60,7 +60,7 @@ typedef struct sig_conn {
      * earliest join deadline (every connection gets the same timeout). */
     struct sig_conn *pend_prev, *pend_next;
     bool pending;
-    bool awaiting_pong; /* pinged at the last sweep, no sign of life since */
+    bool awaiting_pong; /* pinged at its last turn, no sign of life since */
     int64_t tokens;     /* rate limit bucket, in millionths of a message */
     pm_time tokens_at;
 } sig_conn;
@@ -93,7 +93,11 @@ struct pm_sigsrv {
 
     sig_conn *pend_head, *pend_tail;
     sig_lobby *seal_head, *seal_tail;
-    pm_time next_sweep;
+    /* Pings go round the slot table once per ping_interval, a slice at a
+     * time: slot k at ping_cycle + k * interval / nslots. */
+    pm_time ping_cycle;
+    size_t ping_pos;
+    pm_time next_ping;
 
     pm_map lobbies;   /* name hash -> sig_lobby * */
     pm_map addresses; /* address key -> sig_addr * */

@@ -110,8 +110,19 @@ static size_t client_frame(uint8_t *out, int opcode, const void *payload, size_t
     return n + len;
 }
 
-/* The first frame the server sends: its opcode, and its close code if a close. */
+/* The first frame the server sends, pings aside: its opcode, and its close
+ * code if a close. */
+static int server_frame_or_ping(int fd, pump_fn pump, void *ud, int *close_code);
+
 static int server_frame(int fd, pump_fn pump, void *ud, int *close_code)
+{
+    int op;
+    while ((op = server_frame_or_ping(fd, pump, ud, close_code)) == 0x9)
+        ;
+    return op;
+}
+
+static int server_frame_or_ping(int fd, pump_fn pump, void *ud, int *close_code)
 {
     uint8_t h[2];
     if (read_some(fd, h, 2, pump, ud, DEADLINE) != 2)

@@ -445,6 +445,8 @@ static void leave_and_host_leave(void **st)
 static void seal_timing(void **st)
 {
     harness *h = *st;
+    h->cfg.ping_interval = 0; /* only the timers under test */
+    reconfigure(h);
     uint64_t a = conn(h, 1), b = conn(h, 2), c = conn(h, 3);
     char lobby[32];
     strcpy(lobby, host_lobby(h, a, true));
@@ -525,6 +527,8 @@ static void seal_then_leave_then_host_leave(void **st)
 static void join_timeout(void **st)
 {
     harness *h = *st;
+    h->cfg.ping_interval = 0; /* only the timers under test */
+    reconfigure(h);
     pm_time t0 = h->now;
     conn(h, 1);
     h->now += PM_MS(500);
@@ -807,6 +811,25 @@ static void limits_size_rate_address(void **st)
     assert_int_equal(s.rejected_address, 1);
 }
 
+/* Count pings and closes per connection while time runs to `until`. */
+static void run_pings(harness *h, pm_time until, int *pings, int *closes, int n)
+{
+    while (h->now < until) {
+        h->now = PM_MIN(until, pm_sigsrv_next_deadline(h->s));
+        pm_sigsrv_timeout(h->s, h->now);
+        drain(h);
+        for (int i = 0; i < h->nout; i++) {
+            assert_true(h->out[i].tid >= 1 && h->out[i].tid <= (uint64_t)n);
+            if (h->out[i].kind == PM_SIGSRV_OUT_PING)
+                pings[h->out[i].tid - 1]++;
+            else if (h->out[i].kind == PM_SIGSRV_OUT_CLOSE) {
+                expect_close(&h->out[i], PM_SIGNAL_CLOSE_TIMEOUT, "Ping timeout");
+                closes[h->out[i].tid - 1]++;
+            }
+        }
+    }
+}
+
 static void ping_pong_liveness(void **st)
 {
     harness *h = *st;
@@ -820,34 +843,81 @@ static void ping_pong_liveness(void **st)
     say_json(h, c, 0, 0, lobby);
     drain(h);
     int32_t idc = peer_id_of(h, c);
-    assert_int_equal(pm_sigsrv_next_deadline(h->s), t0 + PM_SEC(2));
-    h->now = t0 + PM_SEC(2);
-    pm_sigsrv_timeout(h->s, h->now);
-    drain(h);
-    assert_int_equal(h->nout, 3);
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(h->out[i].kind, PM_SIGSRV_OUT_PING);
-    /* a answers with a pong, b with a message, c vanished. */
+    /* Pings come in slices of the interval, never more than 1/100 of it
+     * (20 ms) apart; each connection is pinged once per interval. */
+    pm_time first = pm_sigsrv_next_deadline(h->s);
+    assert_true(first > t0 && first <= t0 + PM_MS(20));
+    int pings[3] = {0}, closes[3] = {0};
+    run_pings(h, t0 + PM_SEC(2), pings, closes, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pings[i], 1);
+        assert_int_equal(closes[i], 0);
+    }
+    /* a answers with a pong, b with a message, c vanished: c is closed at
+     * its next turn, and the others told at once. */
     pm_sigsrv_pong(h->s, h->now, a);
     say_json(h, b, PM_SIGMSG_CANDIDATE, 1, "x");
     drain(h);
-    h->now = t0 + PM_SEC(4);
-    pm_sigsrv_timeout(h->s, h->now);
-    drain(h);
-    expect_close(nth_for(h, 3, 0), PM_SIGNAL_CLOSE_TIMEOUT, "Ping timeout");
-    /* The others are told at once, and pinged again. */
-    for (uint64_t tid = 1; tid <= 2; tid++) {
-        assert_int_equal(count_for(h, tid), 2);
-        const out_rec *p0 = nth_for(h, tid, 0), *p1 = nth_for(h, tid, 1);
-        if (p0->kind == PM_SIGSRV_OUT_PING)
-            p0 = p1;
-        else
-            assert_int_equal(p1->kind, PM_SIGSRV_OUT_PING);
-        expect_json(h, p0, PM_SIGMSG_PEER_DISCONNECT, idc, "");
+    bool told[2] = {false, false};
+    while (h->now < t0 + PM_SEC(4) && !closes[2]) {
+        h->now = pm_sigsrv_next_deadline(h->s);
+        pm_sigsrv_timeout(h->s, h->now);
+        drain(h);
+        for (int i = 0; i < h->nout; i++) {
+            if (h->out[i].kind == PM_SIGSRV_OUT_CLOSE) {
+                assert_int_equal(h->out[i].tid, 3);
+                expect_close(&h->out[i], PM_SIGNAL_CLOSE_TIMEOUT, "Ping timeout");
+                closes[2]++;
+            } else if (h->out[i].kind == PM_SIGSRV_OUT_SEND) {
+                assert_true(h->out[i].tid == 1 || h->out[i].tid == 2);
+                expect_json(h, &h->out[i], PM_SIGMSG_PEER_DISCONNECT, idc, "");
+                told[h->out[i].tid - 1] = true;
+            }
+        }
     }
+    assert_int_equal(closes[2], 1);
+    assert_true(told[0] && told[1]);
+    assert_true(h->now > t0 + PM_SEC(2) && h->now <= t0 + PM_SEC(4));
     pm_signal_server_stats s;
     pm_sigsrv_get_stats(h->s, &s);
     assert_int_equal(s.ping_timeouts, 1);
+}
+
+/* 1,000 connections: the pings of one interval are spread over it (no
+ * tenth of the interval holds more than a few percent more than its share),
+ * and every connection gets exactly one. */
+static void pings_are_spread(void **st)
+{
+    harness *h = *st;
+    h->cfg.ping_interval = PM_SEC(10);
+    h->cfg.max_per_address = 0;
+    reconfigure(h);
+    enum { N = 1000 };
+    for (uint64_t tid = 1; tid <= N; tid++) {
+        uint64_t c = conn(h, tid);
+        say_json(h, c, PM_SIGMSG_JOIN, 0, ""); /* joined: no join timeout */
+        drain(h);
+    }
+    pm_time t0 = h->now;
+    int per_tenth[10] = {0};
+    static int pings[N];
+    memset(pings, 0, sizeof pings);
+    while (h->now < t0 + PM_SEC(10)) {
+        h->now = PM_MIN(t0 + PM_SEC(10), pm_sigsrv_next_deadline(h->s));
+        pm_sigsrv_timeout(h->s, h->now);
+        drain(h);
+        for (int i = 0; i < h->nout; i++) {
+            assert_int_equal(h->out[i].kind, PM_SIGSRV_OUT_PING);
+            pings[h->out[i].tid - 1]++;
+            per_tenth[PM_MIN(9, (h->now - t0 - 1) / PM_SEC(1))]++;
+        }
+        assert_true(h->nout <= 2 * N / 100); /* one tick's share, rounding aside */
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pings[i], 1);
+    /* The slot table has 1,024 slots: 1,000 used, the free ones at the end. */
+    for (int k = 0; k < 9; k++)
+        assert_true(per_tenth[k] >= 90 && per_tenth[k] <= 115);
 }
 
 static void unique_ids_in_range(void **st)
@@ -1195,6 +1265,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(limits_peers_lobbies, setup, teardown),
         cmocka_unit_test_setup_teardown(limits_size_rate_address, setup, teardown),
         cmocka_unit_test_setup_teardown(ping_pong_liveness, setup, teardown),
+        cmocka_unit_test_setup_teardown(pings_are_spread, setup, teardown),
         cmocka_unit_test_setup_teardown(unique_ids_in_range, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_shared_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_hmac_token, setup, teardown),
