@@ -55,6 +55,8 @@ static const opt_def OPTS[] = {
     {"shutdown-grace", K_SECONDS, "S", "on SIGTERM, wait this long for closes (default 5)"},
     {"make-token", K_STRING, "USER", "print a join token for USER (needs token-secret), exit"},
     {"token-ttl", K_SECONDS, "S", "validity of --make-token's token (default 3600)"},
+    {"host-migration", K_BOOL, NULL,
+     "mesh lobbies outlive their host: the lowest id takes over (default off)"},
     {"check-config", K_BOOL, NULL, "check the settings and exit"},
 };
 
@@ -269,6 +271,8 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
             goto bad;
         if (!strcmp(d->name, "http-endpoints"))
             o->server.http_endpoints = b;
+        else if (!strcmp(d->name, "host-migration"))
+            o->server.host_migration = b;
         else
             o->check_only = b;
         return true;

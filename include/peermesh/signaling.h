@@ -105,6 +105,13 @@ typedef struct pm_signal_server_config {
     const char *const *stun_urls; /**< handed to peers with their id */
     size_t stun_url_count;
     pm_time turn_ttl; /**< lifetime of TURN credentials (default 24 h) */
+    /** Host migration (off by default: the Godot demo closes a lobby whose
+     *  host leaves, with 4000). On: when the host of a mesh lobby leaves
+     *  and others remain, the lowest remaining id becomes the host; every
+     *  member gets PEER_DISCONNECT for the old host, then our HOST message
+     *  (JSON type 8, text "H: <id>") with the new one, which may seal.
+     *  Client/server lobbies still close. */
+    bool host_migration;
 } pm_signal_server_config;
 
 /** Fill cfg with the defaults: port 9080, the demo server's limits, the ones listed above. */
@@ -163,6 +170,7 @@ typedef struct pm_signal_server_stats {
     uint64_t rejected_size;     /**< closed 1009 */
     uint64_t ping_timeouts;     /**< closed 4004 */
     uint64_t seals;             /**< lobbies sealed */
+    uint64_t host_migrations;   /**< lobbies whose host left and another took over */
     uint64_t turn_credentials;  /**< TURN credentials issued */
 } pm_signal_server_stats;
 

@@ -73,6 +73,9 @@ int pm_sig_metrics_format(const pm_envr *env, const pm_signal_server_stats *st, 
     if (rc == PM_OK)
         rc = metric(env, out, "seals_total", "counter", "Lobbies sealed.", st->seals);
     if (rc == PM_OK)
+        rc = metric(env, out, "host_migrations_total", "counter",
+                    "Lobbies whose host left and another took over.", st->host_migrations);
+    if (rc == PM_OK)
         rc = metric(env, out, "turn_credentials_issued_total", "counter",
                     "TURN REST credentials handed out.", st->turn_credentials);
     return rc;

@@ -70,6 +70,7 @@ struct sig_lobby {
     uint64_t key;
     bool mesh;
     bool sealed;
+    int32_t host_id; /* 1, unless the host left and another took over */
     pm_time sealed_at;
     sig_conn **members; /* members[0] is the host while the lobby lives */
     size_t count, cap;

@@ -61,6 +61,7 @@ static sig_lobby *lobby_create(pm_sigsrv *s, bool mesh)
         return NULL;
     }
     l->mesh = mesh;
+    l->host_id = 1;
     s->stats.lobbies_total++;
     return l;
 }
@@ -238,9 +239,29 @@ void pm_sigsrv_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name, si
         pm_sigsrv_send(s, p, PM_SIGMSG_PEER_CONNECT, c->peer_id, NULL, 0, NULL, 0);
         pm_sigsrv_send(s, c, PM_SIGMSG_PEER_CONNECT, p->peer_id, NULL, 0, NULL, 0);
     }
+    if (l->host_id != 1) /* ours: who took over from the first host */
+        pm_sigsrv_send(s, c, PM_SIGMSG_HOST, l->host_id, NULL, 0, NULL, 0);
     pm_sigsrv_send(s, c, PM_SIGMSG_JOIN, 0, l->name, strlen(l->name), NULL, 0);
     PM_DEBUG(&s->env, "signal", "peer %d joined lobby %s (%zu peers)", (int)c->peer_id, l->name,
              l->count);
+}
+
+/* The host left a mesh lobby where others remain: the lowest id takes
+ * over. Everyone hears of the old host leaving, then of the new one. */
+static void migrate_host(pm_sigsrv *s, sig_lobby *l, int32_t old)
+{
+    int32_t next = SIG_ID_MAX;
+    for (size_t i = 0; i < l->count; i++)
+        next = PM_MIN(next, l->members[i]->peer_id);
+    l->host_id = next;
+    s->stats.host_migrations++;
+    for (size_t i = 0; i < l->count; i++) {
+        pm_sigsrv_send(s, l->members[i], PM_SIGMSG_PEER_DISCONNECT, old, NULL, 0, NULL, 0);
+        pm_sigsrv_send(s, l->members[i], PM_SIGMSG_HOST, next, NULL, 0, NULL, 0);
+    }
+    if (pm_sigsrv_info_allowed(s))
+        PM_INFO(&s->env, "signal", "lobby %s: host %d left, %d is the host now", l->name, (int)old,
+                (int)next);
 }
 
 void pm_sigsrv_leave(pm_sigsrv *s, sig_conn *c)
@@ -255,7 +276,11 @@ void pm_sigsrv_leave(pm_sigsrv *s, sig_conn *c)
         return;
     memmove(&l->members[at], &l->members[at + 1], (l->count - at - 1) * sizeof *l->members);
     l->count--;
-    if (c->peer_id == 1) {
+    if (c->peer_id == l->host_id && s->cfg.host_migration && l->mesh && l->count) {
+        migrate_host(s, l, c->peer_id);
+        return;
+    }
+    if (c->peer_id == l->host_id) {
         /* No host migration (as the demo): everyone goes, the lobby too. */
         while (l->count) {
             sig_conn *m = l->members[--l->count];
@@ -276,7 +301,7 @@ void pm_sigsrv_leave(pm_sigsrv *s, sig_conn *c)
 void pm_sigsrv_seal(pm_sigsrv *s, pm_time now, sig_conn *c)
 {
     sig_lobby *l = c->lobby;
-    if (c->peer_id != 1) {
+    if (c->peer_id != l->host_id) {
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, STR_ONLY_HOST_CAN_SEAL);
         return;
     }

@@ -71,6 +71,8 @@ static int letter_type(char c)
         return PM_SIGMSG_CANDIDATE;
     case 'S':
         return PM_SIGMSG_SEAL;
+    case 'H':
+        return PM_SIGMSG_HOST;
     default:
         return PM_SIGMSG_UNKNOWN;
     }
@@ -78,8 +80,8 @@ static int letter_type(char c)
 
 static char type_letter(int type)
 {
-    static const char letters[] = "JINDOACS";
-    return type >= 0 && type <= PM_SIGMSG_SEAL ? letters[type] : 0;
+    static const char letters[] = "JINDOACSH";
+    return type >= 0 && type <= PM_SIGMSG_HOST ? letters[type] : 0;
 }
 
 int pm_sigmsg_decode_text(const uint8_t *in, size_t len, pm_sigmsg *out)

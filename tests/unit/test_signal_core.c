@@ -1248,6 +1248,79 @@ static void info_logging_is_rate_limited(void **st)
     assert_int_equal(log_lines, 22); /* "380 lobby events not logged", then this one */
 }
 
+/* Host migration (our extension, off by default): the lowest remaining id
+ * becomes the host of a mesh lobby, everyone is told (PEER_DISCONNECT of
+ * the old host, then HOST), the new host may seal, newcomers learn who it
+ * is; client/server lobbies still close. */
+static void host_migration(void **st)
+{
+    harness *h = *st;
+    h->cfg.host_migration = true;
+    reconfigure(h);
+    uint64_t a = conn(h, 1), b = conn(h, 2), c = conn(h, 3), d = conn(h, 4);
+    char lobby[32];
+    strcpy(lobby, host_lobby(h, a, true));
+    say_json(h, b, 0, 0, lobby);
+    say_json(h, c, 0, 0, lobby);
+    char join[64];
+    snprintf(join, sizeof join, "J: %s\n", lobby);
+    say(h, d, join); /* 3.x text protocol */
+    drain(h);
+    int32_t ids[3] = {peer_id_of(h, b), peer_id_of(h, c), peer_id_of(h, d)};
+    int32_t low = PM_MIN(ids[0], PM_MIN(ids[1], ids[2]));
+    pm_sigsrv_gone(h->s, h->now, a);
+    drain(h);
+    for (uint64_t tid = 2; tid <= 3; tid++) {
+        assert_int_equal(count_for(h, tid), 2);
+        expect_json(h, nth_for(h, tid, 0), PM_SIGMSG_PEER_DISCONNECT, 1, "");
+        expect_json(h, nth_for(h, tid, 1), PM_SIGMSG_HOST, low, "");
+    }
+    char want[32];
+    snprintf(want, sizeof want, "H: %d\n", (int)low);
+    assert_int_equal(count_for(h, 4), 2);
+    assert_string_equal(nth_for(h, 4, 0)->text, "D: 1\n");
+    assert_string_equal(nth_for(h, 4, 1)->text, want);
+    pm_signal_server_stats stats;
+    pm_sigsrv_get_stats(h->s, &stats);
+    assert_int_equal(stats.host_migrations, 1);
+    assert_int_equal(stats.lobbies, 1);
+    /* A newcomer is told who the host is, before JOIN. */
+    uint64_t e = conn(h, 5);
+    say_json(h, e, 0, 0, lobby);
+    drain(h);
+    assert_int_equal(count_for(h, 5), 1 + 3 + 1 + 1);
+    expect_json(h, nth_for(h, 5, 4), PM_SIGMSG_HOST, low, "");
+    expect_json(h, nth_for(h, 5, 5), PM_SIGMSG_JOIN, 0, lobby);
+    /* Only the new host may seal. */
+    uint64_t host = ids[0] == low ? b : ids[1] == low ? c : d;
+    uint64_t other = host == b ? c : b;
+    uint64_t other_tid = other == b ? 2 : 3;
+    say_json(h, other, PM_SIGMSG_SEAL, 0, "");
+    drain(h);
+    expect_close(nth_for(h, other_tid, 0), PM_SIGNAL_CLOSE_PROTOCOL,
+                 "Only host can seal the lobby");
+    if (host == d)
+        say(h, d, "S: \n");
+    else
+        say_json(h, host, PM_SIGMSG_SEAL, 0, "");
+    drain(h);
+    pm_sigsrv_get_stats(h->s, &stats);
+    assert_int_equal(stats.seals, 1);
+    /* The new host leaving hands over again. */
+    pm_sigsrv_gone(h->s, h->now, host);
+    drain(h);
+    pm_sigsrv_get_stats(h->s, &stats);
+    assert_int_equal(stats.host_migrations, 2);
+    assert_int_equal(stats.lobbies, 1);
+    /* A client/server lobby still closes with its host. */
+    uint64_t f = conn(h, 6), g = conn(h, 7);
+    strcpy(lobby, host_lobby(h, f, false));
+    say_json(h, g, 0, 0, lobby);
+    drain(h);
+    pm_sigsrv_gone(h->s, h->now, f);
+    expect_only_close(h, 7, PM_SIGNAL_CLOSE_PROTOCOL, "Room host has disconnected");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1276,6 +1349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(join_rate_per_address, setup, teardown),
         cmocka_unit_test_setup_teardown(address_records_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(info_logging_is_rate_limited, setup, teardown),
+        cmocka_unit_test_setup_teardown(host_migration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
