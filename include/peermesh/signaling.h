@@ -289,6 +289,9 @@ PM_API pm_mesh *pm_signal_client_mesh(pm_signal_client *c);
 /** Shortcut: pm_mesh_multiplayer(pm_signal_client_mesh(c)), or NULL. */
 PM_API pm_multiplayer *pm_signal_client_multiplayer(pm_signal_client *c);
 
+/** The lobby's host: 1, or who took over after a host migration; 0 before our id came. */
+PM_API int32_t pm_signal_client_host(const pm_signal_client *c);
+
 /** Host only: seal the lobby. PM_ERR_STATE when not joined or not the host. */
 PM_API int pm_signal_client_seal(pm_signal_client *c);
 
@@ -304,6 +307,8 @@ typedef enum pm_signal_event_type {
     PM_SIGNAL_EVENT_SEALED,         /**< the host sealed the lobby */
     PM_SIGNAL_EVENT_CLOSED,         /**< signaling closed: close_code, reason (0/"" if none) */
     PM_SIGNAL_EVENT_ICE_SERVERS,    /**< the server handed out ICE servers (count in peer_id) */
+    PM_SIGNAL_EVENT_HOST_CHANGED,   /**< host migration: peer_id is the lobby's host now (maybe
+                                         us); the mesh got pm_mesh_set_host */
 } pm_signal_event_type;
 
 typedef struct pm_signal_event {

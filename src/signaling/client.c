@@ -188,6 +188,11 @@ int32_t pm_signal_client_id(const pm_signal_client *c)
     return c ? pm_sigcl_id(c->core) : 0;
 }
 
+int32_t pm_signal_client_host(const pm_signal_client *c)
+{
+    return c ? pm_sigcl_host(c->core) : 0;
+}
+
 const char *pm_signal_client_lobby(const pm_signal_client *c)
 {
     return c ? pm_sigcl_lobby(c->core) : "";
