@@ -15,7 +15,7 @@ deps-build:
 	bash scripts/install-deps.sh build
 
 deps:
-	bash scripts/install-deps.sh build interop
+	bash scripts/install-deps.sh build test interop
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)

@@ -55,6 +55,10 @@ static const opt_def OPTS[] = {
     {"shutdown-grace", K_SECONDS, "S", "on SIGTERM, wait this long for closes (default 5)"},
     {"make-token", K_STRING, "USER", "print a join token for USER (needs token-secret), exit"},
     {"token-ttl", K_SECONDS, "S", "validity of --make-token's token (default 3600)"},
+    {"redis", K_STRING, "URL",
+     "share lobbies with other nodes through Redis: redis://IP[:PORT] or unix:PATH"},
+    {"redis-prefix", K_STRING, "P", "prefix of the cluster's Redis keys (default peermesh:)"},
+    {"node-ttl", K_SECONDS, "S", "a node silent this long is dead (default 3)"},
     {"host-migration", K_BOOL, NULL,
      "mesh lobbies outlive their host: the lowest id takes over (default off)"},
     {"check-config", K_BOOL, NULL, "check the settings and exit"},
@@ -188,6 +192,8 @@ static pm_time *time_field(sig_options *o, const char *name)
         return &c->turn_ttl;
     if (!strcmp(name, "handshake-timeout"))
         return &c->handshake_timeout;
+    if (!strcmp(name, "node-ttl"))
+        return &c->node_ttl;
     return NULL;
 }
 
@@ -210,6 +216,10 @@ static const char **string_field(sig_options *o, const char *name)
         return &c->turn_secret;
     if (!strcmp(name, "make-token"))
         return &o->make_token_user;
+    if (!strcmp(name, "redis"))
+        return &c->redis_url;
+    if (!strcmp(name, "redis-prefix"))
+        return &c->redis_prefix;
     return NULL;
 }
 

@@ -58,6 +58,7 @@ extern "C" {
 #define PM_SIGNAL_CLOSE_RATE         4002 /**< message rate limit exceeded */
 #define PM_SIGNAL_CLOSE_ADDRESS      4003 /**< too many connections from one address */
 #define PM_SIGNAL_CLOSE_TIMEOUT      4004 /**< no pong to the server's ping */
+#define PM_SIGNAL_CLOSE_CLUSTER      4005 /**< the Redis cluster was unavailable, or lost the lobby */
 
 /* ==== server =============================================================== */
 
@@ -112,6 +113,13 @@ typedef struct pm_signal_server_config {
      *  (JSON type 8, text "H: <id>") with the new one, which may seal.
      *  Client/server lobbies still close. */
     bool host_migration;
+
+    /* Scale-out (docs/signaling.md): nodes sharing one namespace of lobbies
+     * through Redis. NULL: one process, lobbies in memory (the default). */
+    const char *redis_url;    /**< "redis://IP[:PORT]" or "unix:PATH" */
+    const char *redis_prefix; /**< key and channel prefix (default "peermesh:") */
+    pm_time node_ttl;         /**< a node silent this long is dead: its members are announced gone
+                                   within node_ttl + 1 s (default 3 s) */
 } pm_signal_server_config;
 
 /** Fill cfg with the defaults: port 9080, the demo server's limits, the ones listed above. */
@@ -171,7 +179,18 @@ typedef struct pm_signal_server_stats {
     uint64_t ping_timeouts;     /**< closed 4004 */
     uint64_t seals;             /**< lobbies sealed */
     uint64_t host_migrations;   /**< lobbies whose host left and another took over */
-    uint64_t turn_credentials;  /**< TURN credentials issued */
+    /* Cluster (zero on one node). */
+    uint64_t cluster_up;          /**< 1 while the Redis link is up */
+    uint64_t cluster_nodes;       /**< nodes alive (as of the last heartbeat) */
+    uint64_t cluster_lobbies;     /**< lobbies in the cluster */
+    uint64_t cluster_members;     /**< peers in the cluster's lobbies */
+    uint64_t cluster_relays_out;  /**< messages relayed to members on other nodes */
+    uint64_t cluster_relays_in;   /**< messages from other nodes for ours */
+    uint64_t cluster_relays_lost; /**< relays that could not go (link down, member gone) */
+    uint64_t cluster_resyncs;     /**< lobby replicas checked against Redis after a reconnect */
+    uint64_t cluster_lost;        /**< members closed with 4005 (lobby or membership lost) */
+    uint64_t cluster_dead_nodes;  /**< dead nodes whose members this node announced gone */
+    uint64_t turn_credentials;    /**< TURN credentials issued */
 } pm_signal_server_stats;
 
 /** Fill *out (all zero for a NULL server). */

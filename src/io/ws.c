@@ -1352,3 +1352,8 @@ size_t pm_ws_count(const pm_ws *ws)
 {
     return ws ? ws->count : 0;
 }
+
+void *pm_ws_ev_loop(pm_ws *ws)
+{
+    return ws ? ws->loop : NULL;
+}

@@ -111,6 +111,13 @@ int pm_ws_fd(const pm_ws *ws, uint64_t conn);
 /** Connections alive (open, opening or closing). */
 size_t pm_ws_count(const pm_ws *ws);
 
+/**
+ * The libev loop (struct ev_loop *) the transport runs on, for other I/O
+ * that wants to wait in the same pm_ws_service (redis.h); NULL when
+ * libwebsockets has no libev support and runs its own poll loop.
+ */
+void *pm_ws_ev_loop(pm_ws *ws);
+
 /** Unix time in microseconds (the wall clock; clock.c). */
 int64_t pm_io_unix_time_us(void);
 

@@ -1,9 +1,11 @@
 /*
  * pm_signal_server: the protocol core (sig_core.c) on the WebSocket
- * transport (src/io/ws.c). Every transport event is handed to the core with
- * the current time, then the core's outputs are carried out at once; the
- * core's next deadline bounds how long pm_signal_server_poll() sleeps.
+ * transport (src/io/ws.c), and in a cluster on a Redis link (src/io/redis.c)
+ * waiting on the same loop. Every transport event is handed to the core
+ * with the current time, then the core's outputs are carried out at once;
+ * the core's next deadline bounds how long pm_signal_server_poll() sleeps.
  */
+#include "io/redis.h"
 #include "io/ws.h"
 #include "peermesh/signaling.h"
 #include "signaling/metrics.h"
@@ -13,7 +15,11 @@
 struct pm_signal_server {
     pm_envr env;
     pm_ws *ws;
+    pm_redis *redis; /* NULL on one node */
     pm_sigsrv *core;
+    /* Commands the link refused while draining, answered after the drain. */
+    uint64_t failed[64];
+    size_t nfailed;
     pm_map conns; /* transport id -> core id */
     bool http_endpoints;
     bool shutting_down;
@@ -30,7 +36,18 @@ static pm_time now_of(const pm_signal_server *srv)
 static void drain(pm_signal_server *srv)
 {
     pm_sigsrv_output o;
-    while (pm_sigsrv_poll_output(srv->core, &o)) {
+    for (;;) {
+        if (!pm_sigsrv_poll_output(srv->core, &o)) {
+            if (!srv->nfailed)
+                return;
+            /* Commands the link could not take (it just went down): the
+             * core hears of them as failed, which may queue more output. */
+            size_t n = srv->nfailed;
+            srv->nfailed = 0;
+            for (size_t i = 0; i < n; i++)
+                pm_sigsrv_cluster_reply(srv->core, now_of(srv), srv->failed[i], NULL);
+            continue;
+        }
         int rc = PM_OK;
         switch (o.kind) {
         case PM_SIGSRV_OUT_SEND:
@@ -41,6 +58,11 @@ static void drain(pm_signal_server *srv)
             break;
         case PM_SIGSRV_OUT_CLOSE:
             rc = pm_ws_close(srv->ws, o.tid, o.code, (const char *)o.data, o.len);
+            break;
+        case PM_SIGSRV_OUT_REDIS:
+            rc = pm_redis_command(srv->redis, o.tid, o.argc, o.argv, o.argv_len);
+            if (rc != PM_OK && o.tid && srv->nfailed < PM_ARRAY_LEN(srv->failed))
+                srv->failed[srv->nfailed++] = o.tid;
             break;
         }
         if (rc != PM_OK && rc != PM_ERR_NOT_FOUND)
@@ -107,15 +129,56 @@ static void on_closed(void *ud, uint64_t tid, int code, const char *reason, bool
     drain(srv);
 }
 
+static void on_redis_reply(void *ud, uint64_t cookie, const pm_redis_reply *reply)
+{
+    pm_signal_server *srv = ud;
+    pm_sigsrv_cluster_reply(srv->core, now_of(srv), cookie, reply);
+    drain(srv);
+}
+
+static void on_redis_message(void *ud, const uint8_t *data, size_t len)
+{
+    pm_signal_server *srv = ud;
+    pm_sigsrv_cluster_message(srv->core, now_of(srv), data, len);
+    drain(srv);
+}
+
+static void on_redis_state(void *ud, bool up)
+{
+    pm_signal_server *srv = ud;
+    pm_sigsrv_cluster_state(srv->core, now_of(srv), up);
+    drain(srv);
+}
+
+static int start_redis(pm_signal_server *srv, const pm_signal_server_config *cfg)
+{
+    void *loop = pm_ws_ev_loop(srv->ws);
+    if (!loop) {
+        PM_ERROR(&srv->env, "signal", "--redis needs libwebsockets' libev support");
+        return PM_ERR_UNSUPPORTED;
+    }
+    pm_redis_config rc = {.env = cfg->env,
+                          .url = cfg->redis_url,
+                          .channel = pm_sigsrv_cluster_channel(srv->core),
+                          .command_timeout = PM_SEC(2)};
+    pm_redis_handler h = {.ud = srv,
+                          .on_reply = on_redis_reply,
+                          .on_message = on_redis_message,
+                          .on_state = on_redis_state};
+    return pm_redis_new(loop, &rc, &h, &srv->redis);
+}
+
 static int on_http(void *ud, const char *path, pm_buf *body, const char **content_type)
 {
     pm_signal_server *srv = ud;
     if (!srv->http_endpoints)
         return 404;
     if (strcmp(path, "/healthz") == 0) {
-        const char *text = srv->shutting_down ? "shutting down\n" : "ok\n";
+        /* A node cut off from its cluster refuses joins: not healthy. */
+        bool lost = srv->redis && !pm_redis_up(srv->redis);
+        const char *text = srv->shutting_down ? "shutting down\n" : lost ? "redis down\n" : "ok\n";
         (void)pm_buf_append(&srv->env, body, text, strlen(text));
-        return srv->shutting_down ? 503 : 200;
+        return srv->shutting_down || lost ? 503 : 200;
     }
     if (strcmp(path, "/metrics") == 0) {
         pm_signal_server_stats st;
@@ -139,6 +202,8 @@ int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **
         cfg = &defaults;
     }
     if (!cfg->cert_file != !cfg->key_file)
+        return PM_ERR_INVALID;
+    if (cfg->redis_url && pm_redis_url_check(cfg->redis_url) != PM_OK)
         return PM_ERR_INVALID;
     pm_envr env;
     pm_env_resolve(&env, cfg->env);
@@ -171,6 +236,8 @@ int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **
                            .on_http = on_http};
         rc = pm_ws_new(&wc, &h, &srv->ws);
     }
+    if (rc == PM_OK && cfg->redis_url)
+        rc = start_redis(srv, cfg);
     if (rc != PM_OK) {
         pm_signal_server_free(srv);
         return rc;
@@ -186,6 +253,7 @@ void pm_signal_server_free(pm_signal_server *srv)
 {
     if (!srv)
         return;
+    pm_redis_free(srv->redis); /* on the transport's loop: first */
     pm_ws_free(srv->ws);
     pm_sigsrv_free(srv->core);
     pm_map_free(&srv->env, &srv->conns);
@@ -199,10 +267,17 @@ uint16_t pm_signal_server_port(const pm_signal_server *srv)
     return srv ? pm_ws_port(srv->ws) : 0;
 }
 
+static pm_time next_deadline(const pm_signal_server *srv)
+{
+    return PM_MIN(pm_sigsrv_next_deadline(srv->core), pm_redis_next_deadline(srv->redis));
+}
+
 static void run_timers(pm_signal_server *srv)
 {
     pm_time now = now_of(srv);
-    if (pm_sigsrv_next_deadline(srv->core) <= now) {
+    if (srv->redis && pm_redis_next_deadline(srv->redis) <= now)
+        pm_redis_tick(srv->redis, now); /* may report the link's state: drained below */
+    if (pm_sigsrv_next_deadline(srv->core) <= now || srv->nfailed) {
         pm_sigsrv_timeout(srv->core, now);
         drain(srv);
     }
@@ -214,7 +289,7 @@ int pm_signal_server_poll(pm_signal_server *srv, int timeout_ms)
         return PM_ERR_INVALID;
     run_timers(srv);
     int wait = timeout_ms;
-    pm_time deadline = pm_sigsrv_next_deadline(srv->core);
+    pm_time deadline = next_deadline(srv);
     if (wait != 0 && deadline != PM_TIME_NEVER) {
         pm_time left = deadline - now_of(srv);
         int64_t ms = left <= 0 ? 0 : (left + 999) / 1000;

@@ -168,6 +168,15 @@ int pm_sigsrv_new(const pm_envr *env, const pm_signal_server_config *cfg, pm_tim
         pm_sigsrv_free(s);
         return PM_ERR_NOMEM;
     }
+    /* The cluster keeps what it needs (the prefix); the URL is the shell's. */
+    if (cfg->redis_url && *cfg->redis_url) {
+        rc = pm_sigsrv_cluster_new(s);
+        if (rc != PM_OK) {
+            pm_sigsrv_free(s);
+            return rc;
+        }
+    }
+    s->cfg.redis_url = s->cfg.redis_prefix = NULL;
     *out = s;
     return PM_OK;
 }
@@ -178,6 +187,7 @@ void pm_sigsrv_free(pm_sigsrv *s)
         return;
     pm_envr env = s->env;
     pm_sigsrv_lobbies_free(s);
+    pm_sigsrv_cluster_free(s);
     for (size_t i = 0; i < s->nslots; i++)
         pm_free(&env, s->slots[i]);
     pm_free(&env, s->slots);
@@ -203,7 +213,7 @@ int64_t pm_sigsrv_unix_now(const pm_sigsrv *s, pm_time now)
 
 /* ---- connection table ---- */
 
-static sig_conn *conn_get(const pm_sigsrv *s, uint64_t id)
+sig_conn *pm_sigsrv_conn(const pm_sigsrv *s, uint64_t id)
 {
     uint32_t slot = (uint32_t)id;
     if (slot == 0 || slot > s->nslots)
@@ -254,11 +264,17 @@ static void push_output(pm_sigsrv *s, pm_sigsrv_out_kind kind, const sig_conn *c
                  (unsigned long long)c->id);
 }
 
+int pm_sigsrv_push_redis(pm_sigsrv *s, uint64_t cookie, int argc, const void *cmd, size_t len)
+{
+    out_header h = {.conn = 0, .tid = cookie, .code = argc};
+    return pm_fifo_push(&s->env, &s->out, PM_SIGSRV_OUT_REDIS, &h, sizeof h, cmd, len);
+}
+
 void pm_sigsrv_send(pm_sigsrv *s, sig_conn *c, int type, int64_t id, const char *data,
                     size_t data_len, const char *ice, size_t ice_len)
 {
-    if (c->state != CONN_OPEN)
-        return;
+    if (c->state != CONN_OPEN || c->remote)
+        return; /* a member on another node: its node tells it */
     pm_sigmsg m = {
         .type = type, .id = id, .data = data, .data_len = data_len, .ice = ice, .ice_len = ice_len};
     s->enc.len = 0;
@@ -404,7 +420,7 @@ uint64_t pm_sigsrv_open(pm_sigsrv *s, pm_time now, const pm_addr *remote, const 
 void pm_sigsrv_gone(pm_sigsrv *s, pm_time now, uint64_t id)
 {
     s->now = now;
-    sig_conn *c = conn_get(s, id);
+    sig_conn *c = pm_sigsrv_conn(s, id);
     if (!c)
         return;
     if (c->state == CONN_OPEN)
@@ -423,7 +439,7 @@ void pm_sigsrv_gone(pm_sigsrv *s, pm_time now, uint64_t id)
 void pm_sigsrv_closed_by_transport(pm_sigsrv *s, pm_time now, uint64_t id, int code)
 {
     s->now = now;
-    sig_conn *c = conn_get(s, id);
+    sig_conn *c = pm_sigsrv_conn(s, id);
     if (c && c->state == CONN_OPEN) {
         count_close(s, code);
         retire(s, c);
@@ -462,7 +478,7 @@ void pm_sigsrv_receive(pm_sigsrv *s, pm_time now, uint64_t id, const uint8_t *da
                        bool binary)
 {
     s->now = now;
-    sig_conn *c = conn_get(s, id);
+    sig_conn *c = pm_sigsrv_conn(s, id);
     if (!c || c->state != CONN_OPEN)
         return;
     s->stats.messages_in++;
@@ -492,7 +508,7 @@ void pm_sigsrv_receive(pm_sigsrv *s, pm_time now, uint64_t id, const uint8_t *da
 
 void pm_sigsrv_pong(pm_sigsrv *s, pm_time now, uint64_t id)
 {
-    sig_conn *c = conn_get(s, id);
+    sig_conn *c = pm_sigsrv_conn(s, id);
     if (c)
         c->awaiting_pong = false;
 }
@@ -555,6 +571,7 @@ void pm_sigsrv_timeout(pm_sigsrv *s, pm_time now)
     }
     if (now >= s->next_addr_gc)
         pm_sigsrv_addr_gc(s, now);
+    pm_sigsrv_cluster_timeout(s, now);
 }
 
 pm_time pm_sigsrv_next_deadline(const pm_sigsrv *s)
@@ -566,7 +583,8 @@ pm_time pm_sigsrv_next_deadline(const pm_sigsrv *s)
         t = PM_MIN(t, s->seal_head->sealed_at + s->cfg.seal_delay);
     if (s->cfg.ping_interval && s->nconns)
         t = PM_MIN(t, s->next_ping);
-    return PM_MIN(t, s->next_addr_gc);
+    t = PM_MIN(t, s->next_addr_gc);
+    return PM_MIN(t, pm_sigsrv_cluster_deadline(s));
 }
 
 bool pm_sigsrv_poll_output(pm_sigsrv *s, pm_sigsrv_output *out)
@@ -588,6 +606,23 @@ bool pm_sigsrv_poll_output(pm_sigsrv *s, pm_sigsrv_output *out)
     out->code = h.code;
     out->data = rec + sizeof h;
     out->len = len - sizeof h;
+    out->argc = 0;
+    out->argv = NULL;
+    out->argv_len = NULL;
+    if (out->kind == PM_SIGSRV_OUT_REDIS) {
+        /* [argc x u32 length][bytes], as pm_sigsrv_push_redis laid it out. */
+        int argc = PM_MIN(h.code, SIG_REDIS_MAX_ARGS);
+        const uint8_t *bytes = out->data + 4 * (size_t)h.code;
+        for (int i = 0; i < argc; i++) {
+            s->out_lens[i] = pm_rd32(out->data + 4 * (size_t)i);
+            s->out_argv[i] = (const char *)bytes;
+            bytes += s->out_lens[i];
+        }
+        out->argc = argc;
+        out->argv = s->out_argv;
+        out->argv_len = s->out_lens;
+        out->conn = 0;
+    }
     s->out_peeked = true;
     return true;
 }
@@ -596,6 +631,8 @@ void pm_sigsrv_shutdown(pm_sigsrv *s, pm_time now)
 {
     s->now = now;
     s->shutting_down = true;
+    if (s->cluster)
+        pm_sigsrv_cluster_shutdown(s);
     /* Everyone goes with the same 1001: no lobby news, no host-left 4000s. */
     pm_sigsrv_lobbies_free(s);
     pm_map_free(&s->env, &s->lobbies);
@@ -623,12 +660,12 @@ void pm_sigsrv_get_stats(const pm_sigsrv *s, pm_signal_server_stats *out)
 
 const char *pm_sigsrv_conn_lobby(const pm_sigsrv *s, uint64_t id)
 {
-    sig_conn *c = conn_get(s, id);
+    sig_conn *c = pm_sigsrv_conn(s, id);
     return c && c->lobby ? c->lobby->name : NULL;
 }
 
 int32_t pm_sigsrv_conn_peer_id(const pm_sigsrv *s, uint64_t id)
 {
-    sig_conn *c = conn_get(s, id);
+    sig_conn *c = pm_sigsrv_conn(s, id);
     return c && c->lobby ? c->peer_id : 0;
 }
