@@ -193,8 +193,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status);
 
 static redisAsyncContext *open_one(pm_redis *r)
 {
-    redisAsyncContext *ac = r->unix_path ? redisAsyncConnectUnix(r->unix_path)
-                                         : redisAsyncConnect(r->host, r->port);
+    redisAsyncContext *ac =
+        r->unix_path ? redisAsyncConnectUnix(r->unix_path) : redisAsyncConnect(r->host, r->port);
     if (!ac)
         return NULL;
     if (ac->err) {

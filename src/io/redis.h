@@ -34,11 +34,11 @@ typedef enum pm_redis_type {
 /** A reply: borrowed for the duration of the handler call. */
 typedef struct pm_redis_reply {
     pm_redis_type type;
-    long long integer;                       /**< INTEGER */
-    const char *str;                         /**< STRING, STATUS, ERROR (not NUL-terminated) */
-    size_t len;                              /**< of str */
-    const struct pm_redis_reply *elements;   /**< ARRAY */
-    size_t count;                            /**< of elements */
+    long long integer;                     /**< INTEGER */
+    const char *str;                       /**< STRING, STATUS, ERROR (not NUL-terminated) */
+    size_t len;                            /**< of str */
+    const struct pm_redis_reply *elements; /**< ARRAY */
+    size_t count;                          /**< of elements */
 } pm_redis_reply;
 
 typedef struct pm_redis_handler {
@@ -53,10 +53,10 @@ typedef struct pm_redis_handler {
 
 typedef struct pm_redis_config {
     const pm_env *env;
-    const char *url;          /**< redis://IP[:PORT] (numeric, default port 6379) or unix:PATH */
-    const char *channel;      /**< the channel to subscribe to (copied) */
-    pm_time command_timeout;  /**< a command unanswered this long fails the link (default 2 s) */
-    pm_time reconnect_delay;  /**< between attempts (default 250 ms) */
+    const char *url;         /**< redis://IP[:PORT] (numeric, default port 6379) or unix:PATH */
+    const char *channel;     /**< the channel to subscribe to (copied) */
+    pm_time command_timeout; /**< a command unanswered this long fails the link (default 2 s) */
+    pm_time reconnect_delay; /**< between attempts (default 250 ms) */
 } pm_redis_config;
 
 /**

@@ -39,15 +39,23 @@
 
 enum { S_JOIN, S_LEAVE, S_QUIET, S_SEAL, S_SYNC, S_HEARTBEAT, S_REAP, S_COUNT };
 
-typedef enum op_kind { OP_JOIN = 1, OP_LEAVE, OP_QUIET, OP_SEAL, OP_SYNC, OP_HEARTBEAT, OP_REAP } op_kind;
+typedef enum op_kind {
+    OP_JOIN = 1,
+    OP_LEAVE,
+    OP_QUIET,
+    OP_SEAL,
+    OP_SYNC,
+    OP_HEARTBEAT,
+    OP_REAP
+} op_kind;
 
 /* A command waiting for its reply (or, while the link is down, to be sent again). */
 typedef struct cl_op {
     op_kind kind;
     uint64_t conn; /* JOIN: the connection that asked */
     char name[PM_SIG_MAX_LOBBY_NAME + 1];
-    int32_t peer;    /* LEAVE, SEAL */
-    int32_t *peers;  /* QUIET */
+    int32_t peer;   /* LEAVE, SEAL */
+    int32_t *peers; /* QUIET */
     size_t npeers;
     bool mesh, create;
     int tries;
@@ -79,10 +87,10 @@ struct sig_cluster {
     unsigned beats; /* heartbeats answered since the link came up */
     pm_time ttl, next_heartbeat, next_reap;
     uint64_t next_cookie;
-    pm_map ops;              /* cookie -> cl_op * */
+    pm_map ops; /* cookie -> cl_op * */
     cl_op *replay, *replay_tail;
-    pm_buf script[S_COUNT];  /* prelude + body */
-    pm_buf cmd;              /* a command being built */
+    pm_buf script[S_COUNT]; /* prelude + body */
+    pm_buf cmd;             /* a command being built */
 };
 
 /* ---- commands ---- */
@@ -868,8 +876,7 @@ static void on_heartbeat_reply(pm_sigsrv *s, const pm_redis_reply *x)
     }
 }
 
-void pm_sigsrv_cluster_reply(pm_sigsrv *s, pm_time now, uint64_t cookie,
-                             const pm_redis_reply *x)
+void pm_sigsrv_cluster_reply(pm_sigsrv *s, pm_time now, uint64_t cookie, const pm_redis_reply *x)
 {
     uintptr_t v;
     if (!s->cluster || !pm_map_get(&s->cluster->ops, cookie, &v))
@@ -921,8 +928,9 @@ void pm_sigsrv_cluster_state(pm_sigsrv *s, pm_time now, bool up)
     k->up = up;
     s->stats.cluster_up = up;
     if (!up) {
-        PM_WARN(&s->env, "cluster", "lost Redis: joins refused, leaves wait, relays between "
-                                    "nodes are lost until it is back");
+        PM_WARN(&s->env, "cluster",
+                "lost Redis: joins refused, leaves wait, relays between "
+                "nodes are lost until it is back");
         for (size_t i = 0; i < s->lobbies.cap; i++)
             if (s->lobbies.slots[i].used) {
                 sig_lobby *l = (sig_lobby *)s->lobbies.slots[i].value;
@@ -1010,12 +1018,12 @@ int pm_sigsrv_cluster_new(pm_sigsrv *s)
     snprintf(k->prefix, sizeof k->prefix, "%s", prefix);
     snprintf(k->channel, sizeof k->channel, "%sc:%s", k->prefix, k->node);
     k->ttl = s->cfg.node_ttl > 0 ? s->cfg.node_ttl : DEFAULT_NODE_TTL;
-    const char *bodies[S_COUNT] = {PM_SIG_LUA_JOIN, PM_SIG_LUA_LEAVE,     PM_SIG_LUA_QUIET,
-                                   PM_SIG_LUA_SEAL, PM_SIG_LUA_SYNC,      PM_SIG_LUA_HEARTBEAT,
+    const char *bodies[S_COUNT] = {PM_SIG_LUA_JOIN, PM_SIG_LUA_LEAVE, PM_SIG_LUA_QUIET,
+                                   PM_SIG_LUA_SEAL, PM_SIG_LUA_SYNC,  PM_SIG_LUA_HEARTBEAT,
                                    PM_SIG_LUA_REAP};
     for (int i = 0; i < S_COUNT; i++) {
-        if (pm_buf_append(&s->env, &k->script[i], PM_SIG_LUA_PRELUDE,
-                          strlen(PM_SIG_LUA_PRELUDE)) != PM_OK ||
+        if (pm_buf_append(&s->env, &k->script[i], PM_SIG_LUA_PRELUDE, strlen(PM_SIG_LUA_PRELUDE)) !=
+                PM_OK ||
             pm_buf_append(&s->env, &k->script[i], bodies[i], strlen(bodies[i])) != PM_OK)
             return PM_ERR_NOMEM;
     }

@@ -154,7 +154,8 @@ const char *const PM_SIG_LUA_HEARTBEAT =
     "if not alive then redis.call('SET', P .. 'node:' .. ARGV[2], '1', 'PX', ARGV[3]) end\n"
     "redis.call('SADD', P .. 'nodes', ARGV[2])\n"
     "return {alive and 1 or 0, redis.call('SCARD', P .. 'lobbies'),\n"
-    "        tonumber(redis.call('GET', P .. 'members') or '0'), redis.call('SCARD', P .. 'nodes')}\n";
+    "        tonumber(redis.call('GET', P .. 'members') or '0'), redis.call('SCARD', P .. "
+    "'nodes')}\n";
 
 /* A node whose heartbeat key expired is dead: its members leave their
  * lobbies (announced as any leave). ARGV: P self -> nodes reaped. */

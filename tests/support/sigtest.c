@@ -42,7 +42,8 @@ void st_client_connect(st_client *c, const char *url)
 {
     memset(c, 0, sizeof *c);
     pm_ws_config wc = {.allow_self_signed = true, .client_tls = strncmp(url, "wss:", 4) == 0};
-    pm_ws_handler h = {.ud = c, .on_open = on_open, .on_message = on_message, .on_closed = on_closed};
+    pm_ws_handler h = {
+        .ud = c, .on_open = on_open, .on_message = on_message, .on_closed = on_closed};
     assert_int_equal(pm_ws_new(&wc, &h, &c->ws), PM_OK);
     assert_int_equal(pm_ws_connect(c->ws, url, &c->conn), PM_OK);
 }
@@ -130,6 +131,165 @@ void st_wait_open(st_world *w, st_client *c)
 void st_url(const pm_signal_server *srv, char *buf, size_t cap)
 {
     snprintf(buf, cap, "ws://127.0.0.1:%u/", (unsigned)pm_signal_server_port(srv));
+}
+
+/* ---- meshes of pm_signal_clients ---- */
+
+static void mesh_add(st_mesh *m, const char *url, const char *lobby, pm_signal_protocol proto,
+                     bool mesh)
+{
+    assert_true(m->n < ST_PEERS);
+    pm_signal_client_config cc;
+    pm_signal_client_config_default(&cc);
+    cc.url = url;
+    cc.lobby = lobby;
+    cc.protocol = proto;
+    cc.mesh = mesh;
+    cc.rtc.bind_address = "127.0.0.1";
+    cc.rtc.enable_ipv6 = false;
+    assert_int_equal(pm_signal_client_new(&cc, &m->c[m->n]), PM_OK);
+    m->n++;
+}
+
+void st_mesh_add(st_mesh *m, const char *url, const char *lobby, pm_signal_protocol proto)
+{
+    mesh_add(m, url, lobby, proto, true);
+}
+
+void st_mesh_add_cs(st_mesh *m, const char *url, const char *lobby)
+{
+    mesh_add(m, url, lobby, PM_SIGNAL_PROTOCOL_JSON, false);
+}
+
+static void mesh_drain(st_mesh *m, int i)
+{
+    pm_signal_event sev;
+    while (pm_signal_client_next_event(m->c[i], &sev)) {
+        if (sev.type == PM_SIGNAL_EVENT_JOINED && i == 0)
+            snprintf(m->lobby, sizeof m->lobby, "%s", sev.lobby);
+        if (sev.type == PM_SIGNAL_EVENT_SEALED)
+            m->sealed[i] = true;
+        if (sev.type == PM_SIGNAL_EVENT_HOST_CHANGED)
+            m->host[i] = sev.peer_id;
+        if (sev.type == PM_SIGNAL_EVENT_CLOSED) {
+            m->closed[i] = true;
+            m->close_code[i] = sev.close_code;
+            snprintf(m->reason[i], sizeof m->reason[i], "%s", sev.reason);
+        }
+    }
+    pm_multiplayer *mp = pm_signal_client_multiplayer(m->c[i]);
+    if (!mp)
+        return;
+    pm_mp_event ev;
+    while (pm_mp_next_event(mp, &ev)) {
+        if (ev.type == PM_MP_EVENT_PEER_CONNECTED)
+            m->connected[i]++;
+        else if (ev.type == PM_MP_EVENT_PEER_DISCONNECTED)
+            m->connected[i]--;
+        else if (ev.type == PM_MP_EVENT_SERVER_DISCONNECTED)
+            m->server_lost[i]++;
+    }
+    pm_mp_packet pkt;
+    while (pm_mp_get_packet(mp, &pkt) == PM_OK) {
+        char expect[64];
+        snprintf(expect, sizeof expect, "from %d", (int)pkt.from);
+        assert_int_equal(pkt.len, strlen(expect));
+        assert_memory_equal(pkt.data, expect, pkt.len);
+        m->got[i]++;
+    }
+}
+
+void st_mesh_pump(void *ud)
+{
+    st_mesh *m = ud;
+    for (int i = 0; i < m->n; i++) {
+        if (!m->c[i])
+            continue;
+        pm_signal_client_poll(m->c[i]);
+        mesh_drain(m, i);
+    }
+}
+
+static int live(const st_mesh *m)
+{
+    int n = 0;
+    for (int i = 0; i < m->n; i++)
+        n += m->c[i] != NULL;
+    return n;
+}
+
+bool st_mesh_lobby_known(void *ud)
+{
+    return ((st_mesh *)ud)->lobby[0] != 0;
+}
+
+bool st_mesh_full(void *ud)
+{
+    st_mesh *m = ud;
+    int n = live(m);
+    for (int i = 0; i < m->n; i++) {
+        if (!m->c[i])
+            continue;
+        pm_mesh *mesh = pm_signal_client_mesh(m->c[i]);
+        if (!mesh || pm_mp_get_connection_status(pm_mesh_multiplayer(mesh)) != PM_MP_CONNECTED)
+            return false;
+        int32_t ids[ST_PEERS];
+        size_t k = pm_mesh_get_peers(mesh, ids, ST_PEERS);
+        if (k != (size_t)(n - 1))
+            return false;
+        for (size_t j = 0; j < k; j++) {
+            pm_mesh_peer_info info;
+            if (pm_mesh_get_peer(mesh, ids[j], &info) != PM_OK || !info.connected)
+                return false;
+        }
+    }
+    return true;
+}
+
+bool st_mesh_all_got(void *ud)
+{
+    st_mesh *m = ud;
+    int n = live(m);
+    for (int i = 0; i < m->n; i++)
+        if (m->c[i] && m->got[i] < n - 1)
+            return false;
+    return true;
+}
+
+bool st_mesh_all_closed(void *ud)
+{
+    st_mesh *m = ud;
+    for (int i = 0; i < m->n; i++)
+        if (m->c[i] && !m->closed[i])
+            return false;
+    return true;
+}
+
+void st_mesh_send_everywhere(st_mesh *m)
+{
+    memset(m->got, 0, sizeof m->got);
+    for (int i = 0; i < m->n; i++) {
+        if (!m->c[i])
+            continue;
+        pm_multiplayer *mp = pm_signal_client_multiplayer(m->c[i]);
+        char text[64];
+        snprintf(text, sizeof text, "from %d", (int)pm_mp_get_unique_id(mp));
+        pm_mp_set_target_peer(mp, PM_MP_TARGET_BROADCAST);
+        assert_int_equal(pm_mp_put_packet(mp, (const uint8_t *)text, strlen(text)), PM_OK);
+    }
+}
+
+void st_mesh_drop(st_mesh *m, int i)
+{
+    pm_signal_client_free(m->c[i]);
+    m->c[i] = NULL;
+}
+
+void st_mesh_free_all(st_mesh *m)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->c[i])
+            st_mesh_drop(m, i);
 }
 
 /* ---- redis-server ---- */

@@ -12,6 +12,7 @@
 
 #include "io/ws.h"
 #include "peermesh/signaling.h"
+#include "wire/signal_msg.h"
 
 #include <sys/types.h>
 
@@ -58,6 +59,40 @@ void st_wait_open(st_world *w, st_client *c);
 
 /** "ws://127.0.0.1:<port>/" of a server. */
 void st_url(const pm_signal_server *srv, char *buf, size_t cap);
+
+/** pm_signal_clients forming a mesh (at most ST_PEERS; a slot NULL once freed). */
+#define ST_PEERS 8
+typedef struct st_mesh {
+    pm_signal_client *c[ST_PEERS];
+    int n;
+    int got[ST_PEERS];       /* "from <id>" packets received from their sender */
+    int connected[ST_PEERS]; /* PEER_CONNECTED minus PEER_DISCONNECTED of its mesh */
+    bool sealed[ST_PEERS], closed[ST_PEERS];
+    int close_code[ST_PEERS];
+    char reason[ST_PEERS][128];
+    int32_t host[ST_PEERS];    /* the last HOST_CHANGED (0: none) */
+    int server_lost[ST_PEERS]; /* SERVER_DISCONNECTED seen by its mesh */
+    char lobby[PM_SIG_MAX_LOBBY_NAME + 1];
+} st_mesh;
+
+/** Add a client of `url` joining `lobby` (NULL: create one), on 127.0.0.1. */
+void st_mesh_add(st_mesh *m, const char *url, const char *lobby, pm_signal_protocol proto);
+/** The same, creating a client/server lobby when lobby is NULL. */
+void st_mesh_add_cs(st_mesh *m, const char *url, const char *lobby);
+/** Poll every client and drain its events and packets (an st_world's extra). */
+void st_mesh_pump(void *m);
+/** Conditions: the lobby name is known (client 0 joined); every live client's
+ *  mesh has all the others connected; every live client got one packet from
+ *  each other; every live client's signaling closed. */
+bool st_mesh_lobby_known(void *m);
+bool st_mesh_full(void *m);
+bool st_mesh_all_got(void *m);
+bool st_mesh_all_closed(void *m);
+/** Every live client broadcasts "from <its id>" (counts start again at 0). */
+void st_mesh_send_everywhere(st_mesh *m);
+/** Free client i (its mesh goes with it); free_all: every one. */
+void st_mesh_drop(st_mesh *m, int i);
+void st_mesh_free_all(st_mesh *m);
 
 /** A redis-server of our own. */
 typedef struct st_redis {
