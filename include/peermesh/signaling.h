@@ -110,7 +110,7 @@ typedef struct pm_signal_server_config {
      *  host leaves, with 4000). On: when the host of a mesh lobby leaves
      *  and others remain, the lowest remaining id becomes the host; every
      *  member gets PEER_DISCONNECT for the old host, then our HOST message
-     *  (JSON type 8, text "H: <id>") with the new one, which may seal.
+     *  (JSON type 9, text "H: <id>") with the new one, which may seal.
      *  Client/server lobbies still close. */
     bool host_migration;
 

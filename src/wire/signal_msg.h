@@ -31,8 +31,9 @@ typedef enum pm_sigmsg_type {
     PM_SIGMSG_CANDIDATE = 6,
     PM_SIGMSG_SEAL = 7,
     /* Our extension (docs/signaling.md, host migration): the lobby's host
-     * changed to peer `id`. JSON type 8, text "H: <id>". Server to client. */
-    PM_SIGMSG_HOST = 8,
+     * changed to peer `id`. JSON type 9, text "H: <id>". Server to client.
+     * (8 is another extension's: named lobbies.) */
+    PM_SIGMSG_HOST = 9,
     /* A text command letter outside the protocol; JSON types above 7 keep
      * their number. Either is "Invalid command" to the server. */
     PM_SIGMSG_UNKNOWN = 1000,

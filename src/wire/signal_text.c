@@ -80,7 +80,9 @@ static int letter_type(char c)
 
 static char type_letter(int type)
 {
-    static const char letters[] = "JINDOACSH";
+    /* By type; 8 has no letter here. */
+    static const char letters[PM_SIGMSG_HOST + 1] = {'J', 'I', 'N', 'D', 'O',
+                                                     'A', 'C', 'S', 0,   'H'};
     return type >= 0 && type <= PM_SIGMSG_HOST ? letters[type] : 0;
 }
 
