@@ -74,6 +74,7 @@ typedef struct cl_event {
 struct sig_replica {
     uint64_t applied; /* events up to this one are applied */
     bool synced;      /* applied is Redis's (false before the first join, after a link loss) */
+    bool known;       /* our members were told its members: changes are news from now on */
     size_t joining;   /* our JOINs in flight for this lobby */
     cl_event *wait;   /* events after `applied`, by sequence */
     size_t nwait, capwait;
@@ -484,16 +485,16 @@ static void take_snapshot(pm_sigsrv *s, sig_lobby *l, uint64_t seq, int32_t host
             pm_free(&s->env, m);
             continue;
         }
-        if (r->synced) /* a resync: news for our members */
+        if (r->known) /* a resync: news for our members */
             pm_sigsrv_announce_join(s, s->now, l, m);
     }
     if (host && host != l->host_id) {
-        if (r->synced)
+        if (r->known)
             pm_sigsrv_announce_host(s, l, host);
         else
             l->host_id = host;
     }
-    r->synced = true;
+    r->synced = r->known = true;
     r->applied = seq;
     drain_events(s, l); /* the waiting events after seq, in turn */
 }
