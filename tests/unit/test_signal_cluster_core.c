@@ -17,9 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define MAX_OUT  64
-#define OTHER    "00000000000000aa" /* another node */
-#define PREFIX   "pm:"
+#define MAX_OUT 64
+#define OTHER   "00000000000000aa" /* another node */
+#define PREFIX  "pm:"
 
 typedef struct out_rec {
     pm_sigsrv_out_kind kind;
@@ -42,8 +42,8 @@ static const char *const BODIES[] = {"JOIN", "LEAVE", "QUIET", "SEAL", "SYNC", "
 
 static const char *body_of(const char *script, size_t len)
 {
-    const char *const bodies[] = {PM_SIG_LUA_JOIN, PM_SIG_LUA_LEAVE,     PM_SIG_LUA_QUIET,
-                                  PM_SIG_LUA_SEAL, PM_SIG_LUA_SYNC,      PM_SIG_LUA_HEARTBEAT,
+    const char *const bodies[] = {PM_SIG_LUA_JOIN, PM_SIG_LUA_LEAVE, PM_SIG_LUA_QUIET,
+                                  PM_SIG_LUA_SEAL, PM_SIG_LUA_SYNC,  PM_SIG_LUA_HEARTBEAT,
                                   PM_SIG_LUA_REAP};
     for (size_t i = 0; i < PM_ARRAY_LEN(bodies); i++) {
         size_t n = strlen(bodies[i]);
