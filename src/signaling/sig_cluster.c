@@ -852,6 +852,27 @@ static void on_sync_reply(pm_sigsrv *s, const cl_op *op, const pm_redis_reply *x
         pm_sigsrv_mark_sealed(s, s->now, l);
 }
 
+/* Iterate over the lobby replicas: for (size_t i = 0; (l = next_lobby(s, &i));) */
+static sig_lobby *next_lobby(pm_sigsrv *s, size_t *i)
+{
+    for (; *i < s->lobbies.cap; (*i)++)
+        if (s->lobbies.slots[*i].used)
+            return (sig_lobby *)s->lobbies.slots[(*i)++].value;
+    return NULL;
+}
+
+/* Check every replica in sync against Redis. */
+static void resync_all(pm_sigsrv *s)
+{
+    sig_lobby *l;
+    for (size_t i = 0; (l = next_lobby(s, &i));) {
+        if (l->replica && l->replica->synced) {
+            l->replica->synced = false;
+            send_op(s, op_new(s, OP_SYNC, l->name));
+        }
+    }
+}
+
 static void on_heartbeat_reply(pm_sigsrv *s, const pm_redis_reply *x)
 {
     if (x->type != PM_REDIS_ARRAY || x->count < 4)
@@ -865,15 +886,7 @@ static void on_heartbeat_reply(pm_sigsrv *s, const pm_redis_reply *x)
         /* Our key had expired: the others may have let our members go. */
         PM_WARN(&s->env, "cluster", "node %s was taken for dead: checking every lobby",
                 s->cluster->node);
-        for (size_t i = 0; i < s->lobbies.cap; i++) {
-            if (!s->lobbies.slots[i].used)
-                continue;
-            sig_lobby *l = (sig_lobby *)s->lobbies.slots[i].value;
-            if (l->replica && l->replica->synced) {
-                l->replica->synced = false;
-                send_op(s, op_new(s, OP_SYNC, l->name));
-            }
-        }
+        resync_all(s);
     }
 }
 
@@ -932,12 +945,10 @@ void pm_sigsrv_cluster_state(pm_sigsrv *s, pm_time now, bool up)
         PM_WARN(&s->env, "cluster",
                 "lost Redis: joins refused, leaves wait, relays between "
                 "nodes are lost until it is back");
-        for (size_t i = 0; i < s->lobbies.cap; i++)
-            if (s->lobbies.slots[i].used) {
-                sig_lobby *l = (sig_lobby *)s->lobbies.slots[i].value;
-                if (l->replica)
-                    l->replica->synced = false; /* events of the gap are lost */
-            }
+        sig_lobby *l;
+        for (size_t i = 0; (l = next_lobby(s, &i));)
+            if (l->replica)
+                l->replica->synced = false; /* events of the gap are lost */
         return;
     }
     PM_INFO(&s->env, "cluster", "node %s: Redis is up", k->node);
@@ -954,13 +965,10 @@ void pm_sigsrv_cluster_state(pm_sigsrv *s, pm_time now, bool up)
         send_op(s, op);
         op = next;
     }
-    for (size_t i = 0; i < s->lobbies.cap; i++) {
-        if (!s->lobbies.slots[i].used)
-            continue;
-        sig_lobby *l = (sig_lobby *)s->lobbies.slots[i].value;
+    sig_lobby *l;
+    for (size_t i = 0; (l = next_lobby(s, &i));)
         if (l->replica && !l->replica->synced && l->count)
             send_op(s, op_new(s, OP_SYNC, l->name));
-    }
 }
 
 /* ---- timers, life ---- */

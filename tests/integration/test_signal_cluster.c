@@ -136,6 +136,13 @@ static int32_t json_id(const st_client *c, int k)
     return id;
 }
 
+/* The lobby name in the JOIN message c got k-th. */
+static void lobby_of(const st_client *c, int k, char lobby[32])
+{
+    assert_int_equal(sscanf(c->msg[k], "{\"type\":0,\"id\":0,\"data\":\"%16[A-Za-z0-9]\"}", lobby),
+                     1);
+}
+
 static void send_json(st_client *c, int type, int64_t id, const char *data)
 {
     char buf[512];
@@ -160,8 +167,7 @@ static void protocol_across_nodes(void **st)
     st_wait_msgs(&w, a, 2);
     expect_json(a, 0, PM_SIGMSG_ID, 1, "true");
     char lobby[32];
-    assert_int_equal(sscanf(a->msg[1], "{\"type\":0,\"id\":0,\"data\":\"%16[A-Za-z0-9]\"}", lobby),
-                     1);
+    lobby_of(a, 1, lobby);
     /* A 3.x text client on node 1. */
     st_client *b = client(&w, 1);
     char msg[256];
@@ -446,8 +452,7 @@ static void node_killed(void **st)
     send_json(a, PM_SIGMSG_JOIN, 0, "");
     st_wait_msgs(&w, a, 2);
     char lobby[32];
-    assert_int_equal(sscanf(a->msg[1], "{\"type\":0,\"id\":0,\"data\":\"%16[A-Za-z0-9]\"}", lobby),
-                     1);
+    lobby_of(a, 1, lobby);
     st_client *b = client_at(&w, port[1]), *b2 = client_at(&w, port[1]);
     st_client *c = client_at(&w, port[2]);
     send_json(b, PM_SIGMSG_JOIN, 0, lobby);
@@ -504,8 +509,7 @@ static void redis_outage_and_restart(void **st)
     send_json(a, PM_SIGMSG_JOIN, 0, "");
     st_wait_msgs(&w, a, 2);
     char lobby[32];
-    assert_int_equal(sscanf(a->msg[1], "{\"type\":0,\"id\":0,\"data\":\"%16[A-Za-z0-9]\"}", lobby),
-                     1);
+    lobby_of(a, 1, lobby);
     st_client *b = client(&w, 1), *c = client(&w, 2);
     send_json(b, PM_SIGMSG_JOIN, 0, lobby);
     st_wait_msgs(&w, b, 3);
@@ -542,8 +546,7 @@ static void redis_outage_and_restart(void **st)
     st_client *d = client(&w, 2), *e = client(&w, 0);
     send_json(d, PM_SIGMSG_JOIN, 0, "");
     st_wait_msgs(&w, d, 2);
-    assert_int_equal(sscanf(d->msg[1], "{\"type\":0,\"id\":0,\"data\":\"%16[A-Za-z0-9]\"}", lobby),
-                     1);
+    lobby_of(d, 1, lobby);
     send_json(e, PM_SIGMSG_JOIN, 0, lobby);
     st_wait_msgs(&w, e, 3);
     expect_json(e, 1, PM_SIGMSG_PEER_CONNECT, 1, "");

@@ -164,6 +164,26 @@ static pm_redis_reply *rarr(tree *t, const pm_redis_reply *first, size_t count)
     return r;
 }
 
+/* A JOIN's "OK": seq, the id given, host "1", mesh; snapshot pairs (id, where). */
+static pm_redis_reply *join_ok(tree *t, long long seq, const char *peer, const char *const *snap,
+                               size_t nsnap)
+{
+    pm_redis_reply *e = rstr(t, "OK");
+    rnum(t, seq);
+    rstr(t, peer);
+    rstr(t, "1");
+    rstr(t, "1");
+    pm_redis_reply *list = rarr(t, NULL, 0);
+    pm_redis_reply *x = rarr(t, e, 6);
+    for (size_t i = 0; i < nsnap; i++) {
+        pm_redis_reply *v = rstr(t, snap[i]);
+        if (i == 0)
+            list->elements = v;
+    }
+    list->count = nsnap;
+    return x;
+}
+
 static uint64_t open_conn(uint64_t tid)
 {
     uint64_t id = pm_sigsrv_open(s, now, NULL, NULL, tid);
@@ -205,14 +225,7 @@ static void host(uint64_t c, char *lobby)
     assert_string_equal(j->argv[7], "1"); /* create */
     assert_int_equal(j->argc, 12 + 8);    /* 8 candidate ids */
     tree t = {0};
-    pm_redis_reply *e = rstr(&t, "OK");
-    rnum(&t, 1);
-    rstr(&t, "1");
-    rstr(&t, "1");
-    rstr(&t, "1");
-    rarr(&t, NULL, 0);
-    pm_redis_reply *x = rarr(&t, e, 6);
-    pm_sigsrv_cluster_reply(s, now, j->tid, x);
+    pm_sigsrv_cluster_reply(s, now, j->tid, join_ok(&t, 1, "1", NULL, 0));
     drain();
     expect_json(for_tid(1, 0), PM_SIGMSG_ID, 1);
     expect_json(for_tid(1, 1), PM_SIGMSG_JOIN, 0);
@@ -406,13 +419,7 @@ static void joins_answered_late_or_refused(void **st)
     pm_sigsrv_gone(s, now, c);
     drain();
     tree ok = {0};
-    pm_redis_reply *e = rstr(&ok, "OK");
-    rnum(&ok, 1);
-    rstr(&ok, "1");
-    rstr(&ok, "1");
-    rstr(&ok, "1");
-    rarr(&ok, NULL, 0);
-    pm_sigsrv_cluster_reply(s, now, j->tid, rarr(&ok, e, 6));
+    pm_sigsrv_cluster_reply(s, now, j->tid, join_ok(&ok, 1, "1", NULL, 0));
     drain();
     out_rec *l = eval("LEAVE", 0);
     assert_non_null(l);
@@ -441,17 +448,8 @@ static void host_change_from_redis(void **st)
     assert_non_null(j);
     snprintf(where_a, sizeof where_a, "%s %016llx", node, (unsigned long long)a);
     tree t = {0};
-    pm_redis_reply *e = rstr(&t, "OK");
-    rnum(&t, 2);
-    rstr(&t, "40");
-    rstr(&t, "1");
-    rstr(&t, "1");
-    pm_redis_reply *snap = rarr(&t, NULL, 0);
-    pm_redis_reply *x = rarr(&t, e, 6);
-    snap->elements = rstr(&t, "1");
-    rstr(&t, where_a);
-    snap->count = 2;
-    pm_sigsrv_cluster_reply(s, now, j->tid, x);
+    const char *snap[] = {"1", where_a};
+    pm_sigsrv_cluster_reply(s, now, j->tid, join_ok(&t, 2, "40", snap, 2));
     drain();
     expect_json(for_tid(2, 0), PM_SIGMSG_ID, 40);
     expect_json(for_tid(2, 1), PM_SIGMSG_PEER_CONNECT, 1);
