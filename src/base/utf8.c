@@ -5,6 +5,12 @@ bool pm_utf8_valid(const uint8_t *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        /* Signaling text is mostly ASCII: eight bytes at a time while it is. */
+        uint64_t w;
+        while (n - i >= 8 && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0))
+            i += 8;
+        if (i == n)
+            break;
         uint8_t c = p[i];
         if (c < 0x80) {
             i++;

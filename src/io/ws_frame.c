@@ -120,7 +120,20 @@ static const char *start_frame(pm_wsr *r, int *code)
 
 static void unmask(pm_wsr *r, uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    /* Up to a 4-byte boundary of the key, then 8 bytes at a time. */
+    for (; i < n && ((r->mask_at + i) & 3); i++)
+        p[i] ^= r->mask[(r->mask_at + i) & 3];
+    uint64_t key;
+    memcpy(&key, r->mask, 4);
+    memcpy((uint8_t *)&key + 4, r->mask, 4);
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        w ^= key;
+        memcpy(p + i, &w, 8);
+    }
+    for (; i < n; i++)
         p[i] ^= r->mask[(r->mask_at + i) & 3];
     r->mask_at = (r->mask_at + n) & 3;
 }
