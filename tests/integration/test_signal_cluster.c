@@ -153,6 +153,24 @@ static void send_json(st_client *c, int type, int64_t id, const char *data)
 
 /* ---- the protocol, spread over three nodes ---- */
 
+typedef struct cluster_counts {
+    uint64_t lobbies, members, nodes;
+    st_world *w;
+} cluster_counts;
+
+static bool counts_are(void *ud)
+{
+    cluster_counts *c = ud;
+    for (size_t i = 0; i < c->w->nsrv; i++) {
+        pm_signal_server_stats st;
+        pm_signal_server_get_stats(c->w->srv[i], &st);
+        if (st.cluster_lobbies != c->lobbies || st.cluster_members != c->members ||
+            st.cluster_nodes != c->nodes)
+            return false;
+    }
+    return true;
+}
+
 static void protocol_across_nodes(void **st)
 {
     st_need_redis(have_redis);
@@ -197,6 +215,10 @@ static void protocol_across_nodes(void **st)
     st_wait_msgs(&w, b, 4);
     snprintf(msg, sizeof msg, "N: %d\n", (int)idc);
     assert_string_equal(b->msg[3], msg);
+
+    /* Every node's /metrics has the cluster's counts (as of a heartbeat). */
+    cluster_counts want = {.lobbies = 1, .members = 3, .nodes = NODES, .w = &w};
+    assert_true(st_pump_until(&w, counts_are, &want, ST_DEADLINE));
 
     /* Relays between nodes, stamped and translated. */
     snprintf(msg, sizeof msg, "%d", idb);
