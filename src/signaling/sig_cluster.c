@@ -632,8 +632,19 @@ static void on_join_reply(pm_sigsrv *s, cl_op *op, const pm_redis_reply *x)
             PM_INFO(&s->env, "signal", "lobby %s created (%s)", l->name,
                     mesh ? "mesh" : "client/server");
     }
-    if (!l || !l->replica)
+    if (!l || !l->replica) {
+        /* Cannot happen (events after our join wait for it), but a
+         * connection must never be left joining: Redis has it, let go. */
+        c->joining = false;
+        s->stats.cluster_lost++;
+        pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_CLUSTER, STR_CLUSTER_LOST);
+        cl_op *bye = op_new(s, OP_LEAVE, op->name);
+        if (bye) {
+            bye->peer = peer;
+            send_op(s, bye);
+        }
         return;
+    }
     l->mesh = mesh;
     cl_event me = {.seq = seq, .kind = 'J', .peer = peer, .conn = c->id};
     snprintf(me.node, sizeof me.node, "%s", s->cluster->node);
