@@ -70,6 +70,7 @@ typedef struct ws_conn {
     char remote_reason[CLOSE_REASON_MAX + 1];
     pm_buf rx;
     bool rx_active, rx_binary;
+    int fd; /* the socket once known (-1 before) */
     /* Plain ws server connections: we read the socket and parse the frames. */
     pm_ws *owner;
     bool own_rx;
@@ -190,6 +191,7 @@ static ws_conn *conn_new(pm_ws *ws, struct lws *wsi, bool client)
     c->wsi = wsi;
     c->client = client;
     c->owner = ws;
+    c->fd = -1;
     c->close_deadline = PM_TIME_NEVER;
     pm_fifo_init(&c->out, 0);
     ws->slots[slot] = c;
@@ -1155,7 +1157,10 @@ static bool send_frame(pm_ws *ws, ws_conn *c, int opcode, const void *data, size
     bool ok = c->client ? !c->tls && len <= DIRECT_MASKED_MAX : ws->direct;
     if (!ok || !c->opened || !c->wsi || c->out.count || c->lws_busy || c->ping_pending)
         return false;
-    int fd = lws_get_socket_fd(c->wsi);
+    /* The socket, learnt once (lws's lookup was in the relay profile). */
+    if (c->fd < 0)
+        c->fd = lws_get_socket_fd(c->wsi);
+    int fd = c->fd;
     if (fd < 0)
         return false;
     uint8_t h[14], mask[4], masked[DIRECT_MASKED_MAX];
