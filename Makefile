@@ -42,7 +42,9 @@ format-check:
 check-layers:
 	bash scripts/check-layers.sh
 
-# The whole suite, then unit+sim under ASan+UBSan, then a fuzz smoke run.
+# The whole suite, then unit, simulation and integration tests under
+# ASan+UBSan (with the programs the integration tests start, sanitized too),
+# then a fuzz smoke run.
 test: check-layers deps format-check build test-main test-asan test-fuzz
 	@echo "make test: all stages passed"
 
@@ -51,10 +53,10 @@ test-main: build
 	cd $(BUILD) && ctest --output-on-failure -L interop
 
 test-asan: deps-build
-	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPM_SANITIZE=ON -DPM_APPS=OFF
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPM_SANITIZE=ON -DPM_APPS=ON
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --output-on-failure -j $(JOBS) -L 'unit|sim'
+		ctest --output-on-failure -j $(JOBS) -L 'unit|sim|integration'
 
 test-fuzz: deps-build
 	CC=clang cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

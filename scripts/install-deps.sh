@@ -12,7 +12,8 @@
 #   interop  the reference WebRTC stacks used by tests/interop/ (pion, aiortc,
 #            headless Chromium) and the tools the pairing driver needs; Godot
 #            3.2.3 (godot3-server headless, godot3 under xvfb-run) for the ENet
-#            wire-compatibility tests in tests/godot/
+#            wire-compatibility tests in tests/godot/, and the openssl tool that
+#            makes their wss:// test certificate
 #
 # Runs as root, or through sudo otherwise. Idempotent: packages are checked
 # with dpkg-query first and apt-get (update + install) runs only when at least
@@ -24,7 +25,7 @@ BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-de
   libhiredis-dev"
 TEST_PKGS="redis-server"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
-  iproute2 util-linux godot3 godot3-server xvfb xauth"
+  iproute2 util-linux godot3 godot3-server xvfb xauth openssl"
 
 usage() {
   echo "usage: $0 [build] [test] [interop]" >&2

@@ -106,6 +106,28 @@ static inline void pm_wr64(uint8_t *p, uint64_t v)
     pm_wr32(p + 4, (uint32_t)v);
 }
 
+/* Little-endian helpers (Godot's encode_uint32 and friends). */
+static inline uint32_t pm_rd32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t pm_rd64le(const uint8_t *p)
+{
+    return (uint64_t)pm_rd32le(p) | ((uint64_t)pm_rd32le(p + 4) << 32);
+}
+static inline void pm_wr32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline void pm_wr64le(uint8_t *p, uint64_t v)
+{
+    pm_wr32le(p, (uint32_t)v);
+    pm_wr32le(p + 4, (uint32_t)(v >> 32));
+}
+
 /** The value of one hexadecimal digit (either case), -1 for any other character. */
 static inline int pm_hex_digit(char c)
 {
@@ -125,6 +147,12 @@ typedef struct pm_buf {
     size_t cap;
 } pm_buf;
 int pm_buf_reserve(const pm_envr *env, pm_buf *b, size_t cap);
+/**
+ * Room for `need` elements of `elem` bytes in `items` (capacity *cap, grown
+ * by doubling from 8): the array, moved or not, with *cap updated; NULL when
+ * out of memory, and then `items` and *cap are unchanged.
+ */
+void *pm_grow(const pm_envr *env, void *items, size_t *cap, size_t need, size_t elem);
 int pm_buf_append(const pm_envr *env, pm_buf *b, const void *data, size_t len);
 int pm_buf_printf(const pm_envr *env, pm_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
