@@ -38,7 +38,7 @@ static const opt_def OPTS[] = {
     {"max-per-address", K_UINT, "N", "connections per IPv4 address or IPv6 /64 (default 0 = any)"},
     {"max-handshakes-per-address", K_UINT, "N",
      "connections per address still in their handshake (default 32)"},
-    {"handshake-timeout", K_SECONDS, "S", "time to finish the WebSocket handshake (default 5)"},
+    {"handshake-timeout", K_SECONDS, "S", "time to finish the WebSocket handshake (default 10)"},
     {"rate", K_UINT, "N", "messages per second per connection, 0 = unlimited (default 100)"},
     {"burst", K_UINT, "N", "messages a connection may send at once (default 500)"},
     {"join-rate", K_UINT, "N", "joins per second from one address, 0 = unlimited (default 10)"},

@@ -90,7 +90,7 @@ typedef struct pm_signal_server_config {
     uint32_t max_handshakes_per_address; /**< connections from one address still in their
                                               WebSocket handshake (default 32); more are
                                               refused at accept (UINT32_MAX: any) */
-    pm_time handshake_timeout;    /**< to finish the WebSocket handshake (default 5 s; 1 s while
+    pm_time handshake_timeout;    /**< to finish the WebSocket handshake (default 10 s; 1 s while
                                        more than 128 handshakes are unfinished) */
     uint32_t rate_limit;          /**< messages per second per connection (default 100) */
     uint32_t rate_burst;          /**< token bucket depth (default 500) */

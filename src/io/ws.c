@@ -32,7 +32,7 @@
 #define DEFAULT_CLOSE_TIME  PM_SEC(5)
 #define HOUSEKEEPING_PERIOD 0.1 /* seconds between deadline checks while any is pending */
 #define DEFAULT_HS_PER_ADDR 32
-#define DEFAULT_HS_TIME     PM_SEC(5)
+#define DEFAULT_HS_TIME     PM_SEC(10) /* lws's own timeout_secs: TLS under load is slow */
 #define HS_POOL             256 /* handshakes lws works on at once (one header buffer each) */
 #define HS_PRESSURE         (HS_POOL / 2) /* beyond: handshakes get HS_TIME_PRESSED */
 #define HS_TIME_PRESSED     PM_SEC(1)

@@ -56,7 +56,7 @@ typedef struct pm_ws_config {
     uint32_t max_handshakes_per_address; /**< server: connections from one IPv4 address or
                                               IPv6 /64 still in their handshake; more are
                                               refused at accept (default 32; UINT32_MAX: any) */
-    pm_time handshake_timeout; /**< server: to finish the HTTP upgrade (default 5 s; 1 s while
+    pm_time handshake_timeout; /**< server: to finish the HTTP upgrade (default 10 s; 1 s while
                                     more than 128 handshakes are unfinished) */
     bool client_tls;           /**< clients will use wss:// (TLS set-up costs ~0.1 s) */
     const char *ca_file;       /**< client TLS: extra trusted CAs (PEM) */

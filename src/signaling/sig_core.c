@@ -30,7 +30,7 @@
 #define DEFAULT_JOIN_BURST  50
 /* Slowloris: lws works on 256 handshakes at once; one address may hold 32. */
 #define DEFAULT_HANDSHAKES_PER_ADDRESS 32
-#define DEFAULT_HANDSHAKE_TIMEOUT      PM_SEC(5)
+#define DEFAULT_HANDSHAKE_TIMEOUT      PM_SEC(10)
 
 #define TOKEN_UNIT    1000000   /* rate bucket unit: one message in millionths */
 #define PING_SLICES   100       /* the ping round goes in this many steps... */
