@@ -45,80 +45,19 @@ static void url_of(const pm_signal_server *srv, const char *scheme, char *buf, s
     snprintf(buf, cap, "%s://127.0.0.1:%u/", scheme, (unsigned)pm_signal_server_port(srv));
 }
 
-/* ---- a raw WebSocket test client ---- */
+/* ---- raw WebSocket test clients (tests/support/sigtest.h) ---- */
 
-#define RAW_MSGS 64
-
-typedef struct rawc {
-    pm_ws *ws;
-    uint64_t conn;
-    bool open, closed;
-    int code;
-    char reason[128];
-    char msg[RAW_MSGS][2048];
-    int nmsg;
-} rawc;
-
-static void raw_open(void *ud, uint64_t conn, const pm_addr *a, const char *t)
-{
-    ((rawc *)ud)->open = true;
-}
-
-static void raw_message(void *ud, uint64_t conn, const uint8_t *data, size_t len, bool binary)
-{
-    rawc *r = ud;
-    assert_true(r->nmsg < RAW_MSGS);
-    assert_true(len < sizeof r->msg[0]);
-    memcpy(r->msg[r->nmsg], data, len);
-    r->msg[r->nmsg][len] = 0;
-    r->nmsg++;
-}
-
-static void raw_closed(void *ud, uint64_t conn, int code, const char *reason, bool local)
-{
-    rawc *r = ud;
-    r->closed = true;
-    r->code = code;
-    snprintf(r->reason, sizeof r->reason, "%s", reason);
-}
-
-static void raw_connect(rawc *r, const char *url)
-{
-    memset(r, 0, sizeof *r);
-    pm_ws_config wc = {.allow_self_signed = true, .client_tls = strncmp(url, "wss:", 4) == 0};
-    pm_ws_handler h = {
-        .ud = r, .on_open = raw_open, .on_message = raw_message, .on_closed = raw_closed};
-    assert_int_equal(pm_ws_new(&wc, &h, &r->ws), PM_OK);
-    assert_int_equal(pm_ws_connect(r->ws, url, &r->conn), PM_OK);
-}
-
-static void raw_send(rawc *r, const char *text)
-{
-    assert_int_equal(pm_ws_send(r->ws, r->conn, text, strlen(text), false), PM_OK);
-}
-
-static void raw_free(rawc *r)
-{
-    pm_ws_free(r->ws);
-    r->ws = NULL;
-}
+typedef st_client rawc;
 
 /* Drive the server and the raw clients until cond() or the deadline. */
-typedef bool (*cond_fn)(void *ud);
-
-static bool pump_raw(pm_signal_server *srv, rawc **rs, size_t n, cond_fn cond, void *ud,
+static bool pump_raw(pm_signal_server *srv, rawc **rs, size_t n, st_cond cond, void *ud,
                      pm_time limit)
 {
-    pm_time end = pm_now() + limit;
-    while (pm_now() < end) {
-        pm_signal_server_poll(srv, 1);
-        for (size_t i = 0; i < n; i++)
-            if (rs[i] && rs[i]->ws)
-                pm_ws_service(rs[i]->ws, 0);
-        if (cond(ud))
-            return true;
-    }
-    return false;
+    st_world w = {.nsrv = 1, .ncl = n};
+    w.srv[0] = srv;
+    for (size_t i = 0; i < n && i < PM_ARRAY_LEN(w.cl); i++)
+        w.cl[i] = rs[i];
+    return st_pump_until(&w, cond, ud, limit);
 }
 
 static bool is_open(void *ud)
@@ -139,6 +78,13 @@ static bool has_msgs(void *ud)
 {
     want_msgs *w = ud;
     return w->r->nmsg >= w->n;
+}
+
+static bool size_rejected(void *ud)
+{
+    pm_signal_server_stats st;
+    pm_signal_server_get_stats(ud, &st);
+    return st.rejected_size == 1;
 }
 
 static void wait_msgs(pm_signal_server *srv, rawc **rs, size_t n, rawc *r, int count)
@@ -196,12 +142,12 @@ static void raw_protocols(void **st)
     url_of(srv, "ws", url, sizeof url);
     rawc a, b, t;
     rawc *all[] = {&a, &b, &t};
-    raw_connect(&a, url);
-    raw_connect(&b, url);
-    raw_connect(&t, url);
+    st_client_connect(&a, url);
+    st_client_connect(&b, url);
+    st_client_connect(&t, url);
     assert_true(pump_raw(srv, all, 3, is_open, &t, DEADLINE));
 
-    raw_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
+    st_client_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
     wait_msgs(srv, all, 3, &a, 2);
     assert_string_equal(a.msg[0], "{\"type\":1,\"id\":1,\"data\":\"true\"}");
     pm_envr env;
@@ -218,7 +164,7 @@ static void raw_protocols(void **st)
     /* A 3.x text client joins the same lobby. */
     char msg[256];
     snprintf(msg, sizeof msg, "J: %s\n", lobby);
-    raw_send(&t, msg);
+    st_client_send(&t, msg);
     wait_msgs(srv, all, 3, &t, 3);
     int tid = 0;
     assert_int_equal(sscanf(t.msg[0], "I: %d", &tid), 1);
@@ -229,23 +175,26 @@ static void raw_protocols(void **st)
     assert_string_equal(a.msg[2], msg);
 
     /* Relay both ways, translated between formats. */
-    raw_send(&t, "O: 1\nv=0 from text");
+    st_client_send(&t, "O: 1\nv=0 from text");
     wait_msgs(srv, all, 3, &a, 4);
     snprintf(msg, sizeof msg, "{\"type\":4,\"id\":%d,\"data\":\"v=0 from text\"}", tid);
     assert_string_equal(a.msg[3], msg);
     snprintf(msg, sizeof msg, "{\"type\":5,\"id\":%d,\"data\":\"v=0 from json\"}", tid);
-    raw_send(&a, msg);
+    st_client_send(&a, msg);
     wait_msgs(srv, all, 3, &t, 4);
     assert_string_equal(t.msg[3], "A: 1\nv=0 from json");
 
     /* b: a message over the size limit: 1009. */
     char *big = calloc(1, 5000);
     memset(big, 'x', 4999);
-    raw_send(&b, big);
+    st_client_send(&b, big);
     free(big);
     wait_closed(srv, all, 3, &b);
     assert_int_equal(b.code, PM_SIGNAL_CLOSE_TOO_BIG);
-    raw_free(&b);
+    st_client_free(&b);
+    /* The server counts it once its side of the connection is gone (the
+     * close frame goes first, the socket a moment later). */
+    assert_true(pump_raw(srv, all, 0, size_rejected, srv, DEADLINE));
 
     /* /healthz and /metrics on the same port. */
     char body[8192];
@@ -277,8 +226,8 @@ static void raw_protocols(void **st)
     while (rc == PM_OK && pm_now() < end)
         rc = pm_signal_server_poll(srv, 1);
     assert_int_equal(rc, PM_ERR_CLOSED);
-    raw_free(&a);
-    raw_free(&t);
+    st_client_free(&a);
+    st_client_free(&t);
     pm_buf_free(&env, &scratch);
     pm_signal_server_free(srv);
 }
@@ -293,18 +242,18 @@ static void vanished_client_is_announced(void **st)
     url_of(srv, "ws", url, sizeof url);
     rawc a, b, v;
     rawc *all[] = {&a, &b, &v};
-    raw_connect(&a, url);
-    raw_connect(&b, url);
-    raw_connect(&v, url);
+    st_client_connect(&a, url);
+    st_client_connect(&b, url);
+    st_client_connect(&v, url);
     assert_true(pump_raw(srv, all, 3, is_open, &v, DEADLINE));
     assert_true(pump_raw(srv, all, 3, is_open, &b, DEADLINE));
-    raw_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
+    st_client_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
     wait_msgs(srv, all, 3, &a, 2);
     char lobby[32], msg[128];
     assert_int_equal(sscanf(a.msg[1], "{\"type\":0,\"id\":0,\"data\":\"%16s", lobby), 1);
     snprintf(msg, sizeof msg, "{\"type\":0,\"id\":0,\"data\":\"%s\"}", lobby);
-    raw_send(&b, msg);
-    raw_send(&v, msg);
+    st_client_send(&b, msg);
+    st_client_send(&v, msg);
     wait_msgs(srv, all, 3, &v, 4);
     int vid = 0;
     assert_int_equal(sscanf(v.msg[0], "{\"type\":1,\"id\":%d", &vid), 1);
@@ -331,9 +280,9 @@ static void vanished_client_is_announced(void **st)
     pm_signal_server_stats s;
     pm_signal_server_get_stats(srv, &s);
     assert_int_equal(s.ping_timeouts, 1);
-    raw_free(&a);
-    raw_free(&b);
-    raw_free(&v);
+    st_client_free(&a);
+    st_client_free(&b);
+    st_client_free(&v);
     pm_signal_server_free(srv);
 }
 
@@ -589,11 +538,11 @@ static void wss_with_self_signed_certificate(void **st)
     url_of(srv, "wss", url, sizeof url);
     rawc a;
     rawc *all[] = {&a};
-    raw_connect(&a, url);
-    raw_send(&a, "J: \n");
+    st_client_connect(&a, url);
+    st_client_send(&a, "J: \n");
     wait_msgs(srv, all, 1, &a, 2);
     assert_string_equal(a.msg[0], "I: 1\n");
-    raw_free(&a);
+    st_client_free(&a);
     pm_signal_server_free(srv);
     /* A missing key file: the server does not start. */
     cfg.key_file = "/nonexistent/key.pem";
