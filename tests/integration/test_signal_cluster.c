@@ -81,6 +81,14 @@ static void start_nodes(st_world *w, const char *prefix, bool migrate)
     assert_true(st_pump_until(w, all_up, w, ST_DEADLINE));
 }
 
+/* Skip without Redis; else three nodes in a namespace of their own. */
+static void start_cluster(st_world *w, char prefix[32], bool migrate)
+{
+    st_need_redis(have_redis);
+    new_prefix(prefix, 32);
+    start_nodes(w, prefix, migrate);
+}
+
 static void stop_nodes(st_world *w)
 {
     for (size_t i = 0; i < w->nsrv; i++)
@@ -151,6 +159,16 @@ static void send_json(st_client *c, int type, int64_t id, const char *data)
     st_client_send(c, buf);
 }
 
+/* A client on `node` creates a lobby (JSON): its name in `lobby`. */
+static st_client *host_on(st_world *w, int node, char lobby[32])
+{
+    st_client *a = client(w, node);
+    send_json(a, PM_SIGMSG_JOIN, 0, "");
+    st_wait_msgs(w, a, 2);
+    lobby_of(a, 1, lobby);
+    return a;
+}
+
 /* ---- the protocol, spread over three nodes ---- */
 
 typedef struct cluster_counts {
@@ -173,19 +191,14 @@ static bool counts_are(void *ud)
 
 static void protocol_across_nodes(void **st)
 {
-    st_need_redis(have_redis);
     char prefix[32];
-    new_prefix(prefix, sizeof prefix);
     st_world w;
-    start_nodes(&w, prefix, false);
+    start_cluster(&w, prefix, false);
 
     /* The host on node 0 (JSON). */
-    st_client *a = client(&w, 0);
-    send_json(a, PM_SIGMSG_JOIN, 0, "");
-    st_wait_msgs(&w, a, 2);
-    expect_json(a, 0, PM_SIGMSG_ID, 1, "true");
     char lobby[32];
-    lobby_of(a, 1, lobby);
+    st_client *a = host_on(&w, 0, lobby);
+    expect_json(a, 0, PM_SIGMSG_ID, 1, "true");
     /* A 3.x text client on node 1. */
     st_client *b = client(&w, 1);
     char msg[256];
@@ -313,11 +326,9 @@ static void mesh_over_nodes(st_world *w, st_mesh *m, pm_signal_protocol proto, i
 
 static void meshes_over_nodes(void **st)
 {
-    st_need_redis(have_redis);
     char prefix[32];
-    new_prefix(prefix, sizeof prefix);
     st_world w;
-    start_nodes(&w, prefix, false);
+    start_cluster(&w, prefix, false);
     for (int proto = 0; proto < 2; proto++) {
         st_mesh m;
         memset(&m, 0, sizeof m);
@@ -346,11 +357,9 @@ static void meshes_over_nodes(void **st)
  * new host becomes the game's server) carries on. */
 static void host_migration_over_nodes(void **st)
 {
-    st_need_redis(have_redis);
     char prefix[32];
-    new_prefix(prefix, sizeof prefix);
     st_world w;
-    start_nodes(&w, prefix, true);
+    start_cluster(&w, prefix, true);
     for (int proto = 0; proto < 2; proto++) {
         st_mesh m;
         memset(&m, 0, sizeof m);
@@ -522,16 +531,11 @@ static void node_killed(void **st)
  * new lobbies work. */
 static void redis_outage_and_restart(void **st)
 {
-    st_need_redis(have_redis);
     char prefix[32];
-    new_prefix(prefix, sizeof prefix);
     st_world w;
-    start_nodes(&w, prefix, false);
-    st_client *a = client(&w, 0);
-    send_json(a, PM_SIGMSG_JOIN, 0, "");
-    st_wait_msgs(&w, a, 2);
+    start_cluster(&w, prefix, false);
     char lobby[32];
-    lobby_of(a, 1, lobby);
+    st_client *a = host_on(&w, 0, lobby);
     st_client *b = client(&w, 1), *c = client(&w, 2);
     send_json(b, PM_SIGMSG_JOIN, 0, lobby);
     st_wait_msgs(&w, b, 3);
