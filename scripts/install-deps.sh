@@ -2,7 +2,7 @@
 # install-deps.sh: install the Debian 12 packages peermesh needs, only those
 # that are missing.
 #
-#   scripts/install-deps.sh [build] [test] [interop]     (default: build)
+#   scripts/install-deps.sh [build] [test] [interop] [wasm]     (default: build)
 #
 #   build    compilers, CMake/Ninja, clang tools and the C libraries we link
 #            (hiredis: the signaling cluster's Redis client)
@@ -13,7 +13,10 @@
 #            headless Chromium) and the tools the pairing driver needs; Godot
 #            3.2.3 (godot3-server headless, godot3 under xvfb-run) for the ENet
 #            wire-compatibility tests in tests/godot/, and the openssl tool that
-#            makes their wss:// test certificate
+#            makes their wss:// test certificate; Firefox ESR for the browser
+#            tests of the web demo (tests/web)
+#   wasm     the WebAssembly build (`make wasm`): Debian's emscripten (with its
+#            clang, lld, binaryen and the node modules it runs) and Node.js
 #
 # Runs as root, or through sudo otherwise. Idempotent: packages are checked
 # with dpkg-query first and apt-get (update + install) runs only when at least
@@ -25,10 +28,11 @@ BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-de
   libhiredis-dev"
 TEST_PKGS="redis-server"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
-  iproute2 util-linux godot3 godot3-server xvfb xauth openssl"
+  iproute2 util-linux godot3 godot3-server xvfb xauth openssl firefox-esr"
+WASM_PKGS="emscripten node-acorn binaryen nodejs cmake ninja-build"
 
 usage() {
-  echo "usage: $0 [build] [test] [interop]" >&2
+  echo "usage: $0 [build] [test] [interop] [wasm]" >&2
   exit 64
 }
 
@@ -39,6 +43,7 @@ for group in "$@"; do
     build) wanted="$wanted $BUILD_PKGS" ;;
     test) wanted="$wanted $TEST_PKGS" ;;
     interop) wanted="$wanted $INTEROP_PKGS" ;;
+    wasm) wanted="$wanted $WASM_PKGS" ;;
     -h | --help) usage ;;
     *) echo "install-deps: unknown group '$group'" >&2; usage ;;
   esac

@@ -16,6 +16,10 @@
  * In both a client's id travels in the 32-bit data of ENet's CONNECT.
  * IPv4 only (upstream ENet), no checksum, compression none or range coder.
  *
+ * In a web page (the WebAssembly build, docs/web.md) there are no UDP
+ * sockets: pm_enet_host_create(), pm_enet_host_create_bound() and
+ * pm_enet_new() return PM_ERR_UNSUPPORTED (pm_enet_config_default works).
+ *
  * Driving: like every peermesh object, single-threaded and poll-driven;
  * nothing is called back. ENet owns its sockets and reads the OS clock
  * itself, so these objects take no clock from pm_env (allocator and log

@@ -24,6 +24,10 @@
  * nothing is called back. The WebSocket transport is libwebsockets, which
  * owns its sockets and reads the OS clock itself (allocator and log sink
  * come from pm_env).
+ *
+ * In a web page (the WebAssembly build, docs/web.md) there is no
+ * libwebsockets: pm_websocket_new() returns PM_ERR_UNSUPPORTED
+ * (pm_websocket_config_default works).
  */
 #ifndef PEERMESH_WEBSOCKET_H
 #define PEERMESH_WEBSOCKET_H

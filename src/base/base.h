@@ -20,8 +20,15 @@ typedef struct pm_envr {
     const pm_socket_driver *sockets;
 } pm_envr;
 
-/** Fill `out` from `in` (may be NULL), taking defaults from src/io. */
+/** Fill `out` from `in` (may be NULL), taking defaults from the platform. */
 void pm_env_resolve(pm_envr *out, const pm_env *in);
+
+/**
+ * The platform's defaults (src/io natively, src/web in a page): every member
+ * of *defaults set (log_level_set true), and the socket driver of socket
+ * mode (NULL where there is none).
+ */
+void pm_env_platform(pm_env *defaults, const pm_socket_driver **sockets);
 
 static inline void *pm_alloc(const pm_envr *env, size_t n)
 {

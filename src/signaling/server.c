@@ -6,6 +6,7 @@
  * the core's next deadline bounds how long pm_signal_server_poll() sleeps.
  */
 #include "io/redis.h"
+#include "io/static_files.h"
 #include "io/ws.h"
 #include "peermesh/signaling.h"
 #include "signaling/metrics.h"
@@ -22,6 +23,7 @@ struct pm_signal_server {
     size_t nfailed;
     pm_map conns; /* transport id -> core id */
     bool http_endpoints;
+    char *web_root; /* canonical folder of --web-root, or NULL */
     bool shutting_down;
     int64_t start_unix;
     pm_buf page;
@@ -172,7 +174,8 @@ static int on_http(void *ud, const char *path, pm_buf *body, const char **conten
 {
     pm_signal_server *srv = ud;
     if (!srv->http_endpoints)
-        return 404;
+        return srv->web_root ? pm_static_serve(&srv->env, srv->web_root, path, body, content_type)
+                             : 404;
     if (strcmp(path, "/healthz") == 0) {
         /* A node cut off from its cluster refuses joins: not healthy. */
         bool lost = srv->redis && !pm_redis_up(srv->redis);
@@ -188,7 +191,8 @@ static int on_http(void *ud, const char *path, pm_buf *body, const char **conten
         *content_type = "text/plain; version=0.0.4; charset=utf-8";
         return 200;
     }
-    return 404;
+    return srv->web_root ? pm_static_serve(&srv->env, srv->web_root, path, body, content_type)
+                         : 404;
 }
 
 int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **out)
@@ -215,7 +219,13 @@ int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **
     pm_time now = pm_env_now(&env);
     int64_t unix_us = pm_io_unix_time_us();
     srv->start_unix = unix_us / 1000000;
-    int rc = pm_sigsrv_new(&env, cfg, now, unix_us - now, &srv->core);
+    int rc = cfg->web_root ? pm_static_root(&env, cfg->web_root, &srv->web_root) : PM_OK;
+    if (rc == PM_ERR_NOT_FOUND) {
+        PM_ERROR(&env, "signal", "web root %s is not a folder", cfg->web_root);
+        rc = PM_ERR_INVALID;
+    }
+    if (rc == PM_OK)
+        rc = pm_sigsrv_new(&env, cfg, now, unix_us - now, &srv->core);
     if (rc == PM_OK) {
         pm_ws_config wc = {
             .env = cfg->env,
@@ -258,6 +268,7 @@ void pm_signal_server_free(pm_signal_server *srv)
     pm_sigsrv_free(srv->core);
     pm_map_free(&srv->env, &srv->conns);
     pm_buf_free(&srv->env, &srv->page);
+    pm_free(&srv->env, srv->web_root);
     pm_envr env = srv->env;
     pm_free(&env, srv);
 }

@@ -12,6 +12,7 @@
  *  - wss with a self-signed certificate; the client in client/server mode.
  */
 #include "sigtest.h"
+#include "tls_cert.h"
 
 #include "io/ws.h"
 #include "peermesh/signaling.h"
@@ -19,9 +20,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,7 +303,9 @@ static void run_mesh(pm_signal_protocol proto, int peers)
     for (int i = 1; i < peers; i++)
         st_mesh_add(&m, url, m.lobby, proto);
     pm_time t0 = pm_now();
-    if (!st_pump_until(&w, st_mesh_full, &m, PM_SEC(15))) {
+    /* A bound on a hang, not a speed goal (bench mesh measures that): ASan on a
+     * loaded 2-core machine needs far more than the ~1 s this takes idle. */
+    if (!st_pump_until(&w, st_mesh_full, &m, PM_SEC(60))) {
         for (int i = 0; i < m.n; i++)
             fprintf(stderr, "client %d (id %d): %d connected\n", i,
                     (int)pm_signal_client_id(m.c[i]), m.connected[i]);
@@ -494,33 +494,6 @@ static void transport_backpressure(void **st)
 
 /* ---- wss ---- */
 
-static void write_self_signed(const char *cert_path, const char *key_path)
-{
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    assert_non_null(key);
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
-                               0);
-    X509_set_issuer_name(x, name);
-    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
-    FILE *f = fopen(cert_path, "w");
-    assert_non_null(f);
-    PEM_write_X509(f, x);
-    fclose(f);
-    f = fopen(key_path, "w");
-    assert_non_null(f);
-    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
-    X509_free(x);
-    EVP_PKEY_free(key);
-}
-
 static void wss_with_self_signed_certificate(void **st)
 {
     char dir[] = "/tmp/pm-signal-wss-XXXXXX";
@@ -528,7 +501,7 @@ static void wss_with_self_signed_certificate(void **st)
     char cert[128], key[128];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
-    write_self_signed(cert, key);
+    assert_true(pm_test_write_self_signed(cert, key));
     pm_signal_server_config cfg;
     pm_signal_server_config_default(&cfg);
     cfg.cert_file = cert;
