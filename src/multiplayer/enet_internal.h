@@ -60,6 +60,15 @@ struct pm_enet_packet_peer {
     pm_time pending_since; /* an incoming connection not finished yet: seen since */
 };
 
+/* Datagrams kept from ENet while capturing (pm_enet_host_capture_raw). */
+#define PM_ENET_RAW_SLOTS 16
+#define PM_ENET_RAW_MAX   576
+typedef struct pm_enet_raw {
+    pm_addr from;
+    size_t len;
+    uint8_t data[PM_ENET_RAW_MAX];
+} pm_enet_raw;
+
 struct pm_enet_host {
     pm_envr env;
     ENetHost *host;
@@ -70,6 +79,9 @@ struct pm_enet_host {
     pm_time pending_timeout;                   /* 0 = ENet's own (~30 s) */
     pm_time next_pending_check;
     uint64_t pending_refused; /* CONNECTs dropped, or pending guests reset, by those limits */
+    pm_enet_raw *raw;         /* capture ring (PM_ENET_RAW_SLOTS), NULL when off */
+    size_t raw_head, raw_count;
+    uint64_t raw_dropped;
 };
 
 /** The packet peer of an ENet peer of this host. */

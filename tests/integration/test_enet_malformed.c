@@ -343,6 +343,52 @@ static void unfinished_connects_leave_slots_free(void **st)
     tn_free(srv);
 }
 
+/* Hole punching's capture and the pending limits share ENet's one
+ * intercept: with both on, a punch datagram is kept and CONNECTs beyond the
+ * limit are dropped; with the capture off again the limits still hold. */
+static void capture_and_pending_limits_share_the_intercept(void **st)
+{
+    (void)st;
+    pm_enet_host *h = NULL;
+    assert_int_equal(pm_enet_host_create_bound(NULL, "127.0.0.1", 0, 8, 2, 0, 0, &h), PM_OK);
+    uint16_t port = pm_enet_host_get_local_port(h);
+    assert_int_equal(pm_enet_host_limit_pending(h, 1, 0, 0), PM_OK);
+    assert_int_equal(pm_enet_host_capture_raw(h, true), PM_OK);
+    enum { N = 4 };
+    pm_enet_host *raw[N];
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pm_enet_host_create_bound(NULL, "127.0.0.1", 0, 1, 2, 0, 0, &raw[i]),
+                         PM_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pm_enet_host_connect(raw[i], "127.0.0.1", port, 2, 0, NULL), PM_OK);
+        pm_enet_host_flush(raw[i]);
+    }
+    static const uint8_t punch[] = "PMPUNCH test";
+    assert_int_equal(pm_enet_host_socket_send(raw[3], "127.0.0.1", port, punch, sizeof punch),
+                     PM_OK);
+    pm_enet_event ev;
+    for (pm_time end = pm_now() + PM_MS(200); pm_now() < end;) {
+        (void)pm_enet_host_service(h, 1, &ev);
+    }
+    assert_int_equal(pm_enet_host_pending_refused(h), 2);
+    pm_addr from;
+    uint8_t buf[64];
+    size_t len = 0;
+    assert_int_equal(pm_enet_host_next_raw(h, &from, buf, sizeof buf, &len), PM_OK);
+    assert_int_equal(len, sizeof punch);
+    assert_memory_equal(buf, punch, len);
+    assert_int_equal(pm_enet_host_capture_raw(h, false), PM_OK);
+    assert_int_equal(pm_enet_host_connect(raw[3], "127.0.0.1", port, 2, 0, NULL), PM_OK);
+    pm_enet_host_flush(raw[3]);
+    for (pm_time end = pm_now() + PM_MS(200); pm_now() < end;) {
+        (void)pm_enet_host_service(h, 1, &ev);
+    }
+    assert_int_equal(pm_enet_host_pending_refused(h), 3);
+    for (int i = 0; i < N; i++)
+        pm_enet_host_free(raw[i]);
+    pm_enet_host_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +396,7 @@ int main(void)
         cmocka_unit_test(attacker_server),
         cmocka_unit_test(godot4_raw_bytes),
         cmocka_unit_test(unfinished_connects_leave_slots_free),
+        cmocka_unit_test(capture_and_pending_limits_share_the_intercept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
