@@ -147,6 +147,9 @@ static void mesh_add(st_mesh *m, const char *url, const char *lobby, pm_signal_p
     cc.mesh = mesh;
     cc.rtc.bind_address = "127.0.0.1";
     cc.rtc.enable_ipv6 = false;
+    cc.transport = m->transport;
+    cc.enet.bind_ip = "127.0.0.1";
+    cc.punch_timeout = PM_MS(500);
     assert_int_equal(pm_signal_client_new(&cc, &m->c[m->n]), PM_OK);
     m->n++;
 }
@@ -171,6 +174,10 @@ static void mesh_drain(st_mesh *m, int i)
             m->sealed[i] = true;
         if (sev.type == PM_SIGNAL_EVENT_HOST_CHANGED)
             m->host[i] = sev.peer_id;
+        if (sev.type == PM_SIGNAL_EVENT_PEER_FAILED) {
+            m->failed[i]++;
+            snprintf(m->failure[i], sizeof m->failure[i], "%s", sev.reason);
+        }
         if (sev.type == PM_SIGNAL_EVENT_CLOSED) {
             m->closed[i] = true;
             m->close_code[i] = sev.close_code;
@@ -230,9 +237,15 @@ bool st_mesh_full(void *ud)
     for (int i = 0; i < m->n; i++) {
         if (!m->c[i])
             continue;
-        pm_mesh *mesh = pm_signal_client_mesh(m->c[i]);
-        if (!mesh || pm_mp_get_connection_status(pm_mesh_multiplayer(mesh)) != PM_MP_CONNECTED)
+        pm_multiplayer *mp = pm_signal_client_multiplayer(m->c[i]);
+        if (!mp || pm_mp_get_connection_status(mp) != PM_MP_CONNECTED)
             return false;
+        pm_mesh *mesh = pm_signal_client_mesh(m->c[i]);
+        if (!mesh) { /* ENet: its events are the record */
+            if (m->connected[i] != n - 1)
+                return false;
+            continue;
+        }
         int32_t ids[ST_PEERS];
         size_t k = pm_mesh_get_peers(mesh, ids, ST_PEERS);
         if (k != (size_t)(n - 1))

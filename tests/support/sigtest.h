@@ -72,17 +72,22 @@ typedef struct st_mesh {
     char reason[ST_PEERS][128];
     int32_t host[ST_PEERS];    /* the last HOST_CHANGED (0: none) */
     int server_lost[ST_PEERS]; /* SERVER_DISCONNECTED seen by its mesh */
+    int failed[ST_PEERS];      /* PEER_FAILED (ENet transport), the last one's reason: */
+    char failure[ST_PEERS][512];
     char lobby[PM_SIG_MAX_LOBBY_NAME + 1];
+    /* The transport of the clients added next (default: WebRTC). */
+    pm_signal_transport transport;
 } st_mesh;
 
-/** Add a client of `url` joining `lobby` (NULL: create one), on 127.0.0.1. */
+/** Add a client of `url` joining `lobby` (NULL: create one), on 127.0.0.1
+ *  (ENet transport: punch_timeout 500 ms). */
 void st_mesh_add(st_mesh *m, const char *url, const char *lobby, pm_signal_protocol proto);
 /** The same, creating a client/server lobby when lobby is NULL. */
 void st_mesh_add_cs(st_mesh *m, const char *url, const char *lobby);
 /** Poll every client and drain its events and packets (an st_world's extra). */
 void st_mesh_pump(void *m);
 /** Conditions: the lobby name is known (client 0 joined); every live client's
- *  mesh has all the others connected; every live client got one packet from
+ *  mesh (WebRTC or ENet) has all the others connected; every live client got one packet from
  *  each other; every live client's signaling closed. */
 bool st_mesh_lobby_known(void *m);
 bool st_mesh_full(void *m);
