@@ -388,12 +388,13 @@ typedef enum pm_signal_event_type {
     PM_SIGNAL_EVENT_SEALED,         /**< the host sealed the lobby */
     PM_SIGNAL_EVENT_CLOSED,         /**< signaling closed: close_code, reason (0/"" if none) */
     PM_SIGNAL_EVENT_ICE_SERVERS,    /**< the server handed out ICE servers (count in peer_id) */
-    PM_SIGNAL_EVENT_HOST_CHANGED,   /**< host migration: peer_id is the lobby's host now (maybe
-                                         us); a WebRTC mesh got pm_mesh_set_host */
     /** ENet transport: the link to peer_id could not be made; reason says why
      *  (hole punching failed, ENet did not connect). The peer stays in the
      *  lobby, out of the mesh. */
     PM_SIGNAL_EVENT_PEER_FAILED,
+    /** Host migration: peer_id is the lobby's host now (maybe us); a WebRTC
+     *  mesh got pm_mesh_set_host first. */
+    PM_SIGNAL_EVENT_HOST_CHANGED,
 } pm_signal_event_type;
 
 typedef struct pm_signal_event {
