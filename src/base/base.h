@@ -242,4 +242,13 @@ void pm_hmac_sha1_2(const uint8_t *key, size_t klen, const uint8_t *p1, size_t n
                     const uint8_t *p2, size_t n2, uint8_t out[20]);
 void pm_md5(const uint8_t *p, size_t n, uint8_t out[16]);
 
+/**
+ * A key for per-address accounting: an IPv4 address, or the /64 of an IPv6
+ * one (the unit a host or a home usually gets). 0 for NULL or no address.
+ */
+uint64_t pm_addr_key(const pm_addr *a);
+
+/** True when [p, p+n) is valid UTF-8 (RFC 3629: no overlongs, no surrogates). */
+bool pm_utf8_valid(const uint8_t *p, size_t n);
+
 #endif
