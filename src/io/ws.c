@@ -36,11 +36,14 @@
 #define HS_POOL             256 /* handshakes lws works on at once (one header buffer each) */
 #define HS_PRESSURE         (HS_POOL / 2) /* beyond: handshakes get HS_TIME_PRESSED */
 #define HS_TIME_PRESSED     PM_SEC(1)
-#define READ_CHUNK          16384 /* bytes read from a socket at once */
-#define READ_ROUNDS         4     /* reads per wake-up: one busy peer cannot starve the rest */
-#define WRITE_BUDGET        64    /* messages written per writeable callback */
-#define CLOSE_REASON_MAX    123   /* RFC 6455 section 5.5: control payload <= 125, 2 for the code */
-#define CODE_ABNORMAL       1006  /* RFC 6455 section 7.4.1: no close frame */
+#define READ_CHUNK          16384      /* bytes read from a socket at once */
+#define READ_ROUNDS         4          /* reads per wake-up: one busy peer cannot starve the rest */
+#define WRITE_BUDGET        64         /* messages written per writeable callback */
+#define CORK_BYTES_MAX      (1u << 20) /* frames held for the end of a round at most */
+#define CORK_IOV_MAX        64         /* frames per sendmsg when a round's are flushed */
+#define CORK_NONE           UINT32_MAX
+#define CLOSE_REASON_MAX    123  /* RFC 6455 section 5.5: control payload <= 125, 2 for the code */
+#define CODE_ABNORMAL       1006 /* RFC 6455 section 7.4.1: no close frame */
 #define CODE_POLICY         1008
 #define CODE_TOO_BIG        1009
 
@@ -48,7 +51,7 @@
 enum { REC_TEXT = 1, REC_BINARY = 2, REC_PONG = 3 };
 
 /* RFC 6455 section 5.2 opcodes of the frames we write ourselves. */
-enum { OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PONG = 0xA };
+enum { OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PING = 0x9, OP_PONG = 0xA };
 
 typedef struct ws_conn {
     uint32_t magic; /* CONN_MAGIC: lws's per-wsi pointer is a ws_conn or an http_req */
@@ -76,6 +79,9 @@ typedef struct ws_conn {
     bool own_rx;
     ev_io rx_io;
     pm_wsr rd;
+    /* Frames held until the end of the service round (pm_ws.cork), as a
+     * chain of record indexes; CORK_NONE when none. */
+    uint32_t cork_first, cork_last;
     /* Closing: dropped at close_deadline if still there (the closing list). */
     pm_time close_deadline;
     bool close_listed;
@@ -129,11 +135,26 @@ struct pm_ws {
     pm_map hs_by_addr;
     uint32_t hs_per_addr;
     pm_time hs_timeout;
+    /* Frames for plain-ws server connections written during a service
+     * round are held here and go out at its end, one sendmsg per
+     * connection: a relay often has several frames for one client per
+     * round, and each sendmsg is a TCP segment (and an ACK back). */
+    bool corking;
+    pm_buf cork;           /* the frames' bytes, header and payload */
+    struct cork_rec *recs; /* one per frame */
+    size_t nrecs, recs_cap;
+    uint64_t *corked; /* connections with frames held, by id */
+    size_t ncorked, corked_cap;
     ws_conn **slots;
     uint32_t *gens;
     uint32_t *free_slots;
     size_t nslots, nfree, count;
 };
+
+typedef struct cork_rec {
+    size_t off, len; /* in pm_ws.cork */
+    uint32_t next;   /* the connection's next frame, or CORK_NONE */
+} cork_rec;
 
 /* ---- connection table ---- */
 
@@ -193,6 +214,7 @@ static ws_conn *conn_new(pm_ws *ws, struct lws *wsi, bool client)
     c->owner = ws;
     c->fd = -1;
     c->close_deadline = PM_TIME_NEVER;
+    c->cork_first = c->cork_last = CORK_NONE;
     pm_fifo_init(&c->out, 0);
     ws->slots[slot] = c;
     ws->count++;
@@ -247,8 +269,11 @@ static void arm_close_deadline(pm_ws *ws, ws_conn *c)
 /* Drop without a word; on_closed follows from lws. lws runs the kill from
  * its timer list, which it looks at after its own socket events: outside
  * one (our reads, our deadlines) it has to be woken. */
+static void uncork(pm_ws *ws, ws_conn *c);
+
 static void hang_up(pm_ws *ws, ws_conn *c)
 {
+    uncork(ws, c); /* what was said before still goes first */
     c->closing = true;
     if (c->wsi) {
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -646,6 +671,7 @@ static int on_writeable(pm_ws *ws, ws_conn *c, struct lws *wsi)
 {
     if (!c)
         return -1;
+    uncork(ws, c);
     bool wrote = false;
     if (c->ping_pending) {
         wrote = true;
@@ -1039,6 +1065,9 @@ void pm_ws_free(pm_ws *ws)
         ev_loop_destroy(ws->loop);
     }
     pm_map_free(&env, &ws->hs_by_addr);
+    pm_buf_free(&env, &ws->cork);
+    pm_free(&env, ws->recs);
+    pm_free(&env, ws->corked);
     pm_free(&env, ws->slots);
     pm_free(&env, ws->gens);
     pm_free(&env, ws->free_slots);
@@ -1147,10 +1176,161 @@ static void next_mask(pm_ws *ws, uint8_t out[4])
  * connection and lws holds nothing of ours, the frame goes straight to the
  * socket. That saves lws's writable round trip (two epoll changes and a
  * wake-up per message), the bulk of a relay's cost. Whatever the kernel does
- * not take is queued as raw bytes, to go first. Returns false when the
- * frame must take the queue.
+ * not take is handed to lws as raw bytes, to go first. Inside a service
+ * round a server connection's frames are held (corked) and go out together
+ * at its end. Returns false when the frame must take the queue.
  */
 #define DIRECT_MASKED_MAX 4096 /* client frames are masked in a stack copy */
+
+/* Half of what was to be written is on the wire. The unsent tail (the rest
+ * of iov past `done` bytes, then the frames still corked from `more` on)
+ * goes to lws as raw bytes: lws keeps what the socket does not take in its
+ * own output buffer and drains that before anything else it writes, its
+ * automatic pongs and our pings included. Queued on our side instead, a
+ * control frame could land in the middle of a frame and corrupt the stream. */
+static void hand_rest_to_lws(pm_ws *ws, ws_conn *c, const struct iovec *iov, int iovcnt,
+                             size_t done, uint32_t more)
+{
+    size_t rest = 0, skip = done;
+    for (int i = 0; i < iovcnt; i++)
+        rest += iov[i].iov_len;
+    rest -= done;
+    for (uint32_t r = more; r != CORK_NONE; r = ws->recs[r].next)
+        rest += ws->recs[r].len;
+    uint8_t *tail = pm_alloc(&ws->env, LWS_PRE + rest);
+    int w = -1;
+    if (tail) {
+        uint8_t *p = tail + LWS_PRE;
+        for (int i = 0; i < iovcnt; i++) {
+            size_t k = iov[i].iov_len;
+            if (skip >= k) {
+                skip -= k;
+                continue;
+            }
+            memcpy(p, (const uint8_t *)iov[i].iov_base + skip, k - skip);
+            p += k - skip;
+            skip = 0;
+        }
+        for (uint32_t r = more; r != CORK_NONE; r = ws->recs[r].next) {
+            memcpy(p, ws->cork.data + ws->recs[r].off, ws->recs[r].len);
+            p += ws->recs[r].len;
+        }
+        w = lws_write(c->wsi, tail + LWS_PRE, rest, LWS_WRITE_RAW);
+        pm_free(&ws->env, tail);
+    }
+    if (w < 0) {
+        /* The rest cannot be kept: the stream is lost. */
+        hang_up(ws, c);
+        return;
+    }
+    /* Later frames must not overtake what lws holds: they take the queue
+     * until the writeable callback (which lws runs only once its buffer is
+     * out) clears this. */
+    c->lws_busy = true;
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Write iov to the socket; what it does not take goes to lws. False: the
+ * socket failed, nothing was taken. */
+static bool write_iov(pm_ws *ws, ws_conn *c, const struct iovec *iov, int iovcnt, size_t total)
+{
+    struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt};
+    ssize_t n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == (ssize_t)total)
+        return true;
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return false; /* the socket is failing: lws will find out */
+        n = 0;
+    }
+    hand_rest_to_lws(ws, c, iov, iovcnt, (size_t)n, CORK_NONE);
+    return true;
+}
+
+/* The connection's corked frames go out now, in as few sendmsg as can be. */
+static void flush_conn(pm_ws *ws, ws_conn *c)
+{
+    uint32_t r = c->cork_first;
+    c->cork_first = c->cork_last = CORK_NONE;
+    while (r != CORK_NONE && c->wsi && !c->lws_busy) {
+        struct iovec iov[CORK_IOV_MAX];
+        int k = 0;
+        size_t total = 0;
+        for (; r != CORK_NONE && k < CORK_IOV_MAX; r = ws->recs[r].next, k++) {
+            iov[k].iov_base = ws->cork.data + ws->recs[r].off;
+            iov[k].iov_len = ws->recs[r].len;
+            total += ws->recs[r].len;
+        }
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k};
+        ssize_t n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n == (ssize_t)total)
+            continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            hang_up(ws, c); /* the socket is failing: what it did not take is lost */
+            return;
+        }
+        hand_rest_to_lws(ws, c, iov, k, n < 0 ? 0 : (size_t)n, r);
+        return;
+    }
+}
+
+/* The end of a round (or too much held): every corked frame goes out. */
+static void flush_corked(pm_ws *ws)
+{
+    for (size_t i = 0; i < ws->ncorked; i++) {
+        ws_conn *c = conn_get(ws, ws->corked[i]);
+        if (c && c->cork_first != CORK_NONE)
+            flush_conn(ws, c);
+    }
+    ws->ncorked = 0;
+    ws->nrecs = 0;
+    ws->cork.len = 0;
+}
+
+/* Hold a frame for the end of the round. False: no memory to hold it. */
+static bool cork_frame(pm_ws *ws, ws_conn *c, const uint8_t *h, size_t hl, const void *data,
+                       size_t len)
+{
+    if (ws->nrecs == ws->recs_cap || ws->ncorked == ws->corked_cap) {
+        size_t n = ws->recs_cap ? ws->recs_cap * 2 : 256;
+        cork_rec *recs = pm_realloc(&ws->env, ws->recs, n * sizeof *recs);
+        if (!recs)
+            return false;
+        ws->recs = recs;
+        ws->recs_cap = n;
+        uint64_t *ids = pm_realloc(&ws->env, ws->corked, n * sizeof *ids);
+        if (!ids)
+            return false;
+        ws->corked = ids;
+        ws->corked_cap = n;
+    }
+    size_t off = ws->cork.len;
+    if (pm_buf_reserve(&ws->env, &ws->cork, off + hl + len) != PM_OK)
+        return false;
+    memcpy(ws->cork.data + off, h, hl);
+    if (len)
+        memcpy(ws->cork.data + off + hl, data, len);
+    ws->cork.len = off + hl + len;
+    uint32_t r = (uint32_t)ws->nrecs++;
+    ws->recs[r] = (cork_rec){.off = off, .len = hl + len, .next = CORK_NONE};
+    if (c->cork_first == CORK_NONE) {
+        c->cork_first = r;
+        ws->corked[ws->ncorked++] = c->id;
+    } else {
+        ws->recs[c->cork_last].next = r;
+    }
+    c->cork_last = r;
+    if (ws->cork.len > CORK_BYTES_MAX)
+        flush_corked(ws);
+    return true;
+}
+
+/* Frames corked for c go before anything else is written for it. */
+static void uncork(pm_ws *ws, ws_conn *c)
+{
+    if (c->cork_first != CORK_NONE)
+        flush_conn(ws, c);
+}
 
 static bool send_frame(pm_ws *ws, ws_conn *c, int opcode, const void *data, size_t len)
 {
@@ -1160,8 +1340,7 @@ static bool send_frame(pm_ws *ws, ws_conn *c, int opcode, const void *data, size
     /* The socket, learnt once (lws's lookup was in the relay profile). */
     if (c->fd < 0)
         c->fd = lws_get_socket_fd(c->wsi);
-    int fd = c->fd;
-    if (fd < 0)
+    if (c->fd < 0)
         return false;
     uint8_t h[14], mask[4], masked[DIRECT_MASKED_MAX];
     if (c->client) {
@@ -1172,45 +1351,13 @@ static bool send_frame(pm_ws *ws, ws_conn *c, int opcode, const void *data, size
         data = masked;
     }
     size_t hl = frame_header(h, opcode, len, c->client ? mask : NULL);
+    if (ws->corking && !c->client && cork_frame(ws, c, h, hl, data, len))
+        return true;
+    uncork(ws, c);
+    if (c->lws_busy || !c->wsi)
+        return false; /* the corked frames did not all go: this one waits behind them */
     struct iovec iov[2] = {{h, hl}, {(void *)(uintptr_t)data, len}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-    ssize_t n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n == (ssize_t)(hl + len))
-        return true;
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return false; /* the socket is failing: lws will find out */
-        n = 0;
-    }
-    /* Half a frame is on the wire. The unsent tail (what is left of the
-     * header, then of the payload) goes to lws as raw bytes: lws keeps what
-     * the socket does not take in its own output buffer and drains that
-     * before anything else it writes, its automatic pongs and our pings
-     * included. Queued on our side instead, a control frame could land in
-     * the middle of this one and corrupt the stream. */
-    size_t done = (size_t)n;
-    size_t head_left = done < hl ? hl - done : 0;
-    size_t off = done > hl ? done - hl : 0;
-    size_t rest = head_left + len - off;
-    uint8_t *tail = pm_alloc(&ws->env, LWS_PRE + rest);
-    int w = -1;
-    if (tail) {
-        memcpy(tail + LWS_PRE, h + (hl - head_left), head_left);
-        memcpy(tail + LWS_PRE + head_left, (const uint8_t *)data + off, len - off);
-        w = lws_write(c->wsi, tail + LWS_PRE, rest, LWS_WRITE_RAW);
-        pm_free(&ws->env, tail);
-    }
-    if (w < 0) {
-        /* The rest cannot be kept: the stream is lost. */
-        hang_up(ws, c);
-        return true;
-    }
-    /* Later frames must not overtake what lws holds: they take the queue
-     * until the writeable callback (which lws runs only once its buffer is
-     * out) clears this. */
-    c->lws_busy = true;
-    lws_callback_on_writable(c->wsi);
-    return true;
+    return write_iov(ws, c, iov, 2, hl + len);
 }
 
 static ws_conn *live(const pm_ws *ws, uint64_t id)
@@ -1243,6 +1390,7 @@ int pm_ws_send(pm_ws *ws, uint64_t id, const void *data, size_t len, bool binary
 static int queue_record(pm_ws *ws, ws_conn *c, uint32_t tag, const void *data, size_t len)
 {
     static const uint8_t headroom[LWS_PRE];
+    uncork(ws, c);
     int rc = pm_fifo_push(&ws->env, &c->out, tag, headroom, LWS_PRE, data, len);
     if (rc)
         return rc;
@@ -1257,6 +1405,13 @@ int pm_ws_ping(pm_ws *ws, uint64_t id)
     ws_conn *c = live(ws, id);
     if (!c)
         return PM_ERR_NOT_FOUND;
+    /* Connections we read ourselves see the pong whoever wrote the ping:
+     * it can take the direct way (corked with the round's frames) rather
+     * than a writable round trip through lws. The payload is the one
+     * on_writeable sends. */
+    if (c->own_rx && send_frame(ws, c, OP_PING, "pm", 2))
+        return PM_OK;
+    uncork(ws, c);
     c->ping_pending = true;
     if (c->wsi && c->opened)
         lws_callback_on_writable(c->wsi);
@@ -1269,6 +1424,7 @@ int pm_ws_close(pm_ws *ws, uint64_t id, int code, const char *reason, size_t rea
     if (!c)
         return PM_ERR_NOT_FOUND;
     set_local_close(c, code, reason ? reason : "", reason ? reason_len : 0);
+    uncork(ws, c);
     c->closing = true;
     arm_close_deadline(ws, c);
     if (!c->wsi)
@@ -1321,17 +1477,18 @@ int pm_ws_service(pm_ws *ws, int timeout_ms)
             timeout_ms = 100;
         return service_lws(ws, timeout_ms);
     }
-    if (timeout_ms == 0) {
-        ev_run(ws->loop, EVRUN_NOWAIT);
-        return PM_OK;
-    }
-    /* One round: wait for lws's sockets, its timers, or ours. */
+    /* One round: wait for lws's sockets, its timers, or ours. The frames
+     * written meanwhile to plain-ws server connections go at its end. */
     if (timeout_ms > 0) {
         ev_timer_set(&ws->timer, (double)timeout_ms / 1000.0, 0.0);
         ev_timer_start(ws->loop, &ws->timer);
     }
-    ev_run(ws->loop, EVRUN_ONCE);
-    ev_timer_stop(ws->loop, &ws->timer);
+    ws->corking = ws->direct;
+    ev_run(ws->loop, timeout_ms == 0 ? EVRUN_NOWAIT : EVRUN_ONCE);
+    ws->corking = false;
+    flush_corked(ws);
+    if (timeout_ms > 0)
+        ev_timer_stop(ws->loop, &ws->timer);
     return PM_OK;
 }
 
