@@ -7,6 +7,9 @@
  *    while a valid one (4000) is echoed;
  *  - every close has a deadline: a peer that stopped reading does not keep
  *    its connection (queue, kernel buffer, slot) once the server closed it;
+ *  - frames written in one service round are held to its end, yet arrive
+ *    whole and in order (ping and close included), however the socket
+ *    takes them;
  *  - slowloris: hundreds of connections from one address that never finish
  *    their handshake neither keep another address's client from joining
  *    nor /healthz from answering.
@@ -297,6 +300,116 @@ static void close_of_a_peer_that_does_not_read_has_a_deadline(void **st)
     pm_ws_free(r.ws);
 }
 
+/* ---- frames held to the end of a round ---- */
+
+enum { BURST = 96, BURST_BYTES = 16000 }; /* 1.5 MB: more than a round holds */
+
+typedef struct burst_run {
+    pm_ws *ws;
+    uint64_t conn;
+    bool closed;
+} burst_run;
+
+static void burst_open(void *ud, uint64_t conn, const pm_addr *remote, const char *token)
+{
+    burst_run *r = ud;
+    r->conn = conn;
+    /* A small send buffer (no autotuning: on loopback it would grow to
+     * megabytes), so that the kernel takes only part of a write. */
+    int small = 8192;
+    assert_int_equal(setsockopt(pm_ws_fd(r->ws, conn), SOL_SOCKET, SO_SNDBUF, &small, sizeof small),
+                     0);
+}
+
+/* Inside the round that read the client's message: a burst of numbered
+ * frames, a ping in the middle, then a close. */
+static void burst_message(void *ud, uint64_t conn, const uint8_t *data, size_t len, bool binary)
+{
+    burst_run *r = ud;
+    static uint8_t frame[BURST_BYTES];
+    for (int i = 0; i < BURST; i++) {
+        memset(frame, 'a' + i % 26, sizeof frame);
+        pm_wr32(frame, (uint32_t)i);
+        assert_int_equal(pm_ws_send(r->ws, conn, frame, sizeof frame, true), PM_OK);
+        if (i == BURST / 2)
+            assert_int_equal(pm_ws_ping(r->ws, conn), PM_OK);
+    }
+    assert_int_equal(pm_ws_close(r->ws, conn, 4001, "done", 4), PM_OK);
+}
+
+static void burst_closed(void *ud, uint64_t conn, int code, const char *reason, bool local)
+{
+    ((burst_run *)ud)->closed = true;
+}
+
+static void pump_burst(void *ud)
+{
+    pm_ws_service(((burst_run *)ud)->ws, 1);
+}
+
+/* A frame from the server into buf (at most cap bytes): its opcode, or -1. */
+static int read_frame(int fd, uint8_t *buf, size_t cap, size_t *len, burst_run *r)
+{
+    uint8_t h[4];
+    if (read_some(fd, h, 2, pump_burst, r, DEADLINE) != 2)
+        return -1;
+    assert_true((h[1] & 0x80) == 0);
+    *len = h[1] & 0x7F;
+    if (*len == 126) {
+        assert_int_equal(read_some(fd, h + 2, 2, pump_burst, r, DEADLINE), 2);
+        *len = pm_rd16(h + 2);
+    }
+    assert_true(*len <= cap);
+    assert_int_equal(read_some(fd, buf, *len, pump_burst, r, DEADLINE), *len);
+    return h[0] & 0x0F;
+}
+
+/* The frames a server writes during a service round are held and written
+ * at its end (one write per connection); more than a round holds goes out
+ * early, and what the socket does not take goes through lws. Whatever the
+ * path, the client gets every frame whole and in order, the ping, and the
+ * close last. The client's small receive buffer makes writes partial. */
+static void frames_of_a_round_arrive_whole_and_in_order(void **st)
+{
+    burst_run r = {0};
+    pm_ws_config wc = {.listen = true, .bind_address = "127.0.0.1", .max_queued = 16u << 20};
+    pm_ws_handler h = {
+        .ud = &r, .on_open = burst_open, .on_message = burst_message, .on_closed = burst_closed};
+    assert_int_equal(pm_ws_new(&wc, &h, &r.ws), PM_OK);
+    int fd = tcp_connect(pm_ws_port(r.ws), NULL, 4096);
+    handshake(fd, pump_burst, &r);
+    for (pm_time end = pm_now() + DEADLINE; !r.conn && pm_now() < end;)
+        pump_burst(&r);
+    assert_true(r.conn != 0);
+    uint8_t frame[16];
+    size_t n = client_frame(frame, 0x1, "go", 2, true);
+    assert_int_equal(send(fd, frame, n, 0), (ssize_t)n);
+    static uint8_t buf[BURST_BYTES];
+    int next = 0, pings = 0, op;
+    size_t len = 0;
+    while ((op = read_frame(fd, buf, sizeof buf, &len, &r)) != 0x8) {
+        assert_true(op == 0x2 || op == 0x9);
+        if (op == 0x9) {
+            pings++;
+            continue;
+        }
+        assert_int_equal(len, BURST_BYTES);
+        assert_int_equal(pm_rd32(buf), (uint32_t)next);
+        for (size_t i = 4; i < len; i++)
+            if (buf[i] != 'a' + next % 26)
+                fail_msg("frame %d: byte %zu is %u", next, i, buf[i]);
+        next++;
+    }
+    assert_int_equal(next, BURST);
+    assert_int_equal(pings, 1);
+    assert_int_equal(pm_rd16(buf), 4001);
+    close(fd);
+    for (pm_time end = pm_now() + DEADLINE; !r.closed && pm_now() < end;)
+        pump_burst(&r);
+    assert_true(r.closed);
+    pm_ws_free(r.ws);
+}
+
 /* ---- slowloris ---- */
 
 static bool got_id(int fd, pump_fn pump, void *ud, pm_time limit)
@@ -422,6 +535,7 @@ int main(void)
         cmocka_unit_test(unmasked_frame_is_a_protocol_error),
         cmocka_unit_test(invalid_close_codes_are_answered_with_1002),
         cmocka_unit_test(close_of_a_peer_that_does_not_read_has_a_deadline),
+        cmocka_unit_test(frames_of_a_round_arrive_whole_and_in_order),
         cmocka_unit_test(slowloris_does_not_lock_others_out),
         cmocka_unit_test(slowloris_from_many_addresses_is_cut_short),
     };
