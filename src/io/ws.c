@@ -1252,7 +1252,11 @@ static void flush_conn(pm_ws *ws, ws_conn *c)
 {
     uint32_t r = c->cork_first;
     c->cork_first = c->cork_last = CORK_NONE;
-    while (r != CORK_NONE && c->wsi && !c->lws_busy) {
+    while (r != CORK_NONE && c->wsi) {
+        if (c->lws_busy) { /* not expected (frames are corked only while lws holds nothing) */
+            hand_rest_to_lws(ws, c, NULL, 0, 0, r);
+            return;
+        }
         struct iovec iov[CORK_IOV_MAX];
         int k = 0;
         size_t total = 0;
@@ -1277,6 +1281,10 @@ static void flush_conn(pm_ws *ws, ws_conn *c)
 /* The end of a round (or too much held): every corked frame goes out. */
 static void flush_corked(pm_ws *ws)
 {
+    /* A frame sent meanwhile (from inside lws, say) goes straight out: the
+     * held ones are in flight and their memory must not move. */
+    bool corking = ws->corking;
+    ws->corking = false;
     for (size_t i = 0; i < ws->ncorked; i++) {
         ws_conn *c = conn_get(ws, ws->corked[i]);
         if (c && c->cork_first != CORK_NONE)
@@ -1285,6 +1293,7 @@ static void flush_corked(pm_ws *ws)
     ws->ncorked = 0;
     ws->nrecs = 0;
     ws->cork.len = 0;
+    ws->corking = corking;
 }
 
 /* Hold a frame for the end of the round. False: no memory to hold it. */
