@@ -175,6 +175,59 @@ static void json_encode(void **st)
     pm_buf_free(&env, &scratch);
 }
 
+/* The string scans go eight bytes at a time: a character that needs an
+ * escape (or is refused raw) is found in every lane of the word, after
+ * every run length, and the bytes around it come through unchanged. */
+static void json_strings_word_at_a_time(void **st)
+{
+    static const struct {
+        const char *raw, *escaped;
+    } specials[] = {{"\"", "\\\""},      {"\\", "\\\\"},      {"\n", "\\n"},
+                    {"\x01", "\\u0001"}, {"\x1f", "\\u001f"}, {"\xc3\xa9", "\xc3\xa9"},
+                    {"\x7f", "\x7f"},    {" ", " "},          {"!", "!"}};
+    pm_buf out = {0}, scratch = {0};
+    for (size_t k = 0; k < PM_ARRAY_LEN(specials); k++) {
+        for (size_t before = 0; before < 20; before++) {
+            char raw[64], want[80], msg[160];
+            size_t rl = strlen(specials[k].raw), el = strlen(specials[k].escaped);
+            memset(raw, 'a', before);
+            memcpy(raw + before, specials[k].raw, rl);
+            memset(raw + before + rl, 'b', 17);
+            size_t n = before + rl + 17;
+            want[0] = '"';
+            memset(want + 1, 'a', before);
+            memcpy(want + 1 + before, specials[k].escaped, el);
+            memset(want + 1 + before + el, 'b', 17);
+            size_t wl = 1 + before + el + 17;
+            want[wl++] = '"';
+            out.len = 0;
+            assert_int_equal(pm_sig_json_string(&env, &out, raw, n), PM_OK);
+            if (out.len != wl || memcmp(out.data, want, wl) != 0)
+                fail_msg("special %zu after %zu bytes: %.*s", k, before, (int)out.len,
+                         (char *)out.data);
+            /* Decoded back, by the fast path and by jansson alike. */
+            int ml =
+                snprintf(msg, sizeof msg, "{\"type\":4,\"id\":1,\"data\":%.*s}", (int)wl, want);
+            pm_sigmsg m;
+            assert_int_equal(
+                pm_sigmsg_decode_json(&env, (const uint8_t *)msg, (size_t)ml, &scratch, &m), PM_OK);
+            assert_int_equal(m.data_len, n);
+            assert_memory_equal(m.data, raw, n);
+            /* Raw, a quote ends the string early and a control character
+             * is not JSON: the fast path must not read past either. */
+            if (specials[k].raw[0] == '"' || (uint8_t)specials[k].raw[0] < 0x20) {
+                ml = snprintf(msg, sizeof msg, "{\"type\":4,\"id\":1,\"data\":\"%.*s\"}", (int)n,
+                              raw);
+                assert_int_not_equal(
+                    pm_sigmsg_decode_json(&env, (const uint8_t *)msg, (size_t)ml, &scratch, &m),
+                    PM_OK);
+            }
+        }
+    }
+    pm_buf_free(&env, &out);
+    pm_buf_free(&env, &scratch);
+}
+
 static void text_decode(void **st)
 {
     pm_sigmsg m;
@@ -412,6 +465,7 @@ int main(void)
         cmocka_unit_test_setup(json_fast_path_agrees, setup),
         cmocka_unit_test_setup(json_decode_malformed, setup),
         cmocka_unit_test_setup(json_encode, setup),
+        cmocka_unit_test_setup(json_strings_word_at_a_time, setup),
         cmocka_unit_test_setup(text_decode, setup),
         cmocka_unit_test_setup(text_encode, setup),
         cmocka_unit_test_setup(detect_format, setup),
