@@ -39,7 +39,8 @@
 #define READ_CHUNK          16384      /* bytes read from a socket at once */
 #define READ_ROUNDS         4          /* reads per wake-up: one busy peer cannot starve the rest */
 #define WRITE_BUDGET        64         /* messages written per writeable callback */
-#define CORK_BYTES_MAX      (1u << 20) /* frames held for the end of a round at most */
+#define CORK_BYTES_MAX      (1u << 20) /* frames held for the end of a round at most... */
+#define CORK_FRAMES_MAX     16384      /* ...and as many (their records are kept) */
 #define CORK_IOV_MAX        64         /* frames per sendmsg when a round's are flushed */
 #define CORK_NONE           UINT32_MAX
 #define CLOSE_REASON_MAX    123  /* RFC 6455 section 5.5: control payload <= 125, 2 for the code */
@@ -266,11 +267,11 @@ static void arm_close_deadline(pm_ws *ws, ws_conn *c)
     housekeeping_start(ws);
 }
 
+static void uncork(pm_ws *ws, ws_conn *c);
+
 /* Drop without a word; on_closed follows from lws. lws runs the kill from
  * its timer list, which it looks at after its own socket events: outside
  * one (our reads, our deadlines) it has to be woken. */
-static void uncork(pm_ws *ws, ws_conn *c);
-
 static void hang_up(pm_ws *ws, ws_conn *c)
 {
     uncork(ws, c); /* what was said before still goes first */
@@ -1329,7 +1330,7 @@ static bool cork_frame(pm_ws *ws, ws_conn *c, const uint8_t *h, size_t hl, const
         ws->recs[c->cork_last].next = r;
     }
     c->cork_last = r;
-    if (ws->cork.len > CORK_BYTES_MAX)
+    if (ws->cork.len > CORK_BYTES_MAX || ws->nrecs >= CORK_FRAMES_MAX)
         flush_corked(ws);
     return true;
 }
