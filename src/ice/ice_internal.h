@@ -17,7 +17,7 @@
  * and grow (doubling, from ICE_GROW_FIRST entries) up to these limits as
  * they are used, so an agent with a few candidates costs a few KB; once an
  * agent has its candidates and pairs the steady state does not allocate. */
-#define ICE_GROW_FIRST  4
+#define ICE_GROW_FIRST  2
 #define ICE_MAX_HOSTS   8
 #define ICE_MAX_SERVERS 4
 #define ICE_MAX_PATHS   (1 + PM_ICE_MAX_TURN) /* the socket, then each relay */
