@@ -104,6 +104,7 @@ static void fuzz_core(const pm_envr *env, const uint8_t *data, size_t size)
     cfg.max_lobbies = 4;
     cfg.max_lobby_peers = 4;
     cfg.rate_burst = 50;
+    cfg.named_lobbies = size & 1; /* both modes: the extension (CREATE) and strict */
     pm_sigsrv *s;
     pm_time now = PM_SEC(10);
     if (pm_sigsrv_new(env, &cfg, now, 0, &s) != PM_OK)

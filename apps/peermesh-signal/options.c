@@ -24,7 +24,8 @@ typedef struct opt_def {
 
 static const opt_def OPTS[] = {
     {"config", K_STRING, "FILE", "read key=value settings from FILE first (also -c)"},
-    {"bind", K_STRING, "IP", "numeric address to listen on (default: every interface)"},
+    {"bind", K_STRING, "IP",
+     "numeric address to listen on (default 127.0.0.1; 0.0.0.0 or :: = all)"},
     {"port", K_PORT, "N", "TCP port (default 9080; 0 = any free port)"},
     {"cert", K_STRING, "FILE", "PEM certificate chain: serve wss:// (needs key)"},
     {"key", K_STRING, "FILE", "PEM private key of the certificate"},
@@ -46,6 +47,8 @@ static const opt_def OPTS[] = {
     {"turn-ttl", K_SECONDS, "S", "lifetime of TURN credentials (default 86400)"},
     {"http-endpoints", K_BOOL, NULL,
      "serve GET /metrics and /healthz (default; --no-http-endpoints)"},
+    {"named-lobbies", K_BOOL, NULL,
+     "let clients create lobbies by name (extension; default off: strict Godot demo)"},
     {"log-level", K_LEVEL, "LEVEL", "error, warn, info (default), debug or trace"},
     {"shutdown-grace", K_SECONDS, "S", "on SIGTERM, wait this long for closes (default 5)"},
     {"make-token", K_STRING, "USER", "print a join token for USER (needs token-secret), exit"},
@@ -256,6 +259,8 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
             goto bad;
         if (!strcmp(d->name, "http-endpoints"))
             o->server.http_endpoints = b;
+        else if (!strcmp(d->name, "named-lobbies"))
+            o->server.named_lobbies = b;
         else
             o->check_only = b;
         return true;

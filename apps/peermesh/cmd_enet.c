@@ -230,8 +230,8 @@ static pm_enet *start_peer(const enet_options *o)
 
 static void print_event(const pm_mp_event *ev)
 {
-    pm_cli_print_json(
-        json_pack("{s:s, s:i}", "event", pm_cli_mp_event_name(ev->type), "id", (int)ev->peer_id));
+    pm_cli_print_json(json_pack("{s:s, s:i}", "event", pm_mp_event_type_to_string(ev->type), "id",
+                                (int)ev->peer_id));
 }
 
 /* Poll once and print every event. True when the server went away. */

@@ -175,7 +175,7 @@ static void drain(chat *c)
         else if (mev.type == PM_MP_EVENT_PEER_DISCONNECTED)
             say("peer %d disconnected", (int)mev.peer_id);
         else
-            say("%s", pm_cli_mp_event_name(mev.type));
+            say("%s", pm_mp_event_type_to_string(mev.type));
     }
     pm_mp_packet pkt;
     while (pm_mp_get_packet(mp, &pkt) == PM_OK) {
@@ -255,11 +255,9 @@ int pm_cli_chat(int argc, char **argv)
             say("no signaling and no mesh left: bye");
             break;
         }
-        pm_mesh *m = pm_signal_client_mesh(c.client);
-        (void)pm_cli_mesh_watch(&c.loop, &m, m ? 1 : 0);
         bool input = false;
-        (void)pm_cli_loop_wait(&c.loop, STDIN_FILENO, pm_signal_client_next_timeout(c.client),
-                               &input);
+        (void)pm_cli_wait(pm_signal_client_fd(c.client), STDIN_FILENO,
+                          pm_signal_client_next_timeout(c.client), &input);
         if (input)
             read_input(&c);
     }

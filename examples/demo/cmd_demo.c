@@ -7,7 +7,6 @@
  */
 #include "cli.h"
 #include "local_pair.h"
-#include "rtc_names.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -137,15 +136,15 @@ static void on_event(void *ud, int side, const pm_rtc_event *ev)
         on_remote_channel(d, side, ev->channel);
         break;
     case PM_RTC_EVENT_STATE:
-        say(d, side, "connection %s", pm_cli_state_name(ev->state));
+        say(d, side, "connection %s", pm_rtc_state_to_string(ev->state));
         if (ev->state == PM_RTC_STATE_FAILED)
             problem(d, "%s's connection failed", d->side[side].name);
         break;
     case PM_RTC_EVENT_GATHERING_STATE:
-        say(d, side, "gathering %s", pm_cli_gathering_name(ev->state));
+        say(d, side, "gathering %s", pm_rtc_gathering_state_to_string(ev->state));
         break;
     case PM_RTC_EVENT_SIGNALING_STATE:
-        say(d, side, "signaling %s", pm_cli_signaling_name(ev->state));
+        say(d, side, "signaling %s", pm_rtc_signaling_state_to_string(ev->state));
         break;
     case PM_RTC_EVENT_CHANNEL_OPEN:
         on_channel_open(d, side, ev->channel);
@@ -359,7 +358,7 @@ static bool close_everything(demo *d)
     for (int side = 0; side < 2; side++) {
         pm_rtc_peer_close(d->pair.peer[side]);
         say(d, side, "closed; connection %s",
-            pm_cli_state_name(pm_rtc_peer_get_state(d->pair.peer[side])));
+            pm_rtc_state_to_string(pm_rtc_peer_get_state(d->pair.peer[side])));
     }
     return ok;
 }

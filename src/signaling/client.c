@@ -4,17 +4,23 @@
  * core with the current time, then the core's outputs are carried out at
  * once; the core makes socket-mode peers (its default peer factory).
  */
+#include "io/io.h"
 #include "io/ws.h"
 #include "peermesh/signaling.h"
 #include "signaling/sig_client.h"
 
-#define DEFAULT_CONNECT_TIMEOUT PM_SEC(10)
-/* How often to look at the WebSocket while it lives, whatever the core's
- * deadline: libwebsockets keeps timers (connect, handshake, close) and
- * deferred writes (its automatic pongs) that its socket does not show.
- * signaling.h promises this bound to callers that wait on time alone. */
-#define ACTIVE_POLL PM_MS(10)
+#include <stdlib.h>
 
+#define DEFAULT_CONNECT_TIMEOUT PM_SEC(10)
+
+/*
+ * One wait set holds everything the client drives (pm_signal_client_fd):
+ * libwebsockets' sockets, mirrored by ws.c with the events lws waits for
+ * (its automatic pongs make a socket wait for output), and the mesh's own
+ * wait set once the mesh exists. The deadline adds lws's timers
+ * (pm_ws_next_deadline) to the core's, so a program that sleeps on the
+ * descriptor until the deadline misses nothing and is not woken for nothing.
+ */
 struct pm_signal_client {
     pm_envr env;
     pm_sigcl *core;
@@ -22,6 +28,8 @@ struct pm_signal_client {
     uint64_t conn;
     bool conn_live; /* the WebSocket connection is ours to use (not gone, not aborted) */
     char *url, *ca_file;
+    int waitset;
+    const pm_mesh *watched_mesh; /* whose descriptor is in the wait set */
 };
 
 void pm_signal_client_config_default(pm_signal_client_config *cfg)
@@ -76,6 +84,12 @@ static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len,
     drain(c);
 }
 
+static void on_failed(void *ud, uint64_t conn, int err, const char *why)
+{
+    pm_signal_client *c = ud;
+    pm_sigcl_failed(c->core, err, why);
+}
+
 static void on_closed(void *ud, uint64_t conn, int code, const char *reason, bool local)
 {
     pm_signal_client *c = ud;
@@ -84,11 +98,66 @@ static void on_closed(void *ud, uint64_t conn, int code, const char *reason, boo
     drain(c);
 }
 
+/* The mesh comes with our id, inside a core call: its sockets join ours. */
+static void watch_mesh(pm_signal_client *c)
+{
+    const pm_mesh *mesh = pm_sigcl_mesh(c->core);
+    if (!mesh || mesh == c->watched_mesh)
+        return;
+    int fd = pm_mesh_fd(mesh);
+    int rc = fd >= 0 ? pm_io_waitset_watch(c->waitset, fd, false) : fd;
+    if (rc != PM_OK)
+        PM_ERROR(&c->env, "signal", "cannot watch the mesh's sockets: %s", pm_strerror(rc));
+    c->watched_mesh = mesh;
+}
+
 /* ---- API ---- */
 
-static bool url_valid(const char *url)
+/*
+ * The URL, checked before anything connects, so a typo is an error that
+ * says what is wrong rather than a connection that fails later: ws:// or
+ * wss://, a host (a name, an IPv4 address or [IPv6]), an optional port of
+ * 1..65535, then an optional /path or ?query; no spaces, no user@.
+ */
+static bool url_valid(const pm_envr *env, const char *url)
 {
-    return url && (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0);
+    const char *why = NULL;
+    const char *p = url;
+    if (!url) {
+        PM_ERROR(env, "signal", "no signaling URL: set url to ws://HOST:PORT");
+        return false;
+    }
+    if (strncmp(p, "ws://", 5) == 0)
+        p += 5;
+    else if (strncmp(p, "wss://", 6) == 0)
+        p += 6;
+    else
+        why = "it must start with ws:// or wss://";
+    size_t host = 0;
+    if (!why && *p == '[') {
+        host = strcspn(p, "]");
+        why = p[host] != ']' || host < 3 ? "an IPv6 address needs [brackets]" : NULL;
+        host++;
+    } else if (!why) {
+        host = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+        why = host == 0 ? "it has no host name or address" : NULL;
+    }
+    p += host;
+    if (!why && *p == ':') {
+        char *end;
+        long port = strtol(p + 1, &end, 10);
+        why = end == p + 1 || port < 1 || port > 65535 ? "the port must be a number in 1..65535"
+                                                       : NULL;
+        p = end;
+    }
+    if (!why && *p && *p != '/' && *p != '?')
+        why = *p == '@' ? "user@ is not supported" : "unexpected characters after the host";
+    for (const char *q = p; !why && *q; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f)
+            why = "it contains spaces or control characters";
+    if (why)
+        PM_ERROR(env, "signal", "bad signaling URL \"%s\": %s", url, why);
+    return why == NULL;
 }
 
 static int start(pm_signal_client *c, const pm_signal_client_config *cfg)
@@ -101,9 +170,14 @@ static int start(pm_signal_client *c, const pm_signal_client_config *cfg)
                        .client_tls = strncmp(cfg->url, "wss://", 6) == 0,
                        .ca_file = c->ca_file,
                        .allow_self_signed = cfg->allow_self_signed,
-                       .max_message = 1u << 20};
-    pm_ws_handler h = {
-        .ud = c, .on_open = on_open, .on_message = on_message, .on_closed = on_closed};
+                       .max_message = 1u << 20,
+                       .watch = true,
+                       .waitset = c->waitset};
+    pm_ws_handler h = {.ud = c,
+                       .on_open = on_open,
+                       .on_message = on_message,
+                       .on_failed = on_failed,
+                       .on_closed = on_closed};
     int rc = pm_ws_new(&wc, &h, &c->ws);
     if (rc == PM_OK)
         rc = pm_ws_connect(c->ws, c->url, &c->conn);
@@ -123,10 +197,11 @@ int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **
     if (!c)
         return PM_ERR_NOMEM;
     c->env = env;
-    int rc = url_valid(cfg->url) ? pm_sigcl_new(&env, cfg, NULL, pm_env_now(&env), &c->core)
-                                 : PM_ERR_INVALID;
-    if (rc == PM_ERR_INVALID)
-        PM_ERROR(&env, "signal", "bad client configuration (url %s)", cfg->url ? cfg->url : "-");
+    c->waitset = pm_io_waitset_new();
+    int rc = url_valid(&env, cfg->url) ? pm_sigcl_new(&env, cfg, NULL, pm_env_now(&env), &c->core)
+                                       : PM_ERR_INVALID;
+    if (c->waitset < 0 && rc == PM_OK)
+        rc = c->waitset;
     if (rc == PM_OK)
         rc = start(c, cfg);
     if (rc != PM_OK) {
@@ -143,6 +218,7 @@ void pm_signal_client_free(pm_signal_client *c)
         return;
     pm_ws_free(c->ws);
     pm_sigcl_free(c->core);
+    pm_io_waitset_close(c->waitset);
     pm_free(&c->env, c->url);
     pm_free(&c->env, c->ca_file);
     pm_envr env = c->env;
@@ -157,6 +233,7 @@ int pm_signal_client_poll(pm_signal_client *c)
         (void)pm_ws_service(c->ws, 0);
     pm_sigcl_timeout(c->core, pm_env_now(&c->env));
     drain(c);
+    watch_mesh(c);
     pm_mesh *mesh = pm_sigcl_mesh(c->core);
     bool mesh_alive =
         mesh && pm_mp_get_connection_status(pm_mesh_multiplayer(mesh)) != PM_MP_DISCONNECTED;
@@ -168,14 +245,14 @@ pm_time pm_signal_client_next_timeout(const pm_signal_client *c)
     if (!c)
         return PM_TIME_NEVER;
     pm_time t = pm_sigcl_next_deadline(c->core);
-    if (c->conn_live || (c->ws && pm_ws_count(c->ws)))
-        t = PM_MIN(t, pm_env_now(&c->env) + ACTIVE_POLL);
+    if (c->ws && pm_ws_count(c->ws))
+        t = PM_MIN(t, pm_ws_next_deadline(c->ws));
     return t;
 }
 
 int pm_signal_client_fd(const pm_signal_client *c)
 {
-    return c && c->conn_live ? pm_ws_fd(c->ws, c->conn) : -1;
+    return c ? c->waitset : PM_ERR_INVALID;
 }
 
 pm_signal_state pm_signal_client_state(const pm_signal_client *c)

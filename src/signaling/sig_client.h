@@ -79,6 +79,15 @@ void pm_sigcl_open(pm_sigcl *c, pm_time now);
 void pm_sigcl_receive(pm_sigcl *c, pm_time now, const uint8_t *data, size_t len, bool binary);
 
 /**
+ * The transport failed: `err` (a negative pm_err: PM_ERR_REFUSED,
+ * PM_ERR_UNREACHABLE, PM_ERR_CRYPTO, ...) and `why` (a sentence) go into
+ * the CLOSED event of the pm_sigcl_closed() call that follows. A shell that
+ * knows nothing more (a browser) does not call it: a 1006 close then says
+ * PM_ERR_IO, "could not connect" or "lost the connection".
+ */
+void pm_sigcl_failed(pm_sigcl *c, int err, const char *why);
+
+/**
  * The transport is gone (either side closed it, or it never opened):
  * `code`/`reason` from the close frame, 1006/"" when there was none. After
  * that the core ignores transport input and produces no output; after its

@@ -29,6 +29,9 @@
 #define STR_PING_TIMEOUT "Ping timeout"
 #define STR_TOO_BIG      "Message too big"
 #define STR_SHUTDOWN     "Server shutting down"
+/* Named lobbies (our extension). */
+#define STR_LOBBY_EXISTS   "Lobby already exists"
+#define STR_LOBBY_NAME_BAD "Invalid lobby name"
 
 #define SIG_LOBBY_NAME_LEN 16 /* the demo's random lobby names */
 #define SIG_ID_MAX         0x7fffffff
@@ -106,6 +109,9 @@ int64_t pm_sigsrv_unix_now(const pm_sigsrv *s, pm_time now);
 /* sig_lobby.c */
 void pm_sigsrv_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name, size_t name_len,
                     bool mesh);
+/* CREATE (named lobbies): make lobby `name` and join it as its host. */
+void pm_sigsrv_create_named(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name,
+                            size_t name_len, bool mesh);
 void pm_sigsrv_leave(pm_sigsrv *s, sig_conn *c);
 void pm_sigsrv_seal(pm_sigsrv *s, pm_time now, sig_conn *c);
 void pm_sigsrv_relay(pm_sigsrv *s, sig_conn *c, const pm_sigmsg *m);

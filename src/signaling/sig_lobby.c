@@ -42,14 +42,21 @@ static sig_lobby *lobby_find(const pm_sigsrv *s, const char *name, size_t len)
     return strlen(l->name) == len && memcmp(l->name, name, len) == 0 ? l : NULL;
 }
 
-static sig_lobby *lobby_create(pm_sigsrv *s, bool mesh)
+/* A new lobby: named `name` (named lobbies), or with a random name when NULL. */
+static sig_lobby *lobby_create(pm_sigsrv *s, bool mesh, const char *name, size_t name_len)
 {
     sig_lobby *l = pm_calloc(&s->env, sizeof *l);
     if (!l)
         return NULL;
+    if (name) {
+        memcpy(l->name, name, name_len);
+        l->key = pm_sig_hash(l->name, name_len);
+        if (pm_sig_map_get(&s->lobbies, l->key, NULL))
+            l->key = 0; /* another name with the same hash: refused as taken */
+    }
     /* 62^16 names: a clash is astronomically rare, but a clashing hash
      * would hide the other lobby, so draw again. */
-    for (int tries = 0; tries < 16; tries++) {
+    for (int tries = 0; !name && tries < 16; tries++) {
         random_name(s, l->name, SIG_LOBBY_NAME_LEN);
         l->key = pm_sig_hash(l->name, SIG_LOBBY_NAME_LEN);
         if (!pm_sig_map_get(&s->lobbies, l->key, NULL))
@@ -184,7 +191,7 @@ void pm_sigsrv_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name, si
         return;
     }
     if (create) {
-        l = lobby_create(s, mesh);
+        l = lobby_create(s, mesh, NULL, 0);
         if (!l) {
             pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, STR_TOO_MANY_LOBBIES);
             return;
@@ -206,9 +213,12 @@ void pm_sigsrv_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name, si
             return;
         }
     }
-    c->peer_id = create ? 1 : new_peer_id(s, l);
+    /* The first member of a lobby is its host: the creator (a named lobby is
+     * created empty, then joined). */
+    bool first = l->count == 0;
+    c->peer_id = first ? 1 : new_peer_id(s, l);
     if (add_member(s, l, c) != PM_OK) {
-        if (create)
+        if (first)
             lobby_destroy(s, l);
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, STR_LOBBY_FULL);
         return;
@@ -235,6 +245,30 @@ void pm_sigsrv_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name, si
     pm_sigsrv_send(s, c, PM_SIGMSG_JOIN, 0, l->name, strlen(l->name), NULL, 0);
     PM_DEBUG(&s->env, "signal", "peer %d joined lobby %s (%zu peers)", (int)c->peer_id, l->name,
              l->count);
+}
+
+void pm_sigsrv_create_named(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name,
+                            size_t name_len, bool mesh)
+{
+    const char *refusal = NULL;
+    if (c->lobby)
+        refusal = STR_ALREADY_IN_LOBBY;
+    else if (!pm_sig_lobby_name_valid(name, name_len))
+        refusal = STR_LOBBY_NAME_BAD;
+    else if (s->lobbies.count >= s->cfg.max_lobbies)
+        refusal = STR_TOO_MANY_LOBBIES;
+    else if (lobby_find(s, name, name_len))
+        refusal = STR_LOBBY_EXISTS;
+    sig_lobby *l = refusal ? NULL : lobby_create(s, mesh, name, name_len);
+    if (!refusal && !l)
+        refusal = STR_LOBBY_EXISTS; /* a clash of hashes, or no memory */
+    if (refusal) {
+        pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, refusal);
+        return;
+    }
+    PM_INFO(&s->env, "signal", "lobby %s created by name (%s)", l->name,
+            mesh ? "mesh" : "client/server");
+    pm_sigsrv_join(s, now, c, name, name_len, mesh);
 }
 
 void pm_sigsrv_leave(pm_sigsrv *s, sig_conn *c)

@@ -11,6 +11,7 @@
  *    detected and announced to the others;
  *  - wss with a self-signed certificate; the client in client/server mode.
  */
+#include "testcert.h"
 #include "testutil.h"
 
 #include "io/ws.h"
@@ -19,9 +20,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -684,33 +682,6 @@ static void transport_backpressure(void **st)
 
 /* ---- wss ---- */
 
-static void write_self_signed(const char *cert_path, const char *key_path)
-{
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    assert_non_null(key);
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
-                               0);
-    X509_set_issuer_name(x, name);
-    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
-    FILE *f = fopen(cert_path, "w");
-    assert_non_null(f);
-    PEM_write_X509(f, x);
-    fclose(f);
-    f = fopen(key_path, "w");
-    assert_non_null(f);
-    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
-    X509_free(x);
-    EVP_PKEY_free(key);
-}
-
 static void wss_with_self_signed_certificate(void **st)
 {
     char dir[] = "/tmp/pm-signal-wss-XXXXXX";
@@ -718,7 +689,7 @@ static void wss_with_self_signed_certificate(void **st)
     char cert[128], key[128];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
-    write_self_signed(cert, key);
+    pm_test_write_self_signed(cert, key);
     pm_signal_server_config cfg;
     pm_signal_server_config_default(&cfg);
     cfg.cert_file = cert;

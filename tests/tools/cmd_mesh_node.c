@@ -321,7 +321,7 @@ static void report(node_run *run, bool ok, const char *error)
 static void on_mp_event(void *ud, const pm_mp_event *ev)
 {
     node_run *run = ud;
-    emit(run, json_pack("{s:s, s:i, s:i}", "event", pm_cli_mp_event_name(ev->type), "peer",
+    emit(run, json_pack("{s:s, s:i, s:i}", "event", pm_mp_event_type_to_string(ev->type), "peer",
                         (int)ev->peer_id, "status", (int)pm_mp_get_connection_status(run->io.mp)));
     int idx = peer_index(run->opt, ev->peer_id);
     if (run->reported)

@@ -274,7 +274,8 @@ static void emit_opens(mp_run *run)
 static void on_mp_event(void *ud, const pm_mp_event *ev)
 {
     mp_run *run = ud;
-    pm_cli_logf(&run->io.out, "mesh: %s %d", pm_cli_mp_event_name(ev->type), (int)ev->peer_id);
+    pm_cli_logf(&run->io.out, "mesh: %s %d", pm_mp_event_type_to_string(ev->type),
+                (int)ev->peer_id);
     if (ev->type == PM_MP_EVENT_PEER_CONNECTED && !run->started) {
         run->started = true;
         run->first_tx = run->last_tx = run->last_rx = pm_now();
