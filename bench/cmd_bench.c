@@ -56,7 +56,15 @@ typedef struct bench_options {
 
 typedef int (*bench_fn)(const bench_options *opt);
 
-static const pm_cli_command CMD = {.name = "bench", .usage = USAGE};
+static const pm_cli_expect EXPECTS[] = {
+    {'s', "seconds, 0.01..3600"},
+    {'c', "a number of connections 1..400"},
+    {'b', PM_CLI_EXPECT_IP},
+    {'t', "1 or 2 threads"},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "bench", .usage = USAGE, .expects = EXPECTS};
 
 /* ---- link helpers ---- */
 
@@ -437,19 +445,14 @@ static int take_option(void *ud, int code, const char *arg)
     bench_options *opt = ud;
     switch (code) {
     case 's':
-        if (!pm_cli_parse_seconds(arg, 0.01, 3600, &opt->seconds))
-            return pm_cli_usage_error(&CMD, "--seconds wants 0.01..3600, got ", arg);
-        break;
+        return pm_cli_parse_seconds(arg, 0.01, 3600, &opt->seconds) ? -1 : PM_CLI_OPTION_BAD;
     case 'c':
-        if (!pm_cli_parse_long(arg, 1, MAX_CONNECTIONS, &opt->connections))
-            return pm_cli_usage_error(&CMD, "--connections wants 1..400, got ", arg);
-        break;
+        return pm_cli_parse_long(arg, 1, MAX_CONNECTIONS, &opt->connections) ? -1
+                                                                             : PM_CLI_OPTION_BAD;
     case 'b':
         return pm_cli_option_bind(&CMD, arg, &opt->bind_address);
     case 't':
-        if (!pm_cli_parse_long(arg, 1, 2, &opt->threads))
-            return pm_cli_usage_error(&CMD, "--threads wants 1 or 2, got ", arg);
-        break;
+        return pm_cli_parse_long(arg, 1, 2, &opt->threads) ? -1 : PM_CLI_OPTION_BAD;
     }
     return -1;
 }
@@ -468,7 +471,7 @@ static int parse_options(int argc, char **argv, bench_options *opt, const char *
         return status;
     *which = optind < argc ? argv[optind++] : "all";
     if (optind < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+        return pm_cli_unexpected(&CMD, argv[optind]);
     return -1;
 }
 
@@ -491,5 +494,9 @@ int pm_cli_bench(int argc, char **argv)
             status = PM_CLI_EXIT_FAIL;
         }
     }
-    return known ? status : pm_cli_usage_error(&CMD, "unknown benchmark ", which);
+    return known ? status
+                 : pm_cli_usage_errorf(&CMD,
+                                       "unknown benchmark '%s': throughput, setup, latency, "
+                                       "memory, all, mesh, enet or signal",
+                                       which);
 }

@@ -201,6 +201,44 @@ static const char **string_field(sig_options *o, const char *name)
     return NULL;
 }
 
+/* What a setting's value must be, for its messages. */
+static const char *expected(const opt_def *d)
+{
+    if (!strcmp(d->name, "bind"))
+        return "a numeric IP address (e.g. 127.0.0.1, or 0.0.0.0 or :: for every interface)";
+    if (!strcmp(d->name, "max-message"))
+        return "a size in bytes, at most 67108864";
+    switch (d->kind) {
+    case K_UINT:
+        return "a whole number, 0 or more";
+    case K_PORT:
+        return "a port number 0..65535";
+    case K_SECONDS:
+        return "seconds (a number, 0 or more)";
+    case K_BOOL:
+        return "true or false";
+    case K_URL:
+        return "a stun: or turn: URL such as turn:203.0.113.5:3478 (at most 8)";
+    case K_LEVEL:
+        return "error, warn, info, debug or trace";
+    default:
+        return "a value";
+    }
+}
+
+/* "--name needs ..." on the command line, "FILE:LINE: name needs ..." in a file; v NULL:
+ * the value is missing. */
+static void complain(const opt_def *d, const char *where, const char *v)
+{
+    bool flag = !strcmp(where, "command line");
+    fprintf(stderr, "peermesh-signal: %s%s%s%s needs ", flag ? "" : where, flag ? "" : ": ",
+            flag ? "--" : "", d->name);
+    if (v)
+        fprintf(stderr, "%s, got '%s'\n", expected(d), v);
+    else
+        fprintf(stderr, "a value: %s\n", expected(d));
+}
+
 /* Apply one setting; `where` names its origin in messages. */
 static bool apply(sig_options *o, const opt_def *d, const char *v, const char *where)
 {
@@ -208,8 +246,13 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
     double sec;
     bool b;
     if (d->kind != K_BOOL && !v) {
-        fprintf(stderr, "peermesh-signal: %s: %s needs a value\n", where, d->name);
+        complain(d, where, NULL);
         return false;
+    }
+    if (!strcmp(d->name, "bind")) {
+        pm_addr a;
+        if (pm_addr_parse(&a, v, 0) != PM_OK)
+            goto bad;
     }
     switch (d->kind) {
     case K_PORT:
@@ -271,7 +314,7 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
         return true;
     }
 bad:
-    fprintf(stderr, "peermesh-signal: %s: bad value for %s: \"%s\"\n", where, d->name, v ? v : "");
+    complain(d, where, v ? v : "");
     return false;
 }
 
@@ -311,7 +354,7 @@ static bool read_file(sig_options *o, const char *path)
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         const opt_def *d = find(key, strlen(key));
         if (!d || !strcmp(key, "config")) {
-            fprintf(stderr, "peermesh-signal: %s: unknown setting \"%s\"\n", where, key);
+            fprintf(stderr, "peermesh-signal: %s: unknown setting '%s'\n", where, key);
             ok = false;
         } else {
             ok = apply(o, d, value, where);
@@ -346,7 +389,7 @@ static int parse_flag(sig_options *o, int argc, char **argv, int i, bool apply_n
         return i + 1;
     }
     if (strncmp(a, "--", 2) != 0) {
-        fprintf(stderr, "peermesh-signal: unexpected argument \"%s\"\n", a);
+        fprintf(stderr, "peermesh-signal: unexpected argument '%s' (options start with --)\n", a);
         *ok = false;
         return i + 1;
     }
@@ -362,7 +405,7 @@ static int parse_flag(sig_options *o, int argc, char **argv, int i, bool apply_n
             d = NULL;
     }
     if (!d) {
-        fprintf(stderr, "peermesh-signal: unknown option \"%s\"\n", a);
+        fprintf(stderr, "peermesh-signal: unknown option '%s'\n", a);
         *ok = false;
         return i + 1;
     }
@@ -372,7 +415,7 @@ static int parse_flag(sig_options *o, int argc, char **argv, int i, bool apply_n
         value = "false";
     else if (!value && d->kind != K_BOOL) {
         if (i + 1 >= argc) {
-            fprintf(stderr, "peermesh-signal: --%s needs a value\n", d->name);
+            complain(d, "command line", NULL);
             *ok = false;
             return i + 1;
         }
@@ -401,11 +444,13 @@ int sig_options_parse(sig_options *o, int argc, char **argv)
     o->server.stun_urls = o->stun_urls;
     o->server.env = &o->env;
     if (ok && o->server.turn_url_count && !o->server.turn_secret) {
-        fprintf(stderr, "peermesh-signal: turn-url needs turn-secret\n");
+        fprintf(stderr, "peermesh-signal: --turn-url needs --turn-secret (coturn's "
+                        "static-auth-secret) to make credentials\n");
         ok = false;
     }
     if (ok && !o->server.cert_file != !o->server.key_file) {
-        fprintf(stderr, "peermesh-signal: cert and key go together\n");
+        fprintf(stderr, "peermesh-signal: --cert and --key go together (got only --%s)\n",
+                o->server.cert_file ? "cert" : "key");
         ok = false;
     }
     return ok ? 0 : 64;

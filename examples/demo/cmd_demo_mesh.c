@@ -340,6 +340,40 @@ typedef struct demo_options {
     double timeout;
 } demo_options;
 
+static const pm_cli_expect EXPECTS[] = {
+    {'n', "a number of peers 2..16"},
+    {'b', PM_CLI_EXPECT_IP},
+    {'p', "json or text"},
+    {'t', "seconds, 1..3600"},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "demo", .usage = USAGE, .expects = EXPECTS};
+
+static int take_option(void *ud, int code, const char *arg)
+{
+    demo_options *o = ud;
+    long v;
+    switch (code) {
+    case 'n':
+        if (!pm_cli_parse_long(arg, 2, MAX_PEERS, &v))
+            return PM_CLI_OPTION_BAD;
+        o->peers = (int)v;
+        return -1;
+    case 'b':
+        return pm_cli_option_bind(&CMD, arg, &o->bind);
+    case 'p':
+        if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0)
+            return PM_CLI_OPTION_BAD;
+        o->protocol = !strcmp(arg, "json") ? PM_SIGNAL_PROTOCOL_JSON : PM_SIGNAL_PROTOCOL_TEXT;
+        return -1;
+    case 't':
+        return pm_cli_parse_seconds(arg, 1, 3600, &o->timeout) ? -1 : PM_CLI_OPTION_BAD;
+    default:
+        return -1;
+    }
+}
+
 static int parse_options(int argc, char **argv, demo_options *o)
 {
     static const struct option longs[] = {
@@ -347,38 +381,10 @@ static int parse_options(int argc, char **argv, demo_options *o)
         {"protocol", required_argument, NULL, 'p'}, {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     *o = (demo_options){DEFAULT_PEERS, PM_CLI_DEFAULT_BIND, PM_SIGNAL_PROTOCOL_JSON, 30};
-    optind = 1;
-    opterr = 0;
-    int code;
-    long v;
-    while ((code = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        if (code == 'h') {
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        }
-        if (code == 'n' && pm_cli_parse_long(optarg, 2, MAX_PEERS, &v)) {
-            o->peers = (int)v;
-            continue;
-        }
-        if (code == 'b' && pm_cli_is_numeric_ip(optarg)) {
-            o->bind = optarg;
-            continue;
-        }
-        if (code == 'p' && (!strcmp(optarg, "json") || !strcmp(optarg, "text"))) {
-            o->protocol =
-                !strcmp(optarg, "json") ? PM_SIGNAL_PROTOCOL_JSON : PM_SIGNAL_PROTOCOL_TEXT;
-            continue;
-        }
-        if (code == 't' && pm_cli_parse_seconds(optarg, 1, 3600, &o->timeout))
-            continue;
-        fprintf(stderr, "peermesh demo: bad option %s\n%s", argv[optind - 1], USAGE);
-        return PM_CLI_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "peermesh demo: unexpected argument \"%s\"\n%s", argv[optind], USAGE);
-        return PM_CLI_EXIT_USAGE;
-    }
-    return -1;
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, o);
+    if (status >= 0)
+        return status;
+    return optind < argc ? pm_cli_unexpected(&CMD, argv[optind]) : -1;
 }
 
 /* ---- main ---- */

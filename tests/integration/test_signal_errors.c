@@ -41,8 +41,8 @@ static void run_client(const pm_signal_client_config *cfg, bool until_joined, ou
     assert_int_equal(pm_signal_client_new(cfg, &c), PM_OK);
     pm_time end = pm_now() + LIMIT;
     while (!out->closed && !(until_joined && out->lobby[0]) && pm_now() < end) {
-        assert_true(pm_wait(pm_signal_client_fd(c), PM_MIN(pm_signal_client_next_timeout(c), end)) >=
-                    0);
+        assert_true(
+            pm_wait(pm_signal_client_fd(c), PM_MIN(pm_signal_client_next_timeout(c), end)) >= 0);
         (void)pm_signal_client_poll(c);
         pm_signal_event ev;
         while (pm_signal_client_next_event(c, &ev)) {
@@ -165,7 +165,7 @@ static void http_answer(const char *response, int want_error, const char *want_t
 static void bad_urls(void **state)
 {
     static const char *const urls[] = {
-        "http://127.0.0.1:9080",  "ws://",          "ws://:9080",
+        "http://127.0.0.1:9080",  "ws://",           "ws://:9080",
         "ws://127.0.0.1:0",       "ws://host:70000", "ws://host:90ab",
         "ws://user@host:9080",    "ws://[::1:9080",  "ws://host:9080/a b",
         "wss://host:9080/\tpath", "127.0.0.1:9080",  "ws:/host",

@@ -291,9 +291,9 @@ static void test_enet_sleeps_on_fd(void **state)
     assert_int_equal(pm_enet_create_server(s[0].e, 0, 4, 0, 0, 0), PM_OK);
     assert_int_equal(pm_enet_fd(s[0].e), fd);
     assert_int_equal(pm_enet_next_timeout(s[0].e), PM_TIME_NEVER); /* no peer yet */
-    assert_int_equal(pm_enet_create_client(s[1].e, "127.0.0.1", pm_enet_get_local_port(s[0].e), 0,
-                                           0, 0, 0),
-                     PM_OK);
+    assert_int_equal(
+        pm_enet_create_client(s[1].e, "127.0.0.1", pm_enet_get_local_port(s[0].e), 0, 0, 0, 0),
+        PM_OK);
     assert_true(pm_enet_next_timeout(s[1].e) <= pm_now() + PM_SEC(1)); /* CONNECT in flight */
 
     enet_run(s, LIMIT, 0);
