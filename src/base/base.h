@@ -144,6 +144,9 @@ typedef struct pm_fifo {
     size_t count;   /* records */
     size_t payload; /* sum of record payload lengths */
     size_t limit;   /* max cap (0 = unbounded) */
+    bool lent;      /* the first record is lent out (pm_fifo_lend) */
+    size_t lent_len;
+    uint8_t *pinned; /* the ring the lent record lives in, kept when the ring grew */
 } pm_fifo;
 void pm_fifo_init(pm_fifo *f, size_t limit);
 /** Push a record with a 32-bit tag; PM_ERR_FULL when it would exceed limit. */
@@ -157,6 +160,14 @@ bool pm_fifo_peek(const pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t 
  * several records and use them together before it pushes again.
  */
 void pm_fifo_pop(pm_fifo *f);
+/**
+ * The borrowed-head pattern: end the previous loan (popping that record),
+ * then lend the new first record. A lent record stays where it is, even
+ * when pushes grow the ring, until it is popped (by the next lend, or
+ * pm_fifo_pop) or the FIFO is freed. It still counts in count and payload
+ * (subtract `lent` and `lent_len` for what is waiting). False when empty.
+ */
+bool pm_fifo_lend(pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t *len);
 /** A read position for walking records without popping them. */
 typedef struct pm_fifo_iter {
     size_t pos;  /* offset of the next record */
@@ -167,6 +178,22 @@ void pm_fifo_iter_init(const pm_fifo *f, pm_fifo_iter *it);
 bool pm_fifo_iter_next(const pm_fifo *f, pm_fifo_iter *it, uint32_t *tag, const uint8_t **data,
                        size_t *len);
 void pm_fifo_free(const pm_envr *env, pm_fifo *f);
+
+/** A FIFO of fixed-size items in one growable ring (typed event queues). */
+typedef struct pm_queue {
+    uint8_t *items;
+    size_t item_size;
+    size_t cap; /* items allocated */
+    size_t head;
+    size_t count;
+} pm_queue;
+void pm_queue_init(pm_queue *q, size_t item_size);
+/** Append a copy of *item. PM_ERR_NOMEM when the ring cannot grow. */
+int pm_queue_push(const pm_envr *env, pm_queue *q, const void *item);
+/** The first item, or NULL when empty. Borrowed until the next push or pop. */
+void *pm_queue_front(const pm_queue *q);
+void pm_queue_pop(pm_queue *q);
+void pm_queue_free(const pm_envr *env, pm_queue *q);
 
 /* Hashes written here (libc only) because the wire layer needs them. */
 uint32_t pm_crc32(const uint8_t *p, size_t n);  /* ISO-HDLC, as in STUN FINGERPRINT */

@@ -99,7 +99,10 @@ static int fifo_grow(const pm_envr *env, pm_fifo *f, size_t need)
         if (pos + REC_HDR > f->cap)
             pos = 0;
     }
-    pm_free(env, f->data);
+    if (f->lent && !f->pinned)
+        f->pinned = f->data; /* the lent record stays valid where it was lent */
+    else
+        pm_free(env, f->data);
     f->data = nd;
     f->cap = ncap;
     f->head = 0;
@@ -111,6 +114,10 @@ static int fifo_grow(const pm_envr *env, pm_fifo *f, size_t need)
 int pm_fifo_push(const pm_envr *env, pm_fifo *f, uint32_t tag, const void *a, size_t alen,
                  const void *b, size_t blen)
 {
+    if (f->pinned && !f->lent) { /* the loan ended at the last pop */
+        pm_free(env, f->pinned);
+        f->pinned = NULL;
+    }
     size_t len = alen + blen;
     if (len >= SKIP)
         return PM_ERR_TOO_BIG;
@@ -193,6 +200,8 @@ void pm_fifo_pop(pm_fifo *f)
 {
     if (f->count == 0)
         return;
+    f->lent = false; /* the head is the lent record, if any; its old ring goes at the next push */
+    f->lent_len = 0;
     fifo_skip(f);
     uint32_t l32;
     memcpy(&l32, f->data + f->head, 4);
@@ -206,6 +215,17 @@ void pm_fifo_pop(pm_fifo *f)
     } else if (f->head == f->cap) {
         f->head = 0;
     }
+}
+
+bool pm_fifo_lend(pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t *len)
+{
+    if (f->lent)
+        pm_fifo_pop(f);
+    if (!pm_fifo_peek(f, tag, data, len))
+        return false;
+    f->lent = true;
+    f->lent_len = *len;
+    return true;
 }
 
 void pm_fifo_iter_init(const pm_fifo *f, pm_fifo_iter *it)
@@ -240,7 +260,60 @@ bool pm_fifo_iter_next(const pm_fifo *f, pm_fifo_iter *it, uint32_t *tag, const 
 void pm_fifo_free(const pm_envr *env, pm_fifo *f)
 {
     pm_free(env, f->data);
+    pm_free(env, f->pinned);
     size_t limit = f->limit;
     memset(f, 0, sizeof *f);
     f->limit = limit;
+}
+
+/* ---- fixed-size item queue ------------------------------------------- */
+
+void pm_queue_init(pm_queue *q, size_t item_size)
+{
+    memset(q, 0, sizeof *q);
+    q->item_size = item_size;
+}
+
+int pm_queue_push(const pm_envr *env, pm_queue *q, const void *item)
+{
+    if (q->count == q->cap) {
+        size_t ncap = q->cap ? q->cap * 2 : 16;
+        uint8_t *n = pm_alloc(env, ncap * q->item_size);
+        if (!n)
+            return PM_ERR_NOMEM;
+        /* Linearise: the items from head to the end of the ring, then the
+         * ones that wrapped to its start. */
+        size_t first = PM_MIN(q->count, q->cap - q->head);
+        if (first)
+            memcpy(n, q->items + q->head * q->item_size, first * q->item_size);
+        if (q->count > first)
+            memcpy(n + first * q->item_size, q->items, (q->count - first) * q->item_size);
+        pm_free(env, q->items);
+        q->items = n;
+        q->cap = ncap;
+        q->head = 0;
+    }
+    size_t at = (q->head + q->count) % q->cap;
+    memcpy(q->items + at * q->item_size, item, q->item_size);
+    q->count++;
+    return PM_OK;
+}
+
+void *pm_queue_front(const pm_queue *q)
+{
+    return q->count ? q->items + q->head * q->item_size : NULL;
+}
+
+void pm_queue_pop(pm_queue *q)
+{
+    if (q->count == 0)
+        return;
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+}
+
+void pm_queue_free(const pm_envr *env, pm_queue *q)
+{
+    pm_free(env, q->items);
+    pm_queue_init(q, q->item_size);
 }

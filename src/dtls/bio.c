@@ -82,38 +82,108 @@ static int bio_destroy(BIO *b)
     return 1;
 }
 
-static BIO_METHOD *g_method;
+/* ---- the read side: the one datagram being fed, without a copy ---- */
+
+typedef struct pm_dtls_rbio {
+    const uint8_t *data; /* borrowed from pm_dtls_rbio_set's caller */
+    size_t len;
+} pm_dtls_rbio;
+
+static int rbio_read(BIO *b, char *out, int cap)
+{
+    pm_dtls_rbio *st = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (!st || !out || cap < 0)
+        return -1;
+    if (st->len == 0) {
+        BIO_set_retry_read(b); /* "would block", not EOF */
+        return -1;
+    }
+    /* OpenSSL asks for a whole datagram at once (DTLS reads up to its
+     * buffer's size); a datagram is never read in parts, so what does not
+     * fit is dropped, as a datagram socket would. */
+    size_t n = PM_MIN(st->len, (size_t)cap);
+    memcpy(out, st->data, n);
+    st->data = NULL;
+    st->len = 0;
+    return (int)n;
+}
+
+static long rbio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    pm_dtls_rbio *st = BIO_get_data(b);
+    switch (cmd) {
+    case BIO_CTRL_PENDING:
+        return st ? (long)st->len : 0;
+    case BIO_CTRL_RESET:
+        if (st)
+            st->len = 0;
+        return 1;
+    case BIO_CTRL_FLUSH:
+        return 1;
+    default:
+        return bio_ctrl(b, cmd, num, ptr); /* the same datagram answers as the write side */
+    }
+}
+
+static BIO_METHOD *g_method;  /* write side */
+static BIO_METHOD *g_rmethod; /* read side */
 static pthread_once_t g_method_once = PTHREAD_ONCE_INIT;
+
+static BIO_METHOD *make_method(const char *name, int (*write)(BIO *, const char *, int),
+                               int (*read)(BIO *, char *, int),
+                               long (*ctrl)(BIO *, int, long, void *))
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, name);
+    if (!m)
+        return NULL;
+    if ((write && !BIO_meth_set_write(m, write)) || (read && !BIO_meth_set_read(m, read)) ||
+        !BIO_meth_set_ctrl(m, ctrl) || !BIO_meth_set_create(m, bio_create) ||
+        !BIO_meth_set_destroy(m, bio_destroy)) {
+        BIO_meth_free(m);
+        return NULL;
+    }
+    return m;
+}
 
 /* BIO_METHODs must outlive every BIO using them: one per process, never freed. */
 static void method_init(void)
 {
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "peermesh dgram");
-    if (!m)
-        return;
-    if (!BIO_meth_set_write(m, bio_write) || !BIO_meth_set_ctrl(m, bio_ctrl) ||
-        !BIO_meth_set_create(m, bio_create) || !BIO_meth_set_destroy(m, bio_destroy)) {
-        BIO_meth_free(m);
-        return;
-    }
-    g_method = m;
+    g_method = make_method("peermesh dgram", bio_write, NULL, bio_ctrl);
+    g_rmethod = make_method("peermesh dgram in", NULL, rbio_read, rbio_ctrl);
 }
 
-BIO *pm_dtls_bio_new(void (*send)(void *ud, const uint8_t *dgram, size_t len), void *ud)
+/* A BIO of one of our methods holding `st` (OPENSSL_zalloc'ed; freed with the BIO). */
+static BIO *new_bio(BIO_METHOD *const *method, void *st)
 {
     pthread_once(&g_method_once, method_init);
-    if (!g_method)
-        return NULL;
-    pm_dtls_bio *st = OPENSSL_zalloc(sizeof *st);
-    if (!st)
-        return NULL;
-    st->send = send;
-    st->ud = ud;
-    BIO *b = BIO_new(g_method);
+    BIO *b = *method && st ? BIO_new(*method) : NULL;
     if (!b) {
         OPENSSL_free(st);
         return NULL;
     }
     BIO_set_data(b, st);
     return b;
+}
+
+BIO *pm_dtls_rbio_new(void)
+{
+    return new_bio(&g_rmethod, OPENSSL_zalloc(sizeof(pm_dtls_rbio)));
+}
+
+void pm_dtls_rbio_set(BIO *b, const uint8_t *data, size_t len)
+{
+    pm_dtls_rbio *st = BIO_get_data(b);
+    st->data = data;
+    st->len = data ? len : 0;
+}
+
+BIO *pm_dtls_bio_new(void (*send)(void *ud, const uint8_t *dgram, size_t len), void *ud)
+{
+    pm_dtls_bio *st = OPENSSL_zalloc(sizeof *st);
+    if (st) {
+        st->send = send;
+        st->ud = ud;
+    }
+    return new_bio(&g_method, st);
 }

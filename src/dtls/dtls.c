@@ -354,19 +354,15 @@ static void drive(pm_dtls *d)
 
 static void feed(pm_dtls *d, const uint8_t *data, size_t len)
 {
-    /* The read BIO must hold exactly this datagram: OpenSSL drains it in one
-     * BIO_read, and leftovers would be glued to the next datagram. */
-    if (BIO_ctrl_pending(d->rbio) > 0) {
-        PM_DEBUG(d->env, DTLS_LOG, "%s: discarding %zu unread bytes", role(d),
-                 (size_t)BIO_ctrl_pending(d->rbio));
-        (void)BIO_reset(d->rbio);
-    }
-    if (BIO_write(d->rbio, data, (int)len) != (int)len) {
-        err_reset();
-        PM_WARN(d->env, DTLS_LOG, "%s: cannot buffer a %zu-byte datagram", role(d), len);
-        return;
-    }
+    /* The read BIO lends OpenSSL exactly this datagram, from the caller's
+     * memory, for this drive only: whatever it did not read is dropped, so
+     * nothing is glued to the next datagram and no pointer outlives it. */
+    pm_dtls_rbio_set(d->rbio, data, len);
     drive(d);
+    if (BIO_ctrl_pending(d->rbio) > 0)
+        PM_DEBUG(d->env, DTLS_LOG, "%s: %zu unread bytes dropped", role(d),
+                 (size_t)BIO_ctrl_pending(d->rbio));
+    pm_dtls_rbio_set(d->rbio, NULL, 0);
 }
 
 /* ---- public API ---- */
@@ -391,7 +387,7 @@ int pm_dtls_new(const pm_envr *env, pm_rtc_certificate *cert, bool client,
     err_reset();
     BIO *wbio = NULL;
     d->ssl = SSL_new(cert->ctx);
-    d->rbio = BIO_new(BIO_s_mem());
+    d->rbio = pm_dtls_rbio_new();
     wbio = pm_dtls_bio_new(bio_send, d);
     if (!d->ssl || !d->rbio || !wbio) {
         char err[512];
@@ -403,8 +399,6 @@ int pm_dtls_new(const pm_envr *env, pm_rtc_certificate *cert, bool client,
         pm_dtls_free(d);
         return PM_ERR_CRYPTO;
     }
-    /* Empty read BIO = "would block", not EOF. */
-    BIO_set_mem_eof_return(d->rbio, -1);
     SSL_set_bio(d->ssl, d->rbio, wbio);
     SSL_set_app_data(d->ssl, d);
     SSL_set_info_callback(d->ssl, info_cb);

@@ -45,6 +45,16 @@ int pm_dtls_verify_cb(X509_STORE_CTX *store, void *arg);
 BIO *pm_dtls_bio_new(void (*send)(void *ud, const uint8_t *dgram, size_t len), void *ud);
 
 /**
+ * The read BIO: it serves the one datagram set by pm_dtls_rbio_set() to
+ * OpenSSL's next read, from the caller's memory (no copy into a memory
+ * BIO), then reads as empty ("would block") until the next one. The
+ * caller keeps the datagram alive until it has driven OpenSSL, then clears
+ * it with pm_dtls_rbio_set(b, NULL, 0).
+ */
+BIO *pm_dtls_rbio_new(void);
+void pm_dtls_rbio_set(BIO *b, const uint8_t *data, size_t len);
+
+/**
  * Format `len` digest bytes as upper-case hex pairs joined by ':' into out
  * (at least 3 * len bytes).
  */

@@ -98,7 +98,7 @@ static void set_open(pm_rtc_channel *ch)
     if (ch->state != PM_RTC_CHANNEL_CONNECTING)
         return;
     ch->state = PM_RTC_CHANNEL_OPEN;
-    pm_rtc_emit(ch->pc, PM_RTC_EVENT_CHANNEL_OPEN, ch, PM_RTC_CHANNEL_OPEN, NULL, NULL);
+    pm_rtc_emit(ch->pc, PM_RTC_EVENT_CHANNEL_OPEN, ch, PM_RTC_CHANNEL_OPEN);
 }
 
 static int assign_id(pm_rtc_peer *pc, pm_rtc_channel *ch)
@@ -135,7 +135,7 @@ static void send_open(pm_rtc_channel *ch)
         PM_WARN(&pc->env, "rtc", "no free stream id for channel '%s'", ch->label);
         ch->open_pending = false;
         ch->state = PM_RTC_CHANNEL_CLOSED;
-        pm_rtc_emit(pc, PM_RTC_EVENT_CHANNEL_CLOSED, ch, PM_RTC_CHANNEL_CLOSED, NULL, NULL);
+        pm_rtc_emit(pc, PM_RTC_EVENT_CHANNEL_CLOSED, ch, PM_RTC_CHANNEL_CLOSED);
         return;
     }
     pm_dcep_open o;
@@ -252,7 +252,7 @@ static void on_dcep_open(pm_rtc_peer *pc, uint16_t sid, const uint8_t *d, size_t
     ch->id = sid;
     ch->acked = true;
     send_ack(ch); /* retried by pm_rtc_channels_flush() if SCTP is full */
-    pm_rtc_emit(pc, PM_RTC_EVENT_DATA_CHANNEL, ch, 0, NULL, NULL);
+    pm_rtc_emit(pc, PM_RTC_EVENT_DATA_CHANNEL, ch, 0);
     set_open(ch);
 }
 
@@ -305,7 +305,7 @@ void pm_rtc_channels_on_message(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, co
         PM_ERROR(&pc->env, "rtc", "out of memory: message on '%s' lost", ch->label);
         return;
     }
-    pm_rtc_emit(pc, PM_RTC_EVENT_CHANNEL_MESSAGE, ch, 0, NULL, NULL);
+    pm_rtc_emit(pc, PM_RTC_EVENT_CHANNEL_MESSAGE, ch, 0);
 }
 
 /* ---- sending --------------------------------------------------------- */
@@ -317,7 +317,7 @@ static void check_low_threshold(pm_rtc_channel *ch)
         ch->above_threshold = true;
     } else if (ch->above_threshold) {
         ch->above_threshold = false;
-        pm_rtc_emit(ch->pc, PM_RTC_EVENT_BUFFERED_AMOUNT_LOW, ch, 0, NULL, NULL);
+        pm_rtc_emit(ch->pc, PM_RTC_EVENT_BUFFERED_AMOUNT_LOW, ch, 0);
     }
 }
 
@@ -337,7 +337,7 @@ static void finish_close(pm_rtc_channel *ch)
     ch->state = PM_RTC_CHANNEL_CLOSED;
     pm_fifo_free(&ch->pc->env, &ch->send);
     ch->buffered = 0;
-    pm_rtc_emit(ch->pc, PM_RTC_EVENT_CHANNEL_CLOSED, ch, PM_RTC_CHANNEL_CLOSED, NULL, NULL);
+    pm_rtc_emit(ch->pc, PM_RTC_EVENT_CHANNEL_CLOSED, ch, PM_RTC_CHANNEL_CLOSED);
 }
 
 /* Push queued messages of one channel into SCTP until it pushes back. */
@@ -492,16 +492,21 @@ void pm_rtc_channel_destroy(pm_rtc_channel *ch)
     const pm_envr *env = &ch->pc->env;
     pm_fifo_free(env, &ch->recv);
     pm_fifo_free(env, &ch->send);
-    pm_buf_free(env, &ch->taken);
     pm_free(env, ch->label);
     pm_free(env, ch->protocol);
     pm_free(env, ch);
 }
 
+/* What the application has not taken yet (the lent message is taken). */
+static size_t unread_bytes(const pm_rtc_channel *ch)
+{
+    return ch->recv.payload - ch->recv.lent_len;
+}
+
 bool pm_rtc_channels_backlogged(const pm_rtc_peer *pc)
 {
     for (size_t i = 0; i < pc->channel_count; i++)
-        if (pc->channels[i]->recv.payload >= PM_RTC_RECV_QUEUE_LIMIT)
+        if (unread_bytes(pc->channels[i]) >= PM_RTC_RECV_QUEUE_LIMIT)
             return true;
     return false;
 }
@@ -524,6 +529,8 @@ void pm_rtc_channel_release(pm_rtc_channel *ch)
     if (!ch)
         return;
     ch->released = true;
+    if (ch->recv.lent)
+        pm_fifo_pop(&ch->recv); /* the loan of the last get_packet ends here */
     pm_rtc_channel_close(ch);
 }
 
@@ -536,26 +543,20 @@ int pm_rtc_channel_get_packet(pm_rtc_channel *ch, const uint8_t **data, size_t *
     uint32_t tag;
     const uint8_t *d;
     size_t n;
-    if (!pm_fifo_peek(&ch->recv, &tag, &d, &n))
+    /* Borrowed head: the message is lent where it lies in the queue, which
+     * keeps it in place (even if more arrivals grow the queue) until the
+     * next get_packet or release. No copy. */
+    if (!pm_fifo_lend(&ch->recv, &tag, &d, &n))
         return PM_ERR_AGAIN;
-    /* Lend a copy: more messages may arrive (and move the queue) before the
-     * next get_packet. A big buffer is not kept for small messages. */
-    if (ch->taken.cap > 4 * PM_MAX(n, (size_t)4096))
-        pm_buf_free(&ch->pc->env, &ch->taken);
-    ch->taken.len = 0;
-    int rc = pm_buf_append(&ch->pc->env, &ch->taken, d, n);
-    if (rc != PM_OK)
-        return rc;
-    pm_fifo_pop(&ch->recv);
     ch->last_was_string = tag == 1;
-    *data = ch->taken.data;
+    *data = d;
     *len = n;
     return PM_OK;
 }
 
 int pm_rtc_channel_get_available_packet_count(const pm_rtc_channel *ch)
 {
-    return ch ? (int)ch->recv.count : 0;
+    return ch ? (int)(ch->recv.count - ch->recv.lent) : 0;
 }
 
 bool pm_rtc_channel_was_string_packet(const pm_rtc_channel *ch)

@@ -59,7 +59,7 @@ static void set_signaling(pm_rtc_peer *pc, pm_rtc_signaling_state s)
     if (pc->signaling == s)
         return;
     pc->signaling = s;
-    pm_rtc_emit(pc, PM_RTC_EVENT_SIGNALING_STATE, NULL, (int)s, NULL, NULL);
+    pm_rtc_emit(pc, PM_RTC_EVENT_SIGNALING_STATE, NULL, (int)s);
 }
 
 static void start_gathering(pm_rtc_peer *pc)
@@ -67,7 +67,7 @@ static void start_gathering(pm_rtc_peer *pc)
     if (pc->gathering != PM_RTC_GATHERING_NEW)
         return;
     pc->gathering = PM_RTC_GATHERING_GATHERING;
-    pm_rtc_emit(pc, PM_RTC_EVENT_GATHERING_STATE, NULL, (int)pc->gathering, NULL, NULL);
+    pm_rtc_emit(pc, PM_RTC_EVENT_GATHERING_STATE, NULL, (int)pc->gathering);
     pm_ice_gather(pc->ice, pc->now);
     if (pc->state == PM_RTC_STATE_NEW)
         pm_rtc_set_state(pc, PM_RTC_STATE_CONNECTING);
@@ -87,7 +87,7 @@ int pm_rtc_peer_create_offer(pm_rtc_peer *pc)
     if (rc != PM_OK)
         return rc;
     set_signaling(pc, PM_RTC_SIGNALING_HAVE_LOCAL_OFFER);
-    pm_rtc_emit(pc, PM_RTC_EVENT_DESCRIPTION, NULL, 0, "offer", pc->local_sdp);
+    pm_rtc_emit_text(pc, PM_RTC_EVENT_DESCRIPTION, "offer", pc->local_sdp);
     start_gathering(pc);
     pm_rtc_drive(pc);
     return PM_OK;
@@ -202,7 +202,7 @@ int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type, const 
         set_signaling(pc, PM_RTC_SIGNALING_HAVE_REMOTE_OFFER);
         pc->negotiated = true;
         set_signaling(pc, PM_RTC_SIGNALING_STABLE);
-        pm_rtc_emit(pc, PM_RTC_EVENT_DESCRIPTION, NULL, 0, "answer", pc->local_sdp);
+        pm_rtc_emit_text(pc, PM_RTC_EVENT_DESCRIPTION, "answer", pc->local_sdp);
         start_gathering(pc);
     } else {
         pc->negotiated = true;

@@ -24,64 +24,69 @@ void pm_rtc_channel_init_default(pm_rtc_channel_init *init)
 
 /* ---- events ---------------------------------------------------------- */
 
-/* Record: [u32 handle][i32 state][s1 NUL][s2 NUL]; tag = event type. */
-void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state,
-                 const char *s1, const char *s2)
+static void queue_event(pm_rtc_peer *pc, const pm_rtc_ev *e)
 {
-    uint8_t hdr[8];
-    uint32_t handle = ch ? ch->handle : 0;
-    memcpy(hdr, &handle, 4);
-    memcpy(hdr + 4, &state, 4);
-    size_t l1 = s1 ? strlen(s1) + 1 : 0, l2 = s2 ? strlen(s2) + 1 : 0;
-    pm_buf b = {0};
-    if (pm_buf_append(&pc->env, &b, hdr, sizeof hdr) ||
-        (l1 && pm_buf_append(&pc->env, &b, s1, l1)) ||
-        (l2 && pm_buf_append(&pc->env, &b, s2, l2)) ||
-        pm_fifo_push(&pc->env, &pc->events, (uint32_t)type, b.data, b.len, NULL, 0))
+    if (pm_queue_push(&pc->env, &pc->events, e) != PM_OK) {
+        PM_ERROR(&pc->env, "rtc", "out of memory queueing event %d", (int)e->type);
+        pm_free(&pc->env, e->text);
+    }
+}
+
+void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state)
+{
+    pm_rtc_ev e = {type, ch ? ch->handle : 0, state, NULL, NULL};
+    queue_event(pc, &e);
+}
+
+void pm_rtc_emit_text(pm_rtc_peer *pc, pm_rtc_event_type type, const char *sdp_type,
+                      const char *text)
+{
+    pm_rtc_ev e = {type, 0, 0, sdp_type, NULL};
+    if (text && *text && !(e.text = pm_strdup(&pc->env, text))) {
         PM_ERROR(&pc->env, "rtc", "out of memory queueing event %d", (int)type);
-    pm_buf_free(&pc->env, &b);
+        return;
+    }
+    queue_event(pc, &e);
+}
+
+/* Free what the last event lent out (its strings live until the next call). */
+static void end_event_loan(pm_rtc_peer *pc)
+{
+    pm_free(&pc->env, pc->ev_text);
+    pc->ev_text = NULL;
 }
 
 bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
 {
     if (!pc || !ev)
         return false;
+    end_event_loan(pc);
     for (;;) {
-        uint32_t tag;
-        const uint8_t *d;
-        size_t n;
-        if (!pm_fifo_peek(&pc->events, &tag, &d, &n)) {
+        const pm_rtc_ev *front = pm_queue_front(&pc->events);
+        if (!front) {
             pm_rtc_channels_reap(pc);
             return false;
         }
-        /* Lend a copy: the queue may grow (and move) before the next call. */
-        pc->ev_taken.len = 0;
-        int rc = pm_buf_append(&pc->env, &pc->ev_taken, d, n);
-        pm_fifo_pop(&pc->events);
-        if (rc != PM_OK)
-            return false;
-        d = pc->ev_taken.data;
+        pm_rtc_ev e = *front;
+        pm_queue_pop(&pc->events);
         memset(ev, 0, sizeof *ev);
-        ev->type = (pm_rtc_event_type)tag;
-        uint32_t handle;
-        memcpy(&handle, d, 4);
-        memcpy(&ev->state, d + 4, 4);
-        const char *s1 = n > 8 ? (const char *)d + 8 : NULL;
-        const char *s2 = s1 && (size_t)(strlen(s1) + 9) < n ? s1 + strlen(s1) + 1 : NULL;
-        if (handle) {
-            ev->channel = pm_rtc_channel_by_handle(pc, handle);
+        ev->type = e.type;
+        ev->state = e.state;
+        if (e.handle) {
+            ev->channel = pm_rtc_channel_by_handle(pc, e.handle);
             if (!ev->channel)
                 continue; /* the channel was released meanwhile: nothing to report */
         }
+        pc->ev_text = e.text;
         switch (ev->type) {
         case PM_RTC_EVENT_DESCRIPTION:
-            ev->sdp_type = s1;
-            ev->sdp = s2;
+            ev->sdp_type = e.sdp_type;
+            ev->sdp = e.text ? e.text : "";
             break;
         case PM_RTC_EVENT_CANDIDATE:
             ev->mid = pc->mid;
             ev->mline_index = 0;
-            ev->candidate = s1 ? s1 : "";
+            ev->candidate = e.text ? e.text : "";
             break;
         default:
             break;
@@ -145,7 +150,7 @@ void pm_rtc_set_state(pm_rtc_peer *pc, pm_rtc_state st)
     if (pc->state == PM_RTC_STATE_FAILED && st != PM_RTC_STATE_CLOSED)
         return; /* failed is terminal until close */
     pc->state = st;
-    pm_rtc_emit(pc, PM_RTC_EVENT_STATE, NULL, (int)st, NULL, NULL);
+    pm_rtc_emit(pc, PM_RTC_EVENT_STATE, NULL, (int)st);
 }
 
 void pm_rtc_fail(pm_rtc_peer *pc, const char *why)
@@ -259,7 +264,7 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     pc->timers_due = true;
     snprintf(pc->mid, sizeof pc->mid, "0");
     pm_fifo_init(&pc->tx, 0);
-    pm_fifo_init(&pc->events, 0);
+    pm_queue_init(&pc->events, sizeof(pm_rtc_ev));
     pm_fifo_init(&pc->inbox, 0);
     pm_fifo_init(&pc->early_dtls, 0);
     pm_fifo_init(&pc->pending_candidates, 0);
@@ -299,7 +304,7 @@ void pm_rtc_teardown(pm_rtc_peer *pc)
         pm_ice_close(pc->ice);
     if (pc->signaling != PM_RTC_SIGNALING_CLOSED) {
         pc->signaling = PM_RTC_SIGNALING_CLOSED;
-        pm_rtc_emit(pc, PM_RTC_EVENT_SIGNALING_STATE, NULL, (int)pc->signaling, NULL, NULL);
+        pm_rtc_emit(pc, PM_RTC_EVENT_SIGNALING_STATE, NULL, (int)pc->signaling);
     }
     pm_rtc_set_state(pc, PM_RTC_STATE_CLOSED);
 }
@@ -328,8 +333,10 @@ void pm_rtc_peer_free(pm_rtc_peer *pc)
     pm_free(&pc->env, pc->local_sdp);
     pm_free(&pc->env, pc->local_type);
     pm_fifo_free(&pc->env, &pc->tx);
-    pm_fifo_free(&pc->env, &pc->events);
-    pm_buf_free(&pc->env, &pc->ev_taken);
+    for (pm_rtc_ev *e; (e = pm_queue_front(&pc->events)); pm_queue_pop(&pc->events))
+        pm_free(&pc->env, e->text);
+    pm_queue_free(&pc->env, &pc->events);
+    end_event_loan(pc);
     pm_fifo_free(&pc->env, &pc->inbox);
     pm_fifo_free(&pc->env, &pc->early_dtls);
     pm_fifo_free(&pc->env, &pc->pending_candidates);

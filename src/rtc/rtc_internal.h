@@ -7,11 +7,13 @@
  * (base/driver.h), which owns the socket, the clock and the batching.
  *
  * Data path (all synchronous, single-threaded):
- *   datagram -> demux (RFC 7983) -> ICE (STUN) | DTLS -> inbox -> SCTP
- *   SCTP event -> DCEP / channel receive queue
+ *   datagram -> demux (RFC 7983) -> ICE (STUN) | DTLS -> SCTP
+ *   SCTP event -> DCEP / channel receive queue -> get_packet (lent, not copied)
  *   put_packet -> channel send queue -> SCTP -> DTLS -> tx queue -> driver/user
- * DTLS's decrypted records go to an inbox drained after pm_dtls returns, so
- * usrsctp is never entered from inside an OpenSSL call.
+ * Copies of a received message of ours: one, into the channel's receive
+ * queue (SCTP lends its events only until its next call). Decrypted DTLS
+ * records go straight to SCTP; only those that arrive before the
+ * association exists wait in the inbox. Events are typed records.
  */
 #ifndef PM_RTC_INTERNAL_H
 #define PM_RTC_INTERNAL_H
@@ -61,8 +63,7 @@ struct pm_rtc_channel {
     pm_rtc_channel_state state;
     pm_rtc_write_mode write_mode;
     bool last_was_string;
-    pm_buf taken;      /* the message get_packet lent out (copied: the queue may grow) */
-    pm_fifo recv;      /* tag: 1 = string */
+    pm_fifo recv;      /* tag: 1 = string; get_packet lends the head (pm_fifo_lend) */
     bool open_pending; /* DATA_CHANNEL_OPEN to (re)send when SCTP has room */
     bool ack_pending;  /* DATA_CHANNEL_ACK to (re)send when SCTP has room */
     pm_fifo send;      /* tag: ppid */
@@ -71,6 +72,16 @@ struct pm_rtc_channel {
     bool above_threshold;
     void *userdata;
 };
+
+/* A queued event. Channels are named by handle: one released meanwhile
+ * drops its events. */
+typedef struct pm_rtc_ev {
+    pm_rtc_event_type type;
+    uint32_t handle; /* channel, 0 = none */
+    int state;
+    const char *sdp_type; /* DESCRIPTION: "offer" or "answer" (static) */
+    char *text;           /* DESCRIPTION: the SDP; CANDIDATE: the line (NULL = ""); owned */
+} pm_rtc_ev;
 
 struct pm_rtc_peer {
     pm_envr env;
@@ -127,13 +138,13 @@ struct pm_rtc_peer {
     pm_addr remote; /* where DTLS goes (ICE selected pair) */
     bool have_remote_addr;
     pm_fifo early_dtls; /* DTLS datagrams before our role is known */
-    pm_fifo inbox;      /* decrypted DTLS records waiting for SCTP */
+    pm_fifo inbox;      /* decrypted DTLS records that arrived before SCTP existed */
 
     /* Output. */
     pm_fifo tx;      /* record: [pm_addr to][datagram]; taken records stay readable
                         until the next push (pm_fifo_pop) */
-    pm_fifo events;  /* record: [u32 channel handle][payload] */
-    pm_buf ev_taken; /* the event next_event lent out (strings point here) */
+    pm_queue events; /* pm_rtc_ev */
+    char *ev_text;   /* the string the last next_event lent out (freed at the next one) */
 
     /* Channels. */
     pm_rtc_channel **channels;
@@ -151,8 +162,10 @@ struct pm_rtc_peer {
 void pm_rtc_input(pm_rtc_peer *pc, pm_time now, const pm_addr *from, const uint8_t *d, size_t n);
 bool pm_rtc_take_transmit(pm_rtc_peer *pc, pm_transmit *out);
 pm_time pm_rtc_deadline(const pm_rtc_peer *pc);
-void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state,
-                 const char *s1, const char *s2);
+void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state);
+/* DESCRIPTION (sdp_type a static "offer"/"answer", text the SDP) or CANDIDATE (text). */
+void pm_rtc_emit_text(pm_rtc_peer *pc, pm_rtc_event_type type, const char *sdp_type,
+                      const char *text);
 void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d, size_t n);
 void pm_rtc_set_state(pm_rtc_peer *pc, pm_rtc_state st);
 void pm_rtc_process(pm_rtc_peer *pc);

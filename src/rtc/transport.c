@@ -16,6 +16,14 @@ static void dtls_send_cb(void *ud, const uint8_t *d, size_t n)
 static void dtls_recv_cb(void *ud, const uint8_t *d, size_t n)
 {
     pm_rtc_peer *pc = ud;
+    /* Straight into SCTP, without a copy: DTLS calls us between SSL_read
+     * calls, never from inside OpenSSL, and SCTP's output re-enters DTLS
+     * only through pm_dtls_write, which dtls.h allows here. Records that
+     * beat the association wait in the inbox (in order). */
+    if (pc->sctp && pc->inbox.count == 0) {
+        pm_sctp_handle_packet(pc->sctp, pc->now, d, n);
+        return;
+    }
     if (pm_fifo_push(&pc->env, &pc->inbox, 0, d, n, NULL, 0) != PM_OK)
         PM_WARN(&pc->env, "rtc", "dropping an SCTP packet: out of memory");
 }
@@ -162,12 +170,12 @@ static void drain_ice(pm_rtc_peer *pc)
     while (pm_ice_poll_event(pc->ice, &ev)) {
         switch (ev.type) {
         case PM_ICE_EV_LOCAL_CANDIDATE:
-            pm_rtc_emit(pc, PM_RTC_EVENT_CANDIDATE, NULL, 0, ev.candidate, NULL);
+            pm_rtc_emit_text(pc, PM_RTC_EVENT_CANDIDATE, NULL, ev.candidate);
             break;
         case PM_ICE_EV_GATHERING_DONE:
             pc->gathering = PM_RTC_GATHERING_COMPLETE;
-            pm_rtc_emit(pc, PM_RTC_EVENT_CANDIDATE, NULL, 0, "", NULL);
-            pm_rtc_emit(pc, PM_RTC_EVENT_GATHERING_STATE, NULL, (int)pc->gathering, NULL, NULL);
+            pm_rtc_emit_text(pc, PM_RTC_EVENT_CANDIDATE, NULL, "");
+            pm_rtc_emit(pc, PM_RTC_EVENT_GATHERING_STATE, NULL, (int)pc->gathering);
             break;
         case PM_ICE_EV_STATE:
             on_ice_state(pc, ev.state);

@@ -183,6 +183,7 @@ static void exchange_every_kind(void **st)
     assert_int_equal(n, 5);
     assert_memory_equal(d, "hello", 5);
     assert_true(pm_rtc_channel_was_string_packet(b));
+    assert_int_equal(pm_rtc_channel_get_available_packet_count(b), 3); /* the lent one is taken */
     assert_int_equal(pm_rtc_channel_get_packet(b, &d, &n), PM_OK);
     assert_int_equal(n, 0);
     assert_true(pm_rtc_channel_was_string_packet(b));
@@ -413,6 +414,7 @@ static void lent_data_survives_more_arrivals(void **st)
     const uint8_t *d;
     size_t n;
     assert_int_equal(pm_rtc_channel_get_packet(b, &d, &n), PM_OK);
+    assert_int_equal(pm_rtc_channel_get_available_packet_count(b), 0);
     static uint8_t big[20000];
     for (int i = 0; i < 40; i++) /* 800 KB: under the unread limit */
         assert_int_equal(pm_rtc_channel_put_packet(a, big, sizeof big), PM_OK);
@@ -420,6 +422,7 @@ static void lent_data_survives_more_arrivals(void **st)
     assert_true(lp_run(&p, msgs_ge, &w2, PM_SEC(5)));
     assert_int_equal(n, 5);
     assert_memory_equal(d, "first", 5); /* ASan would flag a freed block here */
+    assert_int_equal(pm_rtc_channel_get_available_packet_count(b), 40);
     /* Event strings stay valid across calls that emit more events. */
     pm_rtc_peer *pc;
     pm_rtc_config cfg;

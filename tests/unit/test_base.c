@@ -100,6 +100,99 @@ static void fifo_model(void **st)
     pm_fifo_free(&env, &f);
 }
 
+/* The borrowed head: a lent record stays valid and unchanged while pushes
+ * grow and wrap the ring, until the next lend or pop (ASan checks the reads). */
+static void fifo_lend(void **st)
+{
+    (void)st;
+    pm_envr env;
+    pm_test_envr(&env, 8);
+    pm_fifo f;
+    pm_fifo_init(&f, 0);
+    uint64_t rng = 7;
+    enum { N = 6000 };
+    static uint32_t model_len[N];
+    uint32_t head = 0, tail = 0; /* model: records head..tail-1, tag = index */
+    static uint8_t tmp[9000];
+    const uint8_t *lent = NULL;
+    size_t lent_len = 0;
+    uint32_t lent_tag = 0;
+    for (int step = 0; step < 4 * N; step++) {
+        unsigned op = (unsigned)(pm_test_rand(&rng) % 8);
+        if (op < 5 && tail < N) {
+            /* Mostly small records, now and then a big one that grows the ring. */
+            uint32_t len = (uint32_t)(pm_test_rand(&rng) % (op == 0 ? 9000 : 300));
+            for (uint32_t i = 0; i < len; i++)
+                tmp[i] = (uint8_t)(tail * 7 + i);
+            assert_int_equal(pm_fifo_push(&env, &f, tail, tmp, len, NULL, 0), PM_OK);
+            model_len[tail++] = len;
+        } else if (op < 7) {
+            if (lent)
+                head++; /* lending again ends the previous loan */
+            uint32_t tag;
+            bool got = pm_fifo_lend(&f, &tag, &lent, &lent_len);
+            assert_int_equal(got, head < tail);
+            lent = got ? lent : NULL;
+            if (got) {
+                assert_int_equal(tag, head);
+                assert_int_equal(lent_len, model_len[head]);
+                lent_tag = tag;
+            }
+        } else if (head < tail) {
+            pm_fifo_pop(&f);
+            head++;
+            lent = NULL;
+        }
+        if (lent) {
+            assert_true(f.lent);
+            assert_int_equal(f.lent_len, lent_len);
+            for (size_t i = 0; i < lent_len; i++)
+                assert_int_equal(lent[i], (uint8_t)(lent_tag * 7 + i));
+        } else {
+            assert_false(f.lent);
+        }
+        assert_int_equal(f.count, tail - head);
+    }
+    pm_fifo_free(&env, &f);
+    assert_null(f.pinned);
+}
+
+static void queue_model(void **st)
+{
+    (void)st;
+    pm_envr env;
+    pm_test_envr(&env, 9);
+    typedef struct item {
+        uint64_t a;
+        uint32_t b;
+    } item;
+    pm_queue q;
+    pm_queue_init(&q, sizeof(item));
+    assert_null(pm_queue_front(&q));
+    uint64_t rng = 11, head = 0, tail = 0;
+    for (int step = 0; step < 20000; step++) {
+        /* Phases of growth and of draining, so the ring wraps at every size. */
+        bool push = (pm_test_rand(&rng) % 100) < (uint64_t)((step / 2000) % 2 ? 40 : 60);
+        if (push) {
+            item it = {tail * 3, (uint32_t)tail};
+            assert_int_equal(pm_queue_push(&env, &q, &it), PM_OK);
+            tail++;
+        } else if (head < tail) {
+            const item *it = pm_queue_front(&q);
+            assert_non_null(it);
+            assert_true(it->a == head * 3 && it->b == (uint32_t)head);
+            pm_queue_pop(&q);
+            head++;
+        } else {
+            assert_null(pm_queue_front(&q));
+        }
+        assert_int_equal(q.count, tail - head);
+    }
+    pm_queue_free(&env, &q);
+    assert_int_equal(q.count, 0);
+    assert_int_equal(q.item_size, sizeof(item));
+}
+
 static void fifo_limit(void **st)
 {
     (void)st;
@@ -125,10 +218,9 @@ static void strerror_all(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(addr_parse_format),
-        cmocka_unit_test(fifo_model),
-        cmocka_unit_test(fifo_limit),
-        cmocka_unit_test(strerror_all),
+        cmocka_unit_test(addr_parse_format), cmocka_unit_test(fifo_model),
+        cmocka_unit_test(fifo_lend),         cmocka_unit_test(fifo_limit),
+        cmocka_unit_test(queue_model),       cmocka_unit_test(strerror_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
