@@ -96,7 +96,8 @@ static int client(const char *ip, uint16_t port)
     }
     pm_enet_event ev;
     pm_time give_up = pm_now() + PM_SEC(5);
-    while (pm_now() < give_up && !(next_event(host, 100, &ev) > 0 && ev.type == PM_ENET_EVENT_CONNECT))
+    while (pm_now() < give_up &&
+           !(next_event(host, 100, &ev) > 0 && ev.type == PM_ENET_EVENT_CONNECT))
         ;
     if (pm_enet_packet_peer_get_state(peer) != PM_ENET_PEER_CONNECTED) {
         fprintf(stderr, "enet-hello: no answer from %s:%u within 5 s\n", ip, (unsigned)port);

@@ -116,8 +116,8 @@ int main(int argc, char **argv)
         /* Sleep until a descriptor is ready or peermesh's deadline (absolute) comes. */
         pm_time deadline = pm_signal_client_next_timeout(client), now = pm_now();
         int ms = deadline == PM_TIME_NEVER ? -1
-                 : deadline <= now          ? 0
-                                            : (int)((deadline - now + 999) / 1000);
+                 : deadline <= now         ? 0
+                                           : (int)((deadline - now + 999) / 1000);
         struct epoll_event ready[2];
         int n = epoll_wait(ep, ready, 2, ms);
         for (int i = 0; i < n; i++) {
