@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build test test-main test-asan test-fuzz format format-check check-layers demo bench clean
+.PHONY: all deps deps-build build test test-main test-asan test-fuzz format format-check check-layers demo bench bench-report docs clean
 
 all: build
 
@@ -29,6 +29,18 @@ demo: build
 bench: build
 	./$(BUILD)/peermesh bench all
 	./$(BUILD)/peermesh-godot3-bench
+
+# The plots of docs/performance.md: run the benchmarks, draw them (gnuplot).
+bench-report: build
+	bash scripts/install-deps.sh bench-report
+	bash scripts/bench-report.sh $(BUILD) docs/figures
+
+# The figures of docs/ from their sources (docs/figures/*.dot, Graphviz). The SVGs
+# are committed, so reading the docs or building needs no Graphviz.
+docs:
+	bash scripts/install-deps.sh docs
+	for f in docs/figures/*.dot; do dot -Tsvg "$$f" -o "$${f%.dot}.svg" || exit 1; done
+	@echo "docs: figures rendered into docs/figures/"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -27,8 +27,9 @@
 #define DEFAULT_CONNECTIONS 50
 #define MAX_CONNECTIONS     400 /* memory opens 2 sockets per pair: stay under 1024 fds */
 #define OPEN_TIMEOUT        PM_SEC(10)
-#define THROUGHPUT_MESSAGE  65535 /* as libdatachannel's benchmark */
-#define SEND_BUDGET         16    /* one mebibyte of 65535-byte messages per step */
+#define THROUGHPUT_MESSAGE  65535    /* as libdatachannel's benchmark (--size changes it) */
+#define MAX_MESSAGE         262144   /* the peers' default maximum message size */
+#define SEND_BUDGET         (1 << 20) /* bytes queued per step */
 #define RECEIVE_BUDGET      64
 #define LATENCY_MESSAGE     100
 #define LATENCY_SAMPLES     10000
@@ -45,13 +46,17 @@ static const char USAGE[] =
     "  --threads T      throughput: 2 = sender and receiver on their own threads (default),\n"
     "                   1 = both peers polled by one thread\n"
     "  --connections N  setup: connections made; memory: pairs opened (default 50)\n"
-    "  --bind IP        address the peers bind to (default 127.0.0.1)\n";
+    "  --bind IP        address the peers bind to (default 127.0.0.1)\n"
+    "  --size B         throughput: message size in bytes, 1..262144 (default 65535)\n"
+    "  --samples        setup: every connection's time too (samples_ms, sorted)\n";
 
 typedef struct bench_options {
     double seconds;
     long connections;
     const char *bind_address;
     long threads;
+    long message_size;
+    int samples;
 } bench_options;
 
 typedef int (*bench_fn)(const bench_options *opt);
@@ -61,6 +66,7 @@ static const pm_cli_expect EXPECTS[] = {
     {'c', "a number of connections 1..400"},
     {'b', PM_CLI_EXPECT_IP},
     {'t', "1 or 2 threads"},
+    {'z', "a message size in bytes 1..262144"},
     {0, NULL},
 };
 
@@ -96,19 +102,20 @@ static void close_link(pm_cli_link *link, pm_cli_loop *loop)
 
 typedef struct throughput_state {
     const uint8_t *message;
+    size_t size;
     uint64_t bytes;   /* received */
     pm_time first_rx; /* 0 until the first message arrived */
     pm_time stopped;  /* end of the measurement */
 } throughput_state;
 
 /* Keep the sender's buffer topped up: 1 when the budget (not the window) stopped us, 0, or <0. */
-static int top_up(pm_cli_link *link, const uint8_t *message)
+static int top_up(pm_cli_link *link, const uint8_t *message, size_t size)
 {
     pm_rtc_channel *tx = link->ch[PM_CLI_OFFERER];
-    for (int i = 0; i < SEND_BUDGET; i++) {
-        if (!pm_cli_may_queue(tx, &link->paused, THROUGHPUT_MESSAGE))
+    for (size_t queued = 0; queued < SEND_BUDGET; queued += size) {
+        if (!pm_cli_may_queue(tx, &link->paused, size))
             return 0;
-        int rc = pm_rtc_channel_put_packet(tx, message, THROUGHPUT_MESSAGE);
+        int rc = pm_rtc_channel_put_packet(tx, message, size);
         if (rc < 0)
             return rc;
     }
@@ -121,7 +128,7 @@ static int throughput_step(pm_cli_link *link, throughput_state *st, pm_cli_loop 
     int events = pm_cli_link_step(link);
     if (events < 0)
         return events;
-    int sending = top_up(link, st->message);
+    int sending = top_up(link, st->message, st->size);
     if (sending < 0)
         return sending;
     int taken = pm_cli_link_drain(link->ch[PM_CLI_ANSWERER], RECEIVE_BUDGET, &st->bytes);
@@ -157,21 +164,22 @@ static int bench_throughput(const bench_options *opt)
 {
     pm_cli_loop loop;
     pm_cli_link link;
-    uint8_t *message = malloc(THROUGHPUT_MESSAGE);
+    size_t size = (size_t)opt->message_size;
+    uint8_t *message = malloc(size);
     if (!message || pm_cli_loop_init(&loop, 2) < 0) {
         free(message);
         return PM_ERR_NOMEM;
     }
-    for (size_t i = 0; i < THROUGHPUT_MESSAGE; i++)
+    for (size_t i = 0; i < size; i++)
         message[i] = (uint8_t)i;
-    throughput_state st = {.message = message};
+    throughput_state st = {.message = message, .size = size};
     pm_time span = (pm_time)(opt->seconds * 1e6), window = 0;
     int rc = open_link(&link, &loop, opt);
     if (rc == PM_OK) {
         if (opt->threads == 2) {
             /* Each peer is then polled only by its own thread. */
             pm_cli_loop_clear(&loop);
-            rc = pm_cli_throughput_threaded(&link, message, THROUGHPUT_MESSAGE, span, &st.bytes,
+            rc = pm_cli_throughput_threaded(&link, message, size, span, &st.bytes,
                                             &window);
         } else {
             rc = measure_throughput(&link, &loop, &st, span);
@@ -185,7 +193,7 @@ static int bench_throughput(const bench_options *opt)
             json_pack("{s:s, s:o, s:I, s:o, s:i, s:i}", "bench", "throughput", "mb_per_s",
                       pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
                       (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
-                      "message_size", THROUGHPUT_MESSAGE, "threads", (int)opt->threads));
+                      "message_size", (int)size, "threads", (int)opt->threads));
     }
     pm_cli_loop_destroy(&loop);
     free(message);
@@ -216,12 +224,18 @@ static int bench_setup(const bench_options *opt)
     }
     if (rc == PM_OK) {
         pm_cli_sort_times(samples, n);
-        pm_cli_print_json(
-            json_pack("{s:s, s:o, s:o, s:o, s:o, s:i}", "bench", "setup", "median_ms",
-                      pm_cli_json_rounded(pm_cli_median(samples, n) / 1e3, 3), "p99_ms",
-                      pm_cli_json_rounded((double)pm_cli_percentile(samples, n, 99) / 1e3, 3),
-                      "min_ms", pm_cli_json_rounded((double)samples[0] / 1e3, 3), "max_ms",
-                      pm_cli_json_rounded((double)samples[n - 1] / 1e3, 3), "connections", (int)n));
+        json_t *line = json_pack(
+            "{s:s, s:o, s:o, s:o, s:o, s:i}", "bench", "setup", "median_ms",
+            pm_cli_json_rounded(pm_cli_median(samples, n) / 1e3, 3), "p99_ms",
+            pm_cli_json_rounded((double)pm_cli_percentile(samples, n, 99) / 1e3, 3), "min_ms",
+            pm_cli_json_rounded((double)samples[0] / 1e3, 3), "max_ms",
+            pm_cli_json_rounded((double)samples[n - 1] / 1e3, 3), "connections", (int)n);
+        json_t *all = opt->samples ? json_array() : NULL;
+        for (size_t i = 0; all && i < n; i++)
+            json_array_append_new(all, pm_cli_json_rounded((double)samples[i] / 1e3, 3));
+        if (all)
+            json_object_set_new(line, "samples_ms", all);
+        pm_cli_print_json(line);
     }
     pm_cli_loop_destroy(&loop);
     free(samples);
@@ -453,6 +467,9 @@ static int take_option(void *ud, int code, const char *arg)
         return pm_cli_option_bind(&CMD, arg, &opt->bind_address);
     case 't':
         return pm_cli_parse_long(arg, 1, 2, &opt->threads) ? -1 : PM_CLI_OPTION_BAD;
+    case 'z':
+        return pm_cli_parse_long(arg, 1, MAX_MESSAGE, &opt->message_size) ? -1
+                                                                           : PM_CLI_OPTION_BAD;
     }
     return -1;
 }
@@ -460,12 +477,14 @@ static int take_option(void *ud, int code, const char *arg)
 /* Returns -1 when the run may go on, else the exit status. */
 static int parse_options(int argc, char **argv, bench_options *opt, const char **which)
 {
-    static const struct option longs[] = {
+    const struct option longs[] = {
         {"seconds", required_argument, NULL, 's'}, {"connections", required_argument, NULL, 'c'},
         {"bind", required_argument, NULL, 'b'},    {"threads", required_argument, NULL, 't'},
+        {"size", required_argument, NULL, 'z'},    {"samples", no_argument, &opt->samples, 1},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    *opt = (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2};
+    *opt = (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2,
+                           THROUGHPUT_MESSAGE, 0};
     int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, opt);
     if (status >= 0)
         return status;

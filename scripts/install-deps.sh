@@ -2,13 +2,16 @@
 # install-deps.sh: install the Debian 12 packages peermesh needs, only those
 # that are missing.
 #
-#   scripts/install-deps.sh [build] [interop]     (default: build)
+#   scripts/install-deps.sh [build] [interop] [docs] [bench-report]   (default: build)
 #
 #   build    compilers, CMake/Ninja, clang tools and the C libraries we link
 #   interop  the reference WebRTC stacks used by tests/interop/ (pion, aiortc,
 #            headless Chromium) and the tools the pairing driver needs; Godot
 #            3.2.3 (godot3-server headless, godot3 under xvfb-run) for the ENet
 #            wire-compatibility tests in tests/godot/
+#   docs     Graphviz, for `make docs` (docs/figures/*.dot -> .svg; the SVGs are
+#            committed, so nothing else needs it)
+#   bench-report  gnuplot, for `make bench-report` (the plots of docs/performance.md)
 #
 # Runs as root, or through sudo otherwise. Idempotent: packages are checked
 # with dpkg-query first and apt-get (update + install) runs only when at least
@@ -19,9 +22,11 @@ BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-de
   libssl-dev libusrsctp-dev libcmocka-dev libjansson-dev libwebsockets-dev libev-dev libenet-dev"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
   iproute2 util-linux godot3 godot3-server xvfb xauth"
+DOCS_PKGS="graphviz"
+BENCH_REPORT_PKGS="gnuplot-nox"
 
 usage() {
-  echo "usage: $0 [build] [interop]" >&2
+  echo "usage: $0 [build] [interop] [docs] [bench-report]" >&2
   exit 64
 }
 
@@ -31,6 +36,8 @@ for group in "$@"; do
   case "$group" in
     build) wanted="$wanted $BUILD_PKGS" ;;
     interop) wanted="$wanted $INTEROP_PKGS" ;;
+    docs) wanted="$wanted $DOCS_PKGS" ;;
+    bench-report) wanted="$wanted $BENCH_REPORT_PKGS" ;;
     -h | --help) usage ;;
     *) echo "install-deps: unknown group '$group'" >&2; usage ;;
   esac
