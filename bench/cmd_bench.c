@@ -27,8 +27,8 @@
 #define DEFAULT_CONNECTIONS 50
 #define MAX_CONNECTIONS     400 /* memory opens 2 sockets per pair: stay under 1024 fds */
 #define OPEN_TIMEOUT        PM_SEC(10)
-#define THROUGHPUT_MESSAGE  65535    /* as libdatachannel's benchmark (--size changes it) */
-#define MAX_MESSAGE         262144   /* the peers' default maximum message size */
+#define THROUGHPUT_MESSAGE  65535     /* as libdatachannel's benchmark (--size changes it) */
+#define MAX_MESSAGE         262144    /* the peers' default maximum message size */
 #define SEND_BUDGET         (1 << 20) /* bytes queued per step */
 #define RECEIVE_BUDGET      64
 #define LATENCY_MESSAGE     100
@@ -179,8 +179,7 @@ static int bench_throughput(const bench_options *opt)
         if (opt->threads == 2) {
             /* Each peer is then polled only by its own thread. */
             pm_cli_loop_clear(&loop);
-            rc = pm_cli_throughput_threaded(&link, message, size, span, &st.bytes,
-                                            &window);
+            rc = pm_cli_throughput_threaded(&link, message, size, span, &st.bytes, &window);
         } else {
             rc = measure_throughput(&link, &loop, &st, span);
             window = st.stopped - st.first_rx;
@@ -224,12 +223,12 @@ static int bench_setup(const bench_options *opt)
     }
     if (rc == PM_OK) {
         pm_cli_sort_times(samples, n);
-        json_t *line = json_pack(
-            "{s:s, s:o, s:o, s:o, s:o, s:i}", "bench", "setup", "median_ms",
-            pm_cli_json_rounded(pm_cli_median(samples, n) / 1e3, 3), "p99_ms",
-            pm_cli_json_rounded((double)pm_cli_percentile(samples, n, 99) / 1e3, 3), "min_ms",
-            pm_cli_json_rounded((double)samples[0] / 1e3, 3), "max_ms",
-            pm_cli_json_rounded((double)samples[n - 1] / 1e3, 3), "connections", (int)n);
+        json_t *line =
+            json_pack("{s:s, s:o, s:o, s:o, s:o, s:i}", "bench", "setup", "median_ms",
+                      pm_cli_json_rounded(pm_cli_median(samples, n) / 1e3, 3), "p99_ms",
+                      pm_cli_json_rounded((double)pm_cli_percentile(samples, n, 99) / 1e3, 3),
+                      "min_ms", pm_cli_json_rounded((double)samples[0] / 1e3, 3), "max_ms",
+                      pm_cli_json_rounded((double)samples[n - 1] / 1e3, 3), "connections", (int)n);
         json_t *all = opt->samples ? json_array() : NULL;
         for (size_t i = 0; all && i < n; i++)
             json_array_append_new(all, pm_cli_json_rounded((double)samples[i] / 1e3, 3));
@@ -468,8 +467,7 @@ static int take_option(void *ud, int code, const char *arg)
     case 't':
         return pm_cli_parse_long(arg, 1, 2, &opt->threads) ? -1 : PM_CLI_OPTION_BAD;
     case 'z':
-        return pm_cli_parse_long(arg, 1, MAX_MESSAGE, &opt->message_size) ? -1
-                                                                           : PM_CLI_OPTION_BAD;
+        return pm_cli_parse_long(arg, 1, MAX_MESSAGE, &opt->message_size) ? -1 : PM_CLI_OPTION_BAD;
     }
     return -1;
 }
@@ -483,8 +481,8 @@ static int parse_options(int argc, char **argv, bench_options *opt, const char *
         {"size", required_argument, NULL, 'z'},    {"samples", no_argument, &opt->samples, 1},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    *opt = (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2,
-                           THROUGHPUT_MESSAGE, 0};
+    *opt = (bench_options){
+        DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2, THROUGHPUT_MESSAGE, 0};
     int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, opt);
     if (status >= 0)
         return status;
