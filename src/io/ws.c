@@ -294,7 +294,6 @@ static void conn_free(pm_ws *ws, ws_conn *c)
     pm_free(&ws->env, c);
 }
 
-/* The end of a connection: tell the handler once, free our state. */
 /* The sentence and code for a client connection that never opened (ws.h). */
 static int describe(const ws_conn *c, char *why, size_t cap)
 {
@@ -307,6 +306,7 @@ static int describe(const ws_conn *c, char *why, size_t cap)
     return pm_ws_failure_describe(&f, why, cap);
 }
 
+/* The end of a connection: tell the handler once, free our state. */
 static void finalize(pm_ws *ws, ws_conn *c)
 {
     if (c->finalized)
@@ -560,8 +560,7 @@ static void free_http(pm_ws *ws, struct lws *wsi)
     }
 }
 
-/* CLIENT_CONNECTION_ERROR: what lws says, the HTTP status, the socket's error if it still has one.
- */
+/* CLIENT_CONNECTION_ERROR: lws's words, the HTTP status, the socket's error if it has one. */
 static void note_failure(ws_conn *c, struct lws *wsi, const void *in, size_t len)
 {
     if (!c)

@@ -8,6 +8,7 @@
  * lobbies end to end: created by name with the extension on, refused and
  * explained (PM_ERR_UNSUPPORTED) in strict Godot-demo mode.
  */
+#include "sigthread.h"
 #include "testcert.h"
 #include "testutil.h"
 
@@ -16,7 +17,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -68,41 +68,6 @@ static void config_for(pm_signal_client_config *cfg, const char *url)
     pm_signal_client_config_default(cfg);
     cfg->url = url;
     cfg->rtc.bind_address = "127.0.0.1";
-}
-
-/* ---- a signaling server in a thread ---- */
-
-typedef struct server_thread {
-    pm_signal_server *srv;
-    pthread_t th;
-    atomic_int stop;
-} server_thread;
-
-static void *serve(void *arg)
-{
-    server_thread *st = arg;
-    while (!atomic_load(&st->stop))
-        (void)pm_signal_server_poll(st->srv, -1);
-    return NULL;
-}
-
-static void server_start(server_thread *st, pm_signal_server_config *cfg, char *url, size_t cap)
-{
-    memset(st, 0, sizeof *st);
-    cfg->bind_address = "127.0.0.1";
-    cfg->port = 0;
-    assert_int_equal(pm_signal_server_new(cfg, &st->srv), PM_OK);
-    snprintf(url, cap, "%s://127.0.0.1:%u/", cfg->cert_file ? "wss" : "ws",
-             (unsigned)pm_signal_server_port(st->srv));
-    assert_int_equal(pthread_create(&st->th, NULL, serve, st), 0);
-}
-
-static void server_stop(server_thread *st)
-{
-    atomic_store(&st->stop, 1);
-    pm_signal_server_wake(st->srv);
-    pthread_join(st->th, NULL);
-    pm_signal_server_free(st->srv);
 }
 
 /* ---- a TCP server that answers any request with one canned HTTP response ---- */
@@ -213,18 +178,18 @@ static void http_instead_of_websocket(void **state)
 static void tls_failures(void **state)
 {
     /* wss:// to a plain ws:// server: the TLS handshake fails. */
-    server_thread st;
+    pm_test_server st;
     pm_signal_server_config scfg;
     pm_signal_server_config_default(&scfg);
     char url[64];
-    server_start(&st, &scfg, url, sizeof url);
+    pm_test_server_start(&st, &scfg, url, sizeof url);
     char wss[72];
     snprintf(wss, sizeof wss, "wss://%s", url + strlen("ws://"));
     pm_signal_client_config cfg;
     config_for(&cfg, wss);
     outcome o;
     run_client(&cfg, false, &o);
-    server_stop(&st);
+    pm_test_server_stop(&st);
     assert_int_equal(o.error, PM_ERR_CRYPTO);
     assert_non_null(strstr(o.reason, "TLS handshake"));
 
@@ -238,7 +203,7 @@ static void tls_failures(void **state)
     pm_signal_server_config_default(&scfg);
     scfg.cert_file = cert;
     scfg.key_file = key;
-    server_start(&st, &scfg, url, sizeof url);
+    pm_test_server_start(&st, &scfg, url, sizeof url);
     config_for(&cfg, url);
     run_client(&cfg, false, &o);
     assert_int_equal(o.error, PM_ERR_AUTH);
@@ -248,7 +213,7 @@ static void tls_failures(void **state)
     run_client(&cfg, true, &o);
     assert_false(o.closed);
     assert_int_equal(o.id, 1);
-    server_stop(&st);
+    pm_test_server_stop(&st);
     unlink(cert);
     unlink(key);
     rmdir(dir);
@@ -256,24 +221,24 @@ static void tls_failures(void **state)
 
 static void named_lobbies(void **state)
 {
-    server_thread st;
+    pm_test_server st;
     pm_signal_server_config scfg;
     pm_signal_server_config_default(&scfg);
     char url[64];
-    server_start(&st, &scfg, url, sizeof url); /* strict Godot-demo mode: no names */
+    pm_test_server_start(&st, &scfg, url, sizeof url); /* strict Godot-demo mode: no names */
     pm_signal_client_config cfg;
     config_for(&cfg, url);
     cfg.lobby = "friday";
     cfg.create_lobby = true;
     outcome o;
     run_client(&cfg, false, &o);
-    server_stop(&st);
+    pm_test_server_stop(&st);
     assert_int_equal(o.error, PM_ERR_UNSUPPORTED);
     assert_int_equal(o.code, PM_SIGNAL_CLOSE_PROTOCOL);
     assert_non_null(strstr(o.reason, "--named-lobbies"));
 
     scfg.named_lobbies = true;
-    server_start(&st, &scfg, url, sizeof url);
+    pm_test_server_start(&st, &scfg, url, sizeof url);
     for (int proto = 0; proto < 2; proto++) {
         config_for(&cfg, url);
         cfg.protocol = proto ? PM_SIGNAL_PROTOCOL_TEXT : PM_SIGNAL_PROTOCOL_JSON;
@@ -300,7 +265,7 @@ static void named_lobbies(void **state)
         assert_true(o.id >= 2);
         pm_signal_client_free(host);
     }
-    server_stop(&st);
+    pm_test_server_stop(&st);
 }
 
 int main(void)

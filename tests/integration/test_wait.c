@@ -12,14 +12,13 @@
  *    reliable packets both ways, an idle second with ENet's pings;
  *  - pm_wait itself.
  */
+#include "sigthread.h"
 #include "testutil.h"
 
 #include "peermesh/enet.h"
 #include "peermesh/signaling.h"
 
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -46,20 +45,6 @@ static void sleep_on(const int *fds, const pm_time *deadlines, size_t n)
 }
 
 /* ---- the signaling client --------------------------------------------- */
-
-typedef struct server_thread {
-    pm_signal_server *srv;
-    pthread_t th;
-    atomic_int stop;
-} server_thread;
-
-static void *serve(void *arg)
-{
-    server_thread *st = arg;
-    while (!atomic_load(&st->stop))
-        (void)pm_signal_server_poll(st->srv, -1);
-    return NULL;
-}
 
 typedef struct node {
     pm_signal_client *c;
@@ -168,17 +153,13 @@ static void broadcast(node *n)
 
 static void test_signal_client_sleeps_on_fd(void **state)
 {
-    server_thread st = {0};
+    pm_test_server st;
     pm_signal_server_config scfg;
     pm_signal_server_config_default(&scfg);
-    scfg.bind_address = "127.0.0.1";
-    scfg.port = 0;
     scfg.ping_interval = PM_MS(150); /* a client that does not answer is closed within 300 ms */
     scfg.seal_delay = PM_MS(100);
-    assert_int_equal(pm_signal_server_new(&scfg, &st.srv), PM_OK);
     char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)pm_signal_server_port(st.srv));
-    assert_int_equal(pthread_create(&st.th, NULL, serve, &st), 0);
+    pm_test_server_start(&st, &scfg, url, sizeof url);
 
     node nodes[2];
     start_client(&nodes[0], url, NULL);
@@ -215,10 +196,7 @@ static void test_signal_client_sleeps_on_fd(void **state)
 
     pm_signal_client_free(nodes[0].c);
     pm_signal_client_free(nodes[1].c);
-    atomic_store(&st.stop, 1);
-    pm_signal_server_wake(st.srv);
-    pthread_join(st.th, NULL);
-    pm_signal_server_free(st.srv);
+    pm_test_server_stop(&st);
 }
 
 /* ---- the mesh and ENet ------------------------------------------------ */
