@@ -3,11 +3,13 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_WASM ?= build-wasm
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build test test-main test-asan test-fuzz format format-check check-layers demo bench bench-report docs clean
+.PHONY: all deps deps-build deps-wasm build wasm test test-main test-wasm test-asan test-fuzz \
+	format format-check check-layers demo demo-web bench bench-web bench-report docs clean
 
 all: build
 
@@ -15,16 +17,44 @@ deps-build:
 	bash scripts/install-deps.sh build
 
 deps:
-	bash scripts/install-deps.sh build interop
+	bash scripts/install-deps.sh build interop wasm
+
+deps-wasm:
+	bash scripts/install-deps.sh wasm
 
 $(BUILD)/build.ninja:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DPM_WASM_WEB_DIR=$(abspath $(BUILD_WASM))/web $(CMAKE_FLAGS)
 
 build: deps-build $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
 	./$(BUILD)/peermesh demo
+
+# The WebAssembly build (docs/web.md): the library, its JavaScript half and the
+# demo page in $(BUILD_WASM)/web. Debian's emscripten runs its tools with the
+# machine's Node.js, which must find Debian's node modules (acorn); its
+# prebuilt system libraries are used as they are (the cache is frozen: no
+# download, no rebuild).
+EMENV = NODE_PATH=/usr/share/nodejs$${NODE_PATH:+:$$NODE_PATH}
+
+$(BUILD_WASM)/build.ninja:
+	$(EMENV) emcmake cmake -S . -B $(BUILD_WASM) -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel
+
+wasm: deps-wasm $(BUILD_WASM)/build.ninja
+	$(EMENV) cmake --build $(BUILD_WASM) -j $(JOBS)
+
+test-wasm: wasm
+	cd $(BUILD_WASM) && $(EMENV) ctest --output-on-failure -j $(JOBS)
+
+# The demo game in a browser: serve it with the signaling server on 127.0.0.1
+# until Ctrl-C (docs/web.md).
+DEMO_WEB_PORT ?= 8090
+demo-web: build wasm
+	@echo "demo-web: open the URL below (the page shows the link for more players; native ones:"
+	@echo "  ./$(BUILD)/peermesh bot --server ws://127.0.0.1:PORT/ --lobby NAME --count 3); Ctrl-C stops"
+	./$(BUILD)/peermesh-signal --bind 127.0.0.1 --port $(DEMO_WEB_PORT) --web-root $(BUILD_WASM)/web
 
 bench: build
 	./$(BUILD)/peermesh bench all
@@ -42,6 +72,11 @@ docs:
 	for f in docs/figures/*.dot; do dot -Tsvg "$$f" -o "$${f%.dot}.svg" || exit 1; done
 	@echo "docs: figures rendered into docs/figures/"
 
+# The web demo's budget: page size gzipped, page load to all links open (bench/web.sh).
+bench-web: build wasm
+	BUILD=$(abspath $(BUILD)) BUILD_WASM=$(abspath $(BUILD_WASM)) bash bench/web.sh 5 chromium
+	BUILD=$(abspath $(BUILD)) BUILD_WASM=$(abspath $(BUILD_WASM)) bash bench/web.sh 5 firefox
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -54,19 +89,21 @@ format-check:
 check-layers:
 	bash scripts/check-layers.sh
 
-# The whole suite, then unit+sim under ASan+UBSan, then a fuzz smoke run.
-test: check-layers deps format-check build test-main test-asan test-fuzz
+# The whole suite (with the WebAssembly build and its Node.js tests), then unit,
+# simulation and integration tests under ASan+UBSan (with the programs the
+# integration tests start, sanitized too), then a fuzz smoke run.
+test: check-layers deps format-check build wasm test-main test-wasm test-asan test-fuzz
 	@echo "make test: all stages passed"
 
-test-main: build
+test-main: build wasm
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE interop
 	cd $(BUILD) && ctest --output-on-failure -L interop
 
 test-asan: deps-build
-	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPM_SANITIZE=ON -DPM_APPS=OFF
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPM_SANITIZE=ON -DPM_APPS=ON
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --output-on-failure -j $(JOBS) -L 'unit|sim'
+		ctest --output-on-failure -j $(JOBS) -L 'unit|sim|integration'
 
 test-fuzz: deps-build
 	CC=clang cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -75,4 +112,4 @@ test-fuzz: deps-build
 	bash scripts/fuzz-smoke.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_WASM)

@@ -40,6 +40,7 @@ static const char USAGE[] =
     "usage: peermesh bench [throughput|setup|latency|memory|all] [--seconds S] [--connections N]\n"
     "       peermesh bench mesh --peers N (see `peermesh bench mesh --help`)\n"
     "       peermesh bench enet (see `peermesh bench enet --help`)\n"
+    "       peermesh bench rpc (see `peermesh bench rpc --help`)\n"
     "                      [--bind IP] [--threads 1|2]\n"
     "\n"
     "  --seconds S      throughput: measuring time; latency: time limit (default 10)\n"

@@ -17,7 +17,9 @@ for t in "${targets[@]}"; do
     name=$(basename "$t")
     work=$(mktemp -d)
     seeds="$root/fuzz/corpus/$name"
-    args=("$work")
+    # Crash inputs go to the build folder, never into the source tree.
+    mkdir -p "$dir/fuzz-crashes"
+    args=(-artifact_prefix="$dir/fuzz-crashes/$name-" "$work")
     [ -d "$seeds" ] && args+=("$seeds")
     if "$t" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 "${args[@]}" \
         >"$work.log" 2>&1; then
@@ -27,6 +29,7 @@ for t in "${targets[@]}"; do
     else
         echo "fuzz-smoke: $name FAILED" >&2
         tail -40 "$work.log" >&2
+        echo "fuzz-smoke: reproducer(s) kept in $dir/fuzz-crashes/" >&2
         fail=$((fail + 1))
     fi
     rm -rf "$work" "$work.log"

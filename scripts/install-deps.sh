@@ -2,13 +2,17 @@
 # install-deps.sh: install the Debian 12 packages peermesh needs, only those
 # that are missing.
 #
-#   scripts/install-deps.sh [build] [interop] [docs] [bench-report]   (default: build)
+#   scripts/install-deps.sh [build] [interop] [wasm] [docs] [bench-report]   (default: build)
 #
 #   build    compilers, CMake/Ninja, clang tools and the C libraries we link
 #   interop  the reference WebRTC stacks used by tests/interop/ (pion, aiortc,
 #            headless Chromium) and the tools the pairing driver needs; Godot
 #            3.2.3 (godot3-server headless, godot3 under xvfb-run) for the ENet
-#            wire-compatibility tests in tests/godot/
+#            wire-compatibility tests in tests/godot/, and the openssl tool that
+#            makes their wss:// test certificate; Firefox ESR for the browser
+#            tests of the web demo (tests/web)
+#   wasm     the WebAssembly build (`make wasm`): Debian's emscripten (with its
+#            clang, lld, binaryen and the node modules it runs) and Node.js
 #   docs     Graphviz, for `make docs` (docs/figures/*.dot -> .svg; the SVGs are
 #            committed, so nothing else needs it)
 #   bench-report  gnuplot, for `make bench-report` (the plots of docs/performance.md)
@@ -21,12 +25,13 @@ set -eu
 BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
   libssl-dev libusrsctp-dev libcmocka-dev libjansson-dev libwebsockets-dev libev-dev libenet-dev"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
-  iproute2 util-linux godot3 godot3-server xvfb xauth"
+  iproute2 util-linux godot3 godot3-server xvfb xauth openssl firefox-esr"
+WASM_PKGS="emscripten node-acorn binaryen nodejs cmake ninja-build"
 DOCS_PKGS="graphviz"
 BENCH_REPORT_PKGS="gnuplot-nox"
 
 usage() {
-  echo "usage: $0 [build] [interop] [docs] [bench-report]" >&2
+  echo "usage: $0 [build] [interop] [wasm] [docs] [bench-report]" >&2
   exit 64
 }
 
@@ -38,6 +43,7 @@ for group in "$@"; do
     interop) wanted="$wanted $INTEROP_PKGS" ;;
     docs) wanted="$wanted $DOCS_PKGS" ;;
     bench-report) wanted="$wanted $BENCH_REPORT_PKGS" ;;
+    wasm) wanted="$wanted $WASM_PKGS" ;;
     -h | --help) usage ;;
     *) echo "install-deps: unknown group '$group'" >&2; usage ;;
   esac

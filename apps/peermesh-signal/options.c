@@ -49,6 +49,7 @@ static const opt_def OPTS[] = {
      "serve GET /metrics and /healthz (default; --no-http-endpoints)"},
     {"named-lobbies", K_BOOL, NULL,
      "let clients create lobbies by name (extension; default off: strict Godot demo)"},
+    {"web-root", K_STRING, "DIR", "serve the files of DIR over HTTP(S) on the same port"},
     {"log-level", K_LEVEL, "LEVEL", "error, warn, info (default), debug or trace"},
     {"shutdown-grace", K_SECONDS, "S", "on SIGTERM, wait this long for closes (default 5)"},
     {"make-token", K_STRING, "USER", "print a join token for USER (needs token-secret), exit"},
@@ -198,6 +199,8 @@ static const char **string_field(sig_options *o, const char *name)
         return &c->turn_secret;
     if (!strcmp(name, "make-token"))
         return &o->make_token_user;
+    if (!strcmp(name, "web-root"))
+        return &c->web_root;
     return NULL;
 }
 

@@ -16,6 +16,10 @@
  * In both a client's id travels in the 32-bit data of ENet's CONNECT.
  * IPv4 only (upstream ENet), no checksum, compression none or range coder.
  *
+ * In a web page (the WebAssembly build, docs/web.md) there are no UDP
+ * sockets: pm_enet_host_create(), pm_enet_host_create_bound() and
+ * pm_enet_new() return PM_ERR_UNSUPPORTED (pm_enet_config_default works).
+ *
  * Driving: like every peermesh object, single-threaded and poll-driven;
  * nothing is called back. Between polls, sleep on pm_enet_fd() until
  * pm_enet_next_timeout() (common.h, "One way to wait"). ENet owns its
@@ -346,7 +350,8 @@ PM_API int pm_enet_wait(pm_enet *e, int timeout_ms);
  * host, or each host added with pm_enet_add_mesh_peer): readable when any
  * has input. The same number for e's whole life (also before create_* and
  * after close), so it can sit in your own poll/epoll set; closed by
- * pm_enet_free(). PM_ERR_INVALID for NULL.
+ * pm_enet_free(). PM_ERR_INVALID for NULL; PM_ERR_UNSUPPORTED where there
+ * are no descriptors (the WebAssembly build has no ENet at all).
  */
 PM_API int pm_enet_fd(const pm_enet *e);
 

@@ -25,6 +25,21 @@
  * channels. Certificates are reference-counted atomically: the
  * pm_rtc_certificate_* functions may be called from any thread.
  *
+ * In a web page (the WebAssembly build, `make wasm`, docs/web.md) the same
+ * API runs on the browser's RTCPeerConnection and RTCDataChannel, with the
+ * same enum values, error codes and poll model: browser callbacks only
+ * queue; pm_rtc_peer_poll() applies what they queued (states change only
+ * there) and pm_rtc_peer_next_event() hands the events out. Poll every
+ * frame. What a page cannot do returns PM_ERR_UNSUPPORTED: sans-I/O mode
+ * (config.external_transport), our own certificates (config.certificate,
+ * pm_rtc_certificate_generate), pm_rtc_peer_handle_datagram() and
+ * pm_rtc_peer_handle_timeout(); pm_rtc_peer_poll_transmit() has nothing,
+ * pm_rtc_peer_fd() is -1 and the socket options (bind_address, ports,
+ * enable_ipv6, include_loopback, consent timers) are the browser's. Also
+ * the browser's: messages_abandoned is 0 (not reported), unread messages
+ * are not bounded (a page cannot push back), text messages must be UTF-8
+ * (PM_ERR_INVALID otherwise), and the round trip comes from getStats().
+ *
  * Ownership. Strings in events are borrowed until the next
  * pm_rtc_peer_next_event() call on the same peer. Channel handles belong to
  * the peer: they stay valid until pm_rtc_peer_free() (or until
@@ -304,6 +319,7 @@ PM_API uint16_t pm_rtc_peer_local_port(const pm_rtc_peer *pc);
 PM_API pm_time pm_rtc_peer_next_timeout(const pm_rtc_peer *pc);
 
 /* ---- Sans-I/O entry points ------------------------------------------- */
+/* In a web page: PM_ERR_UNSUPPORTED (poll_transmit: false); see the header comment. */
 
 /**
  * Feed one received datagram. `local` is the address it arrived on (one of
@@ -402,7 +418,8 @@ PM_API const char *pm_rtc_event_type_to_string(pm_rtc_event_type type);
 
 /**
  * Generate a self-signed ECDSA P-256 certificate (valid 30 days), with one
- * reference for the caller. PM_ERR_NOMEM; PM_ERR_CRYPTO when OpenSSL fails.
+ * reference for the caller. PM_ERR_NOMEM; PM_ERR_CRYPTO when OpenSSL fails;
+ * PM_ERR_UNSUPPORTED in a web page (the browser makes its own).
  */
 PM_API int pm_rtc_certificate_generate(pm_rtc_certificate **out);
 /** Drop a reference; the last one frees it (peers using it hold their own). */

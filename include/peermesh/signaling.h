@@ -31,7 +31,16 @@
  *     }
  *
  * Threading: like every peermesh object, single-threaded and never calling
- * back; the server and the client are driven by their poll functions. Calls
+ * back; the server and the client are driven by their poll functions.
+ *
+ * In a web page (the WebAssembly build, docs/web.md) the client is the same
+ * code on the browser's WebSocket, and its peers are RTCPeerConnections:
+ * poll it every frame. The browser decides TLS trust (ca_file and
+ * allow_self_signed are not used), pm_signal_client_fd() is -1, and an
+ * abort (the connect timeout) closes the WebSocket with a close frame. The
+ * server cannot run in a page: pm_signal_server_new() returns
+ * PM_ERR_UNSUPPORTED (pm_signal_server_config_default and
+ * pm_signal_token_make work). Calls
  * from callbacks (common.h): from inside the pm_env functions of a server
  * call nothing on it; of a client, nothing on it, its mesh, its interface
  * or its connections. The one exception is pm_signal_server_wake(): any
@@ -79,6 +88,11 @@ typedef struct pm_signal_server_config {
     const char *cert_file; /**< PEM certificate chain: with key_file, wss:// */
     const char *key_file;  /**< PEM private key */
     bool http_endpoints;   /**< serve GET /metrics and /healthz (default true) */
+    /** Serve the files of this folder over plain HTTP GET on the same port (http, or https
+     *  with a certificate): "/" is index.html, media types by extension (.wasm is
+     *  application/wasm); paths that would leave the folder get 403. NULL = none. (The
+     *  web demo: peermesh-signal --web-root build-wasm/web, docs/web.md.) */
+    const char *web_root;
 
     /* The demo server's limits (defaults are its values). */
     uint32_t max_peers; /**< connections at once (4096); beyond: 4000 "Too many peers connected" */
@@ -119,7 +133,8 @@ PM_API void pm_signal_server_config_default(pm_signal_server_config *cfg);
  * Create the server and start listening. cfg NULL means the defaults of
  * pm_signal_server_config_default() (127.0.0.1:9080). PM_ERR_INVALID for bad options
  * (cert without key, both auth_secret and token_secret, TURN URLs without
- * turn_secret, zero limits where one is required), PM_ERR_IO when the
+ * turn_secret, zero limits where one is required, a web_root that is no
+ * folder), PM_ERR_IO when the
  * address cannot be bound, PM_ERR_CRYPTO for an unusable certificate.
  * The strings of cfg are copied.
  */

@@ -323,6 +323,8 @@ int pm_enet_host_wait(pm_enet_host *h, int timeout_ms)
 
 int pm_enet_host_watch(pm_enet_host *h, int set)
 {
+    if (set < 0)
+        return PM_OK; /* no wait set (no socket driver): nothing to keep up to date */
     int rc = h->env.sockets->waitset_watch(set, h->host->socket, false);
     if (rc == PM_OK)
         h->waitset = set;

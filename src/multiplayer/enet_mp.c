@@ -55,7 +55,8 @@ int pm_enet_new(const pm_enet_config *cfg, pm_enet **out)
     }
     e->waitset = -1;
     int r = pm_multiplayer_new_env(&env, &enet_ops, e, &e->mp);
-    if (r == PM_OK && (e->waitset = env.sockets->waitset_new()) < 0) {
+    if (r == PM_OK && env.sockets && env.sockets->waitset_new &&
+        (e->waitset = env.sockets->waitset_new()) < 0) {
         PM_ERROR(&env, PM_ENET_COMPONENT, "cannot create a wait set: %s", pm_strerror(e->waitset));
         r = e->waitset;
     }
@@ -345,7 +346,9 @@ void pm_enet_get_stats(const pm_enet *e, pm_enet_stats *out)
 
 int pm_enet_fd(const pm_enet *e)
 {
-    return e ? e->waitset : PM_ERR_INVALID;
+    if (!e)
+        return PM_ERR_INVALID;
+    return e->waitset >= 0 ? e->waitset : PM_ERR_UNSUPPORTED;
 }
 
 pm_time pm_enet_next_timeout(const pm_enet *e)

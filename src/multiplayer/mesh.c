@@ -39,7 +39,9 @@ int pm_mesh_new(const pm_mesh_config *cfg, pm_mesh **out)
     m->status = PM_MP_DISCONNECTED;
     m->waitset = -1;
     int rc = pm_multiplayer_new_env(&env, &MESH_OPS, m, &m->mp);
-    if (rc == PM_OK && env.sockets && (m->waitset = env.sockets->waitset_new()) < 0) {
+    /* No socket driver (a browser): no descriptors, pm_mesh_fd says PM_ERR_UNSUPPORTED. */
+    if (rc == PM_OK && env.sockets && env.sockets->waitset_new &&
+        (m->waitset = env.sockets->waitset_new()) < 0) {
         PM_ERROR(&env, "mesh", "cannot create the mesh's wait set: %s", pm_strerror(m->waitset));
         rc = m->waitset;
     }

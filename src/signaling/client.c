@@ -2,16 +2,13 @@
  * pm_signal_client: the signaling client core (sig_client.c) on the
  * WebSocket transport (src/io/ws.c). Every transport event is handed to the
  * core with the current time, then the core's outputs are carried out at
- * once; the core makes socket-mode peers (its default peer factory).
+ * once; the core makes socket-mode peers (its default peer factory). The
+ * rest of the API is client_api.c.
  */
 #include "io/io.h"
 #include "io/ws.h"
 #include "peermesh/signaling.h"
-#include "signaling/sig_client.h"
-
-#include <stdlib.h>
-
-#define DEFAULT_CONNECT_TIMEOUT PM_SEC(10)
+#include "signaling/client_shell.h"
 
 /*
  * One wait set holds everything the client drives (pm_signal_client_fd):
@@ -21,6 +18,7 @@
  * (pm_ws_next_deadline) to the core's, so a program that sleeps on the
  * descriptor until the deadline misses nothing and is not woken for nothing.
  */
+
 struct pm_signal_client {
     pm_envr env;
     pm_sigcl *core;
@@ -31,19 +29,6 @@ struct pm_signal_client {
     int waitset;
     const pm_mesh *watched_mesh; /* whose descriptor is in the wait set */
 };
-
-void pm_signal_client_config_default(pm_signal_client_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->mesh = true;
-    cfg->protocol = PM_SIGNAL_PROTOCOL_JSON;
-    cfg->offer_rule = PM_SIGNAL_OFFER_AUTO;
-    cfg->server_compatibility = true;
-    cfg->unreliable_lifetime = PM_MESH_LIFETIME_DEFAULT;
-    pm_rtc_config_default(&cfg->rtc);
-    pm_mesh_config_default(&cfg->mesh_config);
-    cfg->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
-}
 
 /* ---- the core's outputs on the WebSocket ---- */
 
@@ -111,54 +96,19 @@ static void watch_mesh(pm_signal_client *c)
     c->watched_mesh = mesh;
 }
 
-/* ---- API ---- */
+/* ---- client_shell.h ---- */
 
-/*
- * The URL, checked before anything connects, so a typo is an error that
- * says what is wrong rather than a connection that fails later: ws:// or
- * wss://, a host (a name, an IPv4 address or [IPv6]), an optional port of
- * 1..65535, then an optional /path or ?query; no spaces, no user@.
- */
-static bool url_valid(const pm_envr *env, const char *url)
+pm_sigcl *pm_signal_client_core(const pm_signal_client *c)
 {
-    const char *why = NULL;
-    const char *p = url;
-    if (!url) {
-        PM_ERROR(env, "signal", "no signaling URL: set url to ws://HOST:PORT");
-        return false;
-    }
-    if (strncmp(p, "ws://", 5) == 0)
-        p += 5;
-    else if (strncmp(p, "wss://", 6) == 0)
-        p += 6;
-    else
-        why = "it must start with ws:// or wss://";
-    size_t host = 0;
-    if (!why && *p == '[') {
-        host = strcspn(p, "]");
-        why = p[host] != ']' || host < 3 ? "an IPv6 address needs [brackets]" : NULL;
-        host++;
-    } else if (!why) {
-        host = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
-        why = host == 0 ? "it has no host name or address" : NULL;
-    }
-    p += host;
-    if (!why && *p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-        why = end == p + 1 || port < 1 || port > 65535 ? "the port must be a number in 1..65535"
-                                                       : NULL;
-        p = end;
-    }
-    if (!why && *p && *p != '/' && *p != '?')
-        why = *p == '@' ? "user@ is not supported" : "unexpected characters after the host";
-    for (const char *q = p; !why && *q; q++)
-        if ((unsigned char)*q <= ' ' || *q == 0x7f)
-            why = "it contains spaces or control characters";
-    if (why)
-        PM_ERROR(env, "signal", "bad signaling URL \"%s\": %s", url, why);
-    return why == NULL;
+    return c->core;
 }
+
+void pm_signal_client_flush(pm_signal_client *c)
+{
+    drain(c);
+}
+
+/* ---- API ---- */
 
 static int start(pm_signal_client *c, const pm_signal_client_config *cfg)
 {
@@ -198,10 +148,7 @@ int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **
         return PM_ERR_NOMEM;
     c->env = env;
     c->waitset = pm_io_waitset_new();
-    int rc = url_valid(&env, cfg->url) ? pm_sigcl_new(&env, cfg, NULL, pm_env_now(&env), &c->core)
-                                       : PM_ERR_INVALID;
-    if (c->waitset < 0 && rc == PM_OK)
-        rc = c->waitset;
+    int rc = c->waitset < 0 ? c->waitset : pm_signal_client_new_core(&env, cfg, &c->core);
     if (rc == PM_OK)
         rc = start(c, cfg);
     if (rc != PM_OK) {
@@ -234,10 +181,7 @@ int pm_signal_client_poll(pm_signal_client *c)
     pm_sigcl_timeout(c->core, pm_env_now(&c->env));
     drain(c);
     watch_mesh(c);
-    pm_mesh *mesh = pm_sigcl_mesh(c->core);
-    bool mesh_alive =
-        mesh && pm_mp_get_connection_status(pm_mesh_multiplayer(mesh)) != PM_MP_DISCONNECTED;
-    return pm_sigcl_state(c->core) == PM_SIGNAL_CLOSED && !mesh_alive ? PM_ERR_CLOSED : PM_OK;
+    return pm_signal_client_status(c);
 }
 
 pm_time pm_signal_client_next_timeout(const pm_signal_client *c)
@@ -253,57 +197,4 @@ pm_time pm_signal_client_next_timeout(const pm_signal_client *c)
 int pm_signal_client_fd(const pm_signal_client *c)
 {
     return c ? c->waitset : PM_ERR_INVALID;
-}
-
-pm_signal_state pm_signal_client_state(const pm_signal_client *c)
-{
-    return c ? pm_sigcl_state(c->core) : PM_SIGNAL_CLOSED;
-}
-
-int32_t pm_signal_client_id(const pm_signal_client *c)
-{
-    return c ? pm_sigcl_id(c->core) : 0;
-}
-
-const char *pm_signal_client_lobby(const pm_signal_client *c)
-{
-    return c ? pm_sigcl_lobby(c->core) : "";
-}
-
-bool pm_signal_client_is_mesh_lobby(const pm_signal_client *c)
-{
-    return c && pm_sigcl_is_mesh_lobby(c->core);
-}
-
-pm_mesh *pm_signal_client_mesh(pm_signal_client *c)
-{
-    return c ? pm_sigcl_mesh(c->core) : NULL;
-}
-
-pm_multiplayer *pm_signal_client_multiplayer(pm_signal_client *c)
-{
-    pm_mesh *mesh = pm_signal_client_mesh(c);
-    return mesh ? pm_mesh_multiplayer(mesh) : NULL;
-}
-
-int pm_signal_client_seal(pm_signal_client *c)
-{
-    if (!c)
-        return PM_ERR_STATE;
-    int rc = pm_sigcl_seal(c->core);
-    drain(c);
-    return rc;
-}
-
-void pm_signal_client_close(pm_signal_client *c)
-{
-    if (!c)
-        return;
-    pm_sigcl_close(c->core);
-    drain(c);
-}
-
-bool pm_signal_client_next_event(pm_signal_client *c, pm_signal_event *ev)
-{
-    return c && ev && pm_sigcl_next_event(c->core, ev);
 }

@@ -6,22 +6,22 @@
 #
 # Godot: godot3 --no-window under xvfb-run (as the demo would run headless),
 # else godot3-server; $PEERMESH_GODOT overrides. Exits 77 with the reason
-# when neither is installed (CTest SKIP_RETURN_CODE). Every process runs
-# under `timeout`; only processes started here are stopped.
+# when neither is installed (CTest SKIP_RETURN_CODE; under CI=true a failure,
+# tests/support/skip.sh). Every process runs under `timeout`; only processes
+# started here are stopped.
 set -u
 
 SIGNAL=${1:?usage: run.sh PATH-TO-peermesh-signal PATH-TO-peermesh}
 PM=${2:?usage: run.sh PATH-TO-peermesh-signal PATH-TO-peermesh}
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIMIT=${PM_GODOT_STEP_TIMEOUT:-40}
+# shellcheck source=../support/skip.sh
+. "$HERE/../support/skip.sh"
 
 for exe in "$SIGNAL" "$PM"; do
-  if [ ! -x "$exe" ]; then
-    echo "SKIP: $exe is not built (configure with -DPM_APPS=ON)"
-    exit 77
-  fi
+  [ -x "$exe" ] || pm_skip "$exe is not built (configure with -DPM_APPS=ON)"
 done
-command -v timeout >/dev/null || { echo "SKIP: coreutils timeout missing"; exit 77; }
+command -v timeout >/dev/null || pm_skip "coreutils timeout missing"
 
 if [ -n "${PEERMESH_GODOT:-}" ]; then
   GODOT=("$PEERMESH_GODOT")
@@ -30,11 +30,9 @@ elif command -v godot3 >/dev/null && command -v xvfb-run >/dev/null; then
 elif command -v godot3-server >/dev/null; then
   GODOT=(godot3-server)
 elif command -v godot3 >/dev/null; then
-  echo "SKIP: godot3 is installed but xvfb-run is not (scripts/install-deps.sh interop)"
-  exit 77
+  pm_skip "godot3 is installed but xvfb-run is not (scripts/install-deps.sh interop)"
 else
-  echo "SKIP: godot3 not installed (scripts/install-deps.sh interop)"
-  exit 77
+  pm_skip "godot3 not installed (scripts/install-deps.sh interop)"
 fi
 echo "godot: ${GODOT[*]}"
 
@@ -79,19 +77,23 @@ for _ in $(seq $((LIMIT * 20))); do
   sleep 0.05
 done
 CLOG="$WORK/chat.log"
+CSTATUS="did not run (Godot wrote no lobby id)"
 if [ -s "$LOBBY_FILE" ]; then
   LOBBY=$(cat "$LOBBY_FILE")
   (sleep 1.5; echo "hello from C"; echo "/quit") |
     timeout -k 3 20 "$PM" chat --server "$URL" --lobby "$LOBBY" --bind 127.0.0.1 >"$CLOG" 2>&1
-  echo "C client: exit $? ($(grep -c '' "$CLOG") lines)"
+  CSTATUS=$?
+  echo "C client: exit $CSTATUS ($(grep -c '' "$CLOG") lines)"
 fi
 
 wait "$GPID"
 STATUS=$?
-if [ $STATUS -eq 0 ] && grep -q '^RESULT ok' "$GLOG" && grep -q 'we are peer' "$CLOG"; then
-  echo "PASS: $(grep '^RESULT' "$GLOG")"
+# Both sides must succeed: Godot's verdict, and the C client's own exit status.
+if [ $STATUS -eq 0 ] && grep -q '^RESULT ok' "$GLOG" && [ "$CSTATUS" = 0 ] &&
+  grep -q 'we are peer' "$CLOG"; then
+  echo "PASS: $(grep '^RESULT' "$GLOG"); C client exit 0"
   exit 0
 fi
-echo "FAIL: godot exit $STATUS"
+echo "FAIL: godot exit $STATUS, C client exit $CSTATUS"
 show "$GLOG" "$CLOG" "$SLOG"
 exit 1

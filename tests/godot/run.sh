@@ -13,19 +13,19 @@
 #
 # Godot: $PEERMESH_GODOT (a headless binary), else godot3-server (Debian's
 # headless runtime), else godot3 --no-window under xvfb-run. Exits 77 with
-# the reason when none is there (CTest SKIP_RETURN_CODE). Every process runs
-# under `timeout`, and only the processes started here are stopped.
+# the reason when none is there (CTest SKIP_RETURN_CODE; under CI=true a
+# failure, tests/support/skip.sh). Every process runs under `timeout`, and
+# only the processes started here are stopped.
 set -u
 
 PM=${1:?usage: run.sh PATH-TO-peermesh}
 HERE=$(cd "$(dirname "$0")" && pwd)
 STEP_TIMEOUT=${PM_GODOT_STEP_TIMEOUT:-30}
+# shellcheck source=../support/skip.sh
+. "$HERE/../support/skip.sh"
 
-if [ ! -x "$PM" ]; then
-  echo "SKIP: $PM is not built (configure with -DPM_APPS=ON)"
-  exit 77
-fi
-command -v timeout >/dev/null || { echo "SKIP: coreutils timeout missing"; exit 77; }
+[ -x "$PM" ] || pm_skip "$PM is not built (configure with -DPM_APPS=ON)"
+command -v timeout >/dev/null || pm_skip "coreutils timeout missing"
 
 HEADLESS=()
 XVFB=()
@@ -39,11 +39,9 @@ if command -v godot3 >/dev/null && command -v xvfb-run >/dev/null; then
 fi
 if [ ${#HEADLESS[@]} -eq 0 ] && [ ${#XVFB[@]} -eq 0 ]; then
   if command -v godot3 >/dev/null; then
-    echo "SKIP: godot3 is installed but xvfb-run is not (scripts/install-deps.sh interop)"
-  else
-    echo "SKIP: godot3 / godot3-server not installed (scripts/install-deps.sh interop)"
+    pm_skip "godot3 is installed but xvfb-run is not (scripts/install-deps.sh interop)"
   fi
-  exit 77
+  pm_skip "godot3 / godot3-server not installed (scripts/install-deps.sh interop)"
 fi
 [ ${#HEADLESS[@]} -gt 0 ] || HEADLESS=("${XVFB[@]}")
 echo "godot: ${HEADLESS[*]} ($("${HEADLESS[0]}" --version 2>/dev/null | head -n1 || true))"

@@ -7,15 +7,14 @@
 #   pm_godot3_project SRC ADDON DEST
 #                             copy project SRC to DEST and the add-on folder
 #                             ADDON (…/addons/peermesh) to DEST/addons/peermesh
-#   pm_godot3_skip REASON     exit 77, or 1 under CI=true
+#   pm_godot3_skip REASON     exit 77, or 1 under CI=true (pm_skip of
+#                             tests/support/skip.sh, the rule every test shares)
+
+# shellcheck source=../support/skip.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/skip.sh"
 
 pm_godot3_skip() {
-  if [ "${CI:-}" = true ]; then
-    echo "FAIL (CI=true, so not skipped): $1"
-    exit 1
-  fi
-  echo "SKIP: $1"
-  exit 77
+  pm_skip "$@"
 }
 
 pm_godot3_find() {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the built library into a scratch prefix, then build and run a
 # consumer three ways: pkg-config (shared), pkg-config --static, CMake package.
+# $CFLAGS (also seen by CMake) goes to every compile and link: the ASan build
+# sets the sanitizer flags, which a consumer of a sanitized library needs.
 set -euo pipefail
 build=${1:?usage: run.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,13 +12,14 @@ cmake --install "$build" --prefix "$work/prefix" >/dev/null
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
 export LD_LIBRARY_PATH="$work/prefix/lib"
 cc=${CC:-cc}
-# shellcheck disable=SC2046 # flags are meant to split
-$cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" $(pkg-config --cflags --libs peermesh) \
+cflags=${CFLAGS:-}
+# shellcheck disable=SC2046,SC2086 # flags are meant to split
+$cc -std=c11 -Wall -Wextra -Werror $cflags "$here/consumer.c" $(pkg-config --cflags --libs peermesh) \
     -o "$work/shared"
 "$work/shared"
 static_flags=$(pkg-config --static --cflags --libs peermesh | sed 's/-lpeermesh/-l:libpeermesh.a/')
 # shellcheck disable=SC2086
-$cc -std=c11 "$here/consumer.c" $static_flags -o "$work/static"
+$cc -std=c11 $cflags "$here/consumer.c" $static_flags -o "$work/static"
 "$work/static"
 cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/cmake" >/dev/null

@@ -232,8 +232,61 @@ static bool node_saw(tn_node *v, size_t n, void *ud)
     return tn_count_events(&v[want->peer_id], want->type, 0) > 0;
 }
 
+/*
+ * After clients left (left[i]), everyone else must be unaffected: still
+ * connected, told of no departure but those (no SERVER_DISCONNECTED, no
+ * PEER_DISCONNECTED for anyone else), still a member on the server, and
+ * still reachable both ways: a server broadcast reaches each exactly once
+ * and each one's packet reaches the server.
+ */
+static void bystanders_stay(size_t n, const int32_t *ids, const bool *left, int round)
+{
+    char from_server[32], to_server[32];
+    snprintf(from_server, sizeof from_server, "still-here-%d", round);
+    assert_int_equal(tn_send(&nodes[0], 0, PM_MP_TRANSFER_RELIABLE, 0, from_server), PM_OK);
+    want_rx w[NCLIENTS + 2];
+    size_t nw = 0, bystanders = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (left[i])
+            continue;
+        bystanders++;
+        snprintf(to_server, sizeof to_server, "here-%zu-%d", i, round);
+        assert_int_equal(tn_send(&nodes[i], 1, PM_MP_TRANSFER_RELIABLE, 0, to_server), PM_OK);
+        w[nw++] = (want_rx){i, nodes[i].nrx + 1};
+    }
+    w[nw++] = (want_rx){0, nodes[0].nrx + bystanders};
+    w[nw] = (want_rx){0, 0};
+    (void)tn_pump(nodes, n, has_packets, w, WAIT_MS); /* judged one by one below */
+    tn_settle(nodes, n, 50);
+    for (size_t i = 1; i < n; i++) {
+        if (left[i])
+            continue;
+        tn_node *b = &nodes[i];
+        assert_int_equal(pm_mp_get_connection_status(b->mp), PM_MP_CONNECTED);
+        assert_int_equal(id_of(i), ids[i]);
+        assert_int_equal(tn_count_events(b, PM_MP_EVENT_SERVER_DISCONNECTED, 0), 0);
+        for (size_t k = 0; k < b->nev; k++)
+            if (b->ev[k].type == PM_MP_EVENT_PEER_DISCONNECTED)
+                for (size_t j = 1; j < n; j++)
+                    if (b->ev[k].peer_id == ids[j])
+                        assert_true(left[j]); /* only those who left */
+        pm_enet_packet_peer *pp = pm_enet_get_peer(nodes[0].e, ids[i]);
+        assert_non_null(pp);
+        assert_int_equal(pm_enet_packet_peer_get_state(pp), PM_ENET_PEER_CONNECTED);
+        assert_int_equal(tn_count_events(&nodes[0], PM_MP_EVENT_PEER_DISCONNECTED, ids[i]), 0);
+        assert_int_equal(tn_count_rx(b, 1, from_server), 1);
+        snprintf(to_server, sizeof to_server, "here-%zu-%d", i, round);
+        assert_int_equal(tn_count_rx(&nodes[0], ids[i], to_server), 1);
+    }
+}
+
 static void leaving(size_t n)
 {
+    int32_t ids[NCLIENTS + 1] = {1};
+    bool left[NCLIENTS + 1] = {false};
+    for (size_t i = 1; i < n; i++)
+        ids[i] = id_of(i);
+
     /* A client closes: the server and (via REMOVE_PEER) every other client hear of it. */
     gone g = {id_of(3), 3, 3};
     pm_mp_close(nodes[3].mp);
@@ -241,6 +294,8 @@ static void leaving(size_t n)
     assert_int_equal(pm_mp_get_unique_id(nodes[3].mp), 0);
     assert_true(tn_pump(nodes, n, everyone_saw_leave, &g, WAIT_MS));
     assert_int_equal(nodes[3].nev, 0); /* close() emits nothing */
+    left[3] = true;
+    bystanders_stay(n, ids, left, 1);
 
     /* A client vanishes: the server times it out (short timeouts set through get_peer). */
     g = (gone){id_of(4), 4, 3};
@@ -255,6 +310,8 @@ static void leaving(size_t n)
     assert_true(tn_pump(nodes, n, everyone_saw_leave, &g, WAIT_MS));
     assert_true(pm_now() - t0 < PM_SEC(3));
     pm_enet_free(vanished.e);
+    left[4] = true;
+    bystanders_stay(n, ids, left, 2);
 
     /* disconnect_peer (graceful): the client is told, the server reports it once acknowledged. */
     g = (gone){id_of(5), 5, 3};
@@ -263,6 +320,8 @@ static void leaving(size_t n)
     pm_mp_event ev = {PM_MP_EVENT_SERVER_DISCONNECTED, 5};
     assert_true(tn_pump(nodes, n, node_saw, &ev, WAIT_MS));
     assert_int_equal(pm_mp_get_connection_status(nodes[5].mp), PM_MP_DISCONNECTED);
+    left[5] = true;
+    bystanders_stay(n, ids, left, 3);
 
     /* disconnect_peer (force): no event on the server, REMOVE_PEER to the others. */
     g = (gone){id_of(6), 6, 0};
@@ -276,6 +335,8 @@ static void leaving(size_t n)
     /* The peers that left cannot be targeted any more. */
     assert_int_equal(tn_send(&nodes[1], g.id, PM_MP_TRANSFER_RELIABLE, 0, "x"), PM_ERR_INVALID);
     assert_int_equal(tn_send(&nodes[0], -g.id, PM_MP_TRANSFER_RELIABLE, 0, "x"), PM_ERR_INVALID);
+    left[6] = true;
+    bystanders_stay(n, ids, left, 4);
 }
 
 static void refusing(uint16_t port, pm_enet_format fmt)

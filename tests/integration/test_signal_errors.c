@@ -9,8 +9,8 @@
  * explained (PM_ERR_UNSUPPORTED) in strict Godot-demo mode.
  */
 #include "sigthread.h"
-#include "testcert.h"
 #include "testutil.h"
+#include "tls_cert.h"
 
 #include "peermesh/signaling.h"
 
@@ -199,7 +199,7 @@ static void tls_failures(void **state)
     char cert[128], key[128];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
-    pm_test_write_self_signed(cert, key);
+    assert_true(pm_test_write_self_signed(cert, key));
     pm_signal_server_config_default(&scfg);
     scfg.cert_file = cert;
     scfg.key_file = key;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pair.py: run two WebRTC data-channel peers against each other and judge the result.
 
-    pair.py [--timeout S] [--grace S] [-q] [--no-netns] "PEER A COMMAND" "PEER B COMMAND"
+    pair.py [--timeout S] [--grace S] [-q] [--no-netns] [--expect JSON]... "PEER A COMMAND" "PEER B COMMAND"
 
 Both commands speak the peer interface of tests/interop/README.md. Every
 signaling line a peer writes on stdout is relayed to the other peer's stdin;
@@ -9,9 +9,17 @@ each peer's stderr is shown (prefixed "[A ...]" / "[B ...]") and scanned for
 JSON event lines. The pairing PASSES when
 
   * both peers exit 0 (and report a result event, none with "ok": false),
-  * both opened channels, with the same set of stream ids on both sides, and
+  * both opened channels, with the same set of stream ids on both sides,
   * both sides agree on each channel's label, ordered, maxRetransmits,
-    maxPacketLifeTime, negotiated and protocol.
+    maxPacketLifeTime, negotiated and protocol,
+  * each --expect object (fields of an open event; it names its channel by
+    "id" if it has one, else by "label") matches an open channel on each
+    side: so the side that received a channel reports what its creator set,
+    whatever both sides agree on, and
+  * a sender's result shows replies on every channel it sent on (a lossy
+    channel may lose messages, not all of them; --silent-lossy-ok waives
+    that for partially reliable channels, for a reference peer known to
+    abandon whole bursts).
 
 stderr ends with a verdict line ("pair: PASS (...)" / "pair: FAIL: ...");
 stdout gets exactly one JSON summary line. Exit status 0 = pass, 1 = fail,
@@ -145,7 +153,40 @@ def watch(peer, out):
                 peer.results.append(ev)
 
 
-def judge(a, b, driver_errors):
+def check_expected(p, expected):
+    """Every expected channel is open on p with exactly the expected fields."""
+    errors = []
+    for want in expected:
+        key = "id" if "id" in want else "label"
+        matches = [o for o in p.opens if o.get(key) == want[key]]
+        if not matches:
+            errors.append(f"{p.name} opened no channel with {key} {want[key]!r}")
+        for o in matches:
+            wrong = [f"{k} {o.get(k)!r} (expected {v!r})" for k, v in want.items() if o.get(k) != v]
+            if wrong:
+                errors.append(f"{p.name} channel {o.get('id')}: " + ", ".join(wrong))
+    return errors
+
+
+def check_replies(p, silent_lossy_ok):
+    """A sender got replies on every channel it sent on."""
+    errors = []
+    lossy = {o.get("label") for o in p.opens
+             if o.get("maxRetransmits") is not None or o.get("maxPacketLifeTime") is not None}
+    for r in p.results:
+        if r.get("mode") != "send" or r.get("ok") is not True:
+            continue
+        chans = r.get("channels")
+        if not isinstance(chans, list) or len(chans) != len(p.opens):
+            errors.append(f"{p.name}'s result lists {len(chans or [])} channels, {len(p.opens)} opened")
+            continue
+        errors += [f"{p.name}: channel {c.get('label')!r}: no reply to any of {c.get('sent')} messages"
+                   for c in chans
+                   if not c.get("replies") and not (silent_lossy_ok and c.get("label") in lossy)]
+    return errors
+
+
+def judge(a, b, driver_errors, expected=(), silent_lossy_ok=False):
     errors = list(driver_errors)
     for p in (a, b):
         rc = p.proc.returncode
@@ -160,6 +201,8 @@ def judge(a, b, driver_errors):
         ids = [o.get("id") for o in p.opens]
         if len(ids) != len(set(map(str, ids))):
             errors.append(f"{p.name} reported a channel id twice: {ids}")
+        errors += check_expected(p, expected)
+        errors += check_replies(p, silent_lossy_ok)
     by_id = [{str(o.get("id")): o for o in p.opens} for p in (a, b)]
     for cid in sorted(set(by_id[0]) | set(by_id[1])):
         if cid not in by_id[0] or cid not in by_id[1]:
@@ -201,7 +244,7 @@ def summarize(a, b, errors, netns):
     return summary
 
 
-def run_pair(cmd_a, cmd_b, timeout, grace, quiet, netns):
+def run_pair(cmd_a, cmd_b, timeout, grace, quiet, netns, expected=(), silent_lossy_ok=False):
     out = Output(quiet)
     peers = []
     try:
@@ -258,7 +301,7 @@ def run_pair(cmd_a, cmd_b, timeout, grace, quiet, netns):
     for t in threads:
         t.join(2)
 
-    errors = judge(a, b, driver_errors)
+    errors = judge(a, b, driver_errors, expected, silent_lossy_ok)
     summary = summarize(a, b, errors, netns)
     if errors and quiet:
         for p in peers:
@@ -325,12 +368,25 @@ def main():
                     help="once one peer exits, the other must exit within S seconds (10)")
     ap.add_argument("-q", "--quiet", action="store_true", help="show the peers' output only on failure")
     ap.add_argument("--no-netns", action="store_true", help="stay in the host's network namespace")
+    ap.add_argument("--expect", action="append", default=[], metavar="JSON",
+                    help='a channel both sides must open with these fields, e.g. '
+                         '\'{"label":"x","ordered":false,"protocol":"p"}\' (repeatable)')
+    ap.add_argument("--silent-lossy-ok", action="store_true",
+                    help="a partially reliable channel may get no reply at all "
+                         "(Chromium with 1 ms lifetimes abandons whole bursts)")
     try:
         args = ap.parse_args()
+        expected = [json.loads(e) for e in args.expect]
+        if not all(isinstance(e, dict) and ("id" in e or "label" in e) for e in expected):
+            ap.error("--expect takes a JSON object with an \"id\" or a \"label\"")
+    except ValueError as e:
+        sys.stderr.write(f"pair.py: --expect: {e}\n")
+        sys.exit(64)
     except SystemExit as e:
         sys.exit(64 if e.code else 0)
     netns = False if args.no_netns else enter_netns()
-    sys.exit(run_pair(args.cmd_a, args.cmd_b, args.timeout, args.grace, args.quiet, netns))
+    sys.exit(run_pair(args.cmd_a, args.cmd_b, args.timeout, args.grace, args.quiet, netns, expected,
+                      args.silent_lossy_ok))
 
 
 if __name__ == "__main__":

@@ -6,29 +6,23 @@
 # three negotiated channels), exchange a message each way on the reliable
 # channel, and the C peer leaves: the page must see it come and go.
 #
-# Exit 77 (CTest SKIP_RETURN_CODE) when Chromium or Node.js >= 18 is missing.
+# Exit 77 (CTest SKIP_RETURN_CODE) when Chromium or Node.js >= 18 is missing;
+# under CI=true that is a failure (tests/support/skip.sh).
 set -u
 SIGNAL=${1:?usage: run.sh PATH-TO-peermesh-signal PATH-TO-peermesh}
 PM=${2:?usage: run.sh PATH-TO-peermesh-signal PATH-TO-peermesh}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 LIMIT=40
+# shellcheck source=../support/skip.sh
+. "$HERE/../support/skip.sh"
 
 for exe in "$SIGNAL" "$PM"; do
-  if [ ! -x "$exe" ]; then
-    echo "SKIP: $exe is not built (configure with -DPM_APPS=ON)"
-    exit 77
-  fi
+  [ -x "$exe" ] || pm_skip "$exe is not built (configure with -DPM_APPS=ON)"
 done
-if [ ! -x "$CHROMIUM" ]; then
-  echo "SKIP: $CHROMIUM not installed (scripts/install-deps.sh interop)"
-  exit 77
-fi
+[ -x "$CHROMIUM" ] || pm_skip "$CHROMIUM not installed (scripts/install-deps.sh interop)"
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 18 ]; then
-  echo "SKIP: Node.js >= 18 not installed (scripts/install-deps.sh interop)"
-  exit 77
-fi
+[ "$node_major" -ge 18 ] || pm_skip "Node.js >= 18 not installed (scripts/install-deps.sh interop)"
 
 # shellcheck source=../support/procs.sh
 . "$HERE/../support/procs.sh"

@@ -6,8 +6,9 @@
  * channel and on one extra channel. Each packet says who sent it, how and to
  * whom, so receivers check the sender id, channel, mode and addressing; the
  * reliable ones must all arrive, in order per sender; the unreliable ones
- * must never be duplicated, and each one is either delivered or counted as
- * abandoned by the sender's statistics.
+ * must never be duplicated, each one is either delivered or counted as
+ * abandoned by the sender's statistics, and the unreliable-ordered ones
+ * never arrive older than one already delivered from the same sender.
  */
 #include "multiplayer/mesh_internal.h"
 #include "simnet.h"
@@ -33,6 +34,8 @@ typedef struct node {
     /* received[from][channel]: count; last reliable sequence per sender */
     int received[NODES + 1][CH_COUNT];
     int next_seq[NODES + 1][CH_COUNT][KIND_COUNT];
+    /* unreliable ordered: send position (seq, kind) of the last packet per sender */
+    int last_pos[NODES + 1];
     uint8_t seen[NODES + 1][CH_COUNT][KIND_COUNT][PER_KIND * NODES];
     int bad;
 } node;
@@ -240,6 +243,15 @@ static void check_packet(int self, const pm_mp_packet *p)
         }
         *next = seq + 1;
     }
+    /* Unreliable ordered: losses allowed, going backwards never. A sender's
+     * packets on a channel leave in (seq, kind) order (send_all), so their
+     * send positions must only grow. */
+    if (ch == CH_O) {
+        int pos = seq * KIND_COUNT + kind;
+        if (pos <= n->last_pos[sender])
+            n->bad++;
+        n->last_pos[sender] = pos;
+    }
     n->received[sender][ch]++;
 }
 
@@ -338,6 +350,8 @@ static void run_mesh_of_eight(void)
     S.net = pm_simnet_new(CFG.seed, &link);
     for (int i = 1; i <= NODES; i++) {
         node *n = &S.nodes[i];
+        for (int j = 0; j <= NODES; j++)
+            n->last_pos[j] = -1;
         pm_test_env(&n->env, (uint64_t)(9000 + i));
         pm_mesh_config cfg;
         pm_mesh_config_default(&cfg);

@@ -3,6 +3,9 @@
 #include "testutil.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -75,4 +78,26 @@ void pm_test_envr(pm_envr *env, uint64_t seed)
     pm_env e;
     pm_test_env(&e, seed);
     pm_env_resolve(env, &e);
+}
+
+bool pm_test_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci && (strcasecmp(ci, "true") == 0 || strcmp(ci, "1") == 0 || strcmp(ci, "yes") == 0);
+}
+
+void pm_test_skip(const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (pm_test_ci())
+        fail_msg("%s (CI=true: a missing tool or facility is a failure there; "
+                 "scripts/install-deps.sh installs what the tests need)",
+                 why);
+    print_message("SKIP: %s\n", why);
+    skip();
+    abort(); /* skip() does not return; this tells the compiler so */
 }

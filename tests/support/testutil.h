@@ -27,4 +27,16 @@ void pm_test_envr(pm_envr *env, uint64_t seed);
 /** Deterministic PRNG (xorshift64*). */
 uint64_t pm_test_rand(uint64_t *state);
 
+/** True under CI (CI=true, as .ci/run sets it). */
+bool pm_test_ci(void);
+
+/**
+ * The current test cannot run here (a tool, program or facility is
+ * missing): by hand it is skipped with the reason printed; under CI
+ * (pm_test_ci()) it fails instead, because there scripts/install-deps.sh
+ * installs everything and a skip would hide a broken setup. Does not
+ * return. The shell tests have the same rule in tests/support/skip.sh.
+ */
+void pm_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
 #endif

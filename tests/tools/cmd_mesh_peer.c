@@ -347,8 +347,8 @@ static void receive(mp_run *run)
             continue;
         }
         char err[256];
-        if (!pm_cli_traffic_check_reply(&run->traffic, ch->replies, c == 0, p.data, p.len, false,
-                                        err, sizeof err)) {
+        if (!pm_cli_traffic_check_reply(&run->traffic, ch->replies, ch->sent, c == 0, p.data, p.len,
+                                        false, err, sizeof err)) {
             fail(run, err);
             return;
         }

@@ -274,8 +274,8 @@ static void check_reply(pm_cli_peer_run *run, pm_cli_peer_channel *ch, const uin
                         size_t len, bool is_string)
 {
     char why[160];
-    if (!pm_cli_traffic_check_reply(&run->traffic, ch->received, ch->strict, data, len, is_string,
-                                    why, sizeof why)) {
+    if (!pm_cli_traffic_check_reply(&run->traffic, ch->received, ch->sent, ch->strict, data, len,
+                                    is_string, why, sizeof why)) {
         pm_cli_run_fail(run, "'%s' %s", ch->label, why);
         return;
     }
@@ -296,9 +296,9 @@ static int answer_message(pm_cli_peer_run *run, pm_cli_peer_channel *ch, const u
         return pm_rtc_channel_put_packet(ch->handle, data, len);
     }
     if (run->opt->mode == PM_CLI_MODE_SINK) {
-        char ack[32];
-        int n = snprintf(ack, sizeof ack, "ack:%zu", len);
-        return pm_rtc_channel_put_packet(ch->handle, (const uint8_t *)ack, (size_t)n);
+        char ack[48];
+        size_t n = pm_cli_traffic_format_ack(data, len, ack, sizeof ack);
+        return pm_rtc_channel_put_packet(ch->handle, (const uint8_t *)ack, n);
     }
     return PM_OK;
 }

@@ -14,8 +14,8 @@
 static const char USAGE[] =
     "usage: peermesh peer (--offer | --answer) [--echo | --sink | --send N [--size B[,B...]] "
     "[--text]]\n"
-    "                     [--label NAME] [--unordered] [--max-retransmits K | "
-    "--max-packet-lifetime MS]\n"
+    "                     [--label NAME] [--protocol NAME] [--unordered]\n"
+    "                     [--max-retransmits K | --max-packet-lifetime MS]\n"
     "                     [--negotiated --id K | --channels reliable,ordered,unreliable]\n"
     "                     [--timeout S] [--bind IP]\n"
     "\n"
@@ -26,7 +26,7 @@ static const char USAGE[] =
 typedef struct raw_flags {
     bool offer, answer, echo, sink, text, unordered, negotiated;
     long send, max_retransmits, max_lifetime, id;
-    const char *size_list, *label, *channels;
+    const char *size_list, *label, *protocol, *channels;
 } raw_flags;
 
 /* Godot's WebRTCMultiplayerPeer channel layout: negotiated ids by kind. */
@@ -52,6 +52,7 @@ enum {
     OPT_SIZE,
     OPT_TEXT,
     OPT_LABEL,
+    OPT_PROTOCOL,
     OPT_UNORDERED,
     OPT_MAX_RETRANSMITS,
     OPT_MAX_LIFETIME,
@@ -72,6 +73,7 @@ static const struct option LONG_OPTIONS[] = {
     {"size", required_argument, NULL, OPT_SIZE},
     {"text", no_argument, NULL, OPT_TEXT},
     {"label", required_argument, NULL, OPT_LABEL},
+    {"protocol", required_argument, NULL, OPT_PROTOCOL},
     {"unordered", no_argument, NULL, OPT_UNORDERED},
     {"max-retransmits", required_argument, NULL, OPT_MAX_RETRANSMITS},
     {"max-packet-lifetime", required_argument, NULL, OPT_MAX_LIFETIME},
@@ -136,6 +138,9 @@ static bool take_flag(int code, const char *arg, raw_flags *raw, pm_cli_peer_opt
     case OPT_LABEL:
         raw->label = arg;
         return true;
+    case OPT_PROTOCOL:
+        raw->protocol = arg;
+        return true;
     case OPT_CHANNELS:
         raw->channels = arg;
         return true;
@@ -161,7 +166,8 @@ static bool take_flag(int code, const char *arg, raw_flags *raw, pm_cli_peer_opt
     }
 }
 
-static bool add_godot_kind(pm_cli_peer_options *opt, const char *name, size_t len, long lifetime)
+static bool add_godot_kind(pm_cli_peer_options *opt, const char *name, size_t len, long lifetime,
+                           const char *protocol)
 {
     for (size_t k = 0; k < sizeof GODOT_KINDS / sizeof GODOT_KINDS[0]; k++) {
         const godot_kind *kind = &GODOT_KINDS[k];
@@ -177,6 +183,7 @@ static bool add_godot_kind(pm_cli_peer_options *opt, const char *name, size_t le
         spec->init.id = kind->id;
         spec->init.ordered = kind->ordered;
         spec->init.max_packet_lifetime = kind->lossy ? (int)lifetime : -1;
+        spec->init.protocol = protocol;
         return true;
     }
     return usage_error("--channels takes reliable, ordered and unreliable; got \"%.*s\"", (int)len,
@@ -192,7 +199,7 @@ static bool build_godot_channels(pm_cli_peer_options *opt, const raw_flags *raw)
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (opt->channel_count == PM_CLI_PEER_MAX_CHANNELS)
             return usage_error("--channels lists too many kinds: \"%s\"", raw->channels);
-        if (!add_godot_kind(opt, p, len, lifetime))
+        if (!add_godot_kind(opt, p, len, lifetime, raw->protocol))
             return false;
         if (!comma)
             return true;
@@ -210,6 +217,7 @@ static void build_single_channel(pm_cli_peer_options *opt, const raw_flags *raw)
     spec->init.ordered = !raw->unordered;
     spec->init.max_retransmits = (int)raw->max_retransmits;
     spec->init.max_packet_lifetime = (int)raw->max_lifetime;
+    spec->init.protocol = raw->protocol;
 }
 
 /* Cross-flag rules of the interface, then the channel layout. */

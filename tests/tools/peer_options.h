@@ -3,7 +3,8 @@
  * peer interface (tests/interop/README.md, "The peer interface"):
  *
  *   peermesh peer (--offer | --answer) [--echo | --sink | --send N [--size B[,B...]] [--text]]
- *        [--label NAME] [--unordered] [--max-retransmits K | --max-packet-lifetime MS]
+ *        [--label NAME] [--protocol NAME] [--unordered]
+ *        [--max-retransmits K | --max-packet-lifetime MS]
  *        [--negotiated --id K | --channels reliable,ordered,unreliable]
  *        [--timeout S] [--bind IP]
  */
@@ -22,7 +23,7 @@ typedef enum pm_cli_peer_mode {
     PM_CLI_MODE_CONNECT, /* succeed once every channel is open */
     PM_CLI_MODE_SEND,    /* --send N: send, check every echo or ack */
     PM_CLI_MODE_ECHO,    /* --echo: send every message back, same type */
-    PM_CLI_MODE_SINK,    /* --sink: answer every message with "ack:<bytes>" */
+    PM_CLI_MODE_SINK,    /* --sink: answer every message with "ack:<bytes>:<crc32>" */
 } pm_cli_peer_mode;
 
 /* A channel this side creates itself (the offerer's, or a negotiated one). */

@@ -2,8 +2,8 @@
 #
 #   role=echo   send n reliable and n unreliable raw packets (send_bytes,
 #               command byte 0x04) to the server, which echoes them; all
-#               reliable ones and at least one unreliable one must come back
-#               from peer 1
+#               reliable ones must come back from peer 1 intact and in send
+#               order, and at least one unreliable one, intact and only once
 #   role=relay  wait for another client (ADD_PEER from the server), send it a
 #               targeted reliable, a targeted unreliable and a broadcast
 #               packet through the server's relay, and receive the same
@@ -19,6 +19,7 @@ var deadline = 0
 var done_at = 0
 var got_rel = 0
 var got_unrel = 0
+var seen_unrel = {}
 var other = 0
 var got_hello = false
 var got_bcast = false
@@ -81,9 +82,19 @@ func _on_packet(id, bytes):
 		if id != 1:
 			bad = "echo from %d, not the server" % id
 		elif s.begins_with("rel-"):
+			# Reliable echoes come back whole and in send order.
+			if s != "rel-%d" % got_rel:
+				bad = "reliable echo %d came back as %s" % [got_rel, s]
 			got_rel += 1
 		elif s.begins_with("unr-"):
+			# Unreliable ones may be lost, never altered nor repeated.
+			var k = int(s.substr(4))
+			if s != "unr-%d" % k or k < 0 or k >= n or seen_unrel.has(k):
+				bad = "unreliable echo %s altered or repeated" % s
+			seen_unrel[k] = true
 			got_unrel += 1
+		else:
+			bad = "unexpected packet from the server: %s" % s
 		return
 	if s == "hello-from-%d" % id:
 		got_hello = true

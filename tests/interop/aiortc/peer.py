@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import zlib
 
 T0 = time.monotonic()
 
@@ -124,11 +125,11 @@ class Peer:
             for kind in o.channels:
                 sid, ordered, lossy = GODOT[kind]
                 self.create(kind, ordered=ordered, negotiated=True, id=sid,
-                            maxPacketLifeTime=lifetime if lossy else None)
+                            maxPacketLifeTime=lifetime if lossy else None, protocol=o.protocol)
         elif o.negotiated or o.offer:
             self.create(o.label, ordered=not o.unordered, maxRetransmits=o.max_retransmits,
                         maxPacketLifeTime=o.max_packet_lifetime, negotiated=o.negotiated,
-                        id=o.id if o.negotiated else None)
+                        id=o.id if o.negotiated else None, protocol=o.protocol)
         else:  # in-band answerer: accept the first channel offered
             self.expected = 1
             pc.on("datachannel", self.watch)
@@ -269,7 +270,8 @@ class Peer:
         if o.echo:
             ch.dc.send(data)
         elif o.sink:
-            ch.dc.send(f"ack:{nbytes(data)}")
+            raw = data.encode() if isinstance(data, str) else data
+            ch.dc.send(f"ack:{len(raw)}:{zlib.crc32(raw):08x}")
         if not o.send:
             ch.replies += 1
             ch.bytes += nbytes(data)
@@ -282,15 +284,32 @@ class Peer:
         if all(c.replies == o.send for c in self.chans):
             self.finish_send()
 
+    def crc(self, i):
+        msg = self.message(i)
+        return zlib.crc32(msg.encode() if isinstance(msg, str) else msg)
+
+    def ack_matches(self, ch, k, n, crc):
+        """The CRC of message k (strict channel), else of some message sent so far
+        (sizes and pattern offsets repeat after len(sizes) x period messages)."""
+        if ch.strict:
+            return self.size(k) == n and self.crc(k) == crc
+        return any(self.size(i) == n and self.crc(i) == crc
+                   for i in range(min(ch.sent, len(self.o.sizes) * self.period)))
+
     def check_reply(self, ch, data):
-        """An echo (same type and bytes) or the string "ack:<bytes>"."""
+        """An echo (same type and bytes) or the string "ack:<bytes>:<crc32>"."""
         k, is_str = ch.replies, isinstance(data, str)
         ack = is_str and data.startswith("ack:")
         if ack:
             try:
-                n = int(data[4:])
+                size, crc = data[4:].split(":")
+                if len(crc) != 8:
+                    raise ValueError(crc)
+                n, crc = int(size), int(crc, 16)
             except ValueError:
                 return f"bad ack {data[:40]!r}"
+            if not self.ack_matches(ch, k, n, crc):
+                return f"ack {data[:40]!r} matches no message sent"
         elif is_str != self.o.text:
             return f"got a {'string' if is_str else 'binary'} message"
         else:
@@ -393,11 +412,12 @@ def parse_args(argv):
     role.add_argument("--answer", action="store_true", help="wait for an offer")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--echo", action="store_true", help="send every message back")
-    mode.add_argument("--sink", action="store_true", help='answer every message with "ack:<bytes>"')
+    mode.add_argument("--sink", action="store_true", help='answer every message with "ack:<bytes>:<crc32>"')
     mode.add_argument("--send", type=int, default=0, metavar="N", help="send N messages per channel")
     ap.add_argument("--size", default="1200", help="message sizes in bytes, comma separated, used in turn")
     ap.add_argument("--text", action="store_true", help="send string messages")
     ap.add_argument("--label", default="data")
+    ap.add_argument("--protocol", default="", help="channel sub-protocol")
     ap.add_argument("--unordered", action="store_true")
     rel = ap.add_mutually_exclusive_group()
     rel.add_argument("--max-retransmits", type=int, metavar="K")

@@ -62,12 +62,12 @@ async function start(config) {
     const lifetime = conf.maxPacketLifeTime ?? 1; // Godot's default
     for (const kind of conf.channels) {
       const [id, ordered, lossy] = GODOT[kind];
-      const init = { negotiated: true, id, ordered };
+      const init = { negotiated: true, id, ordered, protocol: conf.protocol };
       if (lossy) init.maxPacketLifeTime = lifetime;
       create(kind, init);
     }
   } else if (conf.negotiated || conf.offer) {
-    const init = { ordered: !conf.unordered };
+    const init = { ordered: !conf.unordered, protocol: conf.protocol };
     if (conf.maxRetransmits != null) init.maxRetransmits = conf.maxRetransmits;
     if (conf.maxPacketLifeTime != null) init.maxPacketLifeTime = conf.maxPacketLifeTime;
     if (conf.negotiated) Object.assign(init, { negotiated: true, id: conf.id });
@@ -203,7 +203,7 @@ function onMessage(ch, data) {
   if (finished) return;
   try {
     if (conf.echo) ch.dc.send(data);
-    else if (conf.sink) ch.dc.send('ack:' + byteLength(data));
+    else if (conf.sink) ch.dc.send(ackOf(data));
   } catch (e) {
     return fail(`reply on '${ch.dc.label}': ${e}`);
   }
@@ -219,14 +219,39 @@ function onMessage(ch, data) {
   if (chans.every((c) => c.replies === conf.send)) finishSend();
 }
 
-// A reply is an echo (same type and bytes) or the string "ack:<bytes>".
+// CRC-32 (as zlib's crc32) of a message's bytes (a string's UTF-8 bytes).
+const CRC_TABLE = Array.from({ length: 256 }, (_, i) => {
+  let c = i;
+  for (let b = 0; b < 8; b++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(data) {
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data);
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+const ackOf = (data) => `ack:${byteLength(data)}:${crc32(data).toString(16).padStart(8, '0')}`;
+
+// An ack answers message k on a strict channel, else some message sent so far
+// (sizes and pattern offsets repeat after sizes.length x period messages).
+function ackMatches(ch, k, ack) {
+  if (ch.strict) return ackOf(message(k)) === ack;
+  for (let i = 0; i < ch.sent && i < conf.sizes.length * period; i++) {
+    if (ackOf(message(i)) === ack) return true;
+  }
+  return false;
+}
+
+// A reply is an echo (same type and bytes) or the string "ack:<bytes>:<crc32>".
 function checkReply(ch, data) {
   const k = ch.replies, isString = typeof data === 'string';
   const ack = isString && data.startsWith('ack:');
   let n;
   if (ack) {
-    if (!/^ack:\d+$/.test(data)) return `bad ack ${JSON.stringify(data.slice(0, 40))}`;
-    n = Number(data.slice(4));
+    if (!/^ack:\d+:[0-9a-f]{8}$/.test(data)) return `bad ack ${JSON.stringify(data.slice(0, 40))}`;
+    if (!ackMatches(ch, k, data)) return `ack ${JSON.stringify(data)} matches no message sent`;
+    n = Number(data.split(':')[1]);
   } else if (isString !== !!conf.text) {
     return `got a ${isString ? 'string' : 'binary'} message`;
   } else {

@@ -41,7 +41,7 @@ const BROWSER_FLAGS = [
 ];
 
 const USAGE = 'usage: chromium-peer (--offer|--answer) [--echo|--sink|--send N [--size B,...] [--text]] ' +
-  '[--label L] [--unordered] [--max-retransmits K|--max-packet-lifetime MS] ' +
+  '[--label L] [--protocol P] [--unordered] [--max-retransmits K|--max-packet-lifetime MS] ' +
   '[--negotiated --id K|--channels reliable,ordered,unreliable] [--timeout S]';
 
 function usage(problem) {
@@ -51,8 +51,8 @@ function usage(problem) {
 
 function parseCommandLine(argv) {
   const flags = new Set(['offer', 'answer', 'echo', 'sink', 'text', 'unordered', 'negotiated']);
-  const valued = new Set(['send', 'size', 'label', 'max-retransmits', 'max-packet-lifetime', 'id', 'channels',
-    'timeout']);
+  const valued = new Set(['send', 'size', 'label', 'protocol', 'max-retransmits', 'max-packet-lifetime', 'id',
+    'channels', 'timeout']);
   const o = {};
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
@@ -74,7 +74,7 @@ function parseCommandLine(argv) {
   const conf = {
     offer: !!o.offer, echo: !!o.echo, sink: !!o.sink, send: int('send', 0, 1e9) ?? 0, text: !!o.text,
     sizes: (o.size ?? '1200').split(',').map((s) => (/^\d+$/.test(s.trim()) ? Number(s) : NaN)),
-    label: o.label ?? 'data', unordered: !!o.unordered,
+    label: o.label ?? 'data', protocol: o.protocol ?? '', unordered: !!o.unordered,
     maxRetransmits: int('max-retransmits', 0, 65535), maxPacketLifeTime: int('max-packet-lifetime', 0, 65535),
     negotiated: !!o.negotiated, id: int('id', 0, 65534), channels: o.channels ? o.channels.split(',') : null,
     timeout: o.timeout === undefined ? 30 : Number(o.timeout),

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"net"
@@ -67,6 +68,7 @@ type options struct {
 	sizes               []int
 	text                bool
 	label               string
+	protocol            string
 	unordered           bool
 	maxRetransmits      int
 	maxPacketLifeTime   int
@@ -144,11 +146,12 @@ func parseOptions() *options {
 	fs.BoolVar(&o.offer, "offer", false, "create the channel(s) and the offer")
 	fs.BoolVar(&o.answer, "answer", false, "wait for an offer")
 	fs.BoolVar(&o.echo, "echo", false, "send every message back")
-	fs.BoolVar(&o.sink, "sink", false, "answer every message with \"ack:<bytes>\"")
+	fs.BoolVar(&o.sink, "sink", false, "answer every message with \"ack:<bytes>:<crc32>\"")
 	fs.IntVar(&o.send, "send", 0, "send N messages per channel")
 	sizes := fs.String("size", "1200", "message sizes, comma separated, used in turn")
 	fs.BoolVar(&o.text, "text", false, "send string messages")
 	fs.StringVar(&o.label, "label", "data", "channel label")
+	fs.StringVar(&o.protocol, "protocol", "", "channel sub-protocol")
 	fs.BoolVar(&o.unordered, "unordered", false, "unordered channel")
 	fs.IntVar(&o.maxRetransmits, "max-retransmits", -1, "partial reliability: retransmissions")
 	fs.IntVar(&o.maxPacketLifeTime, "max-packet-lifetime", -1, "partial reliability: lifetime in ms")
@@ -162,7 +165,7 @@ func parseOptions() *options {
 	usage := func(msg string) {
 		fmt.Fprintf(os.Stderr, "pion-peer: %s\n", msg)
 		fmt.Fprintln(os.Stderr, "usage: pion-peer (--offer|--answer) [--echo|--sink|--send N [--size B,...] [--text]] "+
-			"[--label L] [--unordered] [--max-retransmits K|--max-packet-lifetime MS] "+
+			"[--label L] [--protocol P] [--unordered] [--max-retransmits K|--max-packet-lifetime MS] "+
 			"[--negotiated --id K|--channels reliable,ordered,unreliable] [--timeout S]")
 		os.Exit(exitUsage)
 	}
@@ -331,7 +334,8 @@ func (p *peer) setup() error {
 		}
 		for _, k := range o.channels {
 			g := godotKinds[k]
-			init := &webrtc.DataChannelInit{Ordered: &g.ordered, Negotiated: boolPtr(true), ID: u16Ptr(g.id)}
+			init := &webrtc.DataChannelInit{Ordered: &g.ordered, Negotiated: boolPtr(true), ID: u16Ptr(g.id),
+				Protocol: &o.protocol}
 			if g.lossy {
 				init.MaxPacketLifeTime = &lifetime
 			}
@@ -340,7 +344,7 @@ func (p *peer) setup() error {
 			}
 		}
 	case o.negotiated || o.offer:
-		init := &webrtc.DataChannelInit{Ordered: boolPtr(!o.unordered)}
+		init := &webrtc.DataChannelInit{Ordered: boolPtr(!o.unordered), Protocol: &o.protocol}
 		if o.maxRetransmits >= 0 {
 			init.MaxRetransmits = u16Ptr(uint16(o.maxRetransmits))
 		}
@@ -587,7 +591,7 @@ func (p *peer) readLoop(ch *channel) {
 		case p.o.echo:
 			_, err = ch.rw.WriteDataChannel(data, isString)
 		case p.o.sink:
-			_, err = ch.rw.WriteDataChannel([]byte("ack:"+strconv.Itoa(n)), true)
+			_, err = ch.rw.WriteDataChannel([]byte(fmt.Sprintf("ack:%d:%08x", n, crc32.ChecksumIEEE(data))), true)
 		case p.o.send > 0:
 			err = p.checkReply(ch, data, isString)
 		}
@@ -604,16 +608,29 @@ func (p *peer) readLoop(ch *channel) {
 	}
 }
 
-// checkReply accepts an echo (same type and bytes) or an "ack:<bytes>" string.
+// checkReply accepts an echo (same type and bytes) or an "ack:<bytes>:<crc32>"
+// string: the CRC-32 of message k on a strict channel, else of a message sent so far.
 func (p *peer) checkReply(ch *channel, data []byte, isString bool) error {
 	p.mu.Lock()
-	k := ch.replies
+	k, sent := ch.replies, ch.sent
 	p.mu.Unlock()
 	n, ack := len(data), false
 	if isString && bytes.HasPrefix(data, []byte("ack:")) {
-		v, err := strconv.Atoi(string(data[4:]))
+		var crc uint32
+		f := strings.Split(string(data[4:]), ":")
+		v, err := strconv.Atoi(f[0])
+		if err == nil && len(f) == 2 && len(f[1]) == 8 {
+			var c uint64
+			c, err = strconv.ParseUint(f[1], 16, 32)
+			crc = uint32(c)
+		} else if err == nil {
+			err = errors.New("no CRC")
+		}
 		if err != nil {
 			return fmt.Errorf("reply %d: bad ack %q", k, data)
+		}
+		if !p.ackMatches(k, sent, ch.strict, v, crc) {
+			return fmt.Errorf("reply %d: ack %q matches no message sent", k, data)
 		}
 		n, ack = v, true
 	} else if isString != p.o.text {
@@ -647,6 +664,20 @@ func (p *peer) checkReply(ch *channel, data []byte, isString bool) error {
 		p.finishSend()
 	}
 	return nil
+}
+
+// ackMatches: an ack's CRC is that of message k (strict channel) or of some
+// message sent so far (its size and pattern offset repeat after len(sizes) x period).
+func (p *peer) ackMatches(k, sent int, strict bool, n int, crc uint32) bool {
+	if strict {
+		return len(p.message(k)) == n && crc32.ChecksumIEEE(p.message(k)) == crc
+	}
+	for i := 0; i < sent && i < len(p.o.sizes)*p.o.period; i++ {
+		if p.size(i) == n && crc32.ChecksumIEEE(p.message(i)) == crc {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *peer) isSize(n int) bool {
