@@ -242,6 +242,15 @@ static void on_signal_event(chat *c, const pm_signal_event *ev)
     }
 }
 
+/* A chat line: no control characters but tab (and no NUL). */
+static bool is_text(const uint8_t *d, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((d[i] < 0x20 && d[i] != '\t') || d[i] == 0x7f)
+            return false;
+    return true;
+}
+
 static void drain(chat *c)
 {
     pm_signal_event ev;
@@ -266,7 +275,10 @@ static void drain(chat *c)
     }
     pm_mp_packet pkt;
     while (mp && pm_mp_get_packet(mp, &pkt) == PM_OK) {
-        printf("[%d] %.*s\n", (int)pkt.from, (int)pkt.len, (const char *)pkt.data);
+        if (is_text(pkt.data, pkt.len))
+            printf("[%d] %.*s\n", (int)pkt.from, (int)pkt.len, (const char *)pkt.data);
+        else /* another program's packets: its control bytes never reach the terminal */
+            printf("[%d] (%zu bytes that are not text)\n", (int)pkt.from, pkt.len);
         fflush(stdout);
     }
 }

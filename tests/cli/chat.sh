@@ -5,7 +5,8 @@
 # so); bob joins it by name, sends a line, a 2500-byte line (it arrives in
 # three parts, nothing cut), an unknown /command (help, not sent) and
 # "//slash" (sent as "/slash"); his input ends and he leaves cleanly after
-# his lines went out; alice sees him go at once.
+# his lines went out; alice sees him go at once. Then the web demo's bot
+# joins: its binary packets are not printed raw.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../support/procs.sh
@@ -56,6 +57,10 @@ wait "$BOB"
 status=$?
 [ "$status" -eq 0 ] || { echo "FAIL: bob exited $status"; show "$WORK/bob.log"; exit 1; }
 wait_for "$WORK/alice.log" "left the lobby"
+# A program that is not a chat (the web demo's bot) sends binary packets: alice
+# says so instead of writing their bytes to her terminal.
+timeout -k 2 20 "$PM" bot --server "$URL" --lobby friday --duration 1.5 >"$WORK/bot.log" 2>&1 ||
+  { echo "FAIL: the bot exited $?"; show "$WORK/bot.log" "$WORK/alice.log"; exit 1; }
 exec 3>&-
 wait "$ALICE" || { echo "FAIL: alice exited $?"; show "$WORK/alice.log"; exit 1; }
 
@@ -69,4 +74,7 @@ grep -q "^\[[0-9]*\] /slash$" "$WORK/alice.log" || fail "// did not send a line 
 grep -q "bogus" "$WORK/alice.log" && fail "an unknown /command was sent"
 grep -q "unknown command /bogus" "$WORK/bob.log" || fail "bob got no help for /bogus"
 grep -q "leaving" "$WORK/bob.log" || fail "bob did not leave"
-echo "PASS: chat (named lobby, alone, long line in 3 parts, /commands, clean leave)"
+grep -q "^\[[0-9]*\] ([0-9]* bytes that are not text)$" "$WORK/alice.log" ||
+  fail "alice did not say a binary packet was not text"
+LC_ALL=C grep -q "[[:cntrl:]]" "$WORK/alice.log" && fail "a control byte reached alice's output"
+echo "PASS: chat (named lobby, alone, long line in 3 parts, /commands, clean leave, binary)"

@@ -59,6 +59,12 @@ expect 64 "unknown benchmark 'fast'" -- "$PM" bench fast
 expect 64 "--threads needs 1 or 2 threads, got '3'" -- "$PM" bench throughput --threads 3
 expect 64 "--clients needs a number of clients 2..1000000, got 'many'" -- \
   "$PM" bench signal --clients many
+expect 64 "peermesh bot: needs --server URL" -- "$PM" bot --lobby a
+expect 64 "peermesh bot: --count needs a number of bots 1..8, got '9'" -- \
+  "$PM" bot --server ws://127.0.0.1:9 --lobby a --count 9
+expect 64 "peermesh rpc: unknown subcommand 'call': serve" -- "$PM" rpc call
+expect 64 "peermesh rpc: --enet needs a port number 0..65535, got '70000'" -- \
+  "$PM" rpc serve --enet 70000
 expect 64 "peermesh-signal: --port needs a port number 0..65535, got '99999'" -- "$SIG" --port 99999
 expect 64 "peermesh-signal: --bind needs a numeric IP address" -- "$SIG" --bind localhost
 expect 64 "peermesh-signal: unknown option '--named-lobby'" -- "$SIG" --named-lobby
@@ -72,6 +78,8 @@ expect 64 "bad.conf:1: port needs a port number 0..65535, got '80800'" -- "$SIG"
 free_port=$("$SIG" --port 0 --check-config | sed -n 's/.*(port \([0-9]*\)).*/\1/p')
 expect 1 "connection refused by 127.0.0.1:$free_port" -- \
   "$PM" chat --server "ws://127.0.0.1:$free_port" --bind 127.0.0.1
+expect 1 "bot 1 cannot join lobby a: connection refused by 127.0.0.1:$free_port" -- \
+  "$PM" bot --server "ws://127.0.0.1:$free_port" --lobby a
 # A UDP port in use.
 "$PM" enet server --port 0 --seconds 15 >"$WORK/server.json" 2>&1 &
 PIDS+=("$!")
