@@ -67,6 +67,11 @@ bool pm_cli_is_numeric_ip(const char *text)
     return text && pm_addr_parse(&addr, text, 0) == PM_OK;
 }
 
+bool pm_cli_is_ws_url(const char *text)
+{
+    return text && (strncmp(text, "ws://", 5) == 0 || strncmp(text, "wss://", 6) == 0);
+}
+
 int pm_cli_help(const pm_cli_command *cmd)
 {
     fputs(cmd->usage, stdout);

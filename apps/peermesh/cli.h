@@ -65,6 +65,10 @@ int pm_cli_parse_size_list(const char *text, size_t *sizes, size_t cap, size_t m
 /** True when text is a numeric IPv4 or IPv6 address (never resolves names). */
 bool pm_cli_is_numeric_ip(const char *text);
 
+/** True when text starts as a signaling server's URL does: ws:// or wss:// (the rest is
+ * checked by pm_signal_client_new). */
+bool pm_cli_is_ws_url(const char *text);
+
 /* What the value of an option must be, as its messages say it ("a port number 0..65535"). */
 typedef struct pm_cli_expect {
     int code; /* the option's getopt_long code */

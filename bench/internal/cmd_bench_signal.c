@@ -483,7 +483,7 @@ static int take_option(void *ud, int code, const char *arg)
         break;
     case 'u':
         b->server_url = arg;
-        ok = strncmp(arg, "ws://", 5) == 0 || strncmp(arg, "wss://", 6) == 0;
+        ok = pm_cli_is_ws_url(arg);
         break;
     case 'i':
         b->bind = arg;

@@ -305,8 +305,7 @@ static int take_option(void *ud, int code, const char *arg)
     switch (code) {
     case 's':
         cfg->url = arg;
-        return strncmp(arg, "ws://", 5) == 0 || strncmp(arg, "wss://", 6) == 0 ? -1
-                                                                               : PM_CLI_OPTION_BAD;
+        return pm_cli_is_ws_url(arg) ? -1 : PM_CLI_OPTION_BAD;
     case 'l':
     case 'n':
         cfg->lobby = arg;

@@ -27,8 +27,8 @@ cmake --build "$work/cmake" >/dev/null
 # An example a user copies, built against the installed package both ways (pkg-config,
 # its own CMakeLists.txt), then run: the offer and answer carried through two pipes.
 example="$here/../../examples/hello-pair"
-# shellcheck disable=SC2046 # flags are meant to split
-$cc -std=c11 -Wall -Wextra -Werror "$example/hello_pair.c" $(pkg-config --cflags --libs peermesh) \
+# shellcheck disable=SC2046,SC2086 # flags are meant to split
+$cc -std=c11 -Wall -Wextra -Werror $cflags "$example/hello_pair.c" $(pkg-config --cflags --libs peermesh) \
     -o "$work/hello-pair-pc"
 cmake -S "$example" -B "$work/hello-pair" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/hello-pair" >/dev/null
