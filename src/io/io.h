@@ -75,7 +75,11 @@ int pm_io_waitset_new(void);
 void pm_io_waitset_close(int set);
 int pm_io_waitset_watch(int set, int fd, bool out);
 void pm_io_waitset_forget(int set, int fd);
-/** Watch fd edge-triggered: every arrival of input is one event, even if it was read since. */
+/**
+ * Watch fd edge-triggered for changes: every arrival of input, and every
+ * time it becomes writable (a connect that completed, room after a full
+ * send buffer), is one event, even if the input was read since.
+ */
 int pm_io_waitset_watch_arrivals(int set, int fd);
 /** Take every event of the set without waiting; how many there were. */
 int pm_io_waitset_drain(int set);

@@ -1,9 +1,11 @@
 /*
  * Wait sets (base/driver.h): an epoll set that an object hands its user as
  * the one descriptor to sleep on, and pm_wait(), the sleep itself. Level-
- * triggered throughout, so whatever a poll leaves unread keeps the set
- * readable, and a set may sit inside another (the signaling client's holds
- * its mesh's).
+ * triggered, so whatever a poll leaves unread keeps the set readable, and a
+ * set may sit inside another (the signaling client's holds its mesh's, and
+ * its WebSocket's set of changes). The one edge-triggered kind, a set of
+ * changes (pm_io_waitset_watch_arrivals), is readable while it holds a
+ * change nobody took (pm_io_waitset_drain).
  */
 #define _GNU_SOURCE
 #include "io.h"
@@ -40,7 +42,7 @@ int pm_io_waitset_watch(int set, int fd, bool out)
 
 int pm_io_waitset_watch_arrivals(int set, int fd)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = fd};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.fd = fd};
     if (set < 0 || fd < 0)
         return PM_ERR_INVALID;
     return epoll_ctl(set, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST ? PM_OK : PM_ERR_IO;

@@ -94,7 +94,7 @@ struct pm_ws {
     /* cfg.watch (see "Watched clients" below). */
     bool watch;
     int waitset;                  /* the user's: our sockets, level-triggered */
-    int arrivals;                 /* ours: the same sockets, edge-triggered */
+    int arrivals;                 /* ours: the same sockets' changes, edge-triggered */
     bool dirty;                   /* we asked lws for work it does in its next round */
     lws_sorted_usec_list_t probe; /* never fires: finds lws's timer list */
     ws_conn **slots;
@@ -178,9 +178,16 @@ static ws_conn *conn_new(pm_ws *ws, struct lws *wsi, bool client)
  *    head is lws's next timer): pm_ws_next_deadline;
  *  - pm_ws_service runs rounds of lws's own loop until a round began with
  *    nothing to do: no input readable, no timer due, no request of ours,
- *    and no input that arrived while the round ran. lws may have read that
- *    input already, so arrivals are counted by a second, edge-triggered
- *    epoll set over the same sockets. What a round defers, the next does;
+ *    and no change on a socket while the round ran. lws may have read that
+ *    input already, so changes are counted by a second, edge-triggered
+ *    epoll set over the same sockets ("arrivals": input, and a socket that
+ *    became writable). What a round defers, the next does;
+ *  - that set of changes sits in the wait set too, so a change nobody has
+ *    taken wakes the sleeper. This is what catches a connect that completes
+ *    while nobody looks: lws waits for the socket to become writable and
+ *    then speaks first (TLS ClientHello, HTTP upgrade), and a socket that
+ *    is already writable when it is watched shows no output event to a
+ *    level-triggered set that does not ask for output;
  *  - a socket that cannot take output now (connecting, or holding a write
  *    lws could not finish) is watched for output too.
  */
@@ -266,15 +273,19 @@ static void note_connect_errors(pm_ws *ws)
 static void service_watched(pm_ws *ws)
 {
     bool again = true;
+    int changes = pm_io_waitset_drain(ws->arrivals); /* since the last look */
     for (int round = 0; again && round < WATCH_ROUNDS; round++) {
-        (void)pm_io_waitset_drain(ws->arrivals); /* earlier input is readable, or handled */
         note_connect_errors(ws);
         lws_usec_t timer = next_lws_timer(ws);
         bool input = any_readable(ws), due = timer && timer <= lws_now_usecs();
         ws->dirty = false;
         (void)lws_service(ws->ctx, -1);
-        /* What this round read, ran or was asked for may have left lws a write for its next. */
-        again = input || due || ws->dirty || pm_io_waitset_drain(ws->arrivals) > 0;
+        /* What this round read, ran, was asked for or saw change may have left lws a write
+         * for its next (after a connect completes, lws sends its upgrade request in a round
+         * of its own); changes during this round are the next round's to follow up. */
+        int later = pm_io_waitset_drain(ws->arrivals);
+        again = changes > 0 || input || due || ws->dirty || later > 0;
+        changes = later;
     }
     ws->dirty = again; /* out of rounds: the deadline says "now" */
     watch_all(ws);
@@ -754,7 +765,9 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     ws->watch = cfg->watch;
     ws->waitset = cfg->waitset;
     ws->arrivals = -1;
-    if (cfg->watch && (ws->arrivals = pm_io_waitset_new()) < 0) {
+    if (cfg->watch && ((ws->arrivals = pm_io_waitset_new()) < 0 ||
+                       pm_io_waitset_watch(ws->waitset, ws->arrivals, false) != PM_OK)) {
+        pm_io_waitset_close(ws->arrivals);
         pm_free(&env, ws);
         return PM_ERR_IO;
     }
@@ -781,6 +794,7 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
                  !cfg->listen     ? ""
                  : cfg->cert_file ? " (port in use, or unusable certificate or key?)"
                                   : " (port in use or not permitted?)");
+        pm_io_waitset_forget(ws->waitset, ws->arrivals);
         pm_io_waitset_close(ws->arrivals);
         pm_free(&env, ws);
         return cfg->cert_file ? PM_ERR_CRYPTO : PM_ERR_IO;
@@ -822,6 +836,7 @@ void pm_ws_free(pm_ws *ws)
     pm_envr env = ws->env;
     if (ws->loop)
         ev_loop_destroy(ws->loop);
+    pm_io_waitset_forget(ws->waitset, ws->arrivals);
     pm_io_waitset_close(ws->arrivals);
     pm_free(&env, ws->slots);
     pm_free(&env, ws->gens);

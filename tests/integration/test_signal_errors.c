@@ -3,7 +3,8 @@
  * loopback. Each failure has its own error code and a sentence naming what
  * failed: a malformed URL (refused by pm_signal_client_new), nothing
  * listening (PM_ERR_REFUSED), an HTTP answer instead of the WebSocket upgrade
- * (PM_ERR_PROTOCOL for 404, PM_ERR_AUTH for 401), TLS to a plain server
+ * (PM_ERR_PROTOCOL for 404, PM_ERR_AUTH for 401; also after a connect that
+ * completes late, which the client must notice asleep), TLS to a plain server
  * (PM_ERR_CRYPTO), an untrusted certificate (PM_ERR_AUTH). And named
  * lobbies end to end: created by name with the extension on, refused and
  * explained (PM_ERR_UNSUPPORTED) in strict Godot-demo mode.
@@ -75,12 +76,19 @@ static void config_for(pm_signal_client_config *cfg, const char *url)
 typedef struct http_thread {
     int listener;
     const char *response;
+    bool slow; /* its accept queue is full at first: see slow_connect */
     pthread_t th;
 } http_thread;
 
 static void *answer(void *arg)
 {
     http_thread *h = arg;
+    if (h->slow) { /* make room after a while: the client's next SYN gets in */
+        usleep(300 * 1000);
+        int filler = accept(h->listener, NULL, NULL);
+        if (filler >= 0)
+            close(filler);
+    }
     int fd = accept(h->listener, NULL, NULL);
     if (fd < 0)
         return NULL;
@@ -105,11 +113,19 @@ static uint16_t tcp_listener(int *fd_out)
     return ntohs(a.sin_port);
 }
 
-static void http_answer(const char *response, int want_error, const char *want_text)
+static void http_answer(const char *response, bool slow, int want_error, const char *want_text)
 {
-    http_thread h = {.response = response};
+    http_thread h = {.response = response, .slow = slow};
     uint16_t port = tcp_listener(&h.listener);
-    assert_int_equal(listen(h.listener, 4), 0);
+    assert_int_equal(listen(h.listener, slow ? 0 : 4), 0);
+    int filler = -1;
+    if (slow) { /* one connection fills a queue of 0: the kernel drops the client's first SYN */
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons(port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        filler = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(connect(filler, (struct sockaddr *)&a, sizeof a), 0);
+    }
     assert_int_equal(pthread_create(&h.th, NULL, answer, &h), 0);
     char url[64];
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/lobbies", (unsigned)port);
@@ -119,6 +135,8 @@ static void http_answer(const char *response, int want_error, const char *want_t
     run_client(&cfg, false, &o);
     pthread_join(h.th, NULL);
     close(h.listener);
+    if (filler >= 0)
+        close(filler);
     assert_true(o.closed);
     assert_int_equal(o.error, want_error);
     assert_int_equal(o.code, PM_SIGNAL_CLOSE_ABNORMAL);
@@ -169,10 +187,23 @@ static void refused(void **state)
 
 static void http_instead_of_websocket(void **state)
 {
-    http_answer("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", PM_ERR_PROTOCOL,
+    http_answer("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", false, PM_ERR_PROTOCOL,
                 "answered HTTP 404");
-    http_answer("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n", PM_ERR_AUTH,
+    http_answer("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n", false, PM_ERR_AUTH,
                 "answered HTTP 401");
+}
+
+/*
+ * A connect that completes a second late (the SYN retransmitted), while the
+ * client sleeps on its descriptor and its library's first timers are long
+ * done: the completion alone must wake it, and the upgrade request it owes
+ * (libwebsockets writes it in a round after the one that saw the connect)
+ * must go out, or the server never answers and the connect times out.
+ */
+static void slow_connect(void **state)
+{
+    http_answer("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", true, PM_ERR_PROTOCOL,
+                "answered HTTP 404");
 }
 
 static void tls_failures(void **state)
@@ -274,6 +305,7 @@ int main(void)
         cmocka_unit_test(bad_urls),
         cmocka_unit_test(refused),
         cmocka_unit_test(http_instead_of_websocket),
+        cmocka_unit_test(slow_connect),
         cmocka_unit_test(tls_failures),
         cmocka_unit_test(named_lobbies),
     };

@@ -5,7 +5,8 @@
  *  - two signaling clients (pm_signal_client_fd / _next_timeout) with a
  *    server in another thread: a lone host idles through many server pings
  *    (it must answer them while asleep, or the server closes it with 4004)
- *    without being woken every few milliseconds; a second client joins, the
+ *    without being woken every few milliseconds (and its descriptor says
+ *    when its connect completed); a second client joins, the
  *    mesh forms and carries packets; after the seal signaling closes and the
  *    same descriptor keeps serving the mesh;
  *  - an ENet server and client (pm_enet_fd / _next_timeout): connect,
@@ -165,6 +166,9 @@ static void test_signal_client_sleeps_on_fd(void **state)
     start_client(&nodes[0], url, NULL);
     int fd0 = pm_signal_client_fd(nodes[0].c);
     assert_true(fd0 >= 0);
+    /* The connect completes without a word from the server (the client speaks first once its
+     * socket is writable): the descriptor alone must say so, whatever the deadline says. */
+    assert_int_equal(pm_wait(fd0, pm_now() + PM_SEC(5)), 1);
     assert_true(run(nodes, 1, host_joined, LIMIT));
 
     /* Alone in the lobby for 1.5 s: ten server pings, each answered while asleep. With the old
