@@ -9,8 +9,9 @@
 #   tests           Node.js unit tests of the browser bottom (tests/web/unit)
 
 # What the browser cannot run: the native stack under rtc.h (ICE, DTLS,
-# SCTP, sockets: src/rtc but its ICE URL parser), ENet, the socket shells of
-# the signaling server and client, and jansson (the browser's JSON.parse
+# SCTP, sockets: src/rtc but its ICE URL parser), ENet (and the signaling
+# client's ENet transport), the socket shells of the signaling server and
+# client, and jansson (the browser's JSON.parse
 # stands in: src/web/json_web.c).
 set(PM_WASM_LAYERS base wire rtc multiplayer rpc signaling web)
 set(PM_WASM_EXCLUDE
@@ -18,7 +19,7 @@ set(PM_WASM_EXCLUDE
     "src/rtc/(channel|jsep|peer|socket_mode|transport)[.]c"
     "src/multiplayer/enet_.*[.]c"
     "src/multiplayer/wsmp[.]c"
-    "src/signaling/(server|client)[.]c")
+    "src/signaling/(server|client|sig_client_enet)[.]c")
 
 add_compile_options(-Os -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
                     -Wmissing-prototypes -fno-strict-aliasing)

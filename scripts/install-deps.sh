@@ -10,7 +10,8 @@
 #            3.2.3 (godot3-server headless, godot3 under xvfb-run) for the ENet
 #            wire-compatibility tests in tests/godot/, and the openssl tool that
 #            makes their wss:// test certificate; Firefox ESR for the browser
-#            tests of the web demo (tests/web)
+#            tests of the web demo (tests/web); coturn, iptables and conntrack
+#            for the NAT tests in tests/nat/ (network namespaces)
 #   wasm     the WebAssembly build (`make wasm`): Debian's emscripten (with its
 #            clang, lld, binaryen and the node modules it runs) and Node.js
 #   docs     Graphviz, for `make docs` (docs/figures/*.dot -> .svg; the SVGs are
@@ -25,7 +26,7 @@ set -eu
 BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
   libssl-dev libusrsctp-dev libcmocka-dev libjansson-dev libwebsockets-dev libev-dev libenet-dev"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
-  iproute2 util-linux godot3 godot3-server xvfb xauth openssl firefox-esr"
+  iproute2 util-linux godot3 godot3-server xvfb xauth openssl firefox-esr coturn iptables conntrack"
 WASM_PKGS="emscripten node-acorn binaryen nodejs cmake ninja-build"
 DOCS_PKGS="graphviz"
 BENCH_REPORT_PKGS="gnuplot-nox"

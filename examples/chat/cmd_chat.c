@@ -29,6 +29,7 @@
 static const char USAGE[] =
     "usage: peermesh chat --server URL [--lobby NAME | --create NAME] [--client-server]\n"
     "                     [--protocol json|text] [--bind IP] [--insecure]\n"
+    "                     [--ice-server URL]... [--relay-only] [--ice-tls-insecure]\n"
     "\n"
     "  --server URL      signaling server, ws://HOST:PORT or wss://... (e.g. peermesh-signal)\n"
     "  --lobby NAME      join this lobby (default: create one with a random name)\n"
@@ -37,9 +38,13 @@ static const char USAGE[] =
     "  --protocol P      json (Godot 4, default) or text (Godot 3)\n"
     "  --bind IP         address for the WebRTC connections (default: every interface)\n"
     "  --insecure        wss: accept a self-signed certificate\n"
+    "  --ice-server URL  a STUN server (stun:HOST[:PORT]) besides those the server gives\n"
+    "  --relay-only      use TURN relays only (the server hands out TURN credentials)\n"
+    "  --ice-tls-insecure  accept a turns: server's certificate unverified\n"
     "\n"
-    "Type a line to send it to everyone. Commands: /peers, /seal (host only), /quit;\n"
-    "start a line with // to send one that begins with /. End of input (Ctrl-D) leaves.\n";
+    "Type a line to send it to everyone. Commands: /peers (with each link's candidate\n"
+    "types), /seal (host only), /quit; start a line with // to send one that begins\n"
+    "with /. End of input (Ctrl-D) leaves.\n";
 
 static const pm_cli_expect EXPECTS[] = {
     {'s', "a ws:// or wss:// URL of a signaling server (e.g. ws://127.0.0.1:9080)"},
@@ -47,6 +52,7 @@ static const pm_cli_expect EXPECTS[] = {
     {'n', "a lobby name of 1..64 letters, digits, '-', '_' or '.'"},
     {'p', "json or text"},
     {'b', PM_CLI_EXPECT_IP},
+    {'i', "a STUN server URL, stun:HOST[:PORT] (at most 8)"},
     {0, NULL},
 };
 
@@ -97,8 +103,14 @@ static void list_peers(chat *c)
     printf("* we are peer %d; %zu peer(s):", (int)pm_signal_client_id(c->client), n);
     for (size_t i = 0; i < n && i < 64; i++) {
         pm_mesh_peer_info info;
+        pm_mesh_peer_stats st;
         bool up = pm_mesh_get_peer(m, ids[i], &info) == PM_OK && info.connected;
         printf(" %d%s", (int)ids[i], up ? "" : " (connecting)");
+        if (pm_mesh_get_peer_stats(m, ids[i], &st) == PM_OK && st.has_pair)
+            printf(" [%s/%s%s%s]", pm_rtc_candidate_type_name(st.pair.local_type),
+                   pm_rtc_candidate_type_name(st.pair.remote_type),
+                   st.pair.relay_protocol ? " relay over " : "",
+                   st.pair.relay_protocol ? st.pair.relay_protocol : "");
     }
     printf("%s\n", n ? "" : " nobody else here yet");
     fflush(stdout);
@@ -239,6 +251,9 @@ static void on_signal_event(chat *c, const pm_signal_event *ev)
     case PM_SIGNAL_EVENT_ICE_SERVERS:
         say("the server gave us %d ICE server(s)", (int)ev->peer_id);
         break;
+    case PM_SIGNAL_EVENT_PEER_FAILED:
+        say("no link to peer %d: %s", (int)ev->peer_id, ev->reason);
+        break;
     }
 }
 
@@ -299,9 +314,17 @@ static size_t unsent(chat *c)
     return bytes;
 }
 
+/* The configuration, and the STUN servers of --ice-server it points to. */
+typedef struct chat_options {
+    pm_signal_client_config cfg;
+    const char *urls[8];
+    pm_ice_server stun;
+} chat_options;
+
 static int take_option(void *ud, int code, const char *arg)
 {
-    pm_signal_client_config *cfg = ud;
+    chat_options *o = ud;
+    pm_signal_client_config *cfg = &o->cfg;
     switch (code) {
     case 's':
         cfg->url = arg;
@@ -324,29 +347,48 @@ static int take_option(void *ud, int code, const char *arg)
         return -1;
     case 'b':
         return pm_cli_option_bind(&CMD, arg, &cfg->rtc.bind_address);
+    case 'i': {
+        pm_ice_url u;
+        if (o->stun.url_count >= sizeof o->urls / sizeof o->urls[0] ||
+            pm_ice_url_parse(arg, &u) != PM_OK || u.scheme != PM_ICE_URL_STUN)
+            return PM_CLI_OPTION_BAD;
+        o->urls[o->stun.url_count++] = arg;
+        cfg->rtc.ice_servers = &o->stun;
+        cfg->rtc.ice_server_count = 1;
+        return -1;
+    }
+    case 'r':
+        cfg->rtc.ice_transport_policy = PM_RTC_ICE_POLICY_RELAY;
+        return -1;
+    case 't':
+        cfg->rtc.turn_tls_insecure = true;
+        return -1;
     default:
         return -1;
     }
 }
 
-static int parse(int argc, char **argv, pm_signal_client_config *cfg)
+static int parse(int argc, char **argv, chat_options *o)
 {
-    static const struct option longs[] = {{"server", required_argument, NULL, 's'},
-                                          {"lobby", required_argument, NULL, 'l'},
-                                          {"create", required_argument, NULL, 'n'},
-                                          {"client-server", no_argument, NULL, 'c'},
-                                          {"protocol", required_argument, NULL, 'p'},
-                                          {"bind", required_argument, NULL, 'b'},
-                                          {"insecure", no_argument, NULL, 'k'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
-    pm_signal_client_config_default(cfg);
-    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, cfg);
+    static const struct option longs[] = {
+        {"server", required_argument, NULL, 's'},   {"lobby", required_argument, NULL, 'l'},
+        {"create", required_argument, NULL, 'n'},   {"client-server", no_argument, NULL, 'c'},
+        {"protocol", required_argument, NULL, 'p'}, {"bind", required_argument, NULL, 'b'},
+        {"insecure", no_argument, NULL, 'k'},       {"ice-server", required_argument, NULL, 'i'},
+        {"relay-only", no_argument, NULL, 'r'},     {"ice-tls-insecure", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    pm_signal_client_config_default(&o->cfg);
+    /* A chat outlives a NAT hiccup: peers that lose their path are kept
+     * while the signaling client restarts ICE (ice_restart_interval). */
+    o->cfg.mesh_config.disconnect_grace = PM_SEC(40);
+    o->stun.urls = o->urls;
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, o);
     if (status >= 0)
         return status;
     if (optind < argc)
         return pm_cli_unexpected(&CMD, argv[optind]);
-    if (!cfg->url)
+    if (!o->cfg.url)
         return pm_cli_usage_errorf(&CMD, "needs --server URL: %s", EXPECTS[0].expected);
     return -1;
 }
@@ -362,10 +404,11 @@ static bool may_leave(chat *c, pm_time *drained_at, pm_time input_end)
 
 int pm_cli_chat(int argc, char **argv)
 {
-    pm_signal_client_config cfg;
-    int status = parse(argc, argv, &cfg);
+    chat_options o;
+    int status = parse(argc, argv, &o);
     if (status >= 0)
         return status;
+    pm_signal_client_config cfg = o.cfg;
     chat c = {.pending = malloc(INPUT_BUF)};
     if (!c.pending)
         return PM_CLI_EXIT_FAIL;

@@ -180,6 +180,21 @@ PM_API uint16_t pm_enet_host_get_local_port(const pm_enet_host *host);
 PM_API int pm_enet_host_socket_send(pm_enet_host *host, const char *ip, uint16_t port,
                                     const uint8_t *data, size_t len);
 /**
+ * Hole punching on the host's socket (what pm_signal_client does for an
+ * ENet mesh, signaling.h): while on, received datagrams that are STUN
+ * messages (RFC 8489: magic cookie, length) or start with "PMPUNCH" are
+ * kept from ENet and queued, at most 16 (more are dropped), for
+ * pm_enet_host_next_raw(); they arrive while the host is serviced. Off by
+ * default; off frees the queue. PM_ERR_INVALID, PM_ERR_NOMEM.
+ */
+PM_API int pm_enet_host_capture_raw(pm_enet_host *host, bool on);
+/**
+ * Take the next captured datagram: its IPv4 source and bytes. PM_ERR_AGAIN
+ * when none, PM_ERR_TOO_BIG when it does not fit `cap` (it is dropped).
+ */
+PM_API int pm_enet_host_next_raw(pm_enet_host *host, pm_addr *from, uint8_t *buf, size_t cap,
+                                 size_t *len);
+/**
  * Fill `peers` with up to `cap` packet peers that are not DISCONNECTED
  * (get_peers); returns how many there are in total.
  */

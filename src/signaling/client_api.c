@@ -19,6 +19,10 @@ void pm_signal_client_config_default(pm_signal_client_config *cfg)
     pm_rtc_config_default(&cfg->rtc);
     pm_mesh_config_default(&cfg->mesh_config);
     cfg->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+    cfg->ice_restart_interval = PM_SEC(5);
+    pm_enet_config_default(&cfg->enet);
+    cfg->enet.format = PM_ENET_FORMAT_GODOT4; /* Godot 4 has the ENet mesh */
+    cfg->punch_timeout = PM_SEC(10);
 }
 
 /*
@@ -79,9 +83,8 @@ int pm_signal_client_new_core(const pm_envr *env, const pm_signal_client_config 
 int pm_signal_client_status(const pm_signal_client *c)
 {
     pm_sigcl *core = pm_signal_client_core(c);
-    pm_mesh *mesh = pm_sigcl_mesh(core);
-    bool mesh_alive =
-        mesh && pm_mp_get_connection_status(pm_mesh_multiplayer(mesh)) != PM_MP_DISCONNECTED;
+    pm_multiplayer *mp = pm_sigcl_multiplayer(core);
+    bool mesh_alive = mp && pm_mp_get_connection_status(mp) != PM_MP_DISCONNECTED;
     return pm_sigcl_state(core) == PM_SIGNAL_CLOSED && !mesh_alive ? PM_ERR_CLOSED : PM_OK;
 }
 
@@ -110,10 +113,14 @@ pm_mesh *pm_signal_client_mesh(pm_signal_client *c)
     return c ? pm_sigcl_mesh(pm_signal_client_core(c)) : NULL;
 }
 
+pm_enet *pm_signal_client_enet(pm_signal_client *c)
+{
+    return c ? pm_sigcl_enet(pm_signal_client_core(c)) : NULL;
+}
+
 pm_multiplayer *pm_signal_client_multiplayer(pm_signal_client *c)
 {
-    pm_mesh *mesh = pm_signal_client_mesh(c);
-    return mesh ? pm_mesh_multiplayer(mesh) : NULL;
+    return c ? pm_sigcl_multiplayer(pm_signal_client_core(c)) : NULL;
 }
 
 int pm_signal_client_seal(pm_signal_client *c)

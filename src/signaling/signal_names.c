@@ -37,6 +37,8 @@ const char *pm_signal_event_type_to_string(pm_signal_event_type type)
         return "closed";
     case PM_SIGNAL_EVENT_ICE_SERVERS:
         return "ice_servers";
+    case PM_SIGNAL_EVENT_PEER_FAILED:
+        return "peer_failed";
     }
     return "unknown";
 }

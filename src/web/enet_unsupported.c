@@ -82,6 +82,16 @@ int pm_enet_host_socket_send(pm_enet_host *host, const char *ip, uint16_t port, 
     return PM_ERR_UNSUPPORTED;
 }
 
+int pm_enet_host_capture_raw(pm_enet_host *host, bool on)
+{
+    return PM_ERR_UNSUPPORTED;
+}
+
+int pm_enet_host_next_raw(pm_enet_host *host, pm_addr *from, uint8_t *buf, size_t cap, size_t *len)
+{
+    return PM_ERR_UNSUPPORTED;
+}
+
 size_t pm_enet_host_get_peers(pm_enet_host *host, pm_enet_packet_peer **peers, size_t cap)
 {
     return 0;

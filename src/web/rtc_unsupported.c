@@ -45,3 +45,31 @@ const char *pm_rtc_certificate_fingerprint(const pm_rtc_certificate *cert)
 {
     return "";
 }
+
+/* TURN connections and mDNS sockets are the browser's too. */
+int pm_rtc_peer_handle_stream(pm_rtc_peer *pc, pm_time now, uint32_t stream, const uint8_t *data,
+                              size_t len)
+{
+    return PM_ERR_UNSUPPORTED;
+}
+
+int pm_rtc_peer_stream_closed(pm_rtc_peer *pc, pm_time now, uint32_t stream, const char *reason)
+{
+    return PM_ERR_UNSUPPORTED;
+}
+
+int pm_rtc_peer_handle_mdns(pm_rtc_peer *pc, pm_time now, const uint8_t *data, size_t len)
+{
+    return PM_ERR_UNSUPPORTED;
+}
+
+/* Not bridged yet: the selected pair (getStats) and restartIce(). */
+int pm_rtc_peer_get_selected_pair(const pm_rtc_peer *pc, pm_rtc_candidate_pair *out)
+{
+    return PM_ERR_UNSUPPORTED;
+}
+
+int pm_rtc_peer_restart_ice(pm_rtc_peer *pc)
+{
+    return PM_ERR_UNSUPPORTED;
+}

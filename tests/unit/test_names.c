@@ -57,7 +57,7 @@ static void all_names(void **state)
                PM_MP_TRANSFER_RELIABLE);
     check_enum(pm_signal_state_to_string_int, PM_SIGNAL_CONNECTING, PM_SIGNAL_CLOSED);
     check_enum(pm_signal_event_type_to_string_int, PM_SIGNAL_EVENT_OPEN,
-               PM_SIGNAL_EVENT_ICE_SERVERS);
+               PM_SIGNAL_EVENT_PEER_FAILED);
     check_enum(pm_enet_event_type_to_string_int, PM_ENET_EVENT_ERROR, PM_ENET_EVENT_RECEIVE);
     check_enum(pm_enet_peer_state_to_string_int, PM_ENET_PEER_DISCONNECTED, PM_ENET_PEER_ZOMBIE);
     /* The spellings the tools print and the docs show. */
