@@ -14,7 +14,8 @@
  * One wait set holds everything the client drives (pm_signal_client_fd):
  * libwebsockets' sockets, mirrored by ws.c with the events lws waits for
  * (its automatic pongs make a socket wait for output), and the mesh's own
- * wait set once the mesh exists. The deadline adds lws's timers
+ * wait set once the mesh exists (with the ENet transport, the core's set of
+ * ENet sockets). The deadline adds lws's timers
  * (pm_ws_next_deadline) to the core's, so a program that sleeps on the
  * descriptor until the deadline misses nothing and is not woken for nothing.
  */
@@ -28,6 +29,7 @@ struct pm_signal_client {
     char *url, *ca_file;
     int waitset;
     const pm_mesh *watched_mesh; /* whose descriptor is in the wait set */
+    int watched_enet;            /* the ENet transport's descriptor in it, or -1 */
 };
 
 /* ---- the core's outputs on the WebSocket ---- */
@@ -87,6 +89,12 @@ static void on_closed(void *ud, uint64_t conn, int code, const char *reason, boo
 static void watch_mesh(pm_signal_client *c)
 {
     const pm_mesh *mesh = pm_sigcl_mesh(c->core);
+    int enet_fd = pm_sigcl_enet_fd(c->core);
+    if (enet_fd >= 0 && enet_fd != c->watched_enet) { /* the ENet transport's sockets */
+        if (pm_io_waitset_watch(c->waitset, enet_fd, false) != PM_OK)
+            PM_ERROR(&c->env, "signal", "cannot watch the ENet sockets");
+        c->watched_enet = enet_fd;
+    }
     if (!mesh || mesh == c->watched_mesh)
         return;
     int fd = pm_mesh_fd(mesh);
@@ -147,6 +155,7 @@ int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **
     if (!c)
         return PM_ERR_NOMEM;
     c->env = env;
+    c->watched_enet = -1;
     c->waitset = pm_io_waitset_new();
     int rc = c->waitset < 0 ? c->waitset : pm_signal_client_new_core(&env, cfg, &c->core);
     if (rc == PM_OK)

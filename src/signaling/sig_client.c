@@ -412,6 +412,7 @@ int pm_sigcl_new(const pm_envr *env, const pm_signal_client_config *cfg,
     c->state = PM_SIGNAL_CONNECTING;
     c->link = LINK_CONNECTING;
     c->deadline = cfg->connect_timeout ? now + cfg->connect_timeout : PM_TIME_NEVER;
+    c->enet_waitset = -1;
     if (copy_config(c, cfg) != PM_OK) {
         pm_sigcl_free(c);
         return PM_ERR_NOMEM;

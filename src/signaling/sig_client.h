@@ -131,6 +131,14 @@ bool pm_sigcl_is_mesh_lobby(const pm_sigcl *c);
 pm_mesh *pm_sigcl_mesh(pm_sigcl *c);
 /** ENet transport: the ENet mesh once our id came (NULL otherwise); owned by the core. */
 pm_enet *pm_sigcl_enet(pm_sigcl *c);
+/**
+ * ENet transport: one descriptor for its sockets (the hosts of the links
+ * being made and the ENet mesh's, pm_enet_fd), readable when any has input;
+ * with pm_sigcl_next_deadline() all a shell sleeps on. -1 before the mesh
+ * exists (and with the WebRTC transport); then the same until the core is
+ * freed.
+ */
+int pm_sigcl_enet_fd(const pm_sigcl *c);
 /** The multiplayer interface of whichever mesh there is, or NULL. */
 pm_multiplayer *pm_sigcl_multiplayer(pm_sigcl *c);
 

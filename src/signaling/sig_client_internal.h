@@ -60,6 +60,7 @@ struct pm_sigcl {
     pm_addr stun;
     char stun_name[128];
     pm_time enet_now;
+    int enet_waitset; /* the links' hosts and the mesh's (pm_enet_fd); -1 before the mesh */
 };
 
 typedef struct sigcl_restart {

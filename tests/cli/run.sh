@@ -62,6 +62,9 @@ expect 64 "--clients needs a number of clients 2..1000000, got 'many'" -- \
 expect 64 "peermesh bot: needs --server URL" -- "$PM" bot --lobby a
 expect 64 "peermesh bot: --count needs a number of bots 1..8, got '9'" -- \
   "$PM" bot --server ws://127.0.0.1:9 --lobby a --count 9
+expect 64 "peermesh enet mesh: --stun needs a STUN server URL, stun:HOST[:PORT], got 'turn:x'" -- \
+  "$PM" enet mesh --server ws://127.0.0.1:9 --stun turn:x
+expect 64 "peermesh enet mesh: needs --server URL" -- "$PM" enet mesh
 expect 64 "peermesh rpc: unknown subcommand 'call': serve" -- "$PM" rpc call
 expect 64 "peermesh rpc: --enet needs a port number 0..65535, got '70000'" -- \
   "$PM" rpc serve --enet 70000

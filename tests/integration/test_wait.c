@@ -9,6 +9,8 @@
  *    when its connect completed); a second client joins, the
  *    mesh forms and carries packets; after the seal signaling closes and the
  *    same descriptor keeps serving the mesh;
+ *  - two signaling clients on the ENet transport: hole punching, ENet's
+ *    handshake and packets with the same one descriptor each;
  *  - an ENet server and client (pm_enet_fd / _next_timeout): connect,
  *    reliable packets both ways, an idle second with ENet's pings;
  *  - pm_wait itself.
@@ -134,7 +136,8 @@ static bool all_closed(node *nodes, size_t n)
     return true;
 }
 
-static void start_client(node *n, const char *url, const char *lobby)
+static void start_client_on(node *n, const char *url, const char *lobby,
+                            pm_signal_transport transport)
 {
     memset(n, 0, sizeof *n);
     pm_signal_client_config cfg;
@@ -142,7 +145,14 @@ static void start_client(node *n, const char *url, const char *lobby)
     cfg.url = url;
     cfg.lobby = lobby;
     cfg.rtc.bind_address = "127.0.0.1";
+    cfg.transport = transport;
+    cfg.enet.bind_ip = "127.0.0.1";
     assert_int_equal(pm_signal_client_new(&cfg, &n->c), PM_OK);
+}
+
+static void start_client(node *n, const char *url, const char *lobby)
+{
+    start_client_on(n, url, lobby, PM_SIGNAL_TRANSPORT_WEBRTC);
 }
 
 static void broadcast(node *n)
@@ -198,6 +208,46 @@ static void test_signal_client_sleeps_on_fd(void **state)
     assert_true(run(nodes, 2, all_received, LIMIT));
     assert_true(all_connected(nodes, 2));
 
+    pm_signal_client_free(nodes[0].c);
+    pm_signal_client_free(nodes[1].c);
+    pm_test_server_stop(&st);
+}
+
+/* The ENet transport: hole punching and ENet's handshake between two clients that only sleep
+ * on their descriptors (the links' hosts, then the ENet mesh's), and packets both ways. */
+static void test_signal_enet_sleeps_on_fd(void **state)
+{
+    pm_test_server st;
+    pm_signal_server_config scfg;
+    pm_signal_server_config_default(&scfg);
+    char url[64];
+    pm_test_server_start(&st, &scfg, url, sizeof url);
+    node nodes[2];
+    start_client_on(&nodes[0], url, NULL, PM_SIGNAL_TRANSPORT_ENET);
+    assert_true(run(nodes, 1, host_joined, LIMIT));
+    start_client_on(&nodes[1], url, nodes[0].lobby, PM_SIGNAL_TRANSPORT_ENET);
+    assert_true(run(nodes, 2, all_connected, LIMIT));
+    assert_non_null(pm_signal_client_enet(nodes[0].c));
+    broadcast(&nodes[0]);
+    broadcast(&nodes[1]);
+    assert_true(run(nodes, 2, all_received, LIMIT));
+    /* A packet for a client with nothing else pending makes its descriptor readable. */
+    int fd0 = pm_signal_client_fd(nodes[0].c);
+    for (int i = 0; i < 100 && pm_wait(fd0, pm_now()) == 1; i++) {
+        (void)pm_signal_client_poll(nodes[0].c);
+        drain(&nodes[0]);
+    }
+    assert_int_equal(pm_wait(fd0, pm_now()), 0);
+    broadcast(&nodes[1]);
+    (void)pm_signal_client_poll(nodes[1].c); /* ENet sends in its service */
+    assert_int_equal(pm_wait(fd0, pm_now() + PM_SEC(2)), 1);
+    assert_true(run(nodes, 2, all_received, LIMIT));
+    /* Idle: ENet's pings (every 500 ms) and the server's, not a poll every few milliseconds. */
+    wakeups = 0;
+    assert_true(run(nodes, 2, NULL, PM_MS(1000)));
+    printf("ENet transport, two clients: %d wake-ups in 1 s of idling\n", wakeups);
+    assert_true(wakeups <= 40);
+    assert_true(all_connected(nodes, 2));
     pm_signal_client_free(nodes[0].c);
     pm_signal_client_free(nodes[1].c);
     pm_test_server_stop(&st);
@@ -328,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_mesh_fd),
         cmocka_unit_test(test_enet_sleeps_on_fd),
         cmocka_unit_test(test_signal_client_sleeps_on_fd),
+        cmocka_unit_test(test_signal_enet_sleeps_on_fd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
