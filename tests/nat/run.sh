@@ -15,7 +15,8 @@
 set -u
 # A chat that exited early (its case then fails with its log) must not take
 # the whole run down: a line written to its input fifo fails instead of
-# killing this shell with SIGPIPE (seen once in make test, no log left).
+# killing this shell with SIGPIPE (seen in make test: a chat started before
+# its signaling server listened).
 trap '' PIPE
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -259,6 +260,8 @@ signal_case() {
   in_ns pub "$sig" --bind "$NAT_PUB_IP" --port 9080 --turn-secret "$NAT_TURN_SECRET" \
     --turn-url "turn:$NAT_PUB_IP:3490" --log-level info >"$d/signal.log" 2>&1 &
   PIDS+=("$!")
+  # A chat started before the server listens is refused and exits.
+  $ok && { wait_for "$d/signal.log" "listening" 5 || { ok=false why="the signaling server did not start"; }; }
   mkfifo "$d/a.in" "$d/b.in"
   in_ns a1 "$pm" chat --server "ws://$NAT_PUB_IP:9080" --bind 10.0.1.2 --relay-only \
     <"$d/a.in" >"$d/a.out" 2>"$d/a.err" &
