@@ -16,6 +16,7 @@
 #include "peermesh/signaling.h"
 
 #include <arpa/inet.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -143,6 +144,59 @@ static void http_answer(const char *response, bool slow, int want_error, const c
     assert_non_null(strstr(o.reason, want_text));
 }
 
+/* ---- a TLS server (OpenSSL, one connection) that answers 404 over TLS ----
+ * Not libwebsockets': its TLS server leaks at context destruction, which only
+ * the slow unwinder lets LeakSanitizer attribute, and that makes the client's
+ * OpenSSL setup (the system's CA store) too slow under ASan. */
+
+typedef struct tls_thread {
+    int listener;
+    SSL_CTX *ctx;
+    pthread_t th;
+} tls_thread;
+
+static void *tls_accept_one(void *arg)
+{
+    tls_thread *t = arg;
+    int fd = accept(t->listener, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    SSL *ssl = SSL_new(t->ctx);
+    SSL_set_fd(ssl, fd);
+    char buf[2048];
+    static const char answer[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    if (SSL_accept(ssl) == 1 && SSL_read(ssl, buf, sizeof buf) > 0) /* the upgrade request */
+        (void)SSL_write(ssl, answer, (int)strlen(answer));
+    SSL_free(ssl);
+    close(fd);
+    return NULL;
+}
+
+static void tls_answer(const char *cert, const char *key, bool trust, int want_error,
+                       const char *want_text)
+{
+    tls_thread t = {.ctx = SSL_CTX_new(TLS_server_method())};
+    assert_non_null(t.ctx);
+    assert_int_equal(SSL_CTX_use_certificate_chain_file(t.ctx, cert), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey_file(t.ctx, key, SSL_FILETYPE_PEM), 1);
+    uint16_t port = tcp_listener(&t.listener);
+    assert_int_equal(listen(t.listener, 4), 0);
+    assert_int_equal(pthread_create(&t.th, NULL, tls_accept_one, &t), 0);
+    char url[64];
+    snprintf(url, sizeof url, "wss://127.0.0.1:%u/", (unsigned)port);
+    pm_signal_client_config cfg;
+    config_for(&cfg, url);
+    cfg.allow_self_signed = trust;
+    outcome o;
+    run_client(&cfg, false, &o);
+    pthread_join(t.th, NULL);
+    close(t.listener);
+    SSL_CTX_free(t.ctx);
+    assert_true(o.closed);
+    assert_int_equal(o.error, want_error);
+    assert_non_null(strstr(o.reason, want_text));
+}
+
 /* ---- tests ---- */
 
 static void bad_urls(void **state)
@@ -224,27 +278,16 @@ static void tls_failures(void **state)
     assert_int_equal(o.error, PM_ERR_CRYPTO);
     assert_non_null(strstr(o.reason, "TLS handshake"));
 
-    /* A self-signed certificate the client was not told to trust. */
+    /* A self-signed certificate the client was not told to trust; told to, the handshake
+     * succeeds (the server then refuses the upgrade: the failure is past TLS). */
     char dir[] = "/tmp/pm-signal-errors-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char cert[128], key[128];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
     assert_true(pm_test_write_self_signed(cert, key));
-    pm_signal_server_config_default(&scfg);
-    scfg.cert_file = cert;
-    scfg.key_file = key;
-    pm_test_server_start(&st, &scfg, url, sizeof url);
-    config_for(&cfg, url);
-    run_client(&cfg, false, &o);
-    assert_int_equal(o.error, PM_ERR_AUTH);
-    assert_non_null(strstr(o.reason, "not trusted"));
-    /* Told to: it gets in. */
-    cfg.allow_self_signed = true;
-    run_client(&cfg, true, &o);
-    assert_false(o.closed);
-    assert_int_equal(o.id, 1);
-    pm_test_server_stop(&st);
+    tls_answer(cert, key, false, PM_ERR_AUTH, "not trusted");
+    tls_answer(cert, key, true, PM_ERR_PROTOCOL, "answered HTTP 404");
     unlink(cert);
     unlink(key);
     rmdir(dir);
