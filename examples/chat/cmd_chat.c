@@ -251,6 +251,9 @@ static void on_signal_event(chat *c, const pm_signal_event *ev)
     case PM_SIGNAL_EVENT_ICE_SERVERS:
         say("the server gave us %d ICE server(s)", (int)ev->peer_id);
         break;
+    case PM_SIGNAL_EVENT_HOST_CHANGED:
+        say("peer %d is the host now", (int)ev->peer_id);
+        break;
     case PM_SIGNAL_EVENT_PEER_FAILED:
         say("no link to peer %d: %s", (int)ev->peer_id, ev->reason);
         break;

@@ -223,6 +223,8 @@ static int socket_failed(pm_enet *e, pm_enet_host *h)
 static int poll_host(pm_enet *e)
 {
     ENetEvent ev;
+    if (e->host)
+        pm_enet_host_expire_pending(e->host);
     for (int budget = PM_ENET_POLL_BUDGET; budget > 0 && e->host; budget--) {
         errno = 0;
         int r = enet_host_service(e->host->host, &ev, 0);

@@ -70,6 +70,8 @@ const char *pm_rtc_event_type_to_string(pm_rtc_event_type type)
         [PM_RTC_EVENT_CHANNEL_CLOSED] = "channel-closed",
         [PM_RTC_EVENT_CHANNEL_MESSAGE] = "channel-message",
         [PM_RTC_EVENT_BUFFERED_AMOUNT_LOW] = "buffered-amount-low",
+        [PM_RTC_EVENT_ICE_CANDIDATE_ERROR] = "ice-candidate-error",
+        [PM_RTC_EVENT_SELECTED_PAIR] = "selected-pair",
     };
     return NAME_OR_UNKNOWN(names, (int)type);
 }

@@ -39,6 +39,8 @@ const char *pm_signal_event_type_to_string(pm_signal_event_type type)
         return "ice_servers";
     case PM_SIGNAL_EVENT_PEER_FAILED:
         return "peer_failed";
+    case PM_SIGNAL_EVENT_HOST_CHANGED:
+        return "host_changed";
     }
     return "unknown";
 }

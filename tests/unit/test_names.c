@@ -49,15 +49,15 @@ static void all_names(void **state)
     check_enum(pm_rtc_channel_state_to_string_int, PM_RTC_CHANNEL_CONNECTING,
                PM_RTC_CHANNEL_CLOSED);
     check_enum(pm_rtc_event_type_to_string_int, PM_RTC_EVENT_DESCRIPTION,
-               PM_RTC_EVENT_BUFFERED_AMOUNT_LOW);
+               PM_RTC_EVENT_SELECTED_PAIR);
     check_enum(pm_mp_event_type_to_string_int, PM_MP_EVENT_PEER_CONNECTED,
-               PM_MP_EVENT_SERVER_DISCONNECTED);
+               PM_MP_EVENT_HOST_CHANGED);
     check_enum(pm_mp_status_to_string_int, PM_MP_DISCONNECTED, PM_MP_CONNECTED);
     check_enum(pm_mp_transfer_mode_to_string_int, PM_MP_TRANSFER_UNRELIABLE,
                PM_MP_TRANSFER_RELIABLE);
     check_enum(pm_signal_state_to_string_int, PM_SIGNAL_CONNECTING, PM_SIGNAL_CLOSED);
     check_enum(pm_signal_event_type_to_string_int, PM_SIGNAL_EVENT_OPEN,
-               PM_SIGNAL_EVENT_PEER_FAILED);
+               PM_SIGNAL_EVENT_HOST_CHANGED);
     check_enum(pm_enet_event_type_to_string_int, PM_ENET_EVENT_ERROR, PM_ENET_EVENT_RECEIVE);
     check_enum(pm_enet_peer_state_to_string_int, PM_ENET_PEER_DISCONNECTED, PM_ENET_PEER_ZOMBIE);
     /* The spellings the tools print and the docs show. */
