@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "peermesh/enet.h"
+#include "peermesh/rpc.h"
 #include "peermesh/signaling.h"
 
 /* Names of values lo..hi: all known and distinct; lo-1 and hi+1 unknown. */
@@ -38,6 +39,8 @@ WRAP(pm_signal_state_to_string, pm_signal_state)
 WRAP(pm_signal_event_type_to_string, pm_signal_event_type)
 WRAP(pm_enet_event_type_to_string, pm_enet_event_type)
 WRAP(pm_enet_peer_state_to_string, pm_enet_peer_state)
+WRAP(pm_rpc_event_type_to_string, pm_rpc_event_type)
+WRAP(pm_rpc_mode_to_string, pm_rpc_mode)
 
 static void all_names(void **state)
 {
@@ -60,6 +63,11 @@ static void all_names(void **state)
                PM_SIGNAL_EVENT_HOST_CHANGED);
     check_enum(pm_enet_event_type_to_string_int, PM_ENET_EVENT_ERROR, PM_ENET_EVENT_RECEIVE);
     check_enum(pm_enet_peer_state_to_string_int, PM_ENET_PEER_DISCONNECTED, PM_ENET_PEER_ZOMBIE);
+    check_enum(pm_rpc_event_type_to_string_int, PM_RPC_EVENT_PEER_CONNECTED,
+               PM_RPC_EVENT_HOST_CHANGED);
+    check_enum(pm_rpc_event_type_to_string_int, PM_RPC_EVENT_CALL, PM_RPC_EVENT_RAW);
+    check_enum(pm_rpc_mode_to_string_int, PM_RPC_MODE_DISABLED, PM_RPC_MODE_PUPPETSYNC);
+    assert_string_equal(pm_rpc_mode_to_string(PM_RPC_MODE_PUPPETSYNC), "puppetsync");
     /* The spellings the tools print and the docs show. */
     assert_string_equal(pm_rtc_signaling_state_to_string(PM_RTC_SIGNALING_HAVE_LOCAL_OFFER),
                         "have-local-offer");
