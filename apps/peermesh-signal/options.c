@@ -236,6 +236,8 @@ static const char *expected(const opt_def *d)
         return "a numeric IP address (e.g. 127.0.0.1, or 0.0.0.0 or :: for every interface)";
     if (!strcmp(d->name, "max-message"))
         return "a size in bytes, at most 67108864";
+    if (!strcmp(d->name, "redis"))
+        return "redis://IP[:PORT] (a numeric address: no DNS) or unix:PATH";
     switch (d->kind) {
     case K_UINT:
         return "a whole number, 0 or more";
@@ -252,6 +254,38 @@ static const char *expected(const opt_def *d)
     default:
         return "a value";
     }
+}
+
+/* The cluster's Redis: "unix:PATH", or "redis://IP[:PORT][/...]" with a
+ * numeric IP ([...] for IPv6), as the server takes it. */
+static bool redis_url_ok(const char *v)
+{
+    if (!strncmp(v, "unix:", 5))
+        return v[5] != 0;
+    if (strncmp(v, "redis://", 8) != 0)
+        return false;
+    const char *p = v + 8;
+    bool bracket = *p == '[';
+    size_t n = bracket ? strcspn(++p, "]") : strcspn(p, ":/");
+    char host[64];
+    pm_addr a;
+    if (!n || n >= sizeof host || (bracket && p[n] != ']'))
+        return false;
+    memcpy(host, p, n);
+    host[n] = 0;
+    if (pm_addr_parse(&a, host, 0) != PM_OK)
+        return false;
+    p += n + bracket;
+    if (*p != ':')
+        return !*p || *p == '/';
+    unsigned long port;
+    char digits[8];
+    size_t k = strcspn(p + 1, "/");
+    if (!k || k >= sizeof digits)
+        return false;
+    memcpy(digits, p + 1, k);
+    digits[k] = 0;
+    return parse_uint(digits, 65535, &port) && port >= 1;
 }
 
 /* "--name needs ..." on the command line, "FILE:LINE: name needs ..." in a file; v NULL:
@@ -307,6 +341,8 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
             *time_field(o, d->name) = seconds_to_us(sec);
         return true;
     case K_STRING: {
+        if (!strcmp(d->name, "redis") && !redis_url_ok(v))
+            goto bad;
         char *s = keep(o, v);
         if (!s)
             goto bad;

@@ -73,6 +73,11 @@ expect 64 "peermesh-signal: --bind needs a numeric IP address" -- "$SIG" --bind 
 expect 64 "peermesh-signal: unknown option '--named-lobby'" -- "$SIG" --named-lobby
 expect 64 "peermesh-signal: --log-level needs error, warn, info, debug or trace, got 'loud'" -- \
   "$SIG" --log-level loud
+expect 64 "peermesh-signal: --redis needs redis://IP[:PORT] (a numeric address: no DNS) or unix:PATH, got 'redis://localhost'" -- \
+  "$SIG" --redis redis://localhost
+expect 64 "--rtt needs a round trip in ms, 0..1000, got 'abc'" -- "$PM" bench throughput --rtt abc
+expect 64 "--servers needs ws:// or wss:// URLs separated by commas (at most 8), got 'http://x'" -- \
+  "$PM" bench signal --servers http://x
 printf 'port=80800\n' >"$WORK/bad.conf"
 expect 64 "bad.conf:1: port needs a port number 0..65535, got '80800'" -- "$SIG" -c "$WORK/bad.conf"
 
