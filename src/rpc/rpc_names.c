@@ -1,7 +1,8 @@
 /*
- * Names of rpc.h's enums: Godot 3.2's spellings (MultiplayerAPI's signal
- * names, the GDScript RPC keywords). Pure: public header only, so every
- * build has them (the WebAssembly one too).
+ * Names of rpc.h's enums: the multiplayer peer's signal names as
+ * multiplayer.h spells them (peer_connected, ...; Godot's MultiplayerAPI
+ * prefixes network_), ours (call, set, raw), and the GDScript RPC keywords. Pure: public header
+ * only, so every build has them (the WebAssembly one too).
  */
 #include "peermesh/rpc.h"
 
@@ -9,9 +10,9 @@ const char *pm_rpc_event_type_to_string(pm_rpc_event_type type)
 {
     switch (type) {
     case PM_RPC_EVENT_PEER_CONNECTED:
-        return "network_peer_connected";
+        return "peer_connected";
     case PM_RPC_EVENT_PEER_DISCONNECTED:
-        return "network_peer_disconnected";
+        return "peer_disconnected";
     case PM_RPC_EVENT_CONNECTED_TO_SERVER:
         return "connected_to_server";
     case PM_RPC_EVENT_CONNECTION_FAILED:
@@ -25,7 +26,7 @@ const char *pm_rpc_event_type_to_string(pm_rpc_event_type type)
     case PM_RPC_EVENT_SET:
         return "set";
     case PM_RPC_EVENT_RAW:
-        return "network_peer_packet";
+        return "raw";
     }
     return "unknown";
 }
