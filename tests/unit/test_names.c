@@ -68,6 +68,9 @@ static void all_names(void **state)
     check_enum(pm_rpc_event_type_to_string_int, PM_RPC_EVENT_CALL, PM_RPC_EVENT_RAW);
     check_enum(pm_rpc_mode_to_string_int, PM_RPC_MODE_DISABLED, PM_RPC_MODE_PUPPETSYNC);
     assert_string_equal(pm_rpc_mode_to_string(PM_RPC_MODE_PUPPETSYNC), "puppetsync");
+    /* The spellings `peermesh rpc` prints (its JSON events). */
+    assert_string_equal(pm_rpc_event_type_to_string(PM_RPC_EVENT_PEER_CONNECTED), "peer_connected");
+    assert_string_equal(pm_rpc_event_type_to_string(PM_RPC_EVENT_RAW), "raw");
     /* The spellings the tools print and the docs show. */
     assert_string_equal(pm_rtc_signaling_state_to_string(PM_RTC_SIGNALING_HAVE_LOCAL_OFFER),
                         "have-local-offer");
