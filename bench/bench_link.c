@@ -8,8 +8,16 @@
 
 int pm_cli_link_new(pm_cli_link *link, const char *bind_address)
 {
+    pm_rtc_config cfg;
+    pm_rtc_config_default(&cfg);
+    cfg.bind_address = bind_address;
+    return pm_cli_link_new_cfg(link, &cfg);
+}
+
+int pm_cli_link_new_cfg(pm_cli_link *link, const pm_rtc_config *cfg)
+{
     memset(link, 0, sizeof *link);
-    int rc = pm_cli_pair_new(&link->pair, bind_address);
+    int rc = pm_cli_pair_new_cfg(&link->pair, cfg);
     if (rc < 0)
         return rc;
     pm_rtc_channel_init init;

@@ -20,6 +20,8 @@ typedef struct pm_cli_link {
 
 /** Create both peers and the offerer's channel. On failure nothing is left allocated. */
 int pm_cli_link_new(pm_cli_link *link, const char *bind_address);
+/** The same from one configuration for both peers. */
+int pm_cli_link_new_cfg(pm_cli_link *link, const pm_rtc_config *cfg);
 void pm_cli_link_free(pm_cli_link *link);
 
 /**

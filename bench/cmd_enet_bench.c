@@ -13,14 +13,11 @@
  * Throughput: 1000-byte reliable packets, 64 in flight, echoed bytes per
  * second. The result lines carry godot/peermesh ratios.
  */
-#define _GNU_SOURCE /* nftw flags */
+#include "bench_godot.h"
 #include "cli.h"
 #include "enet_util.h"
 #include "json_out.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,8 +41,6 @@ static const char USAGE[] =
     "  --seconds S   throughput measuring time per server (default 3)\n"
     "  --no-godot    skip the Godot 3.2.3 comparison\n"
     "  Godot binary: $PEERMESH_GODOT, else godot3-server, else godot3 under xvfb-run.\n";
-
-static const char GODOT_PROJECT[] = "config_version=4\n[application]\nconfig/name=\"pm-bench\"\n";
 
 /*
  * Echo every raw packet back in the mode named by payload byte 4 (enet_util.h).
@@ -218,25 +213,6 @@ static void serve_echo(int report_fd)
     _exit(0);
 }
 
-static void stop_child(pid_t pid, bool group)
-{
-    if (pid <= 0)
-        return;
-    kill(group ? -pid : pid, SIGTERM);
-    pm_time deadline = pm_now() + PM_SEC(3);
-    for (;;) {
-        pid_t w = waitpid(pid, NULL, WNOHANG);
-        if (w == pid || (w < 0 && errno != EINTR))
-            return;
-        if (pm_now() > deadline) {
-            kill(group ? -pid : pid, SIGKILL);
-            (void)waitpid(pid, NULL, 0);
-            return;
-        }
-        usleep(10000);
-    }
-}
-
 static int start_ours(pid_t *pid, uint16_t *port)
 {
     int fds[2];
@@ -254,76 +230,13 @@ static int start_ours(pid_t *pid, uint16_t *port)
     ssize_t n = read(fds[0], port, sizeof *port);
     close(fds[0]);
     if (n != (ssize_t)sizeof *port || !*port) {
-        stop_child(*pid, false);
+        pm_bench_stop_child(*pid, false);
         return PM_ERR_IO;
     }
     return PM_OK;
 }
 
 /* ---- Godot ---- */
-
-static bool on_path(const char *name, char *out, size_t cap)
-{
-    const char *path = getenv("PATH");
-    if (!path)
-        return false;
-    while (*path) {
-        const char *colon = strchr(path, ':');
-        size_t len = colon ? (size_t)(colon - path) : strlen(path);
-        if (len && (size_t)snprintf(out, cap, "%.*s/%s", (int)len, path, name) < cap &&
-            access(out, X_OK) == 0)
-            return true;
-        path += len + (colon ? 1 : 0);
-    }
-    return false;
-}
-
-typedef struct godot_cmd {
-    char bin[512];
-    char xvfb[512];
-    bool use_xvfb;
-} godot_cmd;
-
-static bool find_godot(godot_cmd *g, const char **why)
-{
-    memset(g, 0, sizeof *g);
-    const char *env = getenv("PEERMESH_GODOT");
-    if (env && *env) {
-        snprintf(g->bin, sizeof g->bin, "%s", env);
-        return true;
-    }
-    if (on_path("godot3-server", g->bin, sizeof g->bin))
-        return true;
-    if (on_path("godot3", g->bin, sizeof g->bin)) {
-        if (on_path("xvfb-run", g->xvfb, sizeof g->xvfb)) {
-            g->use_xvfb = true;
-            return true;
-        }
-        *why = "godot3 found but xvfb-run is missing (install xvfb, or godot3-server)";
-        return false;
-    }
-    *why = "no godot3-server or godot3 on PATH (scripts/install-deps.sh interop)";
-    return false;
-}
-
-static int write_file(const char *dir, const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return PM_ERR_IO;
-    bool ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok ? PM_OK : PM_ERR_IO;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static uint16_t free_port(void)
 {
@@ -335,44 +248,19 @@ static uint16_t free_port(void)
     return port;
 }
 
-static void exec_godot(const godot_cmd *g, const char *dir, uint16_t port)
-{
-    char a_port[32], a_ready[600], log[600];
-    snprintf(a_port, sizeof a_port, "port=%u", port);
-    snprintf(a_ready, sizeof a_ready, "ready=%s/ready.txt", dir);
-    snprintf(log, sizeof log, "%s/godot.log", dir);
-    setpgid(0, 0);          /* so the whole group (xvfb-run, Xvfb, godot) can be stopped */
-    setenv("HOME", dir, 1); /* Godot's user:// and editor settings stay in the temp dir */
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-    }
-    if (g->use_xvfb)
-        execl(g->xvfb, "xvfb-run", "-a", g->bin, "--no-window", "--path", dir, "-s", "echo.gd",
-              "--", a_port, a_ready, (char *)NULL);
-    else
-        execl(g->bin, g->bin, "--no-window", "--path", dir, "-s", "echo.gd", "--", a_port, a_ready,
-              (char *)NULL);
-    _exit(127);
-}
-
 /* Start the Godot echo server; *pid is its process group leader. */
-static int start_godot(const godot_cmd *g, const char *dir, pid_t *pid, uint16_t *port)
+static int start_godot(const pm_bench_godot *g, const char *dir, pid_t *pid, uint16_t *port)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
         *port = free_port();
-        char ready[600];
+        char ready[600], a_port[32], a_ready[620];
         snprintf(ready, sizeof ready, "%s/ready.txt", dir);
+        snprintf(a_port, sizeof a_port, "port=%u", *port);
+        snprintf(a_ready, sizeof a_ready, "ready=%s", ready);
         unlink(ready);
-        fflush(stdout);
-        *pid = fork();
-        if (*pid < 0)
+        const char *args[] = {a_port, a_ready, NULL};
+        if (pm_bench_godot_spawn(g, dir, "echo.gd", args, pid) != PM_OK)
             return PM_ERR_IO;
-        if (*pid == 0)
-            exec_godot(g, dir, *port);
-        setpgid(*pid, *pid);
         pm_time deadline = pm_now() + GODOT_START;
         while (pm_now() < deadline) {
             if (access(ready, R_OK) == 0)
@@ -381,7 +269,7 @@ static int start_godot(const godot_cmd *g, const char *dir, pid_t *pid, uint16_t
                 break; /* exited: port taken in between, or Godot failed */
             usleep(20000);
         }
-        stop_child(*pid, true);
+        pm_bench_stop_child(*pid, true);
         *pid = 0;
     }
     return PM_ERR_IO;
@@ -404,18 +292,16 @@ static void print_result(const char *server, const bench_result *r)
 
 static int run_godot(const bench_opts *o, const bench_result *ours)
 {
-    godot_cmd g;
+    pm_bench_godot g;
     const char *why = NULL;
-    if (!find_godot(&g, &why)) {
+    if (!pm_bench_godot_find(&g, &why)) {
         pm_cli_print_json(json_pack("{s:s, s:s, s:s}", "bench", "enet_compare", "skipped", why));
         return PM_OK;
     }
-    char dir[] = "/tmp/peermesh-bench-godot-XXXXXX";
-    if (!mkdtemp(dir))
-        return PM_ERR_IO;
-    int rc = write_file(dir, "project.godot", GODOT_PROJECT);
+    char dir[64];
+    int rc = pm_bench_godot_project(dir, sizeof dir);
     if (rc == PM_OK)
-        rc = write_file(dir, "echo.gd", GODOT_ECHO);
+        rc = pm_bench_write_file(dir, "echo.gd", GODOT_ECHO);
     pid_t pid = 0;
     uint16_t port = 0;
     bench_result theirs;
@@ -423,20 +309,19 @@ static int run_godot(const bench_opts *o, const bench_result *ours)
         fprintf(stderr, "peermesh bench enet: Godot did not start (log: %s/godot.log)\n", dir);
     if (rc == PM_OK)
         rc = measure(o, port, &theirs);
-    stop_child(pid, true);
+    pm_bench_stop_child(pid, true);
     if (rc == PM_OK) {
         print_result("godot3", &theirs);
         double rtt_ratio = ours->rtt_median > 0 ? theirs.rtt_median / ours->rtt_median : 0;
         double tp_ratio = theirs.mbyte_per_s > 0 ? ours->mbyte_per_s / theirs.mbyte_per_s : 0;
         pm_cli_print_json(json_pack(
-            "{s:s, s:s, s:o, s:o, s:s}", "bench", "enet_compare", "godot",
-            g.use_xvfb ? "godot3 --no-window (xvfb-run)" : g.bin, "rtt_ratio_godot_over_peermesh",
-            pm_cli_json_rounded(rtt_ratio, 3), "throughput_ratio_peermesh_over_godot",
-            pm_cli_json_rounded(tp_ratio, 3), "note",
+            "{s:s, s:s, s:o, s:o, s:s}", "bench", "enet_compare", "godot", pm_bench_godot_name(&g),
+            "rtt_ratio_godot_over_peermesh", pm_cli_json_rounded(rtt_ratio, 3),
+            "throughput_ratio_peermesh_over_godot", pm_cli_json_rounded(tp_ratio, 3), "note",
             "same client (ours), each server in its own process and "
             "busy-polling (Godot with low_processor_usage_mode_sleep_usec=0); "
             "a ratio above 1 means peermesh is faster"));
-        nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+        pm_bench_remove_tree(dir);
     }
     return rc;
 }
@@ -478,7 +363,7 @@ int pm_cli_bench_enet(int argc, char **argv)
     int rc = start_ours(&pid, &port);
     if (rc == PM_OK) {
         rc = measure(&o, port, &ours);
-        stop_child(pid, false);
+        pm_bench_stop_child(pid, false);
     }
     if (rc != PM_OK) {
         fprintf(stderr, "peermesh bench enet: %s\n", pm_strerror(rc));

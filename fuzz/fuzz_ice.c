@@ -5,6 +5,7 @@
  * paths are reachable), well-formed checks and responses with fuzzed
  * fields, and timer advances. Invariants are checked after every step.
  */
+#include "fuzz_util.h"
 #include "ice/ice.h"
 #include "wire/stun.h"
 
@@ -19,52 +20,11 @@ static void check(bool ok)
         abort();
 }
 
-static uint64_t rng_state;
-
-static int fuzz_random(void *ud, uint8_t *buf, size_t len)
-{
-    (void)ud;
-    for (size_t i = 0; i < len; i++) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        buf[i] = (uint8_t)rng_state;
-    }
-    return PM_OK;
-}
-
 static pm_time fuzz_clock;
 static pm_time fuzz_now(void *ud)
 {
     (void)ud;
     return fuzz_clock;
-}
-
-static void fuzz_log(void *ud, pm_log_level level, const char *component, const char *msg)
-{
-    (void)ud;
-    (void)level;
-    (void)component;
-    (void)msg;
-}
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader;
-
-static uint8_t rd8(reader *r)
-{
-    if (!r->n)
-        return 0;
-    r->n--;
-    return *r->p++;
-}
-
-static uint16_t rd16r(reader *r)
-{
-    uint16_t hi = rd8(r);
-    return (uint16_t)(hi << 8 | rd8(r));
 }
 
 static uint64_t rd64r(reader *r)
@@ -83,10 +43,11 @@ static bool have_tid;
 
 static void drain(pm_ice_agent *ag)
 {
-    pm_addr to;
-    const uint8_t *d;
-    size_t len;
-    for (int guard = 0; guard < 10000 && pm_ice_poll_transmit(ag, &to, &d, &len); guard++) {
+    pm_ice_transmit tx;
+    for (int guard = 0; guard < 10000 && pm_ice_poll_transmit(ag, &tx); guard++) {
+        const uint8_t *d = tx.data;
+        size_t len = tx.len;
+        check(tx.kind == PM_ICE_TX_DATAGRAM && tx.stream == PM_ICE_STREAM_UDP);
         check(pm_stun_is_stun(d, len));
         pm_stun_msg m;
         check(pm_stun_parse(&m, d, len) == PM_OK);
@@ -104,7 +65,7 @@ static void drain(pm_ice_agent *ag)
 /* Raw attribute bytes from the input, then integrity + fingerprint. */
 static size_t signed_msg(reader *r, pm_ice_agent *ag, uint8_t *buf, size_t cap)
 {
-    uint16_t type = rd16r(r) & 0x3FFF;
+    uint16_t type = rd16(r) & 0x3FFF;
     size_t alen = rd8(r) * 4u;
     if (alen > r->n)
         alen = r->n & ~(size_t)3;
@@ -146,7 +107,7 @@ static size_t good_request(reader *r, pm_ice_agent *ag, uint8_t *buf, size_t cap
     if (flags & 16)
         pm_stun_add_flag(&b, PM_STUN_ATTR_USE_CANDIDATE);
     if (flags & 32)
-        pm_stun_add_u32(&b, rd16r(r), 0);
+        pm_stun_add_u32(&b, rd16(r), 0);
     const char *key = (flags & 64) ? "bad" : pm_ice_local_pwd(ag);
     int n = pm_stun_finish(&b, (const uint8_t *)key, strlen(key), !(flags & 128));
     return n > 0 ? (size_t)n : 0;
@@ -162,7 +123,7 @@ static size_t good_response(reader *r, uint8_t *buf, size_t cap)
     uint16_t cls = (flags & 1) ? PM_STUN_ERROR : PM_STUN_SUCCESS;
     pm_stun_begin(&b, buf, cap, pm_stun_type(PM_STUN_BINDING, cls), last_tid);
     if (flags & 1)
-        pm_stun_add_error(&b, (flags & 2) ? 487 : (uint16_t)(300 + rd16r(r) % 400), NULL);
+        pm_stun_add_error(&b, (flags & 2) ? 487 : (uint16_t)(300 + rd16(r) % 400), NULL);
     else
         pm_stun_add_xaddr(&b, PM_STUN_ATTR_XOR_MAPPED_ADDRESS, &addrs[flags >> 6]);
     if (flags & 4)
@@ -174,7 +135,7 @@ static size_t good_response(reader *r, uint8_t *buf, size_t cap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    rng_state = 0x9E3779B97F4A7C15ull;
+    fuzz_rng_state = 0x9E3779B97F4A7C15ull;
     fuzz_clock = PM_SEC(1);
     have_tid = false;
     pm_addr_parse(&addrs[0], "10.0.0.2", 2000); /* the signalled remote */
@@ -219,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = 0;
         switch (op & 7) {
         case 0: { /* raw datagram */
-            size_t want = (size_t)rd16r(&r) % 600;
+            size_t want = (size_t)rd16(&r) % 600;
             len = PM_MIN(r.n, want);
             memcpy(buf, r.p, len);
             r.p += len;
@@ -245,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 5:
-            fuzz_clock += (pm_time)rd16r(&r) * 1000;
+            fuzz_clock += (pm_time)rd16(&r) * 1000;
             pm_ice_handle_timeout(ag, fuzz_clock);
             break;
         case 6:

@@ -2,13 +2,18 @@
 # install-deps.sh: install the Debian 12 packages peermesh needs, only those
 # that are missing.
 #
-#   scripts/install-deps.sh [build] [interop]     (default: build)
+#   scripts/install-deps.sh [build] [interop] [wasm]     (default: build)
 #
 #   build    compilers, CMake/Ninja, clang tools and the C libraries we link
 #   interop  the reference WebRTC stacks used by tests/interop/ (pion, aiortc,
 #            headless Chromium) and the tools the pairing driver needs; Godot
 #            3.2.3 (godot3-server headless, godot3 under xvfb-run) for the ENet
-#            wire-compatibility tests in tests/godot/
+#            wire-compatibility tests in tests/godot/, and the openssl tool that
+#            makes their wss:// test certificate; Firefox ESR for the browser
+#            tests of the web demo (tests/web); coturn, iptables and conntrack
+#            for the NAT tests in tests/nat/ (network namespaces)
+#   wasm     the WebAssembly build (`make wasm`): Debian's emscripten (with its
+#            clang, lld, binaryen and the node modules it runs) and Node.js
 #
 # Runs as root, or through sudo otherwise. Idempotent: packages are checked
 # with dpkg-query first and apt-get (update + install) runs only when at least
@@ -18,10 +23,11 @@ set -eu
 BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
   libssl-dev libusrsctp-dev libcmocka-dev libjansson-dev libwebsockets-dev libev-dev libenet-dev"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
-  iproute2 util-linux godot3 godot3-server xvfb xauth"
+  iproute2 util-linux godot3 godot3-server xvfb xauth openssl firefox-esr coturn iptables conntrack"
+WASM_PKGS="emscripten node-acorn binaryen nodejs cmake ninja-build"
 
 usage() {
-  echo "usage: $0 [build] [interop]" >&2
+  echo "usage: $0 [build] [interop] [wasm]" >&2
   exit 64
 }
 
@@ -31,6 +37,7 @@ for group in "$@"; do
   case "$group" in
     build) wanted="$wanted $BUILD_PKGS" ;;
     interop) wanted="$wanted $INTEROP_PKGS" ;;
+    wasm) wanted="$wanted $WASM_PKGS" ;;
     -h | --help) usage ;;
     *) echo "install-deps: unknown group '$group'" >&2; usage ;;
   esac

@@ -80,6 +80,13 @@ static int serve(sig_options *o)
     fprintf(stderr, "peermesh-signal %s: listening on %s port %u (%s)\n", PM_VERSION_STRING,
             o->server.bind_address ? o->server.bind_address : "*",
             (unsigned)pm_signal_server_port(srv), o->server.cert_file ? "wss" : "ws");
+    if (o->server.web_root) {
+        const char *host = o->server.bind_address ? o->server.bind_address : "localhost";
+        bool v6 = strchr(host, ':') != NULL;
+        fprintf(stderr, "peermesh-signal: serving %s at %s://%s%s%s:%u/\n", o->server.web_root,
+                o->server.cert_file ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "",
+                (unsigned)pm_signal_server_port(srv));
+    }
     pm_time grace_end = PM_TIME_NEVER;
     for (;;) {
         rc = pm_signal_server_poll(srv, stop_requested ? 50 : -1);

@@ -46,6 +46,7 @@ static const opt_def OPTS[] = {
     {"turn-ttl", K_SECONDS, "S", "lifetime of TURN credentials (default 86400)"},
     {"http-endpoints", K_BOOL, NULL,
      "serve GET /metrics and /healthz (default; --no-http-endpoints)"},
+    {"web-root", K_STRING, "DIR", "serve the files of DIR over HTTP(S) on the same port"},
     {"log-level", K_LEVEL, "LEVEL", "error, warn, info (default), debug or trace"},
     {"shutdown-grace", K_SECONDS, "S", "on SIGTERM, wait this long for closes (default 5)"},
     {"make-token", K_STRING, "USER", "print a join token for USER (needs token-secret), exit"},
@@ -195,6 +196,8 @@ static const char **string_field(sig_options *o, const char *name)
         return &c->turn_secret;
     if (!strcmp(name, "make-token"))
         return &o->make_token_user;
+    if (!strcmp(name, "web-root"))
+        return &c->web_root;
     return NULL;
 }
 

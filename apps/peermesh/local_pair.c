@@ -4,22 +4,27 @@
 #include <stdio.h>
 #include <string.h>
 
-int pm_cli_pair_new(pm_cli_pair *pair, const char *bind_address)
+int pm_cli_pair_new_cfg(pm_cli_pair *pair, const pm_rtc_config *cfg)
 {
     memset(pair, 0, sizeof *pair);
-    pm_rtc_config cfg;
-    pm_rtc_config_default(&cfg);
-    cfg.bind_address = bind_address;
     for (int side = 0; side < 2; side++) {
-        int rc = pm_rtc_peer_new(&cfg, &pair->peer[side]);
+        int rc = pm_rtc_peer_new(cfg, &pair->peer[side]);
         if (rc < 0) {
             fprintf(stderr, "peermesh: cannot create a peer bound to %s: %s\n",
-                    bind_address ? bind_address : "*", pm_strerror(rc));
+                    cfg->bind_address ? cfg->bind_address : "*", pm_strerror(rc));
             pm_cli_pair_free(pair);
             return rc;
         }
     }
     return PM_OK;
+}
+
+int pm_cli_pair_new(pm_cli_pair *pair, const char *bind_address)
+{
+    pm_rtc_config cfg;
+    pm_rtc_config_default(&cfg);
+    cfg.bind_address = bind_address;
+    return pm_cli_pair_new_cfg(pair, &cfg);
 }
 
 void pm_cli_pair_free(pm_cli_pair *pair)

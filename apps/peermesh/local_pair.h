@@ -25,6 +25,8 @@ typedef void (*pm_cli_pair_event_fn)(void *ud, int side, const pm_rtc_event *ev)
 
 /** Create both peers bound to `bind_address`. On failure nothing is left allocated. */
 int pm_cli_pair_new(pm_cli_pair *pair, const char *bind_address);
+/** Create both peers from one configuration (TURN servers, relay policy...). */
+int pm_cli_pair_new_cfg(pm_cli_pair *pair, const pm_rtc_config *cfg);
 
 /** Free both peers (closing them first). Safe on a zeroed or freed pair. */
 void pm_cli_pair_free(pm_cli_pair *pair);

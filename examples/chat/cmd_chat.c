@@ -23,7 +23,8 @@
 
 static const char USAGE[] =
     "usage: peermesh chat --server URL [--lobby NAME] [--client-server] [--protocol json|text]\n"
-    "                     [--bind IP] [--insecure]\n"
+    "                     [--bind IP] [--insecure] [--ice-server URL]... [--relay-only]\n"
+    "                     [--ice-tls-insecure]\n"
     "\n"
     "  --server URL      signaling server, ws://HOST:PORT or wss://... (e.g. peermesh-signal)\n"
     "  --lobby NAME      join this lobby (default: create one and print its name)\n"
@@ -31,8 +32,12 @@ static const char USAGE[] =
     "  --protocol P      json (Godot 4, default) or text (Godot 3)\n"
     "  --bind IP         address for the WebRTC connections (default: every interface)\n"
     "  --insecure        wss: accept a self-signed certificate\n"
+    "  --ice-server URL  a STUN server (stun:HOST[:PORT]) besides those the server gives\n"
+    "  --relay-only      use TURN relays only (the server hands out TURN credentials)\n"
+    "  --ice-tls-insecure  accept a turns: server's certificate unverified\n"
     "\n"
-    "Type a line to send it to everyone. Commands: /peers, /seal (host only), /quit.\n";
+    "Type a line to send it to everyone. Commands: /peers (with each link's candidate\n"
+    "types), /seal (host only), /quit.\n";
 
 typedef struct chat {
     pm_signal_client *client;
@@ -64,8 +69,14 @@ static void list_peers(chat *c)
     printf("* we are peer %d; %zu peer(s):", (int)pm_signal_client_id(c->client), n);
     for (size_t i = 0; i < n && i < 64; i++) {
         pm_mesh_peer_info info;
+        pm_mesh_peer_stats st;
         bool up = pm_mesh_get_peer(m, ids[i], &info) == PM_OK && info.connected;
         printf(" %d%s", (int)ids[i], up ? "" : " (connecting)");
+        if (pm_mesh_get_peer_stats(m, ids[i], &st) == PM_OK && st.has_pair)
+            printf(" [%s/%s%s%s]", pm_rtc_candidate_type_name(st.pair.local_type),
+                   pm_rtc_candidate_type_name(st.pair.remote_type),
+                   st.pair.relay_protocol ? " relay over " : "",
+                   st.pair.relay_protocol ? st.pair.relay_protocol : "");
     }
     putchar('\n');
     fflush(stdout);
@@ -163,6 +174,9 @@ static void drain(chat *c)
         case PM_SIGNAL_EVENT_ICE_SERVERS:
             say("the server gave us %d ICE server(s)", (int)ev.peer_id);
             break;
+        case PM_SIGNAL_EVENT_PEER_FAILED:
+            say("no link to peer %d: %s", (int)ev.peer_id, ev.reason);
+            break;
         }
     }
     pm_multiplayer *mp = pm_signal_client_multiplayer(c->client);
@@ -186,13 +200,24 @@ static void drain(chat *c)
 
 int pm_cli_chat(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"server", required_argument, NULL, 's'},  {"lobby", required_argument, NULL, 'l'},
-        {"client-server", no_argument, NULL, 'c'}, {"protocol", required_argument, NULL, 'p'},
-        {"bind", required_argument, NULL, 'b'},    {"insecure", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"server", required_argument, NULL, 's'},
+                                          {"lobby", required_argument, NULL, 'l'},
+                                          {"client-server", no_argument, NULL, 'c'},
+                                          {"protocol", required_argument, NULL, 'p'},
+                                          {"bind", required_argument, NULL, 'b'},
+                                          {"insecure", no_argument, NULL, 'k'},
+                                          {"ice-server", required_argument, NULL, 'i'},
+                                          {"relay-only", no_argument, NULL, 'r'},
+                                          {"ice-tls-insecure", no_argument, NULL, 't'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
     pm_signal_client_config cfg;
     pm_signal_client_config_default(&cfg);
+    /* A chat outlives a NAT hiccup: peers that lose their path are kept
+     * while the signaling client restarts ICE (ice_restart_interval). */
+    cfg.mesh_config.disconnect_grace = PM_SEC(40);
+    const char *urls[8];
+    pm_ice_server stun = {urls, 0, NULL, NULL};
     optind = 1;
     opterr = 0;
     int code;
@@ -226,6 +251,23 @@ int pm_cli_chat(int argc, char **argv)
                 continue;
             }
             break;
+        case 'i': {
+            pm_ice_url u;
+            if (stun.url_count < 8 && pm_ice_url_parse(optarg, &u) == PM_OK &&
+                u.scheme == PM_ICE_URL_STUN) {
+                urls[stun.url_count++] = optarg;
+                cfg.rtc.ice_servers = &stun;
+                cfg.rtc.ice_server_count = 1;
+                continue;
+            }
+            break;
+        }
+        case 'r':
+            cfg.rtc.ice_transport_policy = PM_RTC_ICE_POLICY_RELAY;
+            continue;
+        case 't':
+            cfg.rtc.turn_tls_insecure = true;
+            continue;
         default:
             break;
         }

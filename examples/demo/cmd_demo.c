@@ -153,8 +153,12 @@ static void on_event(void *ud, int side, const pm_rtc_event *ev)
     case PM_RTC_EVENT_CHANNEL_CLOSED:
         say(d, side, "channel '%s' closed", pm_rtc_channel_get_label(ev->channel));
         break;
+    case PM_RTC_EVENT_ICE_CANDIDATE_ERROR:
+        say(d, side, "ICE server %s: %d %s", ev->url, ev->error_code, ev->error_text);
+        break;
     case PM_RTC_EVENT_CHANNEL_MESSAGE:
     case PM_RTC_EVENT_BUFFERED_AMOUNT_LOW:
+    case PM_RTC_EVENT_SELECTED_PAIR:
         break; /* the exchange phase reads the channels */
     }
 }

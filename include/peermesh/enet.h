@@ -16,6 +16,10 @@
  * In both a client's id travels in the 32-bit data of ENet's CONNECT.
  * IPv4 only (upstream ENet), no checksum, compression none or range coder.
  *
+ * In a web page (the WebAssembly build, docs/web.md) there are no UDP
+ * sockets: pm_enet_host_create(), pm_enet_host_create_bound() and
+ * pm_enet_new() return PM_ERR_UNSUPPORTED (pm_enet_config_default works).
+ *
  * Driving: like every peermesh object, single-threaded and poll-driven;
  * nothing is called back. ENet owns its sockets and reads the OS clock
  * itself, so these objects take no clock from pm_env (allocator and log
@@ -173,6 +177,21 @@ PM_API uint16_t pm_enet_host_get_local_port(const pm_enet_host *host);
 /** Send one raw UDP datagram from the host's socket (NAT punching). PM_ERR_IO on failure. */
 PM_API int pm_enet_host_socket_send(pm_enet_host *host, const char *ip, uint16_t port,
                                     const uint8_t *data, size_t len);
+/**
+ * Hole punching on the host's socket (what pm_signal_client does for an
+ * ENet mesh, signaling.h): while on, received datagrams that are STUN
+ * messages (RFC 8489: magic cookie, length) or start with "PMPUNCH" are
+ * kept from ENet and queued, at most 16 (more are dropped), for
+ * pm_enet_host_next_raw(); they arrive while the host is serviced. Off by
+ * default; off frees the queue. PM_ERR_INVALID, PM_ERR_NOMEM.
+ */
+PM_API int pm_enet_host_capture_raw(pm_enet_host *host, bool on);
+/**
+ * Take the next captured datagram: its IPv4 source and bytes. PM_ERR_AGAIN
+ * when none, PM_ERR_TOO_BIG when it does not fit `cap` (it is dropped).
+ */
+PM_API int pm_enet_host_next_raw(pm_enet_host *host, pm_addr *from, uint8_t *buf, size_t cap,
+                                 size_t *len);
 /**
  * Fill `peers` with up to `cap` packet peers that are not DISCONNECTED
  * (get_peers); returns how many there are in total.

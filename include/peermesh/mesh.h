@@ -89,7 +89,10 @@ typedef struct pm_mesh_config {
      * transient DISCONNECTED state (no ICE consent for a few seconds) is
      * kept before it is dropped; it stays in the mesh if the connection
      * recovers meanwhile. Godot drops it at once: 0 (the default) = as Godot.
-     * FAILED and CLOSED always drop the peer at once.
+     * A connection FAILED by ICE alone (its channels still open, see
+     * pm_rtc_peer_restart_ice) gets the same grace, so an ICE restart (the
+     * signaling client does one) can bring it back; FAILED otherwise and
+     * CLOSED always drop the peer at once.
      */
     pm_time disconnect_grace;
 } pm_mesh_config;
@@ -242,6 +245,12 @@ typedef struct pm_mesh_peer_stats {
      */
     uint64_t unreliable_abandoned;
     pm_time connected_at; /**< when it counted as connected, or -1 */
+    /**
+     * The ICE candidate pair carrying this peer's traffic (types host,
+     * srflx, prflx, relay, and the relay's transport): valid when has_pair.
+     */
+    bool has_pair;
+    pm_rtc_candidate_pair pair;
 } pm_mesh_peer_stats;
 
 /** Statistics of peer `id`. PM_ERR_NOT_FOUND for an unknown id. */

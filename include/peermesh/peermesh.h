@@ -7,6 +7,9 @@
 #include "peermesh/multiplayer.h"
 #include "peermesh/mesh.h"
 #include "peermesh/enet.h"
+#include "peermesh/variant.h"
+#include "peermesh/rpc.h"
+#include "peermesh/websocket.h"
 #include "peermesh/signaling.h"
 
 #endif

@@ -24,6 +24,21 @@
  * channels. Certificates are reference-counted atomically: the
  * pm_rtc_certificate_* functions may be called from any thread.
  *
+ * In a web page (the WebAssembly build, `make wasm`, docs/web.md) the same
+ * API runs on the browser's RTCPeerConnection and RTCDataChannel, with the
+ * same enum values, error codes and poll model: browser callbacks only
+ * queue; pm_rtc_peer_poll() applies what they queued (states change only
+ * there) and pm_rtc_peer_next_event() hands the events out. Poll every
+ * frame. What a page cannot do returns PM_ERR_UNSUPPORTED: sans-I/O mode
+ * (config.external_transport), our own certificates (config.certificate,
+ * pm_rtc_certificate_generate), pm_rtc_peer_handle_datagram() and
+ * pm_rtc_peer_handle_timeout(); pm_rtc_peer_poll_transmit() has nothing,
+ * pm_rtc_peer_fd() is -1 and the socket options (bind_address, ports,
+ * enable_ipv6, include_loopback, consent timers) are the browser's. Also
+ * the browser's: messages_abandoned is 0 (not reported), unread messages
+ * are not bounded (a page cannot push back), text messages must be UTF-8
+ * (PM_ERR_INVALID otherwise), and the round trip comes from getStats().
+ *
  * Ownership. Strings in events are borrowed until the next
  * pm_rtc_peer_next_event() call on the same peer. Channel handles belong to
  * the peer: they stay valid until pm_rtc_peer_free(), or until
@@ -115,11 +130,34 @@ PM_API int pm_ice_url_parse(const char *url, pm_ice_url *out);
  */
 PM_API int pm_ice_server_validate(const pm_ice_server *server);
 
+/** RTCConfiguration.iceTransportPolicy. */
+typedef enum pm_rtc_ice_policy {
+    PM_RTC_ICE_POLICY_ALL = 0, /**< every candidate type */
+    PM_RTC_ICE_POLICY_RELAY =
+        1, /**< only relayed (TURN) candidates are gathered, signalled, paired */
+} pm_rtc_ice_policy;
+
 /** Peer connection configuration. Initialise with pm_rtc_config_default(). */
 typedef struct pm_rtc_config {
     const pm_env *env; /**< effects (allocator, clock, random, log); NULL = defaults */
+    /**
+     * STUN and TURN servers. Every turn:/turns: URL (at most 4) gets an
+     * allocation whose relayed address becomes a relay candidate: turn: over
+     * UDP (or TCP with ?transport=tcp), turns: over TLS. Its certificate is
+     * verified against the system's CA store and the URL's host unless
+     * turn_tls_insecure.
+     */
     const pm_ice_server *ice_servers;
     size_t ice_server_count;
+    pm_rtc_ice_policy ice_transport_policy; /**< default ALL */
+    bool turn_tls_insecure; /**< accept any turns: certificate (self-signed test servers) */
+    /**
+     * Resolve remote ".local" host candidates (browsers hide their addresses
+     * behind such mDNS names) with mDNS questions; default true. In sans-I/O
+     * mode the questions come out as PM_RTC_TX_MDNS transmits and the answers
+     * go to pm_rtc_peer_handle_mdns(); set false if you cannot route them.
+     */
+    bool resolve_mdns;
 
     /* Socket mode. */
     const char *bind_address; /**< numeric IP to bind and advertise; NULL = every interface */
@@ -177,6 +215,12 @@ typedef enum pm_rtc_event_type {
     PM_RTC_EVENT_CHANNEL_CLOSED,      /**< a channel became CLOSED */
     PM_RTC_EVENT_CHANNEL_MESSAGE,     /**< a channel has a new packet available */
     PM_RTC_EVENT_BUFFERED_AMOUNT_LOW, /**< buffered amount fell to the low threshold */
+    PM_RTC_EVENT_ICE_CANDIDATE_ERROR, /**< a STUN/TURN server failed (W3C icecandidateerror):
+                                           `url`, `error_code` (STUN code, or 701 when the
+                                           server could not be reached), `error_text`.
+                                           Gathering goes on without it. */
+    PM_RTC_EVENT_SELECTED_PAIR,       /**< the candidate pair carrying data changed; see
+                                           pm_rtc_peer_get_selected_pair() */
 } pm_rtc_event_type;
 
 typedef struct pm_rtc_event {
@@ -188,19 +232,57 @@ typedef struct pm_rtc_event {
     const char *mid;         /**< CANDIDATE ("0") */
     int mline_index;         /**< CANDIDATE */
     const char *candidate;   /**< CANDIDATE: "candidate:..." or "" at end of gathering */
+    const char *url;         /**< ICE_CANDIDATE_ERROR */
+    int error_code;          /**< ICE_CANDIDATE_ERROR */
+    const char *error_text;  /**< ICE_CANDIDATE_ERROR */
 } pm_rtc_event;
 
+/** What a pm_rtc_transmit asks for. */
+typedef enum pm_rtc_transmit_kind {
+    PM_RTC_TX_DATAGRAM = 0, /**< send `data` to `to` from the peer's UDP socket */
+    PM_RTC_TX_MDNS,         /**< send `data` (an mDNS question) to the multicast group `to`
+                                 from an mDNS socket; answers go to pm_rtc_peer_handle_mdns() */
+    PM_RTC_TX_STREAM_OPEN,  /**< open TCP connection `stream` to `to` (a TURN server); bytes
+                                 read from it go to pm_rtc_peer_handle_stream(), its failure
+                                 or end to pm_rtc_peer_stream_closed() */
+    PM_RTC_TX_STREAM_DATA,  /**< write `data` on connection `stream` (queue it until connected) */
+    PM_RTC_TX_STREAM_CLOSE, /**< close connection `stream` once what was written is sent */
+} pm_rtc_transmit_kind;
+
 /**
- * A datagram to send in sans-I/O mode. `data` stays valid until the next
- * call on the peer other than pm_rtc_peer_poll_transmit(), so a batch of
- * datagrams can be taken and then sent together (sendmmsg, GSO).
+ * Output in sans-I/O mode. `data` stays valid until the next call on the
+ * peer other than pm_rtc_peer_poll_transmit(), so a batch of datagrams can
+ * be taken and then sent together (sendmmsg, GSO).
  */
 typedef struct pm_rtc_transmit {
-    pm_addr from; /**< local address the datagram belongs to */
+    pm_rtc_transmit_kind kind;
+    uint32_t stream; /**< STREAM_*: the connection (small positive id) */
+    pm_addr from;    /**< DATAGRAM: local address the datagram belongs to */
     pm_addr to;
     const uint8_t *data;
     size_t len;
 } pm_rtc_transmit;
+
+/** Candidate types (RTCIceCandidateType). */
+typedef enum pm_rtc_candidate_type {
+    PM_RTC_CANDIDATE_HOST = 0,
+    PM_RTC_CANDIDATE_SRFLX,
+    PM_RTC_CANDIDATE_PRFLX,
+    PM_RTC_CANDIDATE_RELAY,
+} pm_rtc_candidate_type;
+
+/** "host", "srflx", "prflx", "relay". */
+PM_API const char *pm_rtc_candidate_type_name(pm_rtc_candidate_type type);
+
+/** The candidate pair carrying data (RTCIceCandidatePairStats and its candidates). */
+typedef struct pm_rtc_candidate_pair {
+    pm_rtc_candidate_type local_type;  /**< host, srflx or prflx: how the remote sees us */
+    pm_rtc_candidate_type remote_type; /**< as signalled, or prflx when learned from a check */
+    pm_addr local;              /**< the local candidate's address (the relayed one for relay) */
+    pm_addr remote;             /**< where data goes */
+    const char *relay_protocol; /**< relay: "udp", "tcp" or "tls" to the TURN server; else NULL */
+    pm_time rtt;                /**< smoothed round trip in microseconds, or -1 */
+} pm_rtc_candidate_pair;
 
 /**
  * Create a peer connection in state NEW. Socket mode binds its UDP socket
@@ -243,8 +325,10 @@ PM_API int pm_rtc_peer_set_local_description(pm_rtc_peer *pc, const char *type, 
  * Apply the remote description ("offer" or "answer"). An offer produces an
  * answer (DESCRIPTION event). PM_ERR_PARSE: unusable SDP (no data-channel
  * m-line, missing ICE credentials, fingerprint or setup); PM_ERR_STATE: wrong
- * signaling state; PM_ERR_UNSUPPORTED: re-negotiation; PM_ERR_CLOSED after
- * close.
+ * signaling state; PM_ERR_UNSUPPORTED: re-negotiation with another DTLS
+ * fingerprint or swapped DTLS roles (a later offer with new ICE credentials
+ * is an ICE restart, pm_rtc_peer_restart_ice; one with the same is a no-op);
+ * PM_ERR_CLOSED after close.
  */
 PM_API int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type, const char *sdp);
 
@@ -252,9 +336,9 @@ PM_API int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type,
  * Add a remote ICE candidate ("candidate:..." with or without the prefix; an
  * empty string means end of candidates). Candidates that arrive before the
  * remote description are held (at most 64: PM_ERR_FULL beyond). mid/index
- * may be NULL/-1. PM_ERR_PARSE for a malformed line; unsupported ones (TCP,
- * mDNS names) are ignored with PM_OK and a log line. PM_ERR_CLOSED after
- * close.
+ * may be NULL/-1. PM_ERR_PARSE for a malformed line; TCP candidates are
+ * ignored with PM_OK and a log line; mDNS ".local" names are resolved
+ * (resolve_mdns; else ignored the same way). PM_ERR_CLOSED after close.
  */
 PM_API int pm_rtc_peer_add_ice_candidate(pm_rtc_peer *pc, const char *mid, int mline_index,
                                          const char *candidate);
@@ -283,6 +367,29 @@ PM_API size_t pm_rtc_peer_max_message_size(const pm_rtc_peer *pc);
 PM_API pm_time pm_rtc_peer_rtt(const pm_rtc_peer *pc);
 
 /**
+ * The candidate pair data goes over now. PM_OK, PM_ERR_NOT_FOUND before ICE
+ * has one (or after close), PM_ERR_INVALID for NULL arguments;
+ * PM_ERR_UNSUPPORTED in the WebAssembly build.
+ */
+PM_API int pm_rtc_peer_get_selected_pair(const pm_rtc_peer *pc, pm_rtc_candidate_pair *out);
+
+/**
+ * ICE restart (RFC 8445 section 9, RTCPeerConnection.restartIce() followed
+ * by createOffer()): new ICE credentials, gathering again (CANDIDATE events,
+ * then the end-of-candidates one) and a new offer as a DESCRIPTION event,
+ * to be answered like the first one. DTLS, SCTP and every data channel stay
+ * as they are: the pair in use keeps carrying data until a new one works,
+ * so nothing is lost or repeated. Use it when the state went DISCONNECTED
+ * or FAILED (a NAT or network change); a FAILED connection whose channels
+ * were up becomes CONNECTED again when the new pair works.
+ * The side that receives the new offer restarts its own ICE agent when it
+ * applies it (pm_rtc_peer_set_remote_description). PM_ERR_STATE unless the
+ * connection was negotiated and signaling is STABLE; PM_ERR_CLOSED after
+ * close; PM_ERR_UNSUPPORTED in the WebAssembly build (not bridged yet).
+ */
+PM_API int pm_rtc_peer_restart_ice(pm_rtc_peer *pc);
+
+/**
  * Close: channels are closed, DTLS close_notify is sent, state CLOSED.
  * Idempotent. Events already queued can still be drained. A close_notify
  * from the remote closes the peer the same way.
@@ -299,6 +406,7 @@ PM_API uint16_t pm_rtc_peer_local_port(const pm_rtc_peer *pc);
 PM_API pm_time pm_rtc_peer_next_timeout(const pm_rtc_peer *pc);
 
 /* ---- Sans-I/O entry points ------------------------------------------- */
+/* In a web page: PM_ERR_UNSUPPORTED (poll_transmit: false); see the header comment. */
 
 /**
  * Feed one received datagram. `local` is the address it arrived on (one of
@@ -312,7 +420,24 @@ PM_API int pm_rtc_peer_handle_datagram(pm_rtc_peer *pc, pm_time now, const pm_ad
 PM_API int pm_rtc_peer_handle_timeout(pm_rtc_peer *pc, pm_time now);
 
 /**
- * Take the next datagram to send; false when none. `from` is the local
+ * Bytes read from connection `stream` (see PM_RTC_TX_STREAM_OPEN), as they
+ * came off the socket (TLS is the peer's business). PM_ERR_NOT_FOUND for an
+ * unknown stream, PM_ERR_STATE in socket mode, PM_ERR_CLOSED after close.
+ */
+PM_API int pm_rtc_peer_handle_stream(pm_rtc_peer *pc, pm_time now, uint32_t stream,
+                                     const uint8_t *data, size_t len);
+/**
+ * Connection `stream` failed to open or was closed by the other side;
+ * `reason` (may be NULL) goes into the ICE_CANDIDATE_ERROR event.
+ */
+PM_API int pm_rtc_peer_stream_closed(pm_rtc_peer *pc, pm_time now, uint32_t stream,
+                                     const char *reason);
+/** A datagram that arrived on the mDNS socket. PM_ERR_STATE in socket mode. */
+PM_API int pm_rtc_peer_handle_mdns(pm_rtc_peer *pc, pm_time now, const uint8_t *data, size_t len);
+
+/**
+ * Take the next output (a datagram, or a TURN connection's open, data or
+ * close: see pm_rtc_transmit_kind); false when none. `from` is the local
  * address of the destination's family. out->data is borrowed until the next
  * call on the peer other than this one (see pm_rtc_transmit).
  */
@@ -386,7 +511,8 @@ PM_API void pm_rtc_channel_release(pm_rtc_channel *ch);
 
 /**
  * Generate a self-signed ECDSA P-256 certificate (valid 30 days), with one
- * reference for the caller. PM_ERR_NOMEM; PM_ERR_CRYPTO when OpenSSL fails.
+ * reference for the caller. PM_ERR_NOMEM; PM_ERR_CRYPTO when OpenSSL fails;
+ * PM_ERR_UNSUPPORTED in a web page (the browser makes its own).
  */
 PM_API int pm_rtc_certificate_generate(pm_rtc_certificate **out);
 /** Drop a reference; the last one frees it (peers using it hold their own). */

@@ -30,7 +30,16 @@
  *     }
  *
  * Threading: like every peermesh object, single-threaded and never calling
- * back; the server and the client are driven by their poll functions. Calls
+ * back; the server and the client are driven by their poll functions.
+ *
+ * In a web page (the WebAssembly build, docs/web.md) the client is the same
+ * code on the browser's WebSocket, and its peers are RTCPeerConnections:
+ * poll it every frame. The browser decides TLS trust (ca_file and
+ * allow_self_signed are not used), pm_signal_client_fd() is -1, and an
+ * abort (the connect timeout) closes the WebSocket with a close frame. The
+ * server cannot run in a page: pm_signal_server_new() returns
+ * PM_ERR_UNSUPPORTED (pm_signal_server_config_default and
+ * pm_signal_token_make work). Calls
  * from callbacks (common.h): from inside the pm_env functions of a server
  * call nothing on it; of a client, nothing on it, its mesh, its interface
  * or its connections. The one exception is pm_signal_server_wake(): any
@@ -40,6 +49,7 @@
 #define PEERMESH_SIGNALING_H
 
 #include "peermesh/common.h"
+#include "peermesh/enet.h"
 #include "peermesh/mesh.h"
 #include "peermesh/multiplayer.h"
 #include "peermesh/rtc.h"
@@ -73,6 +83,11 @@ typedef struct pm_signal_server_config {
     const char *cert_file;    /**< PEM certificate chain: with key_file, wss:// */
     const char *key_file;     /**< PEM private key */
     bool http_endpoints;      /**< serve GET /metrics and /healthz (default true) */
+    /** Serve the files of this folder over plain HTTP GET on the same port (http, or https
+     *  with a certificate): "/" is index.html, media types by extension (.wasm is
+     *  application/wasm); paths that would leave the folder get 403. NULL = none. (The
+     *  web demo: peermesh-signal --web-root build-wasm/web, docs/web.md.) */
+    const char *web_root;
 
     /* The demo server's limits (defaults are its values). */
     uint32_t max_peers; /**< connections at once (4096); beyond: 4000 "Too many peers connected" */
@@ -105,7 +120,8 @@ PM_API void pm_signal_server_config_default(pm_signal_server_config *cfg);
 /**
  * Create the server and start listening. PM_ERR_INVALID for bad options
  * (cert without key, both auth_secret and token_secret, TURN URLs without
- * turn_secret, zero limits where one is required), PM_ERR_IO when the
+ * turn_secret, zero limits where one is required, a web_root that is no
+ * folder), PM_ERR_IO when the
  * address cannot be bound, PM_ERR_CRYPTO for an unusable certificate.
  * The strings of cfg are copied.
  */
@@ -195,6 +211,28 @@ typedef enum pm_signal_state {
     PM_SIGNAL_CLOSED = 4,     /**< signaling connection gone (the mesh may live on) */
 } pm_signal_state;
 
+/** What the client builds through the server. */
+typedef enum pm_signal_transport {
+    PM_SIGNAL_TRANSPORT_WEBRTC = 0, /**< a WebRTC mesh (mesh.h), as Godot's demo (default) */
+    /**
+     * Beyond Godot: an ENet mesh (enet.h, ENetMultiplayerPeer.create_mesh)
+     * through NATs, without port forwarding. Every link gets its own ENet
+     * host (one UDP socket), which learns its public address from a STUN
+     * server (the first stun: or turn: URL over UDP of rtc.ice_servers and
+     * of the servers the signaling server hands out; a numeric IPv4 host or
+     * a name resolved once); the two peers exchange their addresses through
+     * the signaling server (CANDIDATE messages, mid "enet") and punch holes
+     * in their NATs by sending to each other at the same time (both behind
+     * cone NATs, or one with a public address: works; a symmetric NAT
+     * facing another NAT: fails). Once a punch packet arrives the side that
+     * would offer (offer_rule) connects ENet to where it came from; a link
+     * that fails is reported as PM_SIGNAL_EVENT_PEER_FAILED with the
+     * reason. Mesh lobbies only; the ENet format is enet.format (Godot 4 by
+     * default). ENet owns its sockets and reads the clock itself (enet.h).
+     */
+    PM_SIGNAL_TRANSPORT_ENET = 1,
+} pm_signal_transport;
+
 /** Client options. Initialise with pm_signal_client_config_default(). */
 typedef struct pm_signal_client_config {
     const pm_env *env;
@@ -218,12 +256,31 @@ typedef struct pm_signal_client_config {
     const char *ca_file;     /**< wss: trust this PEM CA file in addition to the system's */
     bool allow_self_signed;  /**< wss: accept a self-signed server certificate */
     pm_time connect_timeout; /**< WebSocket open + our id within this (default 10 s) */
+    /**
+     * Beyond Godot. When a peer's connection goes DISCONNECTED, or FAILED
+     * by ICE alone (its channels still open), the side that offered to it
+     * restarts ICE (pm_rtc_peer_restart_ice) through the signaling server,
+     * and again every this long while the connection stays so and
+     * signaling is open (default 5 s; 0 = never). It only helps with
+     * mesh_config.disconnect_grace > 0: without a grace the mesh drops the
+     * peer at once, as Godot does.
+     */
+    pm_time ice_restart_interval;
+    pm_signal_transport transport; /**< WebRTC (default) or ENet, see pm_signal_transport */
+    /** ENet transport: the peer's format, compression and bind address (env
+     *  NULL = the client's). Default: pm_enet_config_default with Godot 4's format. */
+    pm_enet_config enet;
+    /** ENet transport: a link fails this long after the peer's first address
+     *  came without a punch from it (default 10 s). */
+    pm_time punch_timeout;
 } pm_signal_client_config;
 
 /**
  * Fill cfg with the defaults: a mesh lobby, JSON protocol, the protocol's
  * offer rule, server compatibility, Godot's lifetime, default rtc and mesh
- * configurations, 10 s connect timeout. url is NULL: set it.
+ * configurations, 10 s connect timeout, ICE restarts every 5 s, the
+ * WebRTC transport (ENet: Godot 4 format, 10 s punch timeout). url is
+ * NULL: set it.
  */
 PM_API void pm_signal_client_config_default(pm_signal_client_config *cfg);
 
@@ -267,10 +324,15 @@ PM_API const char *pm_signal_client_lobby(const pm_signal_client *c);
 /** True when the lobby is a mesh (false: client/server), once the id came. */
 PM_API bool pm_signal_client_is_mesh_lobby(const pm_signal_client *c);
 
-/** The mesh, created when our id arrives (NULL before). Owned by the client. */
+/** The WebRTC mesh, created when our id arrives (NULL before, and with the ENet transport). Owned
+ * by the client. */
 PM_API pm_mesh *pm_signal_client_mesh(pm_signal_client *c);
 
-/** Shortcut: pm_mesh_multiplayer(pm_signal_client_mesh(c)), or NULL. */
+/** ENet transport: the ENet mesh, created when our id arrives (NULL before). Owned by the client.
+ */
+PM_API pm_enet *pm_signal_client_enet(pm_signal_client *c);
+
+/** The mesh's multiplayer interface (WebRTC or ENet), or NULL before our id. */
 PM_API pm_multiplayer *pm_signal_client_multiplayer(pm_signal_client *c);
 
 /** Host only: seal the lobby. PM_ERR_STATE when not joined or not the host. */
@@ -288,6 +350,10 @@ typedef enum pm_signal_event_type {
     PM_SIGNAL_EVENT_SEALED,         /**< the host sealed the lobby */
     PM_SIGNAL_EVENT_CLOSED,         /**< signaling closed: close_code, reason (0/"" if none) */
     PM_SIGNAL_EVENT_ICE_SERVERS,    /**< the server handed out ICE servers (count in peer_id) */
+    /** ENet transport: the link to peer_id could not be made; reason says why
+     *  (hole punching failed, ENet did not connect). The peer stays in the
+     *  lobby, out of the mesh. */
+    PM_SIGNAL_EVENT_PEER_FAILED,
 } pm_signal_event_type;
 
 typedef struct pm_signal_event {
@@ -295,7 +361,7 @@ typedef struct pm_signal_event {
     int32_t peer_id;
     const char *lobby;  /**< JOINED; borrowed until the next next_event call */
     int close_code;     /**< CLOSED */
-    const char *reason; /**< CLOSED; borrowed until the next next_event call */
+    const char *reason; /**< CLOSED, PEER_FAILED; borrowed until the next next_event call */
 } pm_signal_event;
 
 /** Next signaling event (mesh events come from the mesh's interface). */

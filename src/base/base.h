@@ -20,8 +20,15 @@ typedef struct pm_envr {
     const pm_socket_driver *sockets;
 } pm_envr;
 
-/** Fill `out` from `in` (may be NULL), taking defaults from src/io. */
+/** Fill `out` from `in` (may be NULL), taking defaults from the platform. */
 void pm_env_resolve(pm_envr *out, const pm_env *in);
+
+/**
+ * The platform's defaults (src/io natively, src/web in a page): every member
+ * of *defaults set (log_level_set true), and the socket driver of socket
+ * mode (NULL where there is none).
+ */
+void pm_env_platform(pm_env *defaults, const pm_socket_driver **sockets);
 
 static inline void *pm_alloc(const pm_envr *env, size_t n)
 {
@@ -106,6 +113,28 @@ static inline void pm_wr64(uint8_t *p, uint64_t v)
     pm_wr32(p + 4, (uint32_t)v);
 }
 
+/* Little-endian helpers (Godot's encode_uint32 and friends). */
+static inline uint32_t pm_rd32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t pm_rd64le(const uint8_t *p)
+{
+    return (uint64_t)pm_rd32le(p) | ((uint64_t)pm_rd32le(p + 4) << 32);
+}
+static inline void pm_wr32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline void pm_wr64le(uint8_t *p, uint64_t v)
+{
+    pm_wr32le(p, (uint32_t)v);
+    pm_wr32le(p + 4, (uint32_t)(v >> 32));
+}
+
 /** The value of one hexadecimal digit (either case), -1 for any other character. */
 static inline int pm_hex_digit(char c)
 {
@@ -125,6 +154,12 @@ typedef struct pm_buf {
     size_t cap;
 } pm_buf;
 int pm_buf_reserve(const pm_envr *env, pm_buf *b, size_t cap);
+/**
+ * Room for `need` elements of `elem` bytes in `items` (capacity *cap, grown
+ * by doubling from 8): the array, moved or not, with *cap updated; NULL when
+ * out of memory, and then `items` and *cap are unchanged.
+ */
+void *pm_grow(const pm_envr *env, void *items, size_t *cap, size_t need, size_t elem);
 int pm_buf_append(const pm_envr *env, pm_buf *b, const void *data, size_t len);
 int pm_buf_printf(const pm_envr *env, pm_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

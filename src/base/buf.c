@@ -18,6 +18,19 @@ int pm_buf_reserve(const pm_envr *env, pm_buf *b, size_t cap)
     return PM_OK;
 }
 
+void *pm_grow(const pm_envr *env, void *items, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return items;
+    size_t n = *cap ? *cap : 8;
+    while (n < need)
+        n *= 2;
+    void *p = pm_realloc(env, items, n * elem);
+    if (p)
+        *cap = n;
+    return p;
+}
+
 int pm_buf_append(const pm_envr *env, pm_buf *b, const void *data, size_t len)
 {
     int rc = pm_buf_reserve(env, b, b->len + len + 1);

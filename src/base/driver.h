@@ -17,9 +17,25 @@
 
 #include "base/base.h"
 
-/** A datagram leaving a core. */
+/**
+ * What a transmit asks of the driver (the values of the public
+ * pm_rtc_transmit_kind). Besides datagrams on the core's UDP socket, a core
+ * may use TCP connections it names by small positive ids (TURN over TCP or
+ * TLS: the bytes are the core's, TLS included) and an mDNS socket.
+ */
+typedef enum pm_transmit_kind {
+    PM_TRANSMIT_DATAGRAM = 0, /**< `data` to `to` from the socket of `from` */
+    PM_TRANSMIT_MDNS,         /**< `data` to the mDNS group `to` from the mDNS socket */
+    PM_TRANSMIT_STREAM_OPEN,  /**< connect TCP connection `stream` to `to` */
+    PM_TRANSMIT_STREAM_DATA,  /**< write `data` on `stream` (held until connected) */
+    PM_TRANSMIT_STREAM_CLOSE, /**< close `stream` once its data is written */
+} pm_transmit_kind;
+
+/** Output leaving a core. */
 typedef struct pm_transmit {
-    pm_addr from; /**< local address it leaves from: picks the socket */
+    pm_transmit_kind kind;
+    uint32_t stream; /**< STREAM_*: the connection */
+    pm_addr from;    /**< DATAGRAM: local address it leaves from: picks the socket */
     pm_addr to;
     const uint8_t *data;
     size_t len;
@@ -44,6 +60,12 @@ typedef struct pm_endpoint {
     bool (*poll_transmit)(void *core, pm_transmit *out);
     /** When the core next needs handle_timeout (or has output); PM_TIME_NEVER if idle. */
     pm_time (*next_timeout)(const void *core);
+    /** Bytes read from connection `stream` (NULL: the core opens none). */
+    int (*handle_stream)(void *core, pm_time now, uint32_t stream, const uint8_t *data, size_t len);
+    /** Connection `stream` failed to connect or was closed by the other side. */
+    void (*stream_closed)(void *core, pm_time now, uint32_t stream, const char *why);
+    /** A datagram that arrived on the mDNS socket (NULL: the core asks none). */
+    int (*handle_mdns)(void *core, pm_time now, const uint8_t *data, size_t len);
 } pm_endpoint;
 
 /** Where and how to open a core's sockets (the public config's socket-mode fields). */

@@ -3,6 +3,40 @@
 
 #include <stdio.h>
 
+void pm_env_resolve(pm_envr *out, const pm_env *in)
+{
+    pm_env sys;
+    pm_env_platform(&sys, &out->sockets);
+    pm_env e;
+    if (in)
+        e = *in;
+    else
+        memset(&e, 0, sizeof e);
+    if (!e.alloc || !e.realloc || !e.free) {
+        e.alloc = sys.alloc;
+        e.realloc = sys.realloc;
+        e.free = sys.free;
+        e.alloc_ud = sys.alloc_ud;
+    }
+    if (!e.now) {
+        e.now = sys.now;
+        e.clock_ud = sys.clock_ud;
+    }
+    if (!e.random) {
+        e.random = sys.random;
+        e.random_ud = sys.random_ud;
+    }
+    if (!e.log) {
+        e.log = sys.log;
+        e.log_ud = sys.log_ud;
+    }
+    if (!e.log_level_set) {
+        e.log_level = sys.log_level;
+        e.log_level_set = true;
+    }
+    out->e = e;
+}
+
 void *pm_calloc(const pm_envr *env, size_t n)
 {
     void *p = pm_alloc(env, n ? n : 1);

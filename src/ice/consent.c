@@ -9,6 +9,18 @@
  * request keeps a healthy pair from flapping when the interval (4-6 s) is
  * longer than disconnected_after (5 s). FAILED: no response for
  * consent_timeout.
+ *
+ * Following the remote. When the remote's NAT gives it a new mapping (a
+ * rebinding, a flushed conntrack), its requests and data reach us from a
+ * new address while ours to the old one are lost: the remote keeps its
+ * consent, we lose ours. So when the selected pair has a consent request
+ * unanswered for ICE_FOLLOW_AFTER and the remote is heard (an authenticated
+ * check, or data) on another valid pair of the same local path since it
+ * went quiet, that pair becomes the selected (and nominated) one, on either
+ * side: the remote's view of the path has not changed, only its address.
+ * libwebrtc's controlled side likewise switches to the connection data
+ * arrives on. Anything else (both sides moved, a network change) needs an
+ * ICE restart.
  */
 #include "ice_internal.h"
 
@@ -104,4 +116,33 @@ pm_time ice_consent_deadline(const pm_ice_agent *a)
     if (!a->disconnected && a->consent_pending_since != PM_TIME_NEVER)
         t = PM_MIN(t, disconnect_at(a));
     return t;
+}
+
+void ice_consent_heard(pm_ice_agent *a, int idx, pm_time now)
+{
+    a->pairs[idx].heard = now;
+    ice_consent_follow(a, idx, now);
+}
+
+void ice_consent_follow(pm_ice_agent *a, int idx, pm_time now)
+{
+    if (!active(a) || idx == a->selected || a->state == PM_ICE_FAILED)
+        return;
+    ice_pair *p = &a->pairs[idx];
+    const ice_pair *s = &a->pairs[a->selected];
+    pm_time since = a->consent_pending_since;
+    if (!p->valid || p->via != s->via || since == PM_TIME_NEVER || now - since < ICE_FOLLOW_AFTER ||
+        p->heard <= 0 || p->heard < since)
+        return;
+    if (PM_LOG_ON(&a->env, PM_LOG_INFO)) {
+        char from[PM_ADDR_STRLEN], to[PM_ADDR_STRLEN];
+        PM_INFO(&a->env, ICE_COMP, "the remote moved from %s to %s: following it",
+                pm_addr_format(&s->remote, from, sizeof from),
+                pm_addr_format(&p->remote, to, sizeof to));
+    }
+    if (a->nominated >= 0)
+        a->pairs[a->nominated].nominated = false;
+    p->nominated = true;
+    a->nominated = idx;
+    a->dirty = true; /* select_pair() makes it the selected one */
 }

@@ -1,8 +1,9 @@
 /*
  * Candidate gathering (RFC 8445 5.1.1): host candidates for the configured
- * addresses (all served by the one socket), then server-reflexive
- * candidates from Binding requests to the STUN servers, sent through the
- * same socket.
+ * addresses (all served by the one socket), server-reflexive candidates
+ * from Binding requests to the STUN servers (sent through the same socket)
+ * and from TURN Allocate responses, and relayed candidates (turn.c). Under
+ * the relay-only policy only relayed candidates are reported.
  */
 #include "ice_internal.h"
 
@@ -47,20 +48,37 @@ static uint32_t base_local_pref(const pm_ice_agent *a, const pm_addr *base)
     return ice_local_pref(a, base->family);
 }
 
-static void add_local(pm_ice_agent *a, pm_cand_type type, const pm_addr *addr, const pm_addr *base,
-                      const pm_addr *server)
+bool ice_have_local(const pm_ice_agent *a, const pm_addr *addr)
 {
-    if (a->nlocal == ICE_MAX_LOCAL)
-        return;
+    for (size_t i = 0; i < a->nlocal; i++)
+        if (pm_addr_equal(&a->local[i].addr, addr))
+            return true;
+    return false;
+}
+
+/* Add a local candidate and report it. `base` is the socket address for
+ * host and server-reflexive candidates (also written as raddr/rport), the
+ * server-reflexive address for a relayed one (RFC 8839 5.1: raddr of a
+ * relayed candidate), or NULL. local_pref 0 = the base's. Returns the
+ * index in local[], or -1 (table full, or not reported under the policy). */
+int ice_add_local(pm_ice_agent *a, pm_cand_type type, uint8_t via, const pm_addr *addr,
+                  const pm_addr *base, const pm_addr *server, uint32_t local_pref)
+{
+    if (a->nlocal == ICE_MAX_LOCAL || (a->relay_only && type != PM_CAND_RELAY))
+        return -1;
     ice_local *l = &a->local[a->nlocal];
     memset(l, 0, sizeof *l);
     l->type = type;
+    l->via = via;
     l->addr = *addr;
-    l->base = *base;
-    l->priority = (type_pref(type) << 24) | (base_local_pref(a, base) << 8) | (256 - ICE_COMPONENT);
+    l->base = base ? *base : *addr;
+    if (!local_pref)
+        local_pref = base_local_pref(a, &l->base);
+    l->priority = (type_pref(type) << 24) | (local_pref << 8) | (256 - ICE_COMPONENT);
     pm_candidate c;
     memset(&c, 0, sizeof c);
-    snprintf(c.foundation, sizeof c.foundation, "%u", foundation(type, base, server));
+    snprintf(c.foundation, sizeof c.foundation, "%u",
+             foundation(type, type == PM_CAND_RELAY ? addr : &l->base, server));
     c.component = ICE_COMPONENT;
     c.transport = PM_CAND_UDP;
     c.priority = l->priority;
@@ -68,13 +86,18 @@ static void add_local(pm_ice_agent *a, pm_cand_type type, const pm_addr *addr, c
     c.addr = *addr;
     if (type != PM_CAND_HOST) {
         c.has_related = true;
-        c.related = *base;
+        if (base) {
+            c.related = *base;
+        } else { /* Chrome's "raddr 0.0.0.0 rport 0" when there is none */
+            memset(&c.related, 0, sizeof c.related);
+            c.related.family = addr->family;
+        }
     }
     if (pm_candidate_format(&c, l->line, sizeof l->line) < 0)
-        return;
+        return -1;
     PM_DEBUG(&a->env, ICE_COMP, "local %s", l->line);
     ice_push_event(a, PM_ICE_EV_LOCAL_CANDIDATE, (int)a->nlocal);
-    a->nlocal++;
+    return (int)a->nlocal++;
 }
 
 static const pm_addr *host_of_family(const pm_ice_agent *a, uint8_t family)
@@ -85,13 +108,15 @@ static const pm_addr *host_of_family(const pm_ice_agent *a, uint8_t family)
     return NULL;
 }
 
-static void check_done(pm_ice_agent *a)
+void ice_check_gathering_done(pm_ice_agent *a)
 {
-    if (a->gathering_done)
+    if (a->gathering_done || !a->gathering_started)
         return;
     for (size_t i = 0; i < a->nservers; i++)
         if (!a->servers[i].done)
             return;
+    if (!ice_turn_done(a))
+        return;
     a->gathering_done = true;
     PM_DEBUG(&a->env, ICE_COMP, "gathering done (%zu local candidates)", a->nlocal);
     ice_push_event(a, PM_ICE_EV_GATHERING_DONE, -1);
@@ -107,15 +132,13 @@ void ice_server_transmit(pm_ice_agent *a, ice_txn *t)
         ice_send(a, &a->servers[t->target].addr, buf, (size_t)n);
 }
 
-int ice_gather_start(pm_ice_agent *a, pm_time now)
+static void query_stun_servers(pm_ice_agent *a, pm_time now)
 {
-    a->gathering_started = true;
-    for (size_t i = 0; i < a->nhosts; i++)
-        add_local(a, PM_CAND_HOST, &a->hosts[i], &a->hosts[i], NULL);
     for (size_t i = 0; i < a->nservers; i++) {
         ice_server *s = &a->servers[i];
-        if (!host_of_family(a, s->addr.family)) {
-            s->done = true; /* no socket address of that family */
+        s->done = false;
+        if (a->relay_only || !host_of_family(a, s->addr.family)) {
+            s->done = true; /* not wanted, or no socket address of that family */
             continue;
         }
         int ti = ice_txn_alloc(a, ICE_TXN_SERVER, (int)i, now);
@@ -129,8 +152,34 @@ int ice_gather_start(pm_ice_agent *a, pm_time now)
         t->rto_max = ICE_SERVER_RTO_MAX;
         ice_txn_transmit(a, ti, now);
     }
-    check_done(a);
+}
+
+int ice_gather_start(pm_ice_agent *a, pm_time now)
+{
+    a->gathering_started = true;
+    for (size_t i = 0; i < a->nhosts; i++)
+        ice_add_local(a, PM_CAND_HOST, 0, &a->hosts[i], NULL, NULL, 0);
+    query_stun_servers(a, now);
+    ice_turn_start(a, now);
+    ice_check_gathering_done(a);
     return PM_OK;
+}
+
+/* ICE restart: every candidate is reported again (the remote forgets the
+ * old ones); server-reflexive ones are asked for again (a NAT may have
+ * changed its mapping), relayed ones after a Refresh (turn.c). */
+void ice_gather_restart(pm_ice_agent *a, pm_time now)
+{
+    for (int i = 0; i < ICE_MAX_TXN; i++)
+        if (a->txns[i].kind == ICE_TXN_SERVER)
+            ice_txn_free(a, i);
+    a->gathering_done = false;
+    a->nlocal = 0;
+    for (size_t i = 0; i < a->nhosts; i++)
+        ice_add_local(a, PM_CAND_HOST, 0, &a->hosts[i], NULL, NULL, 0);
+    query_stun_servers(a, now);
+    ice_turn_restart(a, now);
+    ice_check_gathering_done(a);
 }
 
 void ice_gather_response(pm_ice_agent *a, int ti, const pm_addr *from, const pm_stun_msg *m)
@@ -144,17 +193,14 @@ void ice_gather_response(pm_ice_agent *a, int ti, const pm_addr *from, const pm_
     const pm_addr *mapped = m->has_xor_mapped ? &m->xor_mapped : m->has_mapped ? &m->mapped : NULL;
     if (m->cls != PM_STUN_SUCCESS || !mapped) {
         PM_DEBUG(&a->env, ICE_COMP, "STUN server answered with error %u", m->error_code);
-        check_done(a);
+        ice_check_gathering_done(a);
         return;
     }
     const pm_addr *base = host_of_family(a, mapped->family);
-    bool redundant = !base;
     /* RFC 8445 5.1.3: drop a srflx equal to a host or another srflx. */
-    for (size_t i = 0; i < a->nlocal && !redundant; i++)
-        redundant = pm_addr_equal(&a->local[i].addr, mapped);
-    if (!redundant)
-        add_local(a, PM_CAND_SRFLX, mapped, base, &s->addr);
-    check_done(a);
+    if (base && !ice_have_local(a, mapped))
+        ice_add_local(a, PM_CAND_SRFLX, 0, mapped, base, &s->addr, 0);
+    ice_check_gathering_done(a);
 }
 
 void ice_gather_timeout(pm_ice_agent *a, int ti)
@@ -162,5 +208,5 @@ void ice_gather_timeout(pm_ice_agent *a, int ti)
     ice_txn *t = &a->txns[ti];
     PM_DEBUG(&a->env, ICE_COMP, "STUN server %d did not answer", t->target);
     a->servers[t->target].done = true;
-    check_done(a);
+    ice_check_gathering_done(a);
 }

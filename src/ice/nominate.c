@@ -22,7 +22,7 @@ static bool better_pending(const pm_ice_agent *a, int best)
 {
     for (size_t i = 0; i < a->npairs; i++) {
         const ice_pair *p = &a->pairs[i];
-        if (p->prio > a->pairs[best].prio && !p->valid &&
+        if (p->used && p->prio > a->pairs[best].prio && !p->valid &&
             (p->state == ICE_PAIR_WAITING || p->state == ICE_PAIR_FROZEN ||
              p->state == ICE_PAIR_IN_PROGRESS))
             return true;
@@ -46,7 +46,7 @@ void ice_set_nominated(pm_ice_agent *a, int idx)
     /* RFC 8445 8.1.2: stop checks that can no longer change the outcome. */
     for (size_t i = 0; i < a->npairs; i++) {
         ice_pair *q = &a->pairs[i];
-        if ((int)i != idx && q->txn >= 0 && a->controlling)
+        if (q->used && (int)i != idx && q->txn >= 0 && a->controlling)
             ice_txn_cancel(a, q->txn);
     }
 }

@@ -1,5 +1,5 @@
-/* Default effects for pm_env: system allocator, OS clock, OS random, stderr log,
- * and the UDP socket driver. */
+/* The platform's defaults for pm_env (base/env.c resolves with them): system
+ * allocator, OS clock, OS random, stderr log, and the UDP socket driver. */
 #define _GNU_SOURCE
 #include "io.h"
 
@@ -63,29 +63,16 @@ static pm_log_level level_from_env(void)
     return PM_LOG_WARN;
 }
 
-void pm_env_resolve(pm_envr *out, const pm_env *in)
+void pm_env_platform(pm_env *d, const pm_socket_driver **sockets)
 {
-    pm_env e;
-    if (in)
-        e = *in;
-    else
-        memset(&e, 0, sizeof e);
-    if (!e.alloc || !e.realloc || !e.free) {
-        e.alloc = sys_alloc;
-        e.realloc = sys_realloc;
-        e.free = sys_free;
-        e.alloc_ud = NULL;
-    }
-    if (!e.now)
-        e.now = sys_now;
-    if (!e.random)
-        e.random = sys_random;
-    if (!e.log)
-        e.log = sys_log;
-    if (!e.log_level_set) {
-        e.log_level = level_from_env();
-        e.log_level_set = true;
-    }
-    out->e = e;
-    out->sockets = &pm_io_udp_driver;
+    memset(d, 0, sizeof *d);
+    d->alloc = sys_alloc;
+    d->realloc = sys_realloc;
+    d->free = sys_free;
+    d->now = sys_now;
+    d->random = sys_random;
+    d->log = sys_log;
+    d->log_level = level_from_env();
+    d->log_level_set = true;
+    *sockets = &pm_io_udp_driver;
 }

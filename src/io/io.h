@@ -7,6 +7,14 @@
 
 #include "base/base.h"
 
+struct sockaddr_storage;
+
+/**
+ * `a` as a socket address for a socket of its family, or for an IPv6
+ * socket (v6_socket: IPv4 as v4-mapped). Returns its length (socklen_t).
+ */
+unsigned pm_io_sockaddr(const pm_addr *a, bool v6_socket, struct sockaddr_storage *ss);
+
 /**
  * Open a non-blocking UDP socket. bind_ip NULL: dual-stack [::] (falls back
  * to 0.0.0.0 when IPv6 is unavailable or !ipv6); else that numeric address.

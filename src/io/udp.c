@@ -14,7 +14,7 @@
 
 #define SOCKBUF_BYTES (1 << 20)
 
-static socklen_t to_sockaddr(const pm_addr *a, bool v6_socket, struct sockaddr_storage *ss)
+unsigned pm_io_sockaddr(const pm_addr *a, bool v6_socket, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);
     if (a->family == 4 && !v6_socket) {
@@ -85,7 +85,7 @@ static int try_bind(int family, const pm_addr *bind_addr, uint16_t port, int *ou
     pm_addr a = *bind_addr;
     a.port = port;
     struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(&a, family == AF_INET6, &ss);
+    socklen_t sl = pm_io_sockaddr(&a, family == AF_INET6, &ss);
     if (family == AF_INET6 && bind_addr->family == 0) {
         /* wildcard [::] */
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
@@ -269,7 +269,7 @@ int pm_io_udp_send_batch(int fd, const pm_io_tx *tx, int n)
         m[nm].msg_hdr.msg_iov = &iov[niov];
         m[nm].msg_hdr.msg_iovlen = (size_t)k;
         m[nm].msg_hdr.msg_name = &ss[nm];
-        m[nm].msg_hdr.msg_namelen = to_sockaddr(tx[used].to, v6, &ss[nm]);
+        m[nm].msg_hdr.msg_namelen = pm_io_sockaddr(tx[used].to, v6, &ss[nm]);
         if (k > 1) {
             /* CMSG_SPACE pads past CMSG_LEN: zero it all, or the kernel is
              * handed uninitialised bytes (valgrind reports every GSO send). */

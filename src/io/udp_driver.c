@@ -10,13 +10,16 @@
  * none. Output is left in the core's queue while the socket takes it and
  * copied here only when the kernel pushes back.
  *
- * More sockets per core (TURN over TCP or TLS, an mDNS multicast socket)
- * become more entries of `socks`: transmits pick theirs by their local
- * address (pick_socket), receive walks them all, and the one descriptor
- * the user waits on becomes an epoll set over them.
+ * Besides the UDP socket, a core may ask for TCP connections (TURN over
+ * TCP or TLS: PM_TRANSMIT_STREAM_*) and mDNS questions (PM_TRANSMIT_MDNS);
+ * those sockets live in a pm_io_conns set (conns.h), and the one descriptor
+ * the user waits on is that set's epoll descriptor over all of them.
+ * Connections never refuse bytes (they queue them), so only datagrams can
+ * be backlogged.
  */
 #define _GNU_SOURCE
 #include "base/driver.h"
+#include "conns.h"
 #include "io.h"
 
 enum {
@@ -40,6 +43,7 @@ struct pm_sockets {
     size_t sock_count;
     pm_fifo backlog;    /* record: [pm_transmit header][datagram], sent before new output */
     pm_time blocked_at; /* the kernel refused a send then (meaningful while backlogged) */
+    pm_io_conns *conns; /* TURN connections, mDNS sockets, the epoll set */
 };
 
 static size_t pick_socket(const pm_sockets *s, const pm_addr *from)
@@ -67,14 +71,46 @@ static int send_run(pm_sockets *s, size_t sock, const pm_transmit *t, int n)
     return sent;
 }
 
+/* A transmit for a TCP connection or the mDNS socket. Failures to connect
+ * come back from pm_io_conns_poll(): the core must not be called from here
+ * (the batch's data lives in its queue). */
+static void send_other(pm_sockets *s, const pm_transmit *t)
+{
+    int rc = PM_OK;
+    switch (t->kind) {
+    case PM_TRANSMIT_MDNS:
+        rc = pm_io_conns_mdns_send(s->conns, &t->to, t->data, t->len);
+        break;
+    case PM_TRANSMIT_STREAM_OPEN:
+        rc = pm_io_conns_open(s->conns, t->stream, &t->to);
+        break;
+    case PM_TRANSMIT_STREAM_DATA:
+        rc = pm_io_conns_write(s->conns, t->stream, t->data, t->len);
+        break;
+    case PM_TRANSMIT_STREAM_CLOSE:
+        pm_io_conns_close(s->conns, t->stream);
+        break;
+    case PM_TRANSMIT_DATAGRAM:
+        break;
+    }
+    if (rc != PM_OK)
+        PM_DEBUG(&s->env, "io", "transmit of kind %d on %u failed: %s", (int)t->kind, t->stream,
+                 pm_strerror(rc));
+}
+
 /* Send a batch in runs of one socket each; returns how many were sent. */
 static int send_batch(pm_sockets *s, const pm_transmit *t, int n)
 {
     int done = 0;
     while (done < n) {
+        if (t[done].kind != PM_TRANSMIT_DATAGRAM) {
+            send_other(s, &t[done++]);
+            continue;
+        }
         size_t sock = pick_socket(s, &t[done].from);
         int run = 1;
-        while (done + run < n && pick_socket(s, &t[done + run].from) == sock)
+        while (done + run < n && t[done + run].kind == PM_TRANSMIT_DATAGRAM &&
+               pick_socket(s, &t[done + run].from) == sock)
             run++;
         int sent = send_run(s, sock, t + done, run);
         done += sent;
@@ -144,16 +180,41 @@ static void drv_flush(pm_sockets *s)
         while (n < TX_BATCH && s->ep.poll_transmit(s->ep.core, &t[n]))
             n++;
         if (n == 0)
-            return;
+            break;
         int sent = send_batch(s, t, n);
         if (sent < n) {
             keep_rest(s, t + sent, n - sent);
-            return;
+            break;
         }
     }
+    pm_io_conns_flush(s->conns); /* what went to the TCP connections leaves now */
 }
 
 /* ---- the loop -------------------------------------------------------- */
+
+/* Input from the TCP connections and the mDNS sockets. Bounded, so a busy
+ * connection cannot starve the UDP socket. */
+static void poll_conns(pm_sockets *s, pm_time now)
+{
+    pm_io_conn_event ev;
+    for (int i = 0; i < 64 && pm_io_conns_poll(s->conns, &ev); i++) {
+        switch (ev.kind) {
+        case PM_IO_CONN_DATA:
+            if (s->ep.handle_stream)
+                (void)s->ep.handle_stream(s->ep.core, now, ev.id, ev.data, ev.len);
+            break;
+        case PM_IO_CONN_CLOSED:
+            if (s->ep.stream_closed)
+                s->ep.stream_closed(s->ep.core, now, ev.id, ev.why);
+            break;
+        case PM_IO_CONN_MDNS:
+            if (s->ep.handle_mdns)
+                (void)s->ep.handle_mdns(s->ep.core, now, ev.data, ev.len);
+            break;
+        }
+        drv_flush(s);
+    }
+}
 
 static int drv_poll(pm_sockets *s)
 {
@@ -174,6 +235,7 @@ static int drv_poll(pm_sockets *s)
             drv_flush(s);
         }
     }
+    poll_conns(s, now);
     s->ep.handle_timeout(s->ep.core, now);
     drv_flush(s);
     return PM_OK;
@@ -189,7 +251,7 @@ static pm_time drv_next_timeout(const pm_sockets *s)
 
 static int drv_fd(const pm_sockets *s)
 {
-    return s->socks[0].fd;
+    return pm_io_conns_fd(s->conns);
 }
 
 static uint16_t drv_local_port(const pm_sockets *s)
@@ -219,6 +281,12 @@ static int drv_open(const pm_envr *env, const pm_socket_config *cfg, const pm_en
         return rc == PM_ERR_INVALID ? rc : PM_ERR_IO;
     }
     s->sock_count = 1;
+    rc = pm_io_conns_new(udp->fd, &s->conns);
+    if (rc != PM_OK) {
+        pm_io_udp_close(udp->fd);
+        pm_free(env, s);
+        return rc;
+    }
     if (cfg->bind_address) {
         if (cap > 0 && pm_addr_parse(&hosts[0], cfg->bind_address, udp->bound.port) == PM_OK)
             *host_count = 1;
@@ -235,6 +303,7 @@ static void drv_close(pm_sockets *s)
 {
     if (!s)
         return;
+    pm_io_conns_free(s->conns);
     for (size_t k = 0; k < s->sock_count; k++)
         pm_io_udp_close(s->socks[k].fd);
     pm_fifo_free(&s->env, &s->backlog);

@@ -5,7 +5,13 @@
  */
 #include "multiplayer/enet_internal.h"
 
+#include "wire/stun.h"
+
 #include <stdlib.h>
+
+/* The host whose enet_host_service() runs now: ENet's intercept callback
+ * has no user pointer. */
+static _Thread_local pm_enet_host *tl_servicing;
 
 int pm_enet_parse_ip(const char *ip, bool any_ok, uint32_t *out)
 {
@@ -85,6 +91,7 @@ void pm_enet_host_free(pm_enet_host *h)
 {
     if (!h)
         return;
+    pm_free(&h->env, h->raw);
     for (size_t i = 0; i < h->host->peerCount; i++) {
         pm_enet_pp_release(&h->peers[i]);
         pm_enet_rxq_free(&h->env, &h->peers[i].rx);
@@ -131,7 +138,10 @@ int pm_enet_host_service(pm_enet_host *h, int timeout_ms, pm_enet_event *ev)
     *ev = (pm_enet_event){.type = PM_ENET_EVENT_NONE};
     release_borrowed(h);
     ENetEvent e;
+    pm_enet_host *outer = tl_servicing;
+    tl_servicing = h;
     int r = enet_host_service(h->host, &e, timeout_ms > 0 ? (enet_uint32)timeout_ms : 0);
+    tl_servicing = outer;
     if (r < 0) {
         ev->type = PM_ENET_EVENT_ERROR;
         return PM_ERR_IO;
@@ -281,6 +291,70 @@ int pm_enet_host_socket_send(pm_enet_host *h, const char *ip, uint16_t port, con
         PM_WARN(&h->env, PM_ENET_COMPONENT, "socket_send to %s:%u failed", ip, port);
         return PM_ERR_IO;
     }
+    return PM_OK;
+}
+
+/* ---- raw datagrams for hole punching ---- */
+
+static bool raw_wanted(const uint8_t *d, size_t n)
+{
+    return (n >= 7 && memcmp(d, "PMPUNCH", 7) == 0) || pm_stun_is_stun(d, n);
+}
+
+/* ENet's intercept: called for every datagram the host's socket receives,
+ * before ENet parses it. 1 = consumed. */
+static int intercept(ENetHost *host, ENetEvent *event)
+{
+    (void)event;
+    pm_enet_host *h = tl_servicing;
+    if (!h || h->host != host || !h->raw ||
+        !raw_wanted(host->receivedData, host->receivedDataLength))
+        return 0;
+    if (h->raw_count == PM_ENET_RAW_SLOTS || host->receivedDataLength > PM_ENET_RAW_MAX) {
+        h->raw_dropped++;
+        return 1;
+    }
+    pm_enet_raw *r = &h->raw[(h->raw_head + h->raw_count++) % PM_ENET_RAW_SLOTS];
+    r->from.family = 4;
+    memcpy(r->from.ip, &host->receivedAddress.host, 4); /* network byte order */
+    r->from.port = host->receivedAddress.port;
+    r->len = host->receivedDataLength;
+    memcpy(r->data, host->receivedData, r->len);
+    return 1;
+}
+
+int pm_enet_host_capture_raw(pm_enet_host *h, bool on)
+{
+    if (!h)
+        return PM_ERR_INVALID;
+    if (on && !h->raw) {
+        h->raw = pm_alloc(&h->env, PM_ENET_RAW_SLOTS * sizeof *h->raw);
+        if (!h->raw)
+            return PM_ERR_NOMEM;
+        h->raw_head = h->raw_count = 0;
+        h->host->intercept = intercept;
+    } else if (!on && h->raw) {
+        pm_free(&h->env, h->raw);
+        h->raw = NULL;
+        h->host->intercept = NULL;
+    }
+    return PM_OK;
+}
+
+int pm_enet_host_next_raw(pm_enet_host *h, pm_addr *from, uint8_t *buf, size_t cap, size_t *len)
+{
+    if (!h || !from || !buf || !len)
+        return PM_ERR_INVALID;
+    if (!h->raw || !h->raw_count)
+        return PM_ERR_AGAIN;
+    pm_enet_raw *r = &h->raw[h->raw_head];
+    h->raw_head = (h->raw_head + 1) % PM_ENET_RAW_SLOTS;
+    h->raw_count--;
+    if (r->len > cap)
+        return PM_ERR_TOO_BIG;
+    *from = r->from;
+    memcpy(buf, r->data, r->len);
+    *len = r->len;
     return PM_OK;
 }
 

@@ -58,11 +58,23 @@ struct pm_enet_packet_peer {
     int32_t mp_id;       /* the multiplayer peer's id for this connection, 0 = none */
 };
 
+/* Datagrams kept from ENet while capturing (pm_enet_host_capture_raw). */
+#define PM_ENET_RAW_SLOTS 16
+#define PM_ENET_RAW_MAX   576
+typedef struct pm_enet_raw {
+    pm_addr from;
+    size_t len;
+    uint8_t data[PM_ENET_RAW_MAX];
+} pm_enet_raw;
+
 struct pm_enet_host {
     pm_envr env;
     ENetHost *host;
     pm_enet_packet_peer *peers; /* one per ENet peer slot, same index */
     size_t borrowed;            /* packet peers whose `current` is set */
+    pm_enet_raw *raw;           /* capture ring (PM_ENET_RAW_SLOTS), NULL when off */
+    size_t raw_head, raw_count;
+    uint64_t raw_dropped;
 };
 
 /** The packet peer of an ENet peer of this host. */

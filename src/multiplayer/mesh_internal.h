@@ -40,6 +40,8 @@ typedef struct pm_mesh_chan_spec {
 typedef struct pm_mesh_link_stats {
     pm_time rtt;        /* -1 if unknown */
     uint64_t abandoned; /* messages abandoned on partially reliable channels */
+    bool has_pair;      /* the selected ICE pair (WebRTC links) */
+    pm_rtc_candidate_pair pair;
 } pm_mesh_link_stats;
 
 /**

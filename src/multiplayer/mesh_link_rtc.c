@@ -98,6 +98,7 @@ static void l_stats(const void *link, pm_mesh_link_stats *out)
     const rtc_link *l = link;
     out->rtt = pm_rtc_peer_rtt(l->pc);
     out->abandoned = 0;
+    out->has_pair = pm_rtc_peer_get_selected_pair(l->pc, &out->pair) == PM_OK;
     for (int i = 0; i < l->count; i++)
         out->abandoned += pm_rtc_channel_get_messages_abandoned(l->chans[i]);
 }

@@ -5,11 +5,24 @@
  */
 #include "mesh_internal.h"
 
+/* FAILED by ICE only: every channel is still open, so an ICE restart may
+ * bring the connection back (pm_rtc_peer_restart_ice). */
+static bool recoverable(const pm_mesh *m, const pm_mesh_peer *p)
+{
+    if (!p->connected)
+        return false;
+    for (int i = 0; i < m->chan_count; i++)
+        if (p->ops->channel_state(p->link, i) != PM_RTC_CHANNEL_OPEN)
+            return false;
+    return true;
+}
+
 /* Godot poll() step 2: may this peer's channels be looked at? False: skip it (or it was
  * scheduled for removal). */
 static bool connection_usable(pm_mesh *m, pm_mesh_peer *p, pm_time now)
 {
-    switch (p->ops->state(p->link)) {
+    pm_rtc_state st = p->ops->state(p->link);
+    switch (st) {
     case PM_RTC_STATE_NEW:
     case PM_RTC_STATE_CONNECTING:
         return false; /* not ready yet */
@@ -17,20 +30,22 @@ static bool connection_usable(pm_mesh *m, pm_mesh_peer *p, pm_time now)
         p->disconnected_since = -1;
         return true;
     case PM_RTC_STATE_DISCONNECTED:
+    case PM_RTC_STATE_FAILED:
         /* Godot treats ICE's transient "disconnected" as fatal; with a grace
-         * period we wait for consent to come back first. */
-        if (m->disconnect_grace > 0) {
+         * period we wait for consent to come back (or an ICE restart) first. */
+        if (m->disconnect_grace > 0 && (st == PM_RTC_STATE_DISCONNECTED || recoverable(m, p))) {
             if (p->disconnected_since < 0) {
                 p->disconnected_since = now;
-                PM_INFO(&m->env, "mesh", "node %d: peer %d disconnected; waiting %lld ms",
-                        (int)m->unique_id, (int)p->id, (long long)(m->disconnect_grace / 1000));
+                PM_INFO(&m->env, "mesh", "node %d: peer %d %s; waiting %lld ms", (int)m->unique_id,
+                        (int)p->id, st == PM_RTC_STATE_FAILED ? "failed (ICE)" : "disconnected",
+                        (long long)(m->disconnect_grace / 1000));
             }
             if (now - p->disconnected_since < m->disconnect_grace)
                 return false;
         }
         p->to_remove = true;
         return false;
-    default: /* FAILED, CLOSED */
+    default: /* CLOSED */
         p->to_remove = true;
         return false;
     }

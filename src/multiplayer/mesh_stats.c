@@ -9,10 +9,14 @@ int pm_mesh_get_peer_stats(const pm_mesh *m, int32_t id, pm_mesh_peer_stats *out
     if (!p)
         return PM_ERR_NOT_FOUND;
     *out = p->st;
-    pm_mesh_link_stats ls = {.rtt = -1, .abandoned = 0};
+    pm_mesh_link_stats ls;
+    memset(&ls, 0, sizeof ls);
+    ls.rtt = -1;
     if (p->ops->stats)
         p->ops->stats(p->link, &ls);
     out->rtt = ls.rtt;
     out->unreliable_abandoned = ls.abandoned;
+    out->has_pair = ls.has_pair;
+    out->pair = ls.pair;
     return PM_OK;
 }

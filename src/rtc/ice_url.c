@@ -1,4 +1,4 @@
-/* ICE server URLs: RFC 7064 (stun:, stuns:) and RFC 7065 (turn:, turns:). */
+/* ICE server URLs: RFC 7064 (stun:, stuns:) and RFC 7065 (turn:, turns:); candidate type names. */
 #include "base/base.h"
 #include "peermesh/rtc.h"
 
@@ -124,4 +124,20 @@ int pm_ice_server_validate(const pm_ice_server *s)
             return PM_ERR_INVALID; /* W3C: InvalidAccessError */
     }
     return PM_OK;
+}
+
+/* Pure, like the URL parser: the web build has it too. */
+const char *pm_rtc_candidate_type_name(pm_rtc_candidate_type type)
+{
+    switch (type) {
+    case PM_RTC_CANDIDATE_HOST:
+        return "host";
+    case PM_RTC_CANDIDATE_SRFLX:
+        return "srflx";
+    case PM_RTC_CANDIDATE_PRFLX:
+        return "prflx";
+    case PM_RTC_CANDIDATE_RELAY:
+        return "relay";
+    }
+    return "?";
 }

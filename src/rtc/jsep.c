@@ -28,8 +28,11 @@ int pm_rtc_build_local(pm_rtc_peer *pc, bool is_offer, const pm_sdp *offer)
     l.fingerprint = pm_rtc_certificate_fingerprint(pc->cert);
     /* RFC 8842 section 5.2: the offerer says actpass; we answer active so our
      * ClientHello can leave as soon as ICE works (RFC 5763 section 5). */
-    l.setup = is_offer ? PM_SDP_SETUP_ACTPASS
-                       : (pc->dtls_client ? PM_SDP_SETUP_ACTIVE : PM_SDP_SETUP_PASSIVE);
+    /* A later offer (ICE restart) states the role DTLS already has: the
+     * association is kept, so there is nothing to choose (RFC 8842 5.5). */
+    l.setup = is_offer && !pc->negotiated
+                  ? PM_SDP_SETUP_ACTPASS
+                  : (pc->dtls_client ? PM_SDP_SETUP_ACTIVE : PM_SDP_SETUP_PASSIVE);
     l.sctp_port = PM_RTC_SCTP_PORT;
     l.max_message_size = pc->local_max_message;
     l.bundle = is_offer ? true : (offer && offer->bundle);
@@ -105,6 +108,62 @@ int pm_rtc_peer_set_local_description(pm_rtc_peer *pc, const char *type, const c
     return strcmp(sdp, pc->local_sdp) == 0 ? PM_OK : PM_ERR_UNSUPPORTED;
 }
 
+/* Our DTLS role from the remote's a=setup: first negotiation. */
+static int choose_role(pm_rtc_peer *pc, pm_sdp_setup setup, bool is_offer)
+{
+    if (is_offer) {
+        /* Their actpass or passive: we are the DTLS client; their active: server. */
+        pc->dtls_client = setup != PM_SDP_SETUP_ACTIVE;
+        return PM_OK;
+    }
+    if (setup == PM_SDP_SETUP_ACTPASS || setup == PM_SDP_SETUP_HOLDCONN) {
+        PM_WARN(&pc->env, "rtc", "answer with a=setup:%s is invalid", setup_name(setup));
+        return PM_ERR_PARSE;
+    }
+    pc->dtls_client = setup == PM_SDP_SETUP_PASSIVE;
+    return PM_OK;
+}
+
+/* A later description (ICE restart) must keep the DTLS association: same
+ * fingerprint, and a setup that does not flip the roles. */
+static int check_same_dtls(pm_rtc_peer *pc, const pm_sdp *sdp, pm_sdp_setup setup)
+{
+    if (strcasecmp(sdp->fingerprint_algo, pc->remote_fp_algo) != 0 ||
+        strcasecmp(sdp->fingerprint, pc->remote_fp) != 0) {
+        PM_WARN(&pc->env, "rtc", "re-negotiation with a new DTLS fingerprint is not supported");
+        return PM_ERR_UNSUPPORTED;
+    }
+    bool flips = (setup == PM_SDP_SETUP_ACTIVE && pc->dtls_client) ||
+                 (setup == PM_SDP_SETUP_PASSIVE && !pc->dtls_client);
+    if (flips) {
+        PM_WARN(&pc->env, "rtc", "re-negotiation that swaps the DTLS roles is not supported");
+        return PM_ERR_UNSUPPORTED;
+    }
+    return PM_OK;
+}
+
+/* The remote's ICE credentials: the first ones, or on re-negotiation new
+ * ones (an ICE restart, ours or theirs) or the same ones (nothing to do). */
+static int take_ice_credentials(pm_rtc_peer *pc, const pm_sdp *sdp, bool is_offer)
+{
+    bool restart = pc->have_remote && !pm_ice_restarting(pc->ice) && is_offer;
+    if (restart) {
+        if (pm_ice_has_remote_credentials(pc->ice, sdp->ice_ufrag, sdp->ice_pwd))
+            return PM_OK; /* unchanged: a re-offer without a restart */
+        PM_INFO(&pc->env, "rtc", "remote restarted ICE: restarting ours");
+        pm_ice_restart(pc->ice, pc->now);
+        pc->gathering = PM_RTC_GATHERING_GATHERING;
+        pm_rtc_emit(pc, PM_RTC_EVENT_GATHERING_STATE, NULL, (int)pc->gathering);
+    }
+    int rc = pm_ice_set_remote_credentials(pc->ice, sdp->ice_ufrag, sdp->ice_pwd, sdp->ice_lite);
+    if (rc != PM_OK) {
+        PM_WARN(&pc->env, "rtc", "remote ICE credentials rejected%s",
+                pc->have_remote ? " (an ICE restart must change them)" : "");
+        return PM_ERR_PARSE;
+    }
+    return PM_OK;
+}
+
 /* Pull what we need out of a parsed remote description and check it is usable. */
 static int take_remote(pm_rtc_peer *pc, const pm_sdp *sdp, bool is_offer)
 {
@@ -120,16 +179,14 @@ static int take_remote(pm_rtc_peer *pc, const pm_sdp *sdp, bool is_offer)
     pm_sdp_setup setup = sdp->setup == PM_SDP_SETUP_NONE
                              ? (is_offer ? PM_SDP_SETUP_ACTPASS : PM_SDP_SETUP_ACTIVE)
                              : sdp->setup;
-    if (is_offer) {
-        /* Their actpass or passive: we are the DTLS client; their active: server. */
-        pc->dtls_client = setup != PM_SDP_SETUP_ACTIVE;
-    } else {
-        if (setup == PM_SDP_SETUP_ACTPASS || setup == PM_SDP_SETUP_HOLDCONN) {
-            PM_WARN(&pc->env, "rtc", "answer with a=setup:%s is invalid", setup_name(setup));
-            return PM_ERR_PARSE;
-        }
-        pc->dtls_client = setup == PM_SDP_SETUP_PASSIVE;
-    }
+    int rc = pc->have_remote ? check_same_dtls(pc, sdp, setup) : choose_role(pc, setup, is_offer);
+    if (rc != PM_OK)
+        return rc;
+    rc = take_ice_credentials(pc, sdp, is_offer);
+    if (rc != PM_OK)
+        return rc;
+    if (pc->have_remote)
+        return PM_OK; /* the rest was settled by the first negotiation */
     pc->role_known = true;
     snprintf(pc->remote_fp_algo, sizeof pc->remote_fp_algo, "%s", sdp->fingerprint_algo);
     snprintf(pc->remote_fp, sizeof pc->remote_fp, "%s", sdp->fingerprint);
@@ -137,11 +194,6 @@ static int take_remote(pm_rtc_peer *pc, const pm_sdp *sdp, bool is_offer)
     pc->remote_max_message = sdp->has_max_message_size ? sdp->max_message_size : 65536;
     snprintf(pc->mid, sizeof pc->mid, "%s",
              sdp->mlines[sdp->dc_index].mid[0] ? sdp->mlines[sdp->dc_index].mid : "0");
-    int rc = pm_ice_set_remote_credentials(pc->ice, sdp->ice_ufrag, sdp->ice_pwd, sdp->ice_lite);
-    if (rc != PM_OK) {
-        PM_WARN(&pc->env, "rtc", "remote ICE credentials rejected");
-        return PM_ERR_PARSE;
-    }
     return PM_OK;
 }
 
@@ -170,12 +222,11 @@ int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type, const 
         is_offer = false;
     else
         return strcasecmp(type, "pranswer") == 0 ? PM_ERR_UNSUPPORTED : PM_ERR_INVALID;
-    if (pc->have_remote)
-        return PM_ERR_UNSUPPORTED; /* re-negotiation / ICE restart: not yet */
     if (is_offer && pc->signaling != PM_RTC_SIGNALING_STABLE)
         return PM_ERR_STATE;
     if (!is_offer && pc->signaling != PM_RTC_SIGNALING_HAVE_LOCAL_OFFER)
         return PM_ERR_STATE;
+    bool again = pc->have_remote; /* a later negotiation: ICE restart */
 
     pm_sdp *sdp = pm_alloc(&pc->env, sizeof *sdp);
     if (!sdp)
@@ -187,17 +238,22 @@ int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type, const 
         rc = take_remote(pc, sdp, is_offer);
     }
     if (rc == PM_OK && is_offer) {
-        pc->offerer = false;
-        pm_ice_set_controlling(pc->ice,
-                               sdp->ice_lite); /* answerer is controlled unless remote is lite */
+        if (!again) {
+            pc->offerer = false;
+            /* The answerer is controlled unless the remote is lite. */
+            pm_ice_set_controlling(pc->ice, sdp->ice_lite);
+        }
+        pc->session_version += again ? 1 : 0;
         rc = pm_rtc_build_local(pc, false, sdp);
     }
     if (rc != PM_OK) {
         pm_free(&pc->env, sdp);
-        pc->role_known = false;
+        if (!again)
+            pc->role_known = false;
         return rc;
     }
     pc->have_remote = true;
+    pc->ice_restarting = false;
     if (is_offer) {
         set_signaling(pc, PM_RTC_SIGNALING_HAVE_REMOTE_OFFER);
         pc->negotiated = true;
@@ -211,6 +267,31 @@ int pm_rtc_peer_set_remote_description(pm_rtc_peer *pc, const char *type, const 
     add_inline_candidates(pc, sdp);
     pm_free(&pc->env, sdp);
     pm_rtc_flush_pending_candidates(pc);
+    pm_rtc_drive(pc);
+    return PM_OK;
+}
+
+int pm_rtc_peer_restart_ice(pm_rtc_peer *pc)
+{
+    if (!pc)
+        return PM_ERR_INVALID;
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    if (!pc->negotiated || pc->signaling != PM_RTC_SIGNALING_STABLE)
+        return PM_ERR_STATE;
+    int rc = pm_ice_restart(pc->ice, pc->now);
+    if (rc != PM_OK)
+        return rc;
+    pc->session_version++;
+    rc = pm_rtc_build_local(pc, true, NULL);
+    if (rc != PM_OK)
+        return rc;
+    pc->ice_restarting = true;
+    PM_INFO(&pc->env, "rtc", "ICE restart: new offer");
+    set_signaling(pc, PM_RTC_SIGNALING_HAVE_LOCAL_OFFER);
+    pm_rtc_emit_text(pc, PM_RTC_EVENT_DESCRIPTION, "offer", pc->local_sdp);
+    pc->gathering = PM_RTC_GATHERING_GATHERING;
+    pm_rtc_emit(pc, PM_RTC_EVENT_GATHERING_STATE, NULL, (int)pc->gathering);
     pm_rtc_drive(pc);
     return PM_OK;
 }

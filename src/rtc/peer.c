@@ -8,6 +8,7 @@ void pm_rtc_config_default(pm_rtc_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->enable_ipv6 = true;
     cfg->include_loopback = true;
+    cfg->resolve_mdns = true;
     cfg->max_message_size = PM_RTC_DEFAULT_MAX_MESSAGE;
     cfg->consent_timeout = PM_SEC(30);
     cfg->disconnected_after = PM_SEC(5);
@@ -29,21 +30,36 @@ static void queue_event(pm_rtc_peer *pc, const pm_rtc_ev *e)
     if (pm_queue_push(&pc->env, &pc->events, e) != PM_OK) {
         PM_ERROR(&pc->env, "rtc", "out of memory queueing event %d", (int)e->type);
         pm_free(&pc->env, e->text);
+        pm_free(&pc->env, e->text2);
     }
 }
 
 void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state)
 {
-    pm_rtc_ev e = {type, ch ? ch->handle : 0, state, NULL, NULL};
+    pm_rtc_ev e = {type, ch ? ch->handle : 0, state, NULL, NULL, NULL};
     queue_event(pc, &e);
 }
 
 void pm_rtc_emit_text(pm_rtc_peer *pc, pm_rtc_event_type type, const char *sdp_type,
                       const char *text)
 {
-    pm_rtc_ev e = {type, 0, 0, sdp_type, NULL};
+    pm_rtc_ev e = {type, 0, 0, sdp_type, NULL, NULL};
     if (text && *text && !(e.text = pm_strdup(&pc->env, text))) {
         PM_ERROR(&pc->env, "rtc", "out of memory queueing event %d", (int)type);
+        return;
+    }
+    queue_event(pc, &e);
+}
+
+void pm_rtc_emit_ice_error(pm_rtc_peer *pc, const char *url, int code, const char *text)
+{
+    pm_rtc_ev e = {PM_RTC_EVENT_ICE_CANDIDATE_ERROR, 0, code, NULL, NULL, NULL};
+    e.text = url && *url ? pm_strdup(&pc->env, url) : NULL;
+    e.text2 = text && *text ? pm_strdup(&pc->env, text) : NULL;
+    if ((url && *url && !e.text) || (text && *text && !e.text2)) {
+        PM_ERROR(&pc->env, "rtc", "out of memory queueing an ICE candidate error");
+        pm_free(&pc->env, e.text);
+        pm_free(&pc->env, e.text2);
         return;
     }
     queue_event(pc, &e);
@@ -53,7 +69,8 @@ void pm_rtc_emit_text(pm_rtc_peer *pc, pm_rtc_event_type type, const char *sdp_t
 static void end_event_loan(pm_rtc_peer *pc)
 {
     pm_free(&pc->env, pc->ev_text);
-    pc->ev_text = NULL;
+    pm_free(&pc->env, pc->ev_text2);
+    pc->ev_text = pc->ev_text2 = NULL;
 }
 
 bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
@@ -81,6 +98,7 @@ bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
                 continue;
         }
         pc->ev_text = e.text;
+        pc->ev_text2 = e.text2;
         switch (ev->type) {
         case PM_RTC_EVENT_DESCRIPTION:
             ev->sdp_type = e.sdp_type;
@@ -91,6 +109,12 @@ bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
             ev->mline_index = 0;
             ev->candidate = e.text ? e.text : "";
             break;
+        case PM_RTC_EVENT_ICE_CANDIDATE_ERROR:
+            ev->url = e.text ? e.text : "";
+            ev->error_text = e.text2 ? e.text2 : "";
+            ev->error_code = ev->state;
+            ev->state = 0;
+            break;
         default:
             break;
         }
@@ -100,10 +124,29 @@ bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
 
 /* ---- output ---------------------------------------------------------- */
 
+/* The driver's transmit kinds are the public ones. */
+_Static_assert((int)PM_TRANSMIT_DATAGRAM == (int)PM_RTC_TX_DATAGRAM &&
+                   (int)PM_TRANSMIT_MDNS == (int)PM_RTC_TX_MDNS &&
+                   (int)PM_TRANSMIT_STREAM_OPEN == (int)PM_RTC_TX_STREAM_OPEN &&
+                   (int)PM_TRANSMIT_STREAM_DATA == (int)PM_RTC_TX_STREAM_DATA &&
+                   (int)PM_TRANSMIT_STREAM_CLOSE == (int)PM_RTC_TX_STREAM_CLOSE,
+               "pm_transmit_kind and pm_rtc_transmit_kind must agree");
+
+void pm_rtc_queue(pm_rtc_peer *pc, pm_rtc_transmit_kind kind, uint32_t stream, const pm_addr *to,
+                  const uint8_t *d, size_t n)
+{
+    pm_rtc_route r;
+    memset(&r, 0, sizeof r);
+    if (to)
+        r.to = *to;
+    r.stream = stream;
+    if (pm_fifo_push(&pc->env, &pc->tx, (uint32_t)kind, &r, sizeof r, d, n) != PM_OK)
+        PM_WARN(&pc->env, "rtc", "dropping output: out of memory");
+}
+
 void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d, size_t n)
 {
-    if (pm_fifo_push(&pc->env, &pc->tx, 0, to, sizeof *to, d, n) != PM_OK)
-        PM_WARN(&pc->env, "rtc", "dropping outgoing datagram: out of memory");
+    pm_rtc_queue(pc, PM_RTC_TX_DATAGRAM, 0, to, d, n);
 }
 
 /* The host address of the family a datagram to `to` leaves from. */
@@ -123,15 +166,22 @@ bool pm_rtc_take_transmit(pm_rtc_peer *pc, pm_transmit *out)
 {
     const uint8_t *d;
     size_t n;
-    if (!pm_fifo_peek(&pc->tx, NULL, &d, &n))
+    uint32_t kind;
+    if (!pm_fifo_peek(&pc->tx, &kind, &d, &n))
         return false;
     /* Popped but not copied: the record stays readable until the next push,
      * i.e. until the peer is next driven (see pm_fifo_pop). */
     pm_fifo_pop(&pc->tx);
-    memcpy(&out->to, d, sizeof(pm_addr));
-    out->from = local_for(pc, &out->to);
-    out->data = d + sizeof(pm_addr);
-    out->len = n - sizeof(pm_addr);
+    pm_rtc_route r;
+    memcpy(&r, d, sizeof r);
+    memset(out, 0, sizeof *out);
+    out->kind = (pm_transmit_kind)kind; /* the same values as pm_rtc_transmit_kind */
+    out->stream = r.stream;
+    out->to = r.to;
+    if (kind == PM_RTC_TX_DATAGRAM)
+        out->from = local_for(pc, &out->to);
+    out->data = d + sizeof r;
+    out->len = n - sizeof r;
     return true;
 }
 
@@ -140,7 +190,7 @@ bool pm_rtc_peer_poll_transmit(pm_rtc_peer *pc, pm_rtc_transmit *out)
     pm_transmit t;
     if (!pc || !out || !pm_rtc_take_transmit(pc, &t))
         return false;
-    *out = (pm_rtc_transmit){t.from, t.to, t.data, t.len};
+    *out = (pm_rtc_transmit){(pm_rtc_transmit_kind)t.kind, t.stream, t.from, t.to, t.data, t.len};
     return true;
 }
 
@@ -150,16 +200,21 @@ void pm_rtc_set_state(pm_rtc_peer *pc, pm_rtc_state st)
 {
     if (pc->state == st || pc->state == PM_RTC_STATE_CLOSED)
         return;
-    if (pc->state == PM_RTC_STATE_FAILED && st != PM_RTC_STATE_CLOSED)
-        return; /* failed is terminal until close */
+    /* Failed is terminal until close, except that an ICE restart may bring
+     * back a connection whose DTLS and SCTP never failed. */
+    if (pc->state == PM_RTC_STATE_FAILED && st != PM_RTC_STATE_CLOSED &&
+        !(pc->ice_failed_only && st == PM_RTC_STATE_CONNECTED))
+        return;
     pc->state = st;
     pm_rtc_emit(pc, PM_RTC_EVENT_STATE, NULL, (int)st);
 }
 
 void pm_rtc_fail(pm_rtc_peer *pc, const char *why)
 {
-    if (pc->state == PM_RTC_STATE_FAILED || pc->state == PM_RTC_STATE_CLOSED)
+    if ((pc->state == PM_RTC_STATE_FAILED && !pc->ice_failed_only) ||
+        pc->state == PM_RTC_STATE_CLOSED)
         return;
+    pc->ice_failed_only = false;
     PM_WARN(&pc->env, "rtc", "connection failed: %s", why);
     pm_rtc_channels_close_all(pc);
     pm_rtc_set_state(pc, PM_RTC_STATE_FAILED);
@@ -195,6 +250,42 @@ pm_time pm_rtc_peer_rtt(const pm_rtc_peer *pc)
 
 /* ---- construction ---------------------------------------------------- */
 
+/* Numeric literals always; names only in socket mode (the OS resolver). */
+static int resolve_host(const pm_ice_url *url, const pm_socket_driver *driver, pm_addr *out)
+{
+    if (pm_addr_parse(out, url->host, url->port) == PM_OK)
+        return PM_OK;
+    if (driver && driver->resolve(url->host, url->port, out, 1) == 1)
+        return PM_OK;
+    return PM_ERR_NOT_FOUND;
+}
+
+static void add_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server *s,
+                     const char *text, const pm_socket_driver *driver)
+{
+    if (pc->turn_count >= PM_RTC_MAX_TURN) {
+        PM_WARN(&pc->env, "rtc", "more than %d TURN URLs: %s ignored", PM_RTC_MAX_TURN, text);
+        return;
+    }
+    pm_rtc_turn *t = &pc->turn[pc->turn_count];
+    memset(t, 0, sizeof *t);
+    if (resolve_host(url, driver, &t->ice.addr) != PM_OK) {
+        PM_WARN(&pc->env, "rtc", "cannot resolve TURN server %s", url->host);
+        return;
+    }
+    snprintf(t->url, sizeof t->url, "%s", text);
+    snprintf(t->host, sizeof t->host, "%s", url->host);
+    snprintf(t->username, sizeof t->username, "%s", s->username);
+    snprintf(t->credential, sizeof t->credential, "%s", s->credential);
+    t->ice.transport = url->scheme == PM_ICE_URL_TURNS ? PM_ICE_TURN_TLS
+                       : url->transport_tcp            ? PM_ICE_TURN_TCP
+                                                       : PM_ICE_TURN_UDP;
+    t->ice.username = t->username;
+    t->ice.password = t->credential;
+    t->ice.url = t->url;
+    pc->turn_count++;
+}
+
 static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg,
                                const pm_socket_driver *driver)
 {
@@ -208,24 +299,25 @@ static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg,
         for (size_t u = 0; u < s->url_count; u++) {
             pm_ice_url url;
             pm_ice_url_parse(s->urls[u], &url);
-            if (url.scheme != PM_ICE_URL_STUN || url.transport_tcp) {
-                PM_INFO(&pc->env, "rtc", "ICE server %s: only stun: over UDP is used so far",
-                        s->urls[u]);
+            if (url.scheme == PM_ICE_URL_TURN || url.scheme == PM_ICE_URL_TURNS) {
+                add_turn(pc, &url, s, s->urls[u], driver);
+                continue;
+            }
+            if (url.scheme != PM_ICE_URL_STUN) {
+                PM_INFO(&pc->env, "rtc", "ICE server %s: stuns: is not supported", s->urls[u]);
                 continue;
             }
             if (pc->stun_addr_count >= PM_RTC_MAX_STUN)
                 continue;
-            pm_addr a[2];
-            int n = pm_addr_parse(&a[0], url.host, url.port) == PM_OK ? 1 : 0;
-            if (!n && driver) /* names are resolved only by the OS layer */
-                n = driver->resolve(url.host, url.port, a, 1);
-            if (n <= 0) {
+            if (resolve_host(&url, driver, &pc->stun_addrs[pc->stun_addr_count]) != PM_OK) {
                 PM_WARN(&pc->env, "rtc", "cannot resolve STUN server %s", url.host);
                 continue;
             }
-            pc->stun_addrs[pc->stun_addr_count++] = a[0];
+            pc->stun_addr_count++;
         }
     }
+    if (pc->relay_only && pc->turn_count == 0)
+        PM_WARN(&pc->env, "rtc", "relay-only policy without a usable TURN server");
     return PM_OK;
 }
 
@@ -275,6 +367,9 @@ int pm_rtc_peer_new(const pm_rtc_config *cfg_in, pm_rtc_peer **out)
     pc->session_id = pm_random_u64(&pc->env) >> 2;
     pc->session_version = 2;
 
+    pc->relay_only = cfg_in->ice_transport_policy == PM_RTC_ICE_POLICY_RELAY;
+    pc->turn_tls_insecure = cfg_in->turn_tls_insecure;
+    pc->resolve_mdns = cfg_in->resolve_mdns;
     int rc = resolve_ice_servers(pc, cfg_in, cfg_in->external_transport ? NULL : env.sockets);
     if (rc == PM_OK)
         rc = setup_addresses(pc, cfg_in);
@@ -303,8 +398,10 @@ void pm_rtc_teardown(pm_rtc_peer *pc)
     pm_rtc_channels_close_all(pc);
     if (pc->dtls)
         pm_dtls_close(pc->dtls); /* close_notify (idempotent): the fastest teardown signal */
-    if (pc->ice)
+    if (pc->ice) {
         pm_ice_close(pc->ice);
+        pm_rtc_drain_ice_output(pc); /* TURN deallocations, streams closed */
+    }
     if (pc->signaling != PM_RTC_SIGNALING_CLOSED) {
         pc->signaling = PM_RTC_SIGNALING_CLOSED;
         pm_rtc_emit(pc, PM_RTC_EVENT_SIGNALING_STATE, NULL, (int)pc->signaling);
@@ -336,8 +433,11 @@ void pm_rtc_peer_free(pm_rtc_peer *pc)
     pm_free(&pc->env, pc->local_sdp);
     pm_free(&pc->env, pc->local_type);
     pm_fifo_free(&pc->env, &pc->tx);
-    for (pm_rtc_ev *e; (e = pm_queue_front(&pc->events)); pm_queue_pop(&pc->events))
+    pm_buf_free(&pc->env, &pc->relay_buf);
+    for (pm_rtc_ev *e; (e = pm_queue_front(&pc->events)); pm_queue_pop(&pc->events)) {
         pm_free(&pc->env, e->text);
+        pm_free(&pc->env, e->text2);
+    }
     pm_queue_free(&pc->env, &pc->events);
     end_event_loan(pc);
     pm_fifo_free(&pc->env, &pc->inbox);
@@ -396,4 +496,96 @@ pm_time pm_rtc_peer_next_timeout(const pm_rtc_peer *pc)
     if (!pc || pc->closed)
         return PM_TIME_NEVER;
     return pc->sockets ? pc->driver->next_timeout(pc->sockets) : pm_rtc_deadline(pc);
+}
+
+/* The sans-I/O core of the TURN connection and mDNS entry points, for both modes. */
+int pm_rtc_stream_input(pm_rtc_peer *pc, pm_time now, uint32_t stream, const uint8_t *d, size_t n)
+{
+    pc->now = now;
+    int rc = pm_rtc_on_stream(pc, stream, d, n);
+    pm_rtc_drive(pc);
+    return rc;
+}
+
+void pm_rtc_stream_end(pm_rtc_peer *pc, pm_time now, uint32_t stream, const char *why)
+{
+    pc->now = now;
+    pm_rtc_on_stream_closed(pc, stream, why);
+    pm_rtc_drive(pc);
+}
+
+int pm_rtc_mdns_input(pm_rtc_peer *pc, pm_time now, const uint8_t *d, size_t n)
+{
+    pc->now = now;
+    int rc = pm_ice_handle_mdns(pc->ice, now, d, n);
+    pm_rtc_drive(pc);
+    return rc;
+}
+
+int pm_rtc_peer_handle_stream(pm_rtc_peer *pc, pm_time now, uint32_t stream, const uint8_t *data,
+                              size_t len)
+{
+    if (!pc || (!data && len))
+        return PM_ERR_INVALID;
+    if (pc->sockets)
+        return PM_ERR_STATE; /* the socket driver feeds this peer */
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    return pm_rtc_stream_input(pc, now, stream, data, len);
+}
+
+int pm_rtc_peer_stream_closed(pm_rtc_peer *pc, pm_time now, uint32_t stream, const char *reason)
+{
+    if (!pc)
+        return PM_ERR_INVALID;
+    if (pc->sockets)
+        return PM_ERR_STATE;
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    pm_rtc_stream_end(pc, now, stream, reason);
+    return PM_OK;
+}
+
+int pm_rtc_peer_handle_mdns(pm_rtc_peer *pc, pm_time now, const uint8_t *data, size_t len)
+{
+    if (!pc || !data)
+        return PM_ERR_INVALID;
+    if (pc->sockets)
+        return PM_ERR_STATE;
+    if (pc->closed)
+        return PM_ERR_CLOSED;
+    return pm_rtc_mdns_input(pc, now, data, len);
+}
+
+static pm_rtc_candidate_type public_type(pm_cand_type t)
+{
+    switch (t) {
+    case PM_CAND_HOST:
+        return PM_RTC_CANDIDATE_HOST;
+    case PM_CAND_SRFLX:
+        return PM_RTC_CANDIDATE_SRFLX;
+    case PM_CAND_PRFLX:
+        return PM_RTC_CANDIDATE_PRFLX;
+    case PM_CAND_RELAY:
+        return PM_RTC_CANDIDATE_RELAY;
+    }
+    return PM_RTC_CANDIDATE_HOST;
+}
+
+int pm_rtc_peer_get_selected_pair(const pm_rtc_peer *pc, pm_rtc_candidate_pair *out)
+{
+    if (!pc || !out)
+        return PM_ERR_INVALID;
+    pm_ice_pair_info info;
+    if (!pc->ice || !pm_ice_selected_info(pc->ice, &info))
+        return PM_ERR_NOT_FOUND;
+    memset(out, 0, sizeof *out);
+    out->local_type = public_type(info.local_type);
+    out->remote_type = public_type(info.remote_type);
+    out->local = info.local;
+    out->remote = info.remote;
+    out->relay_protocol =
+        info.relay_transport >= 0 ? pm_ice_turn_transport_name(info.relay_transport) : NULL;
+    out->rtt = info.rtt;
+    return PM_OK;
 }

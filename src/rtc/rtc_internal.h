@@ -21,6 +21,7 @@
 #include "base/base.h"
 #include "base/driver.h"
 #include "dtls/dtls.h"
+#include "dtls/tls.h"
 #include "ice/ice.h"
 #include "peermesh/rtc.h"
 #include "sctp/sctp.h"
@@ -39,6 +40,7 @@
  * while the application does not read. */
 #define PM_RTC_RECV_QUEUE_LIMIT       (1u << 20)
 #define PM_RTC_PENDING_CANDIDATES_MAX 64
+#define PM_RTC_MAX_TURN               PM_ICE_MAX_TURN
 /* User bytes of one DATA chunk in one SCTP packet: path MTU 1172 (sctp.h)
  * minus the 16-byte DATA chunk header. */
 #define PM_RTC_PR_MAX_MESSAGE 1156
@@ -73,6 +75,22 @@ struct pm_rtc_channel {
     void *userdata;
 };
 
+/* One TURN server from the configuration (its stream is turn index + 1). */
+typedef struct pm_rtc_turn {
+    pm_ice_turn_server ice; /* what the ICE agent gets (strings point below) */
+    char url[256];
+    char host[256]; /* TLS: the name the certificate must carry */
+    char username[514];
+    char credential[256];
+    pm_tls *tls; /* turns: while its connection is open */
+} pm_rtc_turn;
+
+/* Header of a queued transmit (the fifo tag is its pm_rtc_transmit_kind). */
+typedef struct pm_rtc_route {
+    pm_addr to;
+    uint32_t stream;
+} pm_rtc_route;
+
 /* A queued event. Channels are named by handle: one released meanwhile
  * drops its events. */
 typedef struct pm_rtc_ev {
@@ -80,7 +98,9 @@ typedef struct pm_rtc_ev {
     uint32_t handle; /* channel, 0 = none */
     int state;
     const char *sdp_type; /* DESCRIPTION: "offer" or "answer" (static) */
-    char *text;           /* DESCRIPTION: the SDP; CANDIDATE: the line (NULL = ""); owned */
+    char *text;           /* DESCRIPTION: the SDP; CANDIDATE: the line; ICE_CANDIDATE_ERROR: the
+                             URL (NULL = ""); owned */
+    char *text2;          /* ICE_CANDIDATE_ERROR: the error text (NULL = ""); owned */
 } pm_rtc_ev;
 
 struct pm_rtc_peer {
@@ -95,13 +115,18 @@ struct pm_rtc_peer {
     size_t host_addr_count;
     pm_addr stun_addrs[PM_RTC_MAX_STUN];
     size_t stun_addr_count;
+    pm_rtc_turn turn[PM_RTC_MAX_TURN];
+    size_t turn_count;
+    bool relay_only;
+    bool turn_tls_insecure;
+    bool resolve_mdns;
     uint32_t local_max_message;
     pm_time consent_timeout;
     pm_time disconnected_after;
     pm_rtc_certificate *cert;
 
-    /* Socket mode (socket_mode.c): the environment's driver owns our sockets.
-     * NULL in sans-I/O mode. */
+    /* Socket mode (socket_mode.c): the environment's driver owns our sockets
+     * (the UDP socket, TURN connections, mDNS sockets). NULL in sans-I/O mode. */
     const pm_socket_driver *driver;
     pm_sockets *sockets;
 
@@ -135,16 +160,23 @@ struct pm_rtc_peer {
     pm_sctp *sctp;
     bool dtls_started;
     bool sctp_up;
-    pm_addr remote; /* where DTLS goes (ICE selected pair) */
+    pm_addr remote;     /* where DTLS goes (ICE selected pair) */
+    uint8_t remote_via; /* ...and through which path (0: the socket, k: relay k) */
     bool have_remote_addr;
-    pm_fifo early_dtls; /* DTLS datagrams before our role is known */
-    pm_fifo inbox;      /* decrypted DTLS records that arrived before SCTP existed */
+    bool ice_restarting;   /* our restart offer is out: answer pending */
+    bool ice_failed_only;  /* FAILED by ICE with DTLS/SCTP intact: a restart may recover */
+    int path_probes;       /* heartbeats on demand still to ask for after a new path */
+    pm_time path_probe_at; /* ...and when the next one is due */
+    pm_fifo early_dtls;    /* DTLS datagrams before our role is known */
+    pm_fifo inbox;         /* decrypted DTLS records that arrived before SCTP existed */
 
     /* Output. */
-    pm_fifo tx;      /* record: [pm_addr to][datagram]; taken records stay readable
-                        until the next push (pm_fifo_pop) */
-    pm_queue events; /* pm_rtc_ev */
-    char *ev_text;   /* the string the last next_event lent out (freed at the next one) */
+    pm_fifo tx;       /* record: [pm_rtc_route][data], tag = pm_rtc_transmit_kind; taken
+                         records stay readable until the next push (pm_fifo_pop) */
+    pm_buf relay_buf; /* a relayed datagram being framed */
+    pm_queue events;  /* pm_rtc_ev */
+    char *ev_text;    /* the strings the last next_event lent out (freed at the next one) */
+    char *ev_text2;
 
     /* Channels. */
     pm_rtc_channel **channels;
@@ -161,12 +193,19 @@ struct pm_rtc_peer {
 /* The sans-I/O core of the public entry points, for both modes. */
 void pm_rtc_input(pm_rtc_peer *pc, pm_time now, const pm_addr *from, const uint8_t *d, size_t n);
 bool pm_rtc_take_transmit(pm_rtc_peer *pc, pm_transmit *out);
+int pm_rtc_stream_input(pm_rtc_peer *pc, pm_time now, uint32_t stream, const uint8_t *d, size_t n);
+void pm_rtc_stream_end(pm_rtc_peer *pc, pm_time now, uint32_t stream, const char *why);
+int pm_rtc_mdns_input(pm_rtc_peer *pc, pm_time now, const uint8_t *d, size_t n);
 pm_time pm_rtc_deadline(const pm_rtc_peer *pc);
 void pm_rtc_emit(pm_rtc_peer *pc, pm_rtc_event_type type, pm_rtc_channel *ch, int state);
 /* DESCRIPTION (sdp_type a static "offer"/"answer", text the SDP) or CANDIDATE (text). */
 void pm_rtc_emit_text(pm_rtc_peer *pc, pm_rtc_event_type type, const char *sdp_type,
                       const char *text);
+/* ICE_CANDIDATE_ERROR: the server's URL, the STUN error code and its text. */
+void pm_rtc_emit_ice_error(pm_rtc_peer *pc, const char *url, int code, const char *text);
 void pm_rtc_queue_datagram(pm_rtc_peer *pc, const pm_addr *to, const uint8_t *d, size_t n);
+void pm_rtc_queue(pm_rtc_peer *pc, pm_rtc_transmit_kind kind, uint32_t stream, const pm_addr *to,
+                  const uint8_t *d, size_t n);
 void pm_rtc_set_state(pm_rtc_peer *pc, pm_rtc_state st);
 void pm_rtc_process(pm_rtc_peer *pc);
 void pm_rtc_fail(pm_rtc_peer *pc, const char *why);
@@ -184,6 +223,12 @@ void pm_rtc_flush_pending_candidates(pm_rtc_peer *pc);
 int pm_rtc_transports_init(pm_rtc_peer *pc);
 void pm_rtc_transports_free(pm_rtc_peer *pc);
 void pm_rtc_on_datagram(pm_rtc_peer *pc, const pm_addr *from, const uint8_t *d, size_t n);
+int pm_rtc_on_stream(pm_rtc_peer *pc, uint32_t stream, const uint8_t *d, size_t n);
+void pm_rtc_on_stream_closed(pm_rtc_peer *pc, uint32_t stream, const char *why);
+void pm_rtc_drain_ice_output(pm_rtc_peer *pc);
+void pm_rtc_stream_write(pm_rtc_peer *pc, uint32_t stream, const uint8_t *d, size_t n);
+int pm_rtc_resolve_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server *s,
+                        const char *text);
 void pm_rtc_drive(pm_rtc_peer *pc);
 pm_time pm_rtc_transports_deadline(const pm_rtc_peer *pc);
 /* Send one message on stream sid with ch's reliability; ch NULL = DCEP control. */

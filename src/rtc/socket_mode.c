@@ -34,6 +34,25 @@ static pm_time ep_deadline(const void *core)
     return pm_rtc_deadline(core);
 }
 
+static int ep_stream(void *core, pm_time now, uint32_t stream, const uint8_t *data, size_t len)
+{
+    pm_rtc_peer *pc = core;
+    return pc->closed ? PM_ERR_CLOSED : pm_rtc_stream_input(pc, now, stream, data, len);
+}
+
+static void ep_stream_closed(void *core, pm_time now, uint32_t stream, const char *why)
+{
+    pm_rtc_peer *pc = core;
+    if (!pc->closed)
+        pm_rtc_stream_end(pc, now, stream, why);
+}
+
+static int ep_mdns(void *core, pm_time now, const uint8_t *data, size_t len)
+{
+    pm_rtc_peer *pc = core;
+    return pc->closed ? PM_ERR_CLOSED : pm_rtc_mdns_input(pc, now, data, len);
+}
+
 int pm_rtc_sockets_open(pm_rtc_peer *pc, const pm_rtc_config *cfg)
 {
     const pm_socket_driver *drv = pc->env.sockets;
@@ -43,7 +62,8 @@ int pm_rtc_sockets_open(pm_rtc_peer *pc, const pm_rtc_config *cfg)
     }
     pm_socket_config sc = {cfg->bind_address, cfg->port_min, cfg->port_max, cfg->enable_ipv6,
                            cfg->include_loopback};
-    pm_endpoint ep = {pc, ep_datagram, ep_timeout, ep_transmit, ep_deadline};
+    pm_endpoint ep = {pc,          ep_datagram, ep_timeout,       ep_transmit,
+                      ep_deadline, ep_stream,   ep_stream_closed, ep_mdns};
     int rc = drv->open(&pc->env, &sc, &ep, pc->host_addrs, PM_RTC_MAX_HOST_ADDRS,
                        &pc->host_addr_count, &pc->sockets);
     if (rc != PM_OK)

@@ -405,6 +405,20 @@ static void on_notification(pm_sctp *s, const uint8_t *p, size_t n)
     case SCTP_SENDER_DRY_EVENT:
         check_send_ready(s);
         break;
+    case SCTP_PEER_ADDR_CHANGE: {
+        struct sctp_paddr_change pc;
+        if (n >= sizeof pc) {
+            memcpy(&pc, p, sizeof pc);
+            static const char *const names[] = {
+                "available",    "unreachable", "removed",           "added",
+                "made primary", "confirmed",   "potentially failed"};
+            uint32_t st = pc.spc_state;
+            PM_INFO(s->env, "sctp", "path %s (error %u)",
+                    st >= 1 && st <= PM_ARRAY_LEN(names) ? names[st - 1] : "changed",
+                    (unsigned)pc.spc_error);
+        }
+        break;
+    }
     case SCTP_PARTIAL_DELIVERY_EVENT: {
         struct sctp_pdapi_event pd;
         if (n >= sizeof pd) {
@@ -645,6 +659,16 @@ static int configure_socket(pm_sctp *s)
     spp.spp_pathmtu = PATH_MTU;
     rc |= set_opt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &spp, sizeof spp, "PEER_ADDR_PARAMS");
 
+    /* Outlive ICE: consent expires after 30 s, and an ICE restart can then
+     * bring the path back (WEBRTC-NOTES 2.9, issue 11). With RTO max 10 s,
+     * 20 retransmissions keep the association for about two and a half
+     * minutes of silence, where usrsctp's default 10 gave up after ~25 s. */
+    struct sctp_assocparams ap;
+    memset(&ap, 0, sizeof ap);
+    ap.sasoc_assoc_id = SCTP_FUTURE_ASSOC;
+    ap.sasoc_asocmaxrxt = 20;
+    rc |= set_opt(s, IPPROTO_SCTP, SCTP_ASSOCINFO, &ap, sizeof ap, "SCTP_ASSOCINFO");
+
     struct sctp_initmsg im;
     memset(&im, 0, sizeof im);
     im.sinit_num_ostreams = s->cfg.streams;
@@ -656,7 +680,8 @@ static int configure_socket(pm_sctp *s)
     rc |= set_opt(s, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &av, sizeof av, "STREAM_RESET");
 
     static const uint16_t events[] = {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT,
-                                      SCTP_SENDER_DRY_EVENT, SCTP_PARTIAL_DELIVERY_EVENT};
+                                      SCTP_SENDER_DRY_EVENT, SCTP_PARTIAL_DELIVERY_EVENT,
+                                      SCTP_PEER_ADDR_CHANGE};
     for (size_t i = 0; i < PM_ARRAY_LEN(events); i++) {
         struct sctp_event ev;
         memset(&ev, 0, sizeof ev);
@@ -992,6 +1017,34 @@ int pm_sctp_send(pm_sctp *s, uint16_t sid, uint32_t ppid, const uint8_t *data, s
     }
     leave(&c);
     return rc;
+}
+
+int pm_sctp_path_changed(pm_sctp *s, pm_time now)
+{
+    if (!s)
+        return PM_ERR_INVALID;
+    if (s->in_callback)
+        return PM_ERR_REENTRANT;
+    if (s->state != ST_CONNECTED)
+        return PM_ERR_STATE;
+    struct sctp_paddrparams pp;
+    memset(&pp, 0, sizeof pp);
+    struct sockaddr_conn a;
+    conn_addr(s, &a, s->cfg.remote_port);
+    memcpy(&pp.spp_address, &a, sizeof a);
+    pp.spp_flags = SPP_HB_DEMAND;
+    call_ctx c;
+    enter(s, &c);
+    pm_usrsctp_advance(now);
+    int rc = usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof pp);
+    int err = errno;
+    process(s);
+    leave(&c);
+    if (rc != 0)
+        PM_DEBUG(s->env, "sctp", "heartbeat on demand: %s", strerror(err));
+    else
+        PM_DEBUG(s->env, "sctp", "heartbeat on demand");
+    return rc == 0 ? PM_OK : PM_ERR_IO;
 }
 
 int pm_sctp_reset_stream(pm_sctp *s, uint16_t sid)

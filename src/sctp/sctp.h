@@ -86,6 +86,14 @@ int pm_sctp_send(pm_sctp *s, uint16_t sid, uint32_t ppid, const uint8_t *data, s
 /** Reset our outgoing stream `sid` (closing a channel). PM_ERR_AGAIN: retry later. */
 int pm_sctp_reset_stream(pm_sctp *s, uint16_t sid);
 
+/**
+ * The packets found a new way (an ICE restart, a remote that moved): ask
+ * the peer for a heartbeat now. Its answer marks the path reachable again
+ * and measures it, instead of waiting for retransmission timers that
+ * backed off while nothing got through. PM_ERR_STATE when not connected.
+ */
+int pm_sctp_path_changed(pm_sctp *s, pm_time now);
+
 /** Next event; false when none. */
 bool pm_sctp_poll_event(pm_sctp *s, pm_sctp_event *ev);
 

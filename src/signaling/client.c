@@ -2,13 +2,13 @@
  * pm_signal_client: the signaling client core (sig_client.c) on the
  * WebSocket transport (src/io/ws.c). Every transport event is handed to the
  * core with the current time, then the core's outputs are carried out at
- * once; the core makes socket-mode peers (its default peer factory).
+ * once; the core makes socket-mode peers (its default peer factory). The
+ * rest of the API is client_api.c.
  */
 #include "io/ws.h"
 #include "peermesh/signaling.h"
-#include "signaling/sig_client.h"
+#include "signaling/client_shell.h"
 
-#define DEFAULT_CONNECT_TIMEOUT PM_SEC(10)
 /* How often to look at the WebSocket while it lives, whatever the core's
  * deadline: libwebsockets keeps timers (connect, handshake, close) and
  * deferred writes (its automatic pongs) that its socket does not show.
@@ -23,19 +23,6 @@ struct pm_signal_client {
     bool conn_live; /* the WebSocket connection is ours to use (not gone, not aborted) */
     char *url, *ca_file;
 };
-
-void pm_signal_client_config_default(pm_signal_client_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->mesh = true;
-    cfg->protocol = PM_SIGNAL_PROTOCOL_JSON;
-    cfg->offer_rule = PM_SIGNAL_OFFER_AUTO;
-    cfg->server_compatibility = true;
-    cfg->unreliable_lifetime = PM_MESH_LIFETIME_DEFAULT;
-    pm_rtc_config_default(&cfg->rtc);
-    pm_mesh_config_default(&cfg->mesh_config);
-    cfg->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
-}
 
 /* ---- the core's outputs on the WebSocket ---- */
 
@@ -84,12 +71,19 @@ static void on_closed(void *ud, uint64_t conn, int code, const char *reason, boo
     drain(c);
 }
 
-/* ---- API ---- */
+/* ---- client_shell.h ---- */
 
-static bool url_valid(const char *url)
+pm_sigcl *pm_signal_client_core(const pm_signal_client *c)
 {
-    return url && (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0);
+    return c->core;
 }
+
+void pm_signal_client_flush(pm_signal_client *c)
+{
+    drain(c);
+}
+
+/* ---- API ---- */
 
 static int start(pm_signal_client *c, const pm_signal_client_config *cfg)
 {
@@ -123,10 +117,7 @@ int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **
     if (!c)
         return PM_ERR_NOMEM;
     c->env = env;
-    int rc = url_valid(cfg->url) ? pm_sigcl_new(&env, cfg, NULL, pm_env_now(&env), &c->core)
-                                 : PM_ERR_INVALID;
-    if (rc == PM_ERR_INVALID)
-        PM_ERROR(&env, "signal", "bad client configuration (url %s)", cfg->url ? cfg->url : "-");
+    int rc = pm_signal_client_new_core(&env, cfg, &c->core);
     if (rc == PM_OK)
         rc = start(c, cfg);
     if (rc != PM_OK) {
@@ -157,10 +148,7 @@ int pm_signal_client_poll(pm_signal_client *c)
         (void)pm_ws_service(c->ws, 0);
     pm_sigcl_timeout(c->core, pm_env_now(&c->env));
     drain(c);
-    pm_mesh *mesh = pm_sigcl_mesh(c->core);
-    bool mesh_alive =
-        mesh && pm_mp_get_connection_status(pm_mesh_multiplayer(mesh)) != PM_MP_DISCONNECTED;
-    return pm_sigcl_state(c->core) == PM_SIGNAL_CLOSED && !mesh_alive ? PM_ERR_CLOSED : PM_OK;
+    return pm_signal_client_status(c);
 }
 
 pm_time pm_signal_client_next_timeout(const pm_signal_client *c)
@@ -176,57 +164,4 @@ pm_time pm_signal_client_next_timeout(const pm_signal_client *c)
 int pm_signal_client_fd(const pm_signal_client *c)
 {
     return c && c->conn_live ? pm_ws_fd(c->ws, c->conn) : -1;
-}
-
-pm_signal_state pm_signal_client_state(const pm_signal_client *c)
-{
-    return c ? pm_sigcl_state(c->core) : PM_SIGNAL_CLOSED;
-}
-
-int32_t pm_signal_client_id(const pm_signal_client *c)
-{
-    return c ? pm_sigcl_id(c->core) : 0;
-}
-
-const char *pm_signal_client_lobby(const pm_signal_client *c)
-{
-    return c ? pm_sigcl_lobby(c->core) : "";
-}
-
-bool pm_signal_client_is_mesh_lobby(const pm_signal_client *c)
-{
-    return c && pm_sigcl_is_mesh_lobby(c->core);
-}
-
-pm_mesh *pm_signal_client_mesh(pm_signal_client *c)
-{
-    return c ? pm_sigcl_mesh(c->core) : NULL;
-}
-
-pm_multiplayer *pm_signal_client_multiplayer(pm_signal_client *c)
-{
-    pm_mesh *mesh = pm_signal_client_mesh(c);
-    return mesh ? pm_mesh_multiplayer(mesh) : NULL;
-}
-
-int pm_signal_client_seal(pm_signal_client *c)
-{
-    if (!c)
-        return PM_ERR_STATE;
-    int rc = pm_sigcl_seal(c->core);
-    drain(c);
-    return rc;
-}
-
-void pm_signal_client_close(pm_signal_client *c)
-{
-    if (!c)
-        return;
-    pm_sigcl_close(c->core);
-    drain(c);
-}
-
-bool pm_signal_client_next_event(pm_signal_client *c, pm_signal_event *ev)
-{
-    return c && ev && pm_sigcl_next_event(c->core, ev);
 }

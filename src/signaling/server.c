@@ -4,6 +4,7 @@
  * the current time, then the core's outputs are carried out at once; the
  * core's next deadline bounds how long pm_signal_server_poll() sleeps.
  */
+#include "io/static_files.h"
 #include "io/ws.h"
 #include "peermesh/signaling.h"
 #include "signaling/metrics.h"
@@ -16,6 +17,7 @@ struct pm_signal_server {
     pm_sigsrv *core;
     pm_sig_map conns; /* transport id -> core id */
     bool http_endpoints;
+    char *web_root; /* canonical folder of --web-root, or NULL */
     bool shutting_down;
     int64_t start_unix;
     pm_buf page;
@@ -111,7 +113,8 @@ static int on_http(void *ud, const char *path, pm_buf *body, const char **conten
 {
     pm_signal_server *srv = ud;
     if (!srv->http_endpoints)
-        return 404;
+        return srv->web_root ? pm_static_serve(&srv->env, srv->web_root, path, body, content_type)
+                             : 404;
     if (strcmp(path, "/healthz") == 0) {
         const char *text = srv->shutting_down ? "shutting down\n" : "ok\n";
         (void)pm_buf_append(&srv->env, body, text, strlen(text));
@@ -125,7 +128,8 @@ static int on_http(void *ud, const char *path, pm_buf *body, const char **conten
         *content_type = "text/plain; version=0.0.4; charset=utf-8";
         return 200;
     }
-    return 404;
+    return srv->web_root ? pm_static_serve(&srv->env, srv->web_root, path, body, content_type)
+                         : 404;
 }
 
 int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **out)
@@ -150,7 +154,13 @@ int pm_signal_server_new(const pm_signal_server_config *cfg, pm_signal_server **
     pm_time now = pm_env_now(&env);
     int64_t unix_us = pm_io_unix_time_us();
     srv->start_unix = unix_us / 1000000;
-    int rc = pm_sigsrv_new(&env, cfg, now, unix_us - now, &srv->core);
+    int rc = cfg->web_root ? pm_static_root(&env, cfg->web_root, &srv->web_root) : PM_OK;
+    if (rc == PM_ERR_NOT_FOUND) {
+        PM_ERROR(&env, "signal", "web root %s is not a folder", cfg->web_root);
+        rc = PM_ERR_INVALID;
+    }
+    if (rc == PM_OK)
+        rc = pm_sigsrv_new(&env, cfg, now, unix_us - now, &srv->core);
     if (rc == PM_OK) {
         pm_ws_config wc = {
             .env = cfg->env,
@@ -188,6 +198,7 @@ void pm_signal_server_free(pm_signal_server *srv)
     pm_sigsrv_free(srv->core);
     pm_sig_map_free(&srv->env, &srv->conns);
     pm_buf_free(&srv->env, &srv->page);
+    pm_free(&srv->env, srv->web_root);
     pm_envr env = srv->env;
     pm_free(&env, srv);
 }

@@ -46,7 +46,7 @@ bool pm_sigcl_next_event(pm_sigcl *c, pm_signal_event *ev)
     const char *text = len > sizeof r ? (const char *)rec + sizeof r : "";
     if (ev->type == PM_SIGNAL_EVENT_JOINED)
         ev->lobby = text;
-    if (ev->type == PM_SIGNAL_EVENT_CLOSED)
+    if (ev->type == PM_SIGNAL_EVENT_CLOSED || ev->type == PM_SIGNAL_EVENT_PEER_FAILED)
         ev->reason = text;
     return true;
 }
@@ -174,6 +174,7 @@ static const char *terminated(pm_sigcl *c, const char *data, size_t len)
 
 void pm_sigcl_receive(pm_sigcl *c, pm_time now, const uint8_t *data, size_t len, bool binary)
 {
+    c->enet_now = now;
     if (c->link != LINK_OPEN)
         return; /* closing: what the server still says does not matter */
     pm_sigmsg m;
@@ -190,7 +191,9 @@ void pm_sigcl_receive(pm_sigcl *c, pm_time now, const uint8_t *data, size_t len,
         m.data = t;
     }
     handle(c, &m);
-    pm_sigcl_relay(c);
+    pm_sigcl_relay(c, now);
+    if (c->enet)
+        pm_sigcl_enet_poll(c, now);
 }
 
 void pm_sigcl_closed(pm_sigcl *c, pm_time now, int code, const char *reason)
@@ -206,6 +209,8 @@ void pm_sigcl_closed(pm_sigcl *c, pm_time now, int code, const char *reason)
      * (unless our own user closed it, asking to keep the mesh). */
     if (!c->sealed && !c->user_closed && c->mesh)
         pm_mesh_close(c->mesh);
+    if (!c->sealed && !c->user_closed && c->enet)
+        pm_sigcl_enet_close(c);
     pm_sigcl_event(c, PM_SIGNAL_EVENT_CLOSED, 0, code, reason);
 }
 
@@ -218,6 +223,7 @@ static bool awaiting_id(const pm_sigcl *c)
 
 void pm_sigcl_timeout(pm_sigcl *c, pm_time now)
 {
+    c->enet_now = now;
     if (awaiting_id(c) && now >= c->deadline) {
         PM_WARN(&c->env, "signal", "no id from %s in time: giving up",
                 c->cfg.url ? c->cfg.url : "the server");
@@ -228,13 +234,17 @@ void pm_sigcl_timeout(pm_sigcl *c, pm_time now)
     }
     if (c->mesh) {
         (void)pm_mesh_poll(c->mesh);
-        pm_sigcl_relay(c);
+        pm_sigcl_relay(c, now);
     }
+    if (c->enet)
+        pm_sigcl_enet_poll(c, now);
 }
 
 pm_time pm_sigcl_next_deadline(const pm_sigcl *c)
 {
     pm_time t = c->mesh ? pm_mesh_next_timeout(c->mesh) : PM_TIME_NEVER;
+    t = PM_MIN(t, pm_sigcl_next_restart(c));
+    t = PM_MIN(t, pm_sigcl_enet_deadline(c));
     return awaiting_id(c) ? PM_MIN(t, c->deadline) : t;
 }
 
@@ -276,6 +286,7 @@ static int copy_config(pm_sigcl *c, const pm_signal_client_config *cfg)
     c->cfg.lobby = dup_opt(c, cfg->lobby, &fail);
     c->cfg.ca_file = NULL;
     c->cfg.extra_channels = NULL;
+    c->cfg.enet.bind_ip = dup_opt(c, cfg->enet.bind_ip, &fail);
     if (cfg->extra_channel_count) {
         size_t n = cfg->extra_channel_count * sizeof *cfg->extra_channels;
         pm_mp_transfer_mode *x = pm_alloc(&c->env, n);
@@ -292,6 +303,8 @@ static int copy_config(pm_sigcl *c, const pm_signal_client_config *cfg)
         c->cfg.rtc.env = &c->env.e;
     if (!c->cfg.mesh_config.env)
         c->cfg.mesh_config.env = &c->env.e;
+    if (!c->cfg.enet.env)
+        c->cfg.enet.env = &c->env.e;
     return fail ? PM_ERR_NOMEM : PM_OK;
 }
 
@@ -308,7 +321,9 @@ static bool config_valid(const pm_signal_client_config *cfg)
         return false;
     if (cfg->extra_channel_count && !cfg->extra_channels)
         return false;
-    return cfg->connect_timeout >= 0;
+    if (cfg->transport != PM_SIGNAL_TRANSPORT_WEBRTC && cfg->transport != PM_SIGNAL_TRANSPORT_ENET)
+        return false;
+    return cfg->connect_timeout >= 0 && cfg->ice_restart_interval >= 0 && cfg->punch_timeout >= 0;
 }
 
 int pm_sigcl_new(const pm_envr *env, const pm_signal_client_config *cfg,
@@ -342,6 +357,7 @@ void pm_sigcl_free(pm_sigcl *c)
     if (!c)
         return;
     pm_mesh_free(c->mesh);
+    pm_sigcl_enet_free(c);
     pm_sigcl_free_ice(c);
     pm_fifo_free(&c->env, &c->out);
     pm_fifo_free(&c->env, &c->events);
@@ -349,9 +365,11 @@ void pm_sigcl_free(pm_sigcl *c)
     pm_buf_free(&c->env, &c->enc);
     pm_buf_free(&c->env, &c->text);
     pm_free(&c->env, c->ids);
+    pm_free(&c->env, c->restarts);
     pm_free(&c->env, (void *)c->cfg.url);
     pm_free(&c->env, (void *)c->cfg.lobby);
     pm_free(&c->env, (void *)c->cfg.extra_channels);
+    pm_free(&c->env, (void *)c->cfg.enet.bind_ip);
     pm_envr env = c->env;
     pm_free(&env, c);
 }
@@ -381,4 +399,16 @@ bool pm_sigcl_is_mesh_lobby(const pm_sigcl *c)
 pm_mesh *pm_sigcl_mesh(pm_sigcl *c)
 {
     return c->mesh;
+}
+
+pm_enet *pm_sigcl_enet(pm_sigcl *c)
+{
+    return c->enet;
+}
+
+pm_multiplayer *pm_sigcl_multiplayer(pm_sigcl *c)
+{
+    if (c->enet)
+        return pm_enet_multiplayer(c->enet);
+    return c->mesh ? pm_mesh_multiplayer(c->mesh) : NULL;
 }

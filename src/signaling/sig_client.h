@@ -23,6 +23,11 @@
  *
  * Nothing is ever called back except the factory, and only from inside
  * pm_sigcl_receive() (a peer announced); it must not call the core.
+ *
+ * The ENet transport (pm_signal_transport) is the exception to "no socket,
+ * no clock": its links are ENet hosts, which own their sockets and read the
+ * clock (enet.h), and their addresses come from the OS (sig_client_enet.c).
+ * The core drives them from the same entry points; the factory is unused.
  */
 #ifndef PM_SIG_CLIENT_H
 #define PM_SIG_CLIENT_H
@@ -112,7 +117,12 @@ pm_signal_state pm_sigcl_state(const pm_sigcl *c);
 int32_t pm_sigcl_id(const pm_sigcl *c);
 const char *pm_sigcl_lobby(const pm_sigcl *c);
 bool pm_sigcl_is_mesh_lobby(const pm_sigcl *c);
-/** The mesh once our id came (NULL before); owned by the core. */
+/** The WebRTC mesh once our id came (NULL before, and with the ENet transport); owned by the core.
+ */
 pm_mesh *pm_sigcl_mesh(pm_sigcl *c);
+/** ENet transport: the ENet mesh once our id came (NULL otherwise); owned by the core. */
+pm_enet *pm_sigcl_enet(pm_sigcl *c);
+/** The multiplayer interface of whichever mesh there is, or NULL. */
+pm_multiplayer *pm_sigcl_multiplayer(pm_sigcl *c);
 
 #endif

@@ -43,7 +43,26 @@ struct pm_sigcl {
     pm_buf scratch, enc, text;
     int32_t *ids; /* scratch for pm_mesh_get_peers */
     size_t ids_cap;
+    /* ICE restarts: the peers we offered to whose connection is down, and
+     * when we last restarted it (cfg.ice_restart_interval). */
+    struct sigcl_restart *restarts;
+    size_t nrestarts, restarts_cap;
+
+    /* The ENet transport (sig_client_enet.c): the mesh, the links still
+     * being punched or connected, the STUN server, the last time seen. */
+    pm_enet *enet;
+    struct sigcl_elink *elinks;
+    size_t nelinks, elinks_cap;
+    bool have_stun;
+    pm_addr stun;
+    char stun_name[128];
+    pm_time enet_now;
 };
+
+typedef struct sigcl_restart {
+    int32_t peer;
+    pm_time at;
+} sigcl_restart;
 
 typedef struct event_rec {
     int32_t peer_id;
@@ -65,8 +84,29 @@ void pm_sigcl_on_peer_left(pm_sigcl *c, int32_t peer_id);
 void pm_sigcl_on_description(pm_sigcl *c, int32_t from, const char *type, const char *sdp,
                              size_t len);
 void pm_sigcl_on_candidate(pm_sigcl *c, int32_t from, const char *data, size_t len);
-/** Relay what the peer connections have to say (descriptions, candidates). */
-void pm_sigcl_relay(pm_sigcl *c);
+/**
+ * Relay what the peer connections have to say (descriptions, candidates)
+ * and restart ICE on those that went down (ice_restart_interval).
+ */
+void pm_sigcl_relay(pm_sigcl *c, pm_time now);
+/** When a connection still down is due for another ICE restart, or PM_TIME_NEVER. */
+pm_time pm_sigcl_next_restart(const pm_sigcl *c);
 void pm_sigcl_free_ice(pm_sigcl *c);
+/** Who sends the offer to `peer` (the offer rule); with ENet, who connects. */
+bool pm_sigcl_we_offer(const pm_sigcl *c, int32_t peer);
+
+/* sig_client_enet.c: the ENet transport, called where the WebRTC mesh is. */
+/** Create the ENet mesh as node `id` (mesh lobbies only). */
+int pm_sigcl_enet_on_id(pm_sigcl *c, int32_t id);
+void pm_sigcl_enet_on_peer(pm_sigcl *c, int32_t peer);
+void pm_sigcl_enet_on_peer_left(pm_sigcl *c, int32_t peer);
+/** A CANDIDATE message with mid "enet". */
+void pm_sigcl_enet_on_line(pm_sigcl *c, int32_t from, const char *line);
+/** Service the links and the mesh, relay their lines, connect and hand over. */
+void pm_sigcl_enet_poll(pm_sigcl *c, pm_time now);
+pm_time pm_sigcl_enet_deadline(const pm_sigcl *c);
+/** Signaling ended without a seal: the links and the mesh go with it. */
+void pm_sigcl_enet_close(pm_sigcl *c);
+void pm_sigcl_enet_free(pm_sigcl *c);
 
 #endif

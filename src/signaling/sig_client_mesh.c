@@ -53,24 +53,31 @@ void pm_sigcl_on_id(pm_sigcl *c, const pm_sigmsg *m)
         c->proto == PM_SIGPROTO_TEXT || (m->data_len == 4 && memcmp(m->data, "true", 4) == 0);
     if (m->ice && m->ice_len)
         merge_ice(c, m->ice, m->ice_len);
-    int rc = pm_mesh_new(&c->cfg.mesh_config, &c->mesh);
-    const pm_mp_transfer_mode *x = c->cfg.extra_channels;
-    size_t nx = c->cfg.extra_channel_count;
-    if (rc == PM_OK) {
-        if (c->proto == PM_SIGPROTO_TEXT)
-            rc = pm_mesh_initialize(c->mesh, id, c->cfg.server_compatibility);
-        else if (c->mesh_lobby)
-            rc = pm_mesh_create_mesh(c->mesh, id, x, nx);
-        else if (id == 1)
-            rc = pm_mesh_create_server(c->mesh, x, nx);
-        else
-            rc = pm_mesh_create_client(c->mesh, id, x, nx);
+    int rc = PM_OK;
+    if (c->cfg.transport == PM_SIGNAL_TRANSPORT_ENET) {
+        rc = pm_sigcl_enet_on_id(c, id);
+    } else {
+        const pm_mp_transfer_mode *x = c->cfg.extra_channels;
+        size_t nx = c->cfg.extra_channel_count;
+        rc = pm_mesh_new(&c->cfg.mesh_config, &c->mesh);
+        if (rc == PM_OK) {
+            if (c->proto == PM_SIGPROTO_TEXT)
+                rc = pm_mesh_initialize(c->mesh, id, c->cfg.server_compatibility);
+            else if (c->mesh_lobby)
+                rc = pm_mesh_create_mesh(c->mesh, id, x, nx);
+            else if (id == 1)
+                rc = pm_mesh_create_server(c->mesh, x, nx);
+            else
+                rc = pm_mesh_create_client(c->mesh, id, x, nx);
+        }
+        if (rc != PM_OK) {
+            pm_mesh_free(c->mesh);
+            c->mesh = NULL;
+        }
     }
     if (rc != PM_OK) {
         PM_ERROR(&c->env, "signal", "cannot set up the mesh as node %d: %s", (int)id,
                  pm_strerror(rc));
-        pm_mesh_free(c->mesh);
-        c->mesh = NULL;
         pm_sigcl_close_with(c, SIGCL_CLOSE_INTERNAL);
         return;
     }
@@ -80,7 +87,7 @@ void pm_sigcl_on_id(pm_sigcl *c, const pm_sigmsg *m)
     pm_sigcl_event(c, PM_SIGNAL_EVENT_ID, id, 0, NULL);
 }
 
-static bool we_offer(const pm_sigcl *c, int32_t peer)
+bool pm_sigcl_we_offer(const pm_sigcl *c, int32_t peer)
 {
     pm_signal_offer_rule rule = c->cfg.offer_rule;
     if (rule == PM_SIGNAL_OFFER_AUTO)
@@ -92,6 +99,10 @@ static bool we_offer(const pm_sigcl *c, int32_t peer)
 
 void pm_sigcl_on_peer(pm_sigcl *c, int32_t peer)
 {
+    if (c->enet) {
+        pm_sigcl_enet_on_peer(c, peer);
+        return;
+    }
     if (!c->mesh || pm_mesh_has_peer(c->mesh, peer))
         return;
     pm_rtc_config rc_cfg = c->cfg.rtc;
@@ -110,7 +121,7 @@ void pm_sigcl_on_peer(pm_sigcl *c, int32_t peer)
         return;
     }
     pm_sigcl_event(c, PM_SIGNAL_EVENT_PEER_ANNOUNCED, peer, 0, NULL);
-    if (we_offer(c, peer)) {
+    if (pm_sigcl_we_offer(c, peer)) {
         rc = pm_rtc_peer_create_offer(pc);
         if (rc != PM_OK)
             PM_ERROR(&c->env, "signal", "cannot create an offer for peer %d: %s", (int)peer,
@@ -118,8 +129,26 @@ void pm_sigcl_on_peer(pm_sigcl *c, int32_t peer)
     }
 }
 
+static sigcl_restart *restart_of(pm_sigcl *c, int32_t peer)
+{
+    for (size_t i = 0; i < c->nrestarts; i++)
+        if (c->restarts[i].peer == peer)
+            return &c->restarts[i];
+    return NULL;
+}
+
+static void forget_restart(pm_sigcl *c, int32_t peer)
+{
+    sigcl_restart *r = restart_of(c, peer);
+    if (r)
+        *r = c->restarts[--c->nrestarts];
+}
+
 void pm_sigcl_on_peer_left(pm_sigcl *c, int32_t peer)
 {
+    forget_restart(c, peer);
+    if (c->enet)
+        pm_sigcl_enet_on_peer_left(c, peer);
     if (c->mesh && pm_mesh_has_peer(c->mesh, peer))
         (void)pm_mesh_remove_peer(c->mesh, peer);
     pm_sigcl_event(c, PM_SIGNAL_EVENT_PEER_LEFT, peer, 0, NULL);
@@ -149,9 +178,6 @@ void pm_sigcl_on_description(pm_sigcl *c, int32_t from, const char *type, const 
 
 void pm_sigcl_on_candidate(pm_sigcl *c, int32_t from, const char *data, size_t len)
 {
-    pm_rtc_peer *pc = connection_of(c, from);
-    if (!pc)
-        return;
     pm_sig_candidate cand;
     if (pm_sig_candidate_parse(data, len, &cand) != PM_OK) {
         PM_WARN(&c->env, "signal", "peer %d: malformed candidate message", (int)from);
@@ -164,6 +190,14 @@ void pm_sigcl_on_candidate(pm_sigcl *c, int32_t from, const char *data, size_t l
     mid[cand.mid_len] = 0;
     memcpy(line, cand.candidate, cand.candidate_len);
     line[cand.candidate_len] = 0;
+    if (c->enet) {
+        if (strcmp(mid, "enet") == 0)
+            pm_sigcl_enet_on_line(c, from, line);
+        return;
+    }
+    pm_rtc_peer *pc = connection_of(c, from);
+    if (!pc)
+        return;
     int rc = pm_rtc_peer_add_ice_candidate(pc, mid, cand.index, line);
     if (rc != PM_OK)
         PM_DEBUG(&c->env, "signal", "peer %d: candidate refused: %s", (int)from, pm_strerror(rc));
@@ -194,10 +228,63 @@ static void relay_peer(pm_sigcl *c, int32_t peer, pm_rtc_peer *pc)
     }
 }
 
-void pm_sigcl_relay(pm_sigcl *c)
+/*
+ * Beyond Godot: a connection that was up and went DISCONNECTED or FAILED
+ * (a NAT lost its mapping, a network changed) gets an ICE restart from the
+ * side that offered to it, as long as signaling can carry the new offer;
+ * another one every ice_restart_interval while it stays down (the first
+ * offer or its answer may be lost, or the new candidates may not work yet).
+ */
+static void maybe_restart(pm_sigcl *c, pm_time now, int32_t peer, const pm_mesh_peer_info *info)
+{
+    pm_rtc_state st = pm_rtc_peer_get_state(info->connection);
+    bool down = st == PM_RTC_STATE_DISCONNECTED || st == PM_RTC_STATE_FAILED;
+    if (!down || !info->connected) {
+        forget_restart(c, peer);
+        return;
+    }
+    if (!c->cfg.ice_restart_interval || c->link != LINK_OPEN || !pm_sigcl_we_offer(c, peer))
+        return;
+    sigcl_restart *r = restart_of(c, peer);
+    if (r && now - r->at < c->cfg.ice_restart_interval)
+        return;
+    if (!r) {
+        if (c->nrestarts == c->restarts_cap) {
+            size_t cap = c->restarts_cap ? c->restarts_cap * 2 : 4;
+            sigcl_restart *n = pm_realloc(&c->env, c->restarts, cap * sizeof *n);
+            if (!n)
+                return;
+            c->restarts = n;
+            c->restarts_cap = cap;
+        }
+        r = &c->restarts[c->nrestarts++];
+        r->peer = peer;
+    }
+    r->at = now;
+    int rc = pm_rtc_peer_restart_ice(info->connection);
+    if (rc == PM_OK)
+        PM_INFO(&c->env, "signal", "peer %d: connection %s, restarting ICE", (int)peer,
+                st == PM_RTC_STATE_FAILED ? "failed" : "disconnected");
+    else
+        PM_DEBUG(&c->env, "signal", "peer %d: no ICE restart now: %s", (int)peer, pm_strerror(rc));
+}
+
+pm_time pm_sigcl_next_restart(const pm_sigcl *c)
+{
+    pm_time t = PM_TIME_NEVER;
+    if (c->link == LINK_OPEN)
+        for (size_t i = 0; i < c->nrestarts; i++)
+            t = PM_MIN(t, c->restarts[i].at + c->cfg.ice_restart_interval);
+    return t;
+}
+
+void pm_sigcl_relay(pm_sigcl *c, pm_time now)
 {
     if (!c->mesh)
         return;
+    for (size_t i = c->nrestarts; i-- > 0;) /* peers the mesh dropped */
+        if (!pm_mesh_has_peer(c->mesh, c->restarts[i].peer))
+            c->restarts[i] = c->restarts[--c->nrestarts];
     size_t n = pm_mesh_get_peers(c->mesh, NULL, 0);
     if (n > c->ids_cap) {
         int32_t *ids = pm_realloc(&c->env, c->ids, n * sizeof *ids);
@@ -209,7 +296,9 @@ void pm_sigcl_relay(pm_sigcl *c)
     n = pm_mesh_get_peers(c->mesh, c->ids, c->ids_cap);
     for (size_t i = 0; i < n && i < c->ids_cap; i++) {
         pm_mesh_peer_info info;
-        if (pm_mesh_get_peer(c->mesh, c->ids[i], &info) == PM_OK && info.connection)
-            relay_peer(c, c->ids[i], info.connection);
+        if (pm_mesh_get_peer(c->mesh, c->ids[i], &info) != PM_OK || !info.connection)
+            continue;
+        maybe_restart(c, now, c->ids[i], &info);
+        relay_peer(c, c->ids[i], info.connection);
     }
 }

@@ -3,7 +3,7 @@
  * formats (GODOT-SEMANTICS.md section 3; docs/signaling.md):
  *
  *  - the 4.x JSON protocol: one text frame {"type": T, "id": I, "data": S}
- *    (signal_json.c, jansson);
+ *    (signal_json.c, with jansson or the browser's JSON.parse);
  *  - the 3.x text protocol: one text frame "<C>: <arg>\n<payload>"
  *    (signal_text.c).
  *
@@ -76,7 +76,7 @@ pm_sigproto pm_sigmsg_detect(const uint8_t *in, size_t len);
 int pm_sigmsg_decode_json(const pm_envr *env, const uint8_t *in, size_t len, pm_buf *scratch,
                           pm_sigmsg *out);
 
-/** The same with jansson alone: the reference for the fast path (fuzzing). */
+/** The same with the full JSON parser alone: the reference for the fast path (fuzzing). */
 int pm_sigmsg_decode_json_slow(const pm_envr *env, const uint8_t *in, size_t len, pm_buf *scratch,
                                pm_sigmsg *out);
 

@@ -92,7 +92,7 @@ static bool sc_transmit(void *core, pm_transmit *out)
         return false;
     int i = c->taken++;
     memset(c->payload[i], i, dgram_len(i));
-    memset(&out->from, 0, sizeof out->from);
+    memset(out, 0, sizeof *out); /* a datagram (PM_TRANSMIT_DATAGRAM) from any address */
     out->to = c->to;
     out->data = c->payload[i];
     out->len = dgram_len(i);
@@ -143,7 +143,7 @@ static void refused_sends_are_kept_and_retried_in_order(void **st)
     static script_core core;
     memset(&core, 0, sizeof core);
     core.to = rx_addr;
-    pm_endpoint ep = {&core, sc_datagram, sc_timeout, sc_transmit, sc_deadline};
+    pm_endpoint ep = {&core, sc_datagram, sc_timeout, sc_transmit, sc_deadline, NULL, NULL, NULL};
     pm_socket_config cfg = {"127.0.0.1", 0, 0, false, true};
     pm_addr hosts[4];
     size_t host_count = 0;
@@ -205,7 +205,7 @@ static void bad_bind_address(void **st)
     pm_test_envr(&env, 4);
     script_core core;
     memset(&core, 0, sizeof core);
-    pm_endpoint ep = {&core, sc_datagram, sc_timeout, sc_transmit, sc_deadline};
+    pm_endpoint ep = {&core, sc_datagram, sc_timeout, sc_transmit, sc_deadline, NULL, NULL, NULL};
     pm_socket_config cfg = {"not-an-ip", 0, 0, false, true};
     pm_addr hosts[4];
     size_t host_count = 7;

@@ -25,6 +25,11 @@
  * story implies. Every observable thing (messages on the signaling queue,
  * events, packets, with their virtual times) feeds a trace hash: the same
  * seed twice must give the same trace, another seed another one.
+ *
+ * Apart from the story: the network of a lobby of four goes away while
+ * signaling stays up; on every link the side that offered restarts ICE
+ * through the server, the links come back within the meshes' grace and
+ * nobody leaves (run_outage).
  */
 #include "signaling/sig_client.h"
 #include "signaling/sig_core.h"
@@ -41,6 +46,8 @@
 #define SEAL_DELAY  PM_SEC(1)
 #define PHASE_LIMIT PM_SEC(30)
 #define HOST_ID     1
+#define OUTAGE      PM_SEC(35) /* > consent's 30 s timeout: only a restart recovers */
+#define GRACE       PM_SEC(60) /* the meshes' disconnect_grace */
 
 enum { CH_R = 0, CH_O, CH_U, CH_X, CH_COUNT }; /* reliable, ordered, unreliable, extra 1 */
 static const pm_mp_transfer_mode CH_MODE[CH_COUNT] = {
@@ -120,6 +127,8 @@ typedef struct sim {
     char lobby[PM_SIG_MAX_LOBBY_NAME + 1];
     offer_rec offers[128];
     int noffers, nanswers;
+    int restarts; /* offers on a link that had one (ICE restarts) */
+    pm_sim_link link;
     int sent_round; /* packets carry the round, so old ones are told apart */
     pm_time t0;
     uint64_t trace; /* FNV-1a over everything observable */
@@ -311,8 +320,21 @@ static void note_relay(const slot *sl, const uint8_t *data, size_t len)
     pm_sigproto proto = S.proto == PM_SIGNAL_PROTOCOL_TEXT ? PM_SIGPROTO_TEXT : PM_SIGPROTO_JSON;
     assert_int_equal(pm_sigmsg_decode(&env, proto, data, len, &scratch, &m), PM_OK);
     if (m.type == PM_SIGMSG_OFFER) {
-        assert_true(S.noffers < (int)PM_ARRAY_LEN(S.offers));
-        S.offers[S.noffers++] = (offer_rec){pm_sigcl_id(sl->core), (int32_t)m.id};
+        offer_rec o = {pm_sigcl_id(sl->core), (int32_t)m.id};
+        bool again = false;
+        for (int k = 0; k < S.noffers; k++) {
+            offer_rec p = S.offers[k];
+            if ((p.from == o.from && p.to == o.to) || (p.from == o.to && p.to == o.from)) {
+                assert_int_equal(p.from, o.from); /* an ICE restart, by the same side */
+                again = true;
+            }
+        }
+        if (again) {
+            S.restarts++;
+        } else {
+            assert_true(S.noffers < (int)PM_ARRAY_LEN(S.offers));
+            S.offers[S.noffers++] = o;
+        }
     }
     if (m.type == PM_SIGMSG_ANSWER)
         S.nanswers++;
@@ -579,6 +601,7 @@ static void join(int i, const char *lobby)
     /* Every channel reliable, so every message must arrive (partial
      * reliability under loss is test_sim_mesh's subject). */
     cfg.unreliable_lifetime = PM_MESH_LIFETIME_RELIABLE;
+    cfg.mesh_config.disconnect_grace = GRACE; /* so an ICE restart can save a link */
     pm_sigcl_peer_factory factory = {.new_peer = sim_new_peer, .ud = sl};
     assert_int_equal(pm_sigcl_new(&env, &cfg, &factory, pm_test_clock_now, &sl->core), PM_OK);
     pm_addr remote;
@@ -672,7 +695,7 @@ static void check_full_mesh(int n)
 static void check_offers(int pairs)
 {
     assert_int_equal(S.noffers, pairs);
-    assert_int_equal(S.nanswers, pairs);
+    assert_int_equal(S.nanswers, pairs + S.restarts);
     for (int k = 0; k < S.noffers; k++) {
         offer_rec o = S.offers[k];
         /* 4.x: the peer with the higher id offers; 3.x: the lower. */
@@ -833,10 +856,56 @@ static void seal(void)
     exchange();
 }
 
+static bool links_up(int unused)
+{
+    for (int i = 0; i < SLOTS; i++) {
+        if (!S.s[i].core)
+            continue;
+        pm_mesh *mesh = pm_sigcl_mesh(S.s[i].core);
+        for (int k = 0; k < S.nmembers; k++) {
+            pm_mesh_peer_info info;
+            if (S.members[k] == S.s[i].id)
+                continue;
+            if (pm_mesh_get_peer(mesh, S.members[k], &info) != PM_OK)
+                return false;
+            if (pm_rtc_peer_get_state(info.connection) != PM_RTC_STATE_CONNECTED ||
+                pm_rtc_peer_get_signaling_state(info.connection) != PM_RTC_SIGNALING_STABLE)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Nothing crosses the network for OUTAGE while signaling stays up. Every
+ * link goes DISCONNECTED, then FAILED (consent expired: it cannot come
+ * back by itself); the side that offered restarts ICE (the same direction
+ * as its first offer, note_relay checks), at least once per link, and
+ * again every ice_restart_interval while it is down; once the network is
+ * back every link is CONNECTED again, within the meshes' grace, so nobody
+ * leaves and no event is seen. */
+static void outage(int links)
+{
+    int before = S.restarts;
+    pm_sim_link down = S.link;
+    down.loss = 1.0;
+    pm_simnet_set_link(S.net, &down);
+    run_for(OUTAGE);
+    pm_simnet_set_link(S.net, &S.link);
+    pm_time back = pm_test_clock_now;
+    bool ok = run_until(links_up, 0, GRACE - OUTAGE);
+    printf("# %s: %d ICE restarts, every link up %.2f virtual s after the network came back\n",
+           S.proto == PM_SIGNAL_PROTOCOL_JSON ? "json" : "text", S.restarts - before,
+           (double)(pm_test_clock_now - back) / 1e6);
+    assert_true(ok);
+    assert_true(S.restarts - before >= links);
+    check_events(); /* nothing new: nobody left */
+    check_full_mesh(S.nmembers);
+}
+
 static void host_leaves(void)
 {
     S.nmembers = 0;
-    S.noffers = S.nanswers = 0;
+    S.noffers = S.nanswers = S.restarts = 0;
     S.lobby[0] = 0;
     join(0, NULL);
     for (int i = 1; i < 4; i++)
@@ -885,7 +954,7 @@ static void host_leaves(void)
     assert_int_equal(st.connections, 0);
 }
 
-static uint64_t run(pm_signal_protocol proto, uint64_t seed)
+static void sim_start(pm_signal_protocol proto, uint64_t seed)
 {
     memset(&S, 0, sizeof S);
     S.proto = proto;
@@ -896,12 +965,12 @@ static uint64_t run(pm_signal_protocol proto, uint64_t seed)
     S.t0 = pm_test_clock_now;
     S.trace = 0xcbf29ce484222325ull;
     S.ws_rng = seed * 31 + 7;
-    pm_sim_link link = {.loss = 0.05,
-                        .duplicate = 0.01,
-                        .delay_min = PM_MS(5),
-                        .delay_max = PM_MS(25),
-                        .mtu = 1400};
-    S.net = pm_simnet_new(seed, &link);
+    S.link = (pm_sim_link){.loss = 0.05,
+                           .duplicate = 0.01,
+                           .delay_min = PM_MS(5),
+                           .delay_max = PM_MS(25),
+                           .mtu = 1400};
+    S.net = pm_simnet_new(seed, &S.link);
     make_env(&S.srv_env, &S.srv_rng, 424242);
     pm_envr env;
     pm_env_resolve(&env, &S.srv_env);
@@ -911,6 +980,20 @@ static uint64_t run(pm_signal_protocol proto, uint64_t seed)
     cfg.ping_interval = PM_MS(500); /* pings and pongs happen along the way */
     assert_int_equal(pm_sigsrv_new(&env, &cfg, pm_test_clock_now, PM_SEC(1700000000), &S.srv),
                      PM_OK);
+}
+
+static void sim_end(void)
+{
+    pm_sigsrv_free(S.srv);
+    pm_simnet_free(S.net);
+    for (size_t i = 0; i < S.nq; i++)
+        free(S.q[i].data);
+    free(S.q);
+}
+
+static uint64_t run(pm_signal_protocol proto, uint64_t seed)
+{
+    sim_start(proto, seed);
 
     /* 1. the host and six joiners, one after the other, while links connect. */
     join(0, NULL);
@@ -946,12 +1029,32 @@ static uint64_t run(pm_signal_protocol proto, uint64_t seed)
            (unsigned long long)ns.sent, (unsigned long long)ns.lost,
            (unsigned long long)ns.duplicated, (double)(pm_test_clock_now - S.t0) / 1e6);
     assert_true(ns.lost > 0 && ns.duplicated > 0);
-    pm_sigsrv_free(S.srv);
-    pm_simnet_free(S.net);
-    for (size_t i = 0; i < S.nq; i++)
-        free(S.q[i].data);
-    free(S.q);
-    return S.trace;
+    uint64_t trace = S.trace;
+    sim_end();
+    return trace;
+}
+
+/*
+ * Beyond the story (not compared by trace: usrsctp's heartbeats carry its
+ * own random jitter, and a lost heartbeat changes its timers): a lobby of
+ * four connects, the network goes away (outage()), every link restarts ICE
+ * through the server and comes back, nobody leaves, everything broadcast
+ * afterwards arrives.
+ */
+static void run_outage(pm_signal_protocol proto, uint64_t seed)
+{
+    sim_start(proto, seed);
+    join(0, NULL);
+    for (int i = 1; i < 4; i++)
+        join(i, S.lobby);
+    connect_all(4, 6);
+    check_events();
+    exchange();
+    outage(6);
+    exchange();
+    free_all();
+    run_for(PM_MS(100));
+    sim_end();
 }
 
 static void test_json_same_seed_same_trace(void **state)
@@ -970,11 +1073,19 @@ static void test_text_two_seeds(void **state)
     assert_true(a != b); /* the trace sees what the seed changes */
 }
 
+static void test_outage_ice_restarts(void **state)
+{
+    (void)state;
+    run_outage(PM_SIGNAL_PROTOCOL_JSON, 77);
+    run_outage(PM_SIGNAL_PROTOCOL_TEXT, 78);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_same_seed_same_trace),
         cmocka_unit_test(test_text_two_seeds),
+        cmocka_unit_test(test_outage_ice_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,12 @@
 
 void pm_test_pair_init(pm_test_pair *p, uint64_t seed, const pm_sim_link *link)
 {
+    pm_test_pair_init_with(p, seed, link, NULL, NULL);
+}
+
+void pm_test_pair_init_with(pm_test_pair *p, uint64_t seed, const pm_sim_link *link,
+                            void (*tweak)(pm_rtc_config *cfg, int side, void *ud), void *ud)
+{
     memset(p, 0, sizeof *p);
     p->net = pm_simnet_new(seed, link);
     const char *ips[2] = {"127.0.0.1", "127.0.0.2"};
@@ -17,8 +23,10 @@ void pm_test_pair_init(pm_test_pair *p, uint64_t seed, const pm_sim_link *link)
         cfg.external_transport = true;
         cfg.local_addrs = &p->addr[s];
         cfg.local_addr_count = 1;
+        if (tweak)
+            tweak(&cfg, s, ud);
         assert_int_equal(pm_rtc_peer_new(&cfg, &p->pc[s]), PM_OK);
-        pm_simnet_add_peer(p->net, p->pc[s], &p->addr[s]);
+        p->ep[s] = pm_simnet_add_peer(p->net, p->pc[s], &p->addr[s]);
     }
 }
 

@@ -9,6 +9,7 @@ typedef struct pm_test_pair {
     pm_rtc_peer *pc[2];
     pm_addr addr[2];
     pm_simnet *net;
+    int ep[2]; /* the peers' simnet endpoints */
     /* Channels seen per side (created locally or received), by label. */
     pm_rtc_channel *chans[2][16];
     int nchans[2];
@@ -28,6 +29,9 @@ typedef struct pm_test_pair {
 
 /** Two sans-I/O peers on a simnet at 127.0.0.1:5001 and 127.0.0.2:5002. */
 void pm_test_pair_init(pm_test_pair *p, uint64_t seed, const pm_sim_link *link);
+/** The same, with each side's configuration adjusted by tweak() before the peer is made. */
+void pm_test_pair_init_with(pm_test_pair *p, uint64_t seed, const pm_sim_link *link,
+                            void (*tweak)(pm_rtc_config *cfg, int side, void *ud), void *ud);
 void pm_test_pair_free(pm_test_pair *p);
 /** Drain both peers' events and relay signaling between them. */
 void pm_test_pair_pump(pm_test_pair *p);

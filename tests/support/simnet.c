@@ -83,6 +83,12 @@ int pm_simnet_add(pm_simnet *net, void *ep, const pm_sim_ops *ops, const pm_addr
     return net->n_eps++;
 }
 
+void pm_simnet_move(pm_simnet *net, int idx, const pm_addr *addr)
+{
+    assert_true(idx >= 0 && idx < net->n_eps);
+    net->eps[idx].addr = *addr;
+}
+
 int pm_simnet_add_peer(pm_simnet *net, pm_rtc_peer *pc, const pm_addr *addr)
 {
     return pm_simnet_add(net, pc, &rtc_ops, addr);
@@ -154,6 +160,12 @@ static int find_ep(const pm_simnet *net, const pm_addr *a)
 static void schedule(pm_simnet *net, int src, const pm_rtc_transmit *t)
 {
     net->st.sent++;
+    /* An endpoint attached at several addresses (a TURN server and its
+     * relayed addresses) sends from the one it names. */
+    const pm_addr *src_addr = &net->eps[src].addr;
+    int named = t->from.family ? find_ep(net, &t->from) : -1;
+    if (named >= 0 && net->eps[named].ep == net->eps[src].ep)
+        src_addr = &net->eps[named].addr;
     int dst = find_ep(net, &t->to);
     if (dst < 0) {
         net->st.lost++;
@@ -172,8 +184,8 @@ static void schedule(pm_simnet *net, int src, const pm_rtc_transmit *t)
     for (int c = 0; c < copies; c++) {
         pm_time span = net->link.delay_max - net->link.delay_min;
         pm_time d = net->link.delay_min + (span > 0 ? (pm_time)(uniform(net) * (double)span) : 0);
-        sim_pkt p = {pm_test_clock_now + d, net->seq++, dst,
-                     net->eps[src].addr,    t->len,     malloc(t->len ? t->len : 1)};
+        sim_pkt p = {pm_test_clock_now + d,      net->seq++, dst, *src_addr, t->len,
+                     malloc(t->len ? t->len : 1)};
         memcpy(p.data, t->data, t->len);
         heap_push(net, p);
     }

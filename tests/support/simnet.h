@@ -32,6 +32,11 @@ pm_simnet *pm_simnet_new(uint64_t seed, const pm_sim_link *link);
 void pm_simnet_free(pm_simnet *net);
 /** Attach an endpoint reachable at addr. Returns its index. */
 int pm_simnet_add(pm_simnet *net, void *ep, const pm_sim_ops *ops, const pm_addr *addr);
+/**
+ * Give endpoint `idx` a new address, as a NAT that lost its mapping would:
+ * it sends from there from now on, and what is sent to the old one is lost.
+ */
+void pm_simnet_move(pm_simnet *net, int idx, const pm_addr *addr);
 /** Attach a pm_rtc_peer created with external_transport. */
 int pm_simnet_add_peer(pm_simnet *net, pm_rtc_peer *pc, const pm_addr *addr);
 /** Change the link model (e.g. raise loss after connecting). */

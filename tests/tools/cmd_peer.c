@@ -14,9 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CLOSE_WAIT   PM_SEC(2) /* README: wait up to 2 s for our channels to close */
-#define INPUT_CHUNK  16384
-#define SIGNAL_ERROR 512
+#define CLOSE_WAIT    PM_SEC(2) /* README: wait up to 2 s for our channels to close */
+#define INPUT_CHUNK   16384
+#define SIGNAL_ERROR  512
+#define RESTART_EVERY PM_SEC(5) /* --restart-ice: not more often than this */
 
 /* ---- our signaling (stdout) ---- */
 
@@ -105,13 +106,58 @@ static void adopt_remote_channel(pm_cli_peer_run *run, pm_rtc_channel *handle)
         pm_cli_run_on_channel_open(run, handle);
 }
 
+/* --restart-ice: the offerer restarts ICE (a new offer goes out) when the
+ * link goes DISCONNECTED or FAILED, at most every RESTART_EVERY. */
+static void maybe_restart(pm_cli_peer_run *run, int state)
+{
+    pm_time now = pm_now();
+    if (!run->opt->restart_ice || !run->opt->offer || run->finished ||
+        (run->restarts && now - run->last_restart < RESTART_EVERY))
+        return;
+    int rc = pm_rtc_peer_restart_ice(run->pc);
+    if (rc != PM_OK) {
+        pm_cli_logf(&run->out, "ICE restart not possible now: %s", pm_strerror(rc));
+        return;
+    }
+    run->restarts++;
+    run->last_restart = now;
+    pm_cli_emit_event(&run->out, json_pack("{s:s, s:s, s:i}", "event", "ice_restart", "after",
+                                           pm_cli_state_name(state), "count", run->restarts));
+}
+
 static void on_state(pm_cli_peer_run *run, int state)
 {
     pm_cli_logf(&run->out, "connection %s", pm_cli_state_name(state));
-    if (state == PM_RTC_STATE_FAILED)
+    if (state == PM_RTC_STATE_DISCONNECTED)
+        maybe_restart(run, state);
+    if (state == PM_RTC_STATE_FAILED && run->opt->restart_ice)
+        maybe_restart(run, state); /* a restart can bring it back: --timeout ends the wait */
+    else if (state == PM_RTC_STATE_FAILED)
         pm_cli_run_fail(run, "peer connection failed");
     else if (state == PM_RTC_STATE_CLOSED)
         pm_cli_run_on_remote_closed(run);
+}
+
+static void on_selected_pair(pm_cli_peer_run *run)
+{
+    pm_cli_run_note_pair(run);
+    if (!run->have_pair)
+        return;
+    char local[PM_ADDR_STRLEN], remote[PM_ADDR_STRLEN];
+    pm_cli_logf(&run->out, "selected pair %s %s -> %s %s%s%s",
+                pm_rtc_candidate_type_name(run->pair.local_type),
+                pm_addr_format(&run->pair.local, local, sizeof local),
+                pm_rtc_candidate_type_name(run->pair.remote_type),
+                pm_addr_format(&run->pair.remote, remote, sizeof remote),
+                run->relay_protocol[0] ? " relay over " : "", run->relay_protocol);
+}
+
+static void on_candidate_error(pm_cli_peer_run *run, const pm_rtc_event *ev)
+{
+    pm_cli_emit_event(&run->out,
+                      json_pack("{s:s, s:s, s:i, s:s}", "event", "ice_candidate_error", "url",
+                                ev->url ? ev->url : "", "error_code", ev->error_code, "error_text",
+                                ev->error_text ? ev->error_text : ""));
 }
 
 static void on_event(pm_cli_peer_run *run, const pm_rtc_event *ev)
@@ -143,6 +189,12 @@ static void on_event(pm_cli_peer_run *run, const pm_rtc_event *ev)
         break;
     case PM_RTC_EVENT_BUFFERED_AMOUNT_LOW:
         pm_cli_run_on_buffered_low(run, ev->channel);
+        break;
+    case PM_RTC_EVENT_ICE_CANDIDATE_ERROR:
+        on_candidate_error(run, ev);
+        break;
+    case PM_RTC_EVENT_SELECTED_PAIR:
+        on_selected_pair(run);
         break;
     case PM_RTC_EVENT_CHANNEL_MESSAGE:
         break; /* pm_cli_run_pump() takes every message */
@@ -182,8 +234,10 @@ static pm_time wake_deadline(const pm_cli_peer_run *run, bool busy)
 {
     if (busy)
         return pm_now();
-    pm_time idle = pm_cli_run_idle_deadline(run);
-    return idle < run->deadline ? idle : run->deadline;
+    pm_time t = pm_cli_run_idle_deadline(run);
+    pm_time paced = pm_cli_run_next_send(run);
+    t = paced < t ? paced : t;
+    return t < run->deadline ? t : run->deadline;
 }
 
 /* Runs until the result is out; false when --timeout expired first. */
@@ -249,13 +303,22 @@ static int create_channels(pm_cli_peer_run *run)
 
 static int open_peer(pm_cli_peer_run *run)
 {
+    const pm_cli_peer_options *opt = run->opt;
     pm_rtc_config cfg;
     pm_rtc_config_default(&cfg);
-    cfg.bind_address = run->opt->bind_address;
+    cfg.bind_address = opt->bind_address;
+    pm_ice_server server = {opt->ice_urls, opt->ice_url_count, opt->ice_username,
+                            opt->ice_credential};
+    if (opt->ice_url_count) {
+        cfg.ice_servers = &server;
+        cfg.ice_server_count = 1;
+    }
+    cfg.ice_transport_policy = opt->relay_only ? PM_RTC_ICE_POLICY_RELAY : PM_RTC_ICE_POLICY_ALL;
+    cfg.turn_tls_insecure = opt->ice_tls_insecure;
     int rc = pm_rtc_peer_new(&cfg, &run->pc);
     if (rc < 0) {
-        pm_cli_run_fail(run, "cannot create a peer connection on %s: %s", cfg.bind_address,
-                        pm_strerror(rc));
+        pm_cli_run_fail(run, "cannot create a peer connection on %s: %s",
+                        cfg.bind_address ? cfg.bind_address : "every interface", pm_strerror(rc));
         return rc;
     }
     if ((rc = pm_cli_loop_add(&run->loop, run->pc)) < 0 || (rc = create_channels(run)) < 0)

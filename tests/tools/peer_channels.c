@@ -29,6 +29,38 @@ static const char *mode_name(pm_cli_peer_mode mode)
     }
 }
 
+void pm_cli_run_note_pair(pm_cli_peer_run *run)
+{
+    pm_rtc_candidate_pair cp;
+    if (!run->pc || pm_rtc_peer_get_selected_pair(run->pc, &cp) != PM_OK)
+        return;
+    run->pair = cp;
+    run->have_pair = true;
+    snprintf(run->relay_protocol, sizeof run->relay_protocol, "%s",
+             cp.relay_protocol ? cp.relay_protocol : "");
+    run->pair.relay_protocol = NULL; /* the copy above outlives the connection */
+}
+
+/* README "Events": the selected pair's types and addresses in every result. */
+static void add_pair(const pm_cli_peer_run *run, json_t *result)
+{
+    if (!run->have_pair || !result)
+        return;
+    char local[PM_ADDR_STRLEN], remote[PM_ADDR_STRLEN];
+    json_object_set_new(result, "local_candidate_type",
+                        json_string(pm_rtc_candidate_type_name(run->pair.local_type)));
+    json_object_set_new(result, "remote_candidate_type",
+                        json_string(pm_rtc_candidate_type_name(run->pair.remote_type)));
+    json_object_set_new(result, "local_candidate",
+                        json_string(pm_addr_format(&run->pair.local, local, sizeof local)));
+    json_object_set_new(result, "remote_candidate",
+                        json_string(pm_addr_format(&run->pair.remote, remote, sizeof remote)));
+    if (run->relay_protocol[0])
+        json_object_set_new(result, "relay_protocol", json_string(run->relay_protocol));
+    if (run->restarts)
+        json_object_set_new(result, "ice_restarts", json_integer(run->restarts));
+}
+
 void pm_cli_run_finish(pm_cli_peer_run *run, int exit_code, json_t *result)
 {
     if (run->finished) {
@@ -37,6 +69,8 @@ void pm_cli_run_finish(pm_cli_peer_run *run, int exit_code, json_t *result)
     }
     run->finished = true;
     run->exit_code = exit_code;
+    pm_cli_run_note_pair(run);
+    add_pair(run, result);
     pm_cli_emit_event(&run->out, result);
 }
 
@@ -247,12 +281,25 @@ void pm_cli_run_on_buffered_low(pm_cli_peer_run *run, pm_rtc_channel *handle)
 /* ---- moving data ---- */
 
 /* Returns true when the budget ran out with messages still to send. */
+pm_time pm_cli_run_next_send(const pm_cli_peer_run *run)
+{
+    if (run->opt->interval_ms <= 0 || !run->started || run->finished)
+        return PM_TIME_NEVER;
+    for (size_t i = 0; i < run->chan_count; i++)
+        if (run->chans[i].sent < (uint64_t)run->opt->send_count)
+            return run->next_send;
+    return PM_TIME_NEVER;
+}
+
 static bool send_some(pm_cli_peer_run *run, pm_cli_peer_channel *ch)
 {
     uint64_t total = (uint64_t)run->opt->send_count;
+    bool paced = run->opt->interval_ms > 0;
     for (int budget = SEND_BUDGET; ch->sent < total; budget--) {
         if (budget == 0)
             return true;
+        if (paced && pm_now() < run->next_send)
+            return false; /* the loop wakes at pm_cli_run_next_send() */
         size_t len = pm_cli_traffic_size(&run->traffic, ch->sent);
         if (!pm_cli_may_queue(ch->handle, &ch->paused, len))
             return false;
@@ -266,6 +313,8 @@ static bool send_some(pm_cli_peer_run *run, pm_cli_peer_channel *ch)
         ch->sent++;
         ch->bytes += len;
         run->last_tx = pm_now();
+        if (paced && ch == &run->chans[run->chan_count - 1])
+            run->next_send = run->last_tx + run->opt->interval_ms * 1000;
     }
     return false;
 }

@@ -17,7 +17,15 @@ static const char USAGE[] =
     "                     [--label NAME] [--protocol NAME] [--unordered]\n"
     "                     [--max-retransmits K | --max-packet-lifetime MS]\n"
     "                     [--negotiated --id K | --channels reliable,ordered,unreliable]\n"
-    "                     [--timeout S] [--bind IP]\n"
+    "                     [--timeout S] [--bind IP|any]\n"
+    "                     [--ice-server URL]... [--ice-username U --ice-credential C]\n"
+    "                     [--relay-only] [--ice-tls-insecure] [--restart-ice] [--interval MS]\n"
+    "\n"
+    "ICE servers: stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]\n"
+    "(TLS; its certificate is verified against the system CA store unless --ice-tls-insecure).\n"
+    "--relay-only gathers and pairs relay candidates only. --restart-ice (offerer): restart ICE\n"
+    "with a new offer when the connection goes disconnected or failed. --interval paces --send:\n"
+    "one message per channel every MS milliseconds.\n"
     "\n"
     "Interop peer: JSON-lines signaling on stdin/stdout, JSON events on stderr.\n"
     "Exit status: 0 success, 1 failure, 2 --timeout (default 30 s) expired, 64 usage error.\n";
@@ -61,6 +69,13 @@ enum {
     OPT_CHANNELS,
     OPT_TIMEOUT,
     OPT_BIND,
+    OPT_ICE_SERVER,
+    OPT_ICE_USERNAME,
+    OPT_ICE_CREDENTIAL,
+    OPT_RELAY_ONLY,
+    OPT_ICE_TLS_INSECURE,
+    OPT_RESTART_ICE,
+    OPT_INTERVAL,
     OPT_HELP,
 };
 
@@ -82,6 +97,13 @@ static const struct option LONG_OPTIONS[] = {
     {"channels", required_argument, NULL, OPT_CHANNELS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"bind", required_argument, NULL, OPT_BIND},
+    {"ice-server", required_argument, NULL, OPT_ICE_SERVER},
+    {"ice-username", required_argument, NULL, OPT_ICE_USERNAME},
+    {"ice-credential", required_argument, NULL, OPT_ICE_CREDENTIAL},
+    {"relay-only", no_argument, NULL, OPT_RELAY_ONLY},
+    {"ice-tls-insecure", no_argument, NULL, OPT_ICE_TLS_INSECURE},
+    {"restart-ice", no_argument, NULL, OPT_RESTART_ICE},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -157,10 +179,40 @@ static bool take_flag(int code, const char *arg, raw_flags *raw, pm_cli_peer_opt
             return true;
         return usage_error("--timeout wants seconds (0.001..86400), got \"%s\"", arg);
     case OPT_BIND:
+        if (strcmp(arg, "any") == 0) {
+            opt->bind_address = NULL;
+            return true;
+        }
         if (!pm_cli_is_numeric_ip(arg))
-            return usage_error("--bind wants a numeric IP address, got \"%s\"", arg);
+            return usage_error("--bind wants a numeric IP address or \"any\", got \"%s\"", arg);
         opt->bind_address = arg;
         return true;
+    case OPT_ICE_SERVER: {
+        pm_ice_url url;
+        if (pm_ice_url_parse(arg, &url) != PM_OK || url.scheme == PM_ICE_URL_STUNS)
+            return usage_error("--ice-server wants stun:, turn: or turns: URL, got \"%s\"", arg);
+        if (opt->ice_url_count == PM_CLI_PEER_MAX_URLS)
+            return usage_error("at most %d --ice-server URLs", PM_CLI_PEER_MAX_URLS);
+        opt->ice_urls[opt->ice_url_count++] = arg;
+        return true;
+    }
+    case OPT_ICE_USERNAME:
+        opt->ice_username = arg;
+        return true;
+    case OPT_ICE_CREDENTIAL:
+        opt->ice_credential = arg;
+        return true;
+    case OPT_RELAY_ONLY:
+        opt->relay_only = true;
+        return true;
+    case OPT_ICE_TLS_INSECURE:
+        opt->ice_tls_insecure = true;
+        return true;
+    case OPT_RESTART_ICE:
+        opt->restart_ice = true;
+        return true;
+    case OPT_INTERVAL:
+        return parse_number("--interval", arg, 0, 60000, &opt->interval_ms);
     default:
         return false;
     }
@@ -220,9 +272,27 @@ static void build_single_channel(pm_cli_peer_options *opt, const raw_flags *raw)
     spec->init.protocol = raw->protocol;
 }
 
+/* ICE server rules: TURN URLs need both credentials; relay-only needs one. */
+static bool validate_ice(const pm_cli_peer_options *opt)
+{
+    bool turn = false;
+    for (size_t i = 0; i < opt->ice_url_count; i++) {
+        pm_ice_url url;
+        pm_ice_url_parse(opt->ice_urls[i], &url);
+        turn |= url.scheme == PM_ICE_URL_TURN || url.scheme == PM_ICE_URL_TURNS;
+    }
+    if (turn && (!opt->ice_username || !opt->ice_credential))
+        return usage_error("a turn:/turns: --ice-server needs --ice-username and --ice-credential");
+    if (opt->relay_only && !turn)
+        return usage_error("--relay-only needs a turn: or turns: --ice-server");
+    return true;
+}
+
 /* Cross-flag rules of the interface, then the channel layout. */
 static bool validate(const raw_flags *raw, pm_cli_peer_options *opt)
 {
+    if (!validate_ice(opt))
+        return false;
     if (raw->offer == raw->answer)
         return usage_error("give exactly one of --offer and --answer");
     if ((int)raw->echo + (int)raw->sink + (int)(raw->send > 0) > 1)

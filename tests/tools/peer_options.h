@@ -6,7 +6,9 @@
  *        [--label NAME] [--protocol NAME] [--unordered]
  *        [--max-retransmits K | --max-packet-lifetime MS]
  *        [--negotiated --id K | --channels reliable,ordered,unreliable]
- *        [--timeout S] [--bind IP]
+ *        [--timeout S] [--bind IP|any]
+ *        [--ice-server URL]... [--ice-username U --ice-credential C] [--relay-only]
+ *        [--ice-tls-insecure] [--restart-ice] [--interval MS]
  */
 #ifndef PM_CLI_PEER_OPTIONS_H
 #define PM_CLI_PEER_OPTIONS_H
@@ -18,6 +20,7 @@
 
 #define PM_CLI_PEER_MAX_CHANNELS 3 /* --channels reliable,ordered,unreliable */
 #define PM_CLI_PEER_MAX_SIZES    64
+#define PM_CLI_PEER_MAX_URLS     8
 
 typedef enum pm_cli_peer_mode {
     PM_CLI_MODE_CONNECT, /* succeed once every channel is open */
@@ -43,7 +46,15 @@ typedef struct pm_cli_peer_options {
     size_t channel_count;
     bool accept_inband; /* answerer: adopt the first channel the offerer announces */
     double timeout_s;
-    const char *bind_address;
+    const char *bind_address; /* NULL: every interface (--bind any) */
+    /* ICE servers (one RTCIceServer entry holding every URL). */
+    const char *ice_urls[PM_CLI_PEER_MAX_URLS];
+    size_t ice_url_count;
+    const char *ice_username, *ice_credential;
+    bool relay_only;       /* iceTransportPolicy "relay" */
+    bool ice_tls_insecure; /* accept a turns: server's certificate unverified */
+    bool restart_ice;      /* offerer: restart ICE when the link goes DISCONNECTED or FAILED */
+    long interval_ms; /* send mode: at most one message per channel this often (0: no pacing) */
 } pm_cli_peer_options;
 
 /**

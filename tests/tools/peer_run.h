@@ -50,7 +50,17 @@ typedef struct pm_cli_peer_run {
     pm_time last_rx;
     bool finished; /* the "result" event was emitted */
     int exit_code;
+    /* The ICE pair carrying data, remembered (closing the connection forgets it). */
+    bool have_pair;
+    pm_rtc_candidate_pair pair;
+    char relay_protocol[8];
+    pm_time last_restart; /* --restart-ice: when we last restarted */
+    pm_time next_send;    /* --interval: when the next message may go */
+    int restarts;
 } pm_cli_peer_run;
+
+/** Remember the connection's selected pair (after a SELECTED_PAIR event). */
+void pm_cli_run_note_pair(pm_cli_peer_run *run);
 
 /** Emit the result event (taking `result`) and end the run, once; later calls only drop `result`.
  */
@@ -75,6 +85,8 @@ void pm_cli_run_on_remote_closed(pm_cli_peer_run *run);
  */
 bool pm_cli_run_pump(pm_cli_peer_run *run);
 
+/** --interval: when the next paced message is due (PM_TIME_NEVER: not pacing or done). */
+pm_time pm_cli_run_next_send(const pm_cli_peer_run *run);
 /** Send mode: when the run ends by itself after 2 s without activity; PM_TIME_NEVER otherwise. */
 pm_time pm_cli_run_idle_deadline(const pm_cli_peer_run *run);
 /** Send mode: end the run when every message is sent and the lossy channels stay silent. */

@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include "ice/ice.h"
 #include "wire/candidate.h"
+#include "wire/mdns.h"
 #include "wire/stun.h"
 
 #include <stdio.h>
@@ -56,6 +57,21 @@ struct sim {
 
 static sim S; /* large: keep it off the stack */
 
+/* The agent's next datagram for its UDP socket (nothing else is expected
+ * without relays or mDNS). */
+static bool poll_tx(pm_ice_agent *ag, pm_addr *to, const uint8_t **d, size_t *len)
+{
+    pm_ice_transmit t;
+    if (!pm_ice_poll_transmit(ag, &t))
+        return false;
+    assert_int_equal(t.kind, PM_ICE_TX_DATAGRAM);
+    assert_int_equal(t.stream, PM_ICE_STREAM_UDP);
+    *to = t.to;
+    *d = t.data;
+    *len = t.len;
+    return true;
+}
+
 static void drain_events(sim *s, int i)
 {
     peer *p = &s->p[i];
@@ -82,6 +98,9 @@ static void drain_events(sim *s, int i)
             break;
         case PM_ICE_EV_SELECTED_PAIR:
             p->selected_events++;
+            break;
+        case PM_ICE_EV_SERVER_ERROR:
+            fail_msg("unexpected server error event");
             break;
         }
     }
@@ -124,7 +143,7 @@ static void collect(sim *s)
         pm_addr to;
         const uint8_t *d;
         size_t len;
-        while (pm_ice_poll_transmit(s->p[i].ag, &to, &d, &len)) {
+        while (poll_tx(s->p[i].ag, &to, &d, &len)) {
             assert_true(pm_stun_is_stun(d, len));
             s->p[i].sent++;
             enqueue(s, i, route(s, i, &to), &s->p[i].pub, &to, d, len);
@@ -525,8 +544,11 @@ static void nomination_states(void **state)
     sim_free(s);
 }
 
-/* Two remote candidates; the better one (IPv6) never answers. The
- * controlling side nominates the IPv4 pair after a short wait, not 2 s. */
+/* Two remote candidates; the better one (a higher priority than any real
+ * host candidate) never answers. The controlling side nominates the other
+ * pair after a short wait, not 2 s. (Pairs need a local address of the
+ * remote's family: an IPv6 candidate would not be paired with this IPv4-only
+ * agent at all.) */
 static void nominate_despite_pending_better_pair(void **state)
 {
     (void)state;
@@ -537,7 +559,7 @@ static void nominate_despite_pending_better_pair(void **state)
     give_creds(s, 0, 1);
     give_creds(s, 1, 0);
     assert_int_equal(pm_ice_add_remote_candidate(s->p[0].ag,
-                                                 "candidate:9 1 udp 2130706431 2001:db8::2 2000 "
+                                                 "candidate:9 1 udp 2147483647 10.0.0.99 2000 "
                                                  "typ host",
                                                  pm_test_clock_now),
                      PM_OK);
@@ -759,11 +781,77 @@ static bool one_reply(pm_ice_agent *ag, pm_stun_msg *m, uint8_t *copy)
     pm_addr to;
     const uint8_t *d;
     size_t len;
-    if (!pm_ice_poll_transmit(ag, &to, &d, &len))
+    if (!poll_tx(ag, &to, &d, &len))
         return false;
     memcpy(copy, d, len);
     assert_int_equal(pm_stun_parse(m, copy, len), PM_OK);
     return true;
+}
+
+/* A Binding request that passes B's authentication, as anyone who saw the
+ * SDP can build it, from `from` with a transaction id of its own. */
+static void forge_check(sim *s, int victim, const pm_addr *from, uint32_t seq)
+{
+    peer *v = &s->p[victim];
+    char user[128];
+    snprintf(user, sizeof user, "%s:%s", pm_ice_local_ufrag(v->ag),
+             pm_ice_local_ufrag(s->p[1 - victim].ag));
+    uint8_t tid[12] = {0xF0};
+    pm_wr32(tid + 4, seq);
+    uint8_t buf[256];
+    pm_stun_builder b;
+    pm_stun_begin(&b, buf, sizeof buf, pm_stun_type(PM_STUN_BINDING, PM_STUN_REQUEST), tid);
+    pm_stun_add_str(&b, PM_STUN_ATTR_USERNAME, user);
+    pm_stun_add_u32(&b, PM_STUN_ATTR_PRIORITY, 0x6e0001ff); /* better than any host pair */
+    pm_stun_add_u64(&b, PM_STUN_ATTR_ICE_CONTROLLING, 1);
+    const char *pwd = pm_ice_local_pwd(v->ag);
+    int n = pm_stun_finish(&b, (const uint8_t *)pwd, strlen(pwd), true);
+    assert_true(n > 0);
+    assert_int_equal(pm_ice_handle_stun(v->ag, pm_test_clock_now, from, buf, (size_t)n), PM_OK);
+}
+
+/* Issue 14 item 3.4: ~2,900 valid checks from 200 ports (and a few other
+ * hosts) reach B after it has A's credentials but before A's candidates.
+ * Every source would be learned as a peer-reflexive pair; the table must
+ * not fill with them, so that A's real candidates still get in and ICE
+ * connects. The flood keeps going while A's candidates arrive. */
+static void prflx_flood_cannot_crowd_out_real_candidates(void **state)
+{
+    (void)state;
+    sim *s = &S;
+    sim_opts o = {.ctrl = {true, false}};
+    sim_init(s, 60, &o);
+    gather_both(s);
+    give_creds(s, 0, 1);
+    give_creds(s, 1, 0);
+    uint32_t seq = 0;
+    for (int round = 0; round < 14; round++) {
+        for (uint16_t port = 0; port < 200; port++) {
+            pm_addr from;
+            pm_addr_parse(&from, "198.51.100.7", (uint16_t)(20000 + port));
+            forge_check(s, 1, &from, seq++);
+        }
+        for (int h = 0; h < 8; h++) { /* more hosts: the cap is global too */
+            char ip[32];
+            snprintf(ip, sizeof ip, "198.51.100.%d", 100 + h);
+            pm_addr from;
+            pm_addr_parse(&from, ip, (uint16_t)(30000 + round));
+            forge_check(s, 1, &from, seq++);
+        }
+        /* Let B's triggered checks to the forged sources run (and time out). */
+        run_until(s, PM_MS(20), NULL);
+    }
+    assert_true(seq >= 2900);
+    give_cands(s, 1, 0);
+    give_cands(s, 0, 1);
+    for (uint16_t port = 0; port < 200; port++) {
+        pm_addr from;
+        pm_addr_parse(&from, "198.51.100.7", (uint16_t)(40000 + port));
+        forge_check(s, 1, &from, seq++);
+    }
+    assert_true(run_until(s, PM_SEC(10), both_completed));
+    assert_connected_to_each_other(s);
+    sim_free(s);
 }
 
 static void answering_rules(void **state)
@@ -862,7 +950,7 @@ static void answering_rules(void **state)
     n = build_req(buf, sizeof buf, user, lpwd, true, false, 0, false, 0);
     assert_int_equal(pm_ice_handle_stun(ag, now, &from, buf, (size_t)n), PM_OK);
     assert_true(pm_ice_is_controlling(ag));
-    while (pm_ice_poll_transmit(ag, &from, &(const uint8_t *){0}, &(size_t){0}))
+    while (poll_tx(ag, &from, &(const uint8_t *){0}, &(size_t){0}))
         ;
     pm_addr_parse(&from, "10.0.0.9", 9999);
 
@@ -1014,14 +1102,14 @@ static void remote_candidate_rules(void **state)
     pm_addr to;
     const uint8_t *d;
     size_t len;
-    assert_false(pm_ice_poll_transmit(ag, &to, &d, &len));
+    assert_false(poll_tx(ag, &to, &d, &len));
     assert_int_equal(pm_ice_set_remote_credentials(ag, "rrrr", "0123456789012345678901", false),
                      PM_OK);
     /* Paced: one check per Ta (50 ms), the first at once, highest priority
      * first. */
     pm_ice_handle_timeout(ag, now);
     int sent = 0;
-    while (pm_ice_poll_transmit(ag, &to, &d, &len))
+    while (poll_tx(ag, &to, &d, &len))
         sent++;
     assert_int_equal(sent, 1);
     pm_addr want;
@@ -1029,15 +1117,174 @@ static void remote_candidate_rules(void **state)
     assert_true(pm_addr_equal(&to, &want)); /* priority 1031: the largest */
     assert_int_equal(pm_ice_next_timeout(ag), now + PM_MS(50));
     pm_ice_handle_timeout(ag, now + PM_MS(49));
-    assert_false(pm_ice_poll_transmit(ag, &to, &d, &len));
+    assert_false(poll_tx(ag, &to, &d, &len));
     pm_ice_handle_timeout(ag, now + PM_MS(50));
     sent = 0;
-    while (pm_ice_poll_transmit(ag, &to, &d, &len))
+    while (poll_tx(ag, &to, &d, &len))
         sent++;
     assert_int_equal(sent, 1);
     /* The first retransmission of the first check comes 100 ms after it. */
     assert_int_equal(pm_ice_next_timeout(ag), now + PM_MS(100));
     pm_ice_agent_free(ag);
+}
+
+/* A browser's ".local" host candidate: an mDNS question goes out on the
+ * mDNS route, the answer makes it an ordinary candidate that gets checked.
+ * A name nobody answers is dropped after 5 s, after 4 questions. */
+static void mdns_candidates(void **state)
+{
+    (void)state;
+    pm_envr env;
+    pm_test_envr(&env, 81);
+    pm_addr host;
+    pm_addr_parse(&host, "10.0.0.1", 1000);
+    pm_ice_config cfg = {
+        .controlling = true, .host_addrs = &host, .host_addr_count = 1, .resolve_mdns = true};
+    pm_ice_agent *ag;
+    assert_int_equal(pm_ice_agent_new(&env, &cfg, &ag), PM_OK);
+    pm_time now = PM_SEC(1);
+    assert_int_equal(pm_ice_set_remote_credentials(ag, "rrrr", "0123456789012345678901", false),
+                     PM_OK);
+    const char *name = "9b6b7c3f-2d3c-4bd4-a0d0-6f3b6f0ed1aa.local";
+    char line[256];
+    snprintf(line, sizeof line, "candidate:1 1 udp 2122260223 %s 5000 typ host", name);
+    assert_int_equal(pm_ice_add_remote_candidate(ag, line, now), PM_OK);
+    assert_int_equal(pm_ice_add_remote_candidate(ag, line, now), PM_OK); /* again: one question */
+    assert_int_equal(pm_ice_add_remote_candidate(
+                         ag, "candidate:1 1 udp 2122260223 host.example.com 5000 typ host", now),
+                     PM_ERR_UNSUPPORTED);
+    pm_ice_transmit t;
+    assert_true(pm_ice_poll_transmit(ag, &t));
+    assert_int_equal(t.kind, PM_ICE_TX_DATAGRAM);
+    assert_int_equal(t.stream, PM_ICE_STREAM_MDNS);
+    char group[PM_ADDR_STRLEN];
+    assert_string_equal(pm_addr_format(&t.to, group, sizeof group), "224.0.0.251:5353");
+    uint8_t q[512];
+    size_t qlen = t.len;
+    memcpy(q, t.data, qlen);
+    assert_false(pm_ice_poll_transmit(ag, &t));
+    /* Our question looped back is ignored; the answer is not a check yet. */
+    assert_int_equal(pm_ice_handle_mdns(ag, now, q, qlen), PM_OK);
+    assert_false(pm_ice_poll_transmit(ag, &t));
+    /* The answer: the question's name with an A record. */
+    uint8_t r[512];
+    memcpy(r, q, qlen);
+    pm_wr16(r + 2, 0x8400);
+    pm_wr16(r + 4, 0);
+    pm_wr16(r + 6, 1);
+    size_t off = 12;
+    memcpy(r + off, q + 12, strlen(name) + 2);
+    off += strlen(name) + 2;
+    const uint8_t ip[4] = {10, 0, 0, 77};
+    pm_wr16(r + off, PM_MDNS_TYPE_A);
+    pm_wr16(r + off + 2, 0x8001);
+    pm_wr32(r + off + 4, 120);
+    pm_wr16(r + off + 8, 4);
+    memcpy(r + off + 10, ip, 4);
+    off += 14;
+    assert_int_equal(pm_ice_handle_mdns(ag, now, r, off), PM_OK);
+    assert_int_equal(pm_ice_handle_timeout(ag, now), PM_OK);
+    assert_true(pm_ice_poll_transmit(ag, &t)); /* the check */
+    assert_int_equal(t.stream, PM_ICE_STREAM_UDP);
+    char to[PM_ADDR_STRLEN];
+    assert_string_equal(pm_addr_format(&t.to, to, sizeof to), "10.0.0.77:5000");
+
+    /* Nobody answers another name: 4 questions, dropped at 5 s. */
+    snprintf(line, sizeof line, "candidate:2 1 udp 2122260223 other-%s 5001 typ host", name);
+    assert_int_equal(pm_ice_add_remote_candidate(ag, line, now), PM_OK);
+    int questions = 0;
+    pm_time t0 = now;
+    while (now < t0 + PM_SEC(8)) {
+        while (pm_ice_poll_transmit(ag, &t))
+            questions += t.stream == PM_ICE_STREAM_MDNS;
+        pm_time next = pm_ice_next_timeout(ag);
+        if (next > t0 + PM_SEC(8))
+            break;
+        now = PM_MAX(next, now + 1);
+        pm_ice_handle_timeout(ag, now);
+    }
+    assert_int_equal(questions, 4);
+    pm_ice_agent_free(ag);
+}
+
+/* A remote candidate of a family we have no address of gets no pair. */
+static void no_pair_across_families(void **state)
+{
+    (void)state;
+    pm_envr env;
+    pm_test_envr(&env, 82);
+    pm_addr host;
+    pm_addr_parse(&host, "10.0.0.1", 1000);
+    pm_ice_config cfg = {.controlling = true, .host_addrs = &host, .host_addr_count = 1};
+    pm_ice_agent *ag;
+    assert_int_equal(pm_ice_agent_new(&env, &cfg, &ag), PM_OK);
+    assert_int_equal(pm_ice_set_remote_credentials(ag, "rrrr", "0123456789012345678901", false),
+                     PM_OK);
+    assert_int_equal(pm_ice_add_remote_candidate(
+                         ag, "candidate:1 1 udp 2130706431 2001:db8::2 2000 typ host", PM_SEC(1)),
+                     PM_OK);
+    pm_ice_remote_gathering_done(ag);
+    pm_ice_handle_timeout(ag, PM_SEC(1));
+    pm_ice_transmit t;
+    assert_false(pm_ice_poll_transmit(ag, &t));
+    assert_int_equal(pm_ice_get_state(ag), PM_ICE_NEW);
+    pm_ice_agent_free(ag);
+}
+
+/* ICE restart (RFC 8445 9): new credentials; until the remote restarts
+ * too, its checks with our old credentials are still answered (consent
+ * holds); then a new check list connects again. */
+static void restart_keeps_consent(void **state)
+{
+    (void)state;
+    sim *s = &S;
+    sim_opts o = {.ctrl = {true, false}};
+    sim_init(s, 83, &o);
+    gather_both(s);
+    give_creds(s, 0, 1);
+    give_creds(s, 1, 0);
+    give_cands(s, 0, 1);
+    give_cands(s, 1, 0);
+    assert_true(run_until(s, PM_SEC(5), both_completed));
+    char old_ufrag[16];
+    snprintf(old_ufrag, sizeof old_ufrag, "%s", pm_ice_local_ufrag(s->p[0].ag));
+    s->p[0].ncands = 0;
+    s->p[0].gathered = false;
+    assert_int_equal(pm_ice_restart(s->p[0].ag, pm_test_clock_now), PM_OK);
+    assert_true(pm_ice_restarting(s->p[0].ag));
+    assert_string_not_equal(pm_ice_local_ufrag(s->p[0].ag), old_ufrag);
+    collect(s);
+    assert_int_equal(s->p[0].ncands, 1); /* the host candidate, reported again */
+    /* 20 s before the remote hears of it: B's consent keeps working. */
+    run_until(s, PM_SEC(20), NULL);
+    assert_true(both_completed(s));
+    /* New credentials without a restart are refused; with one, checks start over. */
+    s->p[1].ncands = 0;
+    s->p[1].gathered = false;
+    assert_int_equal(pm_ice_set_remote_credentials(s->p[1].ag, pm_ice_local_ufrag(s->p[0].ag),
+                                                   pm_ice_local_pwd(s->p[0].ag), false),
+                     PM_ERR_STATE);
+    assert_int_equal(pm_ice_restart(s->p[1].ag, pm_test_clock_now), PM_OK);
+    collect(s);
+    give_creds(s, 0, 1);
+    give_creds(s, 1, 0);
+    assert_false(pm_ice_restarting(s->p[0].ag));
+    /* Data keeps its path while the new check list runs. */
+    assert_true(pm_ice_selected_remote(s->p[0].ag, NULL));
+    give_cands(s, 0, 1);
+    give_cands(s, 1, 0);
+    assert_true(run_until(s, PM_SEC(5), both_completed));
+    assert_connected_to_each_other(s);
+    /* Old credentials are forgotten now. */
+    uint8_t buf[512];
+    char user[64];
+    snprintf(user, sizeof user, "%s:%s", old_ufrag, pm_ice_local_ufrag(s->p[1].ag));
+    int n =
+        build_req(buf, sizeof buf, user, pm_ice_local_pwd(s->p[0].ag), true, false, 5, false, 0);
+    assert_int_equal(
+        pm_ice_handle_stun(s->p[0].ag, pm_test_clock_now, &s->p[1].pub, buf, (size_t)n),
+        PM_ERR_AUTH);
+    sim_free(s);
 }
 
 static void local_candidates(void **state)
@@ -1135,7 +1382,7 @@ static void garbage_input(void **state)
     assert_int_equal(
         pm_ice_handle_stun(s->p[0].ag, pm_test_clock_now, &s->p[1].pub, buf, (size_t)n), PM_OK);
     /* Still fine afterwards. */
-    while (pm_ice_poll_transmit(s->p[0].ag, &(pm_addr){0}, &(const uint8_t *){0}, &(size_t){0}))
+    while (poll_tx(s->p[0].ag, &(pm_addr){0}, &(const uint8_t *){0}, &(size_t){0}))
         ;
     run_until(s, PM_SEC(20), NULL);
     assert_true(both_completed(s));
@@ -1209,9 +1456,13 @@ int main(void)
         cmocka_unit_test(lossy_connect),
         cmocka_unit_test(remote_never_answers),
         cmocka_unit_test(consent_loss_and_recovery),
+        cmocka_unit_test(prflx_flood_cannot_crowd_out_real_candidates),
         cmocka_unit_test(answering_rules),
         cmocka_unit_test(non_symmetric_response),
         cmocka_unit_test(remote_candidate_rules),
+        cmocka_unit_test(mdns_candidates),
+        cmocka_unit_test(no_pair_across_families),
+        cmocka_unit_test(restart_keeps_consent),
         cmocka_unit_test(local_candidates),
         cmocka_unit_test(garbage_input),
         cmocka_unit_test(no_steady_state_malloc),

@@ -589,8 +589,17 @@ static void test_disconnect_grace(void **state)
     assert_string_equal(poll_events(m), "");
     pm_test_clock_now = t0 + PM_SEC(25);
     assert_string_equal(poll_events(m), "-3");
-    /* FAILED is never given grace. */
+    /* FAILED by ICE alone (channels still open): the same grace, for an
+     * ICE restart; it recovers to CONNECTED. */
+    pm_time t1 = pm_test_clock_now;
     b->state = PM_RTC_STATE_FAILED;
+    assert_string_equal(poll_events(m), "");
+    assert_int_equal(pm_mesh_next_timeout(m), t1 + PM_SEC(5));
+    b->state = PM_RTC_STATE_CONNECTED;
+    assert_string_equal(poll_events(m), "");
+    /* FAILED with a channel gone is never given grace. */
+    b->state = PM_RTC_STATE_FAILED;
+    b->ch[0] = PM_RTC_CHANNEL_CLOSED;
     assert_string_equal(poll_events(m), "-4");
     pm_mesh_free(m);
 }

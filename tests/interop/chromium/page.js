@@ -45,14 +45,23 @@ async function start(config) {
   if (conf.text) patternText = new TextDecoder().decode(patternBytes); // printable ASCII: 1 char = 1 byte
 
   // Chromium gathers loopback candidates (with --allow-loopback-in-peer-connection)
-  // only for a page that holds a media permission; the fake device grants one.
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-  stream.getTracks().forEach((t) => t.stop());
-  log('media permission granted');
+  // and shows real host addresses only to a page that holds a media
+  // permission; the fake device grants one. --mdns: no permission, so host
+  // candidates carry ".local" names (Chromium's default).
+  if (!conf.mdns) {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    stream.getTracks().forEach((t) => t.stop());
+    log('media permission granted');
+  }
 
-  pc = new RTCPeerConnection({ iceServers: [] });
+  pc = new RTCPeerConnection({ iceServers: conf.iceServers, iceTransportPolicy: conf.relayOnly ? 'relay' : 'all' });
   pc.onicecandidate = onLocalCandidate;
-  pc.oniceconnectionstatechange = () => log('ice ' + pc.iceConnectionState);
+  pc.onicecandidateerror = (e) => report('event', { event: 'ice_candidate_error', url: e.url,
+    error_code: e.errorCode, error_text: e.errorText });
+  pc.oniceconnectionstatechange = () => {
+    log('ice ' + pc.iceConnectionState);
+    if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') notePair();
+  };
   pc.onconnectionstatechange = () => {
     log('peer connection ' + pc.connectionState);
     if (pc.connectionState === 'failed') fail('peer connection failed');
@@ -93,9 +102,16 @@ function onLocalCandidate(e) {
     msg = { type: 'candidate', candidate: '', sdpMid: currentMid() }; // gathering complete
   } else {
     if (!e.candidate.candidate) return; // a per-transport end marker; the null event follows
-    // Signal UDP 127.0.0.1 only: the tests must not involve other interfaces.
+    // Signal UDP only, and host candidates only of the address the test
+    // gave (127.0.0.1 by default; --bind; ".local" names with --mdns):
+    // the tests must not involve other interfaces.
     const f = e.candidate.candidate.split(' ');
-    if (f.length < 8 || f[2].toLowerCase() !== 'udp' || f[4] !== '127.0.0.1') return;
+    if (f.length < 8 || f[2].toLowerCase() !== 'udp') return;
+    if (f[7] === 'host') {
+      const want = conf.bind === 'any' || f[4] === (conf.bind ?? '127.0.0.1') ||
+        (conf.mdns && f[4].endsWith('.local'));
+      if (!want) return;
+    }
     msg = { type: 'candidate', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid };
   }
   if (localDescSent) report('signal', msg);
@@ -313,12 +329,32 @@ function fail(error) {
   finish(1, { ok: false, error: String(error) });
 }
 
+// The selected candidate pair (README "Events"), remembered: closing forgets it.
+let pairInfo = {};
+async function notePair() {
+  const stats = await pc.getStats();
+  let pair = null;
+  stats.forEach((r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+  });
+  if (!pair) stats.forEach((r) => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r; });
+  if (!pair) return;
+  const l = stats.get(pair.localCandidateId), r = stats.get(pair.remoteCandidateId);
+  if (!l || !r) return;
+  pairInfo = { local_candidate_type: l.candidateType, remote_candidate_type: r.candidateType,
+    local_candidate: `${l.address ?? l.ip}:${l.port}`, remote_candidate: `${r.address ?? r.ip}:${r.port}` };
+  if (l.candidateType === 'relay' && l.relayProtocol) pairInfo.relay_protocol = l.relayProtocol;
+  log(`selected pair ${pairInfo.local_candidate_type} ${pairInfo.local_candidate} -> ` +
+      `${pairInfo.remote_candidate_type} ${pairInfo.remote_candidate}`);
+}
+
 // Report once; reset our streams, give the remote a moment to reset its side,
 // close the connection and tell peer.js to exit.
 async function finish(code, fields) {
   if (finished) return;
   finished = true;
-  report('event', { event: 'result', ...fields });
+  if (pc && !pairInfo.local_candidate_type) await notePair().catch(() => {});
+  report('event', { event: 'result', ...fields, ...pairInfo });
   chans.forEach((c) => c.dc.readyState === 'open' && c.dc.close());
   const until = performance.now() + CLOSE_WAIT_MS;
   while (performance.now() < until && !chans.every((c) => c.dc.readyState === 'closed')) {

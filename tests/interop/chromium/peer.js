@@ -23,7 +23,7 @@ const nowMs = () => Math.round(performance.now() * 10) / 10; // since this proce
 const log = (text) => process.stderr.write(`[chromium ${nowMs().toFixed(1).padStart(8)}ms] ${text}\n`);
 const emit = (ev) => process.stderr.write(JSON.stringify({ ...ev, ms: nowMs() }) + '\n');
 
-const BROWSER_FLAGS = [
+const BASE_FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
   '--mute-audio', '--disable-extensions',
   // Nothing but the test may use the network (and no QUIC probing).
@@ -32,17 +32,22 @@ const BROWSER_FLAGS = [
   // Timers in a headless page must not be throttled: the test paces on them.
   '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
   '--disable-backgrounding-occluded-windows',
-  // Loopback host candidates: allowed by the first switch, but offered only to
-  // a page holding a media permission (page.js asks; the fake UI grants it),
-  // and with real addresses rather than mDNS names.
+  '--remote-debugging-pipe',
+];
+// Loopback host candidates: allowed by the first switch, but offered only to
+// a page holding a media permission (page.js asks; the fake UI grants it),
+// and with real addresses rather than mDNS names. --mdns leaves all of this
+// out: Chromium's defaults, host addresses hidden behind ".local" names.
+const REAL_ADDRESS_FLAGS = [
   '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  '--remote-debugging-pipe',
 ];
 
 const USAGE = 'usage: chromium-peer (--offer|--answer) [--echo|--sink|--send N [--size B,...] [--text]] ' +
   '[--label L] [--protocol P] [--unordered] [--max-retransmits K|--max-packet-lifetime MS] ' +
-  '[--negotiated --id K|--channels reliable,ordered,unreliable] [--timeout S]';
+  '[--negotiated --id K|--channels reliable,ordered,unreliable] [--timeout S] ' +
+  '[--ice-server URL]... [--ice-username U --ice-credential C] [--relay-only] [--ice-tls-insecure] ' +
+  '[--bind IP|any] [--mdns]';
 
 function usage(problem) {
   process.stderr.write(`chromium-peer: ${problem}\n${USAGE}\n`);
@@ -50,16 +55,23 @@ function usage(problem) {
 }
 
 function parseCommandLine(argv) {
-  const flags = new Set(['offer', 'answer', 'echo', 'sink', 'text', 'unordered', 'negotiated']);
+  const flags = new Set(['offer', 'answer', 'echo', 'sink', 'text', 'unordered', 'negotiated', 'relay-only',
+    'ice-tls-insecure', 'mdns']);
   const valued = new Set(['send', 'size', 'label', 'protocol', 'max-retransmits', 'max-packet-lifetime', 'id',
-    'channels', 'timeout']);
-  const o = {};
+    'channels', 'timeout', 'ice-username', 'ice-credential', 'bind']);
+  const o = { urls: [] };
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
     if (!m) usage(`unexpected argument ${argv[i]}`);
     const [, name, inline] = m;
     if (flags.has(name) && inline === undefined) o[name] = true;
-    else if (valued.has(name)) {
+    else if (name === 'ice-server') {
+      const v = inline !== undefined ? inline : argv[++i];
+      if (!/^(stun:[^?]+|turn:[^?]+(\?transport=(udp|tcp))?|turns:[^?]+(\?transport=tcp)?)$/.test(v || '')) {
+        usage(`bad --ice-server ${JSON.stringify(v)}`);
+      }
+      o.urls.push(v);
+    } else if (valued.has(name)) {
       const v = inline !== undefined ? inline : argv[++i];
       if (v === undefined) usage(`--${name} needs a value`);
       o[name] = v;
@@ -78,7 +90,14 @@ function parseCommandLine(argv) {
     maxRetransmits: int('max-retransmits', 0, 65535), maxPacketLifeTime: int('max-packet-lifetime', 0, 65535),
     negotiated: !!o.negotiated, id: int('id', 0, 65534), channels: o.channels ? o.channels.split(',') : null,
     timeout: o.timeout === undefined ? 30 : Number(o.timeout),
+    iceServers: o.urls.length ? [{ urls: o.urls, username: o['ice-username'], credential: o['ice-credential'] }] : [],
+    relayOnly: !!o['relay-only'], tlsInsecure: !!o['ice-tls-insecure'], mdns: !!o.mdns, bind: o.bind ?? null,
   };
+  const turn = o.urls.some((u) => /^turns?:/.test(u));
+  if (turn && (!o['ice-username'] || !o['ice-credential'])) {
+    usage('a turn:/turns: --ice-server needs --ice-username and --ice-credential');
+  }
+  if (conf.relayOnly && !turn) usage('--relay-only needs a turn:/turns: --ice-server');
   if (!!o.offer === !!o.answer) usage('need exactly one of --offer, --answer');
   if (conf.echo + conf.sink + (conf.send > 0) > 1) usage('at most one of --echo, --sink, --send');
   if (conf.sizes.some((n) => !Number.isSafeInteger(n))) usage('--size takes byte counts separated by commas');
@@ -153,6 +172,9 @@ const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-chromium-peer-'));
 // The browser gets a process group of its own, so that its helper processes
 // (zygote, renderer, network service, crash handler) can be stopped with it
 // without touching anything else.
+const BROWSER_FLAGS = [...BASE_FLAGS, ...(conf.mdns ? [] : REAL_ADDRESS_FLAGS),
+  // Test TURN servers have self-signed certificates (Chromium verifies against its own store).
+  ...(conf.tlsInsecure ? ['--ignore-certificate-errors'] : [])];
 const browser = childProcess.spawn(browserPath, [...BROWSER_FLAGS, `--user-data-dir=${profile}`, 'about:blank'], {
   stdio: ['ignore', 'ignore', process.env.CHROMIUM_LOG ? 'inherit' : 'ignore', 'pipe', 'pipe'],
   detached: true,

@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -77,6 +78,44 @@ type options struct {
 	channels            []string
 	timeout             time.Duration
 	maxSize, period, c0 int
+	// ICE servers (one RTCIceServer holding every URL) and policy.
+	iceURLs     []string
+	iceUser     string
+	iceCred     string
+	relayOnly   bool
+	tlsInsecure bool
+	bind        string // "" = 127.0.0.1 only; "any" = every IPv4 address; else that address
+}
+
+// urlList collects the repeatable --ice-server flag.
+type urlList []string
+
+func (l *urlList) String() string     { return strings.Join(*l, ",") }
+func (l *urlList) Set(v string) error { *l = append(*l, v); return nil }
+
+// tlsDialer dials TURN-over-TCP connections for pion (SettingEngine.
+// SetICEProxyDialer) and does TLS itself for turns: servers, so that
+// --ice-tls-insecure can skip verification (pion 3.1 has no switch for it).
+type tlsDialer struct {
+	tlsHosts map[string]string // "host:port" -> host, for turns: URLs
+	insecure bool
+}
+
+func (d tlsDialer) Dial(network, addr string) (net.Conn, error) {
+	conn, err := net.Dial(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	host, isTLS := d.tlsHosts[addr]
+	if !isTLS {
+		return conn, nil
+	}
+	tc := tls.Client(conn, &tls.Config{ServerName: host, InsecureSkipVerify: d.insecure}) //nolint:gosec // test servers
+	if err := tc.Handshake(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 var (
@@ -159,6 +198,13 @@ func parseOptions() *options {
 	fs.IntVar(&o.id, "id", -1, "stream id of the negotiated channel")
 	kinds := fs.String("channels", "", "Godot channels: reliable,ordered,unreliable")
 	secs := fs.Float64("timeout", 30, "give up (exit 2) after this many seconds")
+	var urls urlList
+	fs.Var(&urls, "ice-server", "STUN/TURN server URL (repeatable)")
+	fs.StringVar(&o.iceUser, "ice-username", "", "username for turn:/turns: servers")
+	fs.StringVar(&o.iceCred, "ice-credential", "", "credential for turn:/turns: servers")
+	fs.BoolVar(&o.relayOnly, "relay-only", false, "iceTransportPolicy relay")
+	fs.BoolVar(&o.tlsInsecure, "ice-tls-insecure", false, "accept a turns: certificate unverified")
+	fs.StringVar(&o.bind, "bind", "", "IPv4 address for host candidates (default 127.0.0.1; any = all)")
 	fs.SetOutput(os.Stderr)
 	fs.Usage = func() {} // usage() below says it once
 
@@ -166,7 +212,9 @@ func parseOptions() *options {
 		fmt.Fprintf(os.Stderr, "pion-peer: %s\n", msg)
 		fmt.Fprintln(os.Stderr, "usage: pion-peer (--offer|--answer) [--echo|--sink|--send N [--size B,...] [--text]] "+
 			"[--label L] [--protocol P] [--unordered] [--max-retransmits K|--max-packet-lifetime MS] "+
-			"[--negotiated --id K|--channels reliable,ordered,unreliable] [--timeout S]")
+			"[--negotiated --id K|--channels reliable,ordered,unreliable] [--timeout S] "+
+			"[--ice-server URL]... [--ice-username U --ice-credential C] [--relay-only] "+
+			"[--ice-tls-insecure] [--bind IP|any]")
 		os.Exit(exitUsage)
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -211,6 +259,24 @@ func parseOptions() *options {
 	if *secs <= 0 {
 		usage("--timeout must be positive")
 	}
+	hasTURN := false
+	for _, raw := range urls {
+		u, err := ice.ParseURL(raw)
+		if err != nil || u.Scheme == ice.SchemeTypeSTUNS {
+			usage("bad --ice-server " + strconv.Quote(raw))
+		}
+		hasTURN = hasTURN || u.Scheme == ice.SchemeTypeTURN || u.Scheme == ice.SchemeTypeTURNS
+	}
+	o.iceURLs = urls
+	if hasTURN && (o.iceUser == "" || o.iceCred == "") {
+		usage("a turn:/turns: --ice-server needs --ice-username and --ice-credential")
+	}
+	if o.relayOnly && !hasTURN {
+		usage("--relay-only needs a turn:/turns: --ice-server")
+	}
+	if o.bind != "" && o.bind != "any" && net.ParseIP(o.bind).To4() == nil {
+		usage("--bind wants an IPv4 address or any")
+	}
 	o.timeout = time.Duration(*secs * float64(time.Second))
 	// Payload byte j of message i is c0 + (i + j) mod period.
 	o.period, o.c0 = 256, 0
@@ -241,9 +307,10 @@ type channel struct {
 }
 
 type peer struct {
-	o       *options
-	pattern []byte // message i is pattern[i%period:][:size]
-	pc      *webrtc.PeerConnection
+	pairInfo []field // the selected ICE pair, remembered once known (README "Events")
+	o        *options
+	pattern  []byte // message i is pattern[i%period:][:size]
+	pc       *webrtc.PeerConnection
 
 	mu            sync.Mutex
 	chans         []*channel
@@ -294,22 +361,52 @@ func (p *peer) setup() error {
 	}
 	se.LoggerFactory = lf
 	se.DetachDataChannels()
-	// Loopback only: UDP4 host candidates on 127.0.0.1, no mDNS names.
+	// UDP4 host candidates on 127.0.0.1 only (or --bind's address), no mDNS names.
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.To4() != nil && ip.IsLoopback() })
+	switch bind := p.o.bind; bind {
+	case "":
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.To4() != nil && ip.IsLoopback() })
+	case "any":
+		se.SetIPFilter(func(ip net.IP) bool { return ip.To4() != nil && !ip.IsLoopback() })
+	default:
+		want := net.ParseIP(bind)
+		se.SetIncludeLoopbackCandidate(want.IsLoopback())
+		se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(want) })
+	}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	// The remote's first check often arrives before its trickled candidate,
 	// making a peer-reflexive pair; nominate it without pion's 1 s wait.
 	se.SetPrflxAcceptanceMinWait(0)
 
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	cfg := webrtc.Configuration{}
+	if len(p.o.iceURLs) > 0 {
+		cfg.ICEServers = []webrtc.ICEServer{{URLs: p.o.iceURLs, Username: p.o.iceUser,
+			Credential: p.o.iceCred, CredentialType: webrtc.ICECredentialTypePassword}}
+		dialer := tlsDialer{tlsHosts: map[string]string{}, insecure: p.o.tlsInsecure}
+		for _, raw := range p.o.iceURLs {
+			if u, err := ice.ParseURL(raw); err == nil && u.Scheme == ice.SchemeTypeTURNS {
+				dialer.tlsHosts[net.JoinHostPort(u.Host, strconv.Itoa(u.Port))] = u.Host
+			}
+		}
+		se.SetICEProxyDialer(dialer) // TCP (and TLS) to the TURN servers
+	}
+	if p.o.relayOnly {
+		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+		se.SetRelayAcceptanceMinWait(0) // nothing better than a relay pair can turn up
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(cfg)
 	if err != nil {
 		return err
 	}
 	p.pc = pc
 	pc.OnICECandidate(p.onLocalCandidate)
-	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) { logf("ice %s", s) })
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		logf("ice %s", s)
+		if s == webrtc.ICEConnectionStateConnected || s == webrtc.ICEConnectionStateCompleted {
+			go p.notePair() // GetStats runs on the agent's loop: not from its callback
+		}
+	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		logf("peer connection %s", s)
 		if s == webrtc.PeerConnectionStateFailed {
@@ -797,6 +894,31 @@ func (p *peer) fail(msg string) {
 }
 
 // finish reports the result once, then closes everything and exits.
+// notePair remembers the selected candidate pair: types, addresses and, for
+// a relay, the protocol to the TURN server (only in the stats).
+func (p *peer) notePair() {
+	pair, err := p.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return
+	}
+	info := []field{{"local_candidate_type", pair.Local.Typ.String()},
+		{"remote_candidate_type", pair.Remote.Typ.String()},
+		{"local_candidate", net.JoinHostPort(pair.Local.Address, strconv.Itoa(int(pair.Local.Port)))},
+		{"remote_candidate", net.JoinHostPort(pair.Remote.Address, strconv.Itoa(int(pair.Remote.Port)))}}
+	if pair.Local.Typ == webrtc.ICECandidateTypeRelay {
+		for _, st := range p.pc.GetStats() {
+			if c, ok := st.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeLocalCandidate &&
+				c.IP == pair.Local.Address && c.Port == int32(pair.Local.Port) && c.RelayProtocol != "" {
+				info = append(info, field{"relay_protocol", c.RelayProtocol})
+			}
+		}
+	}
+	logf("selected pair %s %s -> %s %s", pair.Local.Typ, info[2].v, pair.Remote.Typ, info[3].v)
+	p.mu.Lock()
+	p.pairInfo = info
+	p.mu.Unlock()
+}
+
 func (p *peer) finish(code int, fields ...field) {
 	p.mu.Lock()
 	if p.finished {
@@ -805,6 +927,7 @@ func (p *peer) finish(code int, fields ...field) {
 	}
 	p.finished = true
 	chans := append([]*channel(nil), p.chans...)
+	fields = append(fields, p.pairInfo...)
 	p.mu.Unlock()
 	event("result", fields...)
 	go func() {
