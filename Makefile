@@ -17,7 +17,7 @@ deps-build:
 	bash scripts/install-deps.sh build
 
 deps:
-	bash scripts/install-deps.sh build interop wasm
+	bash scripts/install-deps.sh build test interop wasm
 
 deps-wasm:
 	bash scripts/install-deps.sh wasm

@@ -22,6 +22,8 @@ typedef struct pm_cli_link {
 int pm_cli_link_new(pm_cli_link *link, const char *bind_address);
 /** The same from one configuration for both peers. */
 int pm_cli_link_new_cfg(pm_cli_link *link, const pm_rtc_config *cfg);
+/** The same with Godot's mesh channels instead (bench_link_godot.c): ch[] is "reliable". */
+int pm_cli_link_new_godot(pm_cli_link *link, const char *bind_address);
 void pm_cli_link_free(pm_cli_link *link);
 
 /**

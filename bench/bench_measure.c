@@ -10,9 +10,17 @@
 
 int pm_cli_open_link(pm_cli_link *link, pm_cli_loop *loop, const pm_rtc_config *cfg)
 {
+    return pm_cli_open_link_rewritten(link, loop, cfg, NULL, NULL);
+}
+
+int pm_cli_open_link_rewritten(pm_cli_link *link, pm_cli_loop *loop, const pm_rtc_config *cfg,
+                               pm_cli_candidate_fn rewrite, void *rewrite_ud)
+{
     int rc = pm_cli_link_new_cfg(link, cfg);
     if (rc < 0)
         return rc;
+    link->pair.rewrite = rewrite;
+    link->pair.rewrite_ud = rewrite_ud;
     pm_cli_loop_clear(loop);
     rc = pm_cli_pair_watch(&link->pair, loop);
     if (rc == PM_OK)

@@ -20,6 +20,10 @@
 /** Create a link from `cfg` (both peers), register it with `loop` and open
  *  its channel. On failure nothing is left allocated (and it is said why). */
 int pm_cli_open_link(pm_cli_link *link, pm_cli_loop *loop, const pm_rtc_config *cfg);
+/** The same with each candidate going through `rewrite` (local_pair.h), e.g.
+ *  to put bench_netem.h's forwarder in the path; NULL: as they are. */
+int pm_cli_open_link_rewritten(pm_cli_link *link, pm_cli_loop *loop, const pm_rtc_config *cfg,
+                               pm_cli_candidate_fn rewrite, void *rewrite_ud);
 void pm_cli_close_link(pm_cli_link *link, pm_cli_loop *loop);
 
 typedef struct pm_cli_throughput {

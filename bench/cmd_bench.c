@@ -5,14 +5,18 @@
  * benchmark step has work). One JSON line per benchmark on stdout.
  *
  *   throughput  goodput of 65535-byte messages on one reliable channel,
- *               measured at the receiver from the first byte received
+ *               measured at the receiver from the first byte received;
+ *               with --rtt/--loss through a delaying, lossy UDP forwarder
+ *               (bench_netem.c) that lengthens and damages the path
  *   setup       offer created -> channel open on both sides, sequential
  *               connections, each a new pair (process-wide certificate)
  *   latency     round trip of 100-byte messages, one at a time
- *   memory      resident-set growth per peer connection object
+ *   memory      resident-set growth per peer connection object (--godot:
+ *               with the three channels of Godot's WebRTC mesh)
  */
 #include "bench_link.h"
 #include "bench_measure.h"
+#include "bench_netem.h"
 #include "bench_stats.h"
 #include "bench_threads.h"
 #include "cli.h"
@@ -30,6 +34,7 @@
 
 static const char USAGE[] =
     "usage: peermesh bench [throughput|setup|latency|memory|all] [--seconds S] [--connections N]\n"
+    "                      [--threads 1|2] [--rtt MS] [--loss PCT] [--godot]\n"
     "       peermesh bench mesh --peers N (see `peermesh bench mesh --help`)\n"
     "       peermesh bench enet (see `peermesh bench enet --help`)\n"
     "       peermesh bench rpc (see `peermesh bench rpc --help`)\n"
@@ -40,13 +45,21 @@ static const char USAGE[] =
     "  --threads T      throughput: 2 = sender and receiver on their own threads (default),\n"
     "                   1 = both peers polled by one thread\n"
     "  --connections N  setup: connections made; memory: pairs opened (default 50)\n"
-    "  --bind IP        address the peers bind to (default 127.0.0.1)\n";
+    "  --bind IP        address the peers bind to (default 127.0.0.1)\n"
+    "  --rtt MS         throughput: through a forwarder adding MS of round trip (0..1000)\n"
+    "  --loss PCT       throughput: the forwarder drops PCT percent of datagrams each way\n"
+    "                   (0..50; e.g. 0.1); either option puts it in the path\n"
+    "  --godot          memory: each pair with the three negotiated channels of Godot's\n"
+    "                   WebRTC mesh instead of one in-band channel\n";
 
 typedef struct bench_options {
     double seconds;
     long connections;
     const char *bind_address;
     long threads;
+    double rtt_ms, loss_pct;
+    bool netem; /* --rtt or --loss given */
+    bool godot; /* --godot: memory pairs carry Godot's mesh channels */
 } bench_options;
 
 typedef int (*bench_fn)(const bench_options *opt);
@@ -55,12 +68,24 @@ static const pm_cli_command CMD = {.name = "bench", .usage = USAGE};
 
 /* ---- link helpers ---- */
 
-static int open_link(pm_cli_link *link, pm_cli_loop *loop, const bench_options *opt)
+static bool netem_rewrite(void *ud, int side, char *candidate, size_t cap)
+{
+    return pm_cli_netem_rewrite(ud, side, candidate, cap);
+}
+
+/* Open one link (through `netem` when not NULL). */
+static int open_link_via(pm_cli_link *link, pm_cli_loop *loop, const bench_options *opt,
+                         pm_cli_netem *netem)
 {
     pm_rtc_config cfg;
     pm_rtc_config_default(&cfg);
     cfg.bind_address = opt->bind_address;
-    return pm_cli_open_link(link, loop, &cfg);
+    return pm_cli_open_link_rewritten(link, loop, &cfg, netem ? netem_rewrite : NULL, netem);
+}
+
+static int open_link(pm_cli_link *link, pm_cli_loop *loop, const bench_options *opt)
+{
+    return open_link_via(link, loop, opt, NULL);
 }
 
 /* ---- throughput ---- */
@@ -78,7 +103,12 @@ static int bench_throughput(const bench_options *opt)
         message[i] = (uint8_t)i;
     pm_cli_throughput st = {.message = message};
     pm_time span = (pm_time)(opt->seconds * 1e6), window = 0;
-    int rc = open_link(&link, &loop, opt);
+    pm_cli_netem *netem = NULL;
+    int rc = opt->netem ? pm_cli_netem_new(opt->bind_address, (pm_time)(opt->rtt_ms * 1000),
+                                           opt->loss_pct / 100, 1, &netem)
+                        : PM_OK;
+    if (rc == PM_OK)
+        rc = open_link_via(&link, &loop, opt, netem);
     if (rc == PM_OK) {
         if (opt->threads == 2) {
             /* Each peer is then polled only by its own thread. */
@@ -93,12 +123,21 @@ static int bench_throughput(const bench_options *opt)
     }
     if (rc == PM_OK) {
         double seconds = (double)window / 1e6;
-        pm_cli_print_json(
-            json_pack("{s:s, s:o, s:I, s:o, s:i, s:i}", "bench", "throughput", "mb_per_s",
-                      pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
-                      (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
-                      "message_size", THROUGHPUT_MESSAGE, "threads", (int)opt->threads));
+        json_t *out = json_pack("{s:s, s:o, s:I, s:o, s:i, s:i}", "bench", "throughput", "mb_per_s",
+                                pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
+                                (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
+                                "message_size", THROUGHPUT_MESSAGE, "threads", (int)opt->threads);
+        if (netem) {
+            pm_cli_netem_stats ns = pm_cli_netem_get_stats(netem);
+            json_object_set_new(out, "rtt_ms", pm_cli_json_rounded(opt->rtt_ms, 1));
+            json_object_set_new(out, "loss_pct", pm_cli_json_rounded(opt->loss_pct, 3));
+            json_object_set_new(out, "netem_forwarded", json_integer((json_int_t)ns.forwarded));
+            json_object_set_new(out, "netem_dropped", json_integer((json_int_t)ns.dropped));
+            json_object_set_new(out, "netem_overflowed", json_integer((json_int_t)ns.overflowed));
+        }
+        pm_cli_print_json(out);
     }
+    pm_cli_netem_free(netem);
     pm_cli_loop_destroy(&loop);
     free(message);
     return rc;
@@ -213,7 +252,8 @@ static int idle_links(pm_cli_link *links, size_t n, pm_cli_loop *loop, pm_time u
 static int open_many(pm_cli_link *links, size_t pairs, pm_cli_loop *loop, const bench_options *opt)
 {
     for (size_t i = 0; i < pairs; i++) {
-        int rc = pm_cli_link_new(&links[i], opt->bind_address);
+        int rc = opt->godot ? pm_cli_link_new_godot(&links[i], opt->bind_address)
+                            : pm_cli_link_new(&links[i], opt->bind_address);
         if (rc == PM_OK)
             rc = pm_cli_pair_watch(&links[i].pair, loop);
         if (rc == PM_OK)
@@ -250,9 +290,10 @@ static int bench_memory(const bench_options *opt)
     long peers = (long)(2 * pairs);
     if (rc == PM_OK)
         pm_cli_print_json(json_pack(
-            "{s:s, s:I, s:I, s:i, s:s}", "bench", "memory", "bytes_per_connection",
+            "{s:s, s:I, s:I, s:i, s:b, s:s}", "bench", "memory", "bytes_per_connection",
             (json_int_t)((after - before) / peers), "heap_bytes_per_connection",
-            (json_int_t)((heap_after - heap_before) / peers), "pairs", (int)pairs, "note",
+            (json_int_t)((heap_after - heap_before) / peers), "pairs", (int)pairs, "godot_channels",
+            opt->godot, "note",
             "resident-set growth while the pairs are open (each with an open channel), divided "
             "by the number of pm_rtc_peer objects (2 per pair); pairs opened one after another, "
             "after a warm-up pair, read after 1.5 s of polling at rest, with malloc_trim before "
@@ -301,6 +342,19 @@ static int take_option(void *ud, int code, const char *arg)
         if (!pm_cli_parse_long(arg, 1, 2, &opt->threads))
             return pm_cli_usage_error(&CMD, "--threads wants 1 or 2, got ", arg);
         break;
+    case 'r':
+        if (!pm_cli_parse_seconds(arg, 0, 1000, &opt->rtt_ms))
+            return pm_cli_usage_error(&CMD, "--rtt wants 0..1000 (ms), got ", arg);
+        opt->netem = true;
+        break;
+    case 'l':
+        if (!pm_cli_parse_seconds(arg, 0, 50, &opt->loss_pct))
+            return pm_cli_usage_error(&CMD, "--loss wants 0..50 (percent), got ", arg);
+        opt->netem = true;
+        break;
+    case 'g':
+        opt->godot = true;
+        break;
     }
     return -1;
 }
@@ -309,11 +363,18 @@ static int take_option(void *ud, int code, const char *arg)
 static int parse_options(int argc, char **argv, bench_options *opt, const char **which)
 {
     static const struct option longs[] = {
-        {"seconds", required_argument, NULL, 's'}, {"connections", required_argument, NULL, 'c'},
-        {"bind", required_argument, NULL, 'b'},    {"threads", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"seconds", required_argument, NULL, 's'},
+        {"connections", required_argument, NULL, 'c'},
+        {"bind", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'},
+        {"rtt", required_argument, NULL, 'r'},
+        {"loss", required_argument, NULL, 'l'},
+        {"godot", no_argument, NULL, 'g'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    *opt = (bench_options){DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2};
+    *opt = (bench_options){
+        DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2, 0, 0, false, false};
     int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, opt);
     if (status >= 0)
         return status;

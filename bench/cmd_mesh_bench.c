@@ -4,11 +4,13 @@
  * links, N(N-1) connections), signaling handed over in-process, one thread
  * polling everything. One JSON line on stdout:
  *
- *   {"bench":"mesh","peers":N,"links":L,"connected":C,"connect_ms":T,
+ *   {"bench":"mesh","peers":N,"links":L,"connected":C,"connect_ms":T,"links_p50_ms":A,"links_p90_ms":B,
  *    "broadcast_packets":P,"broadcast_pps":R,"rss_mb":M,"rss_per_link_kb":K}
  *
  * links: expected; connected: links whose both ends saw PEER_CONNECTED;
- * connect_ms: first offer -> every link connected (or the timeout). Then
+ * connect_ms: first offer -> every link connected (or the timeout);
+ * links_p50_ms / links_p90_ms: first offer -> half / 90 % of the links
+ * connected (-1 when fewer did). Then
  * every node broadcasts 100-byte reliable packets for --seconds;
  * broadcast_pps counts packets received by all nodes per second. rss: the
  * resident-set growth of the whole mesh, and per link.
@@ -42,6 +44,8 @@ typedef struct mesh_bench {
     const char *bind_address;
     pm_mesh *mesh[MAX_PEERS + 1]; /* node id = index */
     int connected_events[MAX_PEERS + 1];
+    pm_time t0;                                  /* first offer */
+    pm_time up_at[MAX_PEERS + 1][MAX_PEERS + 1]; /* node, peer: PEER_CONNECTED, 0 before */
     bool signal_error;
     uint64_t received;
     pm_cli_loop loop;
@@ -129,8 +133,11 @@ static void round_all(mesh_bench *b, bool only_busy)
         pm_multiplayer *mp = pm_mesh_multiplayer(b->mesh[i]);
         pm_mp_event ev;
         while (pm_mp_next_event(mp, &ev))
-            if (ev.type == PM_MP_EVENT_PEER_CONNECTED)
+            if (ev.type == PM_MP_EVENT_PEER_CONNECTED) {
                 b->connected_events[i]++;
+                if (ev.peer_id >= 1 && ev.peer_id <= b->peers && !b->up_at[i][ev.peer_id])
+                    b->up_at[i][ev.peer_id] = pm_now();
+            }
         pm_mp_packet p;
         while (pm_mp_get_packet(mp, &p) == PM_OK)
             b->received++;
@@ -147,6 +154,79 @@ static long links_connected(const mesh_bench *b)
                      pm_mesh_get_peer(b->mesh[j], i, &y) == PM_OK && x.connected && y.connected;
         }
     return links;
+}
+
+/* One side of a link as "state/open channels/channels" for the report of
+ * links that did not connect. */
+static void describe_side(const mesh_bench *b, int32_t self, int32_t peer, char *out, size_t cap)
+{
+    pm_mesh_peer_info x;
+    if (pm_mesh_get_peer(b->mesh[self], peer, &x) != PM_OK || !x.connection) {
+        snprintf(out, cap, "gone");
+        return;
+    }
+    size_t open = 0;
+    for (size_t k = 0; k < x.channel_count; k++)
+        open +=
+            x.channels[k] && pm_rtc_channel_get_ready_state(x.channels[k]) == PM_RTC_CHANNEL_OPEN;
+    snprintf(out, cap, "state %d, %zu/%zu channels open", (int)pm_rtc_peer_get_state(x.connection),
+             open, x.channel_count);
+}
+
+/* On stderr: per node, how many of its connections are up; then the first
+ * links that did not connect and where each side is. */
+static void report_unconnected(const mesh_bench *b)
+{
+    for (int32_t i = 1; i <= b->peers; i++) {
+        int up = 0;
+        for (int32_t j = 1; j <= b->peers; j++) {
+            pm_mesh_peer_info x;
+            up += j != i && pm_mesh_get_peer(b->mesh[i], j, &x) == PM_OK && x.connected;
+        }
+        if (up < b->peers - 1)
+            fprintf(stderr, "peermesh bench mesh: node %d has %d of %ld connections up\n", (int)i,
+                    up, b->peers - 1);
+    }
+    int shown = 0;
+    for (int32_t i = 1; i <= b->peers && shown < 10; i++)
+        for (int32_t j = i + 1; j <= b->peers && shown < 10; j++) {
+            pm_mesh_peer_info x, y;
+            if (pm_mesh_get_peer(b->mesh[i], j, &x) == PM_OK &&
+                pm_mesh_get_peer(b->mesh[j], i, &y) == PM_OK && x.connected && y.connected)
+                continue;
+            char a[96], c[96];
+            describe_side(b, i, j, a, sizeof a);
+            describe_side(b, j, i, c, sizeof c);
+            fprintf(stderr, "peermesh bench mesh: link %d-%d not connected: %d: %s; %d: %s\n",
+                    (int)i, (int)j, (int)i, a, (int)j, c);
+            shown++;
+        }
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+    pm_time x = *(const pm_time *)a, y = *(const pm_time *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* When the links came up (both sides saw PEER_CONNECTED), from the first
+ * offer: the given percentile in ms, or -1 when fewer links came up. */
+static double link_percentile(const mesh_bench *b, int pct)
+{
+    long links = b->peers * (b->peers - 1) / 2, n = 0;
+    pm_time *t = malloc((size_t)links * sizeof *t);
+    if (!t)
+        return -1;
+    for (int32_t i = 1; i <= b->peers; i++)
+        for (int32_t j = i + 1; j <= b->peers; j++)
+            if (b->up_at[i][j] && b->up_at[j][i])
+                t[n++] =
+                    (b->up_at[i][j] > b->up_at[j][i] ? b->up_at[i][j] : b->up_at[j][i]) - b->t0;
+    qsort(t, (size_t)n, sizeof *t, cmp_time);
+    long k = (links * pct + 99) / 100;
+    double ms = k >= 1 && k <= n ? (double)t[k - 1] / 1000.0 : -1;
+    free(t);
+    return ms;
 }
 
 static bool all_connected(const mesh_bench *b)
@@ -238,6 +318,7 @@ int pm_cli_bench_mesh(int argc, char **argv)
     if (rc == PM_OK)
         rc = build(b);
     pm_time t0 = pm_now();
+    b->t0 = t0;
     if (rc == PM_OK)
         rc = offer_all(b);
     pm_time deadline = t0 + (pm_time)(b->timeout * 1e6);
@@ -250,16 +331,20 @@ int pm_cli_bench_mesh(int argc, char **argv)
     }
     pm_time connect_time = pm_now() - t0;
     long connected = rc == PM_OK ? links_connected(b) : 0;
+    if (rc == PM_OK && connected < links)
+        report_unconnected(b);
     long rss1 = resident_kb();
     uint64_t packets = connected == links && b->seconds > 0 ? broadcast_phase(b) : 0;
     if (rc < 0)
         fprintf(stderr, "peermesh bench mesh: %s\n", pm_strerror(rc));
     double per_link = links ? (double)(rss1 - rss0) / (double)links : 0.0;
     json_t *out = json_pack(
-        "{s:s, s:I, s:I, s:I, s:o, s:I, s:o, s:o, s:o}", "bench", "mesh", "peers",
+        "{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "bench", "mesh", "peers",
         (json_int_t)b->peers, "links", (json_int_t)links, "connected", (json_int_t)connected,
-        "connect_ms", pm_cli_json_rounded((double)connect_time / 1000.0, 1), "broadcast_packets",
-        (json_int_t)packets, "broadcast_pps",
+        "connect_ms", pm_cli_json_rounded((double)connect_time / 1000.0, 1), "links_p50_ms",
+        pm_cli_json_rounded(link_percentile(b, 50), 1), "links_p90_ms",
+        pm_cli_json_rounded(link_percentile(b, 90), 1), "broadcast_packets", (json_int_t)packets,
+        "broadcast_pps",
         pm_cli_json_rounded(b->seconds > 0 ? (double)packets / b->seconds : 0.0, 0), "rss_mb",
         pm_cli_json_rounded((double)(rss1 - rss0) / 1024.0, 1), "rss_per_link_kb",
         pm_cli_json_rounded(per_link, 1));

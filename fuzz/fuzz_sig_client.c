@@ -106,7 +106,7 @@ static void check_outputs(const pm_envr *env, pm_sigcl *c, watch *w)
     pm_buf_free(env, &scratch);
     pm_signal_event ev;
     while (pm_sigcl_next_event(c, &ev)) {
-        if (ev.type < PM_SIGNAL_EVENT_OPEN || ev.type > PM_SIGNAL_EVENT_PEER_FAILED)
+        if (ev.type < PM_SIGNAL_EVENT_OPEN || ev.type > PM_SIGNAL_EVENT_HOST_CHANGED)
             abort();
         if (ev.type == PM_SIGNAL_EVENT_CLOSED &&
             (++w->closed_events > 1 || pm_sigcl_state(c) != PM_SIGNAL_CLOSED))

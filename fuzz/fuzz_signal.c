@@ -1,16 +1,20 @@
 /*
  * libFuzzer target for the signaling protocols: both message formats (4.x
  * JSON, 3.x text), the candidate payload and the ICE server list, then the
- * server's protocol core fed the input as a conversation.
+ * server's protocol core fed the input as a conversation, the WebSocket
+ * frame reader of the server's connections fed the input as a byte stream,
+ * and a cluster node fed the input as messages from its Redis channel.
  *
  * Codec properties: whatever decodes must re-encode, and the re-encoding
  * must decode to the same type, id and data. Core properties: nothing
  * crashes or leaks, every output names a connection that exists, and when
  * every connection is gone nothing is left (no lobby, no peer).
  */
+#include "io/ws_frame.h"
 #include "signaling/sig_core.h"
 #include "wire/signal_msg.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -147,6 +151,117 @@ static void fuzz_core(const pm_envr *env, const uint8_t *data, size_t size)
     pm_sigsrv_free(s);
 }
 
+/*
+ * A cluster node with one member in a lobby hears the input as messages on
+ * its channel, cut at NUL bytes: events of its lobby (any sequence, any
+ * order) and relays. Nothing crashes, every output names the member's
+ * connection or is a Redis command, and everything is freed.
+ */
+static void fuzz_cluster(const pm_envr *env, const uint8_t *data, size_t size)
+{
+    pm_signal_server_config cfg;
+    pm_signal_server_config_default(&cfg);
+    cfg.redis_url = "redis://127.0.0.1";
+    cfg.ping_interval = 0;
+    pm_sigsrv *s;
+    pm_time now = PM_SEC(10);
+    if (pm_sigsrv_new(env, &cfg, now, 0, &s) != PM_OK)
+        return;
+    pm_sigsrv_cluster_state(s, now, true);
+    uint64_t c = pm_sigsrv_open(s, now, NULL, NULL, 1);
+    static const char join[] = "{\"type\":0,\"id\":0,\"data\":\"\"}";
+    pm_sigsrv_receive(s, now, c, (const uint8_t *)join, sizeof join - 1, false);
+    pm_sigsrv_output o;
+    char lobby[32] = "";
+    uint64_t cookie = 0;
+    while (pm_sigsrv_poll_output(s, &o))
+        if (o.kind == PM_SIGSRV_OUT_REDIS && o.argc > 4 && o.argv_len[4] == 16) {
+            memcpy(lobby, o.argv[4], 16);
+            lobby[16] = 0;
+            cookie = o.tid;
+        }
+    /* Redis says yes: the lobby exists here, with its name known. */
+    pm_redis_reply r[7] = {{.type = PM_REDIS_STRING, .str = "OK", .len = 2},
+                           {.type = PM_REDIS_INTEGER, .integer = 1},
+                           {.type = PM_REDIS_STRING, .str = "1", .len = 1},
+                           {.type = PM_REDIS_STRING, .str = "1", .len = 1},
+                           {.type = PM_REDIS_STRING, .str = "1", .len = 1},
+                           {.type = PM_REDIS_ARRAY},
+                           {.type = PM_REDIS_ARRAY, .elements = r, .count = 6}};
+    pm_sigsrv_cluster_reply(s, now, cookie, &r[6]);
+    /* Messages: "E<lobby>\n" + a piece of the input, or the piece alone. */
+    for (size_t i = 0; i < size;) {
+        const uint8_t *z = memchr(data + i, 0, size - i);
+        size_t n = z ? (size_t)(z - (data + i)) : size - i;
+        uint8_t msg[600];
+        size_t m = 0;
+        if (n && data[i] == '!') { /* an event of our lobby */
+            m = (size_t)snprintf((char *)msg, sizeof msg, "E%s\n", lobby);
+            i++, n--;
+        }
+        n = PM_MIN(n, sizeof msg - m);
+        memcpy(msg + m, data + i, n);
+        pm_sigsrv_cluster_message(s, now, msg, m + n);
+        while (pm_sigsrv_poll_output(s, &o))
+            if (o.kind != PM_SIGSRV_OUT_REDIS && o.tid != 1)
+                abort();
+        i += n + 1;
+    }
+    pm_sigsrv_gone(s, now, c);
+    pm_sigsrv_free(s);
+}
+
+/*
+ * The frame reader, the input cut in pieces of a size its first byte picks:
+ * payload pieces lie inside the input, no message outgrows the limit,
+ * control payloads stay within 125 bytes, and after a close or an error
+ * nothing more comes out.
+ */
+static void fuzz_frames(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return;
+    size_t piece = (size_t)data[0] % 16 + 1;
+    uint8_t *copy = malloc(size);
+    if (!copy)
+        return;
+    memcpy(copy, data, size);
+    enum { MAX = 300 };
+    pm_wsr r;
+    pm_wsr_init(&r, MAX);
+    size_t message = 0;
+    bool stopped = false;
+    for (size_t at = 1; at < size;) {
+        size_t end = PM_MIN(size, at + piece);
+        while (at < end) {
+            pm_wsr_event ev;
+            size_t k = pm_wsr_read(&r, copy + at, end - at, &ev);
+            if (k > end - at || (k == 0 && ev.kind == PM_WSR_NONE))
+                abort(); /* no progress, or past the input */
+            if (stopped && ev.kind != PM_WSR_NONE)
+                abort();
+            if (ev.kind == PM_WSR_DATA) {
+                if (ev.len && (ev.data < copy + at || ev.data + ev.len > copy + at + k))
+                    abort();
+                message += ev.len;
+                if (message > MAX)
+                    abort();
+                if (ev.end)
+                    message = 0;
+            } else if (ev.kind == PM_WSR_PING || ev.kind == PM_WSR_PONG) {
+                if (ev.len > PM_WS_CONTROL_MAX)
+                    abort();
+            } else if (ev.kind == PM_WSR_CLOSE || ev.kind == PM_WSR_ERROR) {
+                if (ev.kind == PM_WSR_CLOSE && ev.code && !pm_ws_close_code_valid(ev.code))
+                    abort();
+                stopped = true;
+            }
+            at += k;
+        }
+    }
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint64_t seed;
@@ -161,5 +276,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pm_env_resolve(&env, &e);
     fuzz_codecs(&env, data, size);
     fuzz_core(&env, data, size);
+    fuzz_frames(data, size);
+    fuzz_cluster(&env, data, size);
     return 0;
 }

@@ -2,9 +2,13 @@
 # install-deps.sh: install the Debian 12 packages peermesh needs, only those
 # that are missing.
 #
-#   scripts/install-deps.sh [build] [interop] [wasm]     (default: build)
+#   scripts/install-deps.sh [build] [test] [interop] [wasm]     (default: build)
 #
 #   build    compilers, CMake/Ninja, clang tools and the C libraries we link
+#            (hiredis: the signaling cluster's Redis client)
+#   test     what the integration tests of `make test` run besides our own
+#            programs: redis-server (the signaling cluster's tests start their
+#            own on loopback)
 #   interop  the reference WebRTC stacks used by tests/interop/ (pion, aiortc,
 #            headless Chromium) and the tools the pairing driver needs; Godot
 #            3.2.3 (godot3-server headless, godot3 under xvfb-run) for the ENet
@@ -21,13 +25,15 @@
 set -eu
 
 BUILD_PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
-  libssl-dev libusrsctp-dev libcmocka-dev libjansson-dev libwebsockets-dev libev-dev libenet-dev"
+  libssl-dev libusrsctp-dev libcmocka-dev libjansson-dev libwebsockets-dev libev-dev libenet-dev
+  libhiredis-dev"
+TEST_PKGS="redis-server"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
   iproute2 util-linux godot3 godot3-server xvfb xauth openssl firefox-esr coturn iptables conntrack"
 WASM_PKGS="emscripten node-acorn binaryen nodejs cmake ninja-build"
 
 usage() {
-  echo "usage: $0 [build] [interop] [wasm]" >&2
+  echo "usage: $0 [build] [test] [interop] [wasm]" >&2
   exit 64
 }
 
@@ -36,6 +42,7 @@ wanted=""
 for group in "$@"; do
   case "$group" in
     build) wanted="$wanted $BUILD_PKGS" ;;
+    test) wanted="$wanted $TEST_PKGS" ;;
     interop) wanted="$wanted $INTEROP_PKGS" ;;
     wasm) wanted="$wanted $WASM_PKGS" ;;
     -h | --help) usage ;;

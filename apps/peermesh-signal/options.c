@@ -36,8 +36,13 @@ static const opt_def OPTS[] = {
     {"ping-interval", K_SECONDS, "S", "WebSocket ping period, 0 = none (default 10)"},
     {"max-message", K_UINT, "BYTES", "largest message (default 65536)"},
     {"max-per-address", K_UINT, "N", "connections per IPv4 address or IPv6 /64 (default 0 = any)"},
+    {"max-handshakes-per-address", K_UINT, "N",
+     "connections per address still in their handshake (default 32)"},
+    {"handshake-timeout", K_SECONDS, "S", "time to finish the WebSocket handshake (default 10)"},
     {"rate", K_UINT, "N", "messages per second per connection, 0 = unlimited (default 100)"},
     {"burst", K_UINT, "N", "messages a connection may send at once (default 500)"},
+    {"join-rate", K_UINT, "N", "joins per second from one address, 0 = unlimited (default 10)"},
+    {"join-burst", K_UINT, "N", "joins one address may make at once (default 50)"},
     {"auth-secret", K_STRING, "SECRET", "joining needs ?token=SECRET in the URL"},
     {"token-secret", K_STRING, "SECRET", "joining needs an HMAC token (see --make-token)"},
     {"turn-secret", K_STRING, "SECRET", "coturn static-auth-secret: hand out TURN credentials"},
@@ -51,6 +56,12 @@ static const opt_def OPTS[] = {
     {"shutdown-grace", K_SECONDS, "S", "on SIGTERM, wait this long for closes (default 5)"},
     {"make-token", K_STRING, "USER", "print a join token for USER (needs token-secret), exit"},
     {"token-ttl", K_SECONDS, "S", "validity of --make-token's token (default 3600)"},
+    {"redis", K_STRING, "URL",
+     "share lobbies with other nodes through Redis: redis://IP[:PORT] or unix:PATH"},
+    {"redis-prefix", K_STRING, "P", "prefix of the cluster's Redis keys (default peermesh:)"},
+    {"node-ttl", K_SECONDS, "S", "a node silent this long is dead (default 3)"},
+    {"host-migration", K_BOOL, NULL,
+     "mesh lobbies outlive their host: the lowest id takes over (default off)"},
     {"check-config", K_BOOL, NULL, "check the settings and exit"},
 };
 
@@ -156,10 +167,16 @@ static uint32_t *uint_field(sig_options *o, const char *name)
         return &c->max_lobby_peers;
     if (!strcmp(name, "max-per-address"))
         return &c->max_per_address;
+    if (!strcmp(name, "max-handshakes-per-address"))
+        return &c->max_handshakes_per_address;
     if (!strcmp(name, "rate"))
         return &c->rate_limit;
     if (!strcmp(name, "burst"))
         return &c->rate_burst;
+    if (!strcmp(name, "join-rate"))
+        return &c->join_rate;
+    if (!strcmp(name, "join-burst"))
+        return &c->join_burst;
     return NULL;
 }
 
@@ -174,6 +191,10 @@ static pm_time *time_field(sig_options *o, const char *name)
         return &c->ping_interval;
     if (!strcmp(name, "turn-ttl"))
         return &c->turn_ttl;
+    if (!strcmp(name, "handshake-timeout"))
+        return &c->handshake_timeout;
+    if (!strcmp(name, "node-ttl"))
+        return &c->node_ttl;
     return NULL;
 }
 
@@ -196,6 +217,10 @@ static const char **string_field(sig_options *o, const char *name)
         return &c->turn_secret;
     if (!strcmp(name, "make-token"))
         return &o->make_token_user;
+    if (!strcmp(name, "redis"))
+        return &c->redis_url;
+    if (!strcmp(name, "redis-prefix"))
+        return &c->redis_prefix;
     if (!strcmp(name, "web-root"))
         return &c->web_root;
     return NULL;
@@ -259,6 +284,8 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
             goto bad;
         if (!strcmp(d->name, "http-endpoints"))
             o->server.http_endpoints = b;
+        else if (!strcmp(d->name, "host-migration"))
+            o->server.host_migration = b;
         else
             o->check_only = b;
         return true;

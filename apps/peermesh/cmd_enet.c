@@ -25,6 +25,8 @@ static const char USAGE[] =
     "usage: peermesh enet server --port P [--bind IP] [--echo] [--format godot3|godot4]\n"
     "                            [--max-clients N] [--channels K] [--no-relay]\n"
     "                            [--compress none|range] [--seconds S]\n"
+    "                            [--max-pending-per-address N] [--max-pending N]\n"
+    "                            [--pending-timeout S]\n"
     "       peermesh enet connect IP:PORT [--send N] [--size B] [--unreliable | --ordered]\n"
     "                            [--format godot3|godot4] [--window W] [--timeout S]\n"
     "                            [--expect M] [--no-wait] [--no-command] [--channels K]\n"
@@ -36,6 +38,11 @@ static const char USAGE[] =
     "  --channels K    extra channels (both sides must agree; default 0)\n"
     "  --no-relay      Godot 3 server: do not relay packets between clients\n"
     "  --seconds S     server: stop after S seconds (default: until SIGINT/SIGTERM)\n"
+    "  --max-clients N server: client slots (default 32)\n"
+    "  --max-pending-per-address N  server: connections not finished yet per IPv4 address\n"
+    "                  (default 4; 0 = any); more CONNECTs from it are dropped\n"
+    "  --max-pending N server: connections not finished yet at once (default 0 = half the slots)\n"
+    "  --pending-timeout S  server: an unfinished connection is dropped after S (default 5)\n"
     "  --send N        connect: packets to send (default 10)\n"
     "  --size B        connect: payload bytes after the command byte (default 100, min 5)\n"
     "  --unreliable    connect: transfer mode UNRELIABLE (default RELIABLE)\n"
@@ -78,6 +85,8 @@ typedef struct enet_options {
     int no_wait;
     int command;
     double linger;
+    long pending_per_address, pending_total;
+    double pending_timeout;
 } enet_options;
 
 static const pm_cli_command CMD = {.name = "enet", .usage = USAGE};
@@ -130,6 +139,15 @@ static int parse_value(void *ud, int code, const char *arg)
     case 'L':
         ok = pm_cli_parse_seconds(arg, 0, 3600, &o->linger);
         break;
+    case 'A':
+        ok = pm_cli_parse_long(arg, 0, PM_ENET_MAX_PEERS, &o->pending_per_address);
+        break;
+    case 'P':
+        ok = pm_cli_parse_long(arg, 0, PM_ENET_MAX_PEERS, &o->pending_total);
+        break;
+    case 'T':
+        ok = pm_cli_parse_seconds(arg, 0, 3600, &o->pending_timeout);
+        break;
     default:
         break;
     }
@@ -149,7 +167,9 @@ static int parse_options(int argc, char **argv, enet_options *o)
                         .window = 1,
                         .timeout = 10,
                         .expect = -1,
-                        .command = true};
+                        .command = true,
+                        .pending_per_address = 4,
+                        .pending_timeout = 5};
     const struct option longs[] = {
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
@@ -170,6 +190,9 @@ static int parse_options(int argc, char **argv, enet_options *o)
         {"no-wait", no_argument, &o->no_wait, true},
         {"no-command", no_argument, &o->command, false},
         {"linger", required_argument, NULL, 'L'},
+        {"max-pending-per-address", required_argument, NULL, 'A'},
+        {"max-pending", required_argument, NULL, 'P'},
+        {"pending-timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -210,6 +233,9 @@ static pm_enet *start_peer(const enet_options *o)
     cfg.server_relay = o->relay;
     cfg.compression = o->compression;
     cfg.bind_ip = o->bind ? o->bind : PM_CLI_DEFAULT_BIND;
+    cfg.max_pending_per_address = (int)o->pending_per_address;
+    cfg.max_pending = (int)o->pending_total;
+    cfg.pending_timeout_ms = (uint32_t)(o->pending_timeout * 1000);
     pm_enet *e = NULL;
     int rc = pm_enet_new(&cfg, &e);
     if (rc == PM_OK && o->server)

@@ -47,19 +47,25 @@ int pm_cli_pair_start(pm_cli_pair *pair)
 }
 
 /* Apply one side's signaling event to the other side, as a signaling server would. */
-static int relay_signaling(pm_rtc_peer *to, const pm_rtc_event *ev)
+static int relay_signaling(const pm_cli_pair *pair, int side, const pm_rtc_event *ev)
 {
+    pm_rtc_peer *to = pair->peer[1 - side];
     if (ev->type == PM_RTC_EVENT_DESCRIPTION)
         return pm_rtc_peer_set_remote_description(to, ev->sdp_type, ev->sdp);
-    if (ev->type == PM_RTC_EVENT_CANDIDATE)
+    if (ev->type != PM_RTC_EVENT_CANDIDATE)
+        return PM_OK;
+    if (!pair->rewrite || !ev->candidate[0]) /* "": end of candidates */
         return pm_rtc_peer_add_ice_candidate(to, ev->mid, ev->mline_index, ev->candidate);
-    return PM_OK;
+    char line[512];
+    snprintf(line, sizeof line, "%s", ev->candidate);
+    if (!pair->rewrite(pair->rewrite_ud, side, line, sizeof line))
+        return PM_OK;
+    return pm_rtc_peer_add_ice_candidate(to, ev->mid, ev->mline_index, line);
 }
 
 static int drain_side(pm_cli_pair *pair, int side, pm_cli_pair_event_fn fn, void *ud)
 {
     pm_rtc_peer *self = pair->peer[side];
-    pm_rtc_peer *other = pair->peer[1 - side];
     int rc = pm_rtc_peer_poll(self);
     if (rc < 0 && rc != PM_ERR_CLOSED)
         return rc;
@@ -67,7 +73,7 @@ static int drain_side(pm_cli_pair *pair, int side, pm_cli_pair_event_fn fn, void
     pm_rtc_event ev;
     while (pm_rtc_peer_next_event(self, &ev)) {
         drained++;
-        rc = relay_signaling(other, &ev);
+        rc = relay_signaling(pair, side, &ev);
         if (rc < 0) {
             fprintf(stderr, "peermesh: relaying %s to the %s failed: %s\n",
                     ev.type == PM_RTC_EVENT_DESCRIPTION ? ev.sdp_type : "a candidate",

@@ -13,8 +13,17 @@
 
 enum { PM_CLI_OFFERER = 0, PM_CLI_ANSWERER = 1 };
 
+/**
+ * Rewrites a candidate line of `side` in place before the other side gets
+ * it (a benchmark's relay puts itself in the path this way); false drops
+ * the candidate. `cap` is the buffer's size.
+ */
+typedef bool (*pm_cli_candidate_fn)(void *ud, int side, char *candidate, size_t cap);
+
 typedef struct pm_cli_pair {
-    pm_rtc_peer *peer[2]; /* indexed by PM_CLI_OFFERER / PM_CLI_ANSWERER */
+    pm_rtc_peer *peer[2];        /* indexed by PM_CLI_OFFERER / PM_CLI_ANSWERER */
+    pm_cli_candidate_fn rewrite; /* NULL: candidates go as they are */
+    void *rewrite_ud;
 } pm_cli_pair;
 
 /**

@@ -51,7 +51,7 @@ int pm_cli_print_version(int argc, char **argv)
         fprintf(stderr, "peermesh version: unexpected argument \"%s\"\n", argv[1]);
         return PM_CLI_EXIT_USAGE;
     }
-    printf("peermesh %s\n", PM_VERSION_STRING);
+    printf("peermesh %s (SCTP: %s)\n", PM_VERSION_STRING, pm_rtc_sctp_implementation());
     return PM_CLI_EXIT_OK;
 }
 

@@ -108,6 +108,8 @@ const char *pm_cli_mp_event_name(pm_mp_event_type type)
         return "connection_failed";
     case PM_MP_EVENT_SERVER_DISCONNECTED:
         return "server_disconnected";
+    case PM_MP_EVENT_HOST_CHANGED:
+        return "host_changed";
     }
     return "unknown";
 }

@@ -174,6 +174,8 @@ static const char *event_name(pm_rpc_event_type t)
         return "connection_failed";
     case PM_RPC_EVENT_SERVER_DISCONNECTED:
         return "server_disconnected";
+    case PM_RPC_EVENT_HOST_CHANGED:
+        return "host_changed";
     case PM_RPC_EVENT_CALL:
         return "call";
     case PM_RPC_EVENT_SET:

@@ -10,11 +10,15 @@
  * Unless --server is given, the server is this program's own embedded
  * pm_signal_server in a child process (its own core under a 2-core box, its
  * own descriptor table), bound to loopback on a free port; its CPU time is
- * reported too. Both processes raise RLIMIT_NOFILE to the hard limit.
+ * reported too. With --servers the clients go round-robin over several
+ * servers (nodes of one cluster: a lobby's members on different nodes), and
+ * --watch-pids reports the CPU time of the processes that serve them
+ * (nodes, redis-server): the cost per message. --server-cpu pins the
+ * embedded server. Both processes raise RLIMIT_NOFILE to the hard limit.
  *
  * Internal view (`view bench/internal` in src/layers.txt): the clients are
  * the library's own WebSocket transport (io/ws.h), signaling codec
- * (wire/signal_msg.h) and id map (signaling/sig_map.h), internal pieces
+ * (wire/signal_msg.h) and id map (base/map.h), internal pieces
  * with no public API, so this file sees the signaling layer's include root
  * and the tool links the static library, where their symbols are.
  */
@@ -24,7 +28,7 @@
 
 #include "io/ws.h"
 #include "peermesh/signaling.h"
-#include "signaling/sig_map.h"
+#include "base/map.h"
 #include "wire/signal_msg.h"
 
 #include <getopt.h>
@@ -33,12 +37,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_LOBBY_SIZE 64
+#define MAX_SERVERS    8
+#define MAX_WATCHED    8
 #define TICK_SENDS_MAX 20000 /* sends per loop iteration at most (bounded bursts) */
 
 typedef struct bclient {
@@ -53,8 +60,14 @@ typedef struct bclient {
 typedef struct bench {
     /* options */
     long clients, lobby_size, connect_window, size;
-    double seconds, rate;
+    double seconds, rate, ping_interval;
     const char *server_url, *bind;
+    char urls[MAX_SERVERS][160];
+    int nurls;
+    long server_cpu; /* -1: not pinned */
+    pid_t watched[MAX_WATCHED];
+    int nwatched;
+    int64_t watched_cpu0[MAX_WATCHED];
     /* state */
     pm_envr env;
     pm_ws *ws;
@@ -70,7 +83,7 @@ typedef struct bench {
     char url[128];
     pid_t server_pid;
     int64_t server_cpu0;
-    pm_sig_map by_conn; /* WebSocket connection id -> client index */
+    pm_map by_conn; /* WebSocket connection id -> client index */
 } bench;
 
 static void raise_fd_limit(void)
@@ -108,9 +121,20 @@ static void run_child_server(bench *b, int report_fd)
     cfg.max_peers = (uint32_t)b->clients + 64;
     cfg.max_lobbies = (uint32_t)(b->clients / b->lobby_size + 64);
     cfg.max_lobby_peers = (uint32_t)b->lobby_size;
-    cfg.rate_limit = 0;            /* the load is the point */
+    cfg.rate_limit = 0;                          /* the load is the point */
+    cfg.max_handshakes_per_address = UINT32_MAX; /* every client comes from one address */
+    cfg.join_rate = 0;
     cfg.join_timeout = PM_SEC(60); /* thousands of handshakes queue up */
     cfg.http_endpoints = false;
+    cfg.ping_interval = (pm_time)(b->ping_interval * 1e6);
+    if (b->server_cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET((int)b->server_cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set) != 0)
+            fprintf(stderr, "peermesh bench signal: cannot pin the server to CPU %ld\n",
+                    b->server_cpu);
+    }
     uint16_t port = 0;
     if (pm_signal_server_new(&cfg, &child_server) == PM_OK)
         port = pm_signal_server_port(child_server);
@@ -147,6 +171,8 @@ static int start_server(bench *b)
     bool v6 = strchr(b->bind, ':') != NULL;
     snprintf(b->url, sizeof b->url, "ws://%s%s%s:%u/", v6 ? "[" : "", b->bind, v6 ? "]" : "",
              (unsigned)port);
+    snprintf(b->urls[0], sizeof b->urls[0], "%s", b->url);
+    b->nurls = 1;
     return PM_OK;
 }
 
@@ -178,7 +204,7 @@ static int64_t cpu_us(pid_t pid)
 static bclient *client_of(bench *b, uint64_t conn)
 {
     uintptr_t i;
-    return pm_sig_map_get(&b->by_conn, conn, &i) ? &b->c[i] : NULL;
+    return pm_map_get(&b->by_conn, conn, &i) ? &b->c[i] : NULL;
 }
 
 static void send_text(bench *b, bclient *c, const char *text, size_t len)
@@ -291,10 +317,11 @@ static void connect_more(bench *b)
         bool host = i % b->lobby_size == 0;
         if (!host && !b->lobby_names[c->lobby])
             return;
-        if (pm_ws_connect(b->ws, b->url, &c->conn) != PM_OK) {
+        /* Round-robin over the servers: a lobby's members on different nodes. */
+        if (pm_ws_connect(b->ws, b->urls[i % b->nurls], &c->conn) != PM_OK) {
             c->closed = true;
             b->closed++;
-        } else if (pm_sig_map_put(&b->env, &b->by_conn, c->conn, (uintptr_t)i) == PM_OK) {
+        } else if (pm_map_put(&b->env, &b->by_conn, c->conn, (uintptr_t)i) == PM_OK) {
             b->connecting++;
         } else {
             (void)pm_ws_drop(b->ws, c->conn);
@@ -371,6 +398,8 @@ static int run(bench *b)
     /* Phase 2: a short warm-up, then relay at the target rate. */
     int64_t cpu_self0 = cpu_us(getpid());
     b->server_cpu0 = b->server_pid ? cpu_us(b->server_pid) : -1;
+    for (int i = 0; i < b->nwatched; i++)
+        b->watched_cpu0[i] = cpu_us(b->watched[i]);
     pm_time start = pm_now(), end = start + (pm_time)(b->seconds * 1e6);
     pm_time warm = start + PM_MS(500);
     long next = 0;
@@ -400,6 +429,12 @@ static int run(bench *b)
         (void)pm_ws_service(b->ws, 1);
     int64_t cpu_self = cpu_us(getpid()) - cpu_self0;
     int64_t cpu_srv = b->server_pid ? cpu_us(b->server_pid) - b->server_cpu0 : -1;
+    int64_t cpu_watched = 0;
+    for (int i = 0; i < b->nwatched; i++) {
+        int64_t now_cpu = cpu_us(b->watched[i]);
+        if (now_cpu >= 0 && b->watched_cpu0[i] >= 0)
+            cpu_watched += now_cpu - b->watched_cpu0[i];
+    }
     double wall = b->seconds;
 
     qsort(b->lat, b->nlat, sizeof *b->lat, compare_time);
@@ -418,6 +453,17 @@ static int run(bench *b)
     if (res && cpu_self >= 0)
         json_object_set_new(res, "client_cpu",
                             json_real(round((double)cpu_self / 1e4 / wall) / 100));
+    if (res && b->nwatched)
+        json_object_set_new(res, "watched_cpu",
+                            json_real(round((double)cpu_watched / 1e4 / wall) / 100));
+    /* Server CPU time per relayed message, over the whole relay phase. */
+    int64_t serving = b->nwatched ? cpu_watched : cpu_srv;
+    if (res && serving >= 0 && b->received_total)
+        json_object_set_new(
+            res, "server_us_per_message",
+            json_real(round((double)serving / (double)b->received_total * 100) / 100));
+    if (res)
+        json_object_set_new(res, "servers", json_integer(b->nurls));
     if (res)
         (void)pm_cli_write_json_line(stdout, res);
     json_decref(res);
@@ -431,6 +477,8 @@ static int run(bench *b)
 static const char USAGE[] =
     "usage: peermesh bench signal [--clients N] [--lobby-size K] [--rate R] [--seconds S]\n"
     "                             [--size B] [--connect-window W] [--server URL] [--bind IP]\n"
+    "                             [--servers URL,URL,...] [--watch-pids PID,PID,...]\n"
+    "                             [--server-cpu N] [--ping-interval S]\n"
     "\n"
     "  --clients N         concurrent WebSocket clients (default 1000)\n"
     "  --lobby-size K      clients per lobby, 2..64 (default 8)\n"
@@ -440,16 +488,63 @@ static const char USAGE[] =
     "  --connect-window W  handshakes in flight at once (default 256)\n"
     "  --server URL        load this server (its rate limit must allow the load) instead of\n"
     "                      an embedded one in a child process\n"
+    "  --servers URLS      several servers (nodes of one cluster), clients round-robin over\n"
+    "                      them: a lobby's members on different nodes; their limits (rate,\n"
+    "                      join-rate, max-handshakes-per-address, max-peers) must allow the load\n"
+    "  --watch-pids PIDS   report these processes' CPU time (nodes, redis-server): watched_cpu\n"
+    "                      and server_us_per_message\n"
+    "  --server-cpu N      pin the embedded server to CPU N (pin this program with taskset)\n"
+    "  --ping-interval S   the embedded server's WebSocket pings (default 10, 0 = none)\n"
     "  --bind IP           address of the embedded server (default 127.0.0.1)\n";
+
+static bool parse_urls(bench *b, const char *list)
+{
+    b->nurls = 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (b->nurls == MAX_SERVERS || n == 0 || n >= sizeof b->urls[0])
+            return false;
+        memcpy(b->urls[b->nurls], p, n);
+        b->urls[b->nurls][n] = 0;
+        if (strncmp(b->urls[b->nurls], "ws://", 5) != 0 &&
+            strncmp(b->urls[b->nurls], "wss://", 6) != 0)
+            return false;
+        b->nurls++;
+        p += n + (p[n] == ',');
+    }
+    return b->nurls > 0;
+}
+
+static bool parse_pids(bench *b, const char *list)
+{
+    b->nwatched = 0;
+    for (const char *p = list; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v <= 0 || b->nwatched == MAX_WATCHED || (*end && *end != ','))
+            return false;
+        b->watched[b->nwatched++] = (pid_t)v;
+        p = *end ? end + 1 : end;
+    }
+    return b->nwatched > 0;
+}
 
 static int parse(bench *b, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"clients", required_argument, NULL, 'n'}, {"lobby-size", required_argument, NULL, 'k'},
-        {"rate", required_argument, NULL, 'r'},    {"seconds", required_argument, NULL, 's'},
-        {"size", required_argument, NULL, 'b'},    {"connect-window", required_argument, NULL, 'w'},
-        {"server", required_argument, NULL, 'u'},  {"bind", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"clients", required_argument, NULL, 'n'},
+                                          {"lobby-size", required_argument, NULL, 'k'},
+                                          {"rate", required_argument, NULL, 'r'},
+                                          {"seconds", required_argument, NULL, 's'},
+                                          {"size", required_argument, NULL, 'b'},
+                                          {"connect-window", required_argument, NULL, 'w'},
+                                          {"server", required_argument, NULL, 'u'},
+                                          {"bind", required_argument, NULL, 'i'},
+                                          {"servers", required_argument, NULL, 'U'},
+                                          {"watch-pids", required_argument, NULL, 'P'},
+                                          {"server-cpu", required_argument, NULL, 'C'},
+                                          {"ping-interval", required_argument, NULL, 'I'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
     b->clients = 1000;
     b->lobby_size = 8;
     b->rate = 20000;
@@ -457,6 +552,8 @@ static int parse(bench *b, int argc, char **argv)
     b->size = 256;
     b->connect_window = 256;
     b->bind = PM_CLI_DEFAULT_BIND;
+    b->server_cpu = -1;
+    b->ping_interval = 10;
     optind = 1;
     opterr = 0;
     int code;
@@ -494,6 +591,18 @@ static int parse(bench *b, int argc, char **argv)
             b->bind = optarg;
             ok = pm_cli_is_numeric_ip(optarg);
             break;
+        case 'U':
+            ok = parse_urls(b, optarg);
+            break;
+        case 'P':
+            ok = parse_pids(b, optarg);
+            break;
+        case 'C':
+            ok = pm_cli_parse_long(optarg, 0, 1023, &b->server_cpu);
+            break;
+        case 'I':
+            ok = pm_cli_parse_seconds(optarg, 0, 3600, &b->ping_interval);
+            break;
         default:
             break;
         }
@@ -530,10 +639,15 @@ int pm_cli_bench_signal(int argc, char **argv)
     int rc = b->c && b->lobby_names ? PM_OK : PM_ERR_NOMEM;
     for (long i = 0; rc == PM_OK && i < b->clients; i++)
         b->c[i].lobby = (int)(i / b->lobby_size);
-    if (rc == PM_OK && b->server_url)
+    if (rc == PM_OK && b->nurls) {
+        snprintf(b->url, sizeof b->url, "%d server(s)", b->nurls);
+    } else if (rc == PM_OK && b->server_url) {
         snprintf(b->url, sizeof b->url, "%s", b->server_url);
-    else if (rc == PM_OK)
+        snprintf(b->urls[0], sizeof b->urls[0], "%s", b->server_url);
+        b->nurls = 1;
+    } else if (rc == PM_OK) {
         rc = start_server(b);
+    }
     if (rc == PM_OK) {
         fprintf(stderr,
                 "peermesh bench signal: %ld clients in lobbies of %ld, %.0f messages/s "
@@ -553,7 +667,7 @@ int pm_cli_bench_signal(int argc, char **argv)
         free(b->lobby_names[i]);
     free(b->lobby_names);
     free(b->c);
-    pm_sig_map_free(&b->env, &b->by_conn);
+    pm_map_free(&b->env, &b->by_conn);
     free(b->lat);
     pm_buf_free(&b->env, &b->scratch);
     pm_buf_free(&b->env, &b->msg);

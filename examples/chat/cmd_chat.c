@@ -174,6 +174,9 @@ static void drain(chat *c)
         case PM_SIGNAL_EVENT_ICE_SERVERS:
             say("the server gave us %d ICE server(s)", (int)ev.peer_id);
             break;
+        case PM_SIGNAL_EVENT_HOST_CHANGED:
+            say("peer %d is the host now", (int)ev.peer_id);
+            break;
         case PM_SIGNAL_EVENT_PEER_FAILED:
             say("no link to peer %d: %s", (int)ev.peer_id, ev.reason);
             break;

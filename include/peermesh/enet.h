@@ -199,6 +199,20 @@ PM_API int pm_enet_host_next_raw(pm_enet_host *host, pm_addr *from, uint8_t *buf
 PM_API size_t pm_enet_host_get_peers(pm_enet_host *host, pm_enet_packet_peer **peers, size_t cap);
 /** Wait up to timeout_ms for the socket to become readable. 1 ready, 0 timeout, PM_ERR_IO. */
 PM_API int pm_enet_host_wait(pm_enet_host *host, int timeout_ms);
+/**
+ * Guard the host's slots against connections that never finish: an ENet
+ * CONNECT takes a slot at once and keeps it for ~30 s of retransmitted
+ * VERIFY_CONNECTs unless acknowledged, so a few datagrams a second could
+ * keep every slot full. A connection attempt from a new endpoint is dropped
+ * when its IPv4 address already has `per_address` unfinished incoming
+ * connections, or the host `total`; an unfinished one is reset (silently:
+ * it never produced an event) after timeout_ms. 0 = no such limit. Checked
+ * in pm_enet_host_service. PM_ERR_INVALID for negative limits.
+ */
+PM_API int pm_enet_host_limit_pending(pm_enet_host *host, int per_address, int total,
+                                      uint32_t timeout_ms);
+/** Connection attempts dropped and unfinished connections reset by those limits. */
+PM_API uint64_t pm_enet_host_pending_refused(const pm_enet_host *host);
 
 /**
  * Queue a packet (send). channel < the peer's channel count; flags a
@@ -274,15 +288,25 @@ typedef struct pm_enet_config {
     bool server_relay;               /**< Godot 3 server: relay client packets (default true) */
     bool always_ordered;             /**< Godot 3: send UNRELIABLE sequenced (default false) */
     const char *bind_ip;             /**< numeric IPv4 to bind, NULL or "*" = any (copied) */
+    /* A server's guard against connections that never finish (a CONNECT
+     * takes a slot for ~30 s unless acknowledged): see
+     * pm_enet_host_limit_pending. */
+    int max_pending_per_address; /**< unfinished connections per IPv4 address (default 4; 0 = any)
+                                  */
+    int max_pending;             /**< unfinished connections at once (0 = half the slots) */
+    uint32_t pending_timeout_ms; /**< an unfinished connection is dropped after this (default 5000;
+                                      0 = ENet's ~30 s) */
 } pm_enet_config;
 
 /** Statistics of the multiplayer layer (not ENet's). */
 typedef struct pm_enet_stats {
-    uint64_t packets_received;    /**< data packets accepted from the network */
-    uint64_t packets_relayed;     /**< copies a Godot 3 server forwarded */
-    uint64_t dropped_spoofed;     /**< packets whose header claimed another source */
-    uint64_t dropped_malformed;   /**< short packets, bad system messages, bad channels */
-    uint64_t connections_refused; /**< CONNECTs rejected (refusing, bad or duplicate id) */
+    uint64_t packets_received;            /**< data packets accepted from the network */
+    uint64_t packets_relayed;             /**< copies a Godot 3 server forwarded */
+    uint64_t dropped_spoofed;             /**< packets whose header claimed another source */
+    uint64_t dropped_malformed;           /**< short packets, bad system messages, bad channels */
+    uint64_t connections_refused;         /**< CONNECTs rejected (refusing, bad or duplicate id) */
+    uint64_t connections_pending_refused; /**< a server's CONNECTs dropped, or unfinished
+                                               connections reset, by its pending limits */
 } pm_enet_stats;
 
 /** Fill cfg with the defaults: Godot 3 format, no compression, server relay on, any address. */

@@ -33,9 +33,9 @@
  * really are partially reliable: a message still unsent or unacknowledged
  * after unreliable_lifetime ms is abandoned. Pass unreliable_lifetime = -1
  * (PM_MESH_LIFETIME_RELIABLE) to get Godot's effective behaviour. Either way
- * the two sides interoperate: reliability is a sender-side choice. (Our
- * stack applies partial reliability only to messages of at most 1156 bytes;
- * larger ones are sent reliably, see rtc.h.)
+ * the two sides interoperate: reliability is a sender-side choice. (A
+ * library built with usrsctp applies partial reliability only to messages
+ * of at most 1156 bytes and sends larger ones reliably, see rtc.h.)
  *
  * Driving. Call pm_mesh_poll() often (or pm_mp_poll() on the interface),
  * then drain events with pm_mp_next_event() and packets with
@@ -277,6 +277,36 @@ PM_API pm_time pm_mesh_next_timeout(const pm_mesh *mesh);
  * Refusing new connections stays as it was (as Godot).
  */
 PM_API void pm_mesh_close(pm_mesh *mesh);
+
+/**
+ * The lobby's host is now peer `host_id` (which may be us): the signaling
+ * server's host migration (docs/signaling.md; pm_signal_client calls this
+ * on the server's HOST message). Queues PM_MP_EVENT_HOST_CHANGED(host_id).
+ *
+ * Server compatibility (pm_mesh_initialize(id, true)): `host_id` takes peer
+ * 1's part, ids are not renumbered.
+ *  - PM_MP_TARGET_SERVER (1) addresses it (put_packet; sending to it while
+ *    we are the host is an error, as sending to oneself);
+ *  - losing it is PEER_DISCONNECTED then SERVER_DISCONNECTED(host_id), as
+ *    losing peer 1 was (status DISCONNECTED);
+ *  - a mesh that lost its server (the old host left before the signaling
+ *    told us of the new one) or still waits for one becomes CONNECTED as at
+ *    the start: at once with CONNECTION_SUCCEEDED(host_id) when we are the
+ *    host, else once the host's connection is up (PEER_CONNECTED(host_id),
+ *    CONNECTION_SUCCEEDED(host_id)), each followed by PEER_CONNECTED for
+ *    every other connected peer: the game learns its peers anew, as after
+ *    connecting. Until then put_packet fails (status).
+ * Mesh mode: only the event, and pm_mesh_get_host.
+ *
+ * PM_ERR_INVALID for a NULL mesh or host_id < 1; PM_ERR_STATE before setup
+ * and in client/server modes (their server is peer 1 by construction: the
+ * server closes such lobbies with their host). The same host again: PM_OK,
+ * no event.
+ */
+PM_API int pm_mesh_set_host(pm_mesh *mesh, int32_t host_id);
+
+/** The lobby's host: 1 unless pm_mesh_set_host said otherwise; 0 before setup. */
+PM_API int32_t pm_mesh_get_host(const pm_mesh *mesh);
 
 #ifdef __cplusplus
 }

@@ -57,6 +57,8 @@ typedef enum pm_mp_event_type {
     PM_MP_EVENT_CONNECTION_SUCCEEDED,
     PM_MP_EVENT_CONNECTION_FAILED,
     PM_MP_EVENT_SERVER_DISCONNECTED,
+    /** Beyond Godot: the lobby's host is now peer_id (pm_mesh_set_host). */
+    PM_MP_EVENT_HOST_CHANGED,
 } pm_mp_event_type;
 
 typedef struct pm_mp_event {

@@ -62,6 +62,8 @@ typedef enum pm_rpc_event_type {
     PM_RPC_EVENT_CONNECTED_TO_SERVER, /**< connected_to_server */
     PM_RPC_EVENT_CONNECTION_FAILED,   /**< connection_failed */
     PM_RPC_EVENT_SERVER_DISCONNECTED, /**< server_disconnected */
+    PM_RPC_EVENT_HOST_CHANGED,        /**< beyond Godot: the lobby's host is now peer_id
+                                           (signaling host migration, mesh.h) */
     /* Calls. */
     PM_RPC_EVENT_CALL = 16, /**< a method call allowed by its mode */
     PM_RPC_EVENT_SET,       /**< a property set allowed by its mode; args[0] is the value */

@@ -3,7 +3,8 @@
  *
  * Semantics follow Godot's WebRTCPeerConnection / WebRTCDataChannel (enum
  * values included) on top of a native stack: ICE (RFC 8445, trickle RFC
- * 8838, consent RFC 7675), DTLS 1.2 (OpenSSL), SCTP (usrsctp) and DCEP
+ * 8838, consent RFC 7675), DTLS 1.2 (OpenSSL), SCTP (RFC 9260 as RFC 8831
+ * profiles it: our own, or usrsctp in a PM_SCTP=usrsctp build) and DCEP
  * (RFC 8832).
  *
  * Driving model. A peer connection is single-threaded and never calls back
@@ -185,10 +186,14 @@ PM_API void pm_rtc_config_default(pm_rtc_config *cfg);
  * Options of pm_rtc_peer_create_channel(); Godot's create_data_channel options.
  *
  * Partial reliability (max_packet_lifetime / max_retransmits) applies to
- * messages of up to 1156 bytes, which fit one SCTP packet. Larger messages on
- * such a channel are delivered reliably (still unordered if the channel is):
- * the usrsctp 0.9.5 that Debian 12 ships aborts the whole association when a
- * partially sent message is abandoned (usrsctp issue 592). See docs/webrtc.md.
+ * messages of any size. max_packet_lifetime counts from put_packet (time
+ * spent queued included, as in browsers): a message still unsent when it
+ * runs out is dropped unsent. Only in a library built with usrsctp (CMake
+ * PM_SCTP=usrsctp, see pm_rtc_sctp_implementation) does it apply just to
+ * messages of up to 1156 bytes, which fit one SCTP packet, larger ones going
+ * reliably (still unordered if the channel is): the usrsctp 0.9.5 of Debian
+ * 12 aborts the whole association when a partly sent message is abandoned
+ * (usrsctp issue 592). See docs/webrtc.md.
  */
 typedef struct pm_rtc_channel_init {
     bool negotiated;         /**< both sides create it with `id`; no DCEP */
@@ -388,6 +393,13 @@ PM_API int pm_rtc_peer_get_selected_pair(const pm_rtc_peer *pc, pm_rtc_candidate
  * close; PM_ERR_UNSUPPORTED in the WebAssembly build (not bridged yet).
  */
 PM_API int pm_rtc_peer_restart_ice(pm_rtc_peer *pc);
+
+/**
+ * The SCTP under the data channels, fixed when the library is built:
+ * "peermesh" (its own, the default) or "usrsctp" (CMake PM_SCTP=usrsctp);
+ * "browser" in the WebAssembly build. A static string; never NULL.
+ */
+PM_API const char *pm_rtc_sctp_implementation(void);
 
 /**
  * Close: channels are closed, DTLS close_notify is sent, state CLOSED.

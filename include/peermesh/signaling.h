@@ -68,6 +68,7 @@ extern "C" {
 #define PM_SIGNAL_CLOSE_RATE         4002 /**< message rate limit exceeded */
 #define PM_SIGNAL_CLOSE_ADDRESS      4003 /**< too many connections from one address */
 #define PM_SIGNAL_CLOSE_TIMEOUT      4004 /**< no pong to the server's ping */
+#define PM_SIGNAL_CLOSE_CLUSTER      4005 /**< the Redis cluster was unavailable, or lost the lobby */
 
 /* ==== server =============================================================== */
 
@@ -96,13 +97,21 @@ typedef struct pm_signal_server_config {
     pm_time seal_delay;   /**< from SEAL to closing everyone with 1000 (10 s) */
 
     /* What the demo lacks (0 = off unless said otherwise). */
-    uint32_t max_lobby_peers;     /**< peers in one lobby (default 4096) */
-    pm_time ping_interval;        /**< WebSocket ping period (10 s); a peer that has not
-                                       answered the previous ping is closed (4004) */
-    size_t max_message_size;      /**< largest message (64 KiB), beyond: 1009 */
-    uint32_t max_per_address;     /**< connections from one IPv4 address or IPv6 /64 */
+    uint32_t max_lobby_peers;            /**< peers in one lobby (default 4096) */
+    pm_time ping_interval;               /**< WebSocket ping period (10 s); a peer that has not
+                                              answered the previous ping is closed (4004) */
+    size_t max_message_size;             /**< largest message (64 KiB), beyond: 1009 */
+    uint32_t max_per_address;            /**< connections from one IPv4 address or IPv6 /64 */
+    uint32_t max_handshakes_per_address; /**< connections from one address still in their
+                                              WebSocket handshake (default 32); more are
+                                              refused at accept (UINT32_MAX: any) */
+    pm_time handshake_timeout;    /**< to finish the WebSocket handshake (default 10 s; 1 s while
+                                       more than 128 handshakes are unfinished) */
     uint32_t rate_limit;          /**< messages per second per connection (default 100) */
     uint32_t rate_burst;          /**< token bucket depth (default 500) */
+    uint32_t join_rate;           /**< joins per second from one address (default 10; 0 = any): each
+                                       join and leave is told to the whole lobby */
+    uint32_t join_burst;          /**< joins one address may make at once (default 50) */
     const char *auth_secret;      /**< joining needs ?token=<this secret> in the URL */
     const char *token_secret;     /**< joining needs ?token=<expiry>:<user>:<hmac> (see
                                        pm_signal_token_make) */
@@ -112,6 +121,20 @@ typedef struct pm_signal_server_config {
     const char *const *stun_urls; /**< handed to peers with their id */
     size_t stun_url_count;
     pm_time turn_ttl; /**< lifetime of TURN credentials (default 24 h) */
+    /** Host migration (off by default: the Godot demo closes a lobby whose
+     *  host leaves, with 4000). On: when the host of a mesh lobby leaves
+     *  and others remain, the lowest remaining id becomes the host; every
+     *  member gets PEER_DISCONNECT for the old host, then our HOST message
+     *  (JSON type 9, text "H: <id>") with the new one, which may seal.
+     *  Client/server lobbies still close. */
+    bool host_migration;
+
+    /* Scale-out (docs/signaling.md): nodes sharing one namespace of lobbies
+     * through Redis. NULL: one process, lobbies in memory (the default). */
+    const char *redis_url;    /**< "redis://IP[:PORT]" or "unix:PATH" */
+    const char *redis_prefix; /**< key and channel prefix (default "peermesh:") */
+    pm_time node_ttl;         /**< a node silent this long is dead: its members are announced gone
+                                   within node_ttl + 1 s (default 3 s) */
 } pm_signal_server_config;
 
 /** Fill cfg with the defaults: port 9080, the demo server's limits, the ones listed above. */
@@ -171,7 +194,19 @@ typedef struct pm_signal_server_stats {
     uint64_t rejected_size;     /**< closed 1009 */
     uint64_t ping_timeouts;     /**< closed 4004 */
     uint64_t seals;             /**< lobbies sealed */
-    uint64_t turn_credentials;  /**< TURN credentials issued */
+    uint64_t host_migrations;   /**< lobbies whose host left and another took over */
+    /* Cluster (zero on one node). */
+    uint64_t cluster_up;          /**< 1 while the Redis link is up */
+    uint64_t cluster_nodes;       /**< nodes alive (as of the last heartbeat) */
+    uint64_t cluster_lobbies;     /**< lobbies in the cluster */
+    uint64_t cluster_members;     /**< peers in the cluster's lobbies */
+    uint64_t cluster_relays_out;  /**< messages relayed to members on other nodes */
+    uint64_t cluster_relays_in;   /**< messages from other nodes for ours */
+    uint64_t cluster_relays_lost; /**< relays that could not go (link down, member gone) */
+    uint64_t cluster_resyncs;     /**< lobby replicas checked against Redis after a reconnect */
+    uint64_t cluster_lost;        /**< members closed with 4005 (lobby or membership lost) */
+    uint64_t cluster_dead_nodes;  /**< dead nodes whose members this node announced gone */
+    uint64_t turn_credentials;    /**< TURN credentials issued */
 } pm_signal_server_stats;
 
 /** Fill *out (all zero for a NULL server). */
@@ -335,6 +370,9 @@ PM_API pm_enet *pm_signal_client_enet(pm_signal_client *c);
 /** The mesh's multiplayer interface (WebRTC or ENet), or NULL before our id. */
 PM_API pm_multiplayer *pm_signal_client_multiplayer(pm_signal_client *c);
 
+/** The lobby's host: 1, or who took over after a host migration; 0 before our id came. */
+PM_API int32_t pm_signal_client_host(const pm_signal_client *c);
+
 /** Host only: seal the lobby. PM_ERR_STATE when not joined or not the host. */
 PM_API int pm_signal_client_seal(pm_signal_client *c);
 
@@ -354,6 +392,9 @@ typedef enum pm_signal_event_type {
      *  (hole punching failed, ENet did not connect). The peer stays in the
      *  lobby, out of the mesh. */
     PM_SIGNAL_EVENT_PEER_FAILED,
+    /** Host migration: peer_id is the lobby's host now (maybe us); a WebRTC
+     *  mesh got pm_mesh_set_host first. */
+    PM_SIGNAL_EVENT_HOST_CHANGED,
 } pm_signal_event_type;
 
 typedef struct pm_signal_event {

@@ -206,3 +206,13 @@ bool pm_addr_is_loopback(const pm_addr *a)
         return a->ip[0] == 127;
     return a->family == 6 && memcmp(a->ip, v6lo, 16) == 0;
 }
+
+uint64_t pm_addr_key(const pm_addr *a)
+{
+    if (!a || !a->family)
+        return 0;
+    if (a->family == 4)
+        return 0x100000000ull | pm_rd32(a->ip);
+    uint64_t k = pm_rd64(a->ip) ^ 0xA5A5000000000000ull;
+    return k ? k : 1;
+}

@@ -233,11 +233,22 @@ void pm_queue_free(const pm_envr *env, pm_queue *q);
 /* Hashes written here (libc only) because the wire layer needs them. */
 uint32_t pm_crc32(const uint8_t *p, size_t n);  /* ISO-HDLC, as in STUN FINGERPRINT */
 uint32_t pm_crc32c(const uint8_t *p, size_t n); /* Castagnoli, as in SCTP */
+/* The CRC32c of the concatenation A || B, given crc = pm_crc32c(A). */
+uint32_t pm_crc32c_continue(uint32_t crc, const uint8_t *p, size_t n);
 void pm_sha1(const uint8_t *p, size_t n, uint8_t out[20]);
 void pm_hmac_sha1(const uint8_t *key, size_t klen, const uint8_t *p, size_t n, uint8_t out[20]);
 /* Incremental HMAC-SHA1 over two pieces (STUN integrity needs a patched header). */
 void pm_hmac_sha1_2(const uint8_t *key, size_t klen, const uint8_t *p1, size_t n1,
                     const uint8_t *p2, size_t n2, uint8_t out[20]);
 void pm_md5(const uint8_t *p, size_t n, uint8_t out[16]);
+
+/**
+ * A key for per-address accounting: an IPv4 address, or the /64 of an IPv6
+ * one (the unit a host or a home usually gets). 0 for NULL or no address.
+ */
+uint64_t pm_addr_key(const pm_addr *a);
+
+/** True when [p, p+n) is valid UTF-8 (RFC 3629: no overlongs, no surrogates). */
+bool pm_utf8_valid(const uint8_t *p, size_t n);
 
 #endif

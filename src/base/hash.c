@@ -110,6 +110,16 @@ uint32_t pm_crc32c(const uint8_t *p, size_t n)
     return ~crc_slice8(crc32c_tab, 0xFFFFFFFFu, p, n);
 }
 
+uint32_t pm_crc32c_continue(uint32_t crc, const uint8_t *p, size_t n)
+{
+    crc_init();
+#ifdef PM_HAVE_CRC32C_HW
+    if (crc32c_use_hw)
+        return ~crc32c_hw(~crc, p, n);
+#endif
+    return ~crc_slice8(crc32c_tab, ~crc, p, n);
+}
+
 /* Table-only CRC-32C, so tests can compare it with the hardware path. */
 uint32_t pm_crc32c_sw(const uint8_t *p, size_t n);
 uint32_t pm_crc32c_sw(const uint8_t *p, size_t n)

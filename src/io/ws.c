@@ -3,9 +3,16 @@
  * sockets with its own poll loop (pm_ws_service -> lws_service); this file
  * turns its callbacks into whole messages, per-connection send queues and
  * connection ids, and keeps handler calls inside pm_ws_service.
+ *
+ * Plain ws:// server connections are read by this file once the handshake
+ * is done (ws_frame.c parses): libwebsockets 4.1 takes unmasked client
+ * frames and echoes close codes that do not exist, which RFC 6455 forbids.
+ * Every close has a deadline, after which the connection is dropped.
  */
 #define _GNU_SOURCE
 #include "io/ws.h"
+#include "base/map.h"
+#include "io/ws_frame.h"
 
 #include <arpa/inet.h>
 #include <ev.h>
@@ -22,13 +29,26 @@
 #define WS_PROTOCOL_NAME    "peermesh-signal"
 #define DEFAULT_MAX_MESSAGE 65536
 #define DEFAULT_MAX_QUEUED  (4u << 20)
-#define WRITE_BUDGET        64   /* messages written per writeable callback */
-#define CLOSE_REASON_MAX    123  /* RFC 6455 section 5.5: control payload <= 125, 2 for the code */
-#define CODE_ABNORMAL       1006 /* RFC 6455 section 7.4.1: no close frame */
+#define DEFAULT_CLOSE_TIME  PM_SEC(5)
+#define HOUSEKEEPING_PERIOD 0.1 /* seconds between deadline checks while any is pending */
+#define DEFAULT_HS_PER_ADDR 32
+#define DEFAULT_HS_TIME     PM_SEC(10) /* lws's own timeout_secs: TLS under load is slow */
+#define HS_POOL             256 /* handshakes lws works on at once (one header buffer each) */
+#define HS_PRESSURE         (HS_POOL / 2) /* beyond: handshakes get HS_TIME_PRESSED */
+#define HS_TIME_PRESSED     PM_SEC(1)
+#define READ_CHUNK          16384 /* bytes read from a socket at once */
+#define READ_ROUNDS         4     /* reads per wake-up: one busy peer cannot starve the rest */
+#define WRITE_BUDGET        64    /* messages written per writeable callback */
+#define CLOSE_REASON_MAX    123   /* RFC 6455 section 5.5: control payload <= 125, 2 for the code */
+#define CODE_ABNORMAL       1006  /* RFC 6455 section 7.4.1: no close frame */
 #define CODE_POLICY         1008
 #define CODE_TOO_BIG        1009
 
-enum { REC_TEXT = 1, REC_BINARY = 2 };
+/* Records of a connection's queue. */
+enum { REC_TEXT = 1, REC_BINARY = 2, REC_PONG = 3 };
+
+/* RFC 6455 section 5.2 opcodes of the frames we write ourselves. */
+enum { OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PONG = 0xA };
 
 typedef struct ws_conn {
     uint32_t magic; /* CONN_MAGIC: lws's per-wsi pointer is a ws_conn or an http_req */
@@ -50,13 +70,30 @@ typedef struct ws_conn {
     char remote_reason[CLOSE_REASON_MAX + 1];
     pm_buf rx;
     bool rx_active, rx_binary;
+    int fd; /* the socket once known (-1 before) */
+    /* Plain ws server connections: we read the socket and parse the frames. */
+    pm_ws *owner;
+    bool own_rx;
+    ev_io rx_io;
+    pm_wsr rd;
+    /* Closing: dropped at close_deadline if still there (the closing list). */
+    pm_time close_deadline;
+    bool close_listed;
+    struct ws_conn *close_prev, *close_next;
 } ws_conn;
 
-/* State of a plain HTTP request on a server connection. */
+/* A server connection before it is a WebSocket: its handshake (an
+ * unfinished one is on the handshake list and counts against its address),
+ * then a plain HTTP request's answer. */
 typedef struct http_req {
     uint32_t magic;
     pm_buf body;
     size_t sent;
+    struct lws *wsi;
+    uint64_t addr_key;
+    pm_time accepted_at;
+    bool unfinished;
+    struct http_req *hs_prev, *hs_next;
 } http_req;
 #define HTTP_MAGIC 0x48545450u
 #define CONN_MAGIC 0x57534f4bu
@@ -82,6 +119,16 @@ struct pm_ws {
      * poll(2) loop does. NULL: the libev plugin is missing, poll(2) it is. */
     struct ev_loop *loop;
     ev_timer timer;
+    ev_timer housekeeping; /* deadlines: closes (and handshakes) */
+    bool housekeeping_on;
+    pm_time close_timeout;
+    ws_conn *closing_head, *closing_tail; /* by close deadline (all the same timeout) */
+    /* Unfinished handshakes, oldest first, and how many per address. */
+    http_req *hs_head, *hs_tail;
+    size_t hs_count;
+    pm_map hs_by_addr;
+    uint32_t hs_per_addr;
+    pm_time hs_timeout;
     ws_conn **slots;
     uint32_t *gens;
     uint32_t *free_slots;
@@ -143,14 +190,178 @@ static ws_conn *conn_new(pm_ws *ws, struct lws *wsi, bool client)
     c->id = ((uint64_t)ws->gens[slot] << 32) | (slot + 1);
     c->wsi = wsi;
     c->client = client;
+    c->owner = ws;
+    c->fd = -1;
+    c->close_deadline = PM_TIME_NEVER;
     pm_fifo_init(&c->out, 0);
     ws->slots[slot] = c;
     ws->count++;
     return c;
 }
 
+/* ---- deadlines ---- */
+
+static void housekeeping_start(pm_ws *ws)
+{
+    if (ws->loop && !ws->housekeeping_on) {
+        ev_timer_set(&ws->housekeeping, HOUSEKEEPING_PERIOD, HOUSEKEEPING_PERIOD);
+        ev_timer_start(ws->loop, &ws->housekeeping);
+        ws->housekeeping_on = true;
+    }
+}
+
+static void closing_unlink(pm_ws *ws, ws_conn *c)
+{
+    if (!c->close_listed)
+        return;
+    if (c->close_prev)
+        c->close_prev->close_next = c->close_next;
+    else
+        ws->closing_head = c->close_next;
+    if (c->close_next)
+        c->close_next->close_prev = c->close_prev;
+    else
+        ws->closing_tail = c->close_prev;
+    c->close_prev = c->close_next = NULL;
+    c->close_listed = false;
+}
+
+/* A close has begun: however the peer behaves, the connection goes by the
+ * deadline (a peer that stopped reading would otherwise keep its queue and
+ * its slot until its TCP connection breaks). */
+static void arm_close_deadline(pm_ws *ws, ws_conn *c)
+{
+    if (c->close_listed || c->close_deadline != PM_TIME_NEVER)
+        return;
+    c->close_deadline = pm_env_now(&ws->env) + ws->close_timeout;
+    c->close_prev = ws->closing_tail;
+    if (ws->closing_tail)
+        ws->closing_tail->close_next = c;
+    else
+        ws->closing_head = c;
+    ws->closing_tail = c;
+    c->close_listed = true;
+    housekeeping_start(ws);
+}
+
+/* Drop without a word; on_closed follows from lws. lws runs the kill from
+ * its timer list, which it looks at after its own socket events: outside
+ * one (our reads, our deadlines) it has to be woken. */
+static void hang_up(pm_ws *ws, ws_conn *c)
+{
+    c->closing = true;
+    if (c->wsi) {
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        lws_cancel_service(ws->ctx);
+    }
+}
+
+/* Past its close deadline: reset the TCP connection, so the kernel lets go
+ * of what it still holds for a peer that does not read. */
+static void expire_close(pm_ws *ws, ws_conn *c)
+{
+    closing_unlink(ws, c);
+    int fd = c->wsi ? lws_get_socket_fd(c->wsi) : -1;
+    if (fd >= 0) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    PM_DEBUG(&ws->env, "ws", "connection %llx: close not done in time, dropping it",
+             (unsigned long long)c->id);
+    hang_up(ws, c);
+}
+
+/* ---- handshakes: limited per address, and in time ---- */
+
+static void hs_count_add(pm_ws *ws, uint64_t key, int delta)
+{
+    uintptr_t n = 0;
+    (void)pm_map_get(&ws->hs_by_addr, key, &n);
+    n = (uintptr_t)((intptr_t)n + delta);
+    if (n)
+        (void)pm_map_put(&ws->env, &ws->hs_by_addr, key, n);
+    else
+        (void)pm_map_del(&ws->hs_by_addr, key);
+}
+
+/* The handshake is over (done, or the connection gone). */
+static void hs_finish(pm_ws *ws, http_req *r)
+{
+    if (!r->unfinished)
+        return;
+    r->unfinished = false;
+    if (r->hs_prev)
+        r->hs_prev->hs_next = r->hs_next;
+    else
+        ws->hs_head = r->hs_next;
+    if (r->hs_next)
+        r->hs_next->hs_prev = r->hs_prev;
+    else
+        ws->hs_tail = r->hs_prev;
+    r->hs_prev = r->hs_next = NULL;
+    ws->hs_count--;
+    if (r->addr_key)
+        hs_count_add(ws, r->addr_key, -1);
+}
+
+static void hs_start(pm_ws *ws, http_req *r, struct lws *wsi, uint64_t key)
+{
+    r->wsi = wsi;
+    r->addr_key = key;
+    r->accepted_at = pm_env_now(&ws->env);
+    r->unfinished = true;
+    r->hs_prev = ws->hs_tail;
+    if (ws->hs_tail)
+        ws->hs_tail->hs_next = r;
+    else
+        ws->hs_head = r;
+    ws->hs_tail = r;
+    ws->hs_count++;
+    if (key)
+        hs_count_add(ws, key, 1);
+    housekeeping_start(ws);
+}
+
+/* Idle connections that never finish their upgrade hold lws's header
+ * buffers (slowloris): each gets hs_timeout, and only a second while half
+ * the pool is taken. */
+static pm_time hs_deadline(const pm_ws *ws, const http_req *r)
+{
+    return r->accepted_at + (ws->hs_count > HS_PRESSURE ? HS_TIME_PRESSED : ws->hs_timeout);
+}
+
+static void run_deadlines(pm_ws *ws)
+{
+    pm_time now = pm_env_now(&ws->env);
+    while (ws->closing_head && ws->closing_head->close_deadline <= now)
+        expire_close(ws, ws->closing_head);
+    bool killed = false;
+    while (ws->hs_head && hs_deadline(ws, ws->hs_head) <= now) {
+        http_req *r = ws->hs_head;
+        hs_finish(ws, r);
+        lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        killed = true;
+    }
+    if (killed)
+        lws_cancel_service(ws->ctx);
+    if (ws->housekeeping_on && !ws->closing_head && !ws->hs_head) {
+        ev_timer_stop(ws->loop, &ws->housekeeping);
+        ws->housekeeping_on = false;
+    }
+}
+
+static void housekeeping_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    run_deadlines(w->data);
+}
+
 static void conn_free(pm_ws *ws, ws_conn *c)
 {
+    closing_unlink(ws, c);
+    if (c->own_rx && ws->loop)
+        ev_io_stop(ws->loop, &c->rx_io);
     uint32_t slot = (uint32_t)c->id - 1;
     ws->slots[slot] = NULL;
     ws->free_slots[ws->nfree++] = slot;
@@ -205,13 +416,12 @@ static void set_local_close(ws_conn *c, int code, const char *reason, size_t len
 
 /* ---- callbacks ---- */
 
-static void peer_address(struct lws *wsi, pm_addr *out, bool *ok)
+static void peer_address(int fd, pm_addr *out, bool *ok)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     memset(out, 0, sizeof *out);
     *ok = false;
-    int fd = lws_get_socket_fd(wsi);
     if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
         return;
     if (ss.ss_family == AF_INET) {
@@ -243,6 +453,8 @@ static void no_delay(struct lws *wsi)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+static void start_own_rx(pm_ws *ws, ws_conn *c);
+
 static int on_established(pm_ws *ws, struct lws *wsi)
 {
     no_delay(wsi);
@@ -251,14 +463,157 @@ static int on_established(pm_ws *ws, struct lws *wsi)
         return -1;
     lws_set_opaque_user_data(wsi, c);
     c->opened = true;
+    if (ws->direct && ws->loop)
+        start_own_rx(ws, c);
     pm_addr remote;
     bool have_addr;
-    peer_address(wsi, &remote, &have_addr);
+    peer_address(lws_get_socket_fd(wsi), &remote, &have_addr);
     char buf[256];
     const char *token = lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof buf);
     if (ws->h.on_open)
         ws->h.on_open(ws->h.ud, c->id, have_addr ? &remote : NULL, token);
     return 0;
+}
+
+/* A whole message is in c->rx: hand it over. */
+static void deliver(pm_ws *ws, ws_conn *c, bool binary)
+{
+    uint64_t id = c->id;
+    if (ws->h.on_message)
+        ws->h.on_message(ws->h.ud, id, c->rx.len ? c->rx.data : (const uint8_t *)"", c->rx.len,
+                         binary);
+    c = conn_get(ws, id); /* still there: closes are asynchronous */
+    if (!c)
+        return;
+    c->rx.len = 0;
+    if (c->rx.cap > ws->max_message / 2 && c->rx.cap > 65536)
+        pm_buf_free(&ws->env, &c->rx); /* don't keep a big buffer per idle peer */
+}
+
+/* ---- reading plain ws server connections ourselves (ws_frame.c) ---- */
+
+static bool send_frame(pm_ws *ws, ws_conn *c, int opcode, const void *data, size_t len);
+static int queue_record(pm_ws *ws, ws_conn *c, uint32_t tag, const void *data, size_t len);
+static void rx_ready(struct ev_loop *loop, ev_io *w, int revents);
+
+static void start_own_rx(pm_ws *ws, ws_conn *c)
+{
+    int fd = lws_get_socket_fd(c->wsi);
+    if (fd < 0)
+        return;
+    /* From here on lws does not read this socket. A client that sent frames
+     * before the handshake's answer (RFC 6455 section 4.1 says it must wait)
+     * may have had them read by lws, which delivers them as usual. */
+    lws_rx_flow_control(c->wsi, 0);
+    pm_wsr_init(&c->rd, ws->max_message);
+    ev_io_init(&c->rx_io, rx_ready, fd, EV_READ);
+    c->rx_io.data = c;
+    ev_io_start(ws->loop, &c->rx_io);
+    c->own_rx = true;
+}
+
+/* Answer a close, or close for a protocol error: the close frame goes after
+ * what is queued, then the connection ends (by the close deadline at the
+ * latest). */
+static void answer_close(pm_ws *ws, ws_conn *c, int code, const char *reason)
+{
+    if (c->closing)
+        return;
+    if (!c->local_close) {
+        c->close_code = code;
+        snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
+    }
+    c->closing = true;
+    arm_close_deadline(ws, c);
+    uint8_t payload[2 + CLOSE_REASON_MAX];
+    size_t n = 0;
+    if (c->close_code) {
+        pm_wr16(payload, (uint16_t)c->close_code);
+        n = 2 + strlen(c->close_reason);
+        memcpy(payload + 2, c->close_reason, n - 2);
+    }
+    if (send_frame(ws, c, OP_CLOSE, payload, n)) {
+        hang_up(ws, c);
+        return;
+    }
+    if (c->wsi)
+        lws_callback_on_writable(c->wsi); /* on_writeable closes after the queue */
+}
+
+static void take_frame_event(pm_ws *ws, ws_conn *c, const pm_wsr_event *ev)
+{
+    switch (ev->kind) {
+    case PM_WSR_NONE:
+        return;
+    case PM_WSR_DATA:
+        if (c->closing || c->local_close)
+            return; /* we are closing: what it still says does not matter */
+        if (ev->len && pm_buf_append(&ws->env, &c->rx, ev->data, ev->len) != PM_OK) {
+            hang_up(ws, c);
+            return;
+        }
+        if (ev->end)
+            deliver(ws, c, ev->binary);
+        return;
+    case PM_WSR_PING:
+        if (c->closing || send_frame(ws, c, OP_PONG, ev->data, ev->len))
+            return;
+        (void)queue_record(ws, c, REC_PONG, ev->data, ev->len);
+        return;
+    case PM_WSR_PONG:
+        if (ws->h.on_pong)
+            ws->h.on_pong(ws->h.ud, c->id);
+        return;
+    case PM_WSR_CLOSE:
+        c->remote_code = ev->code;
+        snprintf(c->remote_reason, sizeof c->remote_reason, "%s", ev->reason);
+        if (c->closing)
+            hang_up(ws, c); /* the answer to our close */
+        else
+            answer_close(ws, c, ev->code, ev->reason);
+        return;
+    case PM_WSR_ERROR:
+        PM_DEBUG(&ws->env, "ws", "connection %llx: %s, closing with %d", (unsigned long long)c->id,
+                 ev->reason, ev->code);
+        if (c->closing) {
+            hang_up(ws, c);
+            return;
+        }
+        set_local_close(c, ev->code, ev->reason, strlen(ev->reason));
+        answer_close(ws, c, ev->code, ev->reason);
+        return;
+    }
+}
+
+static void rx_ready(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    ws_conn *c = w->data;
+    pm_ws *ws = c->owner;
+    uint64_t id = c->id;
+    uint8_t buf[READ_CHUNK];
+    for (int round = 0; round < READ_ROUNDS; round++) {
+        ssize_t n = recv(w->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        if (n <= 0) {
+            /* The peer is gone (or the socket failed): nothing more to read. */
+            ev_io_stop(ws->loop, w);
+            hang_up(ws, c);
+            return;
+        }
+        size_t at = 0;
+        while (at < (size_t)n) {
+            pm_wsr_event ev;
+            at += pm_wsr_read(&c->rd, buf + at, (size_t)n - at, &ev);
+            take_frame_event(ws, c, &ev);
+            if (conn_get(ws, id) != c)
+                return;
+        }
+        if ((size_t)n < sizeof buf)
+            return;
+    }
 }
 
 static int on_receive(pm_ws *ws, ws_conn *c, struct lws *wsi, const void *in, size_t len)
@@ -282,12 +637,7 @@ static int on_receive(pm_ws *ws, ws_conn *c, struct lws *wsi, const void *in, si
         return -1;
     if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
         c->rx_active = false;
-        if (ws->h.on_message)
-            ws->h.on_message(ws->h.ud, c->id, c->rx.len ? c->rx.data : (const uint8_t *)"",
-                             c->rx.len, c->rx_binary);
-        c = conn_of(wsi); /* the handler may have queued a close */
-        if (c && c->rx.cap > ws->max_message / 2 && c->rx.cap > 65536)
-            pm_buf_free(&ws->env, &c->rx); /* don't keep a big buffer per idle peer */
+        deliver(ws, c, c->rx_binary);
     }
     return 0;
 }
@@ -319,7 +669,9 @@ static int on_writeable(pm_ws *ws, ws_conn *c, struct lws *wsi)
          * lws writes in front of the payload; the memory is ours. */
         uint8_t *payload = (uint8_t *)(uintptr_t)rec + LWS_PRE;
         size_t n = len - LWS_PRE;
-        enum lws_write_protocol how = tag == REC_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+        enum lws_write_protocol how = tag == REC_BINARY ? LWS_WRITE_BINARY
+                                      : tag == REC_PONG ? LWS_WRITE_PONG
+                                                        : LWS_WRITE_TEXT;
         int w = lws_write(wsi, payload, n, how);
         pm_fifo_pop(&c->out);
         c->queued -= n;
@@ -335,18 +687,25 @@ static int on_writeable(pm_ws *ws, ws_conn *c, struct lws *wsi)
         return 0;
     }
     if (c->closing) {
-        lws_close_reason(wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        /* A close without a code is answered with 1000 on this path. */
+        int code = c->close_code ? c->close_code : 1000;
+        lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)c->close_reason,
+                         strlen(c->close_reason));
         return -1;
     }
     return 0;
 }
 
-static void on_peer_close(ws_conn *c, const uint8_t *in, size_t len)
+/* A close frame parsed by lws (wss and client connections). lws echoes its
+ * payload: a code no one may send is answered with 1002 instead (RFC 6455
+ * section 7.4; lws 4.1 lets codes of 3000 and up through unchecked). */
+static void on_peer_close(ws_conn *c, uint8_t *in, size_t len)
 {
     if (!c || len < 2)
         return;
     c->remote_code = (in[0] << 8) | in[1];
+    if (!pm_ws_close_code_valid(c->remote_code))
+        pm_wr16(in, PM_WS_CLOSE_PROTOCOL);
     size_t n = PM_MIN(len - 2, (size_t)CLOSE_REASON_MAX);
     memcpy(c->remote_reason, in + 2, n);
     c->remote_reason[n] = 0;
@@ -364,6 +723,7 @@ static int on_http(pm_ws *ws, struct lws *wsi, const char *path)
         r->magic = HTTP_MAGIC;
         lws_set_opaque_user_data(wsi, r);
     }
+    hs_finish(ws, r); /* a whole request came: not a slow one */
     r->body.len = 0;
     r->sent = 0;
     const char *ctype = "text/plain; charset=utf-8";
@@ -405,10 +765,45 @@ static void free_http(pm_ws *ws, struct lws *wsi)
 {
     http_req *r = lws_get_opaque_user_data(wsi);
     if (r && r->magic == HTTP_MAGIC) {
+        hs_finish(ws, r);
         lws_set_opaque_user_data(wsi, NULL);
         pm_buf_free(&ws->env, &r->body);
         pm_free(&ws->env, r);
     }
+}
+
+static uint64_t fd_address_key(int fd)
+{
+    pm_addr a;
+    bool ok;
+    peer_address(fd, &a, &ok);
+    return ok ? pm_addr_key(&a) : 0;
+}
+
+/* At accept, before lws spends anything on it: a new connection from an
+ * address with hs_per_addr handshakes still unfinished is refused. */
+static bool accept_from(pm_ws *ws, int fd)
+{
+    uint64_t key = fd_address_key(fd);
+    uintptr_t n = 0;
+    if (!key || !pm_map_get(&ws->hs_by_addr, key, &n) || n < ws->hs_per_addr)
+        return true;
+    PM_DEBUG(&ws->env, "ws", "refused a connection: %u handshakes unfinished from its address",
+             (unsigned)n);
+    return false;
+}
+
+static int on_accepted(pm_ws *ws, struct lws *wsi)
+{
+    if (lws_get_opaque_user_data(wsi))
+        return 0;
+    http_req *r = pm_calloc(&ws->env, sizeof *r);
+    if (!r)
+        return 0; /* not tracked; on_http makes its state later */
+    r->magic = HTTP_MAGIC;
+    lws_set_opaque_user_data(wsi, r);
+    hs_start(ws, r, wsi, fd_address_key(lws_get_socket_fd(wsi)));
+    return 0;
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -421,7 +816,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     ws_conn *c = NULL;
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return ws->stopped ? -1 : 0;
+        return ws->stopped || !accept_from(ws, (int)(intptr_t)in) ? -1 : 0;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        return on_accepted(ws, wsi);
     case LWS_CALLBACK_ESTABLISHED:
         free_http(ws, wsi);
         return on_established(ws, wsi);
@@ -530,6 +927,10 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     ws->h = *h;
     ws->max_message = cfg->max_message ? cfg->max_message : DEFAULT_MAX_MESSAGE;
     ws->max_queued = cfg->max_queued ? cfg->max_queued : DEFAULT_MAX_QUEUED;
+    ws->close_timeout = cfg->close_timeout > 0 ? cfg->close_timeout : DEFAULT_CLOSE_TIME;
+    ws->hs_per_addr =
+        cfg->max_handshakes_per_address ? cfg->max_handshakes_per_address : DEFAULT_HS_PER_ADDR;
+    ws->hs_timeout = cfg->handshake_timeout > 0 ? cfg->handshake_timeout : DEFAULT_HS_TIME;
     ws->allow_self_signed = cfg->allow_self_signed;
     ws->client_tls = cfg->client_tls;
     ws->direct = cfg->listen && !cfg->cert_file;
@@ -570,7 +971,7 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
     info.timeout_secs = 10;
     /* Handshakes in flight at once (one header buffer each): many clients
      * connecting together would otherwise queue behind the default few. */
-    info.max_http_header_pool = 256;
+    info.max_http_header_pool = HS_POOL;
     /* A connection that does not finish its HTTP upgrade gives its header
      * slot back after 5 s (lws default 10 s), so idle sockets cannot hold
      * all 256 slots for long. */
@@ -599,8 +1000,11 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
         pm_free(&env, ws);
         return cfg->cert_file ? PM_ERR_CRYPTO : PM_ERR_IO;
     }
-    if (ws->loop)
+    if (ws->loop) {
         ev_init(&ws->timer, wake_timer_cb);
+        ev_init(&ws->housekeeping, housekeeping_cb);
+        ws->housekeeping.data = ws;
+    }
     ws->vhost = lws_get_vhost_by_name(ws->ctx, "default");
     if (cfg->listen) {
         int port = ws->vhost ? lws_get_vhost_listen_port(ws->vhost) : -1;
@@ -630,8 +1034,11 @@ void pm_ws_free(pm_ws *ws)
         if (ws->slots[i])
             conn_free(ws, ws->slots[i]);
     pm_envr env = ws->env;
-    if (ws->loop)
+    if (ws->loop) {
+        ev_timer_stop(ws->loop, &ws->housekeeping);
         ev_loop_destroy(ws->loop);
+    }
+    pm_map_free(&env, &ws->hs_by_addr);
     pm_free(&env, ws->slots);
     pm_free(&env, ws->gens);
     pm_free(&env, ws->free_slots);
@@ -698,10 +1105,10 @@ int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *id)
 
 /* RFC 6455 section 5.2: FIN and opcode, then the payload length in 7, 7+16
  * or 7+64 bits, then a client's 4-byte masking key. */
-static size_t frame_header(uint8_t *h, bool binary, size_t len, const uint8_t *mask)
+static size_t frame_header(uint8_t *h, int opcode, size_t len, const uint8_t *mask)
 {
     size_t n;
-    h[0] = 0x80 | (binary ? 0x2 : 0x1);
+    h[0] = (uint8_t)(0x80 | opcode);
     if (len < 126) {
         h[1] = (uint8_t)len;
         n = 2;
@@ -745,12 +1152,15 @@ static void next_mask(pm_ws *ws, uint8_t out[4])
  */
 #define DIRECT_MASKED_MAX 4096 /* client frames are masked in a stack copy */
 
-static bool send_direct(pm_ws *ws, ws_conn *c, const void *data, size_t len, bool binary)
+static bool send_frame(pm_ws *ws, ws_conn *c, int opcode, const void *data, size_t len)
 {
     bool ok = c->client ? !c->tls && len <= DIRECT_MASKED_MAX : ws->direct;
     if (!ok || !c->opened || !c->wsi || c->out.count || c->lws_busy || c->ping_pending)
         return false;
-    int fd = lws_get_socket_fd(c->wsi);
+    /* The socket, learnt once (lws's lookup was in the relay profile). */
+    if (c->fd < 0)
+        c->fd = lws_get_socket_fd(c->wsi);
+    int fd = c->fd;
     if (fd < 0)
         return false;
     uint8_t h[14], mask[4], masked[DIRECT_MASKED_MAX];
@@ -761,7 +1171,7 @@ static bool send_direct(pm_ws *ws, ws_conn *c, const void *data, size_t len, boo
             masked[i] = p[i] ^ mask[i & 3];
         data = masked;
     }
-    size_t hl = frame_header(h, binary, len, c->client ? mask : NULL);
+    size_t hl = frame_header(h, opcode, len, c->client ? mask : NULL);
     struct iovec iov[2] = {{h, hl}, {(void *)(uintptr_t)data, len}};
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
     ssize_t n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -792,8 +1202,7 @@ static bool send_direct(pm_ws *ws, ws_conn *c, const void *data, size_t len, boo
     }
     if (w < 0) {
         /* The rest cannot be kept: the stream is lost. */
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        c->closing = true;
+        hang_up(ws, c);
         return true;
     }
     /* Later frames must not overtake what lws holds: they take the queue
@@ -822,16 +1231,19 @@ int pm_ws_send(pm_ws *ws, uint64_t id, const void *data, size_t len, bool binary
         set_local_close(c, CODE_POLICY, why, sizeof why - 1);
         PM_WARN(&ws->env, "ws", "connection %llx: send queue full, dropping it",
                 (unsigned long long)id);
-        if (c->wsi)
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        c->closing = true;
+        hang_up(ws, c);
         return PM_ERR_FULL;
     }
-    if (send_direct(ws, c, data, len, binary))
+    if (send_frame(ws, c, binary ? OP_BINARY : OP_TEXT, data, len))
         return PM_OK;
+    return queue_record(ws, c, binary ? REC_BINARY : REC_TEXT, data, len);
+}
+
+/* Queue a frame for lws to write from the writeable callback. */
+static int queue_record(pm_ws *ws, ws_conn *c, uint32_t tag, const void *data, size_t len)
+{
     static const uint8_t headroom[LWS_PRE];
-    int rc = pm_fifo_push(&ws->env, &c->out, binary ? REC_BINARY : REC_TEXT, headroom, LWS_PRE,
-                          data, len);
+    int rc = pm_fifo_push(&ws->env, &c->out, tag, headroom, LWS_PRE, data, len);
     if (rc)
         return rc;
     c->queued += len;
@@ -858,6 +1270,7 @@ int pm_ws_close(pm_ws *ws, uint64_t id, int code, const char *reason, size_t rea
         return PM_ERR_NOT_FOUND;
     set_local_close(c, code, reason ? reason : "", reason ? reason_len : 0);
     c->closing = true;
+    arm_close_deadline(ws, c);
     if (!c->wsi)
         return PM_OK;
     if (c->opened)
@@ -872,9 +1285,7 @@ int pm_ws_drop(pm_ws *ws, uint64_t id)
     ws_conn *c = ws ? conn_get(ws, id) : NULL;
     if (!c || c->finalized)
         return PM_ERR_NOT_FOUND;
-    c->closing = true;
-    if (c->wsi)
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    hang_up(ws, c);
     return PM_OK;
 }
 
@@ -903,8 +1314,13 @@ int pm_ws_service(pm_ws *ws, int timeout_ms)
 {
     if (!ws)
         return PM_ERR_INVALID;
-    if (!ws->loop)
+    if (!ws->loop) {
+        /* No timer of ours: check deadlines at least every 100 ms. */
+        run_deadlines(ws);
+        if (ws->closing_head && (timeout_ms < 0 || timeout_ms > 100))
+            timeout_ms = 100;
         return service_lws(ws, timeout_ms);
+    }
     if (timeout_ms == 0) {
         ev_run(ws->loop, EVRUN_NOWAIT);
         return PM_OK;
@@ -940,4 +1356,9 @@ int pm_ws_fd(const pm_ws *ws, uint64_t id)
 size_t pm_ws_count(const pm_ws *ws)
 {
     return ws ? ws->count : 0;
+}
+
+void *pm_ws_ev_loop(pm_ws *ws)
+{
+    return ws ? ws->loop : NULL;
 }

@@ -49,11 +49,18 @@ typedef struct pm_ws_config {
     uint16_t port;            /**< 0 = any free port */
     const char *cert_file;    /**< with key_file: wss */
     const char *key_file;
-    size_t max_message;     /**< reassembly limit; beyond it: close 1009 (default 64 KiB) */
-    size_t max_queued;      /**< unsent bytes per connection; beyond: close 1008 (default 4 MiB) */
-    bool client_tls;        /**< clients will use wss:// (TLS set-up costs ~0.1 s) */
-    const char *ca_file;    /**< client TLS: extra trusted CAs (PEM) */
-    bool allow_self_signed; /**< client TLS: accept self-signed server certificates */
+    size_t max_message;    /**< reassembly limit; beyond it: close 1009 (default 64 KiB) */
+    size_t max_queued;     /**< unsent bytes per connection; beyond: close 1008 (default 4 MiB) */
+    pm_time close_timeout; /**< a close (ours or the peer's) not done by then drops the
+                                connection with a TCP reset (default 5 s) */
+    uint32_t max_handshakes_per_address; /**< server: connections from one IPv4 address or
+                                              IPv6 /64 still in their handshake; more are
+                                              refused at accept (default 32; UINT32_MAX: any) */
+    pm_time handshake_timeout; /**< server: to finish the HTTP upgrade (default 10 s; 1 s while
+                                    more than 128 handshakes are unfinished) */
+    bool client_tls;           /**< clients will use wss:// (TLS set-up costs ~0.1 s) */
+    const char *ca_file;       /**< client TLS: extra trusted CAs (PEM) */
+    bool allow_self_signed;    /**< client TLS: accept self-signed server certificates */
 } pm_ws_config;
 
 /** PM_ERR_IO when the port cannot be bound, PM_ERR_CRYPTO for unusable TLS files. */
@@ -75,7 +82,12 @@ int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *conn);
 int pm_ws_send(pm_ws *ws, uint64_t conn, const void *data, size_t len, bool binary);
 int pm_ws_ping(pm_ws *ws, uint64_t conn);
 
-/** Send what is queued, then a close frame with code and reason (<= 123 bytes). */
+/**
+ * Send what is queued, then a close frame with code and reason (<= 123
+ * bytes). If the close is not done within close_timeout (the peer does not
+ * read, or does not answer), the connection is dropped: on_closed follows
+ * either way, with this code.
+ */
 int pm_ws_close(pm_ws *ws, uint64_t conn, int code, const char *reason, size_t reason_len);
 
 /** Drop the connection without a close frame (on_closed follows). */
@@ -98,6 +110,13 @@ int pm_ws_fd(const pm_ws *ws, uint64_t conn);
 
 /** Connections alive (open, opening or closing). */
 size_t pm_ws_count(const pm_ws *ws);
+
+/**
+ * The libev loop (struct ev_loop *) the transport runs on, for other I/O
+ * that wants to wait in the same pm_ws_service (redis.h); NULL when
+ * libwebsockets has no libev support and runs its own poll loop.
+ */
+void *pm_ws_ev_loop(pm_ws *ws);
 
 /** Unix time in microseconds (the wall clock; clock.c). */
 int64_t pm_io_unix_time_us(void);

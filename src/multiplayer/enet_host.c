@@ -13,6 +13,8 @@
  * has no user pointer. */
 static _Thread_local pm_enet_host *tl_servicing;
 
+static void update_intercept(pm_enet_host *h);
+
 int pm_enet_parse_ip(const char *ip, bool any_ok, uint32_t *out)
 {
     if (!ip || strcmp(ip, "*") == 0) {
@@ -66,9 +68,100 @@ static int host_new(const pm_env *env, const ENetAddress *bind, int max_peers, i
     for (int i = 0; i < max_peers; i++) {
         h->peers[i].host = h;
         h->peers[i].peer = &h->host->peers[i];
+        /* ENet leaves `data` to us: the way back from ENet's callbacks. */
+        h->host->peers[i].data = &h->peers[i];
     }
     *out = h;
     return PM_OK;
+}
+
+/* ---- connections not finished yet ---- */
+
+/* An incoming connection between its CONNECT and its first event. */
+static bool pending_guest(const pm_enet_packet_peer *pp)
+{
+    ENetPeerState s = pp->peer->state;
+    return !pp->outgoing && s >= ENET_PEER_STATE_ACKNOWLEDGING_CONNECT &&
+           s <= ENET_PEER_STATE_CONNECTION_SUCCEEDED;
+}
+
+/*
+ * Every datagram, before ENet reads it. A datagram addressed to no peer
+ * (peer id 0xFFF) is a connection attempt; from an endpoint ENet does not
+ * know yet, it would take a slot and hold it for ~30 s of VERIFY_CONNECT
+ * retransmissions if never acknowledged. So it is dropped when its address
+ * already has pending_per_address connections pending, or the host
+ * pending_total.
+ */
+static int refuse_connect(pm_enet_host *h, ENetHost *eh)
+{
+    if (!h->pending_per_address && !h->pending_total)
+        return 0;
+    if (eh->receivedDataLength < 2 || (pm_rd16(eh->receivedData) & ENET_PROTOCOL_MAXIMUM_PEER_ID) !=
+                                          ENET_PROTOCOL_MAXIMUM_PEER_ID)
+        return 0;
+    size_t from_address = 0, total = 0;
+    for (size_t i = 0; i < eh->peerCount; i++) {
+        const ENetPeer *p = &eh->peers[i];
+        if (p->state == ENET_PEER_STATE_DISCONNECTED)
+            continue;
+        if (p->address.host == eh->receivedAddress.host &&
+            p->address.port == eh->receivedAddress.port)
+            return 0; /* a retransmission, or that endpoint's own business */
+        if (pending_guest(&h->peers[i])) {
+            total++;
+            from_address += p->address.host == eh->receivedAddress.host;
+        }
+    }
+    if ((h->pending_per_address && from_address >= h->pending_per_address) ||
+        (h->pending_total && total >= h->pending_total)) {
+        h->pending_refused++;
+        return 1; /* handled: dropped */
+    }
+    return 0;
+}
+
+void pm_enet_host_expire_pending(pm_enet_host *h)
+{
+    if (!h->pending_timeout)
+        return;
+    pm_time now = pm_env_now(&h->env);
+    if (now < h->next_pending_check)
+        return;
+    h->next_pending_check = now + PM_MS(100);
+    for (size_t i = 0; i < h->host->peerCount; i++) {
+        pm_enet_packet_peer *pp = &h->peers[i];
+        if (pp->peer->state == ENET_PEER_STATE_DISCONNECTED)
+            pp->outgoing = false; /* the slot is free for anyone */
+        if (!pending_guest(pp)) {
+            pp->pending_since = 0;
+            continue;
+        }
+        if (!pp->pending_since) {
+            pp->pending_since = now;
+        } else if (now - pp->pending_since >= h->pending_timeout) {
+            /* Never reported to the application: no event to owe it. */
+            enet_peer_reset(pp->peer);
+            pp->pending_since = 0;
+            h->pending_refused++;
+        }
+    }
+}
+
+int pm_enet_host_limit_pending(pm_enet_host *h, int per_address, int total, uint32_t timeout_ms)
+{
+    if (!h || per_address < 0 || total < 0)
+        return PM_ERR_INVALID;
+    h->pending_per_address = (size_t)per_address;
+    h->pending_total = (size_t)total;
+    h->pending_timeout = PM_MS(timeout_ms);
+    update_intercept(h);
+    return PM_OK;
+}
+
+uint64_t pm_enet_host_pending_refused(const pm_enet_host *h)
+{
+    return h ? h->pending_refused : 0;
 }
 
 int pm_enet_host_create(const pm_env *env, int max_peers, int max_channels, uint32_t in_bandwidth,
@@ -117,6 +210,7 @@ int pm_enet_host_connect(pm_enet_host *h, const char *ip, uint16_t port, int cha
     pm_enet_packet_peer *pp = pm_enet_pp_of(h, p);
     pm_enet_pp_clear(pp);
     pp->mp_id = 0;
+    pp->outgoing = true;
     if (out)
         *out = pp;
     return PM_OK;
@@ -137,6 +231,7 @@ int pm_enet_host_service(pm_enet_host *h, int timeout_ms, pm_enet_event *ev)
         return PM_ERR_INVALID;
     *ev = (pm_enet_event){.type = PM_ENET_EVENT_NONE};
     release_borrowed(h);
+    pm_enet_host_expire_pending(h);
     ENetEvent e;
     pm_enet_host *outer = tl_servicing;
     tl_servicing = h;
@@ -301,11 +396,10 @@ static bool raw_wanted(const uint8_t *d, size_t n)
     return (n >= 7 && memcmp(d, "PMPUNCH", 7) == 0) || pm_stun_is_stun(d, n);
 }
 
-/* ENet's intercept: called for every datagram the host's socket receives,
- * before ENet parses it. 1 = consumed. */
-static int intercept(ENetHost *host, ENetEvent *event)
+/* Keeps a hole-punching datagram (capture on, serviced through
+ * pm_enet_host_service). 1 = consumed. */
+static int keep_raw(ENetHost *host)
 {
-    (void)event;
     pm_enet_host *h = tl_servicing;
     if (!h || h->host != host || !h->raw ||
         !raw_wanted(host->receivedData, host->receivedDataLength))
@@ -323,6 +417,23 @@ static int intercept(ENetHost *host, ENetEvent *event)
     return 1;
 }
 
+/* ENet's one intercept: called for every datagram the host's socket
+ * receives, before ENet parses it; hole punching's datagrams first, then the
+ * pending-connection limits. 1 = consumed. */
+static int ENET_CALLBACK intercept(ENetHost *eh, ENetEvent *ev)
+{
+    (void)ev;
+    if (keep_raw(eh))
+        return 1;
+    return refuse_connect(((pm_enet_packet_peer *)eh->peers[0].data)->host, eh);
+}
+
+static void update_intercept(pm_enet_host *h)
+{
+    bool wanted = h->raw || h->pending_per_address || h->pending_total;
+    h->host->intercept = wanted ? intercept : NULL;
+}
+
 int pm_enet_host_capture_raw(pm_enet_host *h, bool on)
 {
     if (!h)
@@ -332,11 +443,11 @@ int pm_enet_host_capture_raw(pm_enet_host *h, bool on)
         if (!h->raw)
             return PM_ERR_NOMEM;
         h->raw_head = h->raw_count = 0;
-        h->host->intercept = intercept;
+        update_intercept(h);
     } else if (!on && h->raw) {
         pm_free(&h->env, h->raw);
         h->raw = NULL;
-        h->host->intercept = NULL;
+        update_intercept(h);
     }
     return PM_OK;
 }

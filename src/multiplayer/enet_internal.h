@@ -53,9 +53,11 @@ void pm_enet_rxq_free(const pm_envr *env, pm_enet_rxq *q);
 struct pm_enet_packet_peer {
     pm_enet_host *host;
     ENetPeer *peer;
-    pm_enet_rxq rx;      /* packets queued by pm_enet_host_service */
-    ENetPacket *current; /* the packet handed out by get_packet (borrowed) */
-    int32_t mp_id;       /* the multiplayer peer's id for this connection, 0 = none */
+    pm_enet_rxq rx;        /* packets queued by pm_enet_host_service */
+    ENetPacket *current;   /* the packet handed out by get_packet (borrowed) */
+    int32_t mp_id;         /* the multiplayer peer's id for this connection, 0 = none */
+    bool outgoing;         /* we connected (pm_enet_host_connect); not a pending guest */
+    pm_time pending_since; /* an incoming connection not finished yet: seen since */
 };
 
 /* Datagrams kept from ENet while capturing (pm_enet_host_capture_raw). */
@@ -72,7 +74,12 @@ struct pm_enet_host {
     ENetHost *host;
     pm_enet_packet_peer *peers; /* one per ENet peer slot, same index */
     size_t borrowed;            /* packet peers whose `current` is set */
-    pm_enet_raw *raw;           /* capture ring (PM_ENET_RAW_SLOTS), NULL when off */
+    /* Incoming connections not finished yet (pm_enet_host_limit_pending). */
+    size_t pending_per_address, pending_total; /* 0 = no limit */
+    pm_time pending_timeout;                   /* 0 = ENet's own (~30 s) */
+    pm_time next_pending_check;
+    uint64_t pending_refused; /* CONNECTs dropped, or pending guests reset, by those limits */
+    pm_enet_raw *raw;         /* capture ring (PM_ENET_RAW_SLOTS), NULL when off */
     size_t raw_head, raw_count;
     uint64_t raw_dropped;
 };
@@ -88,6 +95,8 @@ int pm_enet_parse_ip(const char *ip, bool any_ok, uint32_t *out);
 void pm_enet_pp_release(pm_enet_packet_peer *pp);
 /** Forget queued packets (the connection ended or the slot is reused). */
 void pm_enet_pp_clear(pm_enet_packet_peer *pp);
+/** Drop pending guests past their time (pm_enet_host_limit_pending). */
+void pm_enet_host_expire_pending(pm_enet_host *h);
 /** ENet packet flags we accept from users. */
 bool pm_enet_flags_valid(int flags);
 
@@ -113,6 +122,8 @@ struct pm_enet {
     bool always_ordered;
     char *bind_ip;
     pm_multiplayer *mp;
+    int pending_per_address, pending_total; /* a server's guard (pm_enet_config) */
+    uint32_t pending_timeout_ms;
 
     pm_enet_mode mode;
     pm_mp_status status;

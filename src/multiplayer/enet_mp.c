@@ -18,6 +18,8 @@ void pm_enet_config_default(pm_enet_config *cfg)
         .format = PM_ENET_FORMAT_GODOT3,
         .compression = PM_ENET_COMPRESS_NONE,
         .server_relay = true,
+        .max_pending_per_address = 4,
+        .pending_timeout_ms = 5000,
     };
 }
 
@@ -39,6 +41,8 @@ int pm_enet_new(const pm_enet_config *cfg, pm_enet **out)
     uint32_t any;
     if (cfg->bind_ip && pm_enet_parse_ip(cfg->bind_ip, true, &any) != PM_OK)
         return PM_ERR_INVALID;
+    if (cfg->max_pending_per_address < 0 || cfg->max_pending < 0)
+        return PM_ERR_INVALID;
     pm_envr env;
     pm_env_resolve(&env, cfg->env);
     pm_enet *e = pm_calloc(&env, sizeof *e);
@@ -49,6 +53,9 @@ int pm_enet_new(const pm_enet_config *cfg, pm_enet **out)
     e->compression = cfg->compression;
     e->server_relay = cfg->server_relay;
     e->always_ordered = cfg->always_ordered;
+    e->pending_per_address = cfg->max_pending_per_address;
+    e->pending_total = cfg->max_pending;
+    e->pending_timeout_ms = cfg->pending_timeout_ms;
     if (cfg->bind_ip && !(e->bind_ip = pm_strdup(&env, cfg->bind_ip))) {
         pm_free(&env, e);
         return PM_ERR_NOMEM;
@@ -213,6 +220,10 @@ int pm_enet_create_server(pm_enet *e, uint16_t port, int max_clients, int extra_
     r = setup_host(e, e->bind_ip, port, max_clients, in_bandwidth, out_bandwidth);
     if (r != PM_OK)
         return r;
+    /* Half the slots at most for connections not finished yet: the rest
+     * stay for those that do finish. */
+    int total = e->pending_total ? e->pending_total : (max_clients + 1) / 2;
+    (void)pm_enet_host_limit_pending(e->host, e->pending_per_address, total, e->pending_timeout_ms);
     e->mode = PM_ENET_MODE_SERVER;
     e->status = PM_MP_CONNECTED;
     e->unique_id = PM_GENET_SERVER_ID;
@@ -325,6 +336,8 @@ void pm_enet_get_stats(const pm_enet *e, pm_enet_stats *out)
 {
     if (out)
         *out = e ? e->stats : (pm_enet_stats){0};
+    if (e && e->host && out)
+        out->connections_pending_refused = pm_enet_host_pending_refused(e->host);
 }
 
 int pm_enet_wait(pm_enet *e, int timeout_ms)

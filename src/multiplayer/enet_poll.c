@@ -211,6 +211,8 @@ static bool client_on_event(pm_enet *e, const ENetEvent *ev, pm_enet_packet_peer
 static void poll_host(pm_enet *e)
 {
     ENetEvent ev;
+    if (e->host)
+        pm_enet_host_expire_pending(e->host);
     for (int budget = PM_ENET_POLL_BUDGET; budget > 0 && e->host; budget--) {
         int r = enet_host_service(e->host->host, &ev, 0);
         if (r < 0)

@@ -91,6 +91,7 @@ static int setup(pm_mesh *m, pm_mesh_mode mode, bool compat, int32_t id,
     m->mode = mode;
     m->server_compat = compat;
     m->unique_id = id;
+    m->host_id = PM_MP_TARGET_SERVER;
     /* Godot: mesh and server are always connected; a client waits for peer 1. */
     m->status = pm_mesh_is_client(m) && id != 1 ? PM_MP_CONNECTING : PM_MP_CONNECTED;
     m->setup_at = pm_env_now(&m->env);
@@ -264,12 +265,51 @@ int pm_mesh_remove_peer(pm_mesh *m, int32_t id)
     if (!was_connected)
         return PM_OK;
     pm_mesh_emit(m, PM_MP_EVENT_PEER_DISCONNECTED, id);
-    if (pm_mesh_is_client(m) && id == PM_MP_TARGET_SERVER) {
+    if (pm_mesh_is_our_server(m, id)) {
         /* Godot's code (not its 3.2 doc): the status becomes DISCONNECTED. */
-        pm_mesh_emit(m, PM_MP_EVENT_SERVER_DISCONNECTED, PM_MP_TARGET_SERVER);
+        pm_mesh_emit(m, PM_MP_EVENT_SERVER_DISCONNECTED, id);
         m->status = PM_MP_DISCONNECTED;
     }
     return PM_OK;
+}
+
+int pm_mesh_set_host(pm_mesh *m, int32_t id)
+{
+    if (!m || id < 1)
+        return PM_ERR_INVALID;
+    if (m->mode != PM_MESH_MODE_LEGACY && m->mode != PM_MESH_MODE_MESH)
+        return PM_ERR_STATE;
+    if (id == m->host_id)
+        return PM_OK;
+    PM_INFO(&m->env, "mesh", "node %d: peer %d is the host now (was %d)", (int)m->unique_id,
+            (int)id, (int)m->host_id);
+    m->host_id = id;
+    pm_mesh_emit(m, PM_MP_EVENT_HOST_CHANGED, id);
+    if (!pm_mesh_is_client(m) || m->status == PM_MP_CONNECTED)
+        return PM_OK;
+    /* A server compatibility mesh without its server: the new one brings it
+     * back as the first one did (mesh_poll.c, announce_legacy). */
+    if (id == m->unique_id) {
+        m->status = PM_MP_CONNECTED;
+        pm_mesh_emit(m, PM_MP_EVENT_CONNECTION_SUCCEEDED, id);
+        for (size_t j = 0; j < m->peer_count; j++) {
+            m->peers[j].to_announce = false;
+            if (m->peers[j].connected)
+                pm_mesh_emit(m, PM_MP_EVENT_PEER_CONNECTED, m->peers[j].id);
+        }
+        return PM_OK;
+    }
+    m->status = PM_MP_CONNECTING;
+    m->setup_at = pm_env_now(&m->env);
+    pm_mesh_peer *p = pm_mesh_find(m, id);
+    if (p && p->connected)
+        p->to_announce = true; /* up already: announced at the next poll */
+    return PM_OK;
+}
+
+int32_t pm_mesh_get_host(const pm_mesh *m)
+{
+    return m && m->mode != PM_MESH_MODE_NONE ? m->host_id : 0;
 }
 
 bool pm_mesh_has_peer(const pm_mesh *m, int32_t id)
@@ -412,7 +452,7 @@ static int op_disconnect(void *impl, int32_t id, bool force)
         return PM_OK;
     }
     pm_mesh_erase(m, id);
-    if (pm_mesh_is_client(m) && id == PM_MP_TARGET_SERVER)
+    if (pm_mesh_is_our_server(m, id))
         m->status = PM_MP_DISCONNECTED;
     return PM_OK;
 }

@@ -101,6 +101,7 @@ struct pm_mesh {
     pm_mesh_mode mode;
     bool server_compat; /* LEGACY only */
     int32_t unique_id;
+    int32_t host_id; /* the server of a client: 1, or the host after a migration */
     pm_mp_status status;
     bool refuse;
     pm_time setup_at; /* when the client started CONNECTING (connect_timeout) */
@@ -121,6 +122,12 @@ struct pm_mesh {
 static inline bool pm_mesh_is_client(const pm_mesh *m)
 {
     return m->mode == PM_MESH_MODE_CLIENT || (m->mode == PM_MESH_MODE_LEGACY && m->server_compat);
+}
+
+/** Is `id` the server this client waits for (peer 1, or the host that took over)? */
+static inline bool pm_mesh_is_our_server(const pm_mesh *m, int32_t id)
+{
+    return pm_mesh_is_client(m) && id == m->host_id && id != m->unique_id;
 }
 
 /* mesh.c */

@@ -97,14 +97,14 @@ static void announce_legacy(pm_mesh *m)
         p->to_announce = false;
         if (m->status == PM_MP_CONNECTED)
             pm_mesh_emit(m, PM_MP_EVENT_PEER_CONNECTED, p->id);
-        if (m->server_compat && p->id == PM_MP_TARGET_SERVER) {
+        if (m->status != PM_MP_CONNECTED && pm_mesh_is_our_server(m, p->id)) {
             m->status = PM_MP_CONNECTED;
-            pm_mesh_emit(m, PM_MP_EVENT_PEER_CONNECTED, PM_MP_TARGET_SERVER);
-            pm_mesh_emit(m, PM_MP_EVENT_CONNECTION_SUCCEEDED, PM_MP_TARGET_SERVER);
+            pm_mesh_emit(m, PM_MP_EVENT_PEER_CONNECTED, p->id);
+            pm_mesh_emit(m, PM_MP_EVENT_CONNECTION_SUCCEEDED, p->id);
             /* The burst: every other peer already connected, this poll's included. */
             for (size_t j = 0; j < m->peer_count; j++) {
                 m->peers[j].to_announce = false;
-                if (m->peers[j].id != PM_MP_TARGET_SERVER && m->peers[j].connected)
+                if (m->peers[j].id != p->id && m->peers[j].connected)
                     pm_mesh_emit(m, PM_MP_EVENT_PEER_CONNECTED, m->peers[j].id);
             }
             return;

@@ -75,6 +75,9 @@ int pm_mesh_put(pm_mesh *m, int32_t target, pm_mp_transfer_mode mode, int channe
     }
     if (target <= 0)
         return put_many(m, target, idx, data, len);
+    /* Server compatibility after a host migration: "the server" is the host. */
+    if (target == PM_MP_TARGET_SERVER && pm_mesh_is_client(m))
+        target = m->host_id;
     pm_mesh_peer *p = pm_mesh_find(m, target);
     if (!p) {
         PM_ERROR(&m->env, "mesh", "invalid target peer %d", (int)target);

@@ -353,6 +353,9 @@ static void on_mp_event(pm_rpc *r, const pm_mp_event *me, pm_rpc_event *ev)
         ev->type = PM_RPC_EVENT_SERVER_DISCONNECTED;
         pm_rpc_clear_peers(r);
         break;
+    case PM_MP_EVENT_HOST_CHANGED:
+        ev->type = PM_RPC_EVENT_HOST_CHANGED;
+        break;
     }
 }
 

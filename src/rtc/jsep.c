@@ -35,6 +35,7 @@ int pm_rtc_build_local(pm_rtc_peer *pc, bool is_offer, const pm_sdp *offer)
                   : (pc->dtls_client ? PM_SDP_SETUP_ACTIVE : PM_SDP_SETUP_PASSIVE);
     l.sctp_port = PM_RTC_SCTP_PORT;
     l.max_message_size = pc->local_max_message;
+    l.zero_checksum = pm_sctp_takes_zero_checksum();
     l.bundle = is_offer ? true : (offer && offer->bundle);
     l.offer = is_offer ? NULL : offer;
     size_t cap = 4096;
@@ -192,6 +193,7 @@ static int take_remote(pm_rtc_peer *pc, const pm_sdp *sdp, bool is_offer)
     snprintf(pc->remote_fp, sizeof pc->remote_fp, "%s", sdp->fingerprint);
     pc->remote_sctp_port = sdp->sctp_port ? sdp->sctp_port : PM_RTC_SCTP_PORT;
     pc->remote_max_message = sdp->has_max_message_size ? sdp->max_message_size : 65536;
+    pc->remote_zero_checksum = sdp->zero_checksum;
     snprintf(pc->mid, sizeof pc->mid, "%s",
              sdp->mlines[sdp->dc_index].mid[0] ? sdp->mlines[sdp->dc_index].mid : "0");
     return PM_OK;

@@ -41,9 +41,6 @@
 #define PM_RTC_RECV_QUEUE_LIMIT       (1u << 20)
 #define PM_RTC_PENDING_CANDIDATES_MAX 64
 #define PM_RTC_MAX_TURN               PM_ICE_MAX_TURN
-/* User bytes of one DATA chunk in one SCTP packet: path MTU 1172 (sctp.h)
- * minus the 16-byte DATA chunk header. */
-#define PM_RTC_PR_MAX_MESSAGE 1156
 
 struct pm_rtc_channel {
     pm_rtc_peer *pc;
@@ -150,6 +147,7 @@ struct pm_rtc_peer {
     char remote_fp_algo[16];
     char remote_fp[192];
     uint16_t remote_sctp_port;
+    bool remote_zero_checksum;   /* its SDP: its SCTP parses RFC 9653's parameter */
     uint64_t remote_max_message; /* 0 = unlimited */
     pm_fifo pending_candidates;  /* remote candidates before the remote description */
     bool pending_end_of_candidates;

@@ -141,6 +141,7 @@ static int create_sctp(pm_rtc_peer *pc)
     sc.remote_port = pc->remote_sctp_port;
     size_t mms = pm_rtc_peer_max_message_size(pc);
     sc.max_message_size = PM_MAX(mms, (size_t)pc->local_max_message);
+    sc.zero_checksum_in_init = pc->remote_zero_checksum;
     pm_sctp_callbacks cb = {pc, sctp_send_cb};
     int rc = pm_sctp_new(&pc->env, &sc, &cb, &pc->sctp);
     if (rc != PM_OK)
@@ -544,6 +545,11 @@ pm_time pm_rtc_transports_deadline(const pm_rtc_peer *pc)
     return t;
 }
 
+const char *pm_rtc_sctp_implementation(void)
+{
+    return pm_sctp_implementation();
+}
+
 int pm_rtc_sctp_send(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t *d, size_t n,
                      const pm_rtc_channel *ch)
 {
@@ -551,18 +557,17 @@ int pm_rtc_sctp_send(pm_rtc_peer *pc, uint16_t sid, uint32_t ppid, const uint8_t
         return PM_ERR_STATE;
     pm_sctp_sendopts o;
     memset(&o, 0, sizeof o);
+    o.now = pm_env_now(&pc->env); /* pc->now dates from the last call into the peer */
     if (!ch) /* DCEP control: always ordered and reliable (RFC 8832 section 6) */
         return pm_sctp_send(pc->sctp, sid, ppid, d, n, &o);
     /* RFC 8832 section 6: until the DCEP ACK arrives, send ordered and reliable. */
     bool partial_ok = ch->negotiated || ch->acked || !ch->locally_created;
     o.unordered = !ch->ordered && partial_ok;
-    /* usrsctp 0.9.5 (Debian 12) aborts the association when a FORWARD-TSN
-     * abandons a message whose first fragments were already sent ("Illegal
-     * message sequence, missing end", usrsctp issue 592, fixed upstream after
-     * 0.9.5). A message that fits one packet is never partially sent, so
-     * partial reliability is applied to those only; larger messages on a
-     * partially reliable channel are delivered reliably (documented in rtc.h). */
-    if (n > PM_RTC_PR_MAX_MESSAGE)
+    /* With usrsctp 0.9.5 (the PM_SCTP=usrsctp build) a partly sent message
+     * must not be abandoned (it aborts the association, usrsctp issue 592):
+     * larger messages on a partially reliable channel then go reliably
+     * (documented in rtc.h). Our own SCTP has no such limit. */
+    if (n > pm_sctp_partial_reliability_limit())
         partial_ok = false;
     if (partial_ok && ch->max_retransmits >= 0) {
         o.pr_policy = PM_SCTP_PR_RTX;

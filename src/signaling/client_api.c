@@ -52,6 +52,11 @@ int32_t pm_signal_client_id(const pm_signal_client *c)
     return c ? pm_sigcl_id(pm_signal_client_core(c)) : 0;
 }
 
+int32_t pm_signal_client_host(const pm_signal_client *c)
+{
+    return c ? pm_sigcl_host(pm_signal_client_core(c)) : 0;
+}
+
 const char *pm_signal_client_lobby(const pm_signal_client *c)
 {
     return c ? pm_sigcl_lobby(pm_signal_client_core(c)) : "";

@@ -26,6 +26,36 @@ static int labelled(const pm_envr *env, pm_buf *out, const char *name, const cha
     return rc;
 }
 
+/* A cluster's: this node's link and relays, and the cluster's lobbies and
+ * members as of the last heartbeat (all zero on one node). */
+static int cluster_metrics(const pm_envr *env, const pm_signal_server_stats *st, pm_buf *out)
+{
+    const struct {
+        const char *name, *type, *help;
+        uint64_t v;
+    } m[] = {
+        {"cluster_up", "gauge", "1 while the link to Redis is up.", st->cluster_up},
+        {"cluster_nodes", "gauge", "Nodes of the cluster alive.", st->cluster_nodes},
+        {"cluster_lobbies", "gauge", "Lobbies in the cluster.", st->cluster_lobbies},
+        {"cluster_members", "gauge", "Peers in the cluster's lobbies.", st->cluster_members},
+        {"cluster_relays_out_total", "counter", "Messages relayed to members on other nodes.",
+         st->cluster_relays_out},
+        {"cluster_relays_in_total", "counter", "Messages from other nodes for members here.",
+         st->cluster_relays_in},
+        {"cluster_relays_lost_total", "counter",
+         "Relays between nodes lost (link down, member gone).", st->cluster_relays_lost},
+        {"cluster_resyncs_total", "counter", "Lobby replicas checked against Redis.",
+         st->cluster_resyncs},
+        {"cluster_lost_total", "counter", "Members closed with 4005.", st->cluster_lost},
+        {"cluster_dead_nodes_total", "counter", "Dead nodes whose members this node let go.",
+         st->cluster_dead_nodes},
+    };
+    int rc = PM_OK;
+    for (size_t i = 0; rc == PM_OK && i < PM_ARRAY_LEN(m); i++)
+        rc = metric(env, out, m[i].name, m[i].type, m[i].help, m[i].v);
+    return rc;
+}
+
 int pm_sig_metrics_format(const pm_envr *env, const pm_signal_server_stats *st, int64_t start_unix,
                           pm_buf *out)
 {
@@ -72,6 +102,11 @@ int pm_sig_metrics_format(const pm_envr *env, const pm_signal_server_stats *st, 
                       reasons, rejections, PM_ARRAY_LEN(reasons));
     if (rc == PM_OK)
         rc = metric(env, out, "seals_total", "counter", "Lobbies sealed.", st->seals);
+    if (rc == PM_OK)
+        rc = metric(env, out, "host_migrations_total", "counter",
+                    "Lobbies whose host left and another took over.", st->host_migrations);
+    if (rc == PM_OK)
+        rc = cluster_metrics(env, st, out);
     if (rc == PM_OK)
         rc = metric(env, out, "turn_credentials_issued_total", "counter",
                     "TURN REST credentials handed out.", st->turn_credentials);

@@ -158,6 +158,16 @@ static void handle(pm_sigcl *c, const pm_sigmsg *m)
         c->state = PM_SIGNAL_SEALED;
         pm_sigcl_event(c, PM_SIGNAL_EVENT_SEALED, 0, 0, NULL);
         return;
+    case PM_SIGMSG_HOST:
+        /* Ours: host migration. The WebRTC mesh learns it first, then the
+         * user (an ENet mesh, Godot 4's, has no host role to move). */
+        if (!has_id || !c->id || id == c->host_id)
+            return;
+        c->host_id = id;
+        if (c->mesh && pm_mesh_set_host(c->mesh, id) != PM_OK)
+            PM_DEBUG(&c->env, "signal", "the mesh has no host role to move (client/server)");
+        pm_sigcl_event(c, PM_SIGNAL_EVENT_HOST_CHANGED, id, 0, NULL);
+        return;
     default:
         PM_DEBUG(&c->env, "signal", "ignoring message type %d", m->type);
         return;
@@ -252,7 +262,7 @@ pm_time pm_sigcl_next_deadline(const pm_sigcl *c)
 
 int pm_sigcl_seal(pm_sigcl *c)
 {
-    if (c->id != 1 || c->link != LINK_OPEN || c->state < PM_SIGNAL_JOINED)
+    if (!c->id || c->id != c->host_id || c->link != LINK_OPEN || c->state < PM_SIGNAL_JOINED)
         return PM_ERR_STATE;
     return pm_sigcl_send(c, PM_SIGMSG_SEAL, 0, "", 0);
 }
@@ -384,6 +394,11 @@ pm_signal_state pm_sigcl_state(const pm_sigcl *c)
 int32_t pm_sigcl_id(const pm_sigcl *c)
 {
     return c->id;
+}
+
+int32_t pm_sigcl_host(const pm_sigcl *c)
+{
+    return c->id ? c->host_id : 0;
 }
 
 const char *pm_sigcl_lobby(const pm_sigcl *c)

@@ -115,6 +115,8 @@ void pm_sigcl_close(pm_sigcl *c);
 
 pm_signal_state pm_sigcl_state(const pm_sigcl *c);
 int32_t pm_sigcl_id(const pm_sigcl *c);
+/** The lobby's host (1, or the HOST message's); 0 before our id. */
+int32_t pm_sigcl_host(const pm_sigcl *c);
 const char *pm_sigcl_lobby(const pm_sigcl *c);
 bool pm_sigcl_is_mesh_lobby(const pm_sigcl *c);
 /** The WebRTC mesh once our id came (NULL before, and with the ENet transport); owned by the core.

@@ -25,6 +25,7 @@ struct pm_sigcl {
     pm_signal_state state;
     pm_sigproto proto;
     int32_t id;
+    int32_t host_id; /* 1, or the host after a migration (HOST message) */
     bool mesh_lobby;
     bool sealed;
     bool user_closed;

@@ -82,6 +82,7 @@ void pm_sigcl_on_id(pm_sigcl *c, const pm_sigmsg *m)
         return;
     }
     c->id = id;
+    c->host_id = 1;
     PM_INFO(&c->env, "signal", "our id is %d (%s lobby)", (int)id,
             c->mesh_lobby ? "mesh" : "client/server");
     pm_sigcl_event(c, PM_SIGNAL_EVENT_ID, id, 0, NULL);

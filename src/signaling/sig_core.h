@@ -14,6 +14,7 @@
 #define PM_SIG_CORE_H
 
 #include "base/base.h"
+#include "io/redis.h"
 #include "peermesh/signaling.h"
 
 typedef struct pm_sigsrv pm_sigsrv;
@@ -22,6 +23,7 @@ typedef enum pm_sigsrv_out_kind {
     PM_SIGSRV_OUT_SEND = 1, /**< send data[0..len) as one text message */
     PM_SIGSRV_OUT_PING,     /**< send a WebSocket ping */
     PM_SIGSRV_OUT_CLOSE,    /**< flush what was queued, then close with code and reason */
+    PM_SIGSRV_OUT_REDIS,    /**< cluster: send the Redis command argv[0..argc) */
 } pm_sigsrv_out_kind;
 
 typedef struct pm_sigsrv_output {
@@ -31,6 +33,11 @@ typedef struct pm_sigsrv_output {
     int code;            /**< CLOSE */
     const uint8_t *data; /**< SEND: message; CLOSE: reason (not NUL-terminated) */
     size_t len;
+    /* REDIS: the command (binary-safe); its reply goes to
+     * pm_sigsrv_cluster_reply with `tid` as the cookie (0: none wanted). */
+    int argc;
+    const char *const *argv;
+    const size_t *argv_len;
 } pm_sigsrv_output;
 
 /**
@@ -83,6 +90,21 @@ void pm_sigsrv_shutdown(pm_sigsrv *s, pm_time now);
 size_t pm_sigsrv_connection_count(const pm_sigsrv *s);
 
 void pm_sigsrv_get_stats(const pm_sigsrv *s, pm_signal_server_stats *out);
+
+/*
+ * The cluster (cfg->redis_url set; docs/signaling.md). The transport keeps
+ * a Redis link (io/redis.h) subscribed to pm_sigsrv_cluster_channel() and
+ * reports what it sees; the core's commands come out as REDIS outputs.
+ */
+/** The channel this node listens on; NULL when not in a cluster. */
+const char *pm_sigsrv_cluster_channel(const pm_sigsrv *s);
+/** The link to Redis is up (connected and subscribed) or went down. */
+void pm_sigsrv_cluster_state(pm_sigsrv *s, pm_time now, bool up);
+/** The reply to a REDIS output (NULL: the command failed, the link went down). */
+void pm_sigsrv_cluster_reply(pm_sigsrv *s, pm_time now, uint64_t cookie,
+                             const pm_redis_reply *reply);
+/** A message on this node's channel. */
+void pm_sigsrv_cluster_message(pm_sigsrv *s, pm_time now, const uint8_t *data, size_t len);
 
 /* For tests: a joined connection's lobby name and peer id (NULL/0 if none). */
 const char *pm_sigsrv_conn_lobby(const pm_sigsrv *s, uint64_t conn);

@@ -55,6 +55,16 @@ int pm_enet_host_compress(pm_enet_host *host, pm_enet_compression mode)
     return PM_ERR_UNSUPPORTED;
 }
 
+int pm_enet_host_limit_pending(pm_enet_host *host, int per_address, int total, uint32_t timeout_ms)
+{
+    return PM_ERR_UNSUPPORTED;
+}
+
+uint64_t pm_enet_host_pending_refused(const pm_enet_host *host)
+{
+    return 0;
+}
+
 int pm_enet_host_broadcast(pm_enet_host *host, int channel, const uint8_t *data, size_t len,
                            int flags)
 {
@@ -183,7 +193,9 @@ void pm_enet_config_default(pm_enet_config *cfg)
     if (cfg)
         *cfg = (pm_enet_config){.format = PM_ENET_FORMAT_GODOT3,
                                 .compression = PM_ENET_COMPRESS_NONE,
-                                .server_relay = true};
+                                .server_relay = true,
+                                .max_pending_per_address = 4,
+                                .pending_timeout_ms = 5000};
 }
 
 int pm_enet_new(const pm_enet_config *cfg, pm_enet **out)

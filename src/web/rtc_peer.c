@@ -481,3 +481,9 @@ pm_time pm_rtc_peer_rtt(const pm_rtc_peer *pc)
 {
     return pc ? pc->rtt : -1;
 }
+
+/* The browser's own SCTP carries the data channels. */
+const char *pm_rtc_sctp_implementation(void)
+{
+    return "browser";
+}

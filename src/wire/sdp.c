@@ -327,6 +327,10 @@ static int parse_dc_attr(sdp_parser *ps, sdp_span name, sdp_span v, sdp_span raw
         out->has_max_message_size = true;
         return parse_u64(v, &out->max_message_size, true);
     }
+    if (span_eq(name, "peermesh-zero-checksum")) {
+        out->zero_checksum = true;
+        return PM_OK;
+    }
     if (span_eq(name, "candidate")) {
         /* Overlong or surplus candidates are skipped, not fatal: losing one
          * candidate only costs a path, failing would cost the session. */
@@ -586,6 +590,8 @@ static void write_datachannel(sdp_writer *w, const pm_sdp_local *in)
     else
         w_line(w, "a=sctp-port:%u", (unsigned)port);
     w_line(w, "a=max-message-size:%" PRIu64, in->max_message_size);
+    if (in->zero_checksum)
+        w_line(w, "a=peermesh-zero-checksum");
     for (int i = 0; i < in->candidate_count; i++) {
         const char *c = in->candidates[i];
         /* Accept both "candidate:..." and the bare value. */

@@ -57,6 +57,7 @@ typedef struct pm_sdp {
     uint16_t sctp_port; /**< 0 if absent (then 5000 is implied) */
     bool has_max_message_size;
     uint64_t max_message_size; /**< 0 means unlimited (RFC 8841 section 6) */
+    bool zero_checksum;        /**< a=peermesh-zero-checksum (see pm_sdp_local) */
     bool bundle;               /**< a=group:BUNDLE present */
     char candidates[PM_SDP_MAX_CANDIDATES][PM_SDP_CANDIDATE_MAX]; /**< "candidate:..." values */
     int candidate_count;
@@ -83,6 +84,11 @@ typedef struct pm_sdp_local {
     pm_sdp_setup setup;
     uint16_t sctp_port;
     uint64_t max_message_size;
+    /** write a=peermesh-zero-checksum: our SCTP parses RFC 9653's Zero
+     *  Checksum Acceptable parameter in an INIT (and takes packets without
+     *  a CRC32c), so the other side may announce it in its INIT (pion 3.1
+     *  drops an INIT with a parameter it does not know). Others ignore it. */
+    bool zero_checksum;
     bool bundle;                   /**< write a=group:BUNDLE <mid> */
     const char *const *candidates; /**< optional inline candidates */
     int candidate_count;

@@ -30,6 +30,10 @@ typedef enum pm_sigmsg_type {
     PM_SIGMSG_ANSWER = 5,
     PM_SIGMSG_CANDIDATE = 6,
     PM_SIGMSG_SEAL = 7,
+    /* Our extension (docs/signaling.md, host migration): the lobby's host
+     * changed to peer `id`. JSON type 9, text "H: <id>". Server to client.
+     * (8 is another extension's: named lobbies.) */
+    PM_SIGMSG_HOST = 9,
     /* A text command letter outside the protocol; JSON types above 7 keep
      * their number. Either is "Invalid command" to the server. */
     PM_SIGMSG_UNKNOWN = 1000,
@@ -83,7 +87,7 @@ int pm_sigmsg_decode_json_slow(const pm_envr *env, const uint8_t *in, size_t len
 /**
  * Decode a 3.x text message: a first line "<C>: <arg>" of at least three
  * characters, then "\n" and the payload. Letters: J (arg = lobby name,
- * trimmed), S, O/A/C/I/N/D (arg = integer id, trimmed; -1 when it is not one).
+ * trimmed), S, O/A/C/I/N/D/H (arg = integer id, trimmed; -1 when it is not one).
  * Unknown letters give PM_SIGMSG_UNKNOWN. Borrowed from `in`.
  * PM_ERR_PARSE: no newline, short command line, no ": " after the letter,
  * invalid UTF-8.
@@ -104,9 +108,6 @@ int pm_sigmsg_decode(const pm_envr *env, pm_sigproto proto, const uint8_t *in, s
 int pm_sigmsg_encode(const pm_envr *env, pm_sigproto proto, const pm_sigmsg *m, pm_buf *out);
 int pm_sigmsg_encode_json(const pm_envr *env, const pm_sigmsg *m, pm_buf *out);
 int pm_sigmsg_encode_text(const pm_envr *env, const pm_sigmsg *m, pm_buf *out);
-
-/** True when [p, p+n) is valid UTF-8 (RFC 3629: no overlongs, no surrogates). */
-bool pm_utf8_valid(const uint8_t *p, size_t n);
 
 /* ---- Candidate payload: "\n<mid>\n<index>\n<candidate>" (both formats) ---- */
 

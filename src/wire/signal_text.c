@@ -1,7 +1,7 @@
 /*
  * The 3.x text signaling format of Godot's demo ("<C>: <arg>\n<payload>",
- * GODOT-SEMANTICS.md section 3.1), UTF-8 validation, format detection and
- * the candidate payload shared by both formats.
+ * GODOT-SEMANTICS.md section 3.1), format detection and the candidate
+ * payload shared by both formats.
  */
 #include "wire/signal_msg.h"
 
@@ -10,45 +10,6 @@
 /* Largest integer either format carries exactly: JSON numbers are doubles
  * for the demo's JavaScript and GDScript peers (2^53). */
 #define SIG_MAX_INT ((int64_t)1 << 53)
-
-bool pm_utf8_valid(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t extra;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            extra = 1;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            extra = 2;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            extra = 3;
-            cp = c & 0x07u;
-        } else {
-            return false; /* continuation byte first, C0/C1 overlong lead, or > U+10FFFF */
-        }
-        if (n - i <= extra)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3Fu);
-        }
-        /* RFC 3629 section 3: shortest form only, no surrogates, <= U+10FFFF. */
-        if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
 
 pm_sigproto pm_sigmsg_detect(const uint8_t *in, size_t len)
 {
@@ -110,6 +71,8 @@ static int letter_type(char c)
         return PM_SIGMSG_CANDIDATE;
     case 'S':
         return PM_SIGMSG_SEAL;
+    case 'H':
+        return PM_SIGMSG_HOST;
     default:
         return PM_SIGMSG_UNKNOWN;
     }
@@ -117,8 +80,10 @@ static int letter_type(char c)
 
 static char type_letter(int type)
 {
-    static const char letters[] = "JINDOACS";
-    return type >= 0 && type <= PM_SIGMSG_SEAL ? letters[type] : 0;
+    /* By type; 8 has no letter here. */
+    static const char letters[PM_SIGMSG_HOST + 1] = {'J', 'I', 'N', 'D', 'O',
+                                                     'A', 'C', 'S', 0,   'H'};
+    return type >= 0 && type <= PM_SIGMSG_HOST ? letters[type] : 0;
 }
 
 int pm_sigmsg_decode_text(const uint8_t *in, size_t len, pm_sigmsg *out)

@@ -2,7 +2,8 @@
  * Integration: malformed and spoofed input from a raw ENet peer (built with
  * the low-level host API, so it can send anything on any channel) and raw
  * UDP garbage. The multiplayer peer must drop it with a log line, count it,
- * keep working, and never crash (run under ASan/UBSan too).
+ * keep working, and never crash (run under ASan/UBSan too). And CONNECTs
+ * never acknowledged must not fill a server's slots.
  */
 #include "enet_testnode.h"
 
@@ -283,12 +284,119 @@ static void godot4_raw_bytes(void **st)
     tn_free(&nodes[0]);
 }
 
+/* 40 CONNECTs from one address that are never acknowledged (each would
+ * hold a slot for ~30 s) against a 32-slot server: a client from another
+ * address still gets in, and the 4 let in are dropped after 1 s. */
+static void unfinished_connects_leave_slots_free(void **st)
+{
+    (void)st;
+    pm_enet_config cfg;
+    pm_enet_config_default(&cfg);
+    cfg.bind_ip = "127.0.0.1";
+    cfg.pending_timeout_ms = 1000;
+    tn_node *srv = &nodes[0], *cli = &nodes[1];
+    memset(nodes, 0, sizeof nodes);
+    assert_int_equal(pm_enet_new(&cfg, &srv->e), PM_OK);
+    srv->mp = pm_enet_multiplayer(srv->e);
+    assert_int_equal(pm_enet_create_server(srv->e, 0, 32, 0, 0, 0), PM_OK);
+    uint16_t port = pm_enet_get_local_port(srv->e);
+    enum { ATTACK = 40 };
+    pm_enet_host *raw[ATTACK];
+    for (int i = 0; i < ATTACK; i++) {
+        assert_int_equal(pm_enet_host_create_bound(NULL, "127.0.0.1", 0, 1, 3, 0, 0, &raw[i]),
+                         PM_OK);
+        assert_int_equal(
+            pm_enet_host_connect(raw[i], "127.0.0.1", port, 3, 100 + (uint32_t)i, NULL), PM_OK);
+        pm_enet_host_flush(raw[i]);
+    }
+    for (pm_time end = pm_now() + PM_MS(300); pm_now() < end;) {
+        tn_poll(srv);
+        tn_sleep_us(1000);
+    }
+    pm_enet_stats stats;
+    pm_enet_get_stats(srv->e, &stats);
+    assert_true(stats.connections_pending_refused >= ATTACK - 4);
+    /* A client from another address connects at once. */
+    cfg.bind_ip = "127.0.0.2";
+    assert_int_equal(pm_enet_new(&cfg, &cli->e), PM_OK);
+    cli->mp = pm_enet_multiplayer(cli->e);
+    assert_int_equal(pm_enet_create_client(cli->e, "127.0.0.1", port, 0, 0, 0, 0), PM_OK);
+    pm_time t0 = pm_now();
+    while (pm_mp_get_connection_status(cli->mp) != PM_MP_CONNECTED && pm_now() < t0 + PM_SEC(3)) {
+        tn_poll(srv);
+        tn_poll(cli);
+        tn_sleep_us(500);
+    }
+    assert_int_equal(pm_mp_get_connection_status(cli->mp), PM_MP_CONNECTED);
+    print_message("connected in %lld ms\n", (long long)((pm_now() - t0) / 1000));
+    /* After the pending timeout only the real client holds a slot. */
+    for (pm_time end = pm_now() + PM_MS(1500); pm_now() < end;) {
+        tn_poll(srv);
+        tn_poll(cli);
+        tn_sleep_us(1000);
+    }
+    pm_enet_packet_peer *held[40];
+    assert_int_equal(pm_enet_host_get_peers(pm_enet_get_host(srv->e), held, 40), 1);
+    for (int i = 0; i < ATTACK; i++)
+        pm_enet_host_free(raw[i]);
+    tn_free(cli);
+    tn_free(srv);
+}
+
+/* Hole punching's capture and the pending limits share ENet's one
+ * intercept: with both on, a punch datagram is kept and CONNECTs beyond the
+ * limit are dropped; with the capture off again the limits still hold. */
+static void capture_and_pending_limits_share_the_intercept(void **st)
+{
+    (void)st;
+    pm_enet_host *h = NULL;
+    assert_int_equal(pm_enet_host_create_bound(NULL, "127.0.0.1", 0, 8, 2, 0, 0, &h), PM_OK);
+    uint16_t port = pm_enet_host_get_local_port(h);
+    assert_int_equal(pm_enet_host_limit_pending(h, 1, 0, 0), PM_OK);
+    assert_int_equal(pm_enet_host_capture_raw(h, true), PM_OK);
+    enum { N = 4 };
+    pm_enet_host *raw[N];
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pm_enet_host_create_bound(NULL, "127.0.0.1", 0, 1, 2, 0, 0, &raw[i]),
+                         PM_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pm_enet_host_connect(raw[i], "127.0.0.1", port, 2, 0, NULL), PM_OK);
+        pm_enet_host_flush(raw[i]);
+    }
+    static const uint8_t punch[] = "PMPUNCH test";
+    assert_int_equal(pm_enet_host_socket_send(raw[3], "127.0.0.1", port, punch, sizeof punch),
+                     PM_OK);
+    pm_enet_event ev;
+    for (pm_time end = pm_now() + PM_MS(200); pm_now() < end;) {
+        (void)pm_enet_host_service(h, 1, &ev);
+    }
+    assert_int_equal(pm_enet_host_pending_refused(h), 2);
+    pm_addr from;
+    uint8_t buf[64];
+    size_t len = 0;
+    assert_int_equal(pm_enet_host_next_raw(h, &from, buf, sizeof buf, &len), PM_OK);
+    assert_int_equal(len, sizeof punch);
+    assert_memory_equal(buf, punch, len);
+    assert_int_equal(pm_enet_host_capture_raw(h, false), PM_OK);
+    assert_int_equal(pm_enet_host_connect(raw[3], "127.0.0.1", port, 2, 0, NULL), PM_OK);
+    pm_enet_host_flush(raw[3]);
+    for (pm_time end = pm_now() + PM_MS(200); pm_now() < end;) {
+        (void)pm_enet_host_service(h, 1, &ev);
+    }
+    assert_int_equal(pm_enet_host_pending_refused(h), 3);
+    for (int i = 0; i < N; i++)
+        pm_enet_host_free(raw[i]);
+    pm_enet_host_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(attacker_client),
         cmocka_unit_test(attacker_server),
         cmocka_unit_test(godot4_raw_bytes),
+        cmocka_unit_test(unfinished_connects_leave_slots_free),
+        cmocka_unit_test(capture_and_pending_limits_share_the_intercept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

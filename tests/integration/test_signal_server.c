@@ -15,7 +15,7 @@
  *    the seal and the server; an ENet client whose peer sends no address
  *    reports the link failed with the reason.
  */
-#include "testutil.h"
+#include "sigtest.h"
 #include "tls_cert.h"
 
 #include "io/ws.h"
@@ -47,80 +47,19 @@ static void url_of(const pm_signal_server *srv, const char *scheme, char *buf, s
     snprintf(buf, cap, "%s://127.0.0.1:%u/", scheme, (unsigned)pm_signal_server_port(srv));
 }
 
-/* ---- a raw WebSocket test client ---- */
+/* ---- raw WebSocket test clients (tests/support/sigtest.h) ---- */
 
-#define RAW_MSGS 64
-
-typedef struct rawc {
-    pm_ws *ws;
-    uint64_t conn;
-    bool open, closed;
-    int code;
-    char reason[128];
-    char msg[RAW_MSGS][2048];
-    int nmsg;
-} rawc;
-
-static void raw_open(void *ud, uint64_t conn, const pm_addr *a, const char *t)
-{
-    ((rawc *)ud)->open = true;
-}
-
-static void raw_message(void *ud, uint64_t conn, const uint8_t *data, size_t len, bool binary)
-{
-    rawc *r = ud;
-    assert_true(r->nmsg < RAW_MSGS);
-    assert_true(len < sizeof r->msg[0]);
-    memcpy(r->msg[r->nmsg], data, len);
-    r->msg[r->nmsg][len] = 0;
-    r->nmsg++;
-}
-
-static void raw_closed(void *ud, uint64_t conn, int code, const char *reason, bool local)
-{
-    rawc *r = ud;
-    r->closed = true;
-    r->code = code;
-    snprintf(r->reason, sizeof r->reason, "%s", reason);
-}
-
-static void raw_connect(rawc *r, const char *url)
-{
-    memset(r, 0, sizeof *r);
-    pm_ws_config wc = {.allow_self_signed = true, .client_tls = strncmp(url, "wss:", 4) == 0};
-    pm_ws_handler h = {
-        .ud = r, .on_open = raw_open, .on_message = raw_message, .on_closed = raw_closed};
-    assert_int_equal(pm_ws_new(&wc, &h, &r->ws), PM_OK);
-    assert_int_equal(pm_ws_connect(r->ws, url, &r->conn), PM_OK);
-}
-
-static void raw_send(rawc *r, const char *text)
-{
-    assert_int_equal(pm_ws_send(r->ws, r->conn, text, strlen(text), false), PM_OK);
-}
-
-static void raw_free(rawc *r)
-{
-    pm_ws_free(r->ws);
-    r->ws = NULL;
-}
+typedef st_client rawc;
 
 /* Drive the server and the raw clients until cond() or the deadline. */
-typedef bool (*cond_fn)(void *ud);
-
-static bool pump_raw(pm_signal_server *srv, rawc **rs, size_t n, cond_fn cond, void *ud,
+static bool pump_raw(pm_signal_server *srv, rawc **rs, size_t n, st_cond cond, void *ud,
                      pm_time limit)
 {
-    pm_time end = pm_now() + limit;
-    while (pm_now() < end) {
-        pm_signal_server_poll(srv, 1);
-        for (size_t i = 0; i < n; i++)
-            if (rs[i] && rs[i]->ws)
-                pm_ws_service(rs[i]->ws, 0);
-        if (cond(ud))
-            return true;
-    }
-    return false;
+    st_world w = {.nsrv = 1, .ncl = n};
+    w.srv[0] = srv;
+    for (size_t i = 0; i < n && i < PM_ARRAY_LEN(w.cl); i++)
+        w.cl[i] = rs[i];
+    return st_pump_until(&w, cond, ud, limit);
 }
 
 static bool is_open(void *ud)
@@ -141,6 +80,13 @@ static bool has_msgs(void *ud)
 {
     want_msgs *w = ud;
     return w->r->nmsg >= w->n;
+}
+
+static bool size_rejected(void *ud)
+{
+    pm_signal_server_stats st;
+    pm_signal_server_get_stats(ud, &st);
+    return st.rejected_size == 1;
 }
 
 static void wait_msgs(pm_signal_server *srv, rawc **rs, size_t n, rawc *r, int count)
@@ -198,12 +144,12 @@ static void raw_protocols(void **st)
     url_of(srv, "ws", url, sizeof url);
     rawc a, b, t;
     rawc *all[] = {&a, &b, &t};
-    raw_connect(&a, url);
-    raw_connect(&b, url);
-    raw_connect(&t, url);
+    st_client_connect(&a, url);
+    st_client_connect(&b, url);
+    st_client_connect(&t, url);
     assert_true(pump_raw(srv, all, 3, is_open, &t, DEADLINE));
 
-    raw_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
+    st_client_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
     wait_msgs(srv, all, 3, &a, 2);
     assert_string_equal(a.msg[0], "{\"type\":1,\"id\":1,\"data\":\"true\"}");
     pm_envr env;
@@ -220,7 +166,7 @@ static void raw_protocols(void **st)
     /* A 3.x text client joins the same lobby. */
     char msg[256];
     snprintf(msg, sizeof msg, "J: %s\n", lobby);
-    raw_send(&t, msg);
+    st_client_send(&t, msg);
     wait_msgs(srv, all, 3, &t, 3);
     int tid = 0;
     assert_int_equal(sscanf(t.msg[0], "I: %d", &tid), 1);
@@ -231,23 +177,26 @@ static void raw_protocols(void **st)
     assert_string_equal(a.msg[2], msg);
 
     /* Relay both ways, translated between formats. */
-    raw_send(&t, "O: 1\nv=0 from text");
+    st_client_send(&t, "O: 1\nv=0 from text");
     wait_msgs(srv, all, 3, &a, 4);
     snprintf(msg, sizeof msg, "{\"type\":4,\"id\":%d,\"data\":\"v=0 from text\"}", tid);
     assert_string_equal(a.msg[3], msg);
     snprintf(msg, sizeof msg, "{\"type\":5,\"id\":%d,\"data\":\"v=0 from json\"}", tid);
-    raw_send(&a, msg);
+    st_client_send(&a, msg);
     wait_msgs(srv, all, 3, &t, 4);
     assert_string_equal(t.msg[3], "A: 1\nv=0 from json");
 
     /* b: a message over the size limit: 1009. */
     char *big = calloc(1, 5000);
     memset(big, 'x', 4999);
-    raw_send(&b, big);
+    st_client_send(&b, big);
     free(big);
     wait_closed(srv, all, 3, &b);
     assert_int_equal(b.code, PM_SIGNAL_CLOSE_TOO_BIG);
-    raw_free(&b);
+    st_client_free(&b);
+    /* The server counts it once its side of the connection is gone (the
+     * close frame goes first, the socket a moment later). */
+    assert_true(pump_raw(srv, all, 0, size_rejected, srv, DEADLINE));
 
     /* /healthz and /metrics on the same port. */
     char body[8192];
@@ -279,8 +228,8 @@ static void raw_protocols(void **st)
     while (rc == PM_OK && pm_now() < end)
         rc = pm_signal_server_poll(srv, 1);
     assert_int_equal(rc, PM_ERR_CLOSED);
-    raw_free(&a);
-    raw_free(&t);
+    st_client_free(&a);
+    st_client_free(&t);
     pm_buf_free(&env, &scratch);
     pm_signal_server_free(srv);
 }
@@ -295,18 +244,18 @@ static void vanished_client_is_announced(void **st)
     url_of(srv, "ws", url, sizeof url);
     rawc a, b, v;
     rawc *all[] = {&a, &b, &v};
-    raw_connect(&a, url);
-    raw_connect(&b, url);
-    raw_connect(&v, url);
+    st_client_connect(&a, url);
+    st_client_connect(&b, url);
+    st_client_connect(&v, url);
     assert_true(pump_raw(srv, all, 3, is_open, &v, DEADLINE));
     assert_true(pump_raw(srv, all, 3, is_open, &b, DEADLINE));
-    raw_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
+    st_client_send(&a, "{\"type\":0,\"id\":0,\"data\":\"\"}");
     wait_msgs(srv, all, 3, &a, 2);
     char lobby[32], msg[128];
     assert_int_equal(sscanf(a.msg[1], "{\"type\":0,\"id\":0,\"data\":\"%16s", lobby), 1);
     snprintf(msg, sizeof msg, "{\"type\":0,\"id\":0,\"data\":\"%s\"}", lobby);
-    raw_send(&b, msg);
-    raw_send(&v, msg);
+    st_client_send(&b, msg);
+    st_client_send(&v, msg);
     wait_msgs(srv, all, 3, &v, 4);
     int vid = 0;
     assert_int_equal(sscanf(v.msg[0], "{\"type\":1,\"id\":%d", &vid), 1);
@@ -333,211 +282,77 @@ static void vanished_client_is_announced(void **st)
     pm_signal_server_stats s;
     pm_signal_server_get_stats(srv, &s);
     assert_int_equal(s.ping_timeouts, 1);
-    raw_free(&a);
-    raw_free(&b);
-    raw_free(&v);
+    st_client_free(&a);
+    st_client_free(&b);
+    st_client_free(&v);
     pm_signal_server_free(srv);
 }
 
 /* ---- a mesh of pm_signal_clients ---- */
-
-#define NPEERS 8
-
-typedef struct mesh_run {
-    pm_signal_server *srv;
-    pm_signal_client *c[NPEERS];
-    int n;
-    int connected[NPEERS]; /* PEER_CONNECTED count per client */
-    int got[NPEERS];       /* test messages received */
-    bool sealed[NPEERS], closed[NPEERS];
-    int close_code[NPEERS];
-    int failed[NPEERS]; /* PEER_FAILED */
-    char failure[NPEERS][512];
-    pm_signal_transport transport;
-    char reason[NPEERS][128];
-    char lobby[PM_SIG_MAX_LOBBY_NAME + 1];
-} mesh_run;
-
-static void drain_events(mesh_run *r, int i)
-{
-    pm_signal_event sev;
-    while (pm_signal_client_next_event(r->c[i], &sev)) {
-        if (sev.type == PM_SIGNAL_EVENT_JOINED && i == 0)
-            snprintf(r->lobby, sizeof r->lobby, "%s", sev.lobby);
-        if (sev.type == PM_SIGNAL_EVENT_SEALED)
-            r->sealed[i] = true;
-        if (sev.type == PM_SIGNAL_EVENT_PEER_FAILED) {
-            r->failed[i]++;
-            snprintf(r->failure[i], sizeof r->failure[i], "%s", sev.reason);
-        }
-        if (sev.type == PM_SIGNAL_EVENT_CLOSED) {
-            r->closed[i] = true;
-            r->close_code[i] = sev.close_code;
-            snprintf(r->reason[i], sizeof r->reason[i], "%s", sev.reason);
-        }
-    }
-    pm_multiplayer *mp = pm_signal_client_multiplayer(r->c[i]);
-    if (!mp)
-        return;
-    pm_mp_event ev;
-    while (pm_mp_next_event(mp, &ev)) {
-        if (ev.type == PM_MP_EVENT_PEER_CONNECTED)
-            r->connected[i]++;
-        if (ev.type == PM_MP_EVENT_PEER_DISCONNECTED)
-            r->connected[i]--;
-    }
-    pm_mp_packet pkt;
-    while (pm_mp_get_packet(mp, &pkt) == PM_OK) {
-        char expect[64];
-        snprintf(expect, sizeof expect, "from %d", (int)pkt.from);
-        assert_int_equal(pkt.len, strlen(expect));
-        assert_memory_equal(pkt.data, expect, pkt.len);
-        r->got[i]++;
-    }
-}
-
-static void mesh_step(mesh_run *r)
-{
-    if (r->srv)
-        pm_signal_server_poll(r->srv, 1);
-    for (int i = 0; i < r->n; i++) {
-        pm_signal_client_poll(r->c[i]);
-        drain_events(r, i);
-    }
-}
-
-typedef bool (*mesh_cond)(mesh_run *r);
-
-static bool mesh_until(mesh_run *r, mesh_cond cond, pm_time limit)
-{
-    pm_time end = pm_now() + limit;
-    while (pm_now() < end) {
-        mesh_step(r);
-        if (cond(r))
-            return true;
-    }
-    return false;
-}
-
-static bool full_mesh(mesh_run *r)
-{
-    for (int i = 0; i < r->n; i++)
-        if (r->connected[i] != r->n - 1)
-            return false;
-    return true;
-}
-
-static bool all_got(mesh_run *r)
-{
-    for (int i = 0; i < r->n; i++)
-        if (r->got[i] < r->n - 1)
-            return false;
-    return true;
-}
-
-static bool all_closed(mesh_run *r)
-{
-    for (int i = 0; i < r->n; i++)
-        if (!r->closed[i])
-            return false;
-    return true;
-}
-
-static bool host_lobby_known(mesh_run *r)
-{
-    return r->lobby[0] != 0;
-}
-
-static void new_client(mesh_run *r, const char *url, const char *lobby, pm_signal_protocol proto)
-{
-    pm_signal_client_config cc;
-    pm_signal_client_config_default(&cc);
-    cc.url = url;
-    cc.lobby = lobby;
-    cc.protocol = proto;
-    cc.rtc.bind_address = "127.0.0.1";
-    cc.rtc.enable_ipv6 = false;
-    cc.transport = r->transport;
-    cc.enet.bind_ip = "127.0.0.1";
-    cc.punch_timeout = PM_MS(500);
-    assert_int_equal(pm_signal_client_new(&cc, &r->c[r->n]), PM_OK);
-    r->n++;
-}
-
-static void send_everywhere(mesh_run *r)
-{
-    for (int i = 0; i < r->n; i++) {
-        pm_multiplayer *mp = pm_signal_client_multiplayer(r->c[i]);
-        char text[64];
-        snprintf(text, sizeof text, "from %d", (int)pm_mp_get_unique_id(mp));
-        pm_mp_set_target_peer(mp, PM_MP_TARGET_BROADCAST);
-        assert_int_equal(pm_mp_put_packet(mp, (const uint8_t *)text, strlen(text)), PM_OK);
-    }
-}
 
 static void run_mesh(pm_signal_protocol proto, int peers, pm_signal_transport transport)
 {
     pm_signal_server_config cfg;
     pm_signal_server_config_default(&cfg);
     cfg.seal_delay = PM_MS(300);
-    mesh_run r;
-    memset(&r, 0, sizeof r);
-    r.transport = transport;
-    r.srv = start_server(&cfg);
+    st_mesh m;
+    memset(&m, 0, sizeof m);
+    m.transport = transport;
+    st_world w = {.nsrv = 1, .extra = st_mesh_pump, .extra_ud = &m};
+    w.srv[0] = start_server(&cfg);
     char url[64];
-    url_of(r.srv, "ws", url, sizeof url);
-    new_client(&r, url, NULL, proto);
-    assert_true(mesh_until(&r, host_lobby_known, DEADLINE));
-    assert_int_equal(pm_signal_client_id(r.c[0]), 1);
+    url_of(w.srv[0], "ws", url, sizeof url);
+    st_mesh_add(&m, url, NULL, proto);
+    assert_true(st_pump_until(&w, st_mesh_lobby_known, &m, DEADLINE));
+    assert_int_equal(pm_signal_client_id(m.c[0]), 1);
     for (int i = 1; i < peers; i++)
-        new_client(&r, url, r.lobby, proto);
+        st_mesh_add(&m, url, m.lobby, proto);
     pm_time t0 = pm_now();
     /* A bound on a hang, not a speed goal (bench mesh measures that): ASan on a
      * loaded 2-core machine needs far more than the ~1 s this takes idle. */
-    if (!mesh_until(&r, full_mesh, PM_SEC(60))) {
-        for (int i = 0; i < r.n; i++)
+    if (!st_pump_until(&w, st_mesh_full, &m, PM_SEC(60))) {
+        for (int i = 0; i < m.n; i++)
             fprintf(stderr, "client %d (id %d): %d connected\n", i,
-                    (int)pm_signal_client_id(r.c[i]), r.connected[i]);
+                    (int)pm_signal_client_id(m.c[i]), m.connected[i]);
         fail_msg("no full mesh");
     }
     fprintf(stderr, "full %s mesh of %d in %.1f ms\n",
             transport == PM_SIGNAL_TRANSPORT_ENET ? "ENet" : "WebRTC", peers,
             (double)(pm_now() - t0) / 1000.0);
-    for (int i = 0; i < r.n; i++) {
-        assert_int_equal(r.failed[i], 0);
+    for (int i = 0; i < m.n; i++) {
+        assert_int_equal(m.failed[i], 0);
+        assert_int_equal(m.connected[i], peers - 1);
         if (transport == PM_SIGNAL_TRANSPORT_ENET) {
-            assert_non_null(pm_signal_client_enet(r.c[i]));
-            assert_null(pm_signal_client_mesh(r.c[i]));
+            assert_non_null(pm_signal_client_enet(m.c[i]));
+            assert_null(pm_signal_client_mesh(m.c[i]));
         }
-        assert_int_equal(pm_signal_client_state(r.c[i]), PM_SIGNAL_JOINED);
-        assert_string_equal(pm_signal_client_lobby(r.c[i]), r.lobby);
-        assert_true(pm_signal_client_is_mesh_lobby(r.c[i]));
+        assert_int_equal(pm_signal_client_state(m.c[i]), PM_SIGNAL_JOINED);
+        assert_string_equal(pm_signal_client_lobby(m.c[i]), m.lobby);
+        assert_true(pm_signal_client_is_mesh_lobby(m.c[i]));
         for (int k = 0; k < i; k++)
-            assert_int_not_equal(pm_signal_client_id(r.c[i]), pm_signal_client_id(r.c[k]));
+            assert_int_not_equal(pm_signal_client_id(m.c[i]), pm_signal_client_id(m.c[k]));
     }
-    send_everywhere(&r);
-    assert_true(mesh_until(&r, all_got, DEADLINE));
+    st_mesh_send_everywhere(&m);
+    assert_true(st_pump_until(&w, st_mesh_all_got, &m, DEADLINE));
 
     /* Only the host can seal. */
-    assert_int_equal(pm_signal_client_seal(r.c[1]), PM_ERR_STATE);
-    assert_int_equal(pm_signal_client_seal(r.c[0]), PM_OK);
-    assert_true(mesh_until(&r, all_closed, DEADLINE));
-    for (int i = 0; i < r.n; i++) {
-        assert_true(r.sealed[i]);
-        assert_int_equal(r.close_code[i], PM_SIGNAL_CLOSE_NORMAL);
-        assert_int_equal(pm_signal_client_state(r.c[i]), PM_SIGNAL_CLOSED);
+    assert_int_equal(pm_signal_client_seal(m.c[1]), PM_ERR_STATE);
+    assert_int_equal(pm_signal_client_seal(m.c[0]), PM_OK);
+    assert_true(st_pump_until(&w, st_mesh_all_closed, &m, DEADLINE));
+    for (int i = 0; i < m.n; i++) {
+        assert_true(m.sealed[i]);
+        assert_int_equal(m.close_code[i], PM_SIGNAL_CLOSE_NORMAL);
+        assert_int_equal(pm_signal_client_state(m.c[i]), PM_SIGNAL_CLOSED);
     }
     /* The server goes away; the mesh lives on. */
-    pm_signal_server_free(r.srv);
-    r.srv = NULL;
-    memset(r.got, 0, sizeof r.got);
-    send_everywhere(&r);
-    assert_true(mesh_until(&r, all_got, DEADLINE));
-    assert_true(full_mesh(&r));
-    for (int i = 0; i < r.n; i++)
-        assert_int_equal(pm_signal_client_poll(r.c[i]), PM_OK);
-    for (int i = 0; i < r.n; i++)
-        pm_signal_client_free(r.c[i]);
+    pm_signal_server_free(w.srv[0]);
+    w.nsrv = 0;
+    st_mesh_send_everywhere(&m);
+    assert_true(st_pump_until(&w, st_mesh_all_got, &m, DEADLINE));
+    assert_true(st_mesh_full(&m));
+    for (int i = 0; i < m.n; i++)
+        assert_int_equal(pm_signal_client_poll(m.c[i]), PM_OK);
+    st_mesh_free_all(&m);
 }
 
 static void mesh_of_eight_json(void **st)
@@ -556,9 +371,9 @@ static void enet_mesh_of_four(void **st)
     run_mesh(PM_SIGNAL_PROTOCOL_JSON, 4, PM_SIGNAL_TRANSPORT_ENET);
 }
 
-static bool host_failed(mesh_run *r)
+static bool host_failed(void *ud)
 {
-    return r->failed[0] > 0;
+    return ((st_mesh *)ud)->failed[0] > 0;
 }
 
 /* An ENet host whose peer is a WebRTC client: no address ever comes, and
@@ -567,89 +382,74 @@ static void enet_link_failure_is_reported(void **st)
 {
     pm_signal_server_config cfg;
     pm_signal_server_config_default(&cfg);
-    mesh_run r;
-    memset(&r, 0, sizeof r);
-    r.srv = start_server(&cfg);
+    st_mesh m;
+    memset(&m, 0, sizeof m);
+    st_world w = {.nsrv = 1, .extra = st_mesh_pump, .extra_ud = &m};
+    w.srv[0] = start_server(&cfg);
     char url[64];
-    url_of(r.srv, "ws", url, sizeof url);
-    r.transport = PM_SIGNAL_TRANSPORT_ENET;
-    new_client(&r, url, NULL, PM_SIGNAL_PROTOCOL_JSON);
-    assert_true(mesh_until(&r, host_lobby_known, DEADLINE));
-    r.transport = PM_SIGNAL_TRANSPORT_WEBRTC;
-    new_client(&r, url, r.lobby, PM_SIGNAL_PROTOCOL_JSON);
-    assert_true(mesh_until(&r, host_failed, DEADLINE));
-    fprintf(stderr, "reason: %s\n", r.failure[0]);
+    url_of(w.srv[0], "ws", url, sizeof url);
+    m.transport = PM_SIGNAL_TRANSPORT_ENET;
+    st_mesh_add(&m, url, NULL, PM_SIGNAL_PROTOCOL_JSON);
+    assert_true(st_pump_until(&w, st_mesh_lobby_known, &m, DEADLINE));
+    m.transport = PM_SIGNAL_TRANSPORT_WEBRTC;
+    st_mesh_add(&m, url, m.lobby, PM_SIGNAL_PROTOCOL_JSON);
+    assert_true(st_pump_until(&w, host_failed, &m, DEADLINE));
+    fprintf(stderr, "reason: %s\n", m.failure[0]);
     char want[96];
     snprintf(want, sizeof want, "peer %d sent no address in 0.5 s",
-             (int)pm_signal_client_id(r.c[1]));
-    assert_non_null(strstr(r.failure[0], want));
-    assert_int_equal(r.connected[0], 0);
-    for (int i = 0; i < r.n; i++)
-        pm_signal_client_free(r.c[i]);
-    pm_signal_server_free(r.srv);
+             (int)pm_signal_client_id(m.c[1]));
+    assert_non_null(strstr(m.failure[0], want));
+    assert_int_equal(m.connected[0], 0);
+    st_mesh_free_all(&m);
+    pm_signal_server_free(w.srv[0]);
 }
 
 /* ---- client/server lobby, host leaving ---- */
 
-static bool cs_ready(mesh_run *r)
+static bool cs_ready(void *ud)
 {
-    return r->connected[0] == 2 && r->connected[1] == 1 && r->connected[2] == 1;
-}
-
-static bool both_closed(mesh_run *r)
-{
-    return r->closed[0] && r->closed[1];
+    st_mesh *m = ud;
+    return m->connected[0] == 2 && m->connected[1] == 1 && m->connected[2] == 1;
 }
 
 static void client_server_and_host_leaves(void **st)
 {
     pm_signal_server_config cfg;
     pm_signal_server_config_default(&cfg);
-    mesh_run r;
-    memset(&r, 0, sizeof r);
-    r.srv = start_server(&cfg);
+    st_mesh m;
+    memset(&m, 0, sizeof m);
+    st_world w = {.nsrv = 1, .extra = st_mesh_pump, .extra_ud = &m};
+    w.srv[0] = start_server(&cfg);
     char url[64];
-    url_of(r.srv, "ws", url, sizeof url);
-    pm_signal_client_config cc;
-    pm_signal_client_config_default(&cc);
-    cc.url = url;
-    cc.mesh = false;
-    cc.rtc.bind_address = "127.0.0.1";
-    cc.rtc.enable_ipv6 = false;
-    assert_int_equal(pm_signal_client_new(&cc, &r.c[0]), PM_OK);
-    r.n = 1;
-    assert_true(mesh_until(&r, host_lobby_known, DEADLINE));
-    assert_false(pm_signal_client_is_mesh_lobby(r.c[0]));
-    new_client(&r, url, r.lobby, PM_SIGNAL_PROTOCOL_JSON);
-    new_client(&r, url, r.lobby, PM_SIGNAL_PROTOCOL_JSON);
-    assert_true(mesh_until(&r, cs_ready, DEADLINE));
-    assert_true(pm_mp_is_server(pm_signal_client_multiplayer(r.c[0])));
+    url_of(w.srv[0], "ws", url, sizeof url);
+    st_mesh_add_cs(&m, url, NULL);
+    assert_true(st_pump_until(&w, st_mesh_lobby_known, &m, DEADLINE));
+    assert_false(pm_signal_client_is_mesh_lobby(m.c[0]));
+    st_mesh_add_cs(&m, url, m.lobby);
+    st_mesh_add_cs(&m, url, m.lobby);
+    assert_true(st_pump_until(&w, cs_ready, &m, DEADLINE));
+    assert_true(pm_mp_is_server(pm_signal_client_multiplayer(m.c[0])));
     for (int i = 1; i < 3; i++) {
-        pm_multiplayer *mp = pm_signal_client_multiplayer(r.c[i]);
+        pm_multiplayer *mp = pm_signal_client_multiplayer(m.c[i]);
         assert_int_equal(pm_mp_get_connection_status(mp), PM_MP_CONNECTED);
-        assert_false(pm_signal_client_is_mesh_lobby(r.c[i]));
+        assert_false(pm_signal_client_is_mesh_lobby(m.c[i]));
         /* A client knows only the server. */
-        assert_int_equal(pm_mesh_get_peers(pm_signal_client_mesh(r.c[i]), NULL, 0), 1);
-        assert_true(pm_mesh_has_peer(pm_signal_client_mesh(r.c[i]), 1));
+        assert_int_equal(pm_mesh_get_peers(pm_signal_client_mesh(m.c[i]), NULL, 0), 1);
+        assert_true(pm_mesh_has_peer(pm_signal_client_mesh(m.c[i]), 1));
     }
     /* The host leaves without sealing: the clients' signaling is closed
      * with 4000 and, as the demo clients do, their meshes too. */
-    pm_signal_client_free(r.c[0]);
-    r.c[0] = r.c[1];
-    r.c[1] = r.c[2];
-    r.c[2] = NULL;
-    r.n = 2;
-    memset(r.closed, 0, sizeof r.closed);
-    assert_true(mesh_until(&r, both_closed, DEADLINE));
-    for (int i = 0; i < 2; i++) {
-        assert_int_equal(r.close_code[i], PM_SIGNAL_CLOSE_PROTOCOL);
-        assert_string_equal(r.reason[i], "Room host has disconnected");
-        assert_int_equal(pm_mp_get_connection_status(pm_signal_client_multiplayer(r.c[i])),
+    st_mesh_drop(&m, 0);
+    assert_true(st_pump_until(&w, st_mesh_all_closed, &m, DEADLINE));
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(m.close_code[i], PM_SIGNAL_CLOSE_PROTOCOL);
+        assert_string_equal(m.reason[i], "Room host has disconnected");
+        assert_int_equal(pm_mp_get_connection_status(pm_signal_client_multiplayer(m.c[i])),
                          PM_MP_DISCONNECTED);
-        assert_int_equal(pm_signal_client_poll(r.c[i]), PM_ERR_CLOSED);
-        pm_signal_client_free(r.c[i]);
+        assert_int_equal(pm_signal_client_poll(m.c[i]), PM_ERR_CLOSED);
     }
-    pm_signal_server_free(r.srv);
+    st_mesh_free_all(&m);
+    pm_signal_server_free(w.srv[0]);
 }
 
 /* ---- the transport under back-pressure ---- */
@@ -761,11 +561,11 @@ static void wss_with_self_signed_certificate(void **st)
     url_of(srv, "wss", url, sizeof url);
     rawc a;
     rawc *all[] = {&a};
-    raw_connect(&a, url);
-    raw_send(&a, "J: \n");
+    st_client_connect(&a, url);
+    st_client_send(&a, "J: \n");
     wait_msgs(srv, all, 1, &a, 2);
     assert_string_equal(a.msg[0], "I: 1\n");
-    raw_free(&a);
+    st_client_free(&a);
     pm_signal_server_free(srv);
     /* A missing key file: the server does not start. */
     cfg.key_file = "/nonexistent/key.pem";

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pair.py: run two WebRTC data-channel peers against each other and judge the result.
 
-    pair.py [--timeout S] [--grace S] [-q] [--no-netns] [--expect JSON]... "PEER A COMMAND" "PEER B COMMAND"
+    pair.py [--timeout S] [--grace S] [-q] [--no-netns] [--loss PCT] [--expect JSON]... [--silent-lossy-ok] "PEER A COMMAND" "PEER B COMMAND"
 
 Both commands speak the peer interface of tests/interop/README.md. Every
 signaling line a peer writes on stdout is relayed to the other peer's stdin;
@@ -30,6 +30,10 @@ The peers run in a fresh network namespace whose only interface is loopback
 not root, and brings lo up), so 127.0.0.1 is the only usable address and no
 packet can leave the machine. If namespaces are unavailable it warns and runs
 in the host's namespace ("netns": false in the summary).
+
+--loss PCT drops that share of the UDP datagrams delivered in the namespace
+(both directions, handshakes included) with an iptables "statistic" rule;
+it needs the namespace and iptables, and exits 77 (skip) without them.
 """
 import argparse
 import fcntl
@@ -331,7 +335,27 @@ def loopback_up():
         fcntl.ioctl(s, siocsifflags, struct.pack("16sH22x", b"lo", flags | iff_up))
 
 
-def enter_netns():
+SKIP = 77
+
+
+def add_loss(pct):
+    """Drop `pct` percent of the UDP datagrams in this (private) namespace."""
+    why = None
+    if not shutil.which("iptables"):
+        why = "iptables is not installed"
+    else:
+        rule = ["iptables", "-A", "INPUT", "-p", "udp", "-m", "statistic", "--mode", "random",
+                "--probability", f"{pct / 100:.6f}", "-j", "DROP"]
+        r = subprocess.run(rule, capture_output=True, text=True)
+        if r.returncode != 0:
+            why = f"iptables failed: {r.stderr.strip()}"
+    if why:
+        sys.stderr.write(f"pair: SKIP: cannot drop {pct}% of datagrams: {why}\n")
+        print(json.dumps({"ok": False, "skipped": True, "errors": [why], "netns": True}), flush=True)
+        sys.exit(SKIP)
+
+
+def enter_netns(loss):
     """Re-run pair.py in a new network namespace; return False to stay in the host's."""
     if os.environ.get(NETNS_ENV) == "1":
         try:
@@ -340,6 +364,8 @@ def enter_netns():
             sys.stderr.write(f"pair: FAIL: cannot bring lo up in the new network namespace: {e}\n")
             print(json.dumps({"ok": False, "errors": [f"cannot bring lo up: {e}"], "netns": True}), flush=True)
             sys.exit(1)
+        if loss:
+            add_loss(loss)
         return True
     cmd = ["unshare", "--net"]
     if os.geteuid() != 0:
@@ -351,6 +377,11 @@ def enter_netns():
     except OSError as e:
         usable, reason = False, str(e)
     if not usable:
+        if loss:
+            sys.stderr.write(f"pair: SKIP: --loss needs a network namespace ({reason})\n")
+            print(json.dumps({"ok": False, "skipped": True, "errors": [reason], "netns": False}),
+                  flush=True)
+            sys.exit(SKIP)
         sys.stderr.write(f"pair: WARNING: cannot create a network namespace ({reason}); "
                          "running the peers in the host's network namespace\n")
         return False
@@ -368,6 +399,8 @@ def main():
                     help="once one peer exits, the other must exit within S seconds (10)")
     ap.add_argument("-q", "--quiet", action="store_true", help="show the peers' output only on failure")
     ap.add_argument("--no-netns", action="store_true", help="stay in the host's network namespace")
+    ap.add_argument("--loss", type=float, default=0, metavar="PCT",
+                    help="drop PCT percent of the UDP datagrams (needs the namespace and iptables)")
     ap.add_argument("--expect", action="append", default=[], metavar="JSON",
                     help='a channel both sides must open with these fields, e.g. '
                          '\'{"label":"x","ordered":false,"protocol":"p"}\' (repeatable)')
@@ -384,7 +417,10 @@ def main():
         sys.exit(64)
     except SystemExit as e:
         sys.exit(64 if e.code else 0)
-    netns = False if args.no_netns else enter_netns()
+    if args.loss and args.no_netns:
+        sys.stderr.write("pair: --loss needs the network namespace\n")
+        sys.exit(64)
+    netns = False if args.no_netns else enter_netns(args.loss)
     sys.exit(run_pair(args.cmd_a, args.cmd_b, args.timeout, args.grace, args.quiet, netns, expected,
                       args.silent_lossy_ok))
 

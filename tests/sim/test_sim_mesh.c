@@ -11,9 +11,11 @@
  * never arrive older than one already delivered from the same sender.
  */
 #include "multiplayer/mesh_internal.h"
+#include "sctp/sctp.h"
 #include "simnet.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define NODES         8
 #define PER_KIND      12 /* packets per node per (kind, channel) */
@@ -431,7 +433,14 @@ static void run_mesh_of_eight(void)
            (double)(pm_test_clock_now - t0) / 1e6, lossy_received, lossy_sent, abandoned,
            (unsigned long long)ns.sent, (unsigned long long)ns.lost);
     assert_true(delivered);
-    assert_true(lossy_received > lossy_sent / 2);
+    /* With 100 ms lifetimes most lossy packets arrive. With Godot's 1 ms,
+     * a message still queued when its lifetime ends is abandoned unsent (as
+     * Chrome does, and RFC 3758 section 4 and the W3C maxPacketLifeTime
+     * allow) by our SCTP, so of this burst, far larger than the initial
+     * congestion window, only the first part arrives; usrsctp abandons
+     * only what it sent and lost, and delivers most. */
+    bool strict = CFG.lifetime < 100 && strcmp(pm_sctp_implementation(), "usrsctp") != 0;
+    assert_true(lossy_received > (strict ? lossy_sent / 10 : lossy_sent / 2));
 
     /* A node leaves: every other node sees it go (its connections close). */
     pm_mesh_close(S.nodes[NODES].mesh);

@@ -31,9 +31,16 @@ static size_t msg_size(int i)
     return SIZES[i % NSIZES];
 }
 
-/* Partial reliability applies to messages that fit one SCTP packet; larger
- * ones are sent reliably (include/peermesh/rtc.h, pm_rtc_channel_init). */
+/* Messages that fit one SCTP packet: under loss each is lost with the
+ * probability of one datagram. With our own SCTP partial reliability applies
+ * to larger messages too; in the usrsctp build (PM_SCTP=usrsctp) they are
+ * sent reliably (include/peermesh/rtc.h, pm_rtc_channel_init). */
 #define PR_MAX_MESSAGE 1156
+
+static bool large_sent_reliably(void)
+{
+    return strcmp(pm_rtc_sctp_implementation(), "usrsctp") == 0;
+}
 
 static int small_among(int count)
 {
@@ -101,7 +108,7 @@ typedef struct xfer {
     pm_rtc_channel *tx, *rx;
     int to_send, sent;
     stream_check chk;
-    bool reliable, ordered;
+    bool reliable, ordered, lifetime;
 } xfer;
 
 static void drain_rx(xfer *x)
@@ -138,7 +145,15 @@ static void drain_rx(xfer *x)
 static void send_some(xfer *x)
 {
     static uint8_t buf[65536];
+    /* A message's lifetime counts from put_packet, and our own SCTP drops
+     * one still queued when it runs out (as browsers do): on a lifetime
+     * channel keep two messages under way at most (the buffered amount
+     * does not count what SCTP holds), or 40 ms would run out in the queue. */
+    bool pace = x->lifetime && !large_sent_reliably();
     while (x->sent < x->to_send && pm_rtc_channel_get_buffered_amount(x->tx) < 512 * 1024) {
+        if (pace &&
+            x->sent - x->chk.received - (int)pm_rtc_channel_get_messages_abandoned(x->tx) >= 2)
+            break;
         size_t n = msg_size(x->sent);
         fill(buf, n, x->sent);
         int rc = pm_rtc_channel_put_packet(x->tx, buf, n);
@@ -260,25 +275,34 @@ static void run_lossy(double loss, uint64_t seed, int count)
         x[i].to_send = count;
         x[i].reliable = init[i].max_retransmits < 0 && init[i].max_packet_lifetime < 0;
         x[i].ordered = init[i].ordered;
+        x[i].lifetime = init[i].max_packet_lifetime >= 0;
         x[i].chk.last_index = -1;
     }
 
+    /* Until its DCEP ACK arrives the opener sends ordered and reliably (RFC
+     * 8832 section 6); let the ACKs through first, so that the partially
+     * reliable channels are partially reliable for the whole transfer. */
+    pm_test_pair_run(&p, NULL, NULL, PM_SEC(3));
     xfers xs = {x, NCHAN};
     pm_time t0 = pm_test_clock_now;
     assert_true(pm_test_pair_run(&p, transfers_done, &xs, PM_SEC(600)));
-    /* The lossy channels' large messages travel reliably: wait for them
-     * (retransmissions back off up to 3 s), then for stragglers. */
-    pm_test_pair_run(&p, large_delivered, &xs, PM_SEC(60)); /* judged below */
+    /* In the usrsctp build the lossy channels' large messages travel
+     * reliably: wait for them (retransmissions back off up to 3 s), then for
+     * stragglers. */
+    if (large_sent_reliably())
+        pm_test_pair_run(&p, large_delivered, &xs, PM_SEC(60)); /* judged below */
     pm_test_pair_run(&p, NULL, NULL, PM_SEC(2));
     for (int i = 0; i < NCHAN; i++)
         drain_rx(&x[i]);
 
     pm_sim_stats st = pm_simnet_stats(p.net);
     print_message("loss %.0f%%: datagrams sent %llu lost %llu dup %llu; received rel %d unrel "
-                  "%d ttl %d neg %d of %d (virtual %.1f s)\n",
+                  "%d ttl %d neg %d of %d (abandoned unrel %llu ttl %llu; virtual %.1f s)\n",
                   loss * 100, (unsigned long long)st.sent, (unsigned long long)st.lost,
                   (unsigned long long)st.duplicated, x[0].chk.received, x[1].chk.received,
                   x[2].chk.received, x[3].chk.received, count,
+                  (unsigned long long)pm_rtc_channel_get_messages_abandoned(x[1].tx),
+                  (unsigned long long)pm_rtc_channel_get_messages_abandoned(x[2].tx),
                   (double)(pm_test_clock_now - t0) / 1e6);
     int small = small_among(count);
     for (int i = 0; i < NCHAN; i++) {
@@ -290,13 +314,27 @@ static void run_lossy(double loss, uint64_t seed, int count)
             assert_int_equal(chk->received, count);
             continue;
         }
-        /* Messages over PR_MAX_MESSAGE bytes are delivered reliably. Each
-         * other one crosses in one datagram, lost with probability `loss`;
+        /* Messages over PR_MAX_MESSAGE bytes are delivered reliably in the
+         * usrsctp build, and may be abandoned with our own SCTP. Each other
+         * one crosses in one datagram, lost with probability `loss`;
          * reordering adds spurious abandonments (a late datagram looks lost
          * to SCTP): allow three times the loss rate, no more. */
         print_message("  %s: %d of %d small, %d of %d large\n", labels[i], chk->received_small,
                       small, chk->received - chk->received_small, count - small);
-        assert_int_equal(chk->received - chk->received_small, count - small);
+        if (large_sent_reliably()) {
+            assert_int_equal(chk->received - chk->received_small, count - small);
+        } else {
+            /* Every message arrives or its sender reports it abandoned. */
+            uint64_t gone = pm_rtc_channel_get_messages_abandoned(x[i].tx);
+            assert_true((uint64_t)chk->received + gone >= (uint64_t)count);
+            if (x[i].lifetime) {
+                /* 40 ms lifetimes run out while the other channels' bulk
+                 * fills the window or a retransmission waits: no share of
+                 * the small ones is certain, only that some arrive. */
+                assert_in_range(chk->received_small, 1, small);
+                continue;
+            }
+        }
         assert_in_range(chk->received_small, (int)(small * (1.0 - 3.0 * loss)), small);
     }
     if (loss >= 0.1) {

@@ -21,6 +21,10 @@
  *     others are told it left; its own mesh stays); then the host leaves:
  *     the others are closed with 4000 "Room host has disconnected", their
  *     meshes with it, and the server has no lobby left.
+ * And on a server with host migration: the host of a lobby of four leaves,
+ * the lowest id takes over, the meshes follow (3.x server compatibility: the
+ * new host is their server), the mesh of three carries every channel, only
+ * the new host can seal.
  * Every signaling event of every client must be exactly the sequence the
  * story implies. Every observable thing (messages on the signaling queue,
  * events, packets, with their virtual times) feeds a trace hash: the same
@@ -39,15 +43,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SLOTS       8
-#define MAX_EPS     256
-#define MAX_EVENTS  48
-#define PER_CHANNEL 3 /* broadcasts per node per channel per round */
-#define SEAL_DELAY  PM_SEC(1)
-#define PHASE_LIMIT PM_SEC(30)
-#define HOST_ID     1
-#define OUTAGE      PM_SEC(35) /* > consent's 30 s timeout: only a restart recovers */
-#define GRACE       PM_SEC(60) /* the meshes' disconnect_grace */
+#define SLOTS           8
+#define MAX_EPS         256
+#define MAX_EVENTS      48
+#define PER_CHANNEL     3 /* broadcasts per node per channel per round */
+#define SEAL_DELAY      PM_SEC(1)
+#define PHASE_LIMIT     PM_SEC(30)
+#define HOST_ID         1
+#define OUTAGE          PM_SEC(35) /* > consent's 30 s timeout: only a restart recovers */
+#define GRACE           PM_SEC(60) /* the meshes' disconnect_grace */
+#define SIG_ID_MAX_TEST 0x7fffffff
 
 enum { CH_R = 0, CH_O, CH_U, CH_X, CH_COUNT }; /* reliable, ordered, unreliable, extra 1 */
 static const pm_mp_transfer_mode CH_MODE[CH_COUNT] = {
@@ -954,7 +959,7 @@ static void host_leaves(void)
     assert_int_equal(st.connections, 0);
 }
 
-static void sim_start(pm_signal_protocol proto, uint64_t seed)
+static void sim_start(pm_signal_protocol proto, uint64_t seed, bool host_migration)
 {
     memset(&S, 0, sizeof S);
     S.proto = proto;
@@ -978,6 +983,7 @@ static void sim_start(pm_signal_protocol proto, uint64_t seed)
     pm_signal_server_config_default(&cfg);
     cfg.seal_delay = SEAL_DELAY;
     cfg.ping_interval = PM_MS(500); /* pings and pongs happen along the way */
+    cfg.host_migration = host_migration;
     assert_int_equal(pm_sigsrv_new(&env, &cfg, pm_test_clock_now, PM_SEC(1700000000), &S.srv),
                      PM_OK);
 }
@@ -993,7 +999,7 @@ static void sim_end(void)
 
 static uint64_t run(pm_signal_protocol proto, uint64_t seed)
 {
-    sim_start(proto, seed);
+    sim_start(proto, seed, false);
 
     /* 1. the host and six joiners, one after the other, while links connect. */
     join(0, NULL);
@@ -1043,7 +1049,7 @@ static uint64_t run(pm_signal_protocol proto, uint64_t seed)
  */
 static void run_outage(pm_signal_protocol proto, uint64_t seed)
 {
-    sim_start(proto, seed);
+    sim_start(proto, seed, false);
     join(0, NULL);
     for (int i = 1; i < 4; i++)
         join(i, S.lobby);
@@ -1055,6 +1061,96 @@ static void run_outage(pm_signal_protocol proto, uint64_t seed)
     free_all();
     run_for(PM_MS(100));
     sim_end();
+}
+
+/* ---- host migration ----------------------------------------------------------------- */
+
+static int32_t migrated_to;
+
+/* Every remaining node knows the new host, and its mesh is whole again. */
+static bool migrated(int n)
+{
+    for (int i = 0; i < SLOTS; i++) {
+        slot *sl = &S.s[i];
+        if (!sl->core)
+            continue;
+        pm_mesh *mesh = pm_sigcl_mesh(sl->core);
+        if (pm_sigcl_host(sl->core) != migrated_to || pm_mesh_get_host(mesh) != migrated_to ||
+            pm_mp_get_connection_status(pm_mesh_multiplayer(mesh)) != PM_MP_CONNECTED ||
+            pm_mesh_get_peers(mesh, NULL, 0) != (size_t)(n - 1) || sl->ngot < sl->nwant)
+            return false;
+        for (int k = 0; k < S.nmembers; k++) {
+            pm_mesh_peer_info info;
+            if (S.members[k] != sl->id &&
+                (pm_mesh_get_peer(mesh, S.members[k], &info) != PM_OK || !info.connected))
+                return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * A lobby of four on a server with host migration: the host leaves, the
+ * lowest id takes over (everyone hears PEER_LEFT then HOST_CHANGED; the
+ * meshes follow, in 3.x server compatibility the new host is their server),
+ * the mesh of three carries every channel, only the new host can seal, and
+ * after the seal the mesh lives on.
+ */
+static void host_migration_story(pm_signal_protocol proto, uint64_t seed)
+{
+    sim_start(proto, seed, true);
+    join(0, NULL);
+    for (int i = 1; i < 4; i++)
+        join(i, S.lobby);
+    connect_all(4, 6);
+    exchange();
+
+    migrated_to = SIG_ID_MAX_TEST;
+    for (int i = 1; i < 4; i++)
+        migrated_to = PM_MIN(migrated_to, S.s[i].id);
+    leave(0);
+    for (int i = 1; i < 4; i++) {
+        want(&S.s[i], PM_SIGNAL_EVENT_PEER_LEFT, HOST_ID, 0);
+        want(&S.s[i], PM_SIGNAL_EVENT_HOST_CHANGED, migrated_to, 0);
+    }
+    assert_true(run_until(migrated, 4 - 1, PHASE_LIMIT));
+    check_events();
+    exchange();
+    pm_signal_server_stats st;
+    pm_sigsrv_get_stats(S.srv, &st);
+    assert_int_equal(st.host_migrations, 1);
+    assert_int_equal(st.lobbies, 1);
+
+    /* Only the new host seals; the mesh outlives the signaling. */
+    int host = slot_of_id(migrated_to);
+    for (int i = 1; i < 4; i++)
+        if (i != host)
+            assert_int_equal(pm_sigcl_seal(S.s[i].core), PM_ERR_STATE);
+    assert_int_equal(pm_sigcl_seal(S.s[host].core), PM_OK);
+    drain_client(&S.s[host]);
+    for (int i = 1; i < 4; i++) {
+        want(&S.s[i], PM_SIGNAL_EVENT_SEALED, 0, 0);
+        want(&S.s[i], PM_SIGNAL_EVENT_CLOSED, 0, PM_SIGNAL_CLOSE_NORMAL);
+    }
+    assert_true(run_until(all_closed, 0, SEAL_DELAY + PM_SEC(2)));
+    check_events();
+    exchange();
+    free_all();
+    run_for(PM_MS(100));
+    assert_int_equal(pm_sigsrv_connection_count(S.srv), 0);
+    sim_end();
+}
+
+static void test_host_migration_text(void **state)
+{
+    (void)state;
+    host_migration_story(PM_SIGNAL_PROTOCOL_TEXT, 77);
+}
+
+static void test_host_migration_json(void **state)
+{
+    (void)state;
+    host_migration_story(PM_SIGNAL_PROTOCOL_JSON, 78);
 }
 
 static void test_json_same_seed_same_trace(void **state)
@@ -1085,6 +1181,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_same_seed_same_trace),
         cmocka_unit_test(test_text_two_seeds),
+        cmocka_unit_test(test_host_migration_text),
+        cmocka_unit_test(test_host_migration_json),
         cmocka_unit_test(test_outage_ice_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

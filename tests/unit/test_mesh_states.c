@@ -215,6 +215,9 @@ static const char *events(pm_mesh *m)
         case PM_MP_EVENT_SERVER_DISCONNECTED:
             snprintf(one, sizeof one, "sd");
             break;
+        case PM_MP_EVENT_HOST_CHANGED:
+            snprintf(one, sizeof one, "host%d", (int)ev.peer_id);
+            break;
         }
         if (buf[0])
             strcat(buf, " ");
@@ -1053,6 +1056,74 @@ static void test_rtc_link(void **state)
     pm_mesh_free(m);
 }
 
+/* Host migration (pm_mesh_set_host): in server compatibility the new host
+ * takes peer 1's part; in mesh mode only the event. */
+static void test_host_migration(void **state)
+{
+    (void)state;
+    /* The old host leaves first: server lost, then the new one brings the
+     * mesh back as at the start. */
+    pm_mesh *m = new_mesh();
+    assert_int_equal(pm_mesh_initialize(m, 5, true), PM_OK);
+    assert_int_equal(pm_mesh_get_host(m), 1);
+    script_link *p1 = add(m, 1), *p3 = add(m, 3), *p7 = add(m, 7);
+    open_all(p1);
+    open_all(p3);
+    open_all(p7);
+    assert_string_equal(poll_events(m), "+1 ok +3 +7");
+    p1->state = PM_RTC_STATE_DISCONNECTED;
+    assert_string_equal(poll_events(m), "-1 sd");
+    assert_int_equal(status(m), PM_MP_DISCONNECTED);
+    assert_int_equal(pm_mesh_set_host(m, 3), PM_OK);
+    assert_int_equal(pm_mesh_get_host(m), 3);
+    assert_int_equal(status(m), PM_MP_CONNECTING);
+    assert_string_equal(poll_events(m), "host3 +3 ok +7");
+    assert_int_equal(status(m), PM_MP_CONNECTED);
+    /* "The server" is the host now. */
+    assert_int_equal(put(m, PM_MP_TARGET_SERVER, PM_MP_TRANSFER_RELIABLE, 0, "hi"), PM_OK);
+    assert_int_equal(p3->sent[0], 1);
+    assert_int_equal(pm_mesh_set_host(m, 3), PM_OK); /* the same: nothing */
+    assert_string_equal(poll_events(m), "");
+    /* Losing it is losing the server. */
+    p3->state = PM_RTC_STATE_FAILED;
+    assert_string_equal(poll_events(m), "-3 sd");
+    assert_int_equal(status(m), PM_MP_DISCONNECTED);
+    /* We become the host: connected at once, the others announced anew. */
+    assert_int_equal(pm_mesh_set_host(m, 5), PM_OK);
+    assert_string_equal(events(m), "host5 ok +7");
+    assert_int_equal(status(m), PM_MP_CONNECTED);
+    assert_int_equal(put(m, PM_MP_TARGET_SERVER, PM_MP_TRANSFER_RELIABLE, 0, "x"),
+                     PM_ERR_INVALID); /* that is us */
+    pm_mesh_free(m);
+
+    /* The signaling tells first: the old host leaving is only a peer leaving. */
+    m = new_mesh();
+    assert_int_equal(pm_mesh_initialize(m, 2, true), PM_OK);
+    p1 = add(m, 1);
+    script_link *p4 = add(m, 4);
+    open_all(p1);
+    open_all(p4);
+    assert_string_equal(poll_events(m), "+1 ok +4");
+    assert_int_equal(pm_mesh_set_host(m, 4), PM_OK);
+    p1->state = PM_RTC_STATE_CLOSED;
+    assert_string_equal(poll_events(m), "host4 -1");
+    assert_int_equal(status(m), PM_MP_CONNECTED);
+    pm_mesh_free(m);
+
+    /* Mesh mode: the event only. Client/server modes: their server is 1. */
+    m = new_mesh();
+    assert_int_equal(pm_mesh_set_host(m, 2), PM_ERR_STATE); /* not set up */
+    assert_int_equal(pm_mesh_create_mesh(m, 6, NULL, 0), PM_OK);
+    assert_int_equal(pm_mesh_set_host(m, 0), PM_ERR_INVALID);
+    assert_int_equal(pm_mesh_set_host(m, 9), PM_OK);
+    assert_string_equal(events(m), "host9");
+    assert_int_equal(pm_mesh_get_host(m), 9);
+    pm_mesh_close(m);
+    assert_int_equal(pm_mesh_create_client(m, 6, NULL, 0), PM_OK);
+    assert_int_equal(pm_mesh_set_host(m, 9), PM_ERR_STATE);
+    pm_mesh_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1063,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_server_compat_client),
         cmocka_unit_test(test_server_compat_same_poll),
         cmocka_unit_test(test_server_compat_server),
+        cmocka_unit_test(test_host_migration),
         cmocka_unit_test(test_fail_before_connected),
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_disconnect_grace),

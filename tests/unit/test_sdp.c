@@ -553,8 +553,11 @@ static void build_offer_round_trip(void **st)
     assert_string_equal(s.candidates[0], cands[0]);
     assert_string_equal(s.candidates[1], "candidate:2 1 udp 2130706175 ::1 40001 typ host");
     assert_true(s.end_of_candidates);
+    assert_false(s.zero_checksum);
 
-    /* Passive setup, no bundle, other port, unlimited size. */
+    /* Passive setup, no bundle, other port, unlimited size; our SCTP's
+     * word that it parses RFC 9653's parameter in an INIT. */
+    l.zero_checksum = true;
     l.setup = PM_SDP_SETUP_PASSIVE;
     l.bundle = false;
     l.sctp_port = 5001;
@@ -572,6 +575,8 @@ static void build_offer_round_trip(void **st)
     assert_true(s.has_max_message_size);
     assert_true(s.max_message_size == 0);
     assert_false(s.end_of_candidates);
+    assert_non_null(strstr(buf, "a=max-message-size:0\r\na=peermesh-zero-checksum\r\n"));
+    assert_true(s.zero_checksum);
 
     /* sctp_port 0 means the RFC 8841 default. */
     l.sctp_port = 0;

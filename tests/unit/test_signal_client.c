@@ -487,6 +487,46 @@ static void bad_options(void **st)
     assert_null(c);
 }
 
+/* Host migration: HOST moves the host role (who may seal) and the mesh's
+ * (pm_mesh_set_host), in both protocols; a duplicate is nothing. */
+static void host_changed(void **st)
+{
+    for (int proto = 0; proto < 2; proto++) {
+        start(proto ? PM_SIGNAL_PROTOCOL_TEXT : PM_SIGNAL_PROTOCOL_JSON, true,
+              PM_SIGNAL_OFFER_AUTO);
+        H.cfg.lobby = "ROOM";
+        create();
+        pm_sigcl_open(H.c, pm_test_clock_now);
+        hear(PM_SIGMSG_ID, 7, proto ? NULL : "true", NULL);
+        hear(PM_SIGMSG_PEER_CONNECT, 1, NULL, NULL);
+        hear(PM_SIGMSG_PEER_CONNECT, 3, NULL, NULL);
+        hear(PM_SIGMSG_JOIN, 0, "ROOM", NULL);
+        assert_int_equal(pm_sigcl_host(H.c), 1);
+        assert_int_equal(pm_sigcl_seal(H.c), PM_ERR_STATE);
+        /* The host leaves; 3 takes over. */
+        H.nevents = 0;
+        hear(PM_SIGMSG_PEER_DISCONNECT, 1, NULL, NULL);
+        hear(PM_SIGMSG_HOST, 3, NULL, NULL);
+        hear(PM_SIGMSG_HOST, 3, NULL, NULL);
+        assert_int_equal(H.nevents, 2);
+        expect_event(0, PM_SIGNAL_EVENT_PEER_LEFT, 1);
+        expect_event(1, PM_SIGNAL_EVENT_HOST_CHANGED, 3);
+        assert_int_equal(pm_sigcl_host(H.c), 3);
+        assert_int_equal(pm_mesh_get_host(pm_sigcl_mesh(H.c)), 3);
+        assert_int_equal(pm_sigcl_seal(H.c), PM_ERR_STATE);
+        /* Then us: we may seal. */
+        hear(PM_SIGMSG_PEER_DISCONNECT, 3, NULL, NULL);
+        hear(PM_SIGMSG_HOST, 7, NULL, NULL);
+        assert_int_equal(pm_sigcl_host(H.c), 7);
+        assert_int_equal(pm_mesh_get_host(pm_sigcl_mesh(H.c)), 7);
+        H.nsends = 0;
+        assert_int_equal(pm_sigcl_seal(H.c), PM_OK);
+        drain();
+        assert_int_equal(count_sends(PM_SIGMSG_SEAL, 0), 1);
+        finish();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +540,7 @@ int main(void)
         cmocka_unit_test(ignores_what_it_should),
         cmocka_unit_test(failures_of_mesh_and_factory),
         cmocka_unit_test(bad_options),
+        cmocka_unit_test(host_changed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

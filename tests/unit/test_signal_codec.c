@@ -254,6 +254,7 @@ static void text_encode(void **st)
         {{.type = PM_SIGMSG_ANSWER, .id = 2, .data = "v=0", .data_len = 3}, "A: 2\nv=0"},
         {{.type = PM_SIGMSG_CANDIDATE, .id = 2, .data = "\n0\n0\nc", .data_len = 6},
          "C: 2\n\n0\n0\nc"},
+        {{.type = PM_SIGMSG_HOST, .id = 77}, "H: 77\n"}, /* ours: host migration */
     };
     for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
         out.len = 0;

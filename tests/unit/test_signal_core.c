@@ -445,6 +445,8 @@ static void leave_and_host_leave(void **st)
 static void seal_timing(void **st)
 {
     harness *h = *st;
+    h->cfg.ping_interval = 0; /* only the timers under test */
+    reconfigure(h);
     uint64_t a = conn(h, 1), b = conn(h, 2), c = conn(h, 3);
     char lobby[32];
     strcpy(lobby, host_lobby(h, a, true));
@@ -496,6 +498,8 @@ static void seal_timing(void **st)
 static void seal_then_leave_then_host_leave(void **st)
 {
     harness *h = *st;
+    h->cfg.join_rate = 0; /* no address records left to expire: only timers of lobbies */
+    reconfigure(h);
     uint64_t a = conn(h, 1), b = conn(h, 2), c = conn(h, 3);
     char lobby[32];
     strcpy(lobby, host_lobby(h, a, true));
@@ -523,6 +527,8 @@ static void seal_then_leave_then_host_leave(void **st)
 static void join_timeout(void **st)
 {
     harness *h = *st;
+    h->cfg.ping_interval = 0; /* only the timers under test */
+    reconfigure(h);
     pm_time t0 = h->now;
     conn(h, 1);
     h->now += PM_MS(500);
@@ -805,6 +811,25 @@ static void limits_size_rate_address(void **st)
     assert_int_equal(s.rejected_address, 1);
 }
 
+/* Count pings and closes per connection while time runs to `until`. */
+static void run_pings(harness *h, pm_time until, int *pings, int *closes, int n)
+{
+    while (h->now < until) {
+        h->now = PM_MIN(until, pm_sigsrv_next_deadline(h->s));
+        pm_sigsrv_timeout(h->s, h->now);
+        drain(h);
+        for (int i = 0; i < h->nout; i++) {
+            assert_true(h->out[i].tid >= 1 && h->out[i].tid <= (uint64_t)n);
+            if (h->out[i].kind == PM_SIGSRV_OUT_PING)
+                pings[h->out[i].tid - 1]++;
+            else if (h->out[i].kind == PM_SIGSRV_OUT_CLOSE) {
+                expect_close(&h->out[i], PM_SIGNAL_CLOSE_TIMEOUT, "Ping timeout");
+                closes[h->out[i].tid - 1]++;
+            }
+        }
+    }
+}
+
 static void ping_pong_liveness(void **st)
 {
     harness *h = *st;
@@ -818,34 +843,81 @@ static void ping_pong_liveness(void **st)
     say_json(h, c, 0, 0, lobby);
     drain(h);
     int32_t idc = peer_id_of(h, c);
-    assert_int_equal(pm_sigsrv_next_deadline(h->s), t0 + PM_SEC(2));
-    h->now = t0 + PM_SEC(2);
-    pm_sigsrv_timeout(h->s, h->now);
-    drain(h);
-    assert_int_equal(h->nout, 3);
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(h->out[i].kind, PM_SIGSRV_OUT_PING);
-    /* a answers with a pong, b with a message, c vanished. */
+    /* Pings come in slices of the interval, never more than 1/100 of it
+     * (20 ms) apart; each connection is pinged once per interval. */
+    pm_time first = pm_sigsrv_next_deadline(h->s);
+    assert_true(first > t0 && first <= t0 + PM_MS(20));
+    int pings[3] = {0}, closes[3] = {0};
+    run_pings(h, t0 + PM_SEC(2), pings, closes, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pings[i], 1);
+        assert_int_equal(closes[i], 0);
+    }
+    /* a answers with a pong, b with a message, c vanished: c is closed at
+     * its next turn, and the others told at once. */
     pm_sigsrv_pong(h->s, h->now, a);
     say_json(h, b, PM_SIGMSG_CANDIDATE, 1, "x");
     drain(h);
-    h->now = t0 + PM_SEC(4);
-    pm_sigsrv_timeout(h->s, h->now);
-    drain(h);
-    expect_close(nth_for(h, 3, 0), PM_SIGNAL_CLOSE_TIMEOUT, "Ping timeout");
-    /* The others are told at once, and pinged again. */
-    for (uint64_t tid = 1; tid <= 2; tid++) {
-        assert_int_equal(count_for(h, tid), 2);
-        const out_rec *p0 = nth_for(h, tid, 0), *p1 = nth_for(h, tid, 1);
-        if (p0->kind == PM_SIGSRV_OUT_PING)
-            p0 = p1;
-        else
-            assert_int_equal(p1->kind, PM_SIGSRV_OUT_PING);
-        expect_json(h, p0, PM_SIGMSG_PEER_DISCONNECT, idc, "");
+    bool told[2] = {false, false};
+    while (h->now < t0 + PM_SEC(4) && !closes[2]) {
+        h->now = pm_sigsrv_next_deadline(h->s);
+        pm_sigsrv_timeout(h->s, h->now);
+        drain(h);
+        for (int i = 0; i < h->nout; i++) {
+            if (h->out[i].kind == PM_SIGSRV_OUT_CLOSE) {
+                assert_int_equal(h->out[i].tid, 3);
+                expect_close(&h->out[i], PM_SIGNAL_CLOSE_TIMEOUT, "Ping timeout");
+                closes[2]++;
+            } else if (h->out[i].kind == PM_SIGSRV_OUT_SEND) {
+                assert_true(h->out[i].tid == 1 || h->out[i].tid == 2);
+                expect_json(h, &h->out[i], PM_SIGMSG_PEER_DISCONNECT, idc, "");
+                told[h->out[i].tid - 1] = true;
+            }
+        }
     }
+    assert_int_equal(closes[2], 1);
+    assert_true(told[0] && told[1]);
+    assert_true(h->now > t0 + PM_SEC(2) && h->now <= t0 + PM_SEC(4));
     pm_signal_server_stats s;
     pm_sigsrv_get_stats(h->s, &s);
     assert_int_equal(s.ping_timeouts, 1);
+}
+
+/* 1,000 connections: the pings of one interval are spread over it (no
+ * tenth of the interval holds more than a few percent more than its share),
+ * and every connection gets exactly one. */
+static void pings_are_spread(void **st)
+{
+    harness *h = *st;
+    h->cfg.ping_interval = PM_SEC(10);
+    h->cfg.max_per_address = 0;
+    reconfigure(h);
+    enum { N = 1000 };
+    for (uint64_t tid = 1; tid <= N; tid++) {
+        uint64_t c = conn(h, tid);
+        say_json(h, c, PM_SIGMSG_JOIN, 0, ""); /* joined: no join timeout */
+        drain(h);
+    }
+    pm_time t0 = h->now;
+    int per_tenth[10] = {0};
+    static int pings[N];
+    memset(pings, 0, sizeof pings);
+    while (h->now < t0 + PM_SEC(10)) {
+        h->now = PM_MIN(t0 + PM_SEC(10), pm_sigsrv_next_deadline(h->s));
+        pm_sigsrv_timeout(h->s, h->now);
+        drain(h);
+        for (int i = 0; i < h->nout; i++) {
+            assert_int_equal(h->out[i].kind, PM_SIGSRV_OUT_PING);
+            pings[h->out[i].tid - 1]++;
+            per_tenth[PM_MIN(9, (h->now - t0 - 1) / PM_SEC(1))]++;
+        }
+        assert_true(h->nout <= 2 * N / 100); /* one tick's share, rounding aside */
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pings[i], 1);
+    /* The slot table has 1,024 slots: 1,000 used, the free ones at the end. */
+    for (int k = 0; k < 9; k++)
+        assert_true(per_tenth[k] >= 90 && per_tenth[k] <= 115);
 }
 
 static void unique_ids_in_range(void **st)
@@ -1069,6 +1141,186 @@ static void many_lobbies_and_peers(void **st)
     assert_int_equal(s.lobbies, 0);
 }
 
+/* Churn amplification: every join and leave is told to the whole lobby, so
+ * one address may join only join_burst times at once, then join_rate a
+ * second; leaving and reconnecting does not reset its bucket. */
+static void join_rate_per_address(void **st)
+{
+    harness *h = *st;
+    h->cfg.join_rate = 10;
+    h->cfg.join_burst = 50;
+    h->cfg.max_lobby_peers = 1000;
+    reconfigure(h);
+    uint64_t host = conn_from(h, 1, 200);
+    char lobby[32];
+    strcpy(lobby, host_lobby(h, host, true));
+    /* 50 joins from 10.0.0.9 (the burst); the next is refused. */
+    uint64_t tid = 100;
+    static uint64_t ids[200];
+    int n = 0;
+    for (int i = 0; i < 50; i++) {
+        ids[n] = conn_from(h, tid++, 9);
+        say_json(h, ids[n++], PM_SIGMSG_JOIN, 0, lobby);
+        drain(h);
+        assert_true(peer_id_of(h, ids[n - 1]) >= 2);
+    }
+    uint64_t extra = conn_from(h, tid, 9);
+    say_json(h, extra, PM_SIGMSG_JOIN, 0, lobby);
+    drain(h);
+    assert_int_equal(peer_id_of(h, extra), 0);
+    expect_close(nth_for(h, tid++, 0), PM_SIGNAL_CLOSE_RATE, "Too many joins from this address");
+    /* Another address is not affected. */
+    uint64_t other = conn_from(h, tid++, 10);
+    say_json(h, other, PM_SIGMSG_JOIN, 0, lobby);
+    assert_true(peer_id_of(h, other) >= 2);
+    /* Everyone from 10.0.0.9 leaves and comes back: still no tokens. */
+    for (int i = 0; i < n; i++) {
+        pm_sigsrv_gone(h->s, h->now, ids[i]);
+        drain(h);
+    }
+    pm_sigsrv_gone(h->s, h->now, extra);
+    uint64_t back = conn_from(h, tid, 9);
+    say_json(h, back, PM_SIGMSG_JOIN, 0, lobby);
+    drain(h);
+    expect_close(nth_for(h, tid++, 0), PM_SIGNAL_CLOSE_RATE, "Too many joins from this address");
+    /* A second later, 10 more. */
+    h->now += PM_SEC(1);
+    for (int i = 0; i < 10; i++) {
+        uint64_t c = conn_from(h, tid++, 9);
+        say_json(h, c, PM_SIGMSG_JOIN, 0, lobby);
+        drain(h);
+        assert_true(peer_id_of(h, c) >= 2);
+    }
+    uint64_t c = conn_from(h, tid, 9);
+    say_json(h, c, PM_SIGMSG_JOIN, 0, lobby);
+    assert_int_equal(peer_id_of(h, c), 0);
+    pm_signal_server_stats st2;
+    pm_sigsrv_get_stats(h->s, &st2);
+    assert_int_equal(st2.rejected_rate, 3);
+}
+
+/* An address with no connection is kept only until its bucket is full
+ * again: then the next collection forgets it. */
+static void address_records_expire(void **st)
+{
+    harness *h = *st;
+    uint64_t a = conn_from(h, 1, 9);
+    host_lobby(h, a, true);
+    pm_sigsrv_gone(h->s, h->now, a);
+    drain(h);
+    pm_time gc = pm_sigsrv_next_deadline(h->s);
+    assert_true(gc > h->now && gc != PM_TIME_NEVER);
+    h->now = gc;
+    pm_sigsrv_timeout(h->s, h->now);
+    assert_int_equal(pm_sigsrv_next_deadline(h->s), PM_TIME_NEVER);
+}
+
+static int log_lines;
+static void count_log(void *ud, pm_log_level level, const char *component, const char *msg)
+{
+    if (level == PM_LOG_INFO)
+        log_lines++;
+}
+
+/* Lobby events are logged at info level, at most 20 a second, then counted. */
+static void info_logging_is_rate_limited(void **st)
+{
+    harness *h = *st;
+    pm_sigsrv_free(h->s);
+    pm_env e;
+    pm_test_env(&e, 42);
+    e.log = count_log;
+    e.log_level = PM_LOG_INFO;
+    e.log_level_set = true;
+    pm_env_resolve(&h->env, &e);
+    assert_int_equal(pm_sigsrv_new(&h->env, &h->cfg, h->now, 0, &h->s), PM_OK);
+    log_lines = 0;
+    for (uint64_t tid = 1; tid <= 200; tid++) {
+        uint64_t c = conn(h, tid);
+        host_lobby(h, c, true);
+        pm_sigsrv_gone(h->s, h->now, c);
+        drain(h);
+    }
+    assert_int_equal(log_lines, 20); /* 400 events in the same second */
+    h->now += PM_SEC(1);
+    uint64_t c = conn(h, 1);
+    host_lobby(h, c, true);
+    assert_int_equal(log_lines, 22); /* "380 lobby events not logged", then this one */
+}
+
+/* Host migration (our extension, off by default): the lowest remaining id
+ * becomes the host of a mesh lobby, everyone is told (PEER_DISCONNECT of
+ * the old host, then HOST), the new host may seal, newcomers learn who it
+ * is; client/server lobbies still close. */
+static void host_migration(void **st)
+{
+    harness *h = *st;
+    h->cfg.host_migration = true;
+    reconfigure(h);
+    uint64_t a = conn(h, 1), b = conn(h, 2), c = conn(h, 3), d = conn(h, 4);
+    char lobby[32];
+    strcpy(lobby, host_lobby(h, a, true));
+    say_json(h, b, 0, 0, lobby);
+    say_json(h, c, 0, 0, lobby);
+    char join[64];
+    snprintf(join, sizeof join, "J: %s\n", lobby);
+    say(h, d, join); /* 3.x text protocol */
+    drain(h);
+    int32_t ids[3] = {peer_id_of(h, b), peer_id_of(h, c), peer_id_of(h, d)};
+    int32_t low = PM_MIN(ids[0], PM_MIN(ids[1], ids[2]));
+    pm_sigsrv_gone(h->s, h->now, a);
+    drain(h);
+    for (uint64_t tid = 2; tid <= 3; tid++) {
+        assert_int_equal(count_for(h, tid), 2);
+        expect_json(h, nth_for(h, tid, 0), PM_SIGMSG_PEER_DISCONNECT, 1, "");
+        expect_json(h, nth_for(h, tid, 1), PM_SIGMSG_HOST, low, "");
+    }
+    char want[32];
+    snprintf(want, sizeof want, "H: %d\n", (int)low);
+    assert_int_equal(count_for(h, 4), 2);
+    assert_string_equal(nth_for(h, 4, 0)->text, "D: 1\n");
+    assert_string_equal(nth_for(h, 4, 1)->text, want);
+    pm_signal_server_stats stats;
+    pm_sigsrv_get_stats(h->s, &stats);
+    assert_int_equal(stats.host_migrations, 1);
+    assert_int_equal(stats.lobbies, 1);
+    /* A newcomer is told who the host is, before JOIN. */
+    uint64_t e = conn(h, 5);
+    say_json(h, e, 0, 0, lobby);
+    drain(h);
+    assert_int_equal(count_for(h, 5), 1 + 3 + 1 + 1);
+    expect_json(h, nth_for(h, 5, 4), PM_SIGMSG_HOST, low, "");
+    expect_json(h, nth_for(h, 5, 5), PM_SIGMSG_JOIN, 0, lobby);
+    /* Only the new host may seal. */
+    uint64_t host = ids[0] == low ? b : ids[1] == low ? c : d;
+    uint64_t other = host == b ? c : b;
+    uint64_t other_tid = other == b ? 2 : 3;
+    say_json(h, other, PM_SIGMSG_SEAL, 0, "");
+    drain(h);
+    expect_close(nth_for(h, other_tid, 0), PM_SIGNAL_CLOSE_PROTOCOL,
+                 "Only host can seal the lobby");
+    if (host == d)
+        say(h, d, "S: \n");
+    else
+        say_json(h, host, PM_SIGMSG_SEAL, 0, "");
+    drain(h);
+    pm_sigsrv_get_stats(h->s, &stats);
+    assert_int_equal(stats.seals, 1);
+    /* The new host leaving hands over again. */
+    pm_sigsrv_gone(h->s, h->now, host);
+    drain(h);
+    pm_sigsrv_get_stats(h->s, &stats);
+    assert_int_equal(stats.host_migrations, 2);
+    assert_int_equal(stats.lobbies, 1);
+    /* A client/server lobby still closes with its host. */
+    uint64_t f = conn(h, 6), g = conn(h, 7);
+    strcpy(lobby, host_lobby(h, f, false));
+    say_json(h, g, 0, 0, lobby);
+    drain(h);
+    pm_sigsrv_gone(h->s, h->now, f);
+    expect_only_close(h, 7, PM_SIGNAL_CLOSE_PROTOCOL, "Room host has disconnected");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1086,6 +1338,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(limits_peers_lobbies, setup, teardown),
         cmocka_unit_test_setup_teardown(limits_size_rate_address, setup, teardown),
         cmocka_unit_test_setup_teardown(ping_pong_liveness, setup, teardown),
+        cmocka_unit_test_setup_teardown(pings_are_spread, setup, teardown),
         cmocka_unit_test_setup_teardown(unique_ids_in_range, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_shared_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_hmac_token, setup, teardown),
@@ -1093,6 +1346,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_configurations, setup, teardown),
         cmocka_unit_test_setup_teardown(shutdown_closes_everyone, setup, teardown),
         cmocka_unit_test_setup_teardown(many_lobbies_and_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(join_rate_per_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(address_records_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(info_logging_is_rate_limited, setup, teardown),
+        cmocka_unit_test_setup_teardown(host_migration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@
  * interface exactly as the engine does, and 8 through the C API on
  * loopback. The two run one after the other in two processes of the same
  * invocation: the add-on carries its own copy of peermesh, and two copies
- * in one process would share usrsctp's process-wide state.
+ * in one process would share usrsctp's process-wide state (PM_SCTP=usrsctp).
  * What it does not include: Godot's own call overhead (GDScript → Variant →
  * WebRTCPeerConnectionGDNative → our interface) and the memory of Godot's
  * objects (docs/godot.md gives it, measured in godot3-server).

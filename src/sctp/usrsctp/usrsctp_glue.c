@@ -5,7 +5,7 @@
  * 10 ms timer tick. This is the one place in peermesh with global state, as
  * usrsctp itself is global.
  */
-#include "sctp/usrsctp_glue.h"
+#include "sctp/usrsctp/usrsctp_glue.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,18 +1,18 @@
-/* Open-addressing u64 -> uintptr map (see sig_map.h). */
-#include "signaling/sig_map.h"
+/* Open-addressing u64 -> uintptr map (see map.h). */
+#include "base/map.h"
 
 /* Keys are hashes or addresses already; one multiply spreads them. */
-static size_t slot_of(const pm_sig_map *m, uint64_t key)
+static size_t slot_of(const pm_map *m, uint64_t key)
 {
     return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (m->cap - 1);
 }
 
-bool pm_sig_map_get(const pm_sig_map *m, uint64_t key, uintptr_t *value)
+bool pm_map_get(const pm_map *m, uint64_t key, uintptr_t *value)
 {
     if (!m->cap)
         return false;
     for (size_t i = slot_of(m, key);; i = (i + 1) & (m->cap - 1)) {
-        const pm_sig_map_slot *s = &m->slots[i];
+        const pm_map_slot *s = &m->slots[i];
         if (!s->used)
             return false;
         if (s->key == key) {
@@ -23,24 +23,24 @@ bool pm_sig_map_get(const pm_sig_map *m, uint64_t key, uintptr_t *value)
     }
 }
 
-static int grow(const pm_envr *env, pm_sig_map *m)
+static int grow(const pm_envr *env, pm_map *m)
 {
     size_t ncap = m->cap ? m->cap * 2 : 16;
-    pm_sig_map_slot *ns = pm_calloc(env, ncap * sizeof *ns);
+    pm_map_slot *ns = pm_calloc(env, ncap * sizeof *ns);
     if (!ns)
         return PM_ERR_NOMEM;
-    pm_sig_map old = *m;
+    pm_map old = *m;
     m->slots = ns;
     m->cap = ncap;
     m->count = 0;
     for (size_t i = 0; i < old.cap; i++)
         if (old.slots[i].used)
-            (void)pm_sig_map_put(env, m, old.slots[i].key, old.slots[i].value);
+            (void)pm_map_put(env, m, old.slots[i].key, old.slots[i].value);
     pm_free(env, old.slots);
     return PM_OK;
 }
 
-int pm_sig_map_put(const pm_envr *env, pm_sig_map *m, uint64_t key, uintptr_t value)
+int pm_map_put(const pm_envr *env, pm_map *m, uint64_t key, uintptr_t value)
 {
     /* Load factor <= 1/2 keeps probe runs short. */
     if ((m->count + 1) * 2 > m->cap) {
@@ -49,7 +49,7 @@ int pm_sig_map_put(const pm_envr *env, pm_sig_map *m, uint64_t key, uintptr_t va
             return rc;
     }
     for (size_t i = slot_of(m, key);; i = (i + 1) & (m->cap - 1)) {
-        pm_sig_map_slot *s = &m->slots[i];
+        pm_map_slot *s = &m->slots[i];
         if (!s->used) {
             s->used = true;
             s->key = key;
@@ -64,7 +64,7 @@ int pm_sig_map_put(const pm_envr *env, pm_sig_map *m, uint64_t key, uintptr_t va
     }
 }
 
-bool pm_sig_map_del(pm_sig_map *m, uint64_t key)
+bool pm_map_del(pm_map *m, uint64_t key)
 {
     if (!m->cap)
         return false;
@@ -92,13 +92,13 @@ bool pm_sig_map_del(pm_sig_map *m, uint64_t key)
     return true;
 }
 
-void pm_sig_map_free(const pm_envr *env, pm_sig_map *m)
+void pm_map_free(const pm_envr *env, pm_map *m)
 {
     pm_free(env, m->slots);
     memset(m, 0, sizeof *m);
 }
 
-uint64_t pm_sig_hash(const void *data, size_t len)
+uint64_t pm_hash_bytes(const void *data, size_t len)
 {
     const uint8_t *p = data;
     uint64_t h = 0xcbf29ce484222325ull;

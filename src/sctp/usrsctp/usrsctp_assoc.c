@@ -13,20 +13,14 @@
  */
 #include "sctp/sctp.h"
 
-#include "sctp/usrsctp_glue.h"
+#include "sctp/config.h"
+#include "sctp/usrsctp/usrsctp_glue.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <usrsctp.h>
 
-/* RFC 8841 section 5: a=sctp-port defaults to 5000. */
-#define DEFAULT_PORT 5000
-/* What peermesh accepts and advertises (a=max-message-size, RFC 8841 section 6). */
-#define DEFAULT_MAX_MESSAGE 262144
-/* WEBRTC-NOTES 4.4: 1 MiB windows; 1024 streams to keep memory low (4.3). */
-#define DEFAULT_BUFFER  (1024 * 1024)
-#define DEFAULT_STREAMS 1024
 /* WEBRTC-NOTES 4.4: room for chunks in one packet (the 12-byte common header
  * excluded): 1280 (IPv6 minimum MTU, RFC 8200 section 5) - 40 IPv6 - 8 UDP -
  * 48 worst-case DTLS record overhead - 12. An SCTP packet is then at most
@@ -124,15 +118,28 @@ struct pm_sctp {
     uint64_t dropped_out_logged;
 };
 
-void pm_sctp_config_default(pm_sctp_config *cfg)
+size_t pm_sctp_partial_reliability_limit(void)
 {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->local_port = DEFAULT_PORT;
-    cfg->remote_port = DEFAULT_PORT;
-    cfg->max_message_size = DEFAULT_MAX_MESSAGE;
-    cfg->send_buffer = DEFAULT_BUFFER;
-    cfg->recv_buffer = DEFAULT_BUFFER;
-    cfg->streams = DEFAULT_STREAMS;
+    /* One DATA chunk in one packet: path MTU 1172 - 16 bytes of DATA header.
+     * A message that fits one packet is never partly sent, so abandoning it
+     * cannot trip usrsctp 0.9.5's abort (issue 592, fixed after 0.9.5). */
+    return PATH_MTU - 16;
+}
+
+const char *pm_sctp_implementation(void)
+{
+    return "usrsctp";
+}
+
+bool pm_sctp_takes_zero_checksum(void)
+{
+    return false; /* 0.9.5 checks every CRC32c */
+}
+
+/* WEBRTC-NOTES 4.4: 1 MiB windows. */
+size_t pm_sctp_default_buffer(void)
+{
+    return 1024 * 1024;
 }
 
 /* ---- callbacks from the glue (usrsctp context: queue or flag only) ---- */
@@ -737,27 +744,9 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
         return PM_ERR_INVALID;
     *out = NULL;
     pm_sctp_config cfg;
-    pm_sctp_config_default(&cfg);
-    if (cfg_in) {
-        cfg = *cfg_in;
-        if (!cfg.local_port)
-            cfg.local_port = DEFAULT_PORT;
-        if (!cfg.remote_port)
-            cfg.remote_port = DEFAULT_PORT;
-        if (!cfg.max_message_size)
-            cfg.max_message_size = DEFAULT_MAX_MESSAGE;
-        if (!cfg.send_buffer)
-            cfg.send_buffer = DEFAULT_BUFFER;
-        if (!cfg.recv_buffer)
-            cfg.recv_buffer = DEFAULT_BUFFER;
-        if (!cfg.streams)
-            cfg.streams = DEFAULT_STREAMS;
-    }
-    /* usrsctp refuses a whole message larger than SO_SNDBUF (EMSGSIZE). */
-    cfg.send_buffer = PM_MAX(cfg.send_buffer, cfg.max_message_size);
-    cfg.recv_buffer = PM_MAX(cfg.recv_buffer, cfg.max_message_size);
-    if (cfg.send_buffer > INT32_MAX || cfg.recv_buffer > INT32_MAX)
-        return PM_ERR_INVALID;
+    int rc = pm_sctp_config_resolve(cfg_in, &cfg);
+    if (rc != PM_OK)
+        return rc;
 
     pm_sctp *s = pm_calloc(env, sizeof *s);
     if (!s)
@@ -771,7 +760,7 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
     pm_fifo_init(&s->early, EARLY_MAX_BYTES);
     pm_fifo_init(&s->deferred, DEFERRED_MAX_BYTES);
 
-    int rc = pm_usrsctp_acquire(env);
+    rc = pm_usrsctp_acquire(env);
     if (rc != PM_OK) {
         pm_free(env, s);
         return rc;
