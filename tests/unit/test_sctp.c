@@ -54,7 +54,8 @@ struct wire {
     } * held; /* MAX_HELD, allocated with the first held packet (memory test) */
     size_t nheld;
     /* A sender that needs a SACK to go on (Chrome's dcSCTP after a T3-rtx
-     * timeout, see src/sctp/sctp.c maybe_probe): A->B closes after
+     * timeout, see the stall probe in src/sctp/receiver.c and
+     * src/sctp/usrsctp/usrsctp_assoc.c maybe_probe): A->B closes after
      * `gate_after` DATA packets and opens for good when B sends a SACK that
      * repeats its previous one (unless gate_stays_shut). */
     enum { GATE_OFF, GATE_COUNTING, GATE_CLOSED, GATE_OPENED } gate;
@@ -88,8 +89,8 @@ static bool gate_pass(wire *w, int dir, const uint8_t *pkt, size_t len)
     if (dir == 0) {
         if (w->gate == GATE_CLOSED)
             return false;
-        if (w->gate == GATE_COUNTING && find_chunk(pkt, len, 0 /* DATA */) &&
-            ++w->a_data_pkts >= w->gate_after)
+        bool data = find_chunk(pkt, len, 0 /* DATA */) || find_chunk(pkt, len, 64 /* I-DATA */);
+        if (w->gate == GATE_COUNTING && data && ++w->a_data_pkts >= w->gate_after)
             w->gate = GATE_CLOSED;
         return true;
     }
@@ -1283,7 +1284,8 @@ static void throughput_real_clock(void **st)
 
 /*
  * The receiving side of a message whose sender went quiet halfway repeats
- * its SACK (src/sctp/sctp.c maybe_probe): Chrome's dcSCTP can wait for one
+ * its SACK (both builds: our SCTP's stall probe in src/sctp/receiver.c, the
+ * usrsctp adapter's maybe_probe): Chrome's dcSCTP can wait for one
  * before it sends anything again, with nothing left to send on our side
  * (interop godot pm>chromium stalled for the rest of its 30 s). The wire
  * lets A's first DATA packets through, then passes nothing from A until B
