@@ -13,6 +13,7 @@
  */
 #include "sctp/sctp.h"
 
+#include "sctp/chunk.h"
 #include "sctp/config.h"
 #include "sctp/usrsctp/usrsctp_glue.h"
 
@@ -53,9 +54,8 @@
  * in every version of struct sctp_sockstat. */
 #define PM_SCTP_GET_SNDBUF_USE 0x00001101
 
-/* RFC 9260 section 3.3.4: SACK. */
-#define CHUNK_SACK      3
-#define SACK_HDR        16 /* type flags length cum_tsn a_rwnd n_gaps n_dups */
+/* RFC 9260 section 3.3.4: a SACK chunk is 16 bytes and its gap blocks. */
+#define SACK_HDR        16
 #define PROBE_MAX_GAPS  64
 #define PROBE_MAX_BYTES (COMMON_HEADER + SACK_HDR + 4 * PROBE_MAX_GAPS)
 /* The stall probe (maybe_probe): first after this long without a packet
@@ -144,28 +144,31 @@ size_t pm_sctp_default_buffer(void)
 
 /* ---- callbacks from the glue (usrsctp context: queue or flag only) ---- */
 
-/* Keep the SACK chunk of an outgoing packet for the stall probe. */
+/* Keep the SACK of an outgoing packet for the stall probe. */
 static void remember_sack(pm_sctp *s, const uint8_t *pkt, size_t len)
 {
-    for (size_t off = COMMON_HEADER; off + 4 <= len;) {
-        size_t clen = pm_rd16(pkt + off + 2);
-        if (clen < 4 || clen > len - off)
-            return;
-        if (pkt[off] == CHUNK_SACK && clen >= SACK_HDR) {
-            size_t gaps = pm_rd16(pkt + off + 12);
-            size_t keep = SACK_HDR + 4 * gaps;
-            s->probe_len = 0;
-            if (gaps > PROBE_MAX_GAPS || keep > clen)
-                return; /* nothing we could repeat faithfully */
+    pm_chunk_iter it;
+    pm_chunk_iter_init(&it, pkt, len);
+    pm_chunk c;
+    while (pm_chunk_next(&it, &c) == 1) {
+        if (c.type != PM_CHUNK_SACK)
+            continue;
+        s->probe_len = 0;
+        pm_chunk_sack sack;
+        if (pm_chunk_parse_sack(&c, &sack) != PM_OK || sack.ngaps > PROBE_MAX_GAPS)
+            return; /* nothing we could repeat faithfully */
+        pm_sack_gap gaps[PROBE_MAX_GAPS];
+        for (size_t i = 0; i < sack.ngaps; i++)
+            pm_chunk_sack_gap(&sack, i, &gaps[i].start, &gaps[i].end);
+        /* Without its duplicate TSN reports: they were news once. */
+        size_t ngaps = sack.ngaps, ndups = 0;
+        size_t n = pm_chunk_write_sack(s->probe + COMMON_HEADER, sizeof s->probe - COMMON_HEADER,
+                                       sack.cum_tsn, sack.a_rwnd, gaps, &ngaps, NULL, &ndups);
+        if (n && ngaps == sack.ngaps) {
             memcpy(s->probe, pkt, COMMON_HEADER);
-            memcpy(s->probe + COMMON_HEADER, pkt + off, keep);
-            /* Without its duplicate TSN reports: they were news once. */
-            pm_wr16(s->probe + COMMON_HEADER + 2, (uint16_t)keep);
-            pm_wr16(s->probe + COMMON_HEADER + 14, 0);
-            s->probe_len = COMMON_HEADER + keep;
-            return;
+            s->probe_len = COMMON_HEADER + n;
         }
-        off += PM_MIN((clen + 3) & ~(size_t)3, len - off);
+        return;
     }
 }
 
@@ -612,12 +615,9 @@ static void maybe_probe(pm_sctp *s, pm_time now)
     }
     uint8_t pkt[PROBE_MAX_BYTES];
     memcpy(pkt, s->probe, s->probe_len);
-    memset(pkt + 8, 0, 4);
-    uint32_t crc = pm_crc32c(pkt, s->probe_len); /* RFC 9260 Appendix A: LSB first */
-    for (int i = 0; i < 4; i++)
-        pkt[8 + i] = (uint8_t)(crc >> (8 * i));
-    PM_DEBUG(s->env, "sctp", "peer quiet for %lld ms while it owes us data: SACK repeated",
-             (long long)(s->probe_gap / 1000));
+    pm_chunk_set_crc(pkt, s->probe_len);
+    PM_DEBUG(s->env, "sctp", "peer quiet while it owes us data: SACK repeated after %lld ms",
+             (long long)(s->probe_gap / PM_MS(1)));
     hand_over(s, pkt, s->probe_len);
     s->probe_gap = PM_MIN(s->probe_gap * 2, PROBE_MAX);
     s->probe_at = now + s->probe_gap;
