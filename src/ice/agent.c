@@ -50,6 +50,21 @@ static void add_hosts(pm_ice_agent *a, const pm_ice_config *cfg)
     }
 }
 
+void *ice_grow(pm_ice_agent *a, void *arr, size_t *cap, size_t max, size_t size)
+{
+    if (*cap >= max)
+        return NULL;
+    size_t n = *cap ? PM_MIN(*cap * 2, max) : PM_MIN((size_t)ICE_GROW_FIRST, max);
+    uint8_t *p = pm_realloc(&a->env, arr, n * size);
+    if (!p) {
+        PM_WARN(&a->env, ICE_COMP, "out of memory growing a table to %zu entries", n);
+        return NULL;
+    }
+    memset(p + *cap * size, 0, (n - *cap) * size);
+    *cap = n;
+    return p;
+}
+
 int pm_ice_agent_new(const pm_envr *env, const pm_ice_config *cfg, pm_ice_agent **out)
 {
     if (!env || !cfg || !out)
@@ -79,7 +94,11 @@ int pm_ice_agent_new(const pm_envr *env, const pm_ice_config *cfg, pm_ice_agent 
         }
         a->servers[a->nservers++].addr = cfg->stun_servers[i];
     }
-    ice_turn_init(a, cfg->turn_servers, cfg->turn_servers ? cfg->turn_server_count : 0);
+    if (ice_turn_init(a, cfg->turn_servers, cfg->turn_servers ? cfg->turn_server_count : 0) !=
+        PM_OK) {
+        pm_free(env, a);
+        return PM_ERR_NOMEM;
+    }
     if (a->relay_only && a->nturn == 0)
         PM_WARN(env, ICE_COMP, "relay-only policy without a TURN server: nothing can connect");
     a->last_check = INT64_MIN / 4; /* "long ago": the first check may go at once */
@@ -105,6 +124,11 @@ void pm_ice_agent_free(pm_ice_agent *a)
     pm_fifo_free(&env, &a->app);
     pm_buf_free(&env, &a->tx_taken);
     pm_buf_free(&env, &a->app_taken);
+    pm_free(&env, a->local);
+    pm_free(&env, a->remotes);
+    pm_free(&env, a->pairs);
+    pm_free(&env, a->txns);
+    pm_free(&env, a->mdns);
     pm_free(&env, a);
 }
 
@@ -154,10 +178,10 @@ void ice_push_event(pm_ice_agent *a, pm_ice_event_type type, int local)
 
 void ice_push_error(pm_ice_agent *a, int turn, int code, const char *fmt, ...)
 {
-    char *text = a->err_text[turn];
+    char *text = a->turn[turn].err_text;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof a->err_text[turn], fmt, ap);
+    vsnprintf(text, sizeof a->turn[turn].err_text, fmt, ap);
     va_end(ap);
     PM_WARN(&a->env, ICE_COMP, "TURN server %s: %s", a->turn[turn].url, text);
     ice_push_event(a, PM_ICE_EV_SERVER_ERROR, turn);
@@ -177,7 +201,7 @@ bool pm_ice_poll_event(pm_ice_agent *a, pm_ice_event *ev)
     if (e->type == PM_ICE_EV_LOCAL_CANDIDATE && e->local >= 0 && (size_t)e->local < a->nlocal)
         ev->candidate = a->local[e->local].line;
     if (e->type == PM_ICE_EV_SERVER_ERROR && e->local >= 0 && (size_t)e->local < a->nturn) {
-        snprintf(a->ev_text, sizeof a->ev_text, "%s", a->err_text[e->local]);
+        snprintf(a->ev_text, sizeof a->ev_text, "%s", a->turn[e->local].err_text);
         ev->server = e->local;
         ev->error_code = e->code;
         ev->text = a->ev_text;
@@ -541,7 +565,7 @@ void ice_run(pm_ice_agent *a, pm_time now)
     if (a->state == PM_ICE_FAILED) {
         /* Stop retransmitting checks and STUN queries; nothing more goes out
          * for them (TURN allocations stay for a restart). */
-        for (int i = 0; i < ICE_MAX_TXN; i++) {
+        for (int i = 0; i < (int)a->ntxns; i++) {
             if (a->txns[i].kind == ICE_TXN_SERVER)
                 a->servers[a->txns[i].target].done = true;
             if (a->txns[i].kind == ICE_TXN_CHECK || a->txns[i].kind == ICE_TXN_SERVER)
@@ -657,7 +681,7 @@ pm_time pm_ice_next_timeout(const pm_ice_agent *a)
     if (!failed && (a->dirty || a->fail_deadline_armed))
         return a->now;
     pm_time t = PM_TIME_NEVER;
-    for (int i = 0; i < ICE_MAX_TXN; i++) {
+    for (int i = 0; i < (int)a->ntxns; i++) {
         const ice_txn *x = &a->txns[i];
         if (x->kind != ICE_TXN_FREE && x->live && x->next < t)
             t = x->next;
@@ -788,7 +812,8 @@ void pm_ice_close(pm_ice_agent *a)
         pm_fifo_pop(&a->tx);
     while (a->app.count)
         pm_fifo_pop(&a->app);
-    memset(a->txns, 0, sizeof a->txns);
+    if (a->txns)
+        memset(a->txns, 0, a->ntxns * sizeof *a->txns);
     ice_turn_close(a); /* releases allocations: that output stays queued */
     ice_mdns_clear(a);
     a->have_prev = false;

@@ -108,7 +108,7 @@ static void unfreeze(pm_ice_agent *a, const ice_pair *done)
  * lingering) and no triggered check may refer to the index afterwards. */
 static void pair_evict(pm_ice_agent *a, int idx)
 {
-    for (int i = 0; i < ICE_MAX_TXN; i++)
+    for (int i = 0; i < (int)a->ntxns; i++)
         if (a->txns[i].kind == ICE_TXN_CHECK && a->txns[i].target == idx)
             ice_txn_free(a, i);
     size_t kept = 0;
@@ -139,6 +139,12 @@ int ice_pair_add(pm_ice_agent *a, uint8_t via, int r)
         if (a->npairs == ICE_MAX_PAIRS) {
             PM_DEBUG(&a->env, ICE_COMP, "check list full");
             return PM_ERR_FULL;
+        }
+        if (a->npairs == a->pairs_cap) {
+            ice_pair *grown = ice_grow(a, a->pairs, &a->pairs_cap, ICE_MAX_PAIRS, sizeof *grown);
+            if (!grown)
+                return PM_ERR_NOMEM;
+            a->pairs = grown;
         }
         idx = (int)a->npairs++;
     }
@@ -254,6 +260,13 @@ int ice_remote_slot(pm_ice_agent *a, const pm_addr *addr, pm_cand_type type)
         for (size_t i = 0; i < a->nremotes; i++)
             if (!a->remotes[i].used)
                 return (int)i;
+        if (a->nremotes < ICE_MAX_REMOTE && a->nremotes == a->remotes_cap) {
+            ice_remote *grown =
+                ice_grow(a, a->remotes, &a->remotes_cap, ICE_MAX_REMOTE, sizeof *grown);
+            if (!grown)
+                return PM_ERR_NOMEM;
+            a->remotes = grown;
+        }
         if (a->nremotes < ICE_MAX_REMOTE)
             return (int)a->nremotes++;
         if (type != PM_CAND_PRFLX)
@@ -357,11 +370,13 @@ void ice_clear_checklist(pm_ice_agent *a)
         a->prev_via = a->pairs[a->selected].via;
         a->prev_remote = a->pairs[a->selected].remote;
     }
-    for (int i = 0; i < ICE_MAX_TXN; i++)
+    for (int i = 0; i < (int)a->ntxns; i++)
         if (a->txns[i].kind == ICE_TXN_CHECK)
             ice_txn_free(a, i);
-    memset(a->remotes, 0, sizeof a->remotes);
-    memset(a->pairs, 0, sizeof a->pairs);
+    if (a->remotes) /* the tables keep their size: the new session will want as many */
+        memset(a->remotes, 0, a->remotes_cap * sizeof *a->remotes);
+    if (a->pairs)
+        memset(a->pairs, 0, a->pairs_cap * sizeof *a->pairs);
     a->nremotes = a->npairs = 0;
     a->npending = 0;
     a->trig_head = a->trig_count = 0;
@@ -383,12 +398,20 @@ void ice_clear_checklist(pm_ice_agent *a)
 int ice_txn_alloc(pm_ice_agent *a, ice_txn_kind kind, int target, pm_time now)
 {
     int slot = -1;
-    for (int i = 0; i < ICE_MAX_TXN && slot < 0; i++)
+    for (int i = 0; i < (int)a->ntxns && slot < 0; i++)
         if (a->txns[i].kind == ICE_TXN_FREE)
             slot = i;
     if (slot < 0) {
+        size_t had = a->ntxns;
+        ice_txn *grown = ice_grow(a, a->txns, &a->ntxns, ICE_MAX_TXN, sizeof *a->txns);
+        if (grown) {
+            a->txns = grown;
+            slot = (int)had;
+        }
+    }
+    if (slot < 0) {
         /* Reuse the oldest cancelled transaction: its answer is least likely. */
-        for (int i = 0; i < ICE_MAX_TXN; i++)
+        for (int i = 0; i < (int)a->ntxns; i++)
             if (!a->txns[i].live && (slot < 0 || a->txns[i].last_sent < a->txns[slot].last_sent))
                 slot = i;
         if (slot < 0) {
@@ -409,7 +432,7 @@ int ice_txn_alloc(pm_ice_agent *a, ice_txn_kind kind, int target, pm_time now)
 
 ice_txn *ice_txn_find(pm_ice_agent *a, const uint8_t tid[PM_STUN_TID_LEN])
 {
-    for (int i = 0; i < ICE_MAX_TXN; i++)
+    for (int i = 0; i < (int)a->ntxns; i++)
         if (a->txns[i].kind != ICE_TXN_FREE && memcmp(a->txns[i].tid, tid, PM_STUN_TID_LEN) == 0)
             return &a->txns[i];
     return NULL;
@@ -631,7 +654,7 @@ pm_time ice_checks_deadline(const pm_ice_agent *a)
 
 void ice_txn_timers(pm_ice_agent *a, pm_time now)
 {
-    for (int i = 0; i < ICE_MAX_TXN; i++) {
+    for (int i = 0; i < (int)a->ntxns; i++) {
         ice_txn *t = &a->txns[i];
         if (t->kind == ICE_TXN_FREE || !t->live || t->next > now)
             continue;

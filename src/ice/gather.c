@@ -66,6 +66,12 @@ int ice_add_local(pm_ice_agent *a, pm_cand_type type, uint8_t via, const pm_addr
 {
     if (a->nlocal == ICE_MAX_LOCAL || (a->relay_only && type != PM_CAND_RELAY))
         return -1;
+    if (a->nlocal == a->local_cap) {
+        ice_local *grown = ice_grow(a, a->local, &a->local_cap, ICE_MAX_LOCAL, sizeof *grown);
+        if (!grown)
+            return -1;
+        a->local = grown;
+    }
     ice_local *l = &a->local[a->nlocal];
     memset(l, 0, sizeof *l);
     l->type = type;
@@ -170,7 +176,7 @@ int ice_gather_start(pm_ice_agent *a, pm_time now)
  * changed its mapping), relayed ones after a Refresh (turn.c). */
 void ice_gather_restart(pm_ice_agent *a, pm_time now)
 {
-    for (int i = 0; i < ICE_MAX_TXN; i++)
+    for (int i = 0; i < (int)a->ntxns; i++)
         if (a->txns[i].kind == ICE_TXN_SERVER)
             ice_txn_free(a, i);
     a->gathering_done = false;

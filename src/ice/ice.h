@@ -124,7 +124,9 @@ typedef struct pm_ice_pair_info {
     pm_time rtt;           /**< smoothed, or -1 */
 } pm_ice_pair_info;
 
-/** Local ufrag/pwd are generated (ufrag 8 chars, pwd 24 chars). */
+/** Local ufrag/pwd are generated (ufrag 8 chars, pwd 24 chars). The
+ * candidate, pair and transaction tables grow as they are used (a few KB
+ * for a peer with a few candidates). PM_ERR_INVALID, PM_ERR_NOMEM. */
 int pm_ice_agent_new(const pm_envr *env, const pm_ice_config *cfg, pm_ice_agent **out);
 void pm_ice_agent_free(pm_ice_agent *a);
 
@@ -166,7 +168,8 @@ bool pm_ice_restarting(const pm_ice_agent *a);
  * remote credentials are known. A ".local" host name is resolved with mDNS
  * when the configuration allows it (PM_OK; dropped with a log line when no
  * answer comes). PM_ERR_PARSE: malformed; PM_ERR_UNSUPPORTED: a valid
- * candidate we cannot use (TCP, other names) — caller logs and ignores.
+ * candidate we cannot use (TCP, other names) — caller logs and ignores;
+ * PM_ERR_FULL: 32 remote candidates already; PM_ERR_NOMEM.
  */
 int pm_ice_add_remote_candidate(pm_ice_agent *a, const char *line, pm_time now);
 void pm_ice_remote_gathering_done(pm_ice_agent *a);

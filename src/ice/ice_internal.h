@@ -12,8 +12,12 @@
 
 #define ICE_COMP "ice"
 
-/* Table sizes: everything is fixed-size so that the steady state never
- * allocates, and a flood of remote candidates or checks is bounded. */
+/* Table limits: a flood of remote candidates or checks is bounded. The
+ * tables of local and remote candidates, pairs and transactions start small
+ * and grow (doubling, from ICE_GROW_FIRST entries) up to these limits as
+ * they are used, so an agent with a few candidates costs a few KB; once an
+ * agent has its candidates and pairs the steady state does not allocate. */
+#define ICE_GROW_FIRST  2
 #define ICE_MAX_HOSTS   8
 #define ICE_MAX_SERVERS 4
 #define ICE_MAX_PATHS   (1 + PM_ICE_MAX_TURN) /* the socket, then each relay */
@@ -250,6 +254,7 @@ typedef struct ice_turn {
     bool stream_open;
     pm_buf rx;
     size_t rx_off;
+    char err_text[160]; /* the last SERVER_ERROR's text */
 } ice_turn;
 
 typedef struct ice_mdns {
@@ -291,22 +296,25 @@ struct pm_ice_agent {
 
     pm_addr hosts[ICE_MAX_HOSTS];
     size_t nhosts;
-    ice_local local[ICE_MAX_LOCAL];
-    size_t nlocal;
+    ice_local *local; /* local_cap entries (<= ICE_MAX_LOCAL), nlocal in use */
+    size_t nlocal, local_cap;
     ice_server servers[ICE_MAX_SERVERS];
     size_t nservers;
-    ice_turn turn[PM_ICE_MAX_TURN];
+    ice_turn *turn; /* nturn entries (<= PM_ICE_MAX_TURN), NULL without TURN servers */
     size_t nturn;
     bool gathering_started, gathering_done;
 
-    ice_remote remotes[ICE_MAX_REMOTE];
-    size_t nremotes; /* high-water mark of remotes[] */
-    ice_pair pairs[ICE_MAX_PAIRS];
-    size_t npairs; /* high-water mark of pairs[] */
+    ice_remote *remotes; /* remotes_cap entries (<= ICE_MAX_REMOTE) */
+    size_t nremotes;     /* high-water mark of remotes[] */
+    size_t remotes_cap;
+    ice_pair *pairs; /* pairs_cap entries (<= ICE_MAX_PAIRS) */
+    size_t npairs;   /* high-water mark of pairs[] */
+    size_t pairs_cap;
     ice_pending pending[ICE_MAX_PENDING];
     size_t npending;
-    ice_mdns mdns[ICE_MAX_MDNS];
-    ice_txn txns[ICE_MAX_TXN];
+    ice_mdns *mdns; /* ICE_MAX_MDNS entries from the first ".local" candidate, else NULL */
+    ice_txn *txns;  /* ntxns entries (<= ICE_MAX_TXN); free ones are ICE_TXN_FREE */
+    size_t ntxns;
     uint8_t trig[ICE_MAX_PAIRS]; /* triggered-check FIFO of pair indices */
     size_t trig_head, trig_count;
     uint32_t prflx_count;
@@ -339,7 +347,6 @@ struct pm_ice_agent {
     ice_event ev[ICE_MAX_EVENTS];
     size_t ev_head, ev_count;
     char ev_text[160]; /* SERVER_ERROR text of the event being lent out */
-    char err_text[PM_ICE_MAX_TURN][160];
     pm_fifo tx;
     pm_buf tx_taken;
     pm_fifo app; /* relayed application datagrams from streams: [via][pm_addr][data] */
@@ -348,6 +355,11 @@ struct pm_ice_agent {
 };
 
 /* agent.c */
+/** Grow `arr` (`*cap` entries of `size` bytes) to twice its size, at least
+ * ICE_GROW_FIRST and at most `max` entries, zeroing the new entries. The
+ * new array, or NULL (at `max` already, or out of memory: `arr` and `*cap`
+ * are unchanged). Entries move: no pointer into `arr` may be kept across. */
+void *ice_grow(pm_ice_agent *a, void *arr, size_t *cap, size_t max, size_t size);
 void ice_push_event(pm_ice_agent *a, pm_ice_event_type type, int local);
 void ice_push_error(pm_ice_agent *a, int turn, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -422,7 +434,7 @@ void ice_consent_heard(pm_ice_agent *a, int idx, pm_time now);
 void ice_consent_follow(pm_ice_agent *a, int idx, pm_time now);
 
 /* turn.c */
-void ice_turn_init(pm_ice_agent *a, const pm_ice_turn_server *servers, size_t n);
+int ice_turn_init(pm_ice_agent *a, const pm_ice_turn_server *servers, size_t n);
 void ice_turn_free(pm_ice_agent *a);
 void ice_turn_start(pm_ice_agent *a, pm_time now);
 void ice_turn_restart(pm_ice_agent *a, pm_time now);

@@ -40,6 +40,11 @@ static void ask(pm_ice_agent *a, ice_mdns *e, pm_time now)
 
 int ice_mdns_add(pm_ice_agent *a, const pm_candidate *c, pm_time now)
 {
+    if (!a->mdns) { /* the first ".local" candidate: most agents never see one */
+        a->mdns = pm_calloc(&a->env, ICE_MAX_MDNS * sizeof *a->mdns);
+        if (!a->mdns)
+            return PM_ERR_NOMEM;
+    }
     ice_mdns *free_slot = NULL;
     for (size_t i = 0; i < ICE_MAX_MDNS; i++) {
         ice_mdns *e = &a->mdns[i];
@@ -76,7 +81,7 @@ int pm_ice_handle_mdns(pm_ice_agent *a, pm_time now, const uint8_t *data, size_t
     if (now > a->now)
         a->now = now;
     int rc = PM_OK;
-    for (size_t i = 0; i < ICE_MAX_MDNS; i++) {
+    for (size_t i = 0; a->mdns && i < ICE_MAX_MDNS; i++) {
         ice_mdns *e = &a->mdns[i];
         if (!e->used)
             continue;
@@ -109,7 +114,7 @@ int pm_ice_handle_mdns(pm_ice_agent *a, pm_time now, const uint8_t *data, size_t
 
 void ice_mdns_tick(pm_ice_agent *a, pm_time now)
 {
-    for (size_t i = 0; i < ICE_MAX_MDNS; i++) {
+    for (size_t i = 0; a->mdns && i < ICE_MAX_MDNS; i++) {
         ice_mdns *e = &a->mdns[i];
         if (!e->used)
             continue;
@@ -128,7 +133,7 @@ void ice_mdns_tick(pm_ice_agent *a, pm_time now)
 pm_time ice_mdns_deadline(const pm_ice_agent *a)
 {
     pm_time t = PM_TIME_NEVER;
-    for (size_t i = 0; i < ICE_MAX_MDNS; i++)
+    for (size_t i = 0; a->mdns && i < ICE_MAX_MDNS; i++)
         if (a->mdns[i].used)
             t = PM_MIN(t, PM_MIN(a->mdns[i].next_query, a->mdns[i].deadline));
     return t;
@@ -136,7 +141,7 @@ pm_time ice_mdns_deadline(const pm_ice_agent *a)
 
 bool ice_mdns_pending(const pm_ice_agent *a)
 {
-    for (size_t i = 0; i < ICE_MAX_MDNS; i++)
+    for (size_t i = 0; a->mdns && i < ICE_MAX_MDNS; i++)
         if (a->mdns[i].used)
             return true;
     return false;
@@ -144,5 +149,6 @@ bool ice_mdns_pending(const pm_ice_agent *a)
 
 void ice_mdns_clear(pm_ice_agent *a)
 {
-    memset(a->mdns, 0, sizeof a->mdns);
+    if (a->mdns)
+        memset(a->mdns, 0, ICE_MAX_MDNS * sizeof *a->mdns);
 }

@@ -64,17 +64,20 @@ static uint32_t stream_of(int k)
 
 /* ---- configuration and lookup ---- */
 
-void ice_turn_init(pm_ice_agent *a, const pm_ice_turn_server *servers, size_t n)
+int ice_turn_init(pm_ice_agent *a, const pm_ice_turn_server *servers, size_t n)
 {
+    if (n > PM_ICE_MAX_TURN) {
+        PM_WARN(&a->env, ICE_COMP, "more than %d TURN servers; ignoring the rest", PM_ICE_MAX_TURN);
+        n = PM_ICE_MAX_TURN;
+    }
+    if (!n)
+        return PM_OK;
+    a->turn = pm_calloc(&a->env, n * sizeof *a->turn);
+    if (!a->turn)
+        return PM_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (a->nturn == PM_ICE_MAX_TURN) {
-            PM_WARN(&a->env, ICE_COMP, "more than %d TURN servers; ignoring the rest",
-                    PM_ICE_MAX_TURN);
-            break;
-        }
         const pm_ice_turn_server *s = &servers[i];
         ice_turn *t = &a->turn[a->nturn];
-        memset(t, 0, sizeof *t);
         t->server = s->addr;
         t->transport = s->transport;
         t->txn = -1;
@@ -101,12 +104,14 @@ void ice_turn_init(pm_ice_agent *a, const pm_ice_turn_server *servers, size_t n)
         }
         a->nturn++;
     }
+    return PM_OK;
 }
 
 void ice_turn_free(pm_ice_agent *a)
 {
     for (size_t k = 0; k < a->nturn; k++)
         pm_buf_free(&a->env, &a->turn[k].rx);
+    pm_free(&a->env, a->turn);
 }
 
 const ice_turn *ice_turn_of_via(const pm_ice_agent *a, uint8_t via)
@@ -259,7 +264,7 @@ static void turn_fail(pm_ice_agent *a, int k, int code, const char *why)
     t->restart_pending = false;
     if (t->txn >= 0)
         ice_txn_free(a, t->txn);
-    for (int i = 0; i < ICE_MAX_TXN; i++)
+    for (int i = 0; i < (int)a->ntxns; i++)
         if (a->txns[i].kind == ICE_TXN_TURN && a->txns[i].target == k)
             ice_txn_free(a, i);
     ice_push_error(a, k, code, "%s", why);

@@ -41,7 +41,10 @@ struct pm_io_conns {
     int mdns_query, mdns_group; /* -1 until the first question */
     pm_addr ifaces[MDNS_IFACES];
     size_t nifaces;
-    uint8_t rx[CONN_RX];
+    /* Read buffer, allocated with the first connection or mDNS socket: a
+     * peer that uses neither (no TURN over TCP/TLS, no ".local" candidate)
+     * does not pay for it. */
+    uint8_t *rx;
 };
 
 static void watch(pm_io_conns *c, int fd, uint32_t events, bool add)
@@ -92,6 +95,7 @@ void pm_io_conns_free(pm_io_conns *c)
     for (int i = 0; i < CONNS_MAX; i++)
         if (c->conns[i].id)
             conn_free(&c->conns[i]);
+    free(c->rx);
     if (c->mdns_query >= 0)
         close(c->mdns_query);
     if (c->mdns_group >= 0)
@@ -103,6 +107,13 @@ void pm_io_conns_free(pm_io_conns *c)
 int pm_io_conns_fd(const pm_io_conns *c)
 {
     return c->epfd;
+}
+
+static bool have_rx(pm_io_conns *c)
+{
+    if (!c->rx)
+        c->rx = malloc(CONN_RX);
+    return c->rx != NULL;
 }
 
 static conn *find(pm_io_conns *c, uint32_t id)
@@ -125,6 +136,8 @@ int pm_io_conns_open(pm_io_conns *c, uint32_t id, const pm_addr *to)
             k = &c->conns[i];
     if (!k)
         return PM_ERR_FULL;
+    if (!have_rx(c))
+        return PM_ERR_NOMEM;
     memset(k, 0, sizeof *k);
     k->id = id;
     k->fd = -1;
@@ -237,6 +250,8 @@ int pm_io_conns_mdns_send(pm_io_conns *c, const pm_addr *group, const uint8_t *d
 {
     if (group->family != 4)
         return PM_ERR_UNSUPPORTED;
+    if (!have_rx(c))
+        return PM_ERR_NOMEM;
     if (c->mdns_query < 0 && mdns_open(c) != PM_OK)
         return PM_ERR_IO;
     struct sockaddr_storage ss;
@@ -318,7 +333,7 @@ static bool conn_step(pm_io_conns *c, conn *k, pm_io_conn_event *ev)
         return true;
     if (!k->id || k->connecting)
         return false; /* closed by us just now, or not connected yet */
-    ssize_t r = recv(k->fd, c->rx, sizeof c->rx, 0);
+    ssize_t r = recv(k->fd, c->rx, CONN_RX, 0);
     if (r > 0) {
         ev->kind = PM_IO_CONN_DATA;
         ev->id = k->id;
@@ -337,7 +352,7 @@ static bool mdns_step(pm_io_conns *c, int fd, pm_io_conn_event *ev)
 {
     if (fd < 0)
         return false;
-    ssize_t r = recv(fd, c->rx, sizeof c->rx, 0);
+    ssize_t r = recv(fd, c->rx, CONN_RX, 0);
     if (r <= 0)
         return false;
     ev->kind = PM_IO_CONN_MDNS;

@@ -30,7 +30,9 @@ int pm_io_conns_fd(const pm_io_conns *c);
  * Start a TCP connection `id` (> 0) to `to`. Data written before it is
  * established is held. A connection that cannot even be started (no route,
  * no socket) is reported by pm_io_conns_poll() like one that fails later.
- * PM_ERR_EXISTS for an id in use, PM_ERR_FULL beyond 8 connections.
+ * PM_ERR_EXISTS for an id in use, PM_ERR_FULL beyond 8 connections,
+ * PM_ERR_NOMEM when the set's read buffer (allocated with the first
+ * connection or mDNS socket) cannot be allocated.
  */
 int pm_io_conns_open(pm_io_conns *c, uint32_t id, const pm_addr *to);
 /** Queue bytes on connection `id`: PM_OK, PM_ERR_NOT_FOUND, PM_ERR_NOMEM. */
@@ -42,7 +44,7 @@ bool pm_io_conns_blocked(const pm_io_conns *c);
 /** Write what is queued and close what is done, without reading (no events). */
 void pm_io_conns_flush(pm_io_conns *c);
 
-/** Send an mDNS question to `group` (224.0.0.251:5353). PM_OK or PM_ERR_IO. */
+/** Send an mDNS question to `group` (224.0.0.251:5353). PM_OK, PM_ERR_IO or PM_ERR_NOMEM. */
 int pm_io_conns_mdns_send(pm_io_conns *c, const pm_addr *group, const uint8_t *data, size_t len);
 
 typedef enum pm_io_conn_event_kind {

@@ -260,18 +260,21 @@ static int resolve_host(const pm_ice_url *url, const pm_socket_driver *driver, p
     return PM_ERR_NOT_FOUND;
 }
 
-static void add_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server *s,
-                     const char *text, const pm_socket_driver *driver)
+static int add_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server *s,
+                    const char *text, const pm_socket_driver *driver)
 {
     if (pc->turn_count >= PM_RTC_MAX_TURN) {
         PM_WARN(&pc->env, "rtc", "more than %d TURN URLs: %s ignored", PM_RTC_MAX_TURN, text);
-        return;
+        return PM_OK;
     }
+    /* The whole table at once: the ICE agent keeps pointers into it. */
+    if (!pc->turn && !(pc->turn = pm_calloc(&pc->env, PM_RTC_MAX_TURN * sizeof *pc->turn)))
+        return PM_ERR_NOMEM;
     pm_rtc_turn *t = &pc->turn[pc->turn_count];
     memset(t, 0, sizeof *t);
     if (resolve_host(url, driver, &t->ice.addr) != PM_OK) {
         PM_WARN(&pc->env, "rtc", "cannot resolve TURN server %s", url->host);
-        return;
+        return PM_OK;
     }
     snprintf(t->url, sizeof t->url, "%s", text);
     snprintf(t->host, sizeof t->host, "%s", url->host);
@@ -284,6 +287,7 @@ static void add_turn(pm_rtc_peer *pc, const pm_ice_url *url, const pm_ice_server
     t->ice.password = t->credential;
     t->ice.url = t->url;
     pc->turn_count++;
+    return PM_OK;
 }
 
 static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg,
@@ -300,7 +304,8 @@ static int resolve_ice_servers(pm_rtc_peer *pc, const pm_rtc_config *cfg,
             pm_ice_url url;
             pm_ice_url_parse(s->urls[u], &url);
             if (url.scheme == PM_ICE_URL_TURN || url.scheme == PM_ICE_URL_TURNS) {
-                add_turn(pc, &url, s, s->urls[u], driver);
+                if (add_turn(pc, &url, s, s->urls[u], driver) != PM_OK)
+                    return PM_ERR_NOMEM;
                 continue;
             }
             if (url.scheme != PM_ICE_URL_STUN) {
@@ -427,6 +432,7 @@ void pm_rtc_peer_free(pm_rtc_peer *pc)
         pm_rtc_channel_destroy(pc->channels[i]);
     pm_free(&pc->env, pc->channels);
     pm_rtc_transports_free(pc);
+    pm_free(&pc->env, pc->turn);
     if (pc->cert)
         pm_rtc_certificate_free(pc->cert);
     pm_rtc_sockets_close(pc);

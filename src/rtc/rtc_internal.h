@@ -112,7 +112,7 @@ struct pm_rtc_peer {
     size_t host_addr_count;
     pm_addr stun_addrs[PM_RTC_MAX_STUN];
     size_t stun_addr_count;
-    pm_rtc_turn turn[PM_RTC_MAX_TURN];
+    pm_rtc_turn *turn; /* PM_RTC_MAX_TURN entries from the first TURN URL (~5 KB), else NULL */
     size_t turn_count;
     bool relay_only;
     bool turn_tls_insecure;

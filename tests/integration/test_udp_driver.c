@@ -10,12 +10,16 @@
 #include "testutil.h"
 
 #include "base/driver.h"
+#include "io/conns.h"
 #include "io/io.h"
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* ---- sendmmsg that refuses on demand ---- */
 
@@ -216,11 +220,95 @@ static void bad_bind_address(void **st)
     env.sockets->close(NULL);
 }
 
+/* ---- the connection set (src/io/conns.c) ---- */
+
+/* Poll the set until it reports an event, waiting on its one descriptor
+ * (at most 5 s). */
+static bool next_conn_event(pm_io_conns *c, pm_io_conn_event *ev)
+{
+    for (int i = 0; i < 500; i++) {
+        if (pm_io_conns_poll(c, ev))
+            return true;
+        struct pollfd p = {.fd = pm_io_conns_fd(c), .events = POLLIN};
+        (void)poll(&p, 1, 10);
+    }
+    return false;
+}
+
+/* A set made without any connection (what every socket-mode peer has)
+ * takes a TCP connection later: bytes queued before it is established go
+ * out, the answer comes back as an event and wakes the same descriptor,
+ * and the server's close is reported. */
+static void tcp_connection_opened_after_start(void **st)
+{
+    (void)st;
+    int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(udp >= 0);
+    pm_io_conns *c;
+    assert_int_equal(pm_io_conns_new(udp, &c), PM_OK);
+    int fd = pm_io_conns_fd(c);
+    assert_true(fd >= 0);
+    pm_io_conn_event ev;
+    assert_false(pm_io_conns_poll(c, &ev));
+    assert_false(pm_io_conns_blocked(c));
+
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(l, 1), 0);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+    pm_addr to;
+    assert_int_equal(pm_addr_parse(&to, "127.0.0.1", ntohs(sa.sin_port)), PM_OK);
+
+    assert_int_equal(pm_io_conns_open(c, 7, &to), PM_OK);
+    assert_int_equal(pm_io_conns_open(c, 7, &to), PM_ERR_EXISTS);
+    assert_int_equal(pm_io_conns_write(c, 7, (const uint8_t *)"hello", 5), PM_OK);
+    assert_int_equal(pm_io_conns_write(c, 8, (const uint8_t *)"x", 1), PM_ERR_NOT_FOUND);
+    struct pollfd pl = {.fd = l, .events = POLLIN};
+    assert_int_equal(poll(&pl, 1, 5000), 1);
+    int a = accept(l, NULL, NULL);
+    assert_true(a >= 0);
+    char got[16] = {0};
+    size_t n = 0;
+    for (int i = 0; i < 500 && n < 5; i++) {
+        assert_false(pm_io_conns_poll(c, &ev)); /* connects and writes: no event */
+        struct pollfd pa = {.fd = a, .events = POLLIN};
+        if (poll(&pa, 1, 10) == 1) {
+            ssize_t r = recv(a, got + n, sizeof got - 1 - n, 0);
+            assert_true(r > 0);
+            n += (size_t)r;
+        }
+    }
+    assert_string_equal(got, "hello");
+
+    assert_int_equal(send(a, "world", 5, 0), 5);
+    struct pollfd pw = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&pw, 1, 5000), 1); /* the one descriptor wakes */
+    assert_true(next_conn_event(c, &ev));
+    assert_int_equal(ev.kind, PM_IO_CONN_DATA);
+    assert_int_equal(ev.id, 7);
+    assert_int_equal(ev.len, 5);
+    assert_memory_equal(ev.data, "world", 5);
+    assert_int_equal(pm_io_conns_fd(c), fd);
+
+    close(a);
+    assert_true(next_conn_event(c, &ev));
+    assert_int_equal(ev.kind, PM_IO_CONN_CLOSED);
+    assert_int_equal(ev.id, 7);
+    assert_string_equal(ev.why, "closed by the server");
+    assert_int_equal(pm_io_conns_write(c, 7, (const uint8_t *)"x", 1), PM_ERR_NOT_FOUND);
+    pm_io_conns_free(c);
+    close(l);
+    close(udp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refused_sends_are_kept_and_retried_in_order),
         cmocka_unit_test(bad_bind_address),
+        cmocka_unit_test(tcp_connection_opened_after_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

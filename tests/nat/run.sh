@@ -255,6 +255,11 @@ signal_case() {
   in_ns pub "$sig" --bind "$NAT_PUB_IP" --port 9080 --turn-secret "$NAT_TURN_SECRET" \
     --turn-url "turn:$NAT_PUB_IP:3490" --log-level info >"$d/signal.log" 2>&1 &
   PIDS+=("$!")
+  # A chat that connects before the server listens gets 1006 and exits.
+  $ok && { wait_for "$d/signal.log" "listening" 5 || { ok=false why="the signaling server did not start"; }; }
+  # A line for a chat that has exited must fail the case, not end the
+  # script with SIGPIPE: each write is a subshell of its own.
+  say() { (echo "$2" >&"$1") 2>/dev/null || true; }
   mkfifo "$d/a.in" "$d/b.in"
   in_ns a1 "$pm" chat --server "ws://$NAT_PUB_IP:9080" --bind 10.0.1.2 --relay-only \
     <"$d/a.in" >"$d/a.out" 2>"$d/a.err" &
@@ -269,17 +274,17 @@ signal_case() {
   exec 8>"$d/b.in"
   $ok && { wait_for "$d/a.out" "peer [0-9]* connected" 15 && wait_for "$d/b.out" "peer 1 connected" 5 ||
     { ok=false why="the peers did not connect"; }; }
-  $ok && { echo "hello through the relay" >&7; wait_for "$d/b.out" "^\[1\] hello through the relay" 5 ||
+  $ok && { say 7 "hello through the relay"; wait_for "$d/b.out" "^\[1\] hello through the relay" 5 ||
     { ok=false why="B did not get A's message"; }; }
-  echo /peers >&7
-  echo /peers >&8
+  say 7 /peers
+  say 8 /peers
   $ok && { wait_for "$d/a.out" "[0-9] \[relay/relay relay over udp\]" 5 &&
     wait_for "$d/b.out" " 1 \[relay/relay relay over udp\]" 5 ||
     { ok=false why="the links are not relay/relay"; }; }
   $ok && { grep -q "incoming packet ALLOCATE processed, success" "$NAT_TURN_LOG" ||
     { ok=false why="no allocation with the REST credentials"; }; }
-  echo /quit >&7
-  echo /quit >&8
+  say 7 /quit
+  say 8 /quit
   exec 7>&- 8>&-
   cat "$d"/signal.log "$d"/a.out "$d"/a.err "$d"/b.out "$d"/b.err >"$log" 2>/dev/null
   $ok && why="chat A/B relay/relay, REST credentials from the server"

@@ -1128,6 +1128,114 @@ static void remote_candidate_rules(void **state)
     pm_ice_agent_free(ag);
 }
 
+/* The candidate, pair and transaction tables start small and grow as they
+ * are used, up to their limits: 8 host addresses (one more is ignored) all
+ * become candidates; 32 remote candidates (one more is refused) all get a
+ * pair, and every pair's check is sent and retransmitted its 7 times while
+ * the others are in flight (up to 32 live transactions). */
+static void tables_grow_to_their_limits(void **state)
+{
+    (void)state;
+    pm_envr env;
+    pm_test_envr(&env, 83);
+    pm_addr hosts[9];
+    for (int i = 0; i < 9; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.0.%d.1", i + 1);
+        pm_addr_parse(&hosts[i], ip, 1000);
+    }
+    pm_ice_config cfg = {.controlling = false, .host_addrs = hosts, .host_addr_count = 9};
+    pm_ice_agent *ag;
+    assert_int_equal(pm_ice_agent_new(&env, &cfg, &ag), PM_OK);
+    assert_int_equal(pm_ice_gather(ag, PM_SEC(1)), PM_OK);
+    pm_ice_event ev;
+    int ncands = 0;
+    bool done = false;
+    while (pm_ice_poll_event(ag, &ev)) {
+        if (ev.type == PM_ICE_EV_GATHERING_DONE) {
+            done = true;
+            continue;
+        }
+        assert_int_equal(ev.type, PM_ICE_EV_LOCAL_CANDIDATE);
+        pm_candidate c;
+        assert_int_equal(pm_candidate_parse(&c, ev.candidate), PM_OK);
+        assert_true(ncands < 8);
+        assert_true(pm_addr_equal(&c.addr, &hosts[ncands]));
+        ncands++;
+    }
+    assert_true(done);
+    assert_int_equal(ncands, 8);
+
+    pm_time now = PM_SEC(1);
+    assert_int_equal(pm_ice_set_remote_credentials(ag, "rrrr", "0123456789012345678901", false),
+                     PM_OK);
+    enum { REMOTES = 32 };
+    pm_addr remotes[REMOTES];
+    int sends[REMOTES] = {0};
+    char line[128];
+    for (int i = 0; i <= REMOTES; i++) {
+        snprintf(line, sizeof line, "candidate:%d 1 udp %d 10.9.0.%d 5000 typ host", i, 1000 + i,
+                 i + 1);
+        assert_int_equal(pm_ice_add_remote_candidate(ag, line, now),
+                         i < REMOTES ? PM_OK : PM_ERR_FULL);
+        if (i < REMOTES) {
+            char ip[32];
+            snprintf(ip, sizeof ip, "10.9.0.%d", i + 1);
+            pm_addr_parse(&remotes[i], ip, 5000);
+        }
+    }
+    /* Nobody answers: 32 checks paced 50 ms apart, each sent 7 times over
+     * ~6.3 s, so most of them are in flight together. */
+    pm_time end = now + PM_SEC(12);
+    for (int guard = 0; guard < 100000 && now < end; guard++) {
+        pm_ice_handle_timeout(ag, now);
+        pm_addr to;
+        const uint8_t *d;
+        size_t len;
+        while (poll_tx(ag, &to, &d, &len)) {
+            int k = -1;
+            for (int i = 0; i < REMOTES; i++)
+                if (pm_addr_equal(&to, &remotes[i]))
+                    k = i;
+            assert_true(k >= 0);
+            sends[k]++;
+        }
+        pm_time next = pm_ice_next_timeout(ag);
+        if (next == PM_TIME_NEVER)
+            break;
+        now = PM_MAX(now, next);
+    }
+    for (int i = 0; i < REMOTES; i++)
+        assert_int_equal(sends[i], 7);
+    pm_ice_agent_free(ag);
+}
+
+/* The tables grow while checks are in flight: B is given 31 candidates
+ * that lead nowhere, better than A's real one, which comes last (32nd
+ * remote, pair index 31); A and B still connect to each other. */
+static void connect_after_tables_grew(void **state)
+{
+    (void)state;
+    sim *s = &S;
+    sim_opts o = {.ctrl = {true, false}};
+    sim_init(s, 84, &o);
+    gather_both(s);
+    give_creds(s, 0, 1);
+    give_creds(s, 1, 0);
+    char line[128];
+    for (int i = 0; i < 31; i++) {
+        snprintf(line, sizeof line, "candidate:%d 1 udp %d 10.9.0.%d 5000 typ host", 100 + i,
+                 2130706431 - i, i + 1);
+        assert_int_equal(pm_ice_add_remote_candidate(s->p[1].ag, line, pm_test_clock_now), PM_OK);
+        run_until(s, PM_MS(20), NULL); /* checks go out while the table grows */
+    }
+    give_cands(s, 0, 1);
+    give_cands(s, 1, 0);
+    assert_true(run_until(s, PM_SEC(10), both_completed));
+    assert_connected_to_each_other(s);
+    sim_free(s);
+}
+
 /* A browser's ".local" host candidate: an mDNS question goes out on the
  * mDNS route, the answer makes it an ordinary candidate that gets checked.
  * A name nobody answers is dropped after 5 s, after 4 questions. */
@@ -1460,6 +1568,8 @@ int main(void)
         cmocka_unit_test(answering_rules),
         cmocka_unit_test(non_symmetric_response),
         cmocka_unit_test(remote_candidate_rules),
+        cmocka_unit_test(tables_grow_to_their_limits),
+        cmocka_unit_test(connect_after_tables_grew),
         cmocka_unit_test(mdns_candidates),
         cmocka_unit_test(no_pair_across_families),
         cmocka_unit_test(restart_keeps_consent),
