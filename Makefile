@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
 .PHONY: all deps deps-build deps-wasm build wasm test test-main test-wasm test-asan test-fuzz \
-	format format-check check-layers demo demo-web bench bench-web clean
+	format format-check check-layers demo demo-web bench bench-web bench-report docs clean
 
 all: build
 
@@ -59,6 +59,18 @@ demo-web: build wasm
 bench: build
 	./$(BUILD)/peermesh bench all
 	./$(BUILD)/peermesh-godot3-bench
+
+# The plots of docs/performance.md: run the benchmarks, draw them (gnuplot).
+bench-report: build
+	bash scripts/install-deps.sh bench-report
+	bash scripts/bench-report.sh $(BUILD) docs/figures
+
+# The figures of docs/ from their sources (docs/figures/*.dot, Graphviz). The SVGs
+# are committed, so reading the docs or building needs no Graphviz.
+docs:
+	bash scripts/install-deps.sh docs
+	for f in docs/figures/*.dot; do dot -Tsvg "$$f" -o "$${f%.dot}.svg" || exit 1; done
+	@echo "docs: figures rendered into docs/figures/"
 
 # The web demo's budget: page size gzipped, page load to all links open (bench/web.sh).
 bench-web: build wasm

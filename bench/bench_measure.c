@@ -42,13 +42,13 @@ void pm_cli_close_link(pm_cli_link *link, pm_cli_loop *loop)
 /* ---- throughput ---- */
 
 /* Keep the sender's buffer topped up: 1 when the budget (not the window) stopped us, 0, or <0. */
-static int top_up(pm_cli_link *link, const uint8_t *message)
+static int top_up(pm_cli_link *link, const uint8_t *message, size_t size)
 {
     pm_rtc_channel *tx = link->ch[PM_CLI_OFFERER];
-    for (int i = 0; i < SEND_BUDGET; i++) {
-        if (!pm_cli_may_queue(tx, &link->paused, THROUGHPUT_MESSAGE))
+    for (size_t queued = 0; queued < SEND_BUDGET; queued += size) {
+        if (!pm_cli_may_queue(tx, &link->paused, size))
             return 0;
-        int rc = pm_rtc_channel_put_packet(tx, message, THROUGHPUT_MESSAGE);
+        int rc = pm_rtc_channel_put_packet(tx, message, size);
         if (rc < 0)
             return rc;
     }
@@ -61,7 +61,7 @@ static int throughput_step(pm_cli_link *link, pm_cli_throughput *st, pm_cli_loop
     int events = pm_cli_link_step(link);
     if (events < 0)
         return events;
-    int sending = top_up(link, st->message);
+    int sending = top_up(link, st->message, st->size);
     if (sending < 0)
         return sending;
     int taken = pm_cli_link_drain(link->ch[PM_CLI_ANSWERER], RECEIVE_BUDGET, &st->bytes);

@@ -9,8 +9,8 @@
 #include "bench_link.h"
 
 #define OPEN_TIMEOUT       PM_SEC(10)
-#define THROUGHPUT_MESSAGE 65535 /* as libdatachannel's benchmark */
-#define SEND_BUDGET        16    /* one mebibyte of 65535-byte messages per step */
+#define THROUGHPUT_MESSAGE 65535     /* as libdatachannel's benchmark (bench --size changes it) */
+#define SEND_BUDGET        (1 << 20) /* bytes queued per step */
 #define RECEIVE_BUDGET     64
 #define LATENCY_MESSAGE    100
 #define LATENCY_SAMPLES    10000
@@ -27,10 +27,11 @@ int pm_cli_open_link_rewritten(pm_cli_link *link, pm_cli_loop *loop, const pm_rt
 void pm_cli_close_link(pm_cli_link *link, pm_cli_loop *loop);
 
 typedef struct pm_cli_throughput {
-    const uint8_t *message; /* THROUGHPUT_MESSAGE bytes */
-    uint64_t bytes;         /* received */
-    pm_time first_rx;       /* 0 until the first message arrived */
-    pm_time stopped;        /* end of the measurement */
+    const uint8_t *message; /* `size` bytes */
+    size_t size;
+    uint64_t bytes;   /* received */
+    pm_time first_rx; /* 0 until the first message arrived */
+    pm_time stopped;  /* end of the measurement */
 } pm_cli_throughput;
 
 /** One thread: stream for `span` from the first arrival on; st->bytes over

@@ -30,15 +30,17 @@
 
 #define DEFAULT_SECONDS     10.0
 #define DEFAULT_CONNECTIONS 50
-#define MAX_CONNECTIONS     400 /* memory opens 2 sockets per pair: stay under 1024 fds */
+#define MAX_CONNECTIONS     400    /* memory opens 2 sockets per pair: stay under 1024 fds */
+#define MAX_MESSAGE         262144 /* the peers' default maximum message size */
 
 static const char USAGE[] =
     "usage: peermesh bench [throughput|setup|latency|memory|all] [--seconds S] [--connections N]\n"
-    "                      [--threads 1|2] [--rtt MS] [--loss PCT] [--godot]\n"
+    "                      [--bind IP] [--threads 1|2] [--size B] [--samples]\n"
+    "                      [--rtt MS] [--loss PCT] [--godot]\n"
     "       peermesh bench mesh --peers N (see `peermesh bench mesh --help`)\n"
     "       peermesh bench enet (see `peermesh bench enet --help`)\n"
     "       peermesh bench rpc (see `peermesh bench rpc --help`)\n"
-    "                      [--bind IP] [--threads 1|2]\n"
+    "       peermesh bench signal (see `peermesh bench signal --help`)\n"
     "       peermesh bench relay: direct vs TURN over UDP/TCP/TLS through a loopback coturn\n"
     "\n"
     "  --seconds S      throughput: measuring time; latency: time limit (default 10)\n"
@@ -46,6 +48,8 @@ static const char USAGE[] =
     "                   1 = both peers polled by one thread\n"
     "  --connections N  setup: connections made; memory: pairs opened (default 50)\n"
     "  --bind IP        address the peers bind to (default 127.0.0.1)\n"
+    "  --size B         throughput: message size in bytes, 1..262144 (default 65535)\n"
+    "  --samples        setup: every connection's time too (samples_ms, sorted)\n"
     "  --rtt MS         throughput: through a forwarder adding MS of round trip (0..1000)\n"
     "  --loss PCT       throughput: the forwarder drops PCT percent of datagrams each way\n"
     "                   (0..50; e.g. 0.1); either option puts it in the path\n"
@@ -57,6 +61,8 @@ typedef struct bench_options {
     long connections;
     const char *bind_address;
     long threads;
+    long message_size;
+    int samples;
     double rtt_ms, loss_pct;
     bool netem; /* --rtt or --loss given */
     bool godot; /* --godot: memory pairs carry Godot's mesh channels */
@@ -64,7 +70,18 @@ typedef struct bench_options {
 
 typedef int (*bench_fn)(const bench_options *opt);
 
-static const pm_cli_command CMD = {.name = "bench", .usage = USAGE};
+static const pm_cli_expect EXPECTS[] = {
+    {'s', "seconds, 0.01..3600"},
+    {'c', "a number of connections 1..400"},
+    {'b', PM_CLI_EXPECT_IP},
+    {'t', "1 or 2 threads"},
+    {'z', "a message size in bytes 1..262144"},
+    {'r', "a round trip in ms, 0..1000"},
+    {'l', "a loss in percent, 0..50"},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "bench", .usage = USAGE, .expects = EXPECTS};
 
 /* ---- link helpers ---- */
 
@@ -94,14 +111,15 @@ static int bench_throughput(const bench_options *opt)
 {
     pm_cli_loop loop;
     pm_cli_link link;
-    uint8_t *message = malloc(THROUGHPUT_MESSAGE);
+    size_t size = (size_t)opt->message_size;
+    uint8_t *message = malloc(size);
     if (!message || pm_cli_loop_init(&loop, 2) < 0) {
         free(message);
         return PM_ERR_NOMEM;
     }
-    for (size_t i = 0; i < THROUGHPUT_MESSAGE; i++)
+    for (size_t i = 0; i < size; i++)
         message[i] = (uint8_t)i;
-    pm_cli_throughput st = {.message = message};
+    pm_cli_throughput st = {.message = message, .size = size};
     pm_time span = (pm_time)(opt->seconds * 1e6), window = 0;
     pm_cli_netem *netem = NULL;
     int rc = opt->netem ? pm_cli_netem_new(opt->bind_address, (pm_time)(opt->rtt_ms * 1000),
@@ -113,8 +131,7 @@ static int bench_throughput(const bench_options *opt)
         if (opt->threads == 2) {
             /* Each peer is then polled only by its own thread. */
             pm_cli_loop_clear(&loop);
-            rc = pm_cli_throughput_threaded(&link, message, THROUGHPUT_MESSAGE, span, &st.bytes,
-                                            &window);
+            rc = pm_cli_throughput_threaded(&link, message, size, span, &st.bytes, &window);
         } else {
             rc = pm_cli_measure_throughput(&link, &loop, &st, span);
             window = st.stopped - st.first_rx;
@@ -126,7 +143,7 @@ static int bench_throughput(const bench_options *opt)
         json_t *out = json_pack("{s:s, s:o, s:I, s:o, s:i, s:i}", "bench", "throughput", "mb_per_s",
                                 pm_cli_json_rounded((double)st.bytes / seconds / 1e6, 2), "bytes",
                                 (json_int_t)st.bytes, "seconds", pm_cli_json_rounded(seconds, 3),
-                                "message_size", THROUGHPUT_MESSAGE, "threads", (int)opt->threads);
+                                "message_size", (int)size, "threads", (int)opt->threads);
         if (netem) {
             pm_cli_netem_stats ns = pm_cli_netem_get_stats(netem);
             json_object_set_new(out, "rtt_ms", pm_cli_json_rounded(opt->rtt_ms, 1));
@@ -167,12 +184,18 @@ static int bench_setup(const bench_options *opt)
     }
     if (rc == PM_OK) {
         pm_cli_sort_times(samples, n);
-        pm_cli_print_json(
+        json_t *line =
             json_pack("{s:s, s:o, s:o, s:o, s:o, s:i}", "bench", "setup", "median_ms",
                       pm_cli_json_rounded(pm_cli_median(samples, n) / 1e3, 3), "p99_ms",
                       pm_cli_json_rounded((double)pm_cli_percentile(samples, n, 99) / 1e3, 3),
                       "min_ms", pm_cli_json_rounded((double)samples[0] / 1e3, 3), "max_ms",
-                      pm_cli_json_rounded((double)samples[n - 1] / 1e3, 3), "connections", (int)n));
+                      pm_cli_json_rounded((double)samples[n - 1] / 1e3, 3), "connections", (int)n);
+        json_t *all = opt->samples ? json_array() : NULL;
+        for (size_t i = 0; all && i < n; i++)
+            json_array_append_new(all, pm_cli_json_rounded((double)samples[i] / 1e3, 3));
+        if (all)
+            json_object_set_new(line, "samples_ms", all);
+        pm_cli_print_json(line);
     }
     pm_cli_loop_destroy(&loop);
     free(samples);
@@ -329,27 +352,24 @@ static int take_option(void *ud, int code, const char *arg)
     bench_options *opt = ud;
     switch (code) {
     case 's':
-        if (!pm_cli_parse_seconds(arg, 0.01, 3600, &opt->seconds))
-            return pm_cli_usage_error(&CMD, "--seconds wants 0.01..3600, got ", arg);
-        break;
+        return pm_cli_parse_seconds(arg, 0.01, 3600, &opt->seconds) ? -1 : PM_CLI_OPTION_BAD;
     case 'c':
-        if (!pm_cli_parse_long(arg, 1, MAX_CONNECTIONS, &opt->connections))
-            return pm_cli_usage_error(&CMD, "--connections wants 1..400, got ", arg);
-        break;
+        return pm_cli_parse_long(arg, 1, MAX_CONNECTIONS, &opt->connections) ? -1
+                                                                             : PM_CLI_OPTION_BAD;
     case 'b':
         return pm_cli_option_bind(&CMD, arg, &opt->bind_address);
     case 't':
-        if (!pm_cli_parse_long(arg, 1, 2, &opt->threads))
-            return pm_cli_usage_error(&CMD, "--threads wants 1 or 2, got ", arg);
-        break;
+        return pm_cli_parse_long(arg, 1, 2, &opt->threads) ? -1 : PM_CLI_OPTION_BAD;
+    case 'z':
+        return pm_cli_parse_long(arg, 1, MAX_MESSAGE, &opt->message_size) ? -1 : PM_CLI_OPTION_BAD;
     case 'r':
         if (!pm_cli_parse_seconds(arg, 0, 1000, &opt->rtt_ms))
-            return pm_cli_usage_error(&CMD, "--rtt wants 0..1000 (ms), got ", arg);
+            return PM_CLI_OPTION_BAD;
         opt->netem = true;
         break;
     case 'l':
         if (!pm_cli_parse_seconds(arg, 0, 50, &opt->loss_pct))
-            return pm_cli_usage_error(&CMD, "--loss wants 0..50 (percent), got ", arg);
+            return PM_CLI_OPTION_BAD;
         opt->netem = true;
         break;
     case 'g':
@@ -362,25 +382,35 @@ static int take_option(void *ud, int code, const char *arg)
 /* Returns -1 when the run may go on, else the exit status. */
 static int parse_options(int argc, char **argv, bench_options *opt, const char **which)
 {
-    static const struct option longs[] = {
+    const struct option longs[] = {
         {"seconds", required_argument, NULL, 's'},
         {"connections", required_argument, NULL, 'c'},
         {"bind", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 't'},
+        {"size", required_argument, NULL, 'z'},
+        {"samples", no_argument, &opt->samples, 1},
         {"rtt", required_argument, NULL, 'r'},
         {"loss", required_argument, NULL, 'l'},
         {"godot", no_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (bench_options){
-        DEFAULT_SECONDS, DEFAULT_CONNECTIONS, PM_CLI_DEFAULT_BIND, 2, 0, 0, false, false};
+    *opt = (bench_options){DEFAULT_SECONDS,
+                           DEFAULT_CONNECTIONS,
+                           PM_CLI_DEFAULT_BIND,
+                           2,
+                           THROUGHPUT_MESSAGE,
+                           0,
+                           0,
+                           0,
+                           false,
+                           false};
     int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, opt);
     if (status >= 0)
         return status;
     *which = optind < argc ? argv[optind++] : "all";
     if (optind < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+        return pm_cli_unexpected(&CMD, argv[optind]);
     return -1;
 }
 
@@ -403,5 +433,9 @@ int pm_cli_bench(int argc, char **argv)
             status = PM_CLI_EXIT_FAIL;
         }
     }
-    return known ? status : pm_cli_usage_error(&CMD, "unknown benchmark ", which);
+    return known ? status
+                 : pm_cli_usage_errorf(&CMD,
+                                       "unknown benchmark '%s': throughput, setup, latency, "
+                                       "memory, all, mesh, enet, rpc, relay or signal",
+                                       which);
 }

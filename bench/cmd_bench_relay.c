@@ -318,7 +318,7 @@ static int measure_path(const path *p, const coturn *t, const relay_opts *o, pm_
         snprintf(types, sizeof types, "%s/%s%s%s", pm_rtc_candidate_type_name(cp.local_type),
                  pm_rtc_candidate_type_name(cp.remote_type), cp.relay_protocol ? " over " : "",
                  cp.relay_protocol ? cp.relay_protocol : "");
-    pm_cli_throughput st = {.message = message};
+    pm_cli_throughput st = {.message = message, .size = THROUGHPUT_MESSAGE};
     pm_time span = (pm_time)(o->seconds * 1e6);
     rc = pm_cli_measure_throughput(&link, loop, &st, span);
     pm_cli_close_link(&link, loop);

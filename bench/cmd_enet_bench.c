@@ -75,8 +75,13 @@ static const char GODOT_ECHO[] =
     "\t\tmode = bytes[4]\n"
     "\tmultiplayer.send_bytes(bytes, id, mode)\n";
 
-static const pm_cli_command CMD = {
-    .name = "bench enet", .usage = USAGE, .bad_option = "bad option "};
+static const pm_cli_expect EXPECTS[] = {
+    {'n', "a number of samples 10..1000000"},
+    {'s', "seconds, 0.1..600"},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "bench enet", .usage = USAGE, .expects = EXPECTS};
 
 typedef struct bench_opts {
     long samples;
@@ -326,7 +331,6 @@ static int run_godot(const bench_opts *o, const bench_result *ours)
     return rc;
 }
 
-/* A malformed value is reported as a bad option, like an unknown one. */
 static int take_option(void *ud, int code, const char *arg)
 {
     bench_opts *o = ud;
@@ -356,7 +360,7 @@ int pm_cli_bench_enet(int argc, char **argv)
     if (status >= 0)
         return status;
     if (optind < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+        return pm_cli_unexpected(&CMD, argv[optind]);
     pid_t pid;
     uint16_t port;
     bench_result ours;

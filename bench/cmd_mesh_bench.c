@@ -53,7 +53,15 @@ typedef struct mesh_bench {
     size_t slots[MAX_PEERS + 2]; /* node i's connections are loop slots slots[i]..slots[i+1]-1 */
 } mesh_bench;
 
-static const pm_cli_command CMD = {.name = "bench mesh", .usage = USAGE};
+static const pm_cli_expect EXPECTS[] = {
+    {'p', "a number of peers 2..64"},
+    {'s', "seconds, 0..600"},
+    {'t', "seconds, 0.1..600"},
+    {'b', PM_CLI_EXPECT_IP},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "bench mesh", .usage = USAGE, .expects = EXPECTS};
 
 /* 0 when unreadable: the rss fields then read 0 rather than failing the run. */
 static long resident_kb(void)
@@ -67,17 +75,11 @@ static int take_option(void *ud, int code, const char *arg)
     mesh_bench *b = ud;
     switch (code) {
     case 'p':
-        if (!pm_cli_parse_long(arg, 2, MAX_PEERS, &b->peers))
-            return pm_cli_usage_error(&CMD, "--peers wants 2..64, got ", arg);
-        break;
+        return pm_cli_parse_long(arg, 2, MAX_PEERS, &b->peers) ? -1 : PM_CLI_OPTION_BAD;
     case 's':
-        if (!pm_cli_parse_seconds(arg, 0, 600, &b->seconds))
-            return pm_cli_usage_error(&CMD, "--seconds wants 0..600, got ", arg);
-        break;
+        return pm_cli_parse_seconds(arg, 0, 600, &b->seconds) ? -1 : PM_CLI_OPTION_BAD;
     case 't':
-        if (!pm_cli_parse_seconds(arg, 0.1, 600, &b->timeout))
-            return pm_cli_usage_error(&CMD, "--timeout wants 0.1..600, got ", arg);
-        break;
+        return pm_cli_parse_seconds(arg, 0.1, 600, &b->timeout) ? -1 : PM_CLI_OPTION_BAD;
     case 'b':
         return pm_cli_option_bind(&CMD, arg, &b->bind_address);
     }
@@ -99,7 +101,7 @@ static int parse(int argc, char **argv, mesh_bench *b)
     if (status >= 0)
         return status;
     if (optind < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+        return pm_cli_unexpected(&CMD, argv[optind]);
     return -1;
 }
 

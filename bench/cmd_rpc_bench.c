@@ -39,8 +39,9 @@ static const char USAGE[] =
 #define METHOD "update_position"
 #define CALL   "rpc_unreliable_id(1, \"update_position\", Vector2) on /root/World/Player"
 
-static const pm_cli_command CMD = {
-    .name = "bench rpc", .usage = USAGE, .bad_option = "bad option "};
+static const pm_cli_expect EXPECTS[] = {{'n', "a number of calls 1000..100000000"}, {0, NULL}};
+
+static const pm_cli_command CMD = {.name = "bench rpc", .usage = USAGE, .expects = EXPECTS};
 
 /*
  * The same call from GDScript, in a loop once the path is confirmed: the
@@ -555,7 +556,7 @@ int pm_cli_bench_rpc(int argc, char **argv)
     if (status >= 0)
         return status;
     if (optind < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+        return pm_cli_unexpected(&CMD, argv[optind]);
     int rc = bench_memory(&o);
     if (rc == PM_OK)
         rc = bench_enet(&o);

@@ -2,7 +2,8 @@
 # install-deps.sh: install the Debian 12 packages peermesh needs, only those
 # that are missing.
 #
-#   scripts/install-deps.sh [build] [test] [interop] [wasm]     (default: build)
+#   scripts/install-deps.sh [build] [test] [interop] [wasm] [docs] [bench-report]
+#                                                  (default: build)
 #
 #   build    compilers, CMake/Ninja, clang tools and the C libraries we link
 #            (hiredis: the signaling cluster's Redis client)
@@ -18,6 +19,9 @@
 #            for the NAT tests in tests/nat/ (network namespaces)
 #   wasm     the WebAssembly build (`make wasm`): Debian's emscripten (with its
 #            clang, lld, binaryen and the node modules it runs) and Node.js
+#   docs     Graphviz, for `make docs` (docs/figures/*.dot -> .svg; the SVGs are
+#            committed, so nothing else needs it)
+#   bench-report  gnuplot, for `make bench-report` (the plots of docs/performance.md)
 #
 # Runs as root, or through sudo otherwise. Idempotent: packages are checked
 # with dpkg-query first and apt-get (update + install) runs only when at least
@@ -31,9 +35,11 @@ TEST_PKGS="redis-server"
 INTEROP_PKGS="golang-go golang-github-pion-webrtc.v3-dev python3 python3-aiortc chromium nodejs
   iproute2 util-linux godot3 godot3-server xvfb xauth openssl firefox-esr coturn iptables conntrack"
 WASM_PKGS="emscripten node-acorn binaryen nodejs cmake ninja-build"
+DOCS_PKGS="graphviz"
+BENCH_REPORT_PKGS="gnuplot-nox"
 
 usage() {
-  echo "usage: $0 [build] [test] [interop] [wasm]" >&2
+  echo "usage: $0 [build] [test] [interop] [wasm] [docs] [bench-report]" >&2
   exit 64
 }
 
@@ -44,6 +50,8 @@ for group in "$@"; do
     build) wanted="$wanted $BUILD_PKGS" ;;
     test) wanted="$wanted $TEST_PKGS" ;;
     interop) wanted="$wanted $INTEROP_PKGS" ;;
+    docs) wanted="$wanted $DOCS_PKGS" ;;
+    bench-report) wanted="$wanted $BENCH_REPORT_PKGS" ;;
     wasm) wanted="$wanted $WASM_PKGS" ;;
     -h | --help) usage ;;
     *) echo "install-deps: unknown group '$group'" >&2; usage ;;

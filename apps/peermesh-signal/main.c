@@ -38,7 +38,8 @@ static void raise_fd_limit(void)
 static int make_token(const sig_options *o)
 {
     if (!o->server.token_secret) {
-        fprintf(stderr, "peermesh-signal: --make-token needs token-secret\n");
+        fprintf(stderr, "peermesh-signal: --make-token needs --token-secret (the secret the "
+                        "server checks tokens with)\n");
         return 64;
     }
     char token[160];
@@ -60,7 +61,12 @@ static int serve(sig_options *o)
     pm_signal_server *srv = NULL;
     int rc = pm_signal_server_new(&o->server, &srv);
     if (rc != PM_OK) {
-        fprintf(stderr, "peermesh-signal: cannot start: %s\n", pm_strerror(rc));
+        fprintf(stderr, "peermesh-signal: cannot listen on %s port %u: %s%s\n",
+                o->server.bind_address ? o->server.bind_address : "every interface",
+                (unsigned)o->server.port, pm_strerror(rc),
+                rc == PM_ERR_IO       ? " (port in use, or below 1024 without the right?)"
+                : rc == PM_ERR_CRYPTO ? " (unreadable or unusable --cert/--key?)"
+                                      : "");
         return 1;
     }
     if (o->check_only) {

@@ -24,7 +24,8 @@ typedef struct opt_def {
 
 static const opt_def OPTS[] = {
     {"config", K_STRING, "FILE", "read key=value settings from FILE first (also -c)"},
-    {"bind", K_STRING, "IP", "numeric address to listen on (default: every interface)"},
+    {"bind", K_STRING, "IP",
+     "numeric address to listen on (default 127.0.0.1; 0.0.0.0 or :: = all)"},
     {"port", K_PORT, "N", "TCP port (default 9080; 0 = any free port)"},
     {"cert", K_STRING, "FILE", "PEM certificate chain: serve wss:// (needs key)"},
     {"key", K_STRING, "FILE", "PEM private key of the certificate"},
@@ -51,6 +52,8 @@ static const opt_def OPTS[] = {
     {"turn-ttl", K_SECONDS, "S", "lifetime of TURN credentials (default 86400)"},
     {"http-endpoints", K_BOOL, NULL,
      "serve GET /metrics and /healthz (default; --no-http-endpoints)"},
+    {"named-lobbies", K_BOOL, NULL,
+     "let clients create lobbies by name (extension; default off: strict Godot demo)"},
     {"web-root", K_STRING, "DIR", "serve the files of DIR over HTTP(S) on the same port"},
     {"log-level", K_LEVEL, "LEVEL", "error, warn, info (default), debug or trace"},
     {"shutdown-grace", K_SECONDS, "S", "on SIGTERM, wait this long for closes (default 5)"},
@@ -226,6 +229,78 @@ static const char **string_field(sig_options *o, const char *name)
     return NULL;
 }
 
+/* What a setting's value must be, for its messages. */
+static const char *expected(const opt_def *d)
+{
+    if (!strcmp(d->name, "bind"))
+        return "a numeric IP address (e.g. 127.0.0.1, or 0.0.0.0 or :: for every interface)";
+    if (!strcmp(d->name, "max-message"))
+        return "a size in bytes, at most 67108864";
+    if (!strcmp(d->name, "redis"))
+        return "redis://IP[:PORT] (a numeric address: no DNS) or unix:PATH";
+    switch (d->kind) {
+    case K_UINT:
+        return "a whole number, 0 or more";
+    case K_PORT:
+        return "a port number 0..65535";
+    case K_SECONDS:
+        return "seconds (a number, 0 or more)";
+    case K_BOOL:
+        return "true or false";
+    case K_URL:
+        return "a stun: or turn: URL such as turn:203.0.113.5:3478 (at most 8)";
+    case K_LEVEL:
+        return "error, warn, info, debug or trace";
+    default:
+        return "a value";
+    }
+}
+
+/* The cluster's Redis: "unix:PATH", or "redis://IP[:PORT][/...]" with a
+ * numeric IP ([...] for IPv6), as the server takes it. */
+static bool redis_url_ok(const char *v)
+{
+    if (!strncmp(v, "unix:", 5))
+        return v[5] != 0;
+    if (strncmp(v, "redis://", 8) != 0)
+        return false;
+    const char *p = v + 8;
+    bool bracket = *p == '[';
+    size_t n = bracket ? strcspn(++p, "]") : strcspn(p, ":/");
+    char host[64];
+    pm_addr a;
+    if (!n || n >= sizeof host || (bracket && p[n] != ']'))
+        return false;
+    memcpy(host, p, n);
+    host[n] = 0;
+    if (pm_addr_parse(&a, host, 0) != PM_OK)
+        return false;
+    p += n + bracket;
+    if (*p != ':')
+        return !*p || *p == '/';
+    unsigned long port;
+    char digits[8];
+    size_t k = strcspn(p + 1, "/");
+    if (!k || k >= sizeof digits)
+        return false;
+    memcpy(digits, p + 1, k);
+    digits[k] = 0;
+    return parse_uint(digits, 65535, &port) && port >= 1;
+}
+
+/* "--name needs ..." on the command line, "FILE:LINE: name needs ..." in a file; v NULL:
+ * the value is missing. */
+static void complain(const opt_def *d, const char *where, const char *v)
+{
+    bool flag = !strcmp(where, "command line");
+    fprintf(stderr, "peermesh-signal: %s%s%s%s needs ", flag ? "" : where, flag ? "" : ": ",
+            flag ? "--" : "", d->name);
+    if (v)
+        fprintf(stderr, "%s, got '%s'\n", expected(d), v);
+    else
+        fprintf(stderr, "a value: %s\n", expected(d));
+}
+
 /* Apply one setting; `where` names its origin in messages. */
 static bool apply(sig_options *o, const opt_def *d, const char *v, const char *where)
 {
@@ -233,8 +308,13 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
     double sec;
     bool b;
     if (d->kind != K_BOOL && !v) {
-        fprintf(stderr, "peermesh-signal: %s: %s needs a value\n", where, d->name);
+        complain(d, where, NULL);
         return false;
+    }
+    if (!strcmp(d->name, "bind")) {
+        pm_addr a;
+        if (pm_addr_parse(&a, v, 0) != PM_OK)
+            goto bad;
     }
     switch (d->kind) {
     case K_PORT:
@@ -261,6 +341,8 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
             *time_field(o, d->name) = seconds_to_us(sec);
         return true;
     case K_STRING: {
+        if (!strcmp(d->name, "redis") && !redis_url_ok(v))
+            goto bad;
         char *s = keep(o, v);
         if (!s)
             goto bad;
@@ -284,6 +366,8 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
             goto bad;
         if (!strcmp(d->name, "http-endpoints"))
             o->server.http_endpoints = b;
+        else if (!strcmp(d->name, "named-lobbies"))
+            o->server.named_lobbies = b;
         else if (!strcmp(d->name, "host-migration"))
             o->server.host_migration = b;
         else
@@ -296,7 +380,7 @@ static bool apply(sig_options *o, const opt_def *d, const char *v, const char *w
         return true;
     }
 bad:
-    fprintf(stderr, "peermesh-signal: %s: bad value for %s: \"%s\"\n", where, d->name, v ? v : "");
+    complain(d, where, v ? v : "");
     return false;
 }
 
@@ -336,7 +420,7 @@ static bool read_file(sig_options *o, const char *path)
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         const opt_def *d = find(key, strlen(key));
         if (!d || !strcmp(key, "config")) {
-            fprintf(stderr, "peermesh-signal: %s: unknown setting \"%s\"\n", where, key);
+            fprintf(stderr, "peermesh-signal: %s: unknown setting '%s'\n", where, key);
             ok = false;
         } else {
             ok = apply(o, d, value, where);
@@ -371,7 +455,7 @@ static int parse_flag(sig_options *o, int argc, char **argv, int i, bool apply_n
         return i + 1;
     }
     if (strncmp(a, "--", 2) != 0) {
-        fprintf(stderr, "peermesh-signal: unexpected argument \"%s\"\n", a);
+        fprintf(stderr, "peermesh-signal: unexpected argument '%s' (options start with --)\n", a);
         *ok = false;
         return i + 1;
     }
@@ -387,7 +471,7 @@ static int parse_flag(sig_options *o, int argc, char **argv, int i, bool apply_n
             d = NULL;
     }
     if (!d) {
-        fprintf(stderr, "peermesh-signal: unknown option \"%s\"\n", a);
+        fprintf(stderr, "peermesh-signal: unknown option '%s'\n", a);
         *ok = false;
         return i + 1;
     }
@@ -397,7 +481,7 @@ static int parse_flag(sig_options *o, int argc, char **argv, int i, bool apply_n
         value = "false";
     else if (!value && d->kind != K_BOOL) {
         if (i + 1 >= argc) {
-            fprintf(stderr, "peermesh-signal: --%s needs a value\n", d->name);
+            complain(d, "command line", NULL);
             *ok = false;
             return i + 1;
         }
@@ -426,11 +510,13 @@ int sig_options_parse(sig_options *o, int argc, char **argv)
     o->server.stun_urls = o->stun_urls;
     o->server.env = &o->env;
     if (ok && o->server.turn_url_count && !o->server.turn_secret) {
-        fprintf(stderr, "peermesh-signal: turn-url needs turn-secret\n");
+        fprintf(stderr, "peermesh-signal: --turn-url needs --turn-secret (coturn's "
+                        "static-auth-secret) to make credentials\n");
         ok = false;
     }
     if (ok && !o->server.cert_file != !o->server.key_file) {
-        fprintf(stderr, "peermesh-signal: cert and key go together\n");
+        fprintf(stderr, "peermesh-signal: --cert and --key go together (got only --%s)\n",
+                o->server.cert_file ? "cert" : "key");
         ok = false;
     }
     return ok ? 0 : 64;

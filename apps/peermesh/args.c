@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,11 @@ bool pm_cli_is_numeric_ip(const char *text)
     return text && pm_addr_parse(&addr, text, 0) == PM_OK;
 }
 
+bool pm_cli_is_ws_url(const char *text)
+{
+    return text && (strncmp(text, "ws://", 5) == 0 || strncmp(text, "wss://", 6) == 0);
+}
+
 int pm_cli_help(const pm_cli_command *cmd)
 {
     fputs(cmd->usage, stdout);
@@ -78,12 +84,53 @@ int pm_cli_usage_error(const pm_cli_command *cmd, const char *why, const char *a
     return PM_CLI_EXIT_USAGE;
 }
 
+int pm_cli_usage_errorf(const pm_cli_command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "peermesh %s: ", cmd->name);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n%s", cmd->usage);
+    va_end(ap);
+    return PM_CLI_EXIT_USAGE;
+}
+
+int pm_cli_bad_value(const pm_cli_command *cmd, const char *option, const char *expected,
+                     const char *value)
+{
+    return pm_cli_usage_errorf(cmd, "%s needs %s, got '%s'", option, expected, value ? value : "");
+}
+
+int pm_cli_unexpected(const pm_cli_command *cmd, const char *arg)
+{
+    return pm_cli_usage_errorf(cmd, "unexpected argument '%s'", arg);
+}
+
 int pm_cli_option_bind(const pm_cli_command *cmd, const char *arg, const char **out)
 {
     if (!pm_cli_is_numeric_ip(arg))
-        return pm_cli_usage_error(cmd, "--bind wants a numeric IP address, got ", arg);
+        return pm_cli_bad_value(cmd, "--bind", PM_CLI_EXPECT_IP, arg);
     *out = arg;
     return -1;
+}
+
+static const char *expected_of(const pm_cli_command *cmd, int code)
+{
+    for (const pm_cli_expect *e = cmd->expects; e && e->expected; e++)
+        if (e->code == code)
+            return e->expected;
+    return "a valid value";
+}
+
+/* "--name" of the option with this code (buf holds it). */
+static const char *option_name(const struct option *longs, int code, char *buf, size_t cap)
+{
+    for (const struct option *o = longs; o->name; o++)
+        if (o->val == code && !o->flag) {
+            snprintf(buf, cap, "--%s", o->name);
+            return buf;
+        }
+    return "an option";
 }
 
 int pm_cli_parse_options(const pm_cli_command *cmd, int argc, char **argv, int first,
@@ -92,14 +139,21 @@ int pm_cli_parse_options(const pm_cli_command *cmd, int argc, char **argv, int f
     opterr = 0; /* our messages name the subcommand and show its usage */
     optind = first;
     int code;
-    while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    char name[64];
+    /* ":" first: a missing value is ':', told apart from an unknown option ('?'). */
+    while ((code = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
         if (code == 'h')
             return pm_cli_help(cmd);
-        int st = code == '?' ? PM_CLI_OPTION_BAD : fn(ud, code, optarg);
+        if (code == '?')
+            return pm_cli_usage_errorf(cmd, "unknown option '%s'", argv[optind - 1]);
+        if (code == ':')
+            return pm_cli_usage_errorf(cmd, "%s needs a value: %s",
+                                       option_name(longs, optopt, name, sizeof name),
+                                       expected_of(cmd, optopt));
+        int st = fn(ud, code, optarg);
         if (st == PM_CLI_OPTION_BAD)
-            return pm_cli_usage_error(
-                cmd, cmd->bad_option ? cmd->bad_option : "unknown option or missing value: ",
-                argv[optind - 1]);
+            return pm_cli_bad_value(cmd, option_name(longs, code, name, sizeof name),
+                                    expected_of(cmd, code), optarg);
         if (st >= 0)
             return st;
     }

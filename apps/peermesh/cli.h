@@ -65,13 +65,26 @@ int pm_cli_parse_size_list(const char *text, size_t *sizes, size_t cap, size_t m
 /** True when text is a numeric IPv4 or IPv6 address (never resolves names). */
 bool pm_cli_is_numeric_ip(const char *text);
 
+/** True when text starts as a signaling server's URL does: ws:// or wss:// (the rest is
+ * checked by pm_signal_client_new). */
+bool pm_cli_is_ws_url(const char *text);
+
+/* What the value of an option must be, as its messages say it ("a port number 0..65535"). */
+typedef struct pm_cli_expect {
+    int code; /* the option's getopt_long code */
+    const char *expected;
+} pm_cli_expect;
+
 /* A subcommand as its messages name it ("mesh-node", "bench mesh") and its usage text. */
 typedef struct pm_cli_command {
     const char *name;
     const char *usage;
-    /* What precedes an unknown option in its error; NULL: "unknown option or missing value: ". */
-    const char *bad_option;
+    /* Its options' expected values, ending with {0, NULL}; NULL when none take a value. */
+    const pm_cli_expect *expects;
 } pm_cli_command;
+
+/* What every --bind expects (the tools never resolve names). */
+#define PM_CLI_EXPECT_IP "a numeric IP address (e.g. 127.0.0.1 or ::1)"
 
 /** --help: the usage text on stdout. Returns PM_CLI_EXIT_OK. */
 int pm_cli_help(const pm_cli_command *cmd);
@@ -79,10 +92,25 @@ int pm_cli_help(const pm_cli_command *cmd);
 /** "peermesh NAME: WHY[ARG]" and the usage text on stderr. Returns PM_CLI_EXIT_USAGE. */
 int pm_cli_usage_error(const pm_cli_command *cmd, const char *why, const char *arg);
 
+/** "peermesh NAME: <printf>" and the usage text on stderr. Returns PM_CLI_EXIT_USAGE. */
+int pm_cli_usage_errorf(const pm_cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/**
+ * A value that is not what the option takes: "peermesh NAME: --OPTION needs
+ * EXPECTED, got 'VALUE'" and the usage text. Returns PM_CLI_EXIT_USAGE.
+ */
+int pm_cli_bad_value(const pm_cli_command *cmd, const char *option, const char *expected,
+                     const char *value);
+
+/** An operand where none belongs: "unexpected argument 'ARG'". Returns PM_CLI_EXIT_USAGE. */
+int pm_cli_unexpected(const pm_cli_command *cmd, const char *arg);
+
 /** --bind IP: a numeric address into *out, else the usage error. -1 when taken, else the status. */
 int pm_cli_option_bind(const pm_cli_command *cmd, const char *arg, const char **out);
 
-/* A pm_cli_option_fn's answer: report the option as a bad one, like an unknown option. */
+/* A pm_cli_option_fn's answer: the value is not what the option takes (pm_cli_bad_value,
+ * with the option's entry of cmd->expects). */
 #define PM_CLI_OPTION_BAD (-2)
 
 /**
@@ -95,10 +123,12 @@ struct option;
 
 /**
  * Parse the options from argv[first] on with getopt_long (long options only,
- * getopt's own messages off): --help ('h') prints the usage, an unknown
- * option or a missing value is a usage error (cmd->bad_option), every other
- * option goes to fn. -1 when all were taken (optind indexes the first
- * operand), else the exit status.
+ * getopt's own messages off): --help ('h') prints the usage; an unknown
+ * option ("unknown option '--x'"), a missing value ("--port needs a value:
+ * EXPECTED") and a value fn calls bad ("--port needs EXPECTED, got 'x'") are
+ * usage errors (EXPECTED from cmd->expects); every other option goes to fn.
+ * -1 when all were taken (optind indexes the first operand), else the exit
+ * status.
  */
 int pm_cli_parse_options(const pm_cli_command *cmd, int argc, char **argv, int first,
                          const struct option *longs, pm_cli_option_fn fn, void *ud);

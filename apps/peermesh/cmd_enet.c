@@ -89,7 +89,24 @@ typedef struct enet_options {
     double pending_timeout;
 } enet_options;
 
-static const pm_cli_command CMD = {.name = "enet", .usage = USAGE};
+static const pm_cli_expect EXPECTS[] = {
+    {'p', "a port number 0..65535"},
+    {'b', PM_CLI_EXPECT_IP},
+    {'f', "godot3 or godot4"},
+    {'m', "a number of clients 1..4095"},
+    {'c', "a number of extra channels 0..252"},
+    {'z', "none or range"},
+    {'s', "seconds, 0.01..86400"},
+    {'n', "a number of packets 0..10000000"},
+    {'B', "a payload size in bytes 5..1048576"},
+    {'w', "a number of packets 1..100000"},
+    {'t', "seconds, 0.01..86400"},
+    {'e', "a number of echoes 0..10000000"},
+    {'L', "seconds, 0..3600"},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "enet", .usage = USAGE, .expects = EXPECTS};
 
 /* An option with a value (a switch without one has set its flag: code 0). */
 static int parse_value(void *ud, int code, const char *arg)
@@ -151,7 +168,7 @@ static int parse_value(void *ud, int code, const char *arg)
     default:
         break;
     }
-    return ok ? -1 : pm_cli_usage_error(&CMD, "bad value: ", arg);
+    return ok ? -1 : PM_CLI_OPTION_BAD;
 }
 
 static int parse_options(int argc, char **argv, enet_options *o)
@@ -197,28 +214,32 @@ static int parse_options(int argc, char **argv, enet_options *o)
         {NULL, 0, NULL, 0},
     };
     if (argc < 2)
-        return pm_cli_usage_error(&CMD, "missing subcommand", NULL);
+        return pm_cli_usage_errorf(&CMD, "needs a subcommand: server or connect");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
         return pm_cli_help(&CMD);
     o->server = strcmp(argv[1], "server") == 0;
     if (!o->server && strcmp(argv[1], "connect") != 0)
-        return pm_cli_usage_error(&CMD, "unknown subcommand ", argv[1]);
+        return pm_cli_usage_errorf(&CMD, "unknown subcommand '%s': server or connect", argv[1]);
     int status = pm_cli_parse_options(&CMD, argc, argv, 2, longs, parse_value, o);
     if (status >= 0)
         return status;
     if (o->server) {
         if (o->port < 0)
-            return pm_cli_usage_error(&CMD, "server needs --port", NULL);
+            return pm_cli_usage_errorf(&CMD, "server needs --port: %s", EXPECTS[0].expected);
         if (optind < argc)
-            return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+            return pm_cli_unexpected(&CMD, argv[optind]);
         return -1;
     }
-    if (optind >= argc ||
-        !pm_cli_parse_hostport(argv[optind], o->ip, sizeof o->ip, &o->remote_port))
-        return pm_cli_usage_error(&CMD, "connect needs IP:PORT with a numeric IPv4 address",
-                                  optind < argc ? ", got " : NULL);
+    if (optind >= argc)
+        return pm_cli_usage_errorf(&CMD, "connect needs IP:PORT, the server's numeric IPv4 "
+                                         "address and port (e.g. 127.0.0.1:7777)");
+    if (!pm_cli_parse_hostport(argv[optind], o->ip, sizeof o->ip, &o->remote_port))
+        return pm_cli_usage_errorf(&CMD,
+                                   "connect needs IP:PORT with a numeric IPv4 address and a port "
+                                   "1..65535 (e.g. 127.0.0.1:7777), got '%s'",
+                                   argv[optind]);
     if (optind + 1 < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind + 1]);
+        return pm_cli_unexpected(&CMD, argv[optind + 1]);
     if (o->expect < 0)
         o->expect = o->no_wait || o->mode != PM_MP_TRANSFER_RELIABLE ? 0 : o->send;
     return -1;
@@ -244,8 +265,14 @@ static pm_enet *start_peer(const enet_options *o)
     else if (rc == PM_OK)
         rc = pm_enet_create_client(e, o->ip, o->remote_port, (int)o->channels, 0, 0, 0);
     if (rc != PM_OK) {
-        fprintf(stderr, "peermesh enet %s: %s\n", o->server ? "server" : "connect",
-                pm_strerror(rc));
+        const char *bind = cfg.bind_ip;
+        if (o->server)
+            fprintf(stderr, "peermesh enet server: cannot listen on %s port %ld: %s\n", bind,
+                    o->port, pm_strerror(rc));
+        else
+            fprintf(stderr,
+                    "peermesh enet connect: cannot open a socket on %s to reach %s:%u: %s\n", bind,
+                    o->ip, (unsigned)o->remote_port, pm_strerror(rc));
         pm_enet_free(e);
         return NULL;
     }
@@ -256,21 +283,33 @@ static pm_enet *start_peer(const enet_options *o)
 
 static void print_event(const pm_mp_event *ev)
 {
-    pm_cli_print_json(
-        json_pack("{s:s, s:i}", "event", pm_cli_mp_event_name(ev->type), "id", (int)ev->peer_id));
+    pm_cli_print_json(json_pack("{s:s, s:i}", "event", pm_mp_event_type_to_string(ev->type), "id",
+                                (int)ev->peer_id));
 }
 
-/* Poll once and print every event. True when the server went away. */
-static bool pump_events(pm_multiplayer *mp)
+/* A socket that failed ends the run: the library logged what the OS said. */
+static bool socket_failed(const enet_options *o, pm_enet *e, int rc)
+{
+    if (rc >= 0)
+        return false;
+    fprintf(stderr, "peermesh enet %s: the UDP socket on %s port %u failed: %s; stopping\n",
+            o->server ? "server" : "connect", o->bind ? o->bind : PM_CLI_DEFAULT_BIND,
+            (unsigned)pm_enet_get_local_port(e), pm_strerror(rc));
+    return true;
+}
+
+/* Poll once and print every event. True when the server went away or the socket failed. */
+static bool pump_events(const enet_options *o, pm_enet *e, bool *failed)
 {
     bool lost_server = false;
-    (void)pm_mp_poll(mp);
+    pm_multiplayer *mp = pm_enet_multiplayer(e);
+    *failed |= socket_failed(o, e, pm_mp_poll(mp));
     pm_mp_event ev;
     while (pm_mp_next_event(mp, &ev)) {
         print_event(&ev);
         lost_server |= ev.type == PM_MP_EVENT_SERVER_DISCONNECTED;
     }
-    return lost_server;
+    return lost_server || *failed;
 }
 
 static int run_server(const enet_options *o)
@@ -285,8 +324,9 @@ static int run_server(const enet_options *o)
     pm_time start = pm_now(),
             end = o->seconds > 0 ? start + (pm_time)(o->seconds * 1e6) : PM_TIME_NEVER;
     uint64_t packets = 0, bytes = 0, echoed = 0;
-    while (!stop_requested && pm_now() < end) {
-        (void)pump_events(mp);
+    bool failed = false;
+    while (!stop_requested && pm_now() < end && !failed) {
+        (void)pump_events(o, e, &failed);
         pm_mp_packet p;
         while (pm_mp_get_packet(mp, &p) == PM_OK) {
             packets++;
@@ -294,7 +334,7 @@ static int run_server(const enet_options *o)
             if (o->echo && pm_cli_enet_echo(mp, &p) == PM_OK)
                 echoed++;
         }
-        (void)pm_enet_wait(e, 10);
+        (void)pm_wait(pm_enet_fd(e), min_time(pm_enet_next_timeout(e), end));
     }
     pm_enet_stats st;
     pm_enet_get_stats(e, &st);
@@ -305,31 +345,38 @@ static int run_server(const enet_options *o)
                   (json_int_t)st.dropped_spoofed, "dropped_malformed",
                   (json_int_t)st.dropped_malformed, "refused", (json_int_t)st.connections_refused));
     pm_enet_free(e);
-    return PM_CLI_EXIT_OK;
+    return failed ? PM_CLI_EXIT_FAIL : PM_CLI_EXIT_OK;
 }
 
-/* Poll until connected; false on failure or timeout (reported). */
-static bool wait_connected(pm_enet *e, pm_time deadline)
+/* Poll until connected: PM_CLI_EXIT_OK, or the status of a failure or the timeout (reported). */
+static int wait_connected(const enet_options *o, pm_enet *e, pm_time deadline)
 {
     pm_multiplayer *mp = pm_enet_multiplayer(e);
     while (pm_now() < deadline && !stop_requested) {
-        (void)pm_mp_poll(mp);
+        if (socket_failed(o, e, pm_mp_poll(mp)))
+            return PM_CLI_EXIT_FAIL;
         pm_mp_event ev;
         while (pm_mp_next_event(mp, &ev)) {
             if (ev.type == PM_MP_EVENT_PEER_CONNECTED)
                 print_event(&ev);
             if (ev.type == PM_MP_EVENT_CONNECTION_SUCCEEDED)
-                return true;
+                return PM_CLI_EXIT_OK;
             if (ev.type == PM_MP_EVENT_CONNECTION_FAILED ||
                 ev.type == PM_MP_EVENT_SERVER_DISCONNECTED) {
                 print_event(&ev);
-                return false;
+                fprintf(stderr, "peermesh enet connect: %s:%u did not accept the connection\n",
+                        o->ip, (unsigned)o->remote_port);
+                return PM_CLI_EXIT_FAIL;
             }
         }
-        (void)pm_enet_wait(e, 5);
+        (void)pm_wait(pm_enet_fd(e), min_time(pm_enet_next_timeout(e), deadline));
     }
-    fprintf(stderr, "peermesh enet connect: timed out connecting\n");
-    return false;
+    if (!stop_requested)
+        fprintf(stderr,
+                "peermesh enet connect: no answer from %s:%u within %.1f s (is an ENet server "
+                "there, with the same --format?)\n",
+                o->ip, (unsigned)o->remote_port, o->timeout);
+    return PM_CLI_EXIT_TIMEOUT;
 }
 
 static void leave(pm_enet *e)
@@ -352,9 +399,10 @@ static int run_connect(const enet_options *o)
         return PM_CLI_EXIT_FAIL;
     pm_multiplayer *mp = pm_enet_multiplayer(e);
     pm_time start = pm_now(), deadline = start + (pm_time)(o->timeout * 1e6);
-    if (!wait_connected(e, deadline)) {
+    int status = wait_connected(o, e, deadline);
+    if (status != PM_CLI_EXIT_OK) {
         pm_enet_free(e);
-        return PM_CLI_EXIT_TIMEOUT;
+        return status;
     }
     int32_t id = pm_mp_get_unique_id(mp);
     pm_cli_print_json(json_pack("{s:s, s:i, s:s}", "event", "connected", "id", (int)id, "format",
@@ -370,14 +418,14 @@ static int run_connect(const enet_options *o)
     }
     pm_time t0 = pm_now();
     long other = 0;
-    bool lost_server = false;
+    bool lost_server = false, failed = false;
     while (!stop_requested && pm_now() < deadline && !lost_server) {
         rc = pm_cli_probe_step(&pr, mp, pm_now());
         if (rc < 0)
             break;
         if (o->no_wait && pr.sent == pr.total)
             break;
-        lost_server |= pump_events(mp);
+        lost_server |= pump_events(o, e, &failed);
         pm_mp_packet p;
         pm_time now = pm_now();
         while (pm_mp_get_packet(mp, &p) == PM_OK)
@@ -386,18 +434,19 @@ static int run_connect(const enet_options *o)
         if (pm_cli_probe_done(&pr))
             break;
         if (pr.in_flight >= pr.window || pr.sent == pr.total) /* else send the next at once */
-            (void)pm_enet_wait(e, 1);
+            (void)pm_wait(pm_enet_fd(e), min_time(pm_enet_next_timeout(e), pm_now() + PM_MS(1)));
     }
     double elapsed = (double)(pm_now() - t0) / 1000.0;
     pm_time linger_end = pm_now() + (pm_time)(o->linger * 1e6);
     while (!lost_server && !stop_requested && pm_now() < linger_end) {
-        lost_server |= pump_events(mp);
+        lost_server |= pump_events(o, e, &failed);
         pm_mp_packet p;
         while (pm_mp_get_packet(mp, &p) == PM_OK)
             other++;
-        (void)pm_enet_wait(e, 10);
+        (void)pm_wait(pm_enet_fd(e), min_time(pm_enet_next_timeout(e), linger_end));
     }
-    leave(e); /* lets queued packets go, then says goodbye */
+    if (!failed)
+        leave(e); /* lets queued packets go, then says goodbye */
     double mn, med, p99;
     pm_cli_probe_rtt_ms(&pr, &mn, &med, &p99);
     static const char *const modes[] = {"unreliable", "unreliable_ordered", "reliable"};
@@ -408,7 +457,8 @@ static int run_connect(const enet_options *o)
         "lost", (json_int_t)pr.lost, "other", (json_int_t)other, "elapsed_ms",
         pm_cli_json_rounded(elapsed, 2), "rtt_ms", "min", pm_cli_json_rounded(mn, 3), "median",
         pm_cli_json_rounded(med, 3), "p99", pm_cli_json_rounded(p99, 3)));
-    bool ok = rc >= 0 && pr.received >= o->expect && (o->no_wait ? pr.sent == pr.total : true);
+    bool ok =
+        rc >= 0 && !failed && pr.received >= o->expect && (o->no_wait ? pr.sent == pr.total : true);
     pm_cli_probe_free(&pr);
     pm_enet_free(e);
     if (rc < 0)

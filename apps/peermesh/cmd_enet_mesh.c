@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char USAGE[] =
     "usage: peermesh enet mesh --server URL [--lobby NAME] [--peers N] [--send K] [--size B]\n"
@@ -39,7 +38,20 @@ static const char USAGE[] =
     "  --timeout S          overall (default 30)\n"
     "  --linger S           stay that long after our part is done, for the others (default 2)\n";
 
-static const pm_cli_command CMD = {.name = "enet mesh", .usage = USAGE};
+static const pm_cli_expect EXPECTS[] = {
+    {'u', "a ws:// or wss:// URL of a signaling server"},
+    {'n', "a number of nodes 2..64"},
+    {'k', "a number of packets 0..100000"},
+    {'B', "bytes per packet, 12..1048576"},
+    {'s', "a STUN server URL, stun:HOST[:PORT]"},
+    {'b', PM_CLI_EXPECT_IP},
+    {'p', "seconds, 0.1..3600"},
+    {'t', "seconds, 0.1..86400"},
+    {'L', "seconds, 0..3600"},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "enet mesh", .usage = USAGE, .expects = EXPECTS};
 
 #define MIN_SIZE 12          /* magic (4), sender (4), sequence (4) */
 #define MAGIC    0x504d454eu /* "PMEN" */
@@ -78,6 +90,7 @@ static int parse_value(void *ud, int code, const char *arg)
     switch (code) {
     case 'u':
         o->server = arg;
+        ok = pm_cli_is_ws_url(arg);
         break;
     case 'l':
         o->lobby = arg;
@@ -91,9 +104,14 @@ static int parse_value(void *ud, int code, const char *arg)
     case 'B':
         ok = pm_cli_parse_long(arg, MIN_SIZE, 1 << 20, &o->size);
         break;
-    case 's':
+    case 's': {
+        pm_ice_server stun = {.urls = &arg, .url_count = 1};
+        pm_ice_url u;
         o->stun = arg;
+        ok = pm_ice_server_validate(&stun) == PM_OK && pm_ice_url_parse(arg, &u) == PM_OK &&
+             u.scheme == PM_ICE_URL_STUN;
         break;
+    }
     case 'b':
         ok = pm_cli_is_numeric_ip(arg);
         o->bind = arg;
@@ -110,7 +128,7 @@ static int parse_value(void *ud, int code, const char *arg)
     default:
         break;
     }
-    return ok ? -1 : pm_cli_usage_error(&CMD, "bad value: ", arg);
+    return ok ? -1 : PM_CLI_OPTION_BAD;
 }
 
 /* The state of one run. */
@@ -213,12 +231,10 @@ int pm_cli_enet_mesh(int argc, char **argv)
     if (status >= 0)
         return status;
     if (optind < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+        return pm_cli_unexpected(&CMD, argv[optind]);
     if (!o.server)
-        return pm_cli_usage_error(&CMD, "--server URL is required", NULL);
+        return pm_cli_usage_errorf(&CMD, "needs --server URL: %s", EXPECTS[0].expected);
     pm_ice_server stun = {.urls = &o.stun, .url_count = 1};
-    if (o.stun && pm_ice_server_validate(&stun) != PM_OK)
-        return pm_cli_usage_error(&CMD, "bad --stun URL: ", o.stun);
 
     pm_signal_client_config cfg;
     pm_signal_client_config_default(&cfg);
@@ -255,10 +271,11 @@ int pm_cli_enet_mesh(int argc, char **argv)
         if (linger_end == PM_TIME_NEVER && ((r.sent && r.received >= r.expected) ||
                                             (r.failed && r.connected + r.failed >= o.peers - 1)))
             linger_end = pm_now() + (pm_time)(o.linger * 1e6);
-        pm_time next = pm_signal_client_next_timeout(r.client);
-        pm_time wait = next == PM_TIME_NEVER ? PM_MS(10) : next - pm_now();
-        if (wait > 0)
-            usleep((useconds_t)(wait < PM_MS(10) ? wait : PM_MS(10)));
+        /* Everything the client drives is behind its descriptor (common.h). */
+        pm_time until = pm_signal_client_next_timeout(r.client);
+        until = until < deadline ? until : deadline;
+        until = until < linger_end ? until : linger_end;
+        (void)pm_wait(pm_signal_client_fd(r.client), until);
     }
     bool ok = !r.bad && !r.failed && r.sent && r.received == r.expected;
     pm_cli_print_json(

@@ -58,7 +58,17 @@ typedef struct serve_options {
     int verbose;
 } serve_options;
 
-static const pm_cli_command CMD = {.name = "rpc", .usage = USAGE};
+static const pm_cli_expect EXPECTS[] = {
+    {'e', "a port number 0..65535"},
+    {'w', "a port number 0..65535"},
+    {'b', PM_CLI_EXPECT_IP},
+    {'c', "a PEM certificate file"},
+    {'k', "a PEM key file"},
+    {'s', "seconds, 0.01..86400"},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "rpc", .usage = USAGE, .expects = EXPECTS};
 
 static int parse_value(void *ud, int code, const char *arg)
 {
@@ -85,7 +95,7 @@ static int parse_value(void *ud, int code, const char *arg)
     default:
         break;
     }
-    return ok ? -1 : pm_cli_usage_error(&CMD, "bad value: ", arg);
+    return ok ? -1 : PM_CLI_OPTION_BAD;
 }
 
 static int parse_options(int argc, char **argv, serve_options *o)
@@ -103,16 +113,16 @@ static int parse_options(int argc, char **argv, serve_options *o)
         {NULL, 0, NULL, 0},
     };
     if (argc < 2)
-        return pm_cli_usage_error(&CMD, "missing subcommand", NULL);
+        return pm_cli_usage_errorf(&CMD, "needs a subcommand: serve");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
         return pm_cli_help(&CMD);
     if (strcmp(argv[1], "serve") != 0)
-        return pm_cli_usage_error(&CMD, "unknown subcommand ", argv[1]);
+        return pm_cli_usage_errorf(&CMD, "unknown subcommand '%s': serve", argv[1]);
     int status = pm_cli_parse_options(&CMD, argc, argv, 2, longs, parse_value, o);
     if (status >= 0)
         return status;
     if (optind < argc)
-        return pm_cli_usage_error(&CMD, "unexpected argument ", argv[optind]);
+        return pm_cli_unexpected(&CMD, argv[optind]);
     if ((o->enet_port < 0) == (o->ws_port < 0))
         return pm_cli_usage_error(&CMD, "serve needs one of --enet PORT and --ws PORT", NULL);
     if (!o->cert != !o->key || (o->cert && o->ws_port < 0))

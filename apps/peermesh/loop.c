@@ -93,3 +93,16 @@ int pm_cli_loop_wait(pm_cli_loop *loop, int extra_fd, pm_time deadline, bool *ex
         return PM_ERR_IO;
     return PM_OK;
 }
+
+int pm_cli_wait(int fd, int extra_fd, pm_time deadline, bool *extra_ready)
+{
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = extra_fd, .events = POLLIN}};
+    struct timespec ts;
+    int rc = ppoll(p, 2, wait_span(deadline, &ts), NULL);
+    if (extra_ready)
+        *extra_ready =
+            rc > 0 && extra_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL));
+    if (rc < 0 && errno != EINTR)
+        return PM_ERR_IO;
+    return PM_OK;
+}

@@ -46,4 +46,11 @@ pm_time pm_cli_loop_next_timeout(const pm_cli_loop *loop);
  */
 int pm_cli_loop_wait(pm_cli_loop *loop, int extra_fd, pm_time deadline, bool *extra_ready);
 
+/**
+ * Wait until `fd` (an object's one descriptor, e.g. pm_signal_client_fd) or
+ * `extra_fd` (or -1) is readable, or `deadline` passes. *extra_ready as
+ * pm_cli_loop_wait. PM_OK, or PM_ERR_IO if poll failed.
+ */
+int pm_cli_wait(int fd, int extra_fd, pm_time deadline, bool *extra_ready);
+
 #endif

@@ -48,7 +48,7 @@ static void print_usage(FILE *to)
 int pm_cli_print_version(int argc, char **argv)
 {
     if (argc > 1) {
-        fprintf(stderr, "peermesh version: unexpected argument \"%s\"\n", argv[1]);
+        fprintf(stderr, "peermesh version: unexpected argument '%s'\n", argv[1]);
         return PM_CLI_EXIT_USAGE;
     }
     printf("peermesh %s (SCTP: %s)\n", PM_VERSION_STRING, pm_rtc_sctp_implementation());
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
         print_usage(stderr);
         return PM_CLI_EXIT_USAGE;
     }
-    fprintf(stderr, "peermesh: unknown command \"%s\"\n", argv[1]);
+    fprintf(stderr, "peermesh: unknown command '%s' (the commands are below)\n", argv[1]);
     print_usage(stderr);
     return PM_CLI_EXIT_USAGE;
 }

@@ -94,22 +94,3 @@ int pm_cli_mesh_wait(pm_cli_loop *loop, pm_mesh *mesh, int extra_fd, pm_time dea
     (void)pm_cli_mesh_watch(loop, &mesh, 1);
     return pm_cli_loop_wait(loop, extra_fd, deadline, extra_ready);
 }
-
-const char *pm_cli_mp_event_name(pm_mp_event_type type)
-{
-    switch (type) {
-    case PM_MP_EVENT_PEER_CONNECTED:
-        return "peer_connected";
-    case PM_MP_EVENT_PEER_DISCONNECTED:
-        return "peer_disconnected";
-    case PM_MP_EVENT_CONNECTION_SUCCEEDED:
-        return "connection_succeeded";
-    case PM_MP_EVENT_CONNECTION_FAILED:
-        return "connection_failed";
-    case PM_MP_EVENT_SERVER_DISCONNECTED:
-        return "server_disconnected";
-    case PM_MP_EVENT_HOST_CHANGED:
-        return "host_changed";
-    }
-    return "unknown";
-}

@@ -66,7 +66,4 @@ static inline pm_time max_time(pm_time a, pm_time b)
     return a > b ? a : b;
 }
 
-/** Name of a multiplayer event type ("peer_connected", ...). */
-const char *pm_cli_mp_event_name(pm_mp_event_type type);
-
 #endif

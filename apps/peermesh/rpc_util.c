@@ -161,34 +161,10 @@ json_t *pm_cli_variant_json(const pm_variant *v)
     return json_pack("{s:o}", pm_variant_type_name(v->type), value);
 }
 
-static const char *event_name(pm_rpc_event_type t)
-{
-    switch (t) {
-    case PM_RPC_EVENT_PEER_CONNECTED:
-        return "peer_connected";
-    case PM_RPC_EVENT_PEER_DISCONNECTED:
-        return "peer_disconnected";
-    case PM_RPC_EVENT_CONNECTED_TO_SERVER:
-        return "connected_to_server";
-    case PM_RPC_EVENT_CONNECTION_FAILED:
-        return "connection_failed";
-    case PM_RPC_EVENT_SERVER_DISCONNECTED:
-        return "server_disconnected";
-    case PM_RPC_EVENT_HOST_CHANGED:
-        return "host_changed";
-    case PM_RPC_EVENT_CALL:
-        return "call";
-    case PM_RPC_EVENT_SET:
-        return "set";
-    case PM_RPC_EVENT_RAW:
-        return "raw";
-    }
-    return "?";
-}
-
 json_t *pm_cli_rpc_event_json(const pm_rpc_event *ev)
 {
-    json_t *o = json_pack("{s:s, s:i}", "event", event_name(ev->type), "id", (int)ev->peer_id);
+    json_t *o = json_pack("{s:s, s:i}", "event", pm_rpc_event_type_to_string(ev->type), "id",
+                          (int)ev->peer_id);
     if (ev->type == PM_RPC_EVENT_CALL || ev->type == PM_RPC_EVENT_SET) {
         json_t *args = json_array();
         for (size_t i = 0; i < ev->argc; i++)

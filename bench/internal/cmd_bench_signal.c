@@ -506,8 +506,7 @@ static bool parse_urls(bench *b, const char *list)
             return false;
         memcpy(b->urls[b->nurls], p, n);
         b->urls[b->nurls][n] = 0;
-        if (strncmp(b->urls[b->nurls], "ws://", 5) != 0 &&
-            strncmp(b->urls[b->nurls], "wss://", 6) != 0)
+        if (!pm_cli_is_ws_url(b->urls[b->nurls]))
             return false;
         b->nurls++;
         p += n + (p[n] == ',');
@@ -527,6 +526,75 @@ static bool parse_pids(bench *b, const char *list)
         p = *end ? end + 1 : end;
     }
     return b->nwatched > 0;
+}
+
+static const pm_cli_expect EXPECTS[] = {
+    {'n', "a number of clients 2..1000000"},
+    {'k', "a lobby size 2..64"},
+    {'r', "messages per second 1..10000000"},
+    {'s', "seconds, 1..3600"},
+    {'b', "a message size in bytes 64..60000"},
+    {'w', "a number of handshakes 1..100000"},
+    {'u', "a ws:// or wss:// URL"},
+    {'i', PM_CLI_EXPECT_IP},
+    {'U', "ws:// or wss:// URLs separated by commas (at most 8)"},
+    {'P', "process ids separated by commas"},
+    {'C', "a CPU number 0..1023"},
+    {'I', "seconds, 0..3600"},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "bench signal", .usage = USAGE, .expects = EXPECTS};
+
+static int take_option(void *ud, int code, const char *arg)
+{
+    bench *b = ud;
+    long v;
+    bool ok = true;
+    switch (code) {
+    case 'n':
+        ok = pm_cli_parse_long(arg, 2, 1000000, &b->clients);
+        break;
+    case 'k':
+        ok = pm_cli_parse_long(arg, 2, MAX_LOBBY_SIZE, &b->lobby_size);
+        break;
+    case 'r':
+        ok = pm_cli_parse_long(arg, 1, 10000000, &v);
+        b->rate = (double)v;
+        break;
+    case 's':
+        ok = pm_cli_parse_seconds(arg, 1, 3600, &b->seconds);
+        break;
+    case 'b':
+        ok = pm_cli_parse_long(arg, 64, 60000, &b->size);
+        break;
+    case 'w':
+        ok = pm_cli_parse_long(arg, 1, 100000, &b->connect_window);
+        break;
+    case 'u':
+        b->server_url = arg;
+        ok = pm_cli_is_ws_url(arg);
+        break;
+    case 'i':
+        b->bind = arg;
+        ok = pm_cli_is_numeric_ip(arg);
+        break;
+    case 'U':
+        ok = parse_urls(b, arg);
+        break;
+    case 'P':
+        ok = parse_pids(b, arg);
+        break;
+    case 'C':
+        ok = pm_cli_parse_long(arg, 0, 1023, &b->server_cpu);
+        break;
+    case 'I':
+        ok = pm_cli_parse_seconds(arg, 0, 3600, &b->ping_interval);
+        break;
+    default:
+        break;
+    }
+    return ok ? -1 : PM_CLI_OPTION_BAD;
 }
 
 static int parse(bench *b, int argc, char **argv)
@@ -554,69 +622,10 @@ static int parse(bench *b, int argc, char **argv)
     b->bind = PM_CLI_DEFAULT_BIND;
     b->server_cpu = -1;
     b->ping_interval = 10;
-    optind = 1;
-    opterr = 0;
-    int code;
-    long v;
-    while ((code = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        bool ok = false;
-        switch (code) {
-        case 'h':
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        case 'n':
-            ok = pm_cli_parse_long(optarg, 2, 1000000, &b->clients);
-            break;
-        case 'k':
-            ok = pm_cli_parse_long(optarg, 2, MAX_LOBBY_SIZE, &b->lobby_size);
-            break;
-        case 'r':
-            ok = pm_cli_parse_long(optarg, 1, 10000000, &v);
-            b->rate = (double)v;
-            break;
-        case 's':
-            ok = pm_cli_parse_seconds(optarg, 1, 3600, &b->seconds);
-            break;
-        case 'b':
-            ok = pm_cli_parse_long(optarg, 64, 60000, &b->size);
-            break;
-        case 'w':
-            ok = pm_cli_parse_long(optarg, 1, 100000, &b->connect_window);
-            break;
-        case 'u':
-            b->server_url = optarg;
-            ok = strncmp(optarg, "ws://", 5) == 0 || strncmp(optarg, "wss://", 6) == 0;
-            break;
-        case 'i':
-            b->bind = optarg;
-            ok = pm_cli_is_numeric_ip(optarg);
-            break;
-        case 'U':
-            ok = parse_urls(b, optarg);
-            break;
-        case 'P':
-            ok = parse_pids(b, optarg);
-            break;
-        case 'C':
-            ok = pm_cli_parse_long(optarg, 0, 1023, &b->server_cpu);
-            break;
-        case 'I':
-            ok = pm_cli_parse_seconds(optarg, 0, 3600, &b->ping_interval);
-            break;
-        default:
-            break;
-        }
-        if (!ok) {
-            fprintf(stderr, "peermesh bench signal: bad option %s\n%s", argv[optind - 1], USAGE);
-            return PM_CLI_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "peermesh bench signal: unexpected argument \"%s\"\n%s", argv[optind],
-                USAGE);
-        return PM_CLI_EXIT_USAGE;
-    }
-    return -1;
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, b);
+    if (status >= 0)
+        return status;
+    return optind < argc ? pm_cli_unexpected(&CMD, argv[optind]) : -1;
 }
 
 int pm_cli_bench_signal(int argc, char **argv)

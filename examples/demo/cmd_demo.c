@@ -7,7 +7,6 @@
  */
 #include "cli.h"
 #include "local_pair.h"
-#include "rtc_names.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -137,15 +136,15 @@ static void on_event(void *ud, int side, const pm_rtc_event *ev)
         on_remote_channel(d, side, ev->channel);
         break;
     case PM_RTC_EVENT_STATE:
-        say(d, side, "connection %s", pm_cli_state_name(ev->state));
+        say(d, side, "connection %s", pm_rtc_state_to_string(ev->state));
         if (ev->state == PM_RTC_STATE_FAILED)
             problem(d, "%s's connection failed", d->side[side].name);
         break;
     case PM_RTC_EVENT_GATHERING_STATE:
-        say(d, side, "gathering %s", pm_cli_gathering_name(ev->state));
+        say(d, side, "gathering %s", pm_rtc_gathering_state_to_string(ev->state));
         break;
     case PM_RTC_EVENT_SIGNALING_STATE:
-        say(d, side, "signaling %s", pm_cli_signaling_name(ev->state));
+        say(d, side, "signaling %s", pm_rtc_signaling_state_to_string(ev->state));
         break;
     case PM_RTC_EVENT_CHANNEL_OPEN:
         on_channel_open(d, side, ev->channel);
@@ -363,7 +362,7 @@ static bool close_everything(demo *d)
     for (int side = 0; side < 2; side++) {
         pm_rtc_peer_close(d->pair.peer[side]);
         say(d, side, "closed; connection %s",
-            pm_cli_state_name(pm_rtc_peer_get_state(d->pair.peer[side])));
+            pm_rtc_state_to_string(pm_rtc_peer_get_state(d->pair.peer[side])));
     }
     return ok;
 }
@@ -427,6 +426,19 @@ static void print_summary(demo *d, bool connected, bool exchanged, bool closed)
     printf("  result: %s\n", d->problems == 0 ? "OK" : "FAILED");
 }
 
+static const pm_cli_expect PAIR_EXPECTS[] = {{'b', PM_CLI_EXPECT_IP}, {0, NULL}};
+
+static const pm_cli_command PAIR_CMD = {
+    .name = "demo --pair",
+    .usage = "usage: peermesh demo --pair [--bind IP]\n",
+    .expects = PAIR_EXPECTS,
+};
+
+static int take_option(void *ud, int code, const char *arg)
+{
+    return code == 'b' ? pm_cli_option_bind(&PAIR_CMD, arg, ud) : -1;
+}
+
 static int parse_options(int argc, char **argv, const char **bind_address)
 {
     static const struct option longs[] = {
@@ -435,27 +447,11 @@ static int parse_options(int argc, char **argv, const char **bind_address)
         {NULL, 0, NULL, 0},
     };
     *bind_address = PM_CLI_DEFAULT_BIND;
-    opterr = 0;
-    optind = 1;
-    int code;
-    while ((code = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        if (code == 'h') {
-            puts("usage: peermesh demo --pair [--bind IP]");
-            return PM_CLI_EXIT_OK;
-        }
-        if (code == 'b' && pm_cli_is_numeric_ip(optarg)) {
-            *bind_address = optarg;
-            continue;
-        }
-        fprintf(stderr, "peermesh demo: bad option %s\nusage: peermesh demo --pair [--bind IP]\n",
-                argv[optind - 1]);
-        return PM_CLI_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "peermesh demo: unexpected argument \"%s\"\n", argv[optind]);
-        return PM_CLI_EXIT_USAGE;
-    }
-    return -1;
+    int status =
+        pm_cli_parse_options(&PAIR_CMD, argc, argv, 1, longs, take_option, (void *)bind_address);
+    if (status >= 0)
+        return status;
+    return optind < argc ? pm_cli_unexpected(&PAIR_CMD, argv[optind]) : -1;
 }
 
 int pm_cli_demo_pair(int argc, char **argv)

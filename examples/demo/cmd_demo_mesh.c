@@ -23,6 +23,7 @@
 #define PINGS         10
 #define CHANNELS      3 /* Godot's reliable, ordered, unreliable */
 #define SEAL_DELAY    PM_MS(200)
+#define DEMO_LOBBY    "demo"   /* created by name: the demo's server has named lobbies on */
 #define STEP_WAIT     PM_MS(1) /* longest sleep while signaling is active */
 
 static const pm_mp_transfer_mode MODES[CHANNELS] = {
@@ -308,6 +309,23 @@ static void print_table(demo *d)
     }
     printf("\n  %d/%d links connected, %d/%d links exchanged on all %d channels (%s, %s, %s)\n", up,
            links, complete, links, CHANNELS, MODE_NAMES[0], MODE_NAMES[1], MODE_NAMES[2]);
+    printf(
+        "\n  The columns:\n"
+        "    link       the two peers, by peer id (1 is the lobby's host)\n"
+        "    connected  each side counts the other as connected: connection up, every channel "
+        "open\n"
+        "    setup ms   from the server announcing the two to each other until both are "
+        "connected\n"
+        "               (offer and answer through the server, ICE checks, DTLS and SCTP "
+        "handshakes)\n"
+        "    rtt ms     median round trip of %d pings on the reliable channel, program to "
+        "program\n"
+        "    ice rtt    round trip ICE measured with its own checks on the pair it chose; taken "
+        "while\n"
+        "               both sides were busy setting up, so it is often higher than rtt ms\n"
+        "    messages   messages that arrived on each channel, both ways (2/2/2: one each way on "
+        "each)\n",
+        2 * PINGS);
 }
 
 /* ---- options ---- */
@@ -340,6 +358,40 @@ typedef struct demo_options {
     double timeout;
 } demo_options;
 
+static const pm_cli_expect EXPECTS[] = {
+    {'n', "a number of peers 2..16"},
+    {'b', PM_CLI_EXPECT_IP},
+    {'p', "json or text"},
+    {'t', "seconds, 1..3600"},
+    {0, NULL},
+};
+
+static const pm_cli_command CMD = {.name = "demo", .usage = USAGE, .expects = EXPECTS};
+
+static int take_option(void *ud, int code, const char *arg)
+{
+    demo_options *o = ud;
+    long v;
+    switch (code) {
+    case 'n':
+        if (!pm_cli_parse_long(arg, 2, MAX_PEERS, &v))
+            return PM_CLI_OPTION_BAD;
+        o->peers = (int)v;
+        return -1;
+    case 'b':
+        return pm_cli_option_bind(&CMD, arg, &o->bind);
+    case 'p':
+        if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0)
+            return PM_CLI_OPTION_BAD;
+        o->protocol = !strcmp(arg, "json") ? PM_SIGNAL_PROTOCOL_JSON : PM_SIGNAL_PROTOCOL_TEXT;
+        return -1;
+    case 't':
+        return pm_cli_parse_seconds(arg, 1, 3600, &o->timeout) ? -1 : PM_CLI_OPTION_BAD;
+    default:
+        return -1;
+    }
+}
+
 static int parse_options(int argc, char **argv, demo_options *o)
 {
     static const struct option longs[] = {
@@ -347,38 +399,10 @@ static int parse_options(int argc, char **argv, demo_options *o)
         {"protocol", required_argument, NULL, 'p'}, {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     *o = (demo_options){DEFAULT_PEERS, PM_CLI_DEFAULT_BIND, PM_SIGNAL_PROTOCOL_JSON, 30};
-    optind = 1;
-    opterr = 0;
-    int code;
-    long v;
-    while ((code = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        if (code == 'h') {
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        }
-        if (code == 'n' && pm_cli_parse_long(optarg, 2, MAX_PEERS, &v)) {
-            o->peers = (int)v;
-            continue;
-        }
-        if (code == 'b' && pm_cli_is_numeric_ip(optarg)) {
-            o->bind = optarg;
-            continue;
-        }
-        if (code == 'p' && (!strcmp(optarg, "json") || !strcmp(optarg, "text"))) {
-            o->protocol =
-                !strcmp(optarg, "json") ? PM_SIGNAL_PROTOCOL_JSON : PM_SIGNAL_PROTOCOL_TEXT;
-            continue;
-        }
-        if (code == 't' && pm_cli_parse_seconds(optarg, 1, 3600, &o->timeout))
-            continue;
-        fprintf(stderr, "peermesh demo: bad option %s\n%s", argv[optind - 1], USAGE);
-        return PM_CLI_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "peermesh demo: unexpected argument \"%s\"\n%s", argv[optind], USAGE);
-        return PM_CLI_EXIT_USAGE;
-    }
-    return -1;
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, o);
+    if (status >= 0)
+        return status;
+    return optind < argc ? pm_cli_unexpected(&CMD, argv[optind]) : -1;
 }
 
 /* ---- main ---- */
@@ -390,6 +414,7 @@ static int start(demo *d, const demo_options *o)
     sc.bind_address = o->bind;
     sc.port = 0;
     sc.seal_delay = SEAL_DELAY;
+    sc.named_lobbies = true;
     int rc = pm_signal_server_new(&sc, &d->server);
     if (rc != PM_OK) {
         fprintf(stderr, "peermesh demo: cannot start the signaling server: %s\n", pm_strerror(rc));
@@ -398,12 +423,14 @@ static int start(demo *d, const demo_options *o)
     return pm_cli_loop_init(&d->loop, (size_t)(d->n * (d->n - 1)));
 }
 
-static int add_node(demo *d, const demo_options *o, const char *url, const char *lobby)
+/* The host creates the lobby by name (the server's named-lobbies extension), the others join. */
+static int add_node(demo *d, const demo_options *o, const char *url, const char *lobby, bool create)
 {
     pm_signal_client_config cc;
     pm_signal_client_config_default(&cc);
     cc.url = url;
     cc.lobby = lobby;
+    cc.create_lobby = create;
     cc.protocol = o->protocol;
     cc.rtc.bind_address = o->bind;
     int rc = pm_signal_client_new(&cc, &d->nodes[d->n].client);
@@ -423,13 +450,13 @@ static bool run(demo *d, const demo_options *o, int peers)
     pm_time limit = (pm_time)(o->timeout * 1e6);
     printf("peermesh %s demo: %d peers, signaling server %s (%s protocol)\n", PM_VERSION_STRING,
            peers, url, o->protocol == PM_SIGNAL_PROTOCOL_JSON ? "Godot 4 JSON" : "Godot 3 text");
-    if (add_node(d, o, url, NULL) != PM_OK || !run_until(d, host_joined, limit)) {
+    if (add_node(d, o, url, DEMO_LOBBY, true) != PM_OK || !run_until(d, host_joined, limit)) {
         fprintf(stderr, "peermesh demo: the host could not create a lobby\n");
         return false;
     }
     printf("  %8.1f ms  peer 1 created lobby %s\n", ms(pm_now() - d->start), d->lobby);
     for (int i = 1; i < peers; i++)
-        if (add_node(d, o, url, d->lobby) != PM_OK)
+        if (add_node(d, o, url, d->lobby, false) != PM_OK)
             return false;
     printf("  %8.1f ms  %d more peers joining\n", ms(pm_now() - d->start), peers - 1);
     if (!run_until(d, mesh_complete, limit)) {

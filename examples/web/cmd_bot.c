@@ -12,6 +12,7 @@
 
 #include <getopt.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +88,65 @@ static void report(int n, bot *b)
     fflush(stdout);
 }
 
+static const pm_cli_expect EXPECTS[] = {{'s', "a ws:// or wss:// URL (e.g. ws://127.0.0.1:8080/)"},
+                                        {'l', "a lobby name (not empty)"},
+                                        {'n', "a number of bots 1..8"},
+                                        {'b', PM_CLI_EXPECT_IP},
+                                        {'d', "seconds 0.1..86400"},
+                                        {0, NULL}};
+static const pm_cli_command CMD = {"bot", USAGE, EXPECTS};
+
+typedef struct bot_options {
+    pm_signal_client_config cfg;
+    long count;
+    double duration;
+} bot_options;
+
+static int take_option(void *ud, int code, const char *arg)
+{
+    bot_options *o = ud;
+    switch (code) {
+    case 's':
+        o->cfg.url = arg;
+        return pm_cli_is_ws_url(arg) ? -1 : PM_CLI_OPTION_BAD;
+    case 'l':
+        o->cfg.lobby = arg;
+        return *arg ? -1 : PM_CLI_OPTION_BAD;
+    case 'n':
+        return pm_cli_parse_long(arg, 1, MAX_BOTS, &o->count) ? -1 : PM_CLI_OPTION_BAD;
+    case 'b':
+        return pm_cli_option_bind(&CMD, arg, &o->cfg.rtc.bind_address);
+    case 'd':
+        return pm_cli_parse_seconds(arg, 0.1, 86400, &o->duration) ? -1 : PM_CLI_OPTION_BAD;
+    case 'k':
+        o->cfg.allow_self_signed = true;
+        return -1;
+    default:
+        return -1;
+    }
+}
+
+/* Sleep until a bot's connections have input, a client's deadline or the next frame. */
+static void wait_frame(bot *bots, long count, pm_time frame_end)
+{
+    struct pollfd fds[MAX_BOTS];
+    nfds_t n = 0;
+    pm_time deadline = frame_end;
+    for (long i = 0; i < count; i++) {
+        pm_signal_client *c = bots[i].g.client;
+        if (!c)
+            continue;
+        pm_time t = pm_signal_client_next_timeout(c);
+        deadline = t < deadline ? t : deadline;
+        int fd = pm_signal_client_fd(c);
+        if (fd >= 0)
+            fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
+    pm_time left = deadline - pm_now();
+    if (left > 0)
+        (void)poll(fds, n, (int)((left + 999) / 1000));
+}
+
 int pm_cli_bot(int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -94,53 +154,19 @@ int pm_cli_bot(int argc, char **argv)
         {"count", required_argument, NULL, 'n'},    {"bind", required_argument, NULL, 'b'},
         {"duration", required_argument, NULL, 'd'}, {"insecure", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    pm_signal_client_config cfg;
-    pm_signal_client_config_default(&cfg);
-    cfg.rtc.bind_address = PM_CLI_DEFAULT_BIND;
-    long count = 1;
-    double duration = 0;
-    optind = 1;
-    opterr = 0;
-    int code;
-    while ((code = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        switch (code) {
-        case 'h':
-            fputs(USAGE, stdout);
-            return PM_CLI_EXIT_OK;
-        case 's':
-            cfg.url = optarg;
-            continue;
-        case 'l':
-            cfg.lobby = optarg;
-            continue;
-        case 'n':
-            if (pm_cli_parse_long(optarg, 1, MAX_BOTS, &count))
-                continue;
-            break;
-        case 'b':
-            if (pm_cli_is_numeric_ip(optarg)) {
-                cfg.rtc.bind_address = optarg;
-                continue;
-            }
-            break;
-        case 'd':
-            if (pm_cli_parse_seconds(optarg, 0.1, 86400, &duration))
-                continue;
-            break;
-        case 'k':
-            cfg.allow_self_signed = true;
-            continue;
-        default:
-            break;
-        }
-        fprintf(stderr, "peermesh bot: bad option %s\n%s", argv[optind - 1], USAGE);
-        return PM_CLI_EXIT_USAGE;
-    }
-    if (optind < argc || !cfg.url || !cfg.lobby || !cfg.lobby[0]) {
-        fprintf(stderr, "peermesh bot: %s\n%s",
-                optind < argc ? "unexpected argument" : "--server and --lobby needed", USAGE);
-        return PM_CLI_EXIT_USAGE;
-    }
+    bot_options o = {.count = 1};
+    pm_signal_client_config_default(&o.cfg);
+    o.cfg.rtc.bind_address = PM_CLI_DEFAULT_BIND;
+    int status = pm_cli_parse_options(&CMD, argc, argv, 1, longs, take_option, &o);
+    if (status >= 0)
+        return status;
+    if (optind < argc)
+        return pm_cli_unexpected(&CMD, argv[optind]);
+    if (!o.cfg.url || !o.cfg.lobby)
+        return pm_cli_usage_errorf(&CMD, "needs %s", !o.cfg.url ? "--server URL" : "--lobby NAME");
+    pm_signal_client_config cfg = o.cfg;
+    long count = o.count;
+    double duration = o.duration;
 
     static bot bots[MAX_BOTS];
     double start = now_ms();
@@ -162,7 +188,8 @@ int pm_cli_bot(int argc, char **argv)
     printf("%ld bot(s) joining lobby %s on %s; Ctrl-C stops\n", count, cfg.lobby, cfg.url);
     fflush(stdout);
 
-    int status = PM_CLI_EXIT_OK, alive = (int)count;
+    status = PM_CLI_EXIT_OK;
+    int alive = (int)count;
     double last = start;
     while (!stop && alive > 0 && (duration <= 0 || now_ms() - start < duration * 1000)) {
         double t = now_ms();
@@ -174,8 +201,11 @@ int pm_cli_bot(int argc, char **argv)
             int rc = game_tick(&bots[i].g, t);
             report(i + 1, &bots[i]);
             if (bots[i].g.failed || rc == PM_ERR_CLOSED) {
-                printf("bot %d: %s\n", i + 1,
-                       bots[i].g.failed ? "cannot join (signaling closed)" : "the game is over");
+                if (bots[i].g.failed)
+                    fprintf(stderr, "peermesh bot: bot %d cannot join lobby %s: %s\n", i + 1,
+                            cfg.lobby, bots[i].g.failure);
+                else
+                    printf("bot %d: the game is over\n", i + 1);
                 status = bots[i].g.failed ? PM_CLI_EXIT_FAIL : status;
                 game_free(&bots[i].g);
                 continue;
@@ -183,9 +213,8 @@ int pm_cli_bot(int argc, char **argv)
             alive++;
         }
         last = t;
-        /* Sockets are polled, not waited on: 5 ms keeps up with 30 sends a second. */
-        struct timespec nap = {0, 5 * 1000 * 1000};
-        nanosleep(&nap, NULL);
+        /* Frames at 60 a second keep up with 30 sends a second; between them, input wakes us. */
+        wait_frame(bots, count, pm_now() + 1000000 / 60);
     }
     for (int i = 0; i < count; i++)
         game_free(&bots[i].g);

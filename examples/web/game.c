@@ -206,8 +206,11 @@ static void on_events(game *g)
     pm_signal_event sev;
     while (pm_signal_client_next_event(g->client, &sev))
         if (sev.type == PM_SIGNAL_EVENT_CLOSED && sev.close_code != PM_SIGNAL_CLOSE_NORMAL &&
-            !pm_signal_client_mesh(g->client))
+            !pm_signal_client_mesh(g->client)) {
             g->failed = true;
+            snprintf(g->failure, sizeof g->failure, "%s",
+                     sev.reason && sev.reason[0] ? sev.reason : "signaling closed");
+        }
     pm_multiplayer *mp = pm_signal_client_multiplayer(g->client);
     if (!mp)
         return;

@@ -69,6 +69,7 @@ typedef struct game {
     uint64_t chat_total;    /* lines ever kept: line k is kept while k >= total - count */
     uint64_t chat_received; /* chat lines from others */
     bool failed;            /* signaling ended before we had a mesh */
+    char failure[160];      /* then why: the server's close reason or what failed */
 } game;
 
 /**

@@ -4,6 +4,20 @@
  * Contract summary (applies to the whole library):
  *  - Time is a 64-bit monotonic microsecond count owned by the caller
  *    (pm_time). PM_TIME_NEVER means "no deadline".
+ *  - Deadlines are absolute. Every *_next_timeout() returns the instant
+ *    (a pm_time on the clock of the object's pm_env, pm_now() by default)
+ *    by which its poll function must be called again; PM_TIME_NEVER when
+ *    nothing is pending, a time already past means "now". Durations (the
+ *    config fields named *_timeout, *_delay, *_interval, *_grace, *_ttl)
+ *    are relative pm_time. The only relative waits in milliseconds are the
+ *    calls that mirror ENet and poll(2) (pm_enet_host_service, pm_enet_wait,
+ *    pm_signal_server_poll).
+ *  - One way to wait. An object that owns sockets exposes one descriptor
+ *    for all of them (pm_rtc_peer_fd, pm_mesh_fd, pm_enet_fd,
+ *    pm_signal_client_fd): it is readable when there is input, and the same
+ *    number for the object's whole life. Sleep until it is readable or the
+ *    deadline comes, in pm_wait() or in your own poll/epoll loop, then call
+ *    the poll function: nothing is missed.
  *  - Errors are negative pm_err values; PM_OK is 0. PM_ERR_AGAIN means
  *    "would block, try later" and is not a failure. Human-readable detail
  *    goes to the log sink of the object's environment, never to errno.
@@ -20,8 +34,9 @@
  *    PM_ERR_REENTRANT where it is detected); other objects are fine. The
  *    functions that take no object may be called anywhere, from any thread
  *    and from inside any callback: pm_strerror, pm_addr_*, pm_now,
- *    pm_ice_url_parse, pm_ice_server_validate, pm_signal_token_make and the
- *    *_default initialisers. A function whose rule differs says so.
+ *    pm_ice_url_parse, pm_ice_server_validate, pm_signal_token_make, the
+ *    *_to_string names and the *_default initialisers. A function whose
+ *    rule differs says so.
  *  - Errors. Every function returning int says which pm_err codes it
  *    returns; besides those, a NULL object or a NULL required pointer is
  *    PM_ERR_INVALID. Getters never fail: for a NULL object they return a
@@ -76,6 +91,9 @@ typedef enum pm_err {
     PM_ERR_REENTRANT = -14,   /**< called from inside the object's own callback */
     PM_ERR_AUTH = -15,        /**< authentication / fingerprint mismatch */
     PM_ERR_FULL = -16,        /**< a bounded queue or table is full */
+    PM_ERR_REFUSED = -17,     /**< the remote refused the connection (nothing listens there) */
+    PM_ERR_UNREACHABLE = -18, /**< no route to the remote host or network */
+    PM_ERR_PROTOCOL = -19, /**< the remote answered, but not as the protocol says (HTTP status) */
 } pm_err;
 
 /** Static English description of an error code; never NULL. */
@@ -137,6 +155,18 @@ typedef struct pm_env {
 
 /** Current time from the default monotonic clock. */
 PM_API pm_time pm_now(void);
+
+/**
+ * Sleep until `fd` is readable (or hung up) or until `deadline` (absolute,
+ * pm_now()'s clock) has come, whichever is first: the one wait call of a
+ * loop, e.g. pm_wait(pm_mesh_fd(m), pm_mesh_next_timeout(m)). fd -1 waits
+ * for the deadline alone. Returns 1 when fd is readable, 0 at the deadline
+ * (or when a signal interrupted the wait), PM_ERR_INVALID for an fd that
+ * is not open or for fd -1 with PM_TIME_NEVER, PM_ERR_IO when poll fails.
+ * PM_ERR_UNSUPPORTED in the WebAssembly build (a page never blocks: call
+ * the poll functions from the browser's animation frame instead).
+ */
+PM_API int pm_wait(int fd, pm_time deadline);
 
 #ifdef __cplusplus
 }

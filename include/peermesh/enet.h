@@ -21,9 +21,11 @@
  * pm_enet_new() return PM_ERR_UNSUPPORTED (pm_enet_config_default works).
  *
  * Driving: like every peermesh object, single-threaded and poll-driven;
- * nothing is called back. ENet owns its sockets and reads the OS clock
- * itself, so these objects take no clock from pm_env (allocator and log
- * sink are used). Calls from callbacks (common.h): from inside those pm_env
+ * nothing is called back. Between polls, sleep on pm_enet_fd() until
+ * pm_enet_next_timeout() (common.h, "One way to wait"). ENet owns its
+ * sockets and reads the OS clock itself, so these objects take no clock
+ * from pm_env (allocator and log sink are used): their deadlines are on
+ * pm_now()'s clock. Calls from callbacks (common.h): from inside those pm_env
  * functions call nothing on the host, its packet peers, the pm_enet or its
  * interface. Packet peers and hosts owned by a pm_enet may be used between
  * its calls, never freed.
@@ -199,6 +201,17 @@ PM_API int pm_enet_host_next_raw(pm_enet_host *host, pm_addr *from, uint8_t *buf
 PM_API size_t pm_enet_host_get_peers(pm_enet_host *host, pm_enet_packet_peer **peers, size_t cap);
 /** Wait up to timeout_ms for the socket to become readable. 1 ready, 0 timeout, PM_ERR_IO. */
 PM_API int pm_enet_host_wait(pm_enet_host *host, int timeout_ms);
+/** The host's UDP socket, to wait on for input (PM_ERR_INVALID for NULL). */
+PM_API int pm_enet_host_fd(const pm_enet_host *host);
+/**
+ * When pm_enet_host_service() is needed next at the latest without any
+ * input (absolute, pm_now()'s clock): a retransmission or timeout of
+ * reliable data in flight, a ping of an idle peer (every 500 ms by
+ * default), something queued and not sent yet (now), the reset of an
+ * unfinished connection (pm_enet_host_limit_pending); PM_TIME_NEVER when no
+ * peer is active. At most 1 s ahead (ENet's clock is the wall clock).
+ */
+PM_API pm_time pm_enet_host_next_timeout(const pm_enet_host *host);
 /**
  * Guard the host's slots against connections that never finish: an ENet
  * CONNECT takes a slot at once and keeps it for ~30 s of retransmitted
@@ -367,9 +380,34 @@ PM_API void pm_enet_get_stats(const pm_enet *e, pm_enet_stats *out);
 /**
  * Wait up to timeout_ms until one of the peer's sockets is readable (so a
  * program need not spin between polls). 1 ready, 0 timeout, PM_ERR_STATE
- * when inactive, PM_ERR_IO.
+ * when inactive, PM_ERR_IO. pm_wait(pm_enet_fd(e), pm_enet_next_timeout(e))
+ * waits exactly as long as needed instead.
  */
 PM_API int pm_enet_wait(pm_enet *e, int timeout_ms);
+
+/**
+ * One descriptor for every socket of the peer (the server's or client's
+ * host, or each host added with pm_enet_add_mesh_peer): readable when any
+ * has input. The same number for e's whole life (also before create_* and
+ * after close), so it can sit in your own poll/epoll set; closed by
+ * pm_enet_free(). PM_ERR_INVALID for NULL; PM_ERR_UNSUPPORTED where there
+ * are no descriptors (the WebAssembly build has no ENet at all).
+ */
+PM_API int pm_enet_fd(const pm_enet *e);
+
+/**
+ * When pm_mp_poll() is needed next at the latest (absolute, pm_now()'s
+ * clock): the earliest pm_enet_host_next_timeout() of its hosts;
+ * PM_TIME_NEVER when inactive or when no peer is connected or connecting.
+ */
+PM_API pm_time pm_enet_next_timeout(const pm_enet *e);
+
+/*
+ * Static names of the enums ("receive", "connected", "acknowledging_connect");
+ * "unknown" for a value outside the enum. Never NULL; callable anywhere.
+ */
+PM_API const char *pm_enet_event_type_to_string(pm_enet_event_type type);
+PM_API const char *pm_enet_peer_state_to_string(pm_enet_peer_state state);
 
 #ifdef __cplusplus
 }

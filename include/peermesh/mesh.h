@@ -37,10 +37,17 @@
  * library built with usrsctp applies partial reliability only to messages
  * of at most 1156 bytes and sends larger ones reliably, see rtc.h.)
  *
- * Driving. Call pm_mesh_poll() often (or pm_mp_poll() on the interface),
- * then drain events with pm_mp_next_event() and packets with
- * pm_mp_get_packet(). pm_mesh_next_timeout() says when the mesh or one of
- * its connections next needs a poll. Single-threaded; nothing is ever called
+ * Driving. Call pm_mesh_poll() (or pm_mp_poll() on the interface), then
+ * drain events with pm_mp_next_event() and packets with pm_mp_get_packet().
+ * Between polls, sleep on pm_mesh_fd() until pm_mesh_next_timeout():
+ *
+ *     for (;;) {
+ *         pm_wait(pm_mesh_fd(mesh), pm_mesh_next_timeout(mesh));
+ *         pm_mesh_poll(mesh);
+ *         ... events, packets ...
+ *     }
+ *
+ * (or put pm_mesh_fd() in your own epoll set). Single-threaded; nothing is ever called
  * back. Calls from callbacks (common.h): from inside the pm_env functions of
  * the mesh or of its connections call neither the mesh, its interface nor
  * its connections.
@@ -70,8 +77,17 @@ typedef struct pm_mesh pm_mesh;
 #define PM_MESH_LIFETIME_DEFAULT 1
 /** unreliable_lifetime that makes every channel reliable (Godot's effective behaviour). */
 #define PM_MESH_LIFETIME_RELIABLE (-1)
-/** Godot's WebRTCMultiplayer.get_max_packet_size(): advisory only. */
+/**
+ * What Godot's WebRTCMultiplayer.get_max_packet_size() always returns
+ * (advisory). pm_mp_get_max_packet_size() on a mesh returns the real limit
+ * instead: the smallest maximum message size of its peers' connections
+ * (what SDP negotiated: the remote's a=max-message-size and ours), or
+ * PM_MESH_DEFAULT_MAX_MESSAGE while there is no peer. Packets of at most
+ * 1156 bytes are the ones partial reliability applies to (rtc.h).
+ */
 #define PM_MESH_MAX_PACKET_SIZE 1200
+/** RFC 8841's default maximum message size: what any peer takes unless it says otherwise. */
+#define PM_MESH_DEFAULT_MAX_MESSAGE 65536
 
 /** Mesh options. Initialise with pm_mesh_config_default(). */
 typedef struct pm_mesh_config {
@@ -102,7 +118,8 @@ PM_API void pm_mesh_config_default(pm_mesh_config *cfg);
 
 /**
  * Create an unconfigured mesh (status DISCONNECTED, id 0). cfg may be NULL.
- * PM_ERR_INVALID for a negative timeout; PM_ERR_NOMEM.
+ * PM_ERR_INVALID for a negative timeout; PM_ERR_NOMEM; PM_ERR_IO when the
+ * descriptor of pm_mesh_fd() cannot be made (out of file descriptors).
  */
 PM_API int pm_mesh_new(const pm_mesh_config *cfg, pm_mesh **out);
 
@@ -267,8 +284,25 @@ PM_API int pm_mesh_get_peer_stats(const pm_mesh *mesh, int32_t id, pm_mesh_peer_
  */
 PM_API int pm_mesh_poll(pm_mesh *mesh);
 
-/** When pm_mesh_poll() is next needed (the earliest connection or mesh deadline). */
+/**
+ * When pm_mesh_poll() is needed next at the latest: an absolute pm_time on
+ * the mesh's env clock (common.h), the earliest deadline of the mesh and
+ * its connections; PM_TIME_NEVER when nothing is pending.
+ */
 PM_API pm_time pm_mesh_next_timeout(const pm_mesh *mesh);
+
+/**
+ * One descriptor for every socket of the mesh: readable when any
+ * socket-mode connection in the mesh has input (an epoll set holding
+ * pm_rtc_peer_fd() of each connection, kept up to date as peers come and
+ * go; sans-I/O connections have nothing to add). The same number for the
+ * mesh's whole life, so it can sit in your own poll/epoll set; the mesh
+ * closes it in pm_mesh_free(). With pm_mesh_next_timeout() it is all a loop
+ * has to wait for (common.h, "One way to wait").
+ * PM_ERR_INVALID for NULL; PM_ERR_UNSUPPORTED where there are no
+ * descriptors (the WebAssembly build).
+ */
+PM_API int pm_mesh_fd(const pm_mesh *mesh);
 
 /**
  * Godot's close(): drop (close and free) every peer, id 0, target peer 0,

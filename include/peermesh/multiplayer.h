@@ -119,11 +119,19 @@ PM_API int pm_mp_poll(pm_multiplayer *mp);
 /** Target of later put_packet calls: 0 broadcast, N peer N, -N all but N. Default 0. */
 PM_API void pm_mp_set_target_peer(pm_multiplayer *mp, int32_t target);
 PM_API int32_t pm_mp_get_target_peer(const pm_multiplayer *mp);
-/** Mode of later put_packet calls. Default RELIABLE; a value outside the enum is ignored. */
-PM_API void pm_mp_set_transfer_mode(pm_multiplayer *mp, pm_mp_transfer_mode mode);
+/**
+ * Mode of later put_packet calls (default RELIABLE). PM_ERR_INVALID for a
+ * value outside the enum (the mode stays as it was).
+ */
+PM_API int pm_mp_set_transfer_mode(pm_multiplayer *mp, pm_mp_transfer_mode mode);
 PM_API pm_mp_transfer_mode pm_mp_get_transfer_mode(const pm_multiplayer *mp);
-/** 0 = default channel for the mode; k > 0 = extra channel k. Negative values are ignored. */
-PM_API void pm_mp_set_transfer_channel(pm_multiplayer *mp, int channel);
+/**
+ * Channel of later put_packet calls: 0 = the default channel for the mode;
+ * k > 0 = extra channel k (put_packet says PM_ERR_INVALID when the transport
+ * has no such channel). PM_ERR_INVALID for a negative channel (it stays as
+ * it was).
+ */
+PM_API int pm_mp_set_transfer_channel(pm_multiplayer *mp, int channel);
 PM_API int pm_mp_get_transfer_channel(const pm_multiplayer *mp);
 
 /**
@@ -169,8 +177,21 @@ PM_API int pm_mp_disconnect_peer(pm_multiplayer *mp, int32_t peer_id, bool force
 PM_API void pm_mp_close(pm_multiplayer *mp);
 /** Godot's is_server_relay_supported: whether the server relays between clients. */
 PM_API bool pm_mp_is_server_relay_supported(const pm_multiplayer *mp);
-/** Advisory maximum packet size of the transport. */
+/**
+ * The largest packet pm_mp_put_packet() accepts now (bigger ones get
+ * PM_ERR_TOO_BIG): for a mesh the smallest limit its connections negotiated
+ * (mesh.h), for ENet 16 MiB (ENet fragments it). 0 for NULL.
+ */
 PM_API size_t pm_mp_get_max_packet_size(const pm_multiplayer *mp);
+
+/*
+ * Static names of the enums, Godot's spellings ("peer_connected",
+ * "connecting", "unreliable_ordered"); "unknown" for a value outside the
+ * enum. Never NULL; callable anywhere (common.h).
+ */
+PM_API const char *pm_mp_event_type_to_string(pm_mp_event_type type);
+PM_API const char *pm_mp_status_to_string(pm_mp_status status);
+PM_API const char *pm_mp_transfer_mode_to_string(pm_mp_transfer_mode mode);
 
 #ifdef __cplusplus
 }

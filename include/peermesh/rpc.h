@@ -222,6 +222,16 @@ PM_API int32_t pm_rpc_get_unique_id(const pm_rpc *r);
 PM_API size_t pm_rpc_get_connected_peers(const pm_rpc *r, int32_t *out, size_t cap);
 PM_API void pm_rpc_get_stats(const pm_rpc *r, pm_rpc_stats *out);
 
+/*
+ * Static names of the enums: the events as pm_mp_event_type_to_string
+ * spells the peer's signals ("peer_connected", "connected_to_server", ...,
+ * "host_changed"), then "call", "set", "raw"; the modes as the GDScript RPC
+ * keywords ("remote", "puppetsync", ...; "disabled"). "unknown" for a value
+ * outside the enum. Never NULL; callable anywhere (common.h).
+ */
+PM_API const char *pm_rpc_event_type_to_string(pm_rpc_event_type type);
+PM_API const char *pm_rpc_mode_to_string(pm_rpc_mode mode);
+
 #ifdef __cplusplus
 }
 #endif

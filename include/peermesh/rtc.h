@@ -11,9 +11,10 @@
  * into user code; everything it has to say comes out as events drained with
  * pm_rtc_peer_next_event() after a call that drives it. Two ways to drive it:
  *
- *  - Socket mode (default): the peer owns one UDP socket. Call
- *    pm_rtc_peer_poll() often (or sleep on pm_rtc_peer_fd() until
- *    pm_rtc_peer_next_timeout()); it receives, runs timers and sends.
+ *  - Socket mode (default): the peer owns its UDP socket. Sleep on
+ *    pm_rtc_peer_fd() until pm_rtc_peer_next_timeout() (pm_wait(), or your
+ *    own poll loop), then call pm_rtc_peer_poll(): it receives, runs timers
+ *    and sends.
  *  - Sans-I/O mode (config.external_transport = true): no socket. The
  *    caller feeds received datagrams to pm_rtc_peer_handle_datagram(), calls
  *    pm_rtc_peer_handle_timeout() at pm_rtc_peer_next_timeout(), and sends
@@ -408,13 +409,20 @@ PM_API const char *pm_rtc_sctp_implementation(void);
  */
 PM_API void pm_rtc_peer_close(pm_rtc_peer *pc);
 
-/** Socket mode: the UDP socket to wait on, or -1 in sans-I/O mode. */
+/**
+ * Socket mode: the one descriptor to wait on for input from any of the
+ * peer's sockets; the same number for the peer's whole life. -1 in sans-I/O
+ * mode (and for NULL).
+ */
 PM_API int pm_rtc_peer_fd(const pm_rtc_peer *pc);
 
 /** The local UDP port in socket mode (0 in sans-I/O mode). */
 PM_API uint16_t pm_rtc_peer_local_port(const pm_rtc_peer *pc);
 
-/** When the peer next needs pm_rtc_peer_handle_timeout()/poll(); PM_TIME_NEVER if idle. */
+/**
+ * When the peer next needs pm_rtc_peer_handle_timeout()/poll(): absolute, on
+ * the peer's env clock (common.h); PM_TIME_NEVER if idle.
+ */
 PM_API pm_time pm_rtc_peer_next_timeout(const pm_rtc_peer *pc);
 
 /* ---- Sans-I/O entry points ------------------------------------------- */
@@ -477,8 +485,11 @@ PM_API int pm_rtc_channel_get_packet(pm_rtc_channel *ch, const uint8_t **data, s
 PM_API int pm_rtc_channel_get_available_packet_count(const pm_rtc_channel *ch);
 /** Whether the last packet taken by get_packet was a string message. */
 PM_API bool pm_rtc_channel_was_string_packet(const pm_rtc_channel *ch);
-/** How put_packet sends: TEXT (string messages) or BINARY. Other values are ignored. */
-PM_API void pm_rtc_channel_set_write_mode(pm_rtc_channel *ch, pm_rtc_write_mode mode);
+/**
+ * How put_packet sends: TEXT (string messages) or BINARY. PM_ERR_INVALID for
+ * any other value (the mode stays as it was).
+ */
+PM_API int pm_rtc_channel_set_write_mode(pm_rtc_channel *ch, pm_rtc_write_mode mode);
 PM_API pm_rtc_write_mode pm_rtc_channel_get_write_mode(const pm_rtc_channel *ch);
 /** CONNECTING, OPEN, CLOSING or CLOSED (CLOSED for NULL). */
 PM_API pm_rtc_channel_state pm_rtc_channel_get_ready_state(const pm_rtc_channel *ch);
@@ -518,6 +529,19 @@ PM_API void pm_rtc_channel_close(pm_rtc_channel *ch);
  * queued before the release (its CHANNEL_OPEN, MESSAGE or CLOSED).
  */
 PM_API void pm_rtc_channel_release(pm_rtc_channel *ch);
+
+/* ---- Names ------------------------------------------------------------ */
+
+/*
+ * Static names of the enums, the W3C spellings ("connected",
+ * "have-local-offer", "open", "channel-open"); "unknown" for a value outside
+ * the enum. Never NULL; callable anywhere (common.h).
+ */
+PM_API const char *pm_rtc_state_to_string(pm_rtc_state state);
+PM_API const char *pm_rtc_gathering_state_to_string(pm_rtc_gathering_state state);
+PM_API const char *pm_rtc_signaling_state_to_string(pm_rtc_signaling_state state);
+PM_API const char *pm_rtc_channel_state_to_string(pm_rtc_channel_state state);
+PM_API const char *pm_rtc_event_type_to_string(pm_rtc_event_type type);
 
 /* ---- Certificates ----------------------------------------------------- */
 

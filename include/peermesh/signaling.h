@@ -24,6 +24,7 @@
  *     pm_signal_client *c;
  *     pm_signal_client_new(&cfg, &c);
  *     for (;;) {
+ *         pm_wait(pm_signal_client_fd(c), pm_signal_client_next_timeout(c));
  *         pm_signal_client_poll(c);
  *         pm_multiplayer *mp = pm_signal_client_multiplayer(c); // NULL until our id came
  *         ... pm_mp_next_event(mp, &ev), pm_mp_get_packet(mp, &pkt), pm_mp_put_packet(...)
@@ -62,6 +63,7 @@ extern "C" {
 
 #define PM_SIGNAL_CLOSE_NORMAL       1000 /**< "Seal complete" */
 #define PM_SIGNAL_CLOSE_GOING_AWAY   1001 /**< "Server shutting down" */
+#define PM_SIGNAL_CLOSE_ABNORMAL     1006 /**< no close frame: the connection failed or was lost */
 #define PM_SIGNAL_CLOSE_TOO_BIG      1009 /**< "Message too big" (RFC 6455 section 7.4.1) */
 #define PM_SIGNAL_CLOSE_PROTOCOL     4000 /**< the demo's code for every protocol error */
 #define PM_SIGNAL_CLOSE_UNAUTHORIZED 4001 /**< missing, wrong or expired token */
@@ -79,11 +81,15 @@ typedef struct pm_signal_server_config {
     const pm_env *env; /**< NULL = defaults (the log level also comes from here) */
 
     /* Listening. */
-    const char *bind_address; /**< numeric IP; NULL = every interface */
-    uint16_t port;            /**< default 9080 (the demo's); 0 = any free port */
-    const char *cert_file;    /**< PEM certificate chain: with key_file, wss:// */
-    const char *key_file;     /**< PEM private key */
-    bool http_endpoints;      /**< serve GET /metrics and /healthz (default true) */
+    /** Numeric IP to listen on. The default is "127.0.0.1": a server is
+     *  reachable from other machines only when told so ("0.0.0.0" or "::",
+     *  or NULL for every interface), and behind a reverse proxy that
+     *  terminates TLS (docs/production.md) loopback is what it needs. */
+    const char *bind_address;
+    uint16_t port;         /**< default 9080 (the demo's); 0 = any free port */
+    const char *cert_file; /**< PEM certificate chain: with key_file, wss:// */
+    const char *key_file;  /**< PEM private key */
+    bool http_endpoints;   /**< serve GET /metrics and /healthz (default true) */
     /** Serve the files of this folder over plain HTTP GET on the same port (http, or https
      *  with a certificate): "/" is index.html, media types by extension (.wasm is
      *  application/wasm); paths that would leave the folder get 403. NULL = none. (The
@@ -105,13 +111,17 @@ typedef struct pm_signal_server_config {
     uint32_t max_handshakes_per_address; /**< connections from one address still in their
                                               WebSocket handshake (default 32); more are
                                               refused at accept (UINT32_MAX: any) */
-    pm_time handshake_timeout;    /**< to finish the WebSocket handshake (default 10 s; 1 s while
-                                       more than 128 handshakes are unfinished) */
-    uint32_t rate_limit;          /**< messages per second per connection (default 100) */
-    uint32_t rate_burst;          /**< token bucket depth (default 500) */
-    uint32_t join_rate;           /**< joins per second from one address (default 10; 0 = any): each
-                                       join and leave is told to the whole lobby */
-    uint32_t join_burst;          /**< joins one address may make at once (default 50) */
+    pm_time handshake_timeout; /**< to finish the WebSocket handshake (default 10 s; 1 s while
+                                    more than 128 handshakes are unfinished) */
+    uint32_t rate_limit;       /**< messages per second per connection (default 100) */
+    uint32_t rate_burst;       /**< token bucket depth (default 500) */
+    uint32_t join_rate;        /**< joins per second from one address (default 10; 0 = any): each
+                                    join and leave is told to the whole lobby */
+    uint32_t join_burst;       /**< joins one address may make at once (default 50) */
+    /** Our extension: clients may create lobbies with a name of their own
+     *  (pm_signal_client_config.create_lobby). Off by default: a server in
+     *  strict Godot-demo mode refuses it as the demo does (4000). */
+    bool named_lobbies;
     const char *auth_secret;      /**< joining needs ?token=<this secret> in the URL */
     const char *token_secret;     /**< joining needs ?token=<expiry>:<user>:<hmac> (see
                                        pm_signal_token_make) */
@@ -137,11 +147,15 @@ typedef struct pm_signal_server_config {
                                    within node_ttl + 1 s (default 3 s) */
 } pm_signal_server_config;
 
-/** Fill cfg with the defaults: port 9080, the demo server's limits, the ones listed above. */
+/**
+ * Fill cfg with the defaults: 127.0.0.1 port 9080, the demo server's limits,
+ * the ones listed above.
+ */
 PM_API void pm_signal_server_config_default(pm_signal_server_config *cfg);
 
 /**
- * Create the server and start listening. PM_ERR_INVALID for bad options
+ * Create the server and start listening. cfg NULL means the defaults of
+ * pm_signal_server_config_default() (127.0.0.1:9080). PM_ERR_INVALID for bad options
  * (cert without key, both auth_secret and token_secret, TURN URLs without
  * turn_secret, zero limits where one is required, a web_root that is no
  * folder), PM_ERR_IO when the
@@ -272,8 +286,18 @@ typedef enum pm_signal_transport {
 typedef struct pm_signal_client_config {
     const pm_env *env;
     const char *url;   /**< "ws://host:port[/path][?token=...]" or "wss://..." (required) */
-    const char *lobby; /**< lobby to join; NULL or "" creates one */
-    bool mesh;         /**< when creating: a mesh lobby (default) or client/server */
+    const char *lobby; /**< lobby to join; NULL or "" creates one (random name) */
+    /**
+     * Create a lobby named `lobby` instead of joining it (1..64 letters,
+     * digits, '-', '_', '.'), so people can say "join lobby friday". An
+     * extension: the server must offer named lobbies (peermesh-signal
+     * --named-lobbies); Godot's demo servers, and ours in its default strict
+     * mode, close the connection, which the CLOSED event then explains
+     * (error PM_ERR_UNSUPPORTED). A taken name closes it with 4000 "Lobby
+     * already exists". Default false.
+     */
+    bool create_lobby;
+    bool mesh; /**< when creating: a mesh lobby (default) or client/server */
     pm_signal_protocol protocol;
     pm_signal_offer_rule offer_rule;
     /** Text protocol only: initialise the mesh with Godot 3.2's server
@@ -321,9 +345,13 @@ PM_API void pm_signal_client_config_default(pm_signal_client_config *cfg);
 
 /**
  * Create the client and start connecting. PM_ERR_INVALID for a missing or
- * malformed URL (ws:// or wss://), bad options; PM_ERR_IO when the
- * connection fails at once. url, lobby, ca_file and extra_channels are
- * copied; see `rtc` for what is borrowed.
+ * malformed URL (logged: what is wrong with it; the URL must be ws://HOST
+ * or wss://HOST with an optional :PORT of 1..65535 and /PATH, no spaces or
+ * user info), bad options; when the connection fails at once, the code a
+ * CLOSED event would carry (PM_ERR_REFUSED, PM_ERR_UNREACHABLE, PM_ERR_IO,
+ * see pm_signal_event.error). Later failures come as the CLOSED event.
+ * url, lobby, ca_file and extra_channels are copied; see `rtc` for what is
+ * borrowed.
  */
 PM_API int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **out);
 
@@ -339,12 +367,25 @@ PM_API void pm_signal_client_free(pm_signal_client *c);
 PM_API int pm_signal_client_poll(pm_signal_client *c);
 
 /**
- * When to poll next at the latest: the mesh's deadline, and while the
- * WebSocket is active at most 10 ms ahead (its socket: pm_signal_client_fd).
+ * When pm_signal_client_poll() is needed next at the latest: absolute, on
+ * the env clock (common.h). The earliest of the connect timeout, the
+ * WebSocket library's own timers (connect, close handshake) and the mesh's
+ * deadline; now when the WebSocket library holds input it has not handled
+ * yet. Exact: no polling interval is added, so an idle client sleeps until
+ * there is something to do.
  */
 PM_API pm_time pm_signal_client_next_timeout(const pm_signal_client *c);
 
-/** The WebSocket's file descriptor (readable = poll now), or -1. */
+/**
+ * One descriptor for everything the client drives: readable when the
+ * WebSocket has input or, while a frame waits to go out (e.g. the answer to
+ * the server's ping), can take output; or when the mesh's sockets have
+ * input (pm_mesh_fd, added when the mesh is created). The same number from
+ * pm_signal_client_new() to pm_signal_client_free(), also after signaling
+ * closed, when only the mesh is left. Sleep on it until
+ * pm_signal_client_next_timeout(), then poll: nothing is missed (common.h).
+ * PM_ERR_INVALID for NULL; PM_ERR_UNSUPPORTED in the WebAssembly build.
+ */
 PM_API int pm_signal_client_fd(const pm_signal_client *c);
 
 /** Where the signaling connection stands (CLOSED for NULL). */
@@ -386,7 +427,7 @@ typedef enum pm_signal_event_type {
     PM_SIGNAL_EVENT_PEER_ANNOUNCED, /**< peer_id joined (or was there); connection created */
     PM_SIGNAL_EVENT_PEER_LEFT,      /**< peer_id left the lobby; removed from the mesh */
     PM_SIGNAL_EVENT_SEALED,         /**< the host sealed the lobby */
-    PM_SIGNAL_EVENT_CLOSED,         /**< signaling closed: close_code, reason (0/"" if none) */
+    PM_SIGNAL_EVENT_CLOSED,         /**< signaling closed: close_code, reason, error */
     PM_SIGNAL_EVENT_ICE_SERVERS,    /**< the server handed out ICE servers (count in peer_id) */
     /** ENet transport: the link to peer_id could not be made; reason says why
      *  (hole punching failed, ENet did not connect). The peer stays in the
@@ -400,13 +441,43 @@ typedef enum pm_signal_event_type {
 typedef struct pm_signal_event {
     pm_signal_event_type type;
     int32_t peer_id;
-    const char *lobby;  /**< JOINED; borrowed until the next next_event call */
-    int close_code;     /**< CLOSED */
-    const char *reason; /**< CLOSED, PEER_FAILED; borrowed until the next next_event call */
+    const char *lobby; /**< JOINED; borrowed until the next next_event call */
+    /**
+     * CLOSED: the close code, from the close frame of either side (1000
+     * after a seal, 4000 for the protocol errors of docs/signaling.md, ...),
+     * 1006 when there was none (the connection failed or was lost), 0 when
+     * our connect timeout gave up.
+     */
+    int close_code;
+    /**
+     * CLOSED: PM_OK when either side closed with a close frame (close_code
+     * and reason say why); else why the connection failed, each cause its
+     * own code: PM_ERR_REFUSED (nothing listens at the address),
+     * PM_ERR_UNREACHABLE (no route), PM_ERR_TIMEOUT (no answer, or no id,
+     * within connect_timeout), PM_ERR_CRYPTO (TLS handshake), PM_ERR_AUTH
+     * (untrusted certificate, HTTP 401/403), PM_ERR_PROTOCOL (another HTTP
+     * status instead of the WebSocket upgrade, e.g. 404 for a wrong path),
+     * PM_ERR_IO (anything else, or the connection was lost once open).
+     */
+    int error;
+    /**
+     * CLOSED: the close frame's reason, or when `error` is set a sentence
+     * that says what failed ("connection refused by 127.0.0.1:9080: nothing
+     * listens there ..."). PEER_FAILED: why the link could not be made.
+     * Borrowed until the next next_event call.
+     */
+    const char *reason;
 } pm_signal_event;
 
 /** Next signaling event (mesh events come from the mesh's interface). */
 PM_API bool pm_signal_client_next_event(pm_signal_client *c, pm_signal_event *ev);
+
+/*
+ * Static names of the enums ("joined", "peer_announced"); "unknown" for a
+ * value outside the enum. Never NULL; callable anywhere (common.h).
+ */
+PM_API const char *pm_signal_state_to_string(pm_signal_state state);
+PM_API const char *pm_signal_event_type_to_string(pm_signal_event_type type);
 
 #ifdef __cplusplus
 }

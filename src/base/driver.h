@@ -97,12 +97,33 @@ struct pm_socket_driver {
     void (*flush)(pm_sockets *s);
     /** The core's deadline, or sooner when a send the kernel refused must be retried. */
     pm_time (*next_timeout)(const pm_sockets *s);
-    /** The one descriptor to wait on for input. */
+    /**
+     * The one descriptor to wait on for input: readable whenever any socket
+     * of these sockets has something to read. The same number for the
+     * sockets' whole life, so a wait set can hold it: a driver with several
+     * sockets (TURN over TCP or TLS, mDNS) makes it an epoll set over all of
+     * them, including the ones it opens later.
+     */
     int (*fd)(const pm_sockets *s);
     /** The bound UDP port. */
     uint16_t (*local_port)(const pm_sockets *s);
     /** Resolve a host name to addresses (the OS resolver). Count or an error. */
     int (*resolve)(const char *host, uint16_t port, pm_addr *out, size_t cap);
+
+    /*
+     * Wait sets: one descriptor an object hands its user to sleep on for
+     * everything it owns (pm_mesh_fd, pm_enet_fd, pm_signal_client_fd). It
+     * is readable while any descriptor in it is ready; a wait set may hold
+     * another one. Level-triggered: what is not read stays ready.
+     */
+    /** A new, empty set: its descriptor (>= 0), or PM_ERR_IO. */
+    int (*waitset_new)(void);
+    /** Close a set made by waitset_new (its members are not closed). */
+    void (*waitset_close)(int set);
+    /** Watch `fd` for input, and for output too when `out`; again to change. PM_ERR_IO. */
+    int (*waitset_watch)(int set, int fd, bool out);
+    /** Stop watching `fd` (call it before closing fd). */
+    void (*waitset_forget)(int set, int fd);
 };
 
 #endif

@@ -38,6 +38,12 @@ const char *pm_strerror(int err)
         return "authentication failed";
     case PM_ERR_FULL:
         return "queue or table full";
+    case PM_ERR_REFUSED:
+        return "connection refused";
+    case PM_ERR_UNREACHABLE:
+        return "host or network unreachable";
+    case PM_ERR_PROTOCOL:
+        return "protocol error (unexpected answer)";
     default:
         return "unknown error";
     }

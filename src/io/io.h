@@ -78,6 +78,20 @@ size_t pm_io_host_addrs(bool include_loopback, bool ipv6, uint16_t port, pm_addr
 /** Resolve a host name or literal to addresses (getaddrinfo, UDP). Count or error. */
 int pm_io_resolve(const char *host, uint16_t port, pm_addr *out, size_t cap);
 
+/* Wait sets (base/driver.h; waitset.c): epoll sets, descriptors in and out. */
+int pm_io_waitset_new(void);
+void pm_io_waitset_close(int set);
+int pm_io_waitset_watch(int set, int fd, bool out);
+void pm_io_waitset_forget(int set, int fd);
+/**
+ * Watch fd edge-triggered for changes: every arrival of input, and every
+ * time it becomes writable (a connect that completed, room after a full
+ * send buffer), is one event, even if the input was read since.
+ */
+int pm_io_waitset_watch_arrivals(int set, int fd);
+/** Take every event of the set without waiting; how many there were. */
+int pm_io_waitset_drain(int set);
+
 /** The default socket driver (base/driver.h), built on the functions above. */
 extern const pm_socket_driver pm_io_udp_driver;
 

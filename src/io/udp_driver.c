@@ -320,4 +320,8 @@ const pm_socket_driver pm_io_udp_driver = {
     .fd = drv_fd,
     .local_port = drv_local_port,
     .resolve = pm_io_resolve,
+    .waitset_new = pm_io_waitset_new,
+    .waitset_close = pm_io_waitset_close,
+    .waitset_watch = pm_io_waitset_watch,
+    .waitset_forget = pm_io_waitset_forget,
 };

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "io/ws.h"
+#include "io/io.h"
 #include "base/map.h"
 #include "io/ws_frame.h"
 
@@ -19,6 +20,7 @@
 #include <libwebsockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -59,9 +61,16 @@ typedef struct ws_conn {
     bool closing;   /* close frame after the queue drains */
     bool finalized; /* on_closed done (or suppressed) */
     bool ping_pending;
-    bool lws_busy; /* we wrote through lws and it may still hold some of it */
-    bool tls;      /* a wss:// client connection */
-    pm_fifo out;   /* records: [LWS_PRE headroom][message] */
+    bool lws_busy;  /* we wrote through lws and it may still hold some of it */
+    bool tls;       /* a wss:// client connection */
+    int watched_fd; /* cfg.watch: the socket in the wait sets, or -1 */
+    /* A client connection that fails before it opens: what we learnt of why. */
+    char target[80];    /* "host:port" */
+    int sys_errno;      /* the socket's error (SO_ERROR) */
+    bool cert_rejected; /* OpenSSL did not trust the server's chain */
+    unsigned http_status;
+    char lws_text[96]; /* lws's words (CLIENT_CONNECTION_ERROR) */
+    pm_fifo out;       /* records: [LWS_PRE headroom][message] */
     size_t queued;
     int close_code;
     char close_reason[CLOSE_REASON_MAX + 1];
@@ -119,7 +128,13 @@ struct pm_ws {
      * poll(2) loop does. NULL: the libev plugin is missing, poll(2) it is. */
     struct ev_loop *loop;
     ev_timer timer;
-    ev_timer housekeeping; /* deadlines: closes (and handshakes) */
+    /* cfg.watch (see "Watched clients" below). */
+    bool watch;
+    int waitset;                  /* the user's: our sockets, level-triggered */
+    int arrivals;                 /* ours: the same sockets' changes, edge-triggered */
+    bool dirty;                   /* we asked lws for work it does in its next round */
+    lws_sorted_usec_list_t probe; /* never fires: finds lws's timer list */
+    ev_timer housekeeping;        /* deadlines: closes (and handshakes) */
     bool housekeeping_on;
     pm_time close_timeout;
     ws_conn *closing_head, *closing_tail; /* by close deadline (all the same timeout) */
@@ -190,6 +205,7 @@ static ws_conn *conn_new(pm_ws *ws, struct lws *wsi, bool client)
     c->id = ((uint64_t)ws->gens[slot] << 32) | (slot + 1);
     c->wsi = wsi;
     c->client = client;
+    c->watched_fd = -1;
     c->owner = ws;
     c->fd = -1;
     c->close_deadline = PM_TIME_NEVER;
@@ -197,6 +213,132 @@ static ws_conn *conn_new(pm_ws *ws, struct lws *wsi, bool client)
     ws->slots[slot] = c;
     ws->count++;
     return c;
+}
+
+/* ---- watched clients (cfg.watch) ----
+ *
+ * A program that sleeps on one descriptor (the signaling client) must be
+ * woken whenever libwebsockets has work, but two kinds of work do not show
+ * on a socket, and the Debian build of lws reports neither (no external
+ * poll callbacks): its timers (connect and close timeouts, deferred kills),
+ * and the writes it defers to its next round (the automatic pong to a
+ * ping, the reply to a close, what our own calls asked for). So:
+ *
+ *  - its timer list is read through a timer of ours that never fires (its
+ *    head is lws's next timer): pm_ws_next_deadline;
+ *  - pm_ws_service runs rounds of lws's own loop until a round began with
+ *    nothing to do: no input readable, no timer due, no request of ours,
+ *    and no change on a socket while the round ran. lws may have read that
+ *    input already, so changes are counted by a second, edge-triggered
+ *    epoll set over the same sockets ("arrivals": input, and a socket that
+ *    became writable). What a round defers, the next does;
+ *  - that set of changes sits in the wait set too, so a change nobody has
+ *    taken wakes the sleeper. This is what catches a connect that completes
+ *    while nobody looks: lws waits for the socket to become writable and
+ *    then speaks first (TLS ClientHello, HTTP upgrade), and a socket that
+ *    is already writable when it is watched shows no output event to a
+ *    level-triggered set that does not ask for output;
+ *  - a socket that cannot take output now (connecting, or holding a write
+ *    lws could not finish) is watched for output too.
+ */
+#define WATCH_ROUNDS 16
+
+static void unwatch(pm_ws *ws, ws_conn *c)
+{
+    if (c->watched_fd < 0)
+        return;
+    pm_io_waitset_forget(ws->waitset, c->watched_fd);
+    pm_io_waitset_forget(ws->arrivals, c->watched_fd);
+    c->watched_fd = -1;
+}
+
+static bool writable_now(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+static void watch_conn(pm_ws *ws, ws_conn *c)
+{
+    int fd = c->wsi && !c->finalized ? lws_get_socket_fd(c->wsi) : -1;
+    if (fd != c->watched_fd) {
+        unwatch(ws, c);
+        if (fd < 0)
+            return;
+        if (pm_io_waitset_watch_arrivals(ws->arrivals, fd) != PM_OK)
+            PM_ERROR(&ws->env, "ws", "cannot watch socket %d for arrivals", fd);
+        c->watched_fd = fd;
+    }
+    bool out = lws_partial_buffered(c->wsi) || !writable_now(fd);
+    if (pm_io_waitset_watch(ws->waitset, fd, out) != PM_OK)
+        PM_ERROR(&ws->env, "ws", "cannot watch socket %d", fd);
+}
+
+static void watch_all(pm_ws *ws)
+{
+    for (size_t i = 0; i < ws->nslots; i++)
+        if (ws->slots[i])
+            watch_conn(ws, ws->slots[i]);
+}
+
+static bool any_readable(const pm_ws *ws)
+{
+    for (size_t i = 0; i < ws->nslots; i++) {
+        const ws_conn *c = ws->slots[i];
+        struct pollfd p = {.fd = c ? c->watched_fd : -1, .events = POLLIN};
+        if (p.fd >= 0 && poll(&p, 1, 0) == 1 && p.revents)
+            return true;
+    }
+    return false;
+}
+
+/* lws's next timer (lws_now_usecs() time), from the list our probe sits in; 0 when none. */
+static lws_usec_t next_lws_timer(const pm_ws *ws)
+{
+    lws_usec_t earliest = 0, wake;
+    const struct lws_dll2_owner *own = lws_dll2_owner(&ws->probe.list);
+    if (own && own->head && own->head != &ws->probe.list)
+        earliest = ((const lws_sorted_usec_list_t *)own->head)->us; /* list: first member */
+    if (lws_sul_earliest_wakeable_event(ws->ctx, &wake) == 0 && (!earliest || wake < earliest))
+        earliest = wake;
+    return earliest;
+}
+
+/* A connect that failed shows as an error on its socket; take the errno before lws closes it. */
+static void note_connect_errors(pm_ws *ws)
+{
+    for (size_t i = 0; i < ws->nslots; i++) {
+        ws_conn *c = ws->slots[i];
+        if (!c || c->opened || c->watched_fd < 0 || c->sys_errno)
+            continue;
+        struct pollfd p = {.fd = c->watched_fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) &&
+            getsockopt(c->watched_fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0)
+            c->sys_errno = err;
+    }
+}
+
+static void service_watched(pm_ws *ws)
+{
+    bool again = true;
+    int changes = pm_io_waitset_drain(ws->arrivals); /* since the last look */
+    for (int round = 0; again && round < WATCH_ROUNDS; round++) {
+        note_connect_errors(ws);
+        lws_usec_t timer = next_lws_timer(ws);
+        bool input = any_readable(ws), due = timer && timer <= lws_now_usecs();
+        ws->dirty = false;
+        (void)lws_service(ws->ctx, -1);
+        /* What this round read, ran, was asked for or saw change may have left lws a write
+         * for its next (after a connect completes, lws sends its upgrade request in a round
+         * of its own); changes during this round are the next round's to follow up. */
+        int later = pm_io_waitset_drain(ws->arrivals);
+        again = changes > 0 || input || due || ws->dirty || later > 0;
+        changes = later;
+    }
+    ws->dirty = again; /* out of rounds: the deadline says "now" */
+    watch_all(ws);
 }
 
 /* ---- deadlines ---- */
@@ -250,6 +392,7 @@ static void arm_close_deadline(pm_ws *ws, ws_conn *c)
 static void hang_up(pm_ws *ws, ws_conn *c)
 {
     c->closing = true;
+    ws->dirty = true;
     if (c->wsi) {
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         lws_cancel_service(ws->ctx);
@@ -363,6 +506,8 @@ static void conn_free(pm_ws *ws, ws_conn *c)
     if (c->own_rx && ws->loop)
         ev_io_stop(ws->loop, &c->rx_io);
     uint32_t slot = (uint32_t)c->id - 1;
+    if (ws->watch)
+        unwatch(ws, c);
     ws->slots[slot] = NULL;
     ws->free_slots[ws->nfree++] = slot;
     ws->count--;
@@ -370,6 +515,18 @@ static void conn_free(pm_ws *ws, ws_conn *c)
     pm_buf_free(&ws->env, &c->rx);
     c->magic = 0;
     pm_free(&ws->env, c);
+}
+
+/* The sentence and code for a client connection that never opened (ws.h). */
+static int describe(const ws_conn *c, char *why, size_t cap)
+{
+    pm_ws_failure f = {.sys_errno = c->sys_errno,
+                       .http_status = c->http_status,
+                       .tls = c->tls,
+                       .cert_rejected = c->cert_rejected,
+                       .lws_text = c->lws_text,
+                       .target = c->target};
+    return pm_ws_failure_describe(&f, why, cap);
 }
 
 /* The end of a connection: tell the handler once, free our state. */
@@ -395,9 +552,13 @@ static void finalize(pm_ws *ws, ws_conn *c)
     uint64_t id = c->id;
     bool local = c->local_close;
     /* Copy the reason: the handler may not keep a pointer into c. */
-    char why[CLOSE_REASON_MAX + 1];
+    char why[CLOSE_REASON_MAX + 1], failure[256];
     snprintf(why, sizeof why, "%s", reason);
+    bool failed = c->client && !c->opened && !local;
+    int err = failed ? describe(c, failure, sizeof failure) : PM_OK;
     conn_free(ws, c);
+    if (failed && !ws->freeing && ws->h.on_failed)
+        ws->h.on_failed(ws->h.ud, id, err, failure);
     if (!ws->freeing && ws->h.on_closed)
         ws->h.on_closed(ws->h.ud, id, code, why, local);
 }
@@ -772,6 +933,20 @@ static void free_http(pm_ws *ws, struct lws *wsi)
     }
 }
 
+/* CLIENT_CONNECTION_ERROR: lws's words, the HTTP status, the socket's error if it has one. */
+static void note_failure(ws_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+    if (!c)
+        return;
+    snprintf(c->lws_text, sizeof c->lws_text, "%.*s", (int)PM_MIN(len, sizeof c->lws_text - 1),
+             in ? (const char *)in : "");
+    c->http_status = lws_http_client_http_response(wsi);
+    int fd = lws_get_socket_fd(wsi), err = 0;
+    socklen_t sl = sizeof err;
+    if (!c->sys_errno && fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0)
+        c->sys_errno = err;
+}
+
 static uint64_t fd_address_key(int fd)
 {
     pm_addr a;
@@ -848,9 +1023,16 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         on_peer_close(conn_of(wsi), in, len);
         return 0;
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        c = conn_of(wsi);
+        if (c && len == 0) /* preverify_ok: OpenSSL did not trust the chain */
+            c->cert_rejected = true;
+        return 0;
     case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_CLIENT_CLOSED:
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR)
+            note_failure(conn_of(wsi), wsi, in, len);
         c = conn_of(wsi);
         if (c) {
             /* This may run inside lws_client_connect_via_info, before c->wsi
@@ -882,6 +1064,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 }
 
 /* ---- API ---- */
+
+static void probe_cb(lws_sorted_usec_list_t *sul)
+{
+    (void)sul; /* scheduled ten years ahead: never runs */
+}
 
 static void wake_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -977,7 +1164,19 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
      * all 256 slots for long. */
     info.timeout_secs_ah_idle = 5;
     info.pt_serv_buf_size = 32768;
-    ws->loop = ev_loop_new(EVBACKEND_EPOLL);
+    ws->watch = cfg->watch;
+    ws->waitset = cfg->waitset;
+    ws->arrivals = -1;
+    if (cfg->watch && ((ws->arrivals = pm_io_waitset_new()) < 0 ||
+                       pm_io_waitset_watch(ws->waitset, ws->arrivals, false) != PM_OK)) {
+        pm_io_waitset_close(ws->arrivals);
+        pm_free(&env, ws);
+        return PM_ERR_IO;
+    }
+    /* Watched: lws's own poll(2) loop, which reports every socket change at
+     * once (libev applies them on its next round, too late for a user who
+     * sleeps on the wait set in between). */
+    ws->loop = cfg->watch ? NULL : ev_loop_new(EVBACKEND_EPOLL);
     if (ws->loop) {
         void *loops[1] = {ws->loop};
         struct lws_context_creation_info ev_info = info;
@@ -997,6 +1196,8 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
                  !cfg->listen     ? ""
                  : cfg->cert_file ? " (port in use, or unusable certificate or key?)"
                                   : " (port in use or not permitted?)");
+        pm_io_waitset_forget(ws->waitset, ws->arrivals);
+        pm_io_waitset_close(ws->arrivals);
         pm_free(&env, ws);
         return cfg->cert_file ? PM_ERR_CRYPTO : PM_ERR_IO;
     }
@@ -1005,6 +1206,8 @@ int pm_ws_new(const pm_ws_config *cfg, const pm_ws_handler *h, pm_ws **out)
         ev_init(&ws->housekeeping, housekeeping_cb);
         ws->housekeeping.data = ws;
     }
+    if (ws->watch)
+        lws_sul_schedule(ws->ctx, 0, &ws->probe, probe_cb, (lws_usec_t)PM_SEC(86400) * 3650);
     ws->vhost = lws_get_vhost_by_name(ws->ctx, "default");
     if (cfg->listen) {
         int port = ws->vhost ? lws_get_vhost_listen_port(ws->vhost) : -1;
@@ -1028,6 +1231,8 @@ void pm_ws_free(pm_ws *ws)
     if (!ws)
         return;
     ws->freeing = true;
+    if (ws->watch)
+        lws_sul_cancel(&ws->probe);
     lws_context_destroy(ws->ctx);
     /* Anything lws did not report as closed. */
     for (size_t i = 0; i < ws->nslots; i++)
@@ -1039,6 +1244,8 @@ void pm_ws_free(pm_ws *ws)
         ev_loop_destroy(ws->loop);
     }
     pm_map_free(&env, &ws->hs_by_addr);
+    pm_io_waitset_forget(ws->waitset, ws->arrivals);
+    pm_io_waitset_close(ws->arrivals);
     pm_free(&env, ws->slots);
     pm_free(&env, ws->gens);
     pm_free(&env, ws->free_slots);
@@ -1069,6 +1276,8 @@ int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *id)
     ws_conn *c = conn_new(ws, NULL, true);
     if (!c)
         return PM_ERR_NOMEM;
+    snprintf(c->target, sizeof c->target, strchr(ads, ':') ? "[%s]:%d" : "%s:%d", ads, port);
+    c->tls = tls;
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = ws->ctx;
@@ -1089,17 +1298,25 @@ int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *id)
             ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
     }
     ws->connecting = c;
+    errno = 0;
     struct lws *wsi = lws_client_connect_via_info(&ci);
+    int sys_errno = errno;
     ws->connecting = NULL;
     if (!wsi || c->finalized) {
         /* Failed synchronously; the error callback already unhooked the wsi
          * (which lws may have destroyed: it is not touched here). */
+        if (!c->sys_errno)
+            c->sys_errno = sys_errno;
+        char why[256];
+        int err = describe(c, why, sizeof why);
+        PM_WARN(&ws->env, "ws", "%s", why);
         conn_free(ws, c);
-        return PM_ERR_IO;
+        return err;
     }
     c->wsi = wsi;
-    c->tls = tls;
     *id = c->id;
+    if (ws->watch)
+        watch_conn(ws, c);
     return PM_OK;
 }
 
@@ -1209,6 +1426,7 @@ static bool send_frame(pm_ws *ws, ws_conn *c, int opcode, const void *data, size
      * until the writeable callback (which lws runs only once its buffer is
      * out) clears this. */
     c->lws_busy = true;
+    ws->dirty = true;
     lws_callback_on_writable(c->wsi);
     return true;
 }
@@ -1247,6 +1465,7 @@ static int queue_record(pm_ws *ws, ws_conn *c, uint32_t tag, const void *data, s
     if (rc)
         return rc;
     c->queued += len;
+    ws->dirty = true;
     if (c->wsi && c->opened)
         lws_callback_on_writable(c->wsi);
     return PM_OK;
@@ -1258,6 +1477,7 @@ int pm_ws_ping(pm_ws *ws, uint64_t id)
     if (!c)
         return PM_ERR_NOT_FOUND;
     c->ping_pending = true;
+    ws->dirty = true;
     if (c->wsi && c->opened)
         lws_callback_on_writable(c->wsi);
     return PM_OK;
@@ -1270,6 +1490,7 @@ int pm_ws_close(pm_ws *ws, uint64_t id, int code, const char *reason, size_t rea
         return PM_ERR_NOT_FOUND;
     set_local_close(c, code, reason ? reason : "", reason ? reason_len : 0);
     c->closing = true;
+    ws->dirty = true;
     arm_close_deadline(ws, c);
     if (!c->wsi)
         return PM_OK;
@@ -1314,13 +1535,19 @@ int pm_ws_service(pm_ws *ws, int timeout_ms)
 {
     if (!ws)
         return PM_ERR_INVALID;
-    if (!ws->loop) {
-        /* No timer of ours: check deadlines at least every 100 ms. */
-        run_deadlines(ws);
-        if (ws->closing_head && (timeout_ms < 0 || timeout_ms > 100))
-            timeout_ms = 100;
-        return service_lws(ws, timeout_ms);
+    if (ws->watch && timeout_ms == 0) {
+        run_deadlines(ws); /* our close deadlines: pm_ws_next_deadline includes them */
+        service_watched(ws);
+        return PM_OK;
     }
+    if (!ws->loop)
+        if (!ws->loop) {
+            /* No timer of ours: check deadlines at least every 100 ms. */
+            run_deadlines(ws);
+            if (ws->closing_head && (timeout_ms < 0 || timeout_ms > 100))
+                timeout_ms = 100;
+            return service_lws(ws, timeout_ms);
+        }
     if (timeout_ms == 0) {
         ev_run(ws->loop, EVRUN_NOWAIT);
         return PM_OK;
@@ -1333,6 +1560,24 @@ int pm_ws_service(pm_ws *ws, int timeout_ms)
     ev_run(ws->loop, EVRUN_ONCE);
     ev_timer_stop(ws->loop, &ws->timer);
     return PM_OK;
+}
+
+pm_time pm_ws_next_deadline(const pm_ws *ws)
+{
+    if (!ws || !ws->watch)
+        return PM_TIME_NEVER;
+    pm_time now = pm_env_now(&ws->env);
+    /* A request of ours, or input lws already holds (decrypted TLS records, buffered rx). */
+    if (ws->dirty || lws_service_adjust_timeout(ws->ctx, 1, 0) == 0)
+        return now;
+    pm_time ours = ws->closing_head ? ws->closing_head->close_deadline : PM_TIME_NEVER;
+    if (ws->hs_head && hs_deadline(ws, ws->hs_head) < ours)
+        ours = hs_deadline(ws, ws->hs_head);
+    lws_usec_t timer = next_lws_timer(ws), lws_now = lws_now_usecs();
+    if (!timer)
+        return ours;
+    pm_time theirs = timer <= lws_now ? now : now + (pm_time)(timer - lws_now);
+    return theirs < ours ? theirs : ours;
 }
 
 void pm_ws_wake(pm_ws *ws)
@@ -1356,6 +1601,59 @@ int pm_ws_fd(const pm_ws *ws, uint64_t id)
 size_t pm_ws_count(const pm_ws *ws)
 {
     return ws ? ws->count : 0;
+}
+
+int pm_ws_failure_describe(const pm_ws_failure *f, char *why, size_t cap)
+{
+    const char *at = f->target && *f->target ? f->target : "the server";
+    const char *lws = f->lws_text && *f->lws_text ? f->lws_text : "no detail";
+    switch (f->sys_errno) {
+    case ECONNREFUSED:
+        snprintf(why, cap,
+                 "connection refused by %s: nothing listens there (server down, wrong port?)", at);
+        return PM_ERR_REFUSED;
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case ENETDOWN:
+    case EHOSTDOWN:
+        snprintf(why, cap, "%s is unreachable: %s", at, strerror(f->sys_errno));
+        return PM_ERR_UNREACHABLE;
+    case ETIMEDOUT:
+        snprintf(why, cap, "no answer from %s: %s", at, strerror(f->sys_errno));
+        return PM_ERR_TIMEOUT;
+    default:
+        break;
+    }
+    if (f->http_status && f->http_status != 101) {
+        bool auth = f->http_status == 401 || f->http_status == 403;
+        snprintf(why, cap, "%s answered HTTP %u instead of upgrading to a WebSocket (%s)", at,
+                 f->http_status,
+                 auth ? "authorization needed" : "wrong path, or not a signaling server?");
+        return auth ? PM_ERR_AUTH : PM_ERR_PROTOCOL;
+    }
+    if (f->cert_rejected) {
+        snprintf(why, cap,
+                 "the TLS certificate of %s is not trusted (self-signed or unknown CA: give its "
+                 "CA file, or allow self-signed certificates for testing)",
+                 at);
+        return PM_ERR_AUTH;
+    }
+    if (f->tls) {
+        snprintf(why, cap,
+                 "TLS handshake with %s failed (does it serve wss://, or only plain ws://?)", at);
+        return PM_ERR_CRYPTO;
+    }
+    if (f->sys_errno == ECONNRESET) {
+        snprintf(why, cap,
+                 "%s reset the connection during the WebSocket handshake (a wss:// server?)", at);
+        return PM_ERR_PROTOCOL;
+    }
+    if (f->sys_errno) {
+        snprintf(why, cap, "cannot connect to %s: %s", at, strerror(f->sys_errno));
+        return PM_ERR_IO;
+    }
+    snprintf(why, cap, "cannot connect to %s (%s)", at, lws);
+    return PM_ERR_IO;
 }
 
 void *pm_ws_ev_loop(pm_ws *ws)

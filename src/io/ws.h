@@ -36,6 +36,11 @@ typedef struct pm_ws_handler {
      */
     void (*on_closed)(void *ud, uint64_t conn, int code, const char *reason, bool local);
     /**
+     * Client: the connection failed before it opened. `err` and `why` are
+     * pm_ws_failure_describe()'s; on_closed (1006) follows at once.
+     */
+    void (*on_failed)(void *ud, uint64_t conn, int err, const char *why);
+    /**
      * Server, plain HTTP GET of `path` (no query). Append the body to `body`,
      * set *content_type, return the status (200, 404...).
      */
@@ -61,6 +66,15 @@ typedef struct pm_ws_config {
     bool client_tls;           /**< clients will use wss:// (TLS set-up costs ~0.1 s) */
     const char *ca_file;       /**< client TLS: extra trusted CAs (PEM) */
     bool allow_self_signed;    /**< client TLS: accept self-signed server certificates */
+    /**
+     * Clients of a program that sleeps on one descriptor (the signaling
+     * client): every socket libwebsockets opens is kept in the wait set
+     * `waitset` (base/driver.h) with the events it waits for, and
+     * pm_ws_next_deadline() tells when its timers are due. lws then runs its
+     * own poll(2) loop over those few sockets instead of libev.
+     */
+    bool watch;
+    int waitset;
 } pm_ws_config;
 
 /** PM_ERR_IO when the port cannot be bound, PM_ERR_CRYPTO for unusable TLS files. */
@@ -73,8 +87,10 @@ uint16_t pm_ws_port(const pm_ws *ws);
 
 /**
  * Start a client connection to "ws://host[:port][/path][?query]" or
- * "wss://...". PM_ERR_INVALID for a malformed URL, PM_ERR_IO when it fails
- * at once. Later failure is reported through on_closed.
+ * "wss://...". PM_ERR_INVALID for a malformed URL; when it fails at once,
+ * the code of pm_ws_failure_describe() (PM_ERR_REFUSED, PM_ERR_UNREACHABLE,
+ * PM_ERR_IO, ...), logged with its sentence. Later failure is reported
+ * through on_failed and on_closed.
  */
 int pm_ws_connect(pm_ws *ws, const char *url, uint64_t *conn);
 
@@ -99,6 +115,15 @@ int pm_ws_drop(pm_ws *ws, uint64_t conn);
  */
 int pm_ws_service(pm_ws *ws, int timeout_ms);
 
+/**
+ * With cfg.watch: when pm_ws_service(ws, 0) is needed next even if no socket
+ * in the wait set becomes ready (libwebsockets' timers: connect and close
+ * timeouts, deferred kills; "now" while it holds input it has not
+ * handled, e.g. decrypted TLS records). Absolute, on the env clock;
+ * PM_TIME_NEVER without cfg.watch or when nothing is scheduled.
+ */
+pm_time pm_ws_next_deadline(const pm_ws *ws);
+
 /** Make a waiting pm_ws_service() return; safe from a signal handler. */
 void pm_ws_wake(pm_ws *ws);
 
@@ -110,6 +135,25 @@ int pm_ws_fd(const pm_ws *ws, uint64_t conn);
 
 /** Connections alive (open, opening or closing). */
 size_t pm_ws_count(const pm_ws *ws);
+
+/** What is known about a client connection that failed before it opened. */
+typedef struct pm_ws_failure {
+    int sys_errno;        /**< the socket's error (ECONNREFUSED, ...), 0 if none */
+    unsigned http_status; /**< the HTTP answer in place of 101, 0 if none */
+    bool tls;             /**< a wss:// connection */
+    bool cert_rejected;   /**< OpenSSL did not trust the server's certificate chain */
+    const char *lws_text; /**< libwebsockets' words, may be NULL */
+    const char *target;   /**< "host:port" */
+} pm_ws_failure;
+
+/**
+ * Say what failed, for people ("connection refused by 127.0.0.1:9: nothing
+ * listens there ..."), into why (cap bytes); returns the distinct code:
+ * PM_ERR_REFUSED, PM_ERR_UNREACHABLE, PM_ERR_TIMEOUT, PM_ERR_AUTH (HTTP
+ * 401/403, untrusted certificate), PM_ERR_PROTOCOL (another HTTP status, a
+ * reset handshake), PM_ERR_CRYPTO (TLS handshake), else PM_ERR_IO.
+ */
+int pm_ws_failure_describe(const pm_ws_failure *f, char *why, size_t cap);
 
 /**
  * The libev loop (struct ev_loop *) the transport runs on, for other I/O

@@ -7,7 +7,9 @@
 
 #include "wire/stun.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The host whose enet_host_service() runs now: ENet's intercept callback
  * has no user pointer. */
@@ -50,6 +52,7 @@ static int host_new(const pm_env *env, const ENetAddress *bind, int max_peers, i
     if (!h)
         return PM_ERR_NOMEM;
     h->env = envr;
+    h->waitset = -1;
     h->peers = pm_calloc(&envr, (size_t)max_peers * sizeof *h->peers);
     if (!h->peers) {
         pm_free(&envr, h);
@@ -59,8 +62,15 @@ static int host_new(const pm_env *env, const ENetAddress *bind, int max_peers, i
     size_t channels = max_channels ? (size_t)max_channels : PM_ENET_MAX_CHANNELS;
     h->host = enet_host_create(bind, (size_t)max_peers, channels, in_bw, out_bw);
     if (!h->host) {
-        PM_WARN(&envr, PM_ENET_COMPONENT, "cannot create an ENet host (port %u in use?)",
-                bind ? bind->port : 0);
+        int why = errno;
+        char ip[PM_ADDR_STRLEN] = "*";
+        if (bind && bind->host != ENET_HOST_ANY) {
+            pm_addr a = {.family = 4, .port = bind->port};
+            memcpy(a.ip, &bind->host, 4);
+            pm_addr_format_ip(&a, ip, sizeof ip);
+        }
+        PM_WARN(&envr, PM_ENET_COMPONENT, "cannot open a UDP socket on %s port %u: %s", ip,
+                bind ? bind->port : 0, why ? strerror(why) : "unknown error");
         pm_free(&envr, h->peers);
         pm_free(&envr, h);
         return PM_ERR_IO;
@@ -184,6 +194,8 @@ void pm_enet_host_free(pm_enet_host *h)
 {
     if (!h)
         return;
+    if (h->waitset >= 0)
+        h->env.sockets->waitset_forget(h->waitset, h->host->socket);
     pm_free(&h->env, h->raw);
     for (size_t i = 0; i < h->host->peerCount; i++) {
         pm_enet_pp_release(&h->peers[i]);
@@ -492,4 +504,104 @@ int pm_enet_host_wait(pm_enet_host *h, int timeout_ms)
     if (enet_socket_wait(h->host->socket, &cond, timeout_ms > 0 ? (enet_uint32)timeout_ms : 0) < 0)
         return PM_ERR_IO;
     return (cond & ENET_SOCKET_WAIT_RECEIVE) ? 1 : 0;
+}
+
+int pm_enet_host_watch(pm_enet_host *h, int set)
+{
+    if (set < 0)
+        return PM_OK; /* no wait set (no socket driver): nothing to keep up to date */
+    int rc = h->env.sockets->waitset_watch(set, h->host->socket, false);
+    if (rc == PM_OK)
+        h->waitset = set;
+    return rc;
+}
+
+int pm_enet_host_fd(const pm_enet_host *h)
+{
+    return h ? (int)h->host->socket : PM_ERR_INVALID;
+}
+
+/*
+ * When enet_host_service() next has work that no datagram announces, after
+ * ENet 1.3.17's protocol.c: events already queued and acknowledgements or
+ * commands not sent yet are due now (commands wait only when the reliable
+ * window is full, i.e. while reliable data is in flight); reliable data in
+ * flight is retransmitted, or the peer timed out, at nextTimeout; an idle
+ * peer is pinged pingInterval after it was last heard from; with bandwidth
+ * limits the throttle runs every second. Each in ENet's milliseconds.
+ */
+static bool host_due(const ENetHost *host, enet_uint32 now, enet_uint32 *due)
+{
+    bool any = false;
+    enet_uint32 best = 0;
+#define CONSIDER(t)                                                                                \
+    do {                                                                                           \
+        enet_uint32 t_ = (t);                                                                      \
+        if (!any || ENET_TIME_LESS(t_, best))                                                      \
+            best = t_;                                                                             \
+        any = true;                                                                                \
+    } while (0)
+    if (!enet_list_empty(&host->dispatchQueue))
+        CONSIDER(now);
+    if (host->incomingBandwidth || host->outgoingBandwidth)
+        CONSIDER(host->bandwidthThrottleEpoch + ENET_HOST_BANDWIDTH_THROTTLE_INTERVAL);
+    for (size_t i = 0; i < host->peerCount; i++) {
+        ENetPeer *p = &host->peers[i];
+        if (p->state == ENET_PEER_STATE_DISCONNECTED || p->state == ENET_PEER_STATE_ZOMBIE)
+            continue;
+        bool in_flight = !enet_list_empty(&p->sentReliableCommands);
+        if (!enet_list_empty(&p->acknowledgements) ||
+            (!in_flight && !enet_list_empty(&p->outgoingCommands)))
+            CONSIDER(now);
+        else if (in_flight)
+            CONSIDER(p->nextTimeout);
+        else
+            CONSIDER(p->lastReceiveTime + p->pingInterval);
+    }
+#undef CONSIDER
+    *due = best;
+    return any;
+}
+
+/* The most a deadline lies ahead: ENet's clock is the wall clock (gettimeofday), which may jump. */
+#define DEADLINE_CAP PM_SEC(1)
+
+/* When pm_enet_host_expire_pending next has work (the env's clock), or PM_TIME_NEVER. */
+static pm_time pending_due(const pm_enet_host *h)
+{
+    pm_time due = PM_TIME_NEVER;
+    if (!h->pending_timeout)
+        return due;
+    for (size_t i = 0; i < h->host->peerCount; i++) {
+        const pm_enet_packet_peer *pp = &h->peers[i];
+        if (!pending_guest(pp))
+            continue;
+        /* Not seen yet: its clock starts at the next check. */
+        pm_time t =
+            pp->pending_since ? pp->pending_since + h->pending_timeout : h->next_pending_check;
+        due = PM_MIN(due, PM_MAX(t, h->next_pending_check));
+    }
+    return due;
+}
+
+pm_time pm_enet_host_next_timeout(const pm_enet_host *h)
+{
+    if (!h)
+        return PM_TIME_NEVER;
+    enet_uint32 now = enet_time_get(), due;
+    pm_time t = pm_now(), result = PM_TIME_NEVER;
+    if (host_due(h->host, now, &due)) {
+        if (ENET_TIME_LESS_EQUAL(due, now))
+            return t;
+        /* ENet compares whole milliseconds of its own clock: one more makes sure it sees them. */
+        pm_time wait = (pm_time)ENET_TIME_DIFFERENCE(due, now) * 1000 + 1000;
+        result = t + PM_MIN(wait, DEADLINE_CAP);
+    }
+    /* The pending-connection limit resets unfinished guests in time (on the env's clock). */
+    pm_time pending = pending_due(h);
+    if (pending != PM_TIME_NEVER) {
+        pm_time env_now = pm_env_now(&h->env);
+        result = PM_MIN(result, pending <= env_now ? t : t + (pending - env_now));
+    }
+    return result;
 }

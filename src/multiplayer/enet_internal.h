@@ -12,11 +12,13 @@
 #define PM_ENET_INTERNAL_H
 
 #include "base/base.h"
+#include "base/driver.h"
 #include "multiplayer/multiplayer_internal.h"
 #include "peermesh/enet.h"
 #include "wire/godot_enet.h"
 
 #include <enet/enet.h>
+#include <enet/time.h>
 
 #define PM_ENET_COMPONENT "enet"
 
@@ -72,6 +74,7 @@ typedef struct pm_enet_raw {
 struct pm_enet_host {
     pm_envr env;
     ENetHost *host;
+    int waitset;                /* the owner's wait set holding our socket, or -1 */
     pm_enet_packet_peer *peers; /* one per ENet peer slot, same index */
     size_t borrowed;            /* packet peers whose `current` is set */
     /* Incoming connections not finished yet (pm_enet_host_limit_pending). */
@@ -89,6 +92,8 @@ static inline pm_enet_packet_peer *pm_enet_pp_of(pm_enet_host *h, ENetPeer *p)
 {
     return &h->peers[p - h->host->peers];
 }
+/** Put the host's socket in wait set `set` (until the host is freed). PM_ERR_IO. */
+int pm_enet_host_watch(pm_enet_host *h, int set);
 /** Parse a numeric IPv4 address for ENet (no DNS). "*" and NULL give ENET_HOST_ANY if any_ok. */
 int pm_enet_parse_ip(const char *ip, bool any_ok, uint32_t *out);
 /** Release the packet a get_packet handed out. */
@@ -116,6 +121,7 @@ typedef struct pm_enet_member {
 
 struct pm_enet {
     pm_envr env;
+    int waitset; /* pm_enet_fd: the sockets of every host we own */
     pm_genet_format fmt;
     pm_enet_compression compression;
     bool server_relay;

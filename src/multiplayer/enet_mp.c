@@ -60,8 +60,15 @@ int pm_enet_new(const pm_enet_config *cfg, pm_enet **out)
         pm_free(&env, e);
         return PM_ERR_NOMEM;
     }
+    e->waitset = -1;
     int r = pm_multiplayer_new_env(&env, &enet_ops, e, &e->mp);
+    if (r == PM_OK && env.sockets && env.sockets->waitset_new &&
+        (e->waitset = env.sockets->waitset_new()) < 0) {
+        PM_ERROR(&env, PM_ENET_COMPONENT, "cannot create a wait set: %s", pm_strerror(e->waitset));
+        r = e->waitset;
+    }
     if (r != PM_OK) {
+        pm_multiplayer_free(e->mp);
         pm_free(&env, e->bind_ip);
         pm_free(&env, e);
         return r;
@@ -75,6 +82,8 @@ void pm_enet_free(pm_enet *e)
     if (!e)
         return;
     pm_enet_shutdown(e, true);
+    if (e->waitset >= 0)
+        e->env.sockets->waitset_close(e->waitset);
     pm_enet_rxq_free(&e->env, &e->incoming);
     pm_multiplayer_free(e->mp);
     pm_envr env = e->env;
@@ -199,6 +208,8 @@ static int setup_host(pm_enet *e, const char *bind_ip, uint16_t port, int peers,
     if (r != PM_OK)
         return r;
     r = pm_enet_host_compress(h, e->compression);
+    if (r == PM_OK)
+        r = pm_enet_host_watch(h, e->waitset);
     if (r != PM_OK) {
         pm_enet_host_free(h);
         return r;
@@ -297,9 +308,15 @@ int pm_enet_add_mesh_peer(pm_enet *e, int32_t peer_id, pm_enet_host *host)
                 "add_mesh_peer %d: the host needs exactly one connected peer", (int)peer_id);
         return PM_ERR_INVALID;
     }
-    int r = pm_enet_add_member(e, peer_id, pp, host);
-    if (r != PM_OK)
+    int r = pm_enet_host_watch(host, e->waitset);
+    if (r == PM_OK)
+        r = pm_enet_add_member(e, peer_id, pp, host);
+    if (r != PM_OK) {
+        if (host->waitset >= 0)
+            e->env.sockets->waitset_forget(host->waitset, host->host->socket);
+        host->waitset = -1;
         return r;
+    }
     pm_enet_push_event(e, PM_MP_EVENT_PEER_CONNECTED, peer_id);
     /* Whatever the application had not read yet goes through our receive path. */
     pm_enet_pp_release(pp);
@@ -338,6 +355,24 @@ void pm_enet_get_stats(const pm_enet *e, pm_enet_stats *out)
         *out = e ? e->stats : (pm_enet_stats){0};
     if (e && e->host && out)
         out->connections_pending_refused = pm_enet_host_pending_refused(e->host);
+}
+
+int pm_enet_fd(const pm_enet *e)
+{
+    if (!e)
+        return PM_ERR_INVALID;
+    return e->waitset >= 0 ? e->waitset : PM_ERR_UNSUPPORTED;
+}
+
+pm_time pm_enet_next_timeout(const pm_enet *e)
+{
+    if (!e)
+        return PM_TIME_NEVER;
+    pm_time t = pm_enet_host_next_timeout(e->host);
+    for (size_t i = 0; i < e->n_members; i++)
+        if (e->members[i].mesh_host)
+            t = PM_MIN(t, pm_enet_host_next_timeout(e->members[i].mesh_host));
+    return t;
 }
 
 int pm_enet_wait(pm_enet *e, int timeout_ms)

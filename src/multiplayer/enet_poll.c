@@ -5,6 +5,9 @@
  */
 #include "multiplayer/enet_internal.h"
 
+#include <errno.h>
+#include <string.h>
+
 /* Log the first drops of each kind loudly, then quietly: a flood must not flood the log. */
 #define LOUD_DROPS 16
 
@@ -208,17 +211,27 @@ static bool client_on_event(pm_enet *e, const ENetEvent *ev, pm_enet_packet_peer
     return false;
 }
 
-static void poll_host(pm_enet *e)
+/* A failing socket is worth an error with what the OS said, not a silent retry forever. */
+static int socket_failed(pm_enet *e, pm_enet_host *h)
+{
+    int why = errno;
+    PM_ERROR(&e->env, PM_ENET_COMPONENT, "the UDP socket on port %u failed: %s",
+             (unsigned)pm_enet_host_get_local_port(h), why ? strerror(why) : "unknown error");
+    return PM_ERR_IO;
+}
+
+static int poll_host(pm_enet *e)
 {
     ENetEvent ev;
     if (e->host)
         pm_enet_host_expire_pending(e->host);
     for (int budget = PM_ENET_POLL_BUDGET; budget > 0 && e->host; budget--) {
+        errno = 0;
         int r = enet_host_service(e->host->host, &ev, 0);
         if (r < 0)
-            PM_WARN(&e->env, PM_ENET_COMPONENT, "enet_host_service failed");
-        if (r <= 0)
-            return;
+            return socket_failed(e, e->host);
+        if (r == 0)
+            return PM_OK;
         pm_enet_packet_peer *pp = pm_enet_pp_of(e->host, ev.peer);
         switch (ev.type) {
         case ENET_EVENT_TYPE_RECEIVE:
@@ -228,29 +241,33 @@ static void poll_host(pm_enet *e)
             if (e->mode == PM_ENET_MODE_SERVER)
                 server_on_connect(e, pp, ev.data);
             else if (!client_on_event(e, &ev, pp))
-                return;
+                return PM_OK;
             break;
         case ENET_EVENT_TYPE_DISCONNECT:
             if (e->mode == PM_ENET_MODE_SERVER) {
                 server_on_disconnect(e, pp);
             } else if (pp->mp_id == PM_GENET_SERVER_ID || e->status == PM_MP_CONNECTING) {
                 client_on_event(e, &ev, pp);
-                return;
+                return PM_OK;
             }
             break;
         default:
             break;
         }
     }
+    return PM_OK;
 }
 
 /* One mesh peer's host. Returns false when the peer went away (member removed). */
-static bool poll_mesh_member(pm_enet *e, size_t index)
+static bool poll_mesh_member(pm_enet *e, size_t index, int *rc)
 {
     ENetEvent ev;
     pm_enet_member *m = &e->members[index];
     for (int budget = PM_ENET_POLL_BUDGET; budget > 0; budget--) {
+        errno = 0;
         int r = enet_host_service(m->mesh_host->host, &ev, 0);
+        if (r < 0)
+            *rc = socket_failed(e, m->mesh_host);
         if (r <= 0)
             return true;
         pm_enet_packet_peer *pp = pm_enet_pp_of(m->mesh_host, ev.peer);
@@ -287,18 +304,19 @@ int pm_enet_poll(void *impl)
 {
     pm_enet *e = impl;
     pm_enet_release_current(e);
+    int rc = PM_OK;
     switch (e->mode) {
     case PM_ENET_MODE_SERVER:
     case PM_ENET_MODE_CLIENT:
-        poll_host(e);
+        rc = poll_host(e);
         break;
     case PM_ENET_MODE_MESH:
         for (size_t i = 0; i < e->n_members;)
-            if (poll_mesh_member(e, i))
+            if (poll_mesh_member(e, i, &rc))
                 i++;
         break;
     default:
         break;
     }
-    return PM_OK;
+    return rc;
 }

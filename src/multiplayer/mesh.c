@@ -37,8 +37,16 @@ int pm_mesh_new(const pm_mesh_config *cfg, pm_mesh **out)
     m->connect_timeout = cfg->connect_timeout;
     m->disconnect_grace = cfg->disconnect_grace;
     m->status = PM_MP_DISCONNECTED;
+    m->waitset = -1;
     int rc = pm_multiplayer_new_env(&env, &MESH_OPS, m, &m->mp);
+    /* No socket driver (a browser): no descriptors, pm_mesh_fd says PM_ERR_UNSUPPORTED. */
+    if (rc == PM_OK && env.sockets && env.sockets->waitset_new &&
+        (m->waitset = env.sockets->waitset_new()) < 0) {
+        PM_ERROR(&env, "mesh", "cannot create the mesh's wait set: %s", pm_strerror(m->waitset));
+        rc = m->waitset;
+    }
     if (rc != PM_OK) {
+        pm_multiplayer_free(m->mp);
         pm_free(&env, m);
         return rc;
     }
@@ -51,6 +59,8 @@ void pm_mesh_free(pm_mesh *m)
     if (!m)
         return;
     pm_mesh_close(m);
+    if (m->waitset >= 0)
+        m->env.sockets->waitset_close(m->waitset);
     pm_multiplayer_free(m->mp);
     pm_free(&m->env, m->peers);
     pm_free(&m->env, m->events);
@@ -61,6 +71,19 @@ void pm_mesh_free(pm_mesh *m)
 pm_multiplayer *pm_mesh_multiplayer(pm_mesh *m)
 {
     return m ? m->mp : NULL;
+}
+
+int pm_mesh_fd(const pm_mesh *m)
+{
+    if (!m)
+        return PM_ERR_INVALID;
+    return m->waitset >= 0 ? m->waitset : PM_ERR_UNSUPPORTED;
+}
+
+/* A link's descriptor joins the mesh's wait set for as long as the link is in the mesh. */
+static int link_fd(const pm_mesh *m, const pm_mesh_peer *p)
+{
+    return m->waitset >= 0 && p->ops->fd ? p->ops->fd(p->link) : -1;
 }
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -233,6 +256,13 @@ int pm_mesh_add_link(pm_mesh *m, const pm_mesh_link_ops *ops, void *link, int32_
     p->st.connected_at = -1;
     p->st.rtt = -1;
     m->peer_count++;
+    int fd = link_fd(m, p);
+    if (fd >= 0 && (rc = m->env.sockets->waitset_watch(m->waitset, fd, false)) != PM_OK) {
+        PM_ERROR(&m->env, "mesh", "peer %d: cannot watch its socket: %s", (int)id, pm_strerror(rc));
+        memmove(&m->peers[at], &m->peers[at + 1], (m->peer_count - at - 1) * sizeof *m->peers);
+        m->peer_count--;
+        return rc;
+    }
     PM_DEBUG(&m->env, "mesh", "node %d: peer %d added", (int)m->unique_id, (int)id);
     return PM_OK;
 }
@@ -243,6 +273,9 @@ void pm_mesh_erase(pm_mesh *m, int32_t id)
     if (i >= m->peer_count || m->peers[i].id != id)
         return;
     pm_mesh_peer gone = m->peers[i];
+    int fd = link_fd(m, &gone);
+    if (fd >= 0)
+        m->env.sockets->waitset_forget(m->waitset, fd);
     memmove(&m->peers[i], &m->peers[i + 1], (m->peer_count - i - 1) * sizeof *m->peers);
     m->peer_count--;
     if (m->next_packet_peer == id)
@@ -468,10 +501,14 @@ static bool op_relay(const void *impl)
     return m->mode == PM_MESH_MODE_SERVER || m->mode == PM_MESH_MODE_CLIENT;
 }
 
+/* What a broadcast put_packet takes (mesh_route.c refuses more than any peer's limit). */
 static size_t op_max_packet(const void *impl)
 {
-    (void)impl;
-    return PM_MESH_MAX_PACKET_SIZE;
+    const pm_mesh *m = impl;
+    size_t limit = m->peer_count ? SIZE_MAX : PM_MESH_DEFAULT_MAX_MESSAGE;
+    for (size_t i = 0; i < m->peer_count; i++)
+        limit = PM_MIN(limit, m->peers[i].ops->max_message(m->peers[i].link));
+    return limit;
 }
 
 static const pm_multiplayer_ops MESH_OPS = {

@@ -16,6 +16,7 @@
 #define PM_MESH_INTERNAL_H
 
 #include "base/base.h"
+#include "base/driver.h"
 #include "multiplayer/multiplayer_internal.h"
 #include "peermesh/mesh.h"
 
@@ -63,6 +64,8 @@ typedef struct pm_mesh_link_ops {
     /** Let the connection do its work (pm_rtc_peer_poll). */
     void (*poll)(void *link);
     pm_time (*next_timeout)(const void *link);
+    /** The descriptor to wait on for the link's input, or -1 (optional op: NULL = none). */
+    int (*fd)(const void *link);
     /** Close the connection; it stays allocated. */
     void (*close)(void *link);
     /** Close and free everything. */
@@ -94,6 +97,7 @@ typedef enum pm_mesh_mode {
 
 struct pm_mesh {
     pm_envr env;
+    int waitset; /* pm_mesh_fd: every link's descriptor; -1 without a socket driver */
     pm_time connect_timeout;
     pm_time disconnect_grace;
     pm_multiplayer *mp;

@@ -80,6 +80,11 @@ static pm_time l_next_timeout(const void *link)
     return pm_rtc_peer_next_timeout(((const rtc_link *)link)->pc);
 }
 
+static int l_fd(const void *link)
+{
+    return pm_rtc_peer_fd(((const rtc_link *)link)->pc);
+}
+
 static void l_close(void *link)
 {
     pm_rtc_peer_close(((rtc_link *)link)->pc);
@@ -123,6 +128,7 @@ static const pm_mesh_link_ops RTC_LINK = {
     .max_message = l_max_message,
     .poll = l_poll,
     .next_timeout = l_next_timeout,
+    .fd = l_fd,
     .close = l_close,
     .destroy = l_destroy,
     .stats = l_stats,

@@ -56,19 +56,23 @@ int32_t pm_mp_get_target_peer(const pm_multiplayer *mp)
 {
     return mp ? mp->target : 0;
 }
-void pm_mp_set_transfer_mode(pm_multiplayer *mp, pm_mp_transfer_mode mode)
+int pm_mp_set_transfer_mode(pm_multiplayer *mp, pm_mp_transfer_mode mode)
 {
-    if (mp && mode >= PM_MP_TRANSFER_UNRELIABLE && mode <= PM_MP_TRANSFER_RELIABLE)
-        mp->mode = mode;
+    if (!mp || mode < PM_MP_TRANSFER_UNRELIABLE || mode > PM_MP_TRANSFER_RELIABLE)
+        return PM_ERR_INVALID;
+    mp->mode = mode;
+    return PM_OK;
 }
 pm_mp_transfer_mode pm_mp_get_transfer_mode(const pm_multiplayer *mp)
 {
     return mp ? mp->mode : PM_MP_TRANSFER_RELIABLE;
 }
-void pm_mp_set_transfer_channel(pm_multiplayer *mp, int channel)
+int pm_mp_set_transfer_channel(pm_multiplayer *mp, int channel)
 {
-    if (mp && channel >= 0)
-        mp->channel = channel;
+    if (!mp || channel < 0)
+        return PM_ERR_INVALID;
+    mp->channel = channel;
+    return PM_OK;
 }
 int pm_mp_get_transfer_channel(const pm_multiplayer *mp)
 {

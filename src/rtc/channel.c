@@ -563,10 +563,12 @@ bool pm_rtc_channel_was_string_packet(const pm_rtc_channel *ch)
 {
     return ch && ch->last_was_string;
 }
-void pm_rtc_channel_set_write_mode(pm_rtc_channel *ch, pm_rtc_write_mode mode)
+int pm_rtc_channel_set_write_mode(pm_rtc_channel *ch, pm_rtc_write_mode mode)
 {
-    if (ch && (mode == PM_RTC_WRITE_TEXT || mode == PM_RTC_WRITE_BINARY))
-        ch->write_mode = mode;
+    if (!ch || (mode != PM_RTC_WRITE_TEXT && mode != PM_RTC_WRITE_BINARY))
+        return PM_ERR_INVALID;
+    ch->write_mode = mode;
+    return PM_OK;
 }
 pm_rtc_write_mode pm_rtc_channel_get_write_mode(const pm_rtc_channel *ch)
 {

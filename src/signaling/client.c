@@ -5,15 +5,20 @@
  * once; the core makes socket-mode peers (its default peer factory). The
  * rest of the API is client_api.c.
  */
+#include "io/io.h"
 #include "io/ws.h"
 #include "peermesh/signaling.h"
 #include "signaling/client_shell.h"
 
-/* How often to look at the WebSocket while it lives, whatever the core's
- * deadline: libwebsockets keeps timers (connect, handshake, close) and
- * deferred writes (its automatic pongs) that its socket does not show.
- * signaling.h promises this bound to callers that wait on time alone. */
-#define ACTIVE_POLL PM_MS(10)
+/*
+ * One wait set holds everything the client drives (pm_signal_client_fd):
+ * libwebsockets' sockets, mirrored by ws.c with the events lws waits for
+ * (its automatic pongs make a socket wait for output), and the mesh's own
+ * wait set once the mesh exists (with the ENet transport, the core's set of
+ * ENet sockets). The deadline adds lws's timers
+ * (pm_ws_next_deadline) to the core's, so a program that sleeps on the
+ * descriptor until the deadline misses nothing and is not woken for nothing.
+ */
 
 struct pm_signal_client {
     pm_envr env;
@@ -22,6 +27,9 @@ struct pm_signal_client {
     uint64_t conn;
     bool conn_live; /* the WebSocket connection is ours to use (not gone, not aborted) */
     char *url, *ca_file;
+    int waitset;
+    const pm_mesh *watched_mesh; /* whose descriptor is in the wait set */
+    int watched_enet;            /* the ENet transport's descriptor in it, or -1 */
 };
 
 /* ---- the core's outputs on the WebSocket ---- */
@@ -63,12 +71,37 @@ static void on_message(void *ud, uint64_t conn, const uint8_t *data, size_t len,
     drain(c);
 }
 
+static void on_failed(void *ud, uint64_t conn, int err, const char *why)
+{
+    pm_signal_client *c = ud;
+    pm_sigcl_failed(c->core, err, why);
+}
+
 static void on_closed(void *ud, uint64_t conn, int code, const char *reason, bool local)
 {
     pm_signal_client *c = ud;
     c->conn_live = false;
     pm_sigcl_closed(c->core, pm_env_now(&c->env), code, reason);
     drain(c);
+}
+
+/* The mesh comes with our id, inside a core call: its sockets join ours. */
+static void watch_mesh(pm_signal_client *c)
+{
+    const pm_mesh *mesh = pm_sigcl_mesh(c->core);
+    int enet_fd = pm_sigcl_enet_fd(c->core);
+    if (enet_fd >= 0 && enet_fd != c->watched_enet) { /* the ENet transport's sockets */
+        if (pm_io_waitset_watch(c->waitset, enet_fd, false) != PM_OK)
+            PM_ERROR(&c->env, "signal", "cannot watch the ENet sockets");
+        c->watched_enet = enet_fd;
+    }
+    if (!mesh || mesh == c->watched_mesh)
+        return;
+    int fd = pm_mesh_fd(mesh);
+    int rc = fd >= 0 ? pm_io_waitset_watch(c->waitset, fd, false) : fd;
+    if (rc != PM_OK)
+        PM_ERROR(&c->env, "signal", "cannot watch the mesh's sockets: %s", pm_strerror(rc));
+    c->watched_mesh = mesh;
 }
 
 /* ---- client_shell.h ---- */
@@ -95,9 +128,14 @@ static int start(pm_signal_client *c, const pm_signal_client_config *cfg)
                        .client_tls = strncmp(cfg->url, "wss://", 6) == 0,
                        .ca_file = c->ca_file,
                        .allow_self_signed = cfg->allow_self_signed,
-                       .max_message = 1u << 20};
-    pm_ws_handler h = {
-        .ud = c, .on_open = on_open, .on_message = on_message, .on_closed = on_closed};
+                       .max_message = 1u << 20,
+                       .watch = true,
+                       .waitset = c->waitset};
+    pm_ws_handler h = {.ud = c,
+                       .on_open = on_open,
+                       .on_message = on_message,
+                       .on_failed = on_failed,
+                       .on_closed = on_closed};
     int rc = pm_ws_new(&wc, &h, &c->ws);
     if (rc == PM_OK)
         rc = pm_ws_connect(c->ws, c->url, &c->conn);
@@ -117,7 +155,9 @@ int pm_signal_client_new(const pm_signal_client_config *cfg, pm_signal_client **
     if (!c)
         return PM_ERR_NOMEM;
     c->env = env;
-    int rc = pm_signal_client_new_core(&env, cfg, &c->core);
+    c->watched_enet = -1;
+    c->waitset = pm_io_waitset_new();
+    int rc = c->waitset < 0 ? c->waitset : pm_signal_client_new_core(&env, cfg, &c->core);
     if (rc == PM_OK)
         rc = start(c, cfg);
     if (rc != PM_OK) {
@@ -134,6 +174,7 @@ void pm_signal_client_free(pm_signal_client *c)
         return;
     pm_ws_free(c->ws);
     pm_sigcl_free(c->core);
+    pm_io_waitset_close(c->waitset);
     pm_free(&c->env, c->url);
     pm_free(&c->env, c->ca_file);
     pm_envr env = c->env;
@@ -148,6 +189,7 @@ int pm_signal_client_poll(pm_signal_client *c)
         (void)pm_ws_service(c->ws, 0);
     pm_sigcl_timeout(c->core, pm_env_now(&c->env));
     drain(c);
+    watch_mesh(c);
     return pm_signal_client_status(c);
 }
 
@@ -156,12 +198,12 @@ pm_time pm_signal_client_next_timeout(const pm_signal_client *c)
     if (!c)
         return PM_TIME_NEVER;
     pm_time t = pm_sigcl_next_deadline(c->core);
-    if (c->conn_live || (c->ws && pm_ws_count(c->ws)))
-        t = PM_MIN(t, pm_env_now(&c->env) + ACTIVE_POLL);
+    if (c->ws && pm_ws_count(c->ws))
+        t = PM_MIN(t, pm_ws_next_deadline(c->ws));
     return t;
 }
 
 int pm_signal_client_fd(const pm_signal_client *c)
 {
-    return c && c->conn_live ? pm_ws_fd(c->ws, c->conn) : -1;
+    return c ? c->waitset : PM_ERR_INVALID;
 }

@@ -4,6 +4,8 @@
  */
 #include "signaling/client_shell.h"
 
+#include <stdlib.h>
+
 #define DEFAULT_CONNECT_TIMEOUT PM_SEC(10)
 
 void pm_signal_client_config_default(pm_signal_client_config *cfg)
@@ -23,15 +25,59 @@ void pm_signal_client_config_default(pm_signal_client_config *cfg)
     cfg->punch_timeout = PM_SEC(10);
 }
 
+/*
+ * The URL, checked before anything connects, so a typo is an error that
+ * says what is wrong rather than a connection that fails later: ws:// or
+ * wss://, a host (a name, an IPv4 address or [IPv6]), an optional port of
+ * 1..65535, then an optional /path or ?query; no spaces, no user@.
+ */
+static bool url_valid(const pm_envr *env, const char *url)
+{
+    const char *why = NULL;
+    const char *p = url;
+    if (!url) {
+        PM_ERROR(env, "signal", "no signaling URL: set url to ws://HOST:PORT");
+        return false;
+    }
+    if (strncmp(p, "ws://", 5) == 0)
+        p += 5;
+    else if (strncmp(p, "wss://", 6) == 0)
+        p += 6;
+    else
+        why = "it must start with ws:// or wss://";
+    size_t host = 0;
+    if (!why && *p == '[') {
+        host = strcspn(p, "]");
+        why = p[host] != ']' || host < 3 ? "an IPv6 address needs [brackets]" : NULL;
+        host++;
+    } else if (!why) {
+        host = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+        why = host == 0 ? "it has no host name or address" : NULL;
+    }
+    p += host;
+    if (!why && *p == ':') {
+        char *end;
+        long port = strtol(p + 1, &end, 10);
+        why = end == p + 1 || port < 1 || port > 65535 ? "the port must be a number in 1..65535"
+                                                       : NULL;
+        p = end;
+    }
+    if (!why && *p && *p != '/' && *p != '?')
+        why = *p == '@' ? "user@ is not supported" : "unexpected characters after the host";
+    for (const char *q = p; !why && *q; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f)
+            why = "it contains spaces or control characters";
+    if (why)
+        PM_ERROR(env, "signal", "bad signaling URL \"%s\": %s", url, why);
+    return why == NULL;
+}
+
 int pm_signal_client_new_core(const pm_envr *env, const pm_signal_client_config *cfg,
                               pm_sigcl **out)
 {
-    const char *url = cfg->url;
-    bool ok = url && (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0);
-    int rc = ok ? pm_sigcl_new(env, cfg, NULL, pm_env_now(env), out) : PM_ERR_INVALID;
-    if (rc == PM_ERR_INVALID)
-        PM_ERROR(env, "signal", "bad client configuration (url %s)", url ? url : "-");
-    return rc;
+    /* pm_sigcl_new logs what is wrong with the other options. */
+    return url_valid(env, cfg->url) ? pm_sigcl_new(env, cfg, NULL, pm_env_now(env), out)
+                                    : PM_ERR_INVALID;
 }
 
 int pm_signal_client_status(const pm_signal_client *c)

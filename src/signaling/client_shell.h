@@ -10,8 +10,9 @@
 #include "signaling/sig_client.h"
 
 /**
- * Make the core of a new client: the URL must be ws:// or wss://
- * (PM_ERR_INVALID, logged, otherwise and for bad options), then
+ * Make the core of a new client: the URL must be ws://HOST[:PORT][/PATH] or
+ * wss://... (PM_ERR_INVALID otherwise, and for bad options; the log says
+ * what is wrong), then
  * pm_sigcl_new() with the default peer factory (pm_rtc_peer_new).
  */
 int pm_signal_client_new_core(const pm_envr *env, const pm_signal_client_config *cfg,

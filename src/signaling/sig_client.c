@@ -6,6 +6,8 @@
  */
 #include "signaling/sig_client_internal.h"
 
+#include <stdio.h>
+
 /* The next record of a queue whose records are lent out until the next call. */
 static bool next_record(pm_fifo *f, bool *lent, uint32_t *tag, const uint8_t **rec, size_t *len)
 {
@@ -21,13 +23,24 @@ static bool next_record(pm_fifo *f, bool *lent, uint32_t *tag, const uint8_t **r
 
 /* ---- events ---- */
 
+static void push_event(pm_sigcl *c, pm_signal_event_type type, const event_rec *r, const char *text)
+{
+    size_t n = text ? strlen(text) + 1 : 0;
+    if (pm_fifo_push(&c->env, &c->events, type, r, sizeof *r, text, n) != PM_OK)
+        PM_ERROR(&c->env, "signal", "out of memory: event %d lost", (int)type);
+}
+
 void pm_sigcl_event(pm_sigcl *c, pm_signal_event_type type, int32_t peer_id, int code,
                     const char *text)
 {
     event_rec r = {.peer_id = peer_id, .close_code = code};
-    size_t n = text ? strlen(text) + 1 : 0;
-    if (pm_fifo_push(&c->env, &c->events, type, &r, sizeof r, text, n) != PM_OK)
-        PM_ERROR(&c->env, "signal", "out of memory: event %d lost", (int)type);
+    push_event(c, type, &r, text);
+}
+
+void pm_sigcl_event_closed(pm_sigcl *c, int code, int error, const char *text)
+{
+    event_rec r = {.close_code = code, .error = error};
+    push_event(c, PM_SIGNAL_EVENT_CLOSED, &r, text);
 }
 
 bool pm_sigcl_next_event(pm_sigcl *c, pm_signal_event *ev)
@@ -43,6 +56,7 @@ bool pm_sigcl_next_event(pm_sigcl *c, pm_signal_event *ev)
     ev->type = (pm_signal_event_type)tag;
     ev->peer_id = r.peer_id;
     ev->close_code = r.close_code;
+    ev->error = r.error;
     const char *text = len > sizeof r ? (const char *)rec + sizeof r : "";
     if (ev->type == PM_SIGNAL_EVENT_JOINED)
         ev->lobby = text;
@@ -107,13 +121,15 @@ void pm_sigcl_open(pm_sigcl *c, pm_time now)
         return;
     c->link = LINK_OPEN;
     c->state = PM_SIGNAL_OPEN;
+    c->opened = true;
     /* The demo clients join at once. 4.x: id 0 asks for a mesh lobby when
      * creating, 1 for client/server; 3.x has no mode. */
     const char *lobby = c->cfg.lobby ? c->cfg.lobby : "";
-    if (pm_sigcl_send(c, PM_SIGMSG_JOIN, c->cfg.mesh ? 0 : 1, lobby, strlen(lobby)) != PM_OK)
+    int type = c->cfg.create_lobby ? PM_SIGMSG_CREATE : PM_SIGMSG_JOIN;
+    if (pm_sigcl_send(c, type, c->cfg.mesh ? 0 : 1, lobby, strlen(lobby)) != PM_OK)
         pm_sigcl_close_with(c, SIGCL_CLOSE_INTERNAL);
-    PM_DEBUG(&c->env, "signal", "connected to %s, joining %s", c->cfg.url ? c->cfg.url : "server",
-             *lobby ? lobby : "a new lobby");
+    PM_DEBUG(&c->env, "signal", "connected to %s, %s %s", c->cfg.url ? c->cfg.url : "server",
+             c->cfg.create_lobby ? "creating" : "joining", *lobby ? lobby : "a new lobby");
     pm_sigcl_event(c, PM_SIGNAL_EVENT_OPEN, 0, 0, NULL);
 }
 
@@ -206,6 +222,42 @@ void pm_sigcl_receive(pm_sigcl *c, pm_time now, const uint8_t *data, size_t len,
         pm_sigcl_enet_poll(c, now);
 }
 
+void pm_sigcl_failed(pm_sigcl *c, int err, const char *why)
+{
+    if (c->link == LINK_DONE || err >= 0)
+        return;
+    c->fail_err = err;
+    snprintf(c->fail_why, sizeof c->fail_why, "%s", why ? why : pm_strerror(err));
+}
+
+/* Why the connection ended, when it did not end by a close frame. */
+static int closed_error(pm_sigcl *c, int code, const char **reason)
+{
+    if (c->fail_err) {
+        *reason = c->fail_why;
+        return c->fail_err;
+    }
+    /* A server without named lobbies refuses CREATE as the demo refuses an
+     * unknown type: say what that means. */
+    if (c->cfg.create_lobby && !c->lobby[0] && code == PM_SIGNAL_CLOSE_PROTOCOL &&
+        (!strcmp(*reason, "Invalid command") ||
+         !strcmp(*reason, "Invalid message when not in a lobby"))) {
+        snprintf(c->fail_why, sizeof c->fail_why,
+                 "%s does not offer named lobbies (%s); start peermesh-signal with "
+                 "--named-lobbies, or join or create a lobby without a name",
+                 c->cfg.url ? c->cfg.url : "the server", *reason);
+        *reason = c->fail_why;
+        return PM_ERR_UNSUPPORTED;
+    }
+    if (code != PM_SIGNAL_CLOSE_ABNORMAL)
+        return PM_OK; /* a close frame from either side: code and reason say why */
+    snprintf(c->fail_why, sizeof c->fail_why, "%s %s",
+             c->opened ? "lost the connection to" : "could not connect to",
+             c->cfg.url ? c->cfg.url : "the server");
+    *reason = c->fail_why;
+    return PM_ERR_IO;
+}
+
 void pm_sigcl_closed(pm_sigcl *c, pm_time now, int code, const char *reason)
 {
     if (c->link == LINK_DONE)
@@ -213,6 +265,7 @@ void pm_sigcl_closed(pm_sigcl *c, pm_time now, int code, const char *reason)
     c->link = LINK_DONE;
     c->state = PM_SIGNAL_CLOSED;
     reason = reason ? reason : "";
+    int error = closed_error(c, code, &reason);
     PM_INFO(&c->env, "signal", "signaling closed: %d %s%s", code, reason,
             c->sealed ? " (sealed: the mesh stays)" : "");
     /* As the demo clients: without a seal the mesh goes with the signaling
@@ -221,7 +274,7 @@ void pm_sigcl_closed(pm_sigcl *c, pm_time now, int code, const char *reason)
         pm_mesh_close(c->mesh);
     if (!c->sealed && !c->user_closed && c->enet)
         pm_sigcl_enet_close(c);
-    pm_sigcl_event(c, PM_SIGNAL_EVENT_CLOSED, 0, code, reason);
+    pm_sigcl_event_closed(c, code, error, reason);
 }
 
 /* ---- time ---- */
@@ -240,7 +293,11 @@ void pm_sigcl_timeout(pm_sigcl *c, pm_time now)
         c->link = LINK_DONE;
         c->state = PM_SIGNAL_CLOSED;
         output(c, PM_SIGCL_OUT_ABORT, 0, NULL, 0);
-        pm_sigcl_event(c, PM_SIGNAL_EVENT_CLOSED, 0, 0, "timeout");
+        char why[256];
+        snprintf(why, sizeof why, "%s %s within %.1f s",
+                 c->opened ? "no peer id from" : "no WebSocket connection to",
+                 c->cfg.url ? c->cfg.url : "the server", (double)c->cfg.connect_timeout / 1e6);
+        pm_sigcl_event_closed(c, 0, PM_ERR_TIMEOUT, why);
     }
     if (c->mesh) {
         (void)pm_mesh_poll(c->mesh);
@@ -318,30 +375,41 @@ static int copy_config(pm_sigcl *c, const pm_signal_client_config *cfg)
     return fail ? PM_ERR_NOMEM : PM_OK;
 }
 
-static bool config_valid(const pm_signal_client_config *cfg)
+/* NULL when cfg is usable, else what is wrong with it. */
+static const char *config_problem(const pm_signal_client_config *cfg)
 {
-    if (cfg->lobby && strlen(cfg->lobby) > PM_SIG_MAX_LOBBY_NAME)
-        return false;
-    if (cfg->lobby && (strchr(cfg->lobby, '\n') ||
-                       !pm_utf8_valid((const uint8_t *)cfg->lobby, strlen(cfg->lobby))))
-        return false;
+    size_t lobby_len = cfg->lobby ? strlen(cfg->lobby) : 0;
+    if (lobby_len > PM_SIG_MAX_LOBBY_NAME)
+        return "the lobby name is longer than 64 bytes";
+    if (cfg->lobby &&
+        (strchr(cfg->lobby, '\n') || !pm_utf8_valid((const uint8_t *)cfg->lobby, lobby_len)))
+        return "the lobby name holds a newline or invalid UTF-8";
+    if (cfg->create_lobby && !pm_sig_lobby_name_valid(cfg->lobby, lobby_len))
+        return "create_lobby needs a lobby name of 1..64 letters, digits, '-', '_' or '.'";
     if (cfg->protocol != PM_SIGNAL_PROTOCOL_JSON && cfg->protocol != PM_SIGNAL_PROTOCOL_TEXT)
-        return false;
+        return "protocol is neither JSON nor TEXT";
     if (cfg->offer_rule < PM_SIGNAL_OFFER_AUTO || cfg->offer_rule > PM_SIGNAL_OFFER_LOWER)
-        return false;
+        return "offer_rule is not one of pm_signal_offer_rule";
     if (cfg->extra_channel_count && !cfg->extra_channels)
-        return false;
+        return "extra_channel_count without extra_channels";
     if (cfg->transport != PM_SIGNAL_TRANSPORT_WEBRTC && cfg->transport != PM_SIGNAL_TRANSPORT_ENET)
-        return false;
-    return cfg->connect_timeout >= 0 && cfg->ice_restart_interval >= 0 && cfg->punch_timeout >= 0;
+        return "transport is neither WEBRTC nor ENET";
+    if (cfg->connect_timeout < 0)
+        return "connect_timeout is negative";
+    if (cfg->ice_restart_interval < 0)
+        return "ice_restart_interval is negative";
+    return cfg->punch_timeout < 0 ? "punch_timeout is negative" : NULL;
 }
 
 int pm_sigcl_new(const pm_envr *env, const pm_signal_client_config *cfg,
                  const pm_sigcl_peer_factory *factory, pm_time now, pm_sigcl **out)
 {
     *out = NULL;
-    if (!config_valid(cfg))
+    const char *problem = config_problem(cfg);
+    if (problem) {
+        PM_ERROR(env, "signal", "bad client configuration: %s", problem);
         return PM_ERR_INVALID;
+    }
     pm_sigcl *c = pm_calloc(env, sizeof *c);
     if (!c)
         return PM_ERR_NOMEM;
@@ -354,6 +422,7 @@ int pm_sigcl_new(const pm_envr *env, const pm_signal_client_config *cfg,
     c->state = PM_SIGNAL_CONNECTING;
     c->link = LINK_CONNECTING;
     c->deadline = cfg->connect_timeout ? now + cfg->connect_timeout : PM_TIME_NEVER;
+    c->enet_waitset = -1;
     if (copy_config(c, cfg) != PM_OK) {
         pm_sigcl_free(c);
         return PM_ERR_NOMEM;

@@ -84,6 +84,15 @@ void pm_sigcl_open(pm_sigcl *c, pm_time now);
 void pm_sigcl_receive(pm_sigcl *c, pm_time now, const uint8_t *data, size_t len, bool binary);
 
 /**
+ * The transport failed: `err` (a negative pm_err: PM_ERR_REFUSED,
+ * PM_ERR_UNREACHABLE, PM_ERR_CRYPTO, ...) and `why` (a sentence) go into
+ * the CLOSED event of the pm_sigcl_closed() call that follows. A shell that
+ * knows nothing more (a browser) does not call it: a 1006 close then says
+ * PM_ERR_IO, "could not connect" or "lost the connection".
+ */
+void pm_sigcl_failed(pm_sigcl *c, int err, const char *why);
+
+/**
  * The transport is gone (either side closed it, or it never opened):
  * `code`/`reason` from the close frame, 1006/"" when there was none. After
  * that the core ignores transport input and produces no output; after its
@@ -124,6 +133,14 @@ bool pm_sigcl_is_mesh_lobby(const pm_sigcl *c);
 pm_mesh *pm_sigcl_mesh(pm_sigcl *c);
 /** ENet transport: the ENet mesh once our id came (NULL otherwise); owned by the core. */
 pm_enet *pm_sigcl_enet(pm_sigcl *c);
+/**
+ * ENet transport: one descriptor for its sockets (the hosts of the links
+ * being made and the ENet mesh's, pm_enet_fd), readable when any has input;
+ * with pm_sigcl_next_deadline() all a shell sleeps on. -1 before the mesh
+ * exists (and with the WebRTC transport); then the same until the core is
+ * freed.
+ */
+int pm_sigcl_enet_fd(const pm_sigcl *c);
 /** The multiplayer interface of whichever mesh there is, or NULL. */
 pm_multiplayer *pm_sigcl_multiplayer(pm_sigcl *c);
 

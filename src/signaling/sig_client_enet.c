@@ -15,7 +15,10 @@
  * connect from the peer in time) reports PM_SIGNAL_EVENT_PEER_FAILED.
  *
  * ENet owns the sockets and reads the clock itself; addresses come from the
- * OS (src/io): this file is the core's one contact with I/O.
+ * OS (src/io): this file is the core's one contact with I/O. The sockets
+ * sit in one wait set (pm_sigcl_enet_fd), and the deadline is what the
+ * hosts, the punchers and the ENet mesh say (their clock is pm_now()'s), so
+ * the shell sleeps on them as on the WebRTC mesh.
  */
 #include "io/io.h"
 #include "signaling/punch.h"
@@ -27,10 +30,8 @@
  * 5 to 30 s without answers) and, on the accepting side, the peer's CONNECT
  * must come within this. */
 #define CONNECT_WAIT PM_SEC(15)
-/* While links are being made or the mesh has peers, ENet needs servicing. */
-#define ENET_POLL PM_MS(10)
-#define MAX_HOSTS 8
-#define RAW_MAX   576 /* a captured datagram (enet.h keeps up to this) */
+#define MAX_HOSTS    8
+#define RAW_MAX      576 /* a captured datagram (enet.h keeps up to this) */
 
 typedef struct sigcl_elink {
     int32_t peer;
@@ -52,15 +53,28 @@ static sigcl_elink *link_of(pm_sigcl *c, int32_t peer)
     return NULL;
 }
 
-static void link_free(sigcl_elink *l)
+/* A link's host in the wait set (on), or out of it before it goes. */
+static void watch_host(pm_sigcl *c, pm_enet_host *h, bool on)
+{
+    int fd = h && c->enet_waitset >= 0 ? pm_enet_host_fd(h) : -1;
+    if (fd < 0)
+        return;
+    if (!on)
+        pm_io_waitset_forget(c->enet_waitset, fd);
+    else if (pm_io_waitset_watch(c->enet_waitset, fd, false) != PM_OK)
+        PM_ERROR(&c->env, "signal", "cannot watch an ENet socket");
+}
+
+static void link_free(pm_sigcl *c, sigcl_elink *l)
 {
     pm_punch_free(l->punch);
+    watch_host(c, l->host, false);
     pm_enet_host_free(l->host); /* NULL once the mesh has it */
 }
 
 static void link_remove(pm_sigcl *c, sigcl_elink *l)
 {
-    link_free(l);
+    link_free(c, l);
     *l = c->elinks[--c->nelinks];
 }
 
@@ -111,7 +125,13 @@ int pm_sigcl_enet_on_id(pm_sigcl *c, int32_t id)
     int rc = pm_enet_new(&c->cfg.enet, &c->enet);
     if (rc == PM_OK)
         rc = pm_enet_create_mesh(c->enet, id);
+    if (rc == PM_OK && (c->enet_waitset = pm_io_waitset_new()) < 0)
+        rc = PM_ERR_IO;
+    if (rc == PM_OK)
+        rc = pm_io_waitset_watch(c->enet_waitset, pm_enet_fd(c->enet), false);
     if (rc != PM_OK) {
+        pm_io_waitset_close(c->enet_waitset);
+        c->enet_waitset = -1;
         pm_enet_free(c->enet);
         c->enet = NULL;
         return rc;
@@ -142,6 +162,8 @@ void pm_sigcl_enet_on_peer(pm_sigcl *c, int32_t peer)
     int rc = pm_enet_host_create_bound(&c->env.e, bind, 0, 1, 0, 0, 0, &l->host);
     if (rc == PM_OK)
         rc = pm_enet_host_capture_raw(l->host, true);
+    if (rc == PM_OK)
+        watch_host(c, l->host, true);
     uint16_t port = rc == PM_OK ? pm_enet_host_get_local_port(l->host) : 0;
     pm_addr hosts[MAX_HOSTS];
     size_t nh = 0;
@@ -215,7 +237,8 @@ static void hand_over(pm_sigcl *c, sigcl_elink *l)
     char a[PM_ADDR_STRLEN];
     PM_INFO(&c->env, "signal", "peer %d: ENet connected with %s", (int)l->peer,
             pm_addr_format(&remote, a, sizeof a));
-    l->host = NULL; /* the mesh's now */
+    watch_host(c, l->host, false); /* the mesh's set (pm_enet_fd) has it now */
+    l->host = NULL;                /* the mesh's now */
     link_remove(c, l);
 }
 
@@ -328,13 +351,25 @@ void pm_sigcl_enet_poll(pm_sigcl *c, pm_time now)
     (void)pm_mp_poll(pm_enet_multiplayer(c->enet));
 }
 
+int pm_sigcl_enet_fd(const pm_sigcl *c)
+{
+    return c->enet_waitset;
+}
+
 pm_time pm_sigcl_enet_deadline(const pm_sigcl *c)
 {
     if (!c->enet)
         return PM_TIME_NEVER;
-    pm_multiplayer *mp = pm_enet_multiplayer(c->enet);
-    bool busy = c->nelinks || (mp && pm_mp_get_connection_status(mp) != PM_MP_DISCONNECTED);
-    return busy ? c->enet_now + ENET_POLL : PM_TIME_NEVER;
+    /* The mesh's hosts; each link's host (ENet's handshake), puncher and connect wait. */
+    pm_time t = pm_enet_next_timeout(c->enet);
+    for (size_t i = 0; i < c->nelinks; i++) {
+        const sigcl_elink *l = &c->elinks[i];
+        t = PM_MIN(t, pm_enet_host_next_timeout(l->host));
+        t = PM_MIN(t, pm_punch_next_timeout(l->punch));
+        if (l->reachable_at != PM_TIME_NEVER)
+            t = PM_MIN(t, l->reachable_at + CONNECT_WAIT);
+    }
+    return t;
 }
 
 void pm_sigcl_enet_close(pm_sigcl *c)
@@ -348,10 +383,12 @@ void pm_sigcl_enet_close(pm_sigcl *c)
 void pm_sigcl_enet_free(pm_sigcl *c)
 {
     for (size_t i = 0; i < c->nelinks; i++)
-        link_free(&c->elinks[i]);
+        link_free(c, &c->elinks[i]);
     pm_free(&c->env, c->elinks);
     c->elinks = NULL;
     c->nelinks = 0;
     pm_enet_free(c->enet);
     c->enet = NULL;
+    pm_io_waitset_close(c->enet_waitset);
+    c->enet_waitset = -1;
 }

@@ -31,6 +31,9 @@ struct pm_sigcl {
     bool user_closed;
     char lobby[PM_SIG_MAX_LOBBY_NAME + 1];
     pm_time deadline; /* connect timeout: our id by then */
+    bool opened;      /* the transport opened once */
+    int fail_err;     /* pm_sigcl_failed: why the transport failed (0: it did not) */
+    char fail_why[256];
     pm_mesh *mesh;
 
     /* ICE servers: the user's, then the signaling server's. */
@@ -58,6 +61,7 @@ struct pm_sigcl {
     pm_addr stun;
     char stun_name[128];
     pm_time enet_now;
+    int enet_waitset; /* the links' hosts and the mesh's (pm_enet_fd); -1 before the mesh */
 };
 
 typedef struct sigcl_restart {
@@ -68,11 +72,14 @@ typedef struct sigcl_restart {
 typedef struct event_rec {
     int32_t peer_id;
     int32_t close_code;
+    int32_t error;
 } event_rec;
 
 /* sig_client.c */
 void pm_sigcl_event(pm_sigcl *c, pm_signal_event_type type, int32_t peer_id, int code,
                     const char *text);
+/** The CLOSED event, with the error of a connection that failed or was lost. */
+void pm_sigcl_event_closed(pm_sigcl *c, int code, int error, const char *text);
 /** Encode and queue one message; PM_ERR_CLOSED unless the link is open. */
 int pm_sigcl_send(pm_sigcl *c, int type, int64_t id, const char *data, size_t len);
 /** Queue a close of the signaling connection with `code` (no reason). */

@@ -58,6 +58,7 @@ typedef struct cl_op {
     int32_t *peers; /* QUIET */
     size_t npeers;
     bool mesh, create;
+    bool named; /* JOIN creating a lobby of the client's name (CREATE): taken is final */
     int tries;
     struct cl_op *next; /* the replay list */
 } cl_op;
@@ -501,8 +502,10 @@ static void take_snapshot(pm_sigsrv *s, sig_lobby *l, uint64_t seq, int32_t host
 
 /* ---- the node's operations ---- */
 
-void pm_sigsrv_cluster_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name,
-                            size_t name_len, bool mesh)
+/* JOIN (create with a random name when name_len is 0), or CREATE with the
+ * client's name (`named`, already checked by pm_sig_lobby_name_valid). */
+static void cluster_join(pm_sigsrv *s, sig_conn *c, const char *name, size_t name_len, bool mesh,
+                         bool named)
 {
     sig_cluster *k = s->cluster;
     if (!k->up) {
@@ -510,19 +513,20 @@ void pm_sigsrv_cluster_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_CLUSTER, STR_CLUSTER_DOWN);
         return;
     }
-    bool create = name_len == 0;
+    bool create = named || name_len == 0;
     char lobby[PM_SIG_MAX_LOBBY_NAME + 1];
-    /* Our names are [A-Za-z0-9]; anything else (a space, a newline would
-     * break the events' text) names no lobby. */
+    /* Our names are [A-Za-z0-9] (named lobbies add . _ -); anything else (a
+     * space, a newline would break the events' text) names no lobby. */
     bool plain = name_len <= PM_SIG_MAX_LOBBY_NAME;
     for (size_t i = 0; plain && i < name_len; i++)
         plain = (name[i] >= '0' && name[i] <= '9') || (name[i] >= 'A' && name[i] <= 'Z') ||
-                (name[i] >= 'a' && name[i] <= 'z');
+                (name[i] >= 'a' && name[i] <= 'z') || name[i] == '.' || name[i] == '_' ||
+                name[i] == '-';
     if (!plain) {
         pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, STR_LOBBY_DOES_NOT_EXISTS);
         return;
     }
-    if (create)
+    if (name_len == 0)
         pm_sigsrv_random_name(s, lobby, SIG_LOBBY_NAME_LEN);
     else
         memcpy(lobby, name, name_len), lobby[name_len] = 0;
@@ -534,6 +538,7 @@ void pm_sigsrv_cluster_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *
     op->conn = c->id;
     op->mesh = mesh;
     op->create = create;
+    op->named = named;
     if (!create) {
         /* Events for the lobby may come before the answer: keep them. */
         sig_lobby *l = pm_sigsrv_lobby_find(s, lobby, name_len);
@@ -548,8 +553,21 @@ void pm_sigsrv_cluster_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *
     }
     c->joining = true;
     pm_sigsrv_unpend(s, c); /* it asked in time */
-    (void)now;
     send_op(s, op);
+}
+
+void pm_sigsrv_cluster_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name,
+                            size_t name_len, bool mesh)
+{
+    (void)now;
+    cluster_join(s, c, name, name_len, mesh, false);
+}
+
+void pm_sigsrv_cluster_create_named(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name,
+                                    size_t name_len, bool mesh)
+{
+    (void)now;
+    cluster_join(s, c, name, name_len, mesh, true);
 }
 
 /* A JOIN that did not happen: the connection's lobby replica forgets it. */
@@ -582,11 +600,12 @@ static void on_join_reply(pm_sigsrv *s, cl_op *op, const pm_redis_reply *x)
 #define IS(w) (vlen == sizeof(w) - 1 && memcmp(verdict, w, vlen) == 0)
     if (!IS("OK") || x->count < 6 || e[1].type != PM_REDIS_INTEGER || !e[2].str || !e[3].str ||
         !e[4].str || e[5].type != PM_REDIS_ARRAY) {
-        const char *why = IS("LOBBIES")   ? STR_TOO_MANY_LOBBIES
-                          : IS("NOLOBBY") ? STR_LOBBY_DOES_NOT_EXISTS
-                          : IS("SEALED")  ? STR_LOBBY_IS_SEALED
-                                          : STR_LOBBY_FULL;
-        if (IS("EXISTS") && alive && ++op->tries < CREATE_TRIES) {
+        const char *why = IS("LOBBIES")               ? STR_TOO_MANY_LOBBIES
+                          : IS("NOLOBBY")             ? STR_LOBBY_DOES_NOT_EXISTS
+                          : IS("SEALED")              ? STR_LOBBY_IS_SEALED
+                          : IS("EXISTS") && op->named ? STR_LOBBY_EXISTS
+                                                      : STR_LOBBY_FULL;
+        if (IS("EXISTS") && !op->named && alive && ++op->tries < CREATE_TRIES) {
             pm_sigsrv_random_name(s, op->name, SIG_LOBBY_NAME_LEN);
             cl_op *again = op_new(s, OP_JOIN, op->name);
             if (again) {

@@ -50,6 +50,7 @@ typedef struct out_header {
 void pm_signal_server_config_default(pm_signal_server_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->bind_address = "127.0.0.1"; /* signaling.h: loopback unless told otherwise */
     cfg->port = 9080;
     cfg->http_endpoints = true;
     cfg->max_peers = DEMO_MAX_PEERS;
@@ -453,6 +454,10 @@ static void dispatch(pm_sigsrv *s, pm_time now, sig_conn *c, const pm_sigmsg *m)
     if (m->type == PM_SIGMSG_JOIN) {
         /* 4.x: id 0 asks for a mesh lobby, anything else client/server. */
         pm_sigsrv_join(s, now, c, m->data, m->data_len, m->id == 0);
+        return;
+    }
+    if (m->type == PM_SIGMSG_CREATE && s->cfg.named_lobbies) {
+        pm_sigsrv_create_named(s, now, c, m->data, m->data_len, m->id == 0);
         return;
     }
     if (!c->lobby) {

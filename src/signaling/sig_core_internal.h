@@ -32,6 +32,9 @@
 #define STR_JOIN_RATE    "Too many joins from this address"
 #define STR_CLUSTER_DOWN "Signaling cluster unavailable"
 #define STR_CLUSTER_LOST "Lobby lost by the signaling cluster"
+/* Named lobbies (our extension). */
+#define STR_LOBBY_EXISTS   "Lobby already exists"
+#define STR_LOBBY_NAME_BAD "Invalid lobby name"
 
 #define SIG_LOBBY_NAME_LEN 16 /* the demo's random lobby names */
 #define SIG_ID_MAX         0x7fffffff
@@ -160,6 +163,9 @@ bool pm_sigsrv_info_allowed(pm_sigsrv *s);
 /* sig_lobby.c: the decisions of one node... */
 void pm_sigsrv_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name, size_t name_len,
                     bool mesh);
+/* CREATE (named lobbies): make lobby `name` and join it as its host. */
+void pm_sigsrv_create_named(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name,
+                            size_t name_len, bool mesh);
 void pm_sigsrv_leave(pm_sigsrv *s, sig_conn *c);
 void pm_sigsrv_seal(pm_sigsrv *s, pm_time now, sig_conn *c);
 void pm_sigsrv_relay(pm_sigsrv *s, sig_conn *c, const pm_sigmsg *m);
@@ -190,6 +196,9 @@ int pm_sigsrv_cluster_new(pm_sigsrv *s);
 void pm_sigsrv_cluster_free(pm_sigsrv *s);
 void pm_sigsrv_cluster_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name,
                             size_t name_len, bool mesh);
+/* CREATE: the lobby `name` (valid) made in Redis; taken: refused with STR_LOBBY_EXISTS. */
+void pm_sigsrv_cluster_create_named(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name,
+                                    size_t name_len, bool mesh);
 void pm_sigsrv_cluster_leave(pm_sigsrv *s, sig_conn *c);
 void pm_sigsrv_cluster_seal(pm_sigsrv *s, sig_conn *c);
 void pm_sigsrv_cluster_seal_expired(pm_sigsrv *s, sig_lobby *l);

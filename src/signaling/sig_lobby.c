@@ -345,6 +345,55 @@ void pm_sigsrv_join(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name, si
     pm_sigsrv_announce_join(s, now, l, c);
 }
 
+void pm_sigsrv_create_named(pm_sigsrv *s, pm_time now, sig_conn *c, const char *name,
+                            size_t name_len, bool mesh)
+{
+    const char *refusal = NULL;
+    if (c->lobby || c->joining)
+        refusal = STR_ALREADY_IN_LOBBY;
+    else if (!pm_sig_lobby_name_valid(name, name_len))
+        refusal = STR_LOBBY_NAME_BAD;
+    if (refusal) {
+        pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, refusal);
+        return;
+    }
+    if (!pm_sigsrv_join_allowed(s, now, c)) {
+        pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_RATE, STR_JOIN_RATE);
+        return;
+    }
+    if (s->cluster) {
+        pm_sigsrv_cluster_create_named(s, now, c, name, name_len, mesh);
+        return;
+    }
+    char lobby[PM_SIG_MAX_LOBBY_NAME + 1];
+    memcpy(lobby, name, name_len);
+    lobby[name_len] = 0;
+    sig_lobby *l = NULL;
+    if (s->lobbies.count >= s->cfg.max_lobbies)
+        refusal = STR_TOO_MANY_LOBBIES;
+    else if (pm_sigsrv_lobby_find(s, name, name_len))
+        refusal = STR_LOBBY_EXISTS;
+    else if (!(l = pm_sigsrv_lobby_new(s, lobby, mesh)))
+        refusal = STR_LOBBY_EXISTS; /* a clash of hashes, or no memory */
+    if (refusal) {
+        pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, refusal);
+        return;
+    }
+    s->stats.lobbies_total++;
+    if (pm_sigsrv_info_allowed(s))
+        PM_INFO(&s->env, "signal", "lobby %s created by name (%s)", l->name,
+                mesh ? "mesh" : "client/server");
+    /* Its creator is its first member and host, as with JOIN "". */
+    c->peer_id = 1;
+    if (pm_sigsrv_lobby_add(s, l, c) != PM_OK) {
+        pm_sigsrv_lobby_destroy(s, l);
+        pm_sigsrv_close_conn(s, c, PM_SIGNAL_CLOSE_PROTOCOL, STR_LOBBY_FULL);
+        return;
+    }
+    pm_sigsrv_unpend(s, c);
+    pm_sigsrv_announce_join(s, now, l, c);
+}
+
 void pm_sigsrv_leave(pm_sigsrv *s, sig_conn *c)
 {
     sig_lobby *l = c->lobby;

@@ -264,3 +264,23 @@ int pm_enet_wait(pm_enet *e, int timeout_ms)
 {
     return PM_ERR_UNSUPPORTED;
 }
+
+int pm_enet_host_fd(const pm_enet_host *host)
+{
+    return PM_ERR_UNSUPPORTED;
+}
+
+pm_time pm_enet_host_next_timeout(const pm_enet_host *host)
+{
+    return PM_TIME_NEVER;
+}
+
+int pm_enet_fd(const pm_enet *e)
+{
+    return PM_ERR_UNSUPPORTED;
+}
+
+pm_time pm_enet_next_timeout(const pm_enet *e)
+{
+    return PM_TIME_NEVER;
+}

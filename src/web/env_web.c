@@ -78,3 +78,9 @@ void pm_env_platform(pm_env *d, const pm_socket_driver **sockets)
     d->log_level_set = true;
     *sockets = NULL; /* the browser owns the sockets */
 }
+
+/* common.h: a page never blocks; its loop is the browser's animation frame. */
+int pm_wait(int fd, pm_time deadline)
+{
+    return PM_ERR_UNSUPPORTED;
+}

@@ -21,6 +21,11 @@ void pm_sigcl_enet_on_line(pm_sigcl *c, int32_t from, const char *line) {}
 
 void pm_sigcl_enet_poll(pm_sigcl *c, pm_time now) {}
 
+int pm_sigcl_enet_fd(const pm_sigcl *c)
+{
+    return -1;
+}
+
 pm_time pm_sigcl_enet_deadline(const pm_sigcl *c)
 {
     return PM_TIME_NEVER;

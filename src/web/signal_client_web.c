@@ -9,7 +9,7 @@
  * What the browser decides instead of the configuration: TLS trust for
  * wss:// (ca_file and allow_self_signed are not used), and an abort (a
  * page cannot drop a WebSocket without a close frame: it closes it and
- * forgets it). pm_signal_client_fd() is -1.
+ * forgets it). pm_signal_client_fd() is PM_ERR_UNSUPPORTED.
  */
 #include "signaling/client_shell.h"
 #include "web/web.h"
@@ -145,5 +145,5 @@ pm_time pm_signal_client_next_timeout(const pm_signal_client *c)
 
 int pm_signal_client_fd(const pm_signal_client *c)
 {
-    return -1;
+    return c ? PM_ERR_UNSUPPORTED : PM_ERR_INVALID; /* a page has no descriptors (signaling.h) */
 }

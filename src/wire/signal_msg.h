@@ -30,11 +30,15 @@ typedef enum pm_sigmsg_type {
     PM_SIGMSG_ANSWER = 5,
     PM_SIGMSG_CANDIDATE = 6,
     PM_SIGMSG_SEAL = 7,
+    /* Our extension (docs/signaling.md, "Named lobbies"): create a lobby of
+     * the name in `data`, `id` as JOIN's (0 mesh, other client/server); text
+     * "L: <name>". A server without the extension treats it as an unknown
+     * type, as the demo does. */
+    PM_SIGMSG_CREATE = 8,
     /* Our extension (docs/signaling.md, host migration): the lobby's host
-     * changed to peer `id`. JSON type 9, text "H: <id>". Server to client.
-     * (8 is another extension's: named lobbies.) */
+     * changed to peer `id`. JSON type 9, text "H: <id>". Server to client. */
     PM_SIGMSG_HOST = 9,
-    /* A text command letter outside the protocol; JSON types above 7 keep
+    /* A text command letter outside the protocol; JSON types above 9 keep
      * their number. Either is "Invalid command" to the server. */
     PM_SIGMSG_UNKNOWN = 1000,
 } pm_sigmsg_type;
@@ -48,6 +52,12 @@ typedef enum pm_sigproto {
 
 /* Longest lobby name we accept in a JOIN (the demo's are 16 or 32). */
 #define PM_SIG_MAX_LOBBY_NAME 64
+
+/**
+ * A name a CREATE may ask for: 1..PM_SIG_MAX_LOBBY_NAME bytes of letters,
+ * digits, '-', '_' and '.', so that people can say it and type it.
+ */
+bool pm_sig_lobby_name_valid(const char *name, size_t len);
 
 /**
  * One message. `data` and `ice` are borrowed: from the decoded input or the
@@ -86,8 +96,9 @@ int pm_sigmsg_decode_json_slow(const pm_envr *env, const uint8_t *in, size_t len
 
 /**
  * Decode a 3.x text message: a first line "<C>: <arg>" of at least three
- * characters, then "\n" and the payload. Letters: J (arg = lobby name,
- * trimmed), S, O/A/C/I/N/D/H (arg = integer id, trimmed; -1 when it is not one).
+ * characters, then "\n" and the payload. Letters: J and L (CREATE) (arg =
+ * lobby name, trimmed), S, O/A/C/I/N/D/H (arg = integer id, trimmed; -1 when
+ * it is not one).
  * Unknown letters give PM_SIGMSG_UNKNOWN. Borrowed from `in`.
  * PM_ERR_PARSE: no newline, short command line, no ": " after the letter,
  * invalid UTF-8.

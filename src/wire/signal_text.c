@@ -71,6 +71,8 @@ static int letter_type(char c)
         return PM_SIGMSG_CANDIDATE;
     case 'S':
         return PM_SIGMSG_SEAL;
+    case 'L':
+        return PM_SIGMSG_CREATE;
     case 'H':
         return PM_SIGMSG_HOST;
     default:
@@ -80,10 +82,23 @@ static int letter_type(char c)
 
 static char type_letter(int type)
 {
-    /* By type; 8 has no letter here. */
-    static const char letters[PM_SIGMSG_HOST + 1] = {'J', 'I', 'N', 'D', 'O',
-                                                     'A', 'C', 'S', 0,   'H'};
+    /* By type: J I N D O A C S, then our extensions L (8) and H (9). */
+    static const char letters[] = "JINDOACSLH";
     return type >= 0 && type <= PM_SIGMSG_HOST ? letters[type] : 0;
+}
+
+bool pm_sig_lobby_name_valid(const char *name, size_t len)
+{
+    if (!name || len == 0 || len > PM_SIG_MAX_LOBBY_NAME)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+        if (!ok)
+            return false;
+    }
+    return true;
 }
 
 int pm_sigmsg_decode_text(const uint8_t *in, size_t len, pm_sigmsg *out)
@@ -106,6 +121,7 @@ int pm_sigmsg_decode_text(const uint8_t *in, size_t len, pm_sigmsg *out)
     out->data_len = len - (size_t)(nl - in) - 1;
     switch (out->type) {
     case PM_SIGMSG_JOIN:
+    case PM_SIGMSG_CREATE:
         /* The lobby name is the argument; the 3.x protocol has no mode, its
          * lobbies are meshes (id 0 as in a 4.x mesh JOIN). */
         trim(&arg, &arg_len);
@@ -139,10 +155,12 @@ int pm_sigmsg_encode_text(const pm_envr *env, const pm_sigmsg *m, pm_buf *out)
     int rc;
     switch (m->type) {
     case PM_SIGMSG_JOIN:
+    case PM_SIGMSG_CREATE:
         /* A lobby name that holds a newline would end the command line. */
         if (m->data_len && memchr(m->data, '\n', m->data_len))
             return PM_ERR_INVALID;
-        rc = pm_buf_printf(env, out, "J: %.*s\n", (int)m->data_len, m->data ? m->data : "");
+        rc =
+            pm_buf_printf(env, out, "%c: %.*s\n", letter, (int)m->data_len, m->data ? m->data : "");
         return rc;
     case PM_SIGMSG_SEAL:
         return pm_buf_append(env, out, "S: \n", 4);

@@ -389,10 +389,47 @@ static void capture_and_pending_limits_share_the_intercept(void **st)
     pm_enet_host_free(h);
 }
 
+/* The limit's reset of an unfinished connection is in the host's deadline:
+ * a program sleeping on pm_enet_host_fd() until pm_enet_host_next_timeout()
+ * resets it in time, not at ENet's next retransmission (~0.5 s, then ~1 s
+ * later). */
+static void pending_reset_is_in_the_deadline(void **state)
+{
+    (void)state;
+    pm_enet_host *h = NULL, *guest = NULL;
+    assert_int_equal(pm_enet_host_create_bound(NULL, "127.0.0.1", 0, 8, 2, 0, 0, &h), PM_OK);
+    assert_int_equal(pm_enet_host_create_bound(NULL, "127.0.0.1", 0, 1, 2, 0, 0, &guest), PM_OK);
+    assert_int_equal(pm_enet_host_limit_pending(h, 0, 0, 200), PM_OK);
+    /* A CONNECT whose sender never answers the VERIFY_CONNECT (never serviced). */
+    assert_int_equal(
+        pm_enet_host_connect(guest, "127.0.0.1", pm_enet_host_get_local_port(h), 2, 0, NULL),
+        PM_OK);
+    pm_enet_host_flush(guest);
+    pm_time start = pm_now(), end = start + PM_SEC(5);
+    int wakeups = 0;
+    pm_enet_event ev;
+    while (pm_enet_host_pending_refused(h) == 0 && pm_now() < end) {
+        pm_time deadline = PM_MIN(pm_enet_host_next_timeout(h), end);
+        assert_true(pm_wait(pm_enet_host_fd(h), deadline) >= 0);
+        wakeups++;
+        while (pm_enet_host_service(h, 0, &ev) > 0)
+            ;
+    }
+    pm_time took = pm_now() - start;
+    print_message("pending connection reset after %.3f s, %d wake-ups\n", (double)took / 1e6,
+                  wakeups);
+    assert_int_equal(pm_enet_host_pending_refused(h), 1);
+    assert_true(took >= PM_MS(200));
+    assert_true(took < PM_SEC(1)); /* ENet's own timers alone: ~1.5 s */
+    pm_enet_host_free(guest);
+    pm_enet_host_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(attacker_client),
+        cmocka_unit_test(pending_reset_is_in_the_deadline),
         cmocka_unit_test(attacker_server),
         cmocka_unit_test(godot4_raw_bytes),
         cmocka_unit_test(unfinished_connects_leave_slots_free),

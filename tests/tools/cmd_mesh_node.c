@@ -127,7 +127,7 @@ static int take_option(void *ud, int code, const char *arg)
     switch (code) {
     case 'i':
         if (!pm_cli_parse_long(arg, 1, INT32_MAX, &id))
-            return pm_cli_usage_error(&CMD, "--id wants 1..2147483647, got ", arg);
+            return pm_cli_bad_value(&CMD, "--id", "a node id 1..2147483647", arg);
         opt->id = (int32_t)id;
         break;
     case 'p':
@@ -135,14 +135,14 @@ static int take_option(void *ud, int code, const char *arg)
         break;
     case 'k':
         if (!pm_cli_parse_long(arg, 1, 10000, &opt->packets))
-            return pm_cli_usage_error(&CMD, "--packets wants 1..10000, got ", arg);
+            return pm_cli_bad_value(&CMD, "--packets", "a number of packets 1..10000", arg);
         break;
     case 'c':
         opt->server_compat = true;
         break;
     case 'l':
         if (!pm_cli_parse_long(arg, -1, 65535, &opt->lifetime))
-            return pm_cli_usage_error(&CMD, "--lifetime wants -1..65535 ms, got ", arg);
+            return pm_cli_bad_value(&CMD, "--lifetime", "milliseconds -1..65535", arg);
         break;
     }
     return -1;
@@ -165,8 +165,8 @@ static int parse(int argc, char **argv, node_opts *opt)
     if (!opt->id || !opt->peer_list)
         return pm_cli_usage_error(&CMD, "--id and --peers are required", NULL);
     if (!parse_peers(opt->peer_list, opt) || opt->peer_count == 0)
-        return pm_cli_usage_error(&CMD, "--peers wants a list of other node ids, got ",
-                                  opt->peer_list);
+        return pm_cli_bad_value(&CMD, "--peers", "a comma-separated list of other node ids",
+                                opt->peer_list);
     return -1;
 }
 
@@ -321,7 +321,7 @@ static void report(node_run *run, bool ok, const char *error)
 static void on_mp_event(void *ud, const pm_mp_event *ev)
 {
     node_run *run = ud;
-    emit(run, json_pack("{s:s, s:i, s:i}", "event", pm_cli_mp_event_name(ev->type), "peer",
+    emit(run, json_pack("{s:s, s:i, s:i}", "event", pm_mp_event_type_to_string(ev->type), "peer",
                         (int)ev->peer_id, "status", (int)pm_mp_get_connection_status(run->io.mp)));
     int idx = peer_index(run->opt, ev->peer_id);
     if (run->reported)

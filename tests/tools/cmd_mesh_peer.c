@@ -39,11 +39,7 @@ static const char USAGE[] =
     "\n"
     "A 2-node WebRTC mesh speaking the interop peer interface (Godot's three channels).\n";
 
-static const pm_cli_command CMD = {
-    .name = "mesh-peer",
-    .usage = USAGE,
-    .bad_option = "unsupported option or missing value: ",
-};
+static const pm_cli_command CMD = {.name = "mesh-peer", .usage = USAGE};
 
 typedef struct mp_opts {
     bool offer, answer, echo;
@@ -101,25 +97,22 @@ static int take_option(void *ud, int code, const char *arg)
         break;
     case 'n':
         if (!pm_cli_parse_long(arg, 1, 1000000, &o->send))
-            return pm_cli_usage_error(&CMD, "--send wants 1..1000000, got ", arg);
+            return pm_cli_bad_value(&CMD, "--send", "a number of messages 1..1000000", arg);
         break;
     case 'z':
         n = pm_cli_parse_size_list(arg, o->sizes, MAX_SIZES, 262144);
         if (n <= 0)
-            return pm_cli_usage_error(
-                &CMD, "--size wants sizes up to 262144 separated by commas, got ", arg);
+            return pm_cli_bad_value(&CMD, "--size", "sizes up to 262144 separated by commas", arg);
         o->size_count = (size_t)n;
         break;
     case 'c':
         if (strcmp(arg, "reliable,ordered,unreliable") != 0)
-            return pm_cli_usage_error(&CMD,
-                                      "the mesh always has Godot's three channels: "
-                                      "--channels reliable,ordered,unreliable, got ",
-                                      arg);
+            return pm_cli_bad_value(&CMD, "--channels",
+                                    "Godot's three channels: reliable,ordered,unreliable", arg);
         break;
     case 'l':
         if (!pm_cli_parse_long(arg, 0, 65535, &o->lifetime))
-            return pm_cli_usage_error(&CMD, "--max-packet-lifetime wants 0..65535, got ", arg);
+            return pm_cli_bad_value(&CMD, "--max-packet-lifetime", "milliseconds 0..65535", arg);
         break;
     }
     return -1;
@@ -274,7 +267,8 @@ static void emit_opens(mp_run *run)
 static void on_mp_event(void *ud, const pm_mp_event *ev)
 {
     mp_run *run = ud;
-    pm_cli_logf(&run->io.out, "mesh: %s %d", pm_cli_mp_event_name(ev->type), (int)ev->peer_id);
+    pm_cli_logf(&run->io.out, "mesh: %s %d", pm_mp_event_type_to_string(ev->type),
+                (int)ev->peer_id);
     if (ev->type == PM_MP_EVENT_PEER_CONNECTED && !run->started) {
         run->started = true;
         run->first_tx = run->last_tx = run->last_rx = pm_now();

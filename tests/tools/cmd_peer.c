@@ -6,7 +6,6 @@
  */
 #include "cli.h"
 #include "peer_run.h"
-#include "rtc_names.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -122,12 +121,12 @@ static void maybe_restart(pm_cli_peer_run *run, int state)
     run->restarts++;
     run->last_restart = now;
     pm_cli_emit_event(&run->out, json_pack("{s:s, s:s, s:i}", "event", "ice_restart", "after",
-                                           pm_cli_state_name(state), "count", run->restarts));
+                                           pm_rtc_state_to_string(state), "count", run->restarts));
 }
 
 static void on_state(pm_cli_peer_run *run, int state)
 {
-    pm_cli_logf(&run->out, "connection %s", pm_cli_state_name(state));
+    pm_cli_logf(&run->out, "connection %s", pm_rtc_state_to_string(state));
     if (state == PM_RTC_STATE_DISCONNECTED)
         maybe_restart(run, state);
     if (state == PM_RTC_STATE_FAILED && run->opt->restart_ice)
@@ -176,10 +175,10 @@ static void on_event(pm_cli_peer_run *run, const pm_rtc_event *ev)
         on_state(run, ev->state);
         break;
     case PM_RTC_EVENT_GATHERING_STATE:
-        pm_cli_logf(&run->out, "gathering %s", pm_cli_gathering_name(ev->state));
+        pm_cli_logf(&run->out, "gathering %s", pm_rtc_gathering_state_to_string(ev->state));
         break;
     case PM_RTC_EVENT_SIGNALING_STATE:
-        pm_cli_logf(&run->out, "signaling %s", pm_cli_signaling_name(ev->state));
+        pm_cli_logf(&run->out, "signaling %s", pm_rtc_signaling_state_to_string(ev->state));
         break;
     case PM_RTC_EVENT_CHANNEL_OPEN:
         pm_cli_run_on_channel_open(run, ev->channel);

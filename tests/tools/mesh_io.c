@@ -89,7 +89,7 @@ static int take_option(void *ud, int code, const char *arg)
     switch (code) {
     case 't':
         if (!pm_cli_parse_seconds(arg, 0.1, 3600, &ctx->common->timeout_s))
-            return pm_cli_usage_error(ctx->cmd, "--timeout wants 0.1..3600 s, got ", arg);
+            return pm_cli_bad_value(ctx->cmd, "--timeout", "seconds, 0.1..3600", arg);
         return -1;
     case 'b':
         return pm_cli_option_bind(ctx->cmd, arg, &ctx->common->bind_address);
@@ -120,6 +120,6 @@ int pm_cli_mesh_io_parse(const pm_cli_command *cmd, int argc, char **argv, const
     if (status >= 0)
         return status;
     if (optind < argc)
-        return pm_cli_usage_error(cmd, "unexpected argument ", argv[optind]);
+        return pm_cli_unexpected(cmd, argv[optind]);
     return -1;
 }

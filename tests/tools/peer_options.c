@@ -126,7 +126,7 @@ static bool parse_number(const char *name, const char *text, long min, long max,
 {
     if (pm_cli_parse_long(text, min, max, out))
         return true;
-    return usage_error("%s wants an integer in %ld..%ld, got \"%s\"", name, min, max, text);
+    return usage_error("%s wants an integer in %ld..%ld, got '%s'", name, min, max, text);
 }
 
 /* One flag into raw/opt; false on a usage error. */
@@ -177,20 +177,20 @@ static bool take_flag(int code, const char *arg, raw_flags *raw, pm_cli_peer_opt
     case OPT_TIMEOUT:
         if (pm_cli_parse_seconds(arg, 0.001, 86400.0, &opt->timeout_s))
             return true;
-        return usage_error("--timeout wants seconds (0.001..86400), got \"%s\"", arg);
+        return usage_error("--timeout wants seconds (0.001..86400), got '%s'", arg);
     case OPT_BIND:
         if (strcmp(arg, "any") == 0) {
             opt->bind_address = NULL;
             return true;
         }
         if (!pm_cli_is_numeric_ip(arg))
-            return usage_error("--bind wants a numeric IP address or \"any\", got \"%s\"", arg);
+            return usage_error("--bind wants a numeric IP address or 'any', got '%s'", arg);
         opt->bind_address = arg;
         return true;
     case OPT_ICE_SERVER: {
         pm_ice_url url;
         if (pm_ice_url_parse(arg, &url) != PM_OK || url.scheme == PM_ICE_URL_STUNS)
-            return usage_error("--ice-server wants stun:, turn: or turns: URL, got \"%s\"", arg);
+            return usage_error("--ice-server wants a stun:, turn: or turns: URL, got '%s'", arg);
         if (opt->ice_url_count == PM_CLI_PEER_MAX_URLS)
             return usage_error("at most %d --ice-server URLs", PM_CLI_PEER_MAX_URLS);
         opt->ice_urls[opt->ice_url_count++] = arg;
@@ -306,7 +306,7 @@ static bool validate(const raw_flags *raw, pm_cli_peer_options *opt)
     int n = pm_cli_parse_size_list(raw->size_list, opt->sizes, PM_CLI_PEER_MAX_SIZES,
                                    MAX_MESSAGE_SIZE_ARG);
     if (n < 0)
-        return usage_error("--size wants up to 64 comma-separated byte counts, got \"%s\"",
+        return usage_error("--size wants up to 64 comma-separated byte counts, got '%s'",
                            raw->size_list);
     opt->size_count = (size_t)n;
     opt->offer = raw->offer;
@@ -340,14 +340,16 @@ bool pm_cli_peer_parse_options(int argc, char **argv, pm_cli_peer_options *opt, 
     opterr = 0; /* we word the errors ourselves */
     optind = 1;
     int code;
-    while ((code = getopt_long(argc, argv, "", LONG_OPTIONS, NULL)) != -1) {
+    while ((code = getopt_long(argc, argv, ":", LONG_OPTIONS, NULL)) != -1) {
         if (code == OPT_HELP) {
             fputs(USAGE, stdout);
             *help = true;
             return false;
         }
         if (code == '?')
-            return usage_error("unknown option or missing value: %s", argv[optind - 1]);
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        if (code == ':')
+            return usage_error("%s needs a value", argv[optind - 1]);
         if (!take_flag(code, optarg, &raw, opt))
             return false;
     }

@@ -243,7 +243,7 @@ static void fifo_limit(void **st)
 static void strerror_all(void **st)
 {
     (void)st;
-    for (int e = 0; e >= -16; e--)
+    for (int e = 0; e >= PM_ERR_PROTOCOL; e--)
         assert_string_not_equal(pm_strerror(e), "unknown error");
     assert_string_equal(pm_strerror(-999), "unknown error");
 }

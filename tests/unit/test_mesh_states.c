@@ -770,7 +770,8 @@ static void test_target_forms(void **state)
     /* Empty packets are packets. */
     assert_int_equal(put(m, 2, PM_MP_TRANSFER_RELIABLE, 0, ""), PM_OK);
     assert_int_equal(pm_mp_put_packet(mp, NULL, 3), PM_ERR_INVALID);
-    assert_int_equal(pm_mp_get_max_packet_size(mp), PM_MESH_MAX_PACKET_SIZE);
+    /* The real limit: what a broadcast can carry, here peer 3's 3 bytes. */
+    assert_int_equal(pm_mp_get_max_packet_size(mp), 3);
 
     assert_int_equal(pm_mesh_get_peer_stats(m, 2, &st), PM_OK);
     assert_int_equal(st.packets_sent, 7);
@@ -904,6 +905,18 @@ static void test_stats_and_misuse(void **state)
     assert_int_equal(pm_mesh_get_peer_stats(m, 1, NULL), PM_ERR_INVALID);
     /* Not set up: DISCONNECTED, id 0, puts refused, poll harmless. */
     pm_multiplayer *mp = pm_mesh_multiplayer(m);
+    assert_int_equal(pm_mp_get_max_packet_size(mp), PM_MESH_DEFAULT_MAX_MESSAGE); /* no peer */
+    /* Setters refuse what is not a value (and keep what they had). */
+    assert_int_equal(pm_mp_set_transfer_mode(mp, PM_MP_TRANSFER_UNRELIABLE), PM_OK);
+    assert_int_equal(pm_mp_set_transfer_mode(mp, (pm_mp_transfer_mode)3), PM_ERR_INVALID);
+    assert_int_equal(pm_mp_set_transfer_mode(mp, (pm_mp_transfer_mode)-1), PM_ERR_INVALID);
+    assert_int_equal(pm_mp_get_transfer_mode(mp), PM_MP_TRANSFER_UNRELIABLE);
+    assert_int_equal(pm_mp_set_transfer_mode(NULL, PM_MP_TRANSFER_RELIABLE), PM_ERR_INVALID);
+    assert_int_equal(pm_mp_set_transfer_channel(mp, 2), PM_OK);
+    assert_int_equal(pm_mp_set_transfer_channel(mp, -1), PM_ERR_INVALID);
+    assert_int_equal(pm_mp_get_transfer_channel(mp), 2);
+    assert_int_equal(pm_mp_set_transfer_channel(mp, 0), PM_OK);
+    assert_int_equal(pm_mp_set_transfer_mode(mp, PM_MP_TRANSFER_RELIABLE), PM_OK);
     assert_int_equal(status(m), PM_MP_DISCONNECTED);
     assert_int_equal(pm_mp_get_unique_id(mp), 0);
     assert_int_equal(put(m, 0, PM_MP_TRANSFER_RELIABLE, 0, "x"), PM_ERR_STATE);

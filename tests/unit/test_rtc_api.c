@@ -126,6 +126,11 @@ static void channel_options(void **st)
     assert_string_equal(pm_rtc_channel_get_label(ch), "u");
     assert_int_equal(pm_rtc_channel_get_ready_state(ch), PM_RTC_CHANNEL_CONNECTING);
     assert_int_equal(pm_rtc_channel_get_write_mode(ch), PM_RTC_WRITE_BINARY);
+    assert_int_equal(pm_rtc_channel_set_write_mode(ch, (pm_rtc_write_mode)7), PM_ERR_INVALID);
+    assert_int_equal(pm_rtc_channel_get_write_mode(ch), PM_RTC_WRITE_BINARY);
+    assert_int_equal(pm_rtc_channel_set_write_mode(ch, PM_RTC_WRITE_TEXT), PM_OK);
+    assert_int_equal(pm_rtc_channel_get_write_mode(ch), PM_RTC_WRITE_TEXT);
+    assert_int_equal(pm_rtc_channel_set_write_mode(NULL, PM_RTC_WRITE_TEXT), PM_ERR_INVALID);
     /* Sending before open is a state error, never a silent drop. */
     assert_int_equal(pm_rtc_channel_put_packet(ch, (const uint8_t *)"x", 1), PM_ERR_STATE);
     const uint8_t *d;

@@ -328,7 +328,8 @@ static void connect_timeout(void **st)
     assert_int_equal(H.aborts, 1);
     assert_int_equal(pm_sigcl_state(H.c), PM_SIGNAL_CLOSED);
     expect_event(1, PM_SIGNAL_EVENT_CLOSED, 0);
-    assert_string_equal(H.reason, "timeout");
+    assert_int_equal(H.events[1].error, PM_ERR_TIMEOUT);
+    assert_string_equal(H.reason, "no peer id from the server within 2.0 s");
     assert_int_equal(pm_sigcl_next_deadline(H.c), PM_TIME_NEVER);
     /* The dropped transport's own end and late input change nothing. */
     pm_sigcl_closed(H.c, t0 + PM_SEC(3), 1006, "");
@@ -394,6 +395,7 @@ static void host_gone_closes_mesh(void **st)
     assert_int_equal(H.events[H.nevents - 1].type, PM_SIGNAL_EVENT_CLOSED);
     assert_int_equal(H.events[H.nevents - 1].close_code, PM_SIGNAL_CLOSE_PROTOCOL);
     assert_string_equal(H.reason, "Room host has disconnected");
+    assert_int_equal(H.events[H.nevents - 1].error, PM_OK); /* a close frame says why */
     /* As the demo clients: no seal, so the mesh goes with the signaling. */
     assert_int_equal(pm_mp_get_connection_status(mp()), PM_MP_DISCONNECTED);
     assert_int_equal(pm_mesh_get_peers(pm_sigcl_mesh(H.c), NULL, 0), 0);
@@ -484,7 +486,108 @@ static void bad_options(void **st)
     bad = H.cfg;
     bad.connect_timeout = -1;
     assert_int_equal(pm_sigcl_new(&H.env, &bad, NULL, 0, &c), PM_ERR_INVALID);
+    bad = H.cfg;
+    bad.create_lobby = true; /* needs a name ... */
+    assert_int_equal(pm_sigcl_new(&H.env, &bad, NULL, 0, &c), PM_ERR_INVALID);
+    bad.lobby = "friday night"; /* ... one people can type */
+    assert_int_equal(pm_sigcl_new(&H.env, &bad, NULL, 0, &c), PM_ERR_INVALID);
     assert_null(c);
+}
+
+/* The CLOSED event says what failed, each cause with its own code. */
+static void failure_reasons(void **st)
+{
+    /* The transport never opened and knows nothing more (a browser): PM_ERR_IO. */
+    start(PM_SIGNAL_PROTOCOL_JSON, true, PM_SIGNAL_OFFER_AUTO);
+    H.cfg.url = "ws://127.0.0.1:9";
+    create();
+    pm_sigcl_closed(H.c, pm_test_clock_now, PM_SIGNAL_CLOSE_ABNORMAL, "");
+    drain();
+    expect_event(0, PM_SIGNAL_EVENT_CLOSED, 0);
+    assert_int_equal(H.events[0].error, PM_ERR_IO);
+    assert_int_equal(H.events[0].close_code, PM_SIGNAL_CLOSE_ABNORMAL);
+    assert_string_equal(H.reason, "could not connect to ws://127.0.0.1:9");
+    finish();
+
+    /* The shell knows: its code and sentence. */
+    start(PM_SIGNAL_PROTOCOL_JSON, true, PM_SIGNAL_OFFER_AUTO);
+    create();
+    pm_sigcl_failed(H.c, PM_ERR_REFUSED, "connection refused by 127.0.0.1:9");
+    pm_sigcl_closed(H.c, pm_test_clock_now, PM_SIGNAL_CLOSE_ABNORMAL, "");
+    drain();
+    assert_int_equal(H.events[0].error, PM_ERR_REFUSED);
+    assert_string_equal(H.reason, "connection refused by 127.0.0.1:9");
+    finish();
+
+    /* Open, then gone without a close frame. */
+    start(PM_SIGNAL_PROTOCOL_JSON, true, PM_SIGNAL_OFFER_AUTO);
+    H.cfg.url = "ws://127.0.0.1:9080";
+    create();
+    pm_sigcl_open(H.c, pm_test_clock_now);
+    pm_sigcl_closed(H.c, pm_test_clock_now, PM_SIGNAL_CLOSE_ABNORMAL, "");
+    drain();
+    assert_int_equal(H.events[1].error, PM_ERR_IO);
+    assert_string_equal(H.reason, "lost the connection to ws://127.0.0.1:9080");
+    finish();
+
+    /* Never connected within the connect timeout. */
+    start(PM_SIGNAL_PROTOCOL_JSON, true, PM_SIGNAL_OFFER_AUTO);
+    H.cfg.url = "ws://127.0.0.1:9080";
+    H.cfg.connect_timeout = PM_MS(1500);
+    create();
+    pm_sigcl_timeout(H.c, pm_test_clock_now + PM_MS(1500));
+    drain();
+    assert_int_equal(H.events[0].error, PM_ERR_TIMEOUT);
+    assert_int_equal(H.events[0].close_code, 0);
+    assert_string_equal(H.reason, "no WebSocket connection to ws://127.0.0.1:9080 within 1.5 s");
+    finish();
+}
+
+/* Named lobbies: CREATE instead of JOIN; a server without them is explained. */
+static void named_lobby(void **st)
+{
+    start(PM_SIGNAL_PROTOCOL_JSON, true, PM_SIGNAL_OFFER_AUTO);
+    H.cfg.lobby = "friday";
+    H.cfg.create_lobby = true;
+    create();
+    pm_sigcl_open(H.c, pm_test_clock_now);
+    drain();
+    assert_int_equal(H.nsends, 1);
+    assert_int_equal(H.sends[0].type, PM_SIGMSG_CREATE);
+    assert_int_equal(H.sends[0].id, 0);
+    assert_string_equal(H.sends[0].data, "friday");
+    hear(PM_SIGMSG_ID, 1, "true", NULL);
+    hear(PM_SIGMSG_JOIN, 0, "friday", NULL);
+    assert_string_equal(H.lobby, "friday");
+    assert_int_equal(pm_sigcl_id(H.c), 1);
+    finish();
+
+    /* The text protocol, against a server in strict Godot-demo mode. */
+    start(PM_SIGNAL_PROTOCOL_TEXT, true, PM_SIGNAL_OFFER_AUTO);
+    H.cfg.lobby = "friday";
+    H.cfg.create_lobby = true;
+    create();
+    pm_sigcl_open(H.c, pm_test_clock_now);
+    drain();
+    assert_int_equal(H.sends[0].type, PM_SIGMSG_CREATE);
+    pm_sigcl_closed(H.c, pm_test_clock_now, PM_SIGNAL_CLOSE_PROTOCOL,
+                    "Invalid message when not in a lobby");
+    drain();
+    assert_int_equal(H.events[H.nevents - 1].error, PM_ERR_UNSUPPORTED);
+    assert_non_null(strstr(H.reason, "does not offer named lobbies"));
+    finish();
+
+    /* A taken name is the server's word, a close frame: no error of ours. */
+    start(PM_SIGNAL_PROTOCOL_JSON, true, PM_SIGNAL_OFFER_AUTO);
+    H.cfg.lobby = "friday";
+    H.cfg.create_lobby = true;
+    create();
+    pm_sigcl_open(H.c, pm_test_clock_now);
+    pm_sigcl_closed(H.c, pm_test_clock_now, PM_SIGNAL_CLOSE_PROTOCOL, "Lobby already exists");
+    drain();
+    assert_int_equal(H.events[H.nevents - 1].error, PM_OK);
+    assert_string_equal(H.reason, "Lobby already exists");
+    finish();
 }
 
 /* Host migration: HOST moves the host role (who may seal) and the mesh's
@@ -540,6 +643,8 @@ int main(void)
         cmocka_unit_test(ignores_what_it_should),
         cmocka_unit_test(failures_of_mesh_and_factory),
         cmocka_unit_test(bad_options),
+        cmocka_unit_test(failure_reasons),
+        cmocka_unit_test(named_lobby),
         cmocka_unit_test(host_changed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,6 +104,7 @@ static void start(bool migrate)
     cfg.redis_url = "redis://127.0.0.1";
     cfg.redis_prefix = PREFIX;
     cfg.host_migration = migrate;
+    cfg.named_lobbies = true;
     cfg.ping_interval = 0;
     now = PM_SEC(100);
     assert_int_equal(pm_sigsrv_new(&env, &cfg, now, 0, &s), PM_OK);
@@ -479,6 +480,45 @@ static void host_change_from_redis(void **st)
     finish();
 }
 
+/* Named lobbies in a cluster: CREATE asks Redis to create that name (no
+ * random name drawn again when it is taken: the client is told). */
+static void named_lobby_in_redis(void **st)
+{
+    start(false);
+    uint64_t a = open_conn(1);
+    say(a, "{\"type\":8,\"id\":0,\"data\":\"friday.night-1\"}");
+    drain();
+    out_rec *j = eval("JOIN", 0);
+    assert_non_null(j);
+    assert_string_equal(j->argv[4], "friday.night-1");
+    assert_string_equal(j->argv[7], "1"); /* create */
+    tree t = {0};
+    pm_sigsrv_cluster_reply(s, now, j->tid, join_ok(&t, 1, "1", NULL, 0));
+    drain();
+    expect_json(for_tid(1, 0), PM_SIGMSG_ID, 1);
+    expect_json(for_tid(1, 1), PM_SIGMSG_JOIN, 0);
+    assert_non_null(strstr(for_tid(1, 1)->text, "friday.night-1"));
+    /* Taken on another node: refused with its reason, not retried. */
+    uint64_t b = open_conn(2);
+    say(b, "{\"type\":8,\"id\":0,\"data\":\"saturday\"}");
+    drain();
+    j = eval("JOIN", 0);
+    assert_non_null(j);
+    tree x = {0};
+    pm_redis_reply *v = rstr(&x, "EXISTS");
+    pm_sigsrv_cluster_reply(s, now, j->tid, rarr(&x, v, 1));
+    drain();
+    assert_null(eval("JOIN", 0));
+    assert_string_equal(for_tid(2, 0)->text, "Lobby already exists");
+    /* A bad name never reaches Redis. */
+    uint64_t c = open_conn(3);
+    say(c, "{\"type\":8,\"id\":0,\"data\":\"a b\"}");
+    drain();
+    assert_null(eval("JOIN", 0));
+    assert_string_equal(for_tid(3, 0)->text, "Invalid lobby name");
+    finish();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -487,6 +527,7 @@ int main(void)
         cmocka_unit_test(resync_after_the_link_came_back),
         cmocka_unit_test(joins_answered_late_or_refused),
         cmocka_unit_test(host_change_from_redis),
+        cmocka_unit_test(named_lobby_in_redis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -249,6 +249,7 @@ static void text_encode(void **st)
         {{.type = PM_SIGMSG_PEER_CONNECT, .id = 8}, "N: 8\n"},
         {{.type = PM_SIGMSG_PEER_DISCONNECT, .id = 8}, "D: 8\n"},
         {{.type = PM_SIGMSG_JOIN, .data = "abc", .data_len = 3}, "J: abc\n"},
+        {{.type = PM_SIGMSG_CREATE, .data = "friday", .data_len = 6}, "L: friday\n"},
         {{.type = PM_SIGMSG_SEAL}, "S: \n"},
         {{.type = PM_SIGMSG_OFFER, .id = 2, .data = "v=0", .data_len = 3}, "O: 2\nv=0"},
         {{.type = PM_SIGMSG_ANSWER, .id = 2, .data = "v=0", .data_len = 3}, "A: 2\nv=0"},
@@ -270,6 +271,40 @@ static void text_encode(void **st)
     pm_sigmsg nl = {.type = PM_SIGMSG_JOIN, .data = "a\nb", .data_len = 3};
     assert_int_equal(pm_sigmsg_encode_text(&env, &nl, &out), PM_ERR_INVALID);
     pm_buf_free(&env, &out);
+}
+
+/* Named lobbies (our extension): CREATE in both formats, and the names it takes. */
+static void create_message(void **st)
+{
+    pm_sigmsg m;
+    const char *in = "L:  friday \n";
+    assert_int_equal(pm_sigmsg_decode_text((const uint8_t *)in, strlen(in), &m), PM_OK);
+    assert_int_equal(m.type, PM_SIGMSG_CREATE);
+    assert_int_equal(m.id, 0); /* 3.x lobbies are meshes */
+    assert_int_equal(m.data_len, 6);
+    assert_memory_equal(m.data, "friday", 6);
+    pm_buf scratch = {0}, out = {0};
+    in = "{\"type\":8,\"id\":1,\"data\":\"friday\"}";
+    assert_int_equal(pm_sigmsg_decode_json(&env, (const uint8_t *)in, strlen(in), &scratch, &m),
+                     PM_OK);
+    assert_int_equal(m.type, PM_SIGMSG_CREATE);
+    assert_int_equal(m.id, 1);
+    assert_int_equal(pm_sigmsg_encode_json(&env, &m, &out), PM_OK);
+    assert_memory_equal(out.data, in, strlen(in));
+    pm_buf_free(&env, &scratch);
+    pm_buf_free(&env, &out);
+
+    assert_true(pm_sig_lobby_name_valid("friday", 6));
+    assert_true(pm_sig_lobby_name_valid("Team_2.final-B", 14));
+    assert_false(pm_sig_lobby_name_valid("", 0));
+    assert_false(pm_sig_lobby_name_valid(NULL, 3));
+    assert_false(pm_sig_lobby_name_valid("fri day", 7));
+    assert_false(pm_sig_lobby_name_valid("caf\xc3\xa9", 5));
+    assert_false(pm_sig_lobby_name_valid("a/b", 3));
+    char longest[PM_SIG_MAX_LOBBY_NAME + 2];
+    memset(longest, 'x', sizeof longest);
+    assert_true(pm_sig_lobby_name_valid(longest, PM_SIG_MAX_LOBBY_NAME));
+    assert_false(pm_sig_lobby_name_valid(longest, PM_SIG_MAX_LOBBY_NAME + 1));
 }
 
 static void detect_format(void **st)
@@ -414,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup(json_encode, setup),
         cmocka_unit_test_setup(text_decode, setup),
         cmocka_unit_test_setup(text_encode, setup),
+        cmocka_unit_test_setup(create_message, setup),
         cmocka_unit_test_setup(detect_format, setup),
         cmocka_unit_test_setup(candidate_payload, setup),
         cmocka_unit_test_setup(ice_list, setup),

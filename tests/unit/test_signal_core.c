@@ -1141,6 +1141,62 @@ static void many_lobbies_and_peers(void **st)
     assert_int_equal(s.lobbies, 0);
 }
 
+/* ---- named lobbies (our extension) ---- */
+
+static void named_lobbies(void **st)
+{
+    harness *h = *st;
+    /* Strict mode (the default): CREATE is an unknown type, as the demo has it. */
+    uint64_t x = conn(h, 9);
+    say_json(h, x, PM_SIGMSG_CREATE, 0, "friday");
+    expect_only_close(h, 9, PM_SIGNAL_CLOSE_PROTOCOL, "Invalid message when not in a lobby");
+    pm_sigsrv_gone(h->s, h->now, x);
+
+    h->cfg.named_lobbies = true;
+    reconfigure(h);
+    uint64_t a = conn(h, 1), b = conn(h, 2), c = conn(h, 3), d = conn(h, 4), t = conn(h, 5);
+    say_json(h, a, PM_SIGMSG_CREATE, 0, "friday");
+    drain(h);
+    assert_int_equal(h->nout, 2);
+    expect_json(h, &h->out[0], PM_SIGMSG_ID, 1, "true"); /* the creator is the host */
+    expect_json(h, &h->out[1], PM_SIGMSG_JOIN, 0, "friday");
+    assert_string_equal(pm_sigsrv_conn_lobby(h->s, a), "friday");
+
+    /* Others join it by its name, with a plain JOIN. */
+    say_json(h, b, PM_SIGMSG_JOIN, 0, "friday");
+    drain(h);
+    int32_t idb = peer_id_of(h, b);
+    assert_true(idb >= 2);
+    expect_json(h, nth_for(h, 1, 0), PM_SIGMSG_PEER_CONNECT, idb, "");
+
+    /* A taken name, a bad name, a second lobby for one connection. */
+    say_json(h, c, PM_SIGMSG_CREATE, 0, "friday");
+    expect_only_close(h, 3, PM_SIGNAL_CLOSE_PROTOCOL, "Lobby already exists");
+    say_json(h, d, PM_SIGMSG_CREATE, 0, "fri day");
+    expect_only_close(h, 4, PM_SIGNAL_CLOSE_PROTOCOL, "Invalid lobby name");
+    say_json(h, b, PM_SIGMSG_CREATE, 0, "saturday");
+    drain(h);
+    expect_close(nth_for(h, 2, 0), PM_SIGNAL_CLOSE_PROTOCOL, "Already in a lobby");
+
+    /* The text protocol's form, a client/server lobby, and the host leaving frees the name. */
+    say(h, t, "L: saturday\n");
+    drain(h);
+    assert_string_equal(nth_for(h, 5, 0)->text, "I: 1\n");
+    assert_string_equal(nth_for(h, 5, 1)->text, "J: saturday\n");
+    pm_sigsrv_gone(h->s, h->now, a);
+    drain(h);
+    uint64_t e = conn(h, 6);
+    say_json(h, e, PM_SIGMSG_CREATE, 1, "friday");
+    drain(h);
+    expect_json(h, nth_for(h, 6, 0), PM_SIGMSG_ID, 1, "");
+    uint64_t rest[] = {b, c, d, t, e};
+    for (size_t k = 0; k < PM_ARRAY_LEN(rest); k++)
+        pm_sigsrv_gone(h->s, h->now, rest[k]);
+    pm_signal_server_stats stats;
+    pm_sigsrv_get_stats(h->s, &stats);
+    assert_int_equal(stats.lobbies, 0);
+}
+
 /* Churn amplification: every join and leave is told to the whole lobby, so
  * one address may join only join_burst times at once, then join_rate a
  * second; leaving and reconnecting does not reset its bucket. */
@@ -1346,6 +1402,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_configurations, setup, teardown),
         cmocka_unit_test_setup_teardown(shutdown_closes_everyone, setup, teardown),
         cmocka_unit_test_setup_teardown(many_lobbies_and_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(named_lobbies, setup, teardown),
         cmocka_unit_test_setup_teardown(join_rate_per_address, setup, teardown),
         cmocka_unit_test_setup_teardown(address_records_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(info_logging_is_rate_limited, setup, teardown),

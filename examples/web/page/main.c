@@ -158,7 +158,7 @@ static void tick(void *ud)
     g->dir_y = (float)(keys[3] - keys[2]);
     (void)game_tick(g, emscripten_get_now());
     if (g->failed) {
-        set_text("players", "cannot reach the signaling server");
+        set_text("players", g->failure);
         g->failed = false;
         return;
     }
