@@ -104,11 +104,7 @@ typedef struct side {
     pm_addr addr;
     pm_rtc_peer *pc;
     pm_rtc_channel *chans[MAX_CHANS];
-    int nchans;
-    /* Handed back with pm_rtc_channel_release: events may still name them
-     * (an OPEN after the release, a CLOSED), but they are not ours to use. */
-    pm_rtc_channel *released[MAX_CHANS * 4];
-    int nreleased;
+    int nchans;    /* a released channel is forgotten: no event names it again (rtc.h) */
     pm_dtls *dtls; /* learnt by the wrappers below */
     pm_sctp *sctp;
 } side;
@@ -307,9 +303,6 @@ static bool deliver(link *l, side *to, const side *from)
 
 static void remember(side *s, pm_rtc_channel *ch)
 {
-    for (int i = 0; i < s->nreleased; i++)
-        if (s->released[i] == ch)
-            return;
     for (int i = 0; i < s->nchans; i++)
         if (s->chans[i] == ch)
             return;
@@ -350,11 +343,6 @@ static bool drain(side *s, side *other)
         case PM_RTC_EVENT_DATA_CHANNEL:
         case PM_RTC_EVENT_CHANNEL_OPEN:
             remember(s, ev.channel);
-            break;
-        case PM_RTC_EVENT_CHANNEL_CLOSED: /* a released one is freed now: its address may recur */
-            for (int i = 0; i < s->nreleased; i++)
-                if (s->released[i] == ev.channel)
-                    s->released[i] = s->released[--s->nreleased];
             break;
         default:
             break;
@@ -484,9 +472,8 @@ static void api(side *s, unsigned arg, reader *r)
             pm_rtc_channel_close(ch);
         break;
     case 3:
-        if (ch && s->nreleased < MAX_CHANS * 4) {
+        if (ch) {
             forget(s, ch);
-            s->released[s->nreleased++] = ch;
             pm_rtc_channel_release(ch);
         }
         break;

@@ -43,8 +43,11 @@
  *
  * Ownership. Strings in events are borrowed until the next
  * pm_rtc_peer_next_event() call on the same peer. Channel handles belong to
- * the peer: they stay valid until pm_rtc_peer_free() (or until
- * pm_rtc_channel_release() once the channel is closed).
+ * the peer: they stay valid until pm_rtc_peer_free(), or until
+ * pm_rtc_channel_release(). A released handle must not be used again, and
+ * no event names it any more: events about it that were still queued are
+ * dropped (the channel is freed at a later pm_rtc_peer_next_event(), once
+ * it is CLOSED).
  */
 #ifndef PEERMESH_RTC_H
 #define PEERMESH_RTC_H
@@ -519,7 +522,12 @@ PM_API void *pm_rtc_channel_get_userdata(const pm_rtc_channel *ch);
 PM_API pm_rtc_peer *pm_rtc_channel_get_peer(const pm_rtc_channel *ch);
 /** Start closing (stream reset, RFC 8831 section 6.7); queued data is sent first. */
 PM_API void pm_rtc_channel_close(pm_rtc_channel *ch);
-/** Give the handle back: the channel is closed if needed and freed once CLOSED. */
+/**
+ * Give the handle back: the channel is closed if needed and freed once
+ * CLOSED. From this call on the handle is invalid: no later
+ * pm_rtc_peer_next_event() returns an event naming it, not even one that was
+ * queued before the release (its CHANNEL_OPEN, MESSAGE or CLOSED).
+ */
 PM_API void pm_rtc_channel_release(pm_rtc_channel *ch);
 
 /* ---- Names ------------------------------------------------------------ */

@@ -202,7 +202,7 @@ void pm_fifo_pop(pm_fifo *f);
  * pm_fifo_pop) or the FIFO is freed. It still counts in count and payload
  * (subtract `lent` and `lent_len` for what is waiting). False when empty.
  */
-bool pm_fifo_lend(pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t *len);
+bool pm_fifo_lend(const pm_envr *env, pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t *len);
 /** A read position for walking records without popping them. */
 typedef struct pm_fifo_iter {
     size_t pos;  /* offset of the next record */

@@ -230,10 +230,14 @@ void pm_fifo_pop(pm_fifo *f)
     }
 }
 
-bool pm_fifo_lend(pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t *len)
+bool pm_fifo_lend(const pm_envr *env, pm_fifo *f, uint32_t *tag, const uint8_t **data, size_t *len)
 {
     if (f->lent)
         pm_fifo_pop(f);
+    /* The previous loan is over: its pinned ring goes now, so that a ring
+     * pinned during this loan is always the one this loan lives in. */
+    pm_free(env, f->pinned);
+    f->pinned = NULL;
     if (!pm_fifo_peek(f, tag, data, len))
         return false;
     f->lent = true;

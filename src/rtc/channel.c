@@ -546,7 +546,7 @@ int pm_rtc_channel_get_packet(pm_rtc_channel *ch, const uint8_t **data, size_t *
     /* Borrowed head: the message is lent where it lies in the queue, which
      * keeps it in place (even if more arrivals grow the queue) until the
      * next get_packet or release. No copy. */
-    if (!pm_fifo_lend(&ch->recv, &tag, &d, &n))
+    if (!pm_fifo_lend(&ch->pc->env, &ch->recv, &tag, &d, &n))
         return PM_ERR_AGAIN;
     ch->last_was_string = tag == 1;
     *data = d;

@@ -90,9 +90,12 @@ bool pm_rtc_peer_next_event(pm_rtc_peer *pc, pm_rtc_event *ev)
         ev->type = e.type;
         ev->state = e.state;
         if (e.handle) {
+            /* A released channel is no longer the application's: its
+             * queued events are dropped (rtc.h), or a program that tracks
+             * channels from OPEN would hold one that is freed once it closes. */
             ev->channel = pm_rtc_channel_by_handle(pc, e.handle);
-            if (!ev->channel)
-                continue; /* the channel was released meanwhile: nothing to report */
+            if (!ev->channel || ev->channel->released)
+                continue;
         }
         pc->ev_text = e.text;
         pc->ev_text2 = e.text2;

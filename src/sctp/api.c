@@ -120,6 +120,7 @@ void sc_set_closed(pm_sctp *s, const char *why)
     s->state = SC_CLOSED;
     s->want_send_ready = false;
     s->t1 = s->t2 = s->t3 = s->sack_at = s->hb_at = s->reconf_t = s->rack_t = PM_TIME_NEVER;
+    s->probe_at = PM_TIME_NEVER;
     sc_push_event(s, PM_SCTP_EV_CLOSED, 0, 0);
 }
 
@@ -167,6 +168,7 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
     pm_fifo_init(&s->events, 0);
     pm_fifo_init(&s->early, EARLY_MAX_BYTES);
     s->t1 = s->t2 = s->t3 = s->sack_at = s->hb_at = s->reconf_t = s->rack_t = PM_TIME_NEVER;
+    s->probe_at = PM_TIME_NEVER;
     /* RFC 9260 section 5.3.1: a random non-zero tag, a random initial TSN. */
     do
         s->my_vtag = pm_random_u32(env);
@@ -245,13 +247,8 @@ static bool unknown_chunk(pm_sctp *s, const pm_chunk *c)
 }
 
 /* Handle one chunk; false stops processing this packet. */
-static bool dispatch(pm_sctp *s, pm_time now, const pm_sctp_header *h, const pm_chunk *c)
+static bool dispatch(pm_sctp *s, pm_time now, const pm_chunk *c)
 {
-    if (!tag_ok(s, h, c)) {
-        PM_TRACE(s->env, "sctp", "chunk %u with a wrong verification tag dropped",
-                 (unsigned)c->type);
-        return false;
-    }
     switch (c->type) {
     case PM_CHUNK_DATA:
     case PM_CHUNK_IDATA:
@@ -327,11 +324,20 @@ static void process_packet(pm_sctp *s, pm_time now, const uint8_t *pkt, size_t l
     pm_chunk_iter_init(&it, pkt, len);
     pm_chunk c;
     s->data_in_packet = false;
-    int rc;
-    while (s->state != SC_CLOSED && (rc = pm_chunk_next(&it, &c)) == 1)
-        if (!dispatch(s, now, &h, &c))
+    bool from_peer = false;
+    while (s->state != SC_CLOSED && pm_chunk_next(&it, &c) == 1) {
+        if (!tag_ok(s, &h, &c)) {
+            PM_TRACE(s->env, "sctp", "chunk %u with a wrong verification tag dropped",
+                     (unsigned)c.type);
             break;
+        }
+        from_peer = true;
+        if (!dispatch(s, now, &c))
+            break;
+    }
     sc_after_packet(s, now);
+    if (from_peer)
+        sc_probe_arm(s, now);
 }
 
 int pm_sctp_connect(pm_sctp *s, pm_time now)
@@ -510,6 +516,7 @@ pm_time pm_sctp_next_timeout(const pm_sctp *s, pm_time now)
     t = PM_MIN(t, s->hb_at);
     t = PM_MIN(t, s->reconf_t);
     t = PM_MIN(t, s->rack_t);
+    t = PM_MIN(t, s->probe_at);
     return t;
 }
 
@@ -535,6 +542,8 @@ int pm_sctp_handle_timeout(pm_sctp *s, pm_time now)
         sc_reconf_expired(s, now);
     if (s->hb_at <= now && s->state != SC_CLOSED)
         sc_heartbeat_due(s, now);
+    if (s->probe_at <= now && s->state != SC_CLOSED)
+        sc_probe_expired(s, now);
     if (s->sack_at <= now) {
         s->sack_at = PM_TIME_NEVER;
         s->sack_now = true;

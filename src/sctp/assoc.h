@@ -239,7 +239,9 @@ struct pm_sctp {
     bool sack_now;
     pm_time sack_at;
     bool data_in_packet;
-    size_t rx_held; /* bytes held for the application (window accounting) */
+    pm_time probe_at;  /* the stall probe (receiver.c); PM_TIME_NEVER: off */
+    pm_time probe_gap; /* before the next probe; doubles up to SC_PROBE_MAX */
+    size_t rx_held;    /* bytes held for the application (window accounting) */
     uint32_t last_arwnd;
     sc_rmsg *open;  /* messages being reassembled */
     sc_frag *frags; /* sorted by (key, seq) */
@@ -352,6 +354,10 @@ uint32_t sc_arwnd(const pm_sctp *s);
 size_t sc_write_sack(pm_sctp *s, uint8_t *out, size_t cap);
 void sc_receiver_free(pm_sctp *s);
 void sc_window_update(pm_sctp *s);
+/* A packet from the peer was taken (its tag was right): the stall probe
+ * waits for the peer's next silence. */
+void sc_probe_arm(pm_sctp *s, pm_time now);
+void sc_probe_expired(pm_sctp *s, pm_time now);
 
 /* ---- reassembly.c ---- */
 void sc_reasm_add(pm_sctp *s, const pm_chunk_data *d);
@@ -398,10 +404,15 @@ size_t sc_write_shutdown(pm_sctp *s, uint8_t *out, size_t cap);
  * row. With RTOs capped at 3 s, 25 span ~70 s: ICE consent (30 s) decides
  * that a path is dead, and an ICE restart after FAILED finds the
  * association still there (dcSCTP: 10 with RTOs up to 60 s). */
-#define SC_MAX_RETRANS  25
-#define SC_SACK_DELAY   PM_MS(20)
-#define SC_SACK_EVERY   4 /* packets with DATA per SACK when in order */
-#define SC_HB_INTERVAL  PM_SEC(30)
+#define SC_MAX_RETRANS 25
+#define SC_SACK_DELAY  PM_MS(20)
+#define SC_SACK_EVERY  4 /* packets with DATA per SACK when in order */
+#define SC_HB_INTERVAL PM_SEC(30)
+/* The stall probe (receiver.c): our SACK again after this long without a
+ * packet from a peer that owes us data, then at doubling gaps up to
+ * SC_PROBE_MAX, until the peer sends. */
+#define SC_PROBE_FIRST  PM_SEC(1)
+#define SC_PROBE_MAX    PM_SEC(8)
 #define SC_COOKIE_LIFE  PM_SEC(60)
 #define SC_INITIAL_CWND (10 * SC_MTU)
 #define SC_MIN_CWND     (4 * SC_MTU)

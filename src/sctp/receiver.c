@@ -256,6 +256,56 @@ size_t sc_write_sack(pm_sctp *s, uint8_t *out, size_t cap)
     return n;
 }
 
+/*
+ * The stall probe. Chrome's dcSCTP can stop sending while it owes us the
+ * rest of a message: after a T3-rtx timeout its cwnd is one MTU, and a
+ * fragment it then abandons (PR-SCTP lifetime) is charged to that budget,
+ * so it sends nothing (no FORWARD-TSN either) and starts no timer until
+ * its next send call: a SACK from us or its application sending (interop
+ * godot pm>chromium stalled until its timeout). With nothing of ours in
+ * flight we would wait for it for ever. So when the peer has been quiet
+ * for SC_PROBE_FIRST while it owes us data, our SACK goes out again, then
+ * at doubling gaps up to SC_PROBE_MAX. A repeated SACK acknowledges
+ * nothing new and reports no duplicates, so it cannot start a fast
+ * retransmission (RFC 9260 section 7.2.4). The usrsctp build does the
+ * same in its adapter.
+ */
+static bool peer_owes_data(const pm_sctp *s)
+{
+    /* a missing TSN, or a message begun and not finished */
+    return s->nranges > 0 || s->open || s->nfrags > 0;
+}
+
+static bool probing_state(const pm_sctp *s)
+{
+    return s->state >= SC_ESTABLISHED && s->state <= SC_SHUTDOWN_SENT;
+}
+
+void sc_probe_arm(pm_sctp *s, pm_time now)
+{
+    /* What the peer owes changes only with its packets: nothing owed now,
+     * no probe until it sends again. */
+    if (probing_state(s) && peer_owes_data(s)) {
+        s->probe_gap = SC_PROBE_FIRST;
+        s->probe_at = now + SC_PROBE_FIRST;
+    } else {
+        s->probe_at = PM_TIME_NEVER;
+    }
+}
+
+void sc_probe_expired(pm_sctp *s, pm_time now)
+{
+    if (!probing_state(s) || !peer_owes_data(s)) {
+        s->probe_at = PM_TIME_NEVER;
+        return;
+    }
+    PM_DEBUG(s->env, "sctp", "peer quiet while it owes us data: SACK repeated after %lld ms",
+             (long long)(s->probe_gap / PM_MS(1)));
+    s->sack_now = true;
+    s->probe_gap = PM_MIN(s->probe_gap * 2, SC_PROBE_MAX);
+    s->probe_at = now + s->probe_gap;
+}
+
 /* The application took data: tell the peer when the window opened by a
  * quarter of the buffer or more since the last SACK (section 6.2 avoids
  * silly window updates the same way). */

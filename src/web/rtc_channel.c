@@ -226,7 +226,7 @@ int pm_rtc_channel_get_packet(pm_rtc_channel *ch, const uint8_t **data, size_t *
     const uint8_t *d;
     size_t n;
     /* Lent where it lies in the queue (it stays put until the next get_packet). */
-    if (!pm_fifo_lend(&ch->recv, &tag, &d, &n))
+    if (!pm_fifo_lend(&ch->pc->env, &ch->recv, &tag, &d, &n))
         return PM_ERR_AGAIN;
     ch->last_was_string = tag == 1;
     *data = d;

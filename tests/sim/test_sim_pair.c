@@ -399,6 +399,64 @@ static void consent_expiry(void **st)
     pm_test_pair_free(&p);
 }
 
+static bool announced_released(pm_test_pair *p, void *ud)
+{
+    (void)ud;
+    return p->nreleased[1] >= 1;
+}
+
+static bool first_closed(pm_test_pair *p, void *ud)
+{
+    (void)ud;
+    return p->closes[0] >= 1;
+}
+
+/*
+ * A channel released as soon as it is announced (as the mesh's signaling
+ * client does with in-band channels) already has its CHANNEL_OPEN queued.
+ * That event must not come out: this pair, like any program that tracks
+ * channels from CHANNEL_OPEN, would keep the handle, and the channel is
+ * freed once its release has closed it (a use after free under ASan).
+ */
+static void released_channel_is_never_named(void **st)
+{
+    (void)st;
+    pm_test_pair p;
+    pm_sim_link link = {.delay_min = PM_MS(5), .delay_max = PM_MS(5)};
+    pm_test_pair_init(&p, 55, &link);
+    p.release_announced[1] = true;
+    pm_rtc_channel_init neg;
+    pm_rtc_channel_init_default(&neg);
+    neg.negotiated = true;
+    neg.id = 6;
+    pm_rtc_channel *announced, *kept[2];
+    assert_int_equal(pm_rtc_peer_create_channel(p.pc[0], "announced", NULL, &announced), PM_OK);
+    for (int s = 0; s < 2; s++)
+        assert_int_equal(pm_rtc_peer_create_channel(p.pc[s], "kept", &neg, &kept[s]), PM_OK);
+    assert_int_equal(pm_rtc_peer_create_offer(p.pc[0]), PM_OK);
+    assert_true(pm_test_pair_run(&p, announced_released, NULL, PM_SEC(10)));
+    /* The release closes the channel (stream reset both ways); then side 1
+     * frees it at its next next_event with nothing queued. */
+    assert_true(pm_test_pair_run(&p, first_closed, NULL, PM_SEC(10)));
+    assert_ptr_equal(pm_test_pair_channel(&p, 0, "announced"), announced);
+    assert_int_equal(pm_rtc_channel_get_ready_state(announced), PM_RTC_CHANNEL_CLOSED);
+    pm_test_pair_run(&p, NULL, NULL, PM_SEC(1));
+    /* Side 1 uses every channel it tracked: only "kept" may be among them. */
+    for (int i = 0; i < p.nchans[1]; i++)
+        assert_int_equal(pm_rtc_channel_get_ready_state(p.chans[1][i]), PM_RTC_CHANNEL_OPEN);
+    assert_int_equal(p.named_released[1], 0);
+    assert_int_equal(p.nchans[1], 1);
+    assert_ptr_equal(p.chans[1][0], kept[1]);
+    /* The kept channel still carries data both ways. */
+    assert_int_equal(pm_rtc_channel_put_packet(kept[0], (const uint8_t *)"ping", 4), PM_OK);
+    pm_test_pair_run(&p, NULL, NULL, PM_SEC(1));
+    const uint8_t *d;
+    size_t n;
+    assert_int_equal(pm_rtc_channel_get_packet(kept[1], &d, &n), PM_OK);
+    assert_memory_equal(d, "ping", 4);
+    pm_test_pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +464,7 @@ int main(void)
         cmocka_unit_test(loss_10),
         cmocka_unit_test(loss_20),
         cmocka_unit_test(consent_expiry),
+        cmocka_unit_test(released_channel_is_never_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

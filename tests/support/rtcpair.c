@@ -60,6 +60,14 @@ void pm_test_pair_pump(pm_test_pair *p)
         pm_rtc_peer *other = p->pc[1 - s];
         pm_rtc_event ev;
         while (pm_rtc_peer_next_event(p->pc[s], &ev)) {
+            for (int i = 0; ev.channel && i < p->nreleased[s]; i++)
+                p->named_released[s] += ev.channel == p->released[s][i];
+            if (ev.type == PM_RTC_EVENT_DATA_CHANNEL && p->release_announced[s] &&
+                p->nreleased[s] < 16) {
+                p->released[s][p->nreleased[s]++] = ev.channel;
+                pm_rtc_channel_release(ev.channel);
+                continue;
+            }
             switch (ev.type) {
             case PM_RTC_EVENT_DESCRIPTION:
                 assert_int_equal(pm_rtc_peer_set_remote_description(other, ev.sdp_type, ev.sdp),

@@ -18,6 +18,13 @@ typedef struct pm_test_pair {
     int states[2][8]; /* count of STATE events per value */
     bool failed[2];
     bool signal_paused; /* hold signaling messages (to test early checks) */
+    /* Release every channel announced by DATA_CHANNEL at once (as the mesh's
+     * signaling client does), remembering the handles; count events that
+     * still name one of them afterwards. */
+    bool release_announced[2];
+    pm_rtc_channel *released[2][16];
+    int nreleased[2];
+    int named_released[2];
 } pm_test_pair;
 
 /** Two sans-I/O peers on a simnet at 127.0.0.1:5001 and 127.0.0.2:5002. */

@@ -130,7 +130,7 @@ static void fifo_lend(void **st)
             if (lent)
                 head++; /* lending again ends the previous loan */
             uint32_t tag;
-            bool got = pm_fifo_lend(&f, &tag, &lent, &lent_len);
+            bool got = pm_fifo_lend(&env, &f, &tag, &lent, &lent_len);
             assert_int_equal(got, head < tail);
             lent = got ? lent : NULL;
             if (got) {
@@ -152,6 +152,39 @@ static void fifo_lend(void **st)
             assert_false(f.lent);
         }
         assert_int_equal(f.count, tail - head);
+    }
+    pm_fifo_free(&env, &f);
+    assert_null(f.pinned);
+}
+
+/* Two loans in a row, each outliving a growth of the ring: the second
+ * record is lent from the ring the first growth made, so the second growth
+ * must keep that one (it freed it, under a loan, while it kept the first
+ * loan's ring that nobody used any more). */
+static void fifo_lend_across_two_growths(void **st)
+{
+    (void)st;
+    pm_envr env;
+    pm_test_envr(&env, 10);
+    pm_fifo f;
+    pm_fifo_init(&f, 0);
+    static uint8_t rec[4000];
+    for (uint32_t i = 0; i < 2; i++) {
+        memset(rec, 'a' + (int)i, 100);
+        assert_int_equal(pm_fifo_push(&env, &f, i, rec, 100, NULL, 0), PM_OK);
+    }
+    uint32_t tag;
+    const uint8_t *d;
+    size_t n;
+    for (uint32_t loan = 0; loan < 2; loan++) {
+        assert_true(pm_fifo_lend(&env, &f, &tag, &d, &n));
+        assert_int_equal(tag, loan);
+        uint8_t *before = f.data;
+        for (uint32_t k = 2; f.data == before; k++) /* push until the ring grows */
+            assert_int_equal(pm_fifo_push(&env, &f, k, rec, sizeof rec, NULL, 0), PM_OK);
+        assert_int_equal(n, 100);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(d[i], 'a' + (int)loan);
     }
     pm_fifo_free(&env, &f);
     assert_null(f.pinned);
@@ -219,8 +252,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(addr_parse_format), cmocka_unit_test(fifo_model),
-        cmocka_unit_test(fifo_lend),         cmocka_unit_test(fifo_limit),
-        cmocka_unit_test(queue_model),       cmocka_unit_test(strerror_all),
+        cmocka_unit_test(fifo_lend),         cmocka_unit_test(fifo_lend_across_two_growths),
+        cmocka_unit_test(fifo_limit),        cmocka_unit_test(queue_model),
+        cmocka_unit_test(strerror_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,7 +53,63 @@ struct wire {
         uint8_t *data;
     } * held; /* MAX_HELD, allocated with the first held packet (memory test) */
     size_t nheld;
+    /* A sender that needs a SACK to go on (Chrome's dcSCTP after a T3-rtx
+     * timeout, see the stall probe in src/sctp/receiver.c and
+     * src/sctp/usrsctp/usrsctp_assoc.c maybe_probe): A->B closes after
+     * `gate_after` DATA packets and opens for good when B sends a SACK that
+     * repeats its previous one (unless gate_stays_shut). */
+    enum { GATE_OFF, GATE_COUNTING, GATE_CLOSED, GATE_OPENED } gate;
+    int gate_after;
+    int a_data_pkts;
+    bool gate_stays_shut;
+    uint32_t b_cum; /* cumulative TSN ack of B's last SACK */
+    int b_sacks, b_repeats, b_repeat_dups;
+    pm_time b_repeat_at[16];
 };
+
+/* RFC 9260 section 3.3: the first chunk of `type` in a packet, or NULL. */
+static const uint8_t *find_chunk(const uint8_t *pkt, size_t len, uint8_t type)
+{
+    for (size_t off = 12; off + 4 <= len;) {
+        size_t clen = pm_rd16(pkt + off + 2);
+        if (clen < 4 || clen > len - off)
+            return NULL;
+        if (pkt[off] == type)
+            return pkt + off;
+        off += (clen + 3) & ~(size_t)3;
+    }
+    return NULL;
+}
+
+/* Runs the gate; false when the packet is dropped. */
+static bool gate_pass(wire *w, int dir, const uint8_t *pkt, size_t len)
+{
+    if (w->gate == GATE_OFF)
+        return true;
+    if (dir == 0) {
+        if (w->gate == GATE_CLOSED)
+            return false;
+        bool data = find_chunk(pkt, len, 0 /* DATA */) || find_chunk(pkt, len, 64 /* I-DATA */);
+        if (w->gate == GATE_COUNTING && data && ++w->a_data_pkts >= w->gate_after)
+            w->gate = GATE_CLOSED;
+        return true;
+    }
+    const uint8_t *sack = find_chunk(pkt, len, 3 /* SACK */);
+    if (sack) {
+        uint32_t cum = pm_rd32(sack + 4);
+        if (w->b_sacks > 0 && cum == w->b_cum) {
+            if (w->b_repeats < (int)PM_ARRAY_LEN(w->b_repeat_at))
+                w->b_repeat_at[w->b_repeats] = pm_test_clock_now;
+            w->b_repeats++;
+            w->b_repeat_dups += pm_rd16(sack + 14);
+            if (w->gate == GATE_CLOSED && !w->gate_stays_shut)
+                w->gate = GATE_OPENED;
+        }
+        w->b_cum = cum;
+        w->b_sacks++;
+    }
+    return true;
+}
 
 typedef struct msg {
     uint16_t sid;
@@ -122,6 +178,10 @@ static void send_cb(void *ud, const uint8_t *pkt, size_t len)
                               (uint8_t)(u >> 24)};
         if (memcmp(pkt + 8, want, 4) != 0 || memcmp(pkt + 8, want_sw, 4) != 0)
             w->bad_crc++;
+    }
+    if (!gate_pass(w, sd->dir, pkt, len)) {
+        w->dropped[sd->dir]++;
+        return;
     }
     if (w->loss_pct[sd->dir] && pm_test_rand(&w->rng) % 100 < w->loss_pct[sd->dir]) {
         w->dropped[sd->dir]++;
@@ -1222,6 +1282,67 @@ static void throughput_real_clock(void **st)
     pm_test_clock_virtual = true;
 }
 
+/*
+ * The receiving side of a message whose sender went quiet halfway repeats
+ * its SACK (both builds: our SCTP's stall probe in src/sctp/receiver.c, the
+ * usrsctp adapter's maybe_probe): Chrome's dcSCTP can wait for one
+ * before it sends anything again, with nothing left to send on our side
+ * (interop godot pm>chromium stalled for the rest of its 30 s). The wire
+ * lets A's first DATA packets through, then passes nothing from A until B
+ * repeats a SACK. Without the probe the message never arrives.
+ */
+static void quiet_sender_gets_a_sack(void **st)
+{
+    (void)st;
+    pair p;
+    pair_init(&p);
+    p.rb.keep = true;
+    pair_connect(&p);
+    p.w.gate = GATE_COUNTING;
+    p.w.gate_after = 3;
+    static uint8_t m[16384];
+    fill(m, sizeof m, 21);
+    send_all(&p, p.a, 2, 53, m, sizeof m, NULL);
+    deliver(&p);
+    assert_int_equal(p.w.gate, GATE_CLOSED);
+    assert_int_equal(p.rb.count, 0);
+    pm_time closed_at = pm_test_clock_now;
+    for (int i = 0; i < 2000 && p.rb.count == 0; i++)
+        run_ms(&p, 10);
+    assert_int_equal(p.rb.count, 1);
+    assert_int_equal(p.rb.msgs[0].len, sizeof m);
+    assert_memory_equal(p.rb.msgs[0].data, m, sizeof m);
+    /* the first repeat came after a second of quiet, without stale news */
+    assert_true(p.w.b_repeats >= 1);
+    pm_time after = p.w.b_repeat_at[0] - closed_at;
+    assert_true(after >= PM_MS(990) && after <= PM_MS(1100));
+    assert_int_equal(p.w.b_repeat_dups, 0);
+    assert_int_equal(p.w.bad_crc, 0);
+    /* owed nothing, B stays quiet however long A is (after A's stragglers) */
+    run_ms(&p, 5000);
+    int sacks = p.w.b_sacks;
+    run_ms(&p, 20000);
+    assert_int_equal(p.w.b_sacks, sacks);
+    assert_false(p.ra.closed);
+    assert_false(p.rb.closed);
+
+    /* A sender that never comes back gets fewer and fewer probes. */
+    p.w.gate = GATE_COUNTING;
+    p.w.gate_after = 2;
+    p.w.a_data_pkts = 0;
+    p.w.gate_stays_shut = true;
+    p.w.b_repeats = 0;
+    send_all(&p, p.a, 2, 53, m, sizeof m, NULL);
+    deliver(&p);
+    assert_int_equal(p.w.gate, GATE_CLOSED);
+    closed_at = pm_test_clock_now;
+    run_ms(&p, 30000);
+    /* at 1, 3, 7, 15 and 23 s: the gap doubles up to 8 s */
+    assert_int_equal(p.w.b_repeats, 5);
+    assert_true(p.w.b_repeat_at[4] - closed_at >= PM_SEC(23));
+    pair_free(&p); /* A gave up meanwhile (too many retransmissions): fine */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1241,6 +1362,7 @@ int main(void)
         cmocka_unit_test(timer_output_is_deferred),
         cmocka_unit_test(partial_delivery),
         cmocka_unit_test(receiver_back_pressure),
+        cmocka_unit_test(quiet_sender_gets_a_sack),
         cmocka_unit_test(two_threads),
         cmocka_unit_test(memory_per_association),
         cmocka_unit_test(throughput_real_clock),

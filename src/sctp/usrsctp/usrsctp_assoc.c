@@ -13,6 +13,7 @@
  */
 #include "sctp/sctp.h"
 
+#include "sctp/chunk.h"
 #include "sctp/config.h"
 #include "sctp/usrsctp/usrsctp_glue.h"
 
@@ -52,6 +53,15 @@
  * (netinet/sctp.h); only ss_total_sndbuf is read, whose offset is the same
  * in every version of struct sctp_sockstat. */
 #define PM_SCTP_GET_SNDBUF_USE 0x00001101
+
+/* RFC 9260 section 3.3.4: a SACK chunk is 16 bytes and its gap blocks. */
+#define SACK_HDR        16
+#define PROBE_MAX_GAPS  64
+#define PROBE_MAX_BYTES (COMMON_HEADER + SACK_HDR + 4 * PROBE_MAX_GAPS)
+/* The stall probe (maybe_probe): first after this long without a packet
+ * from the peer, then backing off to the maximum. */
+#define PROBE_FIRST PM_SEC(1)
+#define PROBE_MAX   PM_SEC(8)
 
 /* Event record header in the FIFO: sid(2) flags(1) pad(1) ppid(4). */
 #define EV_HDR    8
@@ -95,6 +105,13 @@ struct pm_sctp {
     pm_buf rnote; /* notification being reassembled */
     pm_buf split; /* scratch for fwd_tsn_last() */
 
+    /* The stall probe: our last SACK (common header + chunk, no duplicate
+     * TSN reports) and when to repeat it. */
+    uint8_t probe[PROBE_MAX_BYTES];
+    size_t probe_len; /* 0: no SACK to repeat */
+    pm_time probe_at; /* PM_TIME_NEVER: disarmed until the next packet in */
+    pm_time probe_gap;
+
     bool want_send_ready; /* a send got PM_ERR_AGAIN */
     size_t blocked_len;
     uint64_t dropped_out; /* deferred packets dropped (queue full; glue mutex) */
@@ -127,11 +144,45 @@ size_t pm_sctp_default_buffer(void)
 
 /* ---- callbacks from the glue (usrsctp context: queue or flag only) ---- */
 
-static void emit(pm_sctp *s, const uint8_t *pkt, size_t len)
+/* Keep the SACK of an outgoing packet for the stall probe. */
+static void remember_sack(pm_sctp *s, const uint8_t *pkt, size_t len)
+{
+    pm_chunk_iter it;
+    pm_chunk_iter_init(&it, pkt, len);
+    pm_chunk c;
+    while (pm_chunk_next(&it, &c) == 1) {
+        if (c.type != PM_CHUNK_SACK)
+            continue;
+        s->probe_len = 0;
+        pm_chunk_sack sack;
+        if (pm_chunk_parse_sack(&c, &sack) != PM_OK || sack.ngaps > PROBE_MAX_GAPS)
+            return; /* nothing we could repeat faithfully */
+        pm_sack_gap gaps[PROBE_MAX_GAPS];
+        for (size_t i = 0; i < sack.ngaps; i++)
+            pm_chunk_sack_gap(&sack, i, &gaps[i].start, &gaps[i].end);
+        /* Without its duplicate TSN reports: they were news once. */
+        size_t ngaps = sack.ngaps, ndups = 0;
+        size_t n = pm_chunk_write_sack(s->probe + COMMON_HEADER, sizeof s->probe - COMMON_HEADER,
+                                       sack.cum_tsn, sack.a_rwnd, gaps, &ngaps, NULL, &ndups);
+        if (n && ngaps == sack.ngaps) {
+            memcpy(s->probe, pkt, COMMON_HEADER);
+            s->probe_len = COMMON_HEADER + n;
+        }
+        return;
+    }
+}
+
+static void hand_over(pm_sctp *s, const uint8_t *pkt, size_t len)
 {
     s->in_callback++;
     s->cb.send(s->cb.ud, pkt, len);
     s->in_callback--;
+}
+
+static void emit(pm_sctp *s, const uint8_t *pkt, size_t len)
+{
+    remember_sack(s, pkt, len);
+    hand_over(s, pkt, len);
 }
 
 void pm_sctp_glue_emit(pm_sctp *s, const uint8_t *pkt, size_t len)
@@ -524,6 +575,54 @@ static void process(pm_sctp *s)
     }
 }
 
+/* ---- the stall probe ---- */
+
+/* Whether the peer owes us data: chunks usrsctp holds that it cannot
+ * deliver yet (fragments of an unfinished message, or messages behind a
+ * missing one), or a message we are reading in parts. */
+static bool peer_owes_data(const pm_sctp *s)
+{
+    if (s->rstarted)
+        return true;
+    struct sctp_status st;
+    memset(&st, 0, sizeof st);
+    socklen_t len = sizeof st;
+    if (usrsctp_getsockopt(s->sock, IPPROTO_SCTP, SCTP_STATUS, &st, &len) != 0)
+        return false;
+    return st.sstat_penddata > 0;
+}
+
+/*
+ * Repeat our last SACK when the peer has gone quiet while it owes us data.
+ * Chrome's dcSCTP can stop sending for good after a T3-rtx timeout: with its
+ * congestion window back at one MTU, the next chunk it produces may be a
+ * fragment of a partially sent message whose lifetime ran out, which it
+ * abandons instead of sending; that fragment still used up the window, so
+ * nothing goes out and no retransmission timer runs, and its FORWARD-TSN and
+ * every queued message wait for its next send call, i.e. for a SACK from us
+ * (or a send by its application). We have acked everything and wait for the
+ * rest of the message: without this, both sides wait forever. A repeated
+ * SACK acknowledges nothing new, so it cannot trigger fast retransmission
+ * (RFC 9260 section 7.2.4); a sender that is fine just ignores it.
+ */
+static void maybe_probe(pm_sctp *s, pm_time now)
+{
+    if (s->state != ST_CONNECTED || s->probe_at == PM_TIME_NEVER || now < s->probe_at)
+        return;
+    if (!s->probe_len || !peer_owes_data(s)) {
+        s->probe_at = PM_TIME_NEVER; /* until the peer sends again */
+        return;
+    }
+    uint8_t pkt[PROBE_MAX_BYTES];
+    memcpy(pkt, s->probe, s->probe_len);
+    pm_chunk_set_crc(pkt, s->probe_len);
+    PM_DEBUG(s->env, "sctp", "peer quiet while it owes us data: SACK repeated after %lld ms",
+             (long long)(s->probe_gap / PM_MS(1)));
+    hand_over(s, pkt, s->probe_len);
+    s->probe_gap = PM_MIN(s->probe_gap * 2, PROBE_MAX);
+    s->probe_at = now + s->probe_gap;
+}
+
 /* ---- socket setup ---- */
 
 static int set_opt(pm_sctp *s, int level, int name, const void *val, socklen_t len,
@@ -656,6 +755,7 @@ int pm_sctp_new(const pm_envr *env, const pm_sctp_config *cfg_in, const pm_sctp_
     s->cfg = cfg;
     s->cb = *cb;
     s->state = ST_NEW;
+    s->probe_at = PM_TIME_NEVER;
     pm_fifo_init(&s->events, 0);
     pm_fifo_init(&s->early, EARLY_MAX_BYTES);
     pm_fifo_init(&s->deferred, DEFERRED_MAX_BYTES);
@@ -800,7 +900,6 @@ static size_t fwd_tsn_last(pm_sctp *s, const uint8_t *pkt, size_t len)
 
 int pm_sctp_handle_packet(pm_sctp *s, pm_time now, const uint8_t *pkt, size_t len)
 {
-    (void)now;
     if (!s || (!pkt && len))
         return PM_ERR_INVALID;
     if (s->in_callback)
@@ -816,6 +915,8 @@ int pm_sctp_handle_packet(pm_sctp *s, pm_time now, const uint8_t *pkt, size_t le
             return PM_ERR_FULL;
         return pm_fifo_push(s->env, &s->early, 0, pkt, len, NULL, 0);
     }
+    s->probe_gap = PROBE_FIRST; /* the peer is talking: probe only after it stops */
+    s->probe_at = now + PROBE_FIRST;
     call_ctx c;
     enter(s, &c);
     size_t first = fwd_tsn_last(s, pkt, len);
@@ -1051,6 +1152,7 @@ int pm_sctp_handle_timeout(pm_sctp *s, pm_time now)
     enter(s, &c);
     pm_usrsctp_advance(now);
     process(s);
+    maybe_probe(s, now);
     leave(&c);
     return PM_OK;
 }
