@@ -833,7 +833,13 @@ static int on_writeable(pm_ws *ws, ws_conn *c, struct lws *wsi)
 {
     if (!c)
         return -1;
+    /* lws calls this only once what it held is out. Corked frames go
+     * first; if some of them went to lws, it holds bytes again and calls
+     * back when they are out: nothing else may be written before. */
+    c->lws_busy = false;
     uncork(ws, c);
+    if (c->lws_busy)
+        return 0;
     bool wrote = false;
     if (c->ping_pending) {
         wrote = true;

@@ -362,8 +362,11 @@ void sc_probe_expired(pm_sctp *s, pm_time now);
 /* ---- reassembly.c ---- */
 void sc_reasm_add(pm_sctp *s, const pm_chunk_data *d);
 void sc_reasm_forward(pm_sctp *s, const pm_chunk_fwd *f);
-/* Deliver every waiting ordered message of `st` in order, then expect `next`. */
-void sc_reasm_stream_reset(pm_sctp *s, sc_stream *st);
+/* Incoming stream `sid` reset: deliver its waiting ordered messages in
+ * order, forget its partial messages (ordered and unordered), expect MID 0. */
+void sc_reasm_stream_reset(pm_sctp *s, uint16_t sid);
+/* Every stream reset: forget every partial message and kept fragment. */
+void sc_reasm_drop_all_partial(pm_sctp *s);
 void sc_rmsg_free(pm_sctp *s, sc_rmsg *m);
 void sc_reasm_free(pm_sctp *s);
 /* Give back buffers kept for reuse when nothing is being reassembled. */

@@ -489,18 +489,37 @@ void sc_reasm_forward(pm_sctp *s, const pm_chunk_fwd *f)
     }
 }
 
-void sc_reasm_stream_reset(pm_sctp *s, sc_stream *st)
+void sc_reasm_stream_reset(pm_sctp *s, uint16_t sid)
 {
     /* RFC 6525 section 5.2.2: everything before the reset was received;
-     * deliver what waits, forget partial messages, start again at 0. */
-    while (st->pending) {
+     * deliver what waits, forget partial messages, start again at 0. A
+     * stream that only carried unordered data has no stream object. */
+    sc_stream *st = sc_stream_get(s, sid, false);
+    while (st && st->pending) {
         sc_rmsg *m = st->pending;
         st->pending = m->next;
         m->next = NULL;
         hand_over(s, m);
     }
-    drop_partial(s, st->sid, false, DROP_ALL, 0);
-    st->expect = 0;
+    drop_partial(s, sid, false, DROP_ALL, 0);
+    /* An unfinished unordered message too: its sender reset the stream
+     * after its last TSN, so the rest will never come (and a message held
+     * open would have the stall probe SACK every 8 s for ever). */
+    drop_partial(s, sid, true, DROP_ALL, 0);
+    if (st)
+        st->expect = 0;
+}
+
+void sc_reasm_drop_all_partial(pm_sctp *s)
+{
+    while (s->nfrags > 0)
+        frag_remove(s, s->nfrags - 1, true);
+    while (s->open) {
+        sc_rmsg *m = s->open;
+        s->open = m->next;
+        s->rx_held -= m->len;
+        sc_rmsg_free(s, m);
+    }
 }
 
 static void trim_spares(pm_sctp *s)

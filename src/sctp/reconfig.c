@@ -179,7 +179,7 @@ static void on_response(pm_sctp *s, pm_time now, const pm_reconf_param *p)
 static void reset_one(pm_sctp *s, sc_stream *st, void *ud)
 {
     (void)ud;
-    sc_reasm_stream_reset(s, st);
+    sc_reasm_stream_reset(s, st->sid);
 }
 
 /* Perform the deferred request when every TSN it names has arrived. */
@@ -190,14 +190,14 @@ static bool try_perform(pm_sctp *s)
         return false;
     if (r->nsids == 0) {
         sc_each_stream(s, reset_one, NULL);
+        /* and the unordered ones of streams that have no stream object */
+        sc_reasm_drop_all_partial(s);
         sc_push_event(s, PM_SCTP_EV_STREAM_RESET, PM_SCTP_ALL_STREAMS, SC_EV_IN);
     }
     for (size_t i = 0; i < r->nsids; i++) {
         if (r->sids[i] >= s->in_streams)
             continue;
-        sc_stream *st = sc_stream_get(s, r->sids[i], false);
-        if (st)
-            sc_reasm_stream_reset(s, st);
+        sc_reasm_stream_reset(s, r->sids[i]);
         sc_push_event(s, PM_SCTP_EV_STREAM_RESET, r->sids[i], SC_EV_IN);
     }
     s->peer_reconf_seq++;

@@ -1236,6 +1236,54 @@ static void incoming_stream_reset(void **st)
     raw_free(&r);
 }
 
+/* A stream reset under an unfinished unordered I-DATA message: the rest
+ * will never come, so nothing is owed any more and the receiver stays
+ * quiet (no stall-probe SACKs). */
+static void reset_drops_unfinished_unordered_message(void **st)
+{
+    (void)st;
+    SKIP_UNLESS_OWN();
+    raw r;
+    raw_establish(&r, NULL, true);
+    uint32_t t = RAW_ITSN;
+    uint8_t c[2048];
+    size_t n = data_chunk(c, true, t, 3, 0, 0, PM_DATA_BEGIN | PM_DATA_UNORDERED, 'u', 500);
+    feed(&r, r.s_tag, c, n);
+    uint16_t sid = 3;
+    n = out_reset(c, r.reconf_seq, t, &sid, 1);
+    feed(&r, r.s_tag, c, n);
+    assert_int_equal(expect_response(&r, r.reconf_seq), PM_RECONF_SUCCESS_PERFORMED);
+    assert_int_equal(r.ev.reset_in, 1);
+    assert_int_equal(r.ev.nmsgs, 0);
+    advance(&r, PM_MS(500)); /* past the delayed SACK */
+    drain_out(&r);
+    for (int i = 0; i < 10; i++) {
+        advance(&r, PM_SEC(1));
+        assert_false(sent_any(&r, PM_CHUNK_SACK));
+    }
+    /* the stream works again from MID 0 */
+    n = data_chunk(c, true, t + 1, 3, 0, 0, PM_DATA_BEGIN | PM_DATA_END | PM_DATA_UNORDERED, 'v',
+                   20);
+    feed(&r, r.s_tag, c, n);
+    assert_int_equal(r.ev.nmsgs, 1);
+    assert_int_equal(r.ev.first[0], 'v');
+    /* the same under a reset of every stream */
+    r.reconf_seq++;
+    n = data_chunk(c, true, t + 2, 4, 0, 0, PM_DATA_BEGIN | PM_DATA_UNORDERED, 'w', 500);
+    feed(&r, r.s_tag, c, n);
+    n = out_reset(c, r.reconf_seq, t + 2, NULL, 0);
+    feed(&r, r.s_tag, c, n);
+    assert_int_equal(expect_response(&r, r.reconf_seq), PM_RECONF_SUCCESS_PERFORMED);
+    advance(&r, PM_MS(500));
+    drain_out(&r);
+    for (int i = 0; i < 10; i++) {
+        advance(&r, PM_SEC(1));
+        assert_false(sent_any(&r, PM_CHUNK_SACK));
+    }
+    assert_int_equal(r.ev.nmsgs, 1);
+    raw_free(&r);
+}
+
 static void outgoing_stream_reset(void **st)
 {
     (void)st;
@@ -1510,6 +1558,7 @@ int main(void)
         cmocka_unit_test(fragments_out_of_order),
         cmocka_unit_test(freed_with_messages_pending),
         cmocka_unit_test(idata_interleaved),
+        cmocka_unit_test(reset_drops_unfinished_unordered_message),
         cmocka_unit_test(forward_tsn_received),
         cmocka_unit_test(window_closes_and_reopens),
         cmocka_unit_test(fragments_and_retransmission),
