@@ -563,7 +563,7 @@ static bool host_due(const ENetHost *host, enet_uint32 now, enet_uint32 *due)
     return any;
 }
 
-/* The most a deadline lies ahead: ENet's clock is the wall clock (gettimeofday), which may jump. */
+/* The most a deadline lies ahead: ENet keeps time on the wall clock, which may jump. */
 #define DEADLINE_CAP PM_SEC(1)
 
 /* When pm_enet_host_expire_pending next has work (the env's clock), or PM_TIME_NEVER. */

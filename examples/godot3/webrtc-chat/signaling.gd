@@ -12,7 +12,7 @@ enum { JOIN, ID, PEER_CONNECT, PEER_DISCONNECT, OFFER, ANSWER, CANDIDATE, SEAL }
 
 var ws = WebSocketClient.new()
 var rtc_mp = WebRTCMultiplayer.new()
-var ice_servers = []  # e.g. [{"urls": ["stun:stun.l.google.com:19302"]}] on real networks
+var ice_servers = []  # on real networks: your own STUN/TURN servers, as {"urls": [...]} dictionaries
 var my_id = 0
 var lobby = ""
 var _join = ""
